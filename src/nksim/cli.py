@@ -32,6 +32,16 @@ def cli() -> None:
     """nksim: an in-silico laboratory for NK-cell therapy. Research use only: not medical advice."""
 
 
+def _register_commands() -> None:
+    from nksim.cli_evidence import check_claim, landscape
+
+    cli.add_command(landscape)
+    cli.add_command(check_claim)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="nksim")
