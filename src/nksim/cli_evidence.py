@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+
+from nksim.errors import UserError
+
+_STORE_HELP = (
+    "DuckDB store file (default: $NKSIM_DATA_DIR/registry.duckdb, else the user data folder)."
+)
+
+
+def _print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 @click.group()
@@ -10,6 +25,295 @@ def landscape() -> None:
     """The ClinicalTrials.gov landscape of NK-cell-therapy trials."""
 
 
+@landscape.command("fetch")
+@click.option(
+    "--query",
+    "query_intr",
+    metavar="TEXT",
+    help='Intervention search (query.intr). Default: "NK cell" OR "NK cells" OR "natural killer".',
+)
+@click.option("--term", metavar="TEXT", help="Other-terms search (query.term).")
+@click.option("--cond", metavar="TEXT", help="Condition search (query.cond).")
+@click.option(
+    "--param",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help=(
+        "Any other /studies parameter, e.g. filter.advanced=AREA[Phase]PHASE3; "
+        "replaces a default of the same key (repeatable)."
+    ),
+)
+@click.option(
+    "--all-study-types",
+    is_flag=True,
+    help="Do not add filter.advanced=AREA[StudyType]INTERVENTIONAL.",
+)
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), help=_STORE_HELP)
+@click.option("--page-size", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option("--max-pages", type=click.IntRange(min=1), help="Stop after this many pages.")
+@click.option(
+    "--min-interval",
+    type=click.FloatRange(min=0.5),
+    default=1.0,
+    show_default=True,
+    help="Seconds between requests (robots.txt asks for 1).",
+)
+@click.option("--base-url", default=None, hidden=True)
+def fetch(
+    query_intr: str | None,
+    term: str | None,
+    cond: str | None,
+    extra: tuple[str, ...],
+    all_study_types: bool,
+    store: Path | None,
+    page_size: int,
+    max_pages: int | None,
+    min_interval: float,
+    base_url: str | None,
+) -> None:
+    """Fetch NK trials from ClinicalTrials.gov into the local store (needs the network)."""
+    from nksim.evidence import (
+        BASE_URL,
+        DEFAULT_QUERY,
+        RegistryClient,
+        StudyStore,
+        check_params,
+        fetch_to_store,
+    )
+
+    params: dict[str, str] = {"query.intr": query_intr or DEFAULT_QUERY["query.intr"]}
+    if term:
+        params["query.term"] = term
+    if cond:
+        params["query.cond"] = cond
+    if not all_study_types:
+        params["filter.advanced"] = DEFAULT_QUERY["filter.advanced"]
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"expected KEY=VALUE, got {item!r}", field="--param")
+        params[key.strip()] = value
+    check_params(params)  # refuse known pitfalls before creating a store
+    with (
+        StudyStore(store) as db,
+        RegistryClient(base_url or BASE_URL, min_interval=min_interval) as client,
+    ):
+
+        def progress(page: Any, stored: int) -> None:
+            total = f" of {page.total_count}" if page.total_count is not None else ""
+            click.echo(f"page {page.number}: {stored}{total} studies stored", err=True)
+
+        info = fetch_to_store(
+            db, client, params, page_size=page_size, max_pages=max_pages, progress=progress
+        )
+    state = "complete" if info.complete else f"INCOMPLETE ({info.error})"
+    click.echo(
+        f"fetch #{info.fetch_id}: {info.n_studies} studies, {state}, stored in {db.path}\n"
+        "next: nksim landscape report"
+    )
+
+
+@landscape.command("import")
+@click.argument("snapshot", type=click.Path(path_type=Path))
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), help=_STORE_HELP)
+def import_(snapshot: Path, store: Path | None) -> None:
+    """Import a snapshot file (a page {"studies": [...]} or JSON lines) into the store."""
+    from nksim.evidence import StudyStore, load_snapshot
+
+    snap = load_snapshot(snapshot)
+    with StudyStore(store) as db:
+        info = db.import_records(
+            snap.studies,
+            snapshot_path=str(snapshot),
+            query=snap.query,
+            data_timestamp=snap.data_timestamp or snap.fetched_at,
+            constructed=snap.constructed,
+            note=str(snap.meta.get("_comment") or snap.meta.get("_note") or "") or None,
+        )
+    label = " (CONSTRUCTED data)" if info.constructed else ""
+    click.echo(f"fetch #{info.fetch_id}: imported {info.n_studies} studies{label} into {db.path}")
+
+
+@landscape.command("history")
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), help=_STORE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def history(store: Path | None, as_json: bool) -> None:
+    """List the fetches and imports kept in the store, oldest first."""
+    from nksim.evidence import StudyStore
+
+    with StudyStore(store, create=False) as db:
+        fetches = db.fetches()
+    if as_json:
+        _print_json([f.to_dict() for f in fetches])
+        return
+    if not fetches:
+        click.echo("the store holds no fetches")
+    for f in fetches:
+        flags = ("complete" if f.complete else "incomplete") + (
+            ", CONSTRUCTED" if f.constructed else ""
+        )
+        click.echo(
+            f"#{f.fetch_id}  {f.started_at}  {f.source:8s}  {f.n_studies:6d} studies  ({flags})"
+        )
+
+
+@landscape.command("report")
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path),
+    help="Build from this snapshot file instead of the local store.",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Use the small CONSTRUCTED demo snapshot shipped with nksim (not real data).",
+)
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), help=_STORE_HELP)
+@click.option("--fetch-id", type=int, help="Which stored fetch (default: the latest complete one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the landscape as one JSON object.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.html, trials.csv, trials.parquet, counts.csv and landscape.json here.",
+)
+def report(
+    snapshot: Path | None,
+    demo: bool,
+    store: Path | None,
+    fetch_id: int | None,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """Count NK trials by phase, status, start year, country, product and indication."""
+    from nksim.evidence import (
+        StudyStore,
+        demo_snapshot_path,
+        landscape_from_snapshot,
+        landscape_from_store,
+        load_snapshot,
+    )
+
+    if snapshot is not None and demo:
+        raise UserError("give --snapshot or --demo, not both")
+    if (snapshot is not None or demo) and (fetch_id is not None or store is not None):
+        raise UserError("--store and --fetch-id apply to the local store, not to a snapshot")
+    if snapshot is not None or demo:
+        land = landscape_from_snapshot(load_snapshot(demo_snapshot_path() if demo else snapshot))
+    else:
+        with StudyStore(store, create=False) as db:
+            land = landscape_from_store(db, fetch_id)
+    if out is not None:
+        from nksim.report.landscape import write_report
+
+        paths = write_report(land, out)
+        click.echo(f"wrote {', '.join(p.name for p in paths)} to {out}", err=as_json)
+    if as_json:
+        _print_json(land.to_dict())
+    elif out is None:
+        click.echo(land.summary_text())
+
+
 @click.command("check-claim")
-def check_claim() -> None:
-    """Check a cell-therapy marketing claim for regulators' red flags."""
+@click.argument("text", required=False)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Read the claim from a UTF-8 file ('-' for standard input).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    help="Language of the explanation (default: detected).",
+)
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path),
+    help="Cross-check claimed phases and approvals against this snapshot.",
+)
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), help=_STORE_HELP)
+@click.option(
+    "--no-landscape", is_flag=True, help="Do not cross-check against the stored landscape."
+)
+def check_claim(
+    text: str | None,
+    file: Path | None,
+    as_json: bool,
+    lang: str | None,
+    snapshot: Path | None,
+    store: Path | None,
+    no_landscape: bool,
+) -> None:
+    """Check a cell-therapy marketing claim for regulators' red flags.
+
+    TEXT is the claim (English or Chinese); or use --file. The verdict is
+    likely_scam, caution or no_red_flags. Not medical or legal advice.
+    """
+    from nksim.evidence import check_claim as run_check
+
+    if (text is None) == (file is None):
+        raise UserError("give the claim as TEXT or with --file, not both and not neither")
+    if file is not None:
+        text = _read_claim(file)
+    assert text is not None
+    if not text.strip():
+        raise UserError("the claim is empty")
+    result = run_check(text, language=lang)
+    needs_registry = "phase" in result.cross_check or any(
+        f.rule == "false_approval" for f in result.flags
+    )
+    if needs_registry and not no_landscape:
+        land = _landscape_for_claims(snapshot, store)
+        if land is not None:
+            result = run_check(text, language=lang, landscape=land)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    click.echo(f"Verdict: {result.verdict.upper().replace('_', ' ')}")
+    for f in result.flags:
+        click.echo(f"  [{f.severity}] {f.rule}: \u201c{f.span}\u201d")
+        if f.detail:
+            click.echo(f"      {f.detail}")
+        click.echo(f"      source: {f.source}")
+    for key, note in result.cross_check.items():
+        click.echo(f"  registry check ({key}): {note}")
+    click.echo("")
+    click.echo(result.explanation)
+
+
+def _read_claim(file: Path) -> str:
+    if str(file) == "-":
+        return sys.stdin.read()
+    if not file.exists():
+        raise UserError(f"{file}: no such file")
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{file}: not UTF-8 text") from None
+    except OSError as exc:
+        raise UserError(f"{file}: cannot read ({exc.strerror})") from None
+
+
+def _landscape_for_claims(snapshot: Path | None, store: Path | None) -> Any:
+    """A landscape to cross-check against: the snapshot, else the store if it has data."""
+    from nksim.evidence import (
+        StudyStore,
+        default_store_path,
+        landscape_from_snapshot,
+        landscape_from_store,
+        load_snapshot,
+    )
+
+    if snapshot is not None:
+        return landscape_from_snapshot(load_snapshot(snapshot))
+    path = store or default_store_path()
+    if not path.exists():
+        if store is not None:
+            raise UserError(f"no local store at {path}", field="--store")
+        return None
+    with StudyStore(path, create=False) as db:
+        if db.latest_fetch() is None:
+            return None
+        return landscape_from_store(db)

@@ -1,0 +1,85 @@
+"""The evidence layer: the ClinicalTrials.gov landscape of NK-cell therapy and a
+red-flag checker for cell-therapy marketing claims.
+
+This package knows nothing of the simulation; it depends only on ``nksim.errors``
+and ``nksim._io``. Sources for every rule: ``nksim/evidence/data/*.toml`` and
+docs/evidence.md.
+
+Examples
+--------
+>>> from nksim.evidence import check_claim
+>>> check_claim("包治百病，绝对安全！").verdict
+'likely_scam'
+"""
+
+from __future__ import annotations
+
+from ._claims import ClaimCheck, Flag, Suppressed, check_claim, detect_language
+from ._claims_eval import Evaluation, LabelledClaim, evaluate_claims, load_labelled_claims
+from ._classify import INDICATIONS, PRODUCT_TYPES, Classification, classify_study
+from ._client import (
+    BASE_URL,
+    DEFAULT_FIELDS,
+    DEFAULT_QUERY,
+    Page,
+    RegistryClient,
+    RegistryError,
+    check_params,
+)
+from ._countries import normalize_country
+from ._dates import PartialDate, parse_partial_date
+from ._fetch import fetch_to_store
+from ._landscape import (
+    PHASE_BUCKETS,
+    DataSource,
+    Landscape,
+    build_landscape,
+    landscape_from_snapshot,
+    landscape_from_store,
+)
+from ._record import Intervention, StudyRecord, parse_study
+from ._snapshot import Snapshot, demo_snapshot_path, load_snapshot
+from ._store import FetchInfo, StudyStore, default_data_dir, default_store_path
+
+__all__ = [
+    "BASE_URL",
+    "DEFAULT_FIELDS",
+    "DEFAULT_QUERY",
+    "INDICATIONS",
+    "PHASE_BUCKETS",
+    "PRODUCT_TYPES",
+    "ClaimCheck",
+    "Classification",
+    "DataSource",
+    "Evaluation",
+    "FetchInfo",
+    "Flag",
+    "Intervention",
+    "LabelledClaim",
+    "Landscape",
+    "Page",
+    "PartialDate",
+    "RegistryClient",
+    "RegistryError",
+    "Snapshot",
+    "StudyRecord",
+    "StudyStore",
+    "Suppressed",
+    "build_landscape",
+    "check_claim",
+    "check_params",
+    "classify_study",
+    "default_data_dir",
+    "default_store_path",
+    "demo_snapshot_path",
+    "detect_language",
+    "evaluate_claims",
+    "fetch_to_store",
+    "landscape_from_snapshot",
+    "landscape_from_store",
+    "load_labelled_claims",
+    "load_snapshot",
+    "normalize_country",
+    "parse_partial_date",
+    "parse_study",
+]

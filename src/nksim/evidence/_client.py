@@ -1,0 +1,317 @@
+"""A polite client for the ClinicalTrials.gov API v2 (``/studies`` and ``/version``).
+
+Behaviour, with sources (evidence.md §1):
+
+* paging by ``nextPageToken``; every later page repeats the first page's parameters
+  except ``countTotal`` (only the first page reports ``totalCount``) — OpenAPI spec;
+* at most one request per second by default — robots.txt ``Crawl-delay: 1``; the API
+  publishes no rate limit;
+* retries with exponential backoff on HTTP 429, 5xx, timeouts, dropped connections and
+  truncated JSON, honouring ``Retry-After`` — 429s at peak hours are reported
+  (cyanheads/clinicaltrialsgov-mcp-server#20);
+* ``filter.phase`` does not exist (HTTP 400) and ``aggFilters=phase:PHASE3`` silently
+  returns nothing: both are refused here with the working alternative.
+
+Time is injectable (``clock`` and ``sleep``) so that tests never really sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from nksim.errors import OfflineError, UserError
+
+BASE_URL = "https://clinicaltrials.gov/api/v2"
+USER_AGENT = "nksim-evidence (research; +https://github.com/nksim)"
+
+#: Whole modules of the Study schema (evidence.md §1.3). Dotted module paths are
+#: used instead of piece names such as ``LocationCountry``, which are unconfirmed [M].
+DEFAULT_FIELDS: tuple[str, ...] = (
+    "protocolSection.identificationModule",
+    "protocolSection.statusModule",
+    "protocolSection.sponsorCollaboratorsModule",
+    "protocolSection.descriptionModule",
+    "protocolSection.conditionsModule",
+    "protocolSection.designModule",
+    "protocolSection.armsInterventionsModule",
+    "protocolSection.contactsLocationsModule",
+    "HasResults",
+)
+
+#: The NK query recipe of evidence.md §1.4: free text in ``query.intr``, the study-type
+#: predicate in ``filter.advanced``.
+DEFAULT_QUERY: dict[str, str] = {
+    "query.intr": '"NK cell" OR "NK cells" OR "natural killer"',
+    "filter.advanced": "AREA[StudyType]INTERVENTIONAL",
+}
+
+
+class RegistryError(UserError):
+    """The registry answered, but not with usable data (after retries)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of ``/studies``: its studies, the token of the next page, the total."""
+
+    number: int
+    studies: list[dict[str, Any]]
+    next_page_token: str | None
+    total_count: int | None
+
+
+def check_params(params: Mapping[str, str]) -> None:
+    """Refuse parameters known to fail or to mislead (evidence.md §1.2).
+
+    Raises
+    ------
+    UserError
+        For ``filter.phase``, ``aggFilters`` phase keys such as ``PHASE3`` or ``na``,
+        and unknown parameter prefixes.
+    """
+    for key, value in params.items():
+        if key == "filter.phase":
+            raise UserError(
+                "does not exist in API v2 (HTTP 400); use filter.advanced=AREA[Phase]PHASE3",
+                field=key,
+            )
+        if key == "aggFilters":
+            for part in re.split(r"[,|]", value):
+                fid, _, opts = part.partition(":")
+                if fid.strip() == "phase" and any(
+                    o.upper().startswith("PHASE") or o.lower() == "na" for o in opts.split()
+                ):
+                    raise UserError(
+                        "phase keys are bare numbers (phase:0 1 2 3 4); "
+                        f"{part.strip()!r} silently returns 0 studies. "
+                        "For NA use filter.advanced=AREA[Phase]NA",
+                        field=key,
+                    )
+        if key == "format" and value.lower() != "json":
+            raise UserError("nksim reads JSON pages only; leave format unset", field=key)
+        if not re.match(r"^(query|filter|postFilter)\.\w+$|^(aggFilters|fields|sort|format)$", key):
+            if key in ("pageToken", "pageSize", "countTotal"):
+                raise UserError("set by the client; do not pass it", field=key)
+            raise UserError("not a /studies parameter", field=key)
+
+
+class RegistryClient:
+    """Client for ``https://clinicaltrials.gov/api/v2``.
+
+    Parameters
+    ----------
+    base_url
+        API root (tests point it at a fake).
+    min_interval
+        Seconds between the starts of two requests (default 1.0: robots.txt
+        ``Crawl-delay: 1``).
+    max_retries
+        Retries per request after the first try (429, 5xx, timeouts, truncated JSON).
+    backoff_base, backoff_max
+        Delay before retry *k* (0-based) is ``min(backoff_max, backoff_base * 2**k)``,
+        or the server's ``Retry-After`` when that is longer.
+    timeout
+        Seconds; an ``httpx.Timeout`` or a number.
+    transport
+        An ``httpx`` transport (tests pass ``httpx.MockTransport``).
+    clock, sleep
+        Monotonic clock and sleep function (tests pass fakes).
+    """
+
+    def __init__(
+        self,
+        base_url: str = BASE_URL,
+        *,
+        min_interval: float = 1.0,
+        max_retries: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        timeout: float | httpx.Timeout = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if min_interval < 0 or max_retries < 0:
+            raise ValueError("min_interval and max_retries must be >= 0")
+        self.base_url = base_url.rstrip("/")
+        self.min_interval = min_interval
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self._last_request: float | None = None
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=True,
+        )
+
+    # -- context management
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- low level
+    def _wait_turn(self) -> None:
+        if self._last_request is not None:
+            wait = self.min_interval - (self._clock() - self._last_request)
+            if wait > 0:
+                self._sleep(wait)
+        self._last_request = self._clock()
+
+    def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
+        delay = min(self.backoff_max, self.backoff_base * 2**attempt)
+        retry_after = _retry_after(response) if response is not None else None
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.backoff_max))
+        return delay
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET ``path`` and decode JSON, retrying transient failures.
+
+        Raises
+        ------
+        OfflineError
+            When the host cannot be reached at all (DNS or connection failure).
+        RegistryError
+            On HTTP 4xx (other than 429), or when retries are exhausted.
+        """
+        url = f"{self.base_url}{path}"
+        problem = ""
+        for attempt in range(self.max_retries + 1):
+            self._wait_turn()
+            response: httpx.Response | None = None
+            try:
+                response = self._http.get(path, params=dict(params or {}))
+            except httpx.ConnectError as exc:
+                raise OfflineError(
+                    f"cannot reach {self.base_url} ({_short(exc)}); check the network, "
+                    "or use `nksim landscape report --snapshot FILE` offline"
+                ) from exc
+            except httpx.TimeoutException as exc:
+                problem = f"timed out ({type(exc).__name__})"
+                if isinstance(exc, httpx.ConnectTimeout) and attempt == self.max_retries:
+                    raise OfflineError(
+                        f"cannot reach {self.base_url} (connection timed out); check the network"
+                    ) from exc
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                problem = f"connection dropped ({_short(exc)})"
+            else:
+                if response.status_code == 429 or response.status_code >= 500:
+                    problem = f"HTTP {response.status_code}"
+                elif response.status_code >= 400:
+                    raise RegistryError(
+                        f"GET {url} answered HTTP {response.status_code}: {_short_body(response)}"
+                    )
+                else:
+                    try:
+                        return response.json()
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        problem = f"truncated or invalid JSON ({type(exc).__name__})"
+            if attempt < self.max_retries:
+                self._sleep(self._backoff(attempt, response))
+        raise RegistryError(
+            f"GET {url} failed {self.max_retries + 1} times; last problem: {problem}"
+        )
+
+    # -- API
+    def version(self) -> dict[str, Any]:
+        """``GET /version``: ``apiVersion`` and ``dataTimestamp`` (UTC)."""
+        data = self.get_json("/version")
+        if not isinstance(data, dict):
+            raise RegistryError("GET /version did not return a JSON object")
+        return data
+
+    def iter_pages(
+        self,
+        params: Mapping[str, str] | None = None,
+        *,
+        fields: tuple[str, ...] | None = DEFAULT_FIELDS,
+        page_size: int = 1000,
+        count_total: bool = True,
+        max_pages: int | None = None,
+    ) -> Iterator[Page]:
+        """Yield the pages of ``GET /studies`` for ``params`` (default: the NK recipe).
+
+        Every page repeats the first page's parameters with the new ``pageToken``;
+        ``countTotal`` is sent on the first page only. Pages are yielded as they
+        arrive, so a caller can store each one before the next is asked for.
+        """
+        params = dict(DEFAULT_QUERY if params is None else params)
+        check_params(params)
+        if not 1 <= page_size <= 1000:
+            raise UserError(f"must be 1..1000 (got {page_size})", field="page_size")
+        base = dict(params)
+        if fields and "fields" not in base:
+            base["fields"] = ",".join(fields)
+        base["pageSize"] = str(page_size)
+        token: str | None = None
+        number = 0
+        while True:
+            number += 1
+            request = dict(base)
+            if number == 1 and count_total:
+                request["countTotal"] = "true"
+            if token:
+                request["pageToken"] = token
+            data = self.get_json("/studies", request)
+            if not isinstance(data, dict) or not isinstance(data.get("studies", []), list):
+                raise RegistryError(f"GET /studies page {number}: not a page of studies")
+            token = data.get("nextPageToken") or None
+            total = data.get("totalCount")
+            yield Page(
+                number=number,
+                studies=[s for s in data.get("studies", []) if isinstance(s, dict)],
+                next_page_token=token,
+                total_count=total if isinstance(total, int) else None,
+            )
+            if token is None or (max_pages is not None and number >= max_pages):
+                return
+
+    def count(self, params: Mapping[str, str]) -> int:
+        """The ``totalCount`` of a query (one request with ``pageSize=1``)."""
+        page = next(self.iter_pages(params, fields=("NCTId",), page_size=1, max_pages=1))
+        if page.total_count is None:
+            raise RegistryError("the API returned no totalCount")
+        return page.total_count
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+def _short_body(response: httpx.Response) -> str:
+    text = " ".join(response.text.split())
+    return text[:200] or "(empty body)"

@@ -1,0 +1,182 @@
+"""One registry study record, flattened to the fields the landscape reads.
+
+The field paths are those of the ClinicalTrials.gov API v2 ``Study`` schema
+(evidence.md §1.3, checked against the real record NCT02513394). Pitfalls handled
+here (evidence.md §1.2): ``phases`` is multi-valued; ``"NA"`` is a value while a
+missing ``phases`` field is a different thing (``MISSING``); dates have year, month
+or day precision; ``startDateStruct.type`` may be absent; country names vary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nksim.errors import UserError
+
+from ._countries import normalize_country
+from ._dates import PartialDate, parse_partial_date
+
+PHASES: tuple[str, ...] = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
+MISSING = "MISSING"
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """An intervention as registered: type, name, description, other names."""
+
+    type: str
+    name: str
+    description: str = ""
+    other_names: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Name, other names and description as one string."""
+        return " ; ".join(p for p in (self.name, *self.other_names, self.description) if p)
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """The parts of a registry study record that nksim reads.
+
+    ``phases`` holds the registry's values in registry order; ``phase_buckets``
+    is what the landscape counts: the phases, or ``("MISSING",)`` when the record
+    has no ``phases`` field (or an empty one).
+    """
+
+    nct_id: str
+    brief_title: str = ""
+    official_title: str = ""
+    acronym: str = ""
+    brief_summary: str = ""
+    detailed_description: str = ""
+    conditions: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    interventions: tuple[Intervention, ...] = ()
+    study_type: str | None = None
+    phases: tuple[str, ...] = ()
+    phases_field_present: bool = False
+    overall_status: str | None = None
+    last_known_status: str | None = None
+    start_date: PartialDate | None = None
+    start_date_type: str | None = None
+    countries: tuple[str, ...] = ()
+    lead_sponsor: str = ""
+    sponsor_class: str | None = None
+    enrollment: int | None = None
+    has_results: bool | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def phase_buckets(self) -> tuple[str, ...]:
+        """The phase buckets this study counts in (each of its phases, or MISSING)."""
+        return self.phases if self.phases else (MISSING,)
+
+    @property
+    def start_year(self) -> int | None:
+        return self.start_date.year if self.start_date else None
+
+    @property
+    def titles(self) -> str:
+        return " ; ".join(p for p in (self.brief_title, self.official_title, self.acronym) if p)
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _strs(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(v.strip() for v in value if isinstance(v, str) and v.strip())
+
+
+def _enum(value: Any) -> str | None:
+    return value.strip().upper() if isinstance(value, str) and value.strip() else None
+
+
+def nct_id_of(raw: Any) -> str | None:
+    """The NCT ID of a raw study record, or ``None`` when it has none."""
+    value = _get(raw, "protocolSection", "identificationModule", "nctId")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def parse_study(raw: Mapping[str, Any]) -> StudyRecord:
+    """Flatten one API v2 study record (``{"protocolSection": ...}``) to a :class:`StudyRecord`.
+
+    Raises
+    ------
+    UserError
+        If the record is not an object or has no ``nctId``.
+    """
+    nct_id = nct_id_of(raw)
+    if nct_id is None:
+        raise UserError("study record has no protocolSection.identificationModule.nctId")
+    ps = raw.get("protocolSection") or {}
+    ident = ps.get("identificationModule") or {}
+    status = ps.get("statusModule") or {}
+    sponsor = ps.get("sponsorCollaboratorsModule") or {}
+    design = ps.get("designModule") or {}
+    arms = ps.get("armsInterventionsModule") or {}
+    conds = ps.get("conditionsModule") or {}
+    desc = ps.get("descriptionModule") or {}
+    locs = _get(ps, "contactsLocationsModule", "locations")
+
+    phases_value = design.get("phases") if isinstance(design, Mapping) else None
+    phases = tuple(p for p in (_enum(v) for v in (phases_value or [])) if p)
+
+    interventions = []
+    for item in arms.get("interventions") or []:
+        if not isinstance(item, Mapping):
+            continue
+        interventions.append(
+            Intervention(
+                type=_enum(item.get("type")) or "",
+                name=_str(item.get("name")),
+                description=_str(item.get("description")),
+                other_names=_strs(item.get("otherNames")),
+            )
+        )
+
+    countries: list[str] = []
+    for loc in locs or []:
+        country = normalize_country(loc.get("country")) if isinstance(loc, Mapping) else None
+        if country and country not in countries:
+            countries.append(country)
+
+    start = status.get("startDateStruct") or {}
+    enrollment = _get(design, "enrollmentInfo", "count")
+    return StudyRecord(
+        nct_id=nct_id,
+        brief_title=_str(ident.get("briefTitle")),
+        official_title=_str(ident.get("officialTitle")),
+        acronym=_str(ident.get("acronym")),
+        brief_summary=_str(desc.get("briefSummary")),
+        detailed_description=_str(desc.get("detailedDescription")),
+        conditions=_strs(conds.get("conditions")),
+        keywords=_strs(conds.get("keywords")),
+        interventions=tuple(interventions),
+        study_type=_enum(design.get("studyType")),
+        phases=phases,
+        phases_field_present=isinstance(phases_value, list) and bool(phases_value),
+        overall_status=_enum(status.get("overallStatus")),
+        last_known_status=_enum(status.get("lastKnownStatus")),
+        start_date=parse_partial_date(start.get("date")),
+        start_date_type=_enum(start.get("type")),
+        countries=tuple(countries),
+        lead_sponsor=_str(_get(sponsor, "leadSponsor", "name")),
+        sponsor_class=_enum(_get(sponsor, "leadSponsor", "class")),
+        enrollment=enrollment if isinstance(enrollment, int) else None,
+        has_results=raw.get("hasResults") if isinstance(raw.get("hasResults"), bool) else None,
+        raw=raw,
+    )

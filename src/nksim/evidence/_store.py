@@ -1,0 +1,299 @@
+"""The local study store: raw registry records in an embedded DuckDB file.
+
+Each fetch (from the API or from an imported snapshot) is one row of ``fetches``
+with its query, date and completeness; its raw records go to ``studies`` keyed by
+``(fetch_id, nct_id)``. Records are written page by page, so a failure on page *n*
+keeps pages 1..n-1 (marked incomplete). Landscapes can then be rebuilt offline and
+compared over time.
+
+Default location: ``$NKSIM_DATA_DIR/registry.duckdb``, else
+``platformdirs.user_data_dir("nksim")/registry.duckdb``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nksim.errors import UserError
+
+from ._record import nct_id_of
+
+STORE_FILENAME = "registry.duckdb"
+DATA_DIR_ENV = "NKSIM_DATA_DIR"
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS fetch_id_seq START 1;
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS fetches (
+    fetch_id INTEGER PRIMARY KEY DEFAULT nextval('fetch_id_seq'),
+    started_at VARCHAR NOT NULL,
+    finished_at VARCHAR,
+    source VARCHAR NOT NULL,
+    query VARCHAR,
+    base_url VARCHAR,
+    data_timestamp VARCHAR,
+    snapshot_path VARCHAR,
+    total_count INTEGER,
+    n_pages INTEGER NOT NULL DEFAULT 0,
+    complete BOOLEAN NOT NULL DEFAULT FALSE,
+    error VARCHAR,
+    constructed BOOLEAN NOT NULL DEFAULT FALSE,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS studies (
+    fetch_id INTEGER NOT NULL,
+    nct_id VARCHAR NOT NULL,
+    page INTEGER NOT NULL,
+    record VARCHAR NOT NULL,
+    PRIMARY KEY (fetch_id, nct_id)
+);
+"""
+
+
+def default_data_dir() -> Path:
+    """``$NKSIM_DATA_DIR`` if set, else the platform's user data folder for nksim."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("nksim"))
+
+
+def default_store_path() -> Path:
+    """Where the store lives unless ``--store`` says otherwise."""
+    return default_data_dir() / STORE_FILENAME
+
+
+def utc_now() -> str:
+    """The current time in UTC as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class FetchInfo:
+    """One fetch or import as recorded in the store."""
+
+    fetch_id: int
+    started_at: str
+    finished_at: str | None
+    source: str
+    query: dict[str, Any] | None
+    base_url: str | None
+    data_timestamp: str | None
+    snapshot_path: str | None
+    total_count: int | None
+    n_pages: int
+    n_studies: int
+    complete: bool
+    error: str | None
+    constructed: bool
+    note: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class StudyStore:
+    """Raw study records in a DuckDB file.
+
+    Parameters
+    ----------
+    path
+        The database file (default :func:`default_store_path`).
+    create
+        If False, a missing file is a :class:`~nksim.errors.UserError` telling the
+        user to fetch or pass a snapshot, and nothing is created.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        import duckdb
+
+        self.path = Path(path) if path is not None else default_store_path()
+        if not self.path.exists():
+            if not create:
+                raise UserError(
+                    f"no local store at {self.path}: run `nksim landscape fetch` "
+                    "or pass --snapshot FILE"
+                )
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif self.path.is_dir():
+            raise UserError(f"{self.path}: is a folder; --store takes a database file path")
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.Error as exc:
+            raise UserError(f"{self.path}: cannot open the store ({_first_line(exc)})") from None
+        self._con.execute(_SCHEMA)
+        self._con.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
+        )
+
+    # -- lifecycle
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> StudyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing
+    def begin_fetch(
+        self,
+        *,
+        source: str,
+        query: Mapping[str, Any] | None = None,
+        base_url: str | None = None,
+        data_timestamp: str | None = None,
+        snapshot_path: str | None = None,
+        constructed: bool = False,
+        note: str | None = None,
+    ) -> int:
+        """Record the start of a fetch or import and return its id."""
+        row = self._con.execute(
+            """INSERT INTO fetches (started_at, source, query, base_url, data_timestamp,
+                                    snapshot_path, constructed, note)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING fetch_id""",
+            [
+                utc_now(),
+                source,
+                json.dumps(dict(query), sort_keys=True) if query is not None else None,
+                base_url,
+                data_timestamp,
+                snapshot_path,
+                constructed,
+                note,
+            ],
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def add_page(self, fetch_id: int, page: int, studies: Iterable[Mapping[str, Any]]) -> int:
+        """Store one page of raw records in one transaction; return how many were stored."""
+        rows = []
+        for study in studies:
+            nct = nct_id_of(study)
+            if nct is None:
+                continue
+            rows.append((fetch_id, nct, page, json.dumps(study, ensure_ascii=False)))
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            if rows:
+                self._con.executemany("INSERT OR REPLACE INTO studies VALUES (?, ?, ?, ?)", rows)
+            self._con.execute(
+                "UPDATE fetches SET n_pages = greatest(n_pages, ?) WHERE fetch_id = ?",
+                [page, fetch_id],
+            )
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def finish_fetch(
+        self,
+        fetch_id: int,
+        *,
+        complete: bool,
+        total_count: int | None = None,
+        error: str | None = None,
+    ) -> FetchInfo:
+        """Mark a fetch finished (complete or not) and return its record."""
+        self._con.execute(
+            """UPDATE fetches SET finished_at = ?, complete = ?, error = ?,
+                   total_count = coalesce(?, total_count) WHERE fetch_id = ?""",
+            [utc_now(), complete, error, total_count, fetch_id],
+        )
+        return self.get_fetch(fetch_id)
+
+    def delete_fetch(self, fetch_id: int) -> None:
+        """Remove a fetch and its records (used for fetches that stored nothing)."""
+        self._con.execute("DELETE FROM studies WHERE fetch_id = ?", [fetch_id])
+        self._con.execute("DELETE FROM fetches WHERE fetch_id = ?", [fetch_id])
+
+    def import_records(
+        self,
+        studies: list[dict[str, Any]],
+        *,
+        snapshot_path: str | None = None,
+        query: Mapping[str, Any] | None = None,
+        data_timestamp: str | None = None,
+        constructed: bool = False,
+        note: str | None = None,
+    ) -> FetchInfo:
+        """Store records read from a snapshot file as one complete fetch."""
+        fetch_id = self.begin_fetch(
+            source="snapshot",
+            query=query,
+            snapshot_path=snapshot_path,
+            data_timestamp=data_timestamp,
+            constructed=constructed,
+            note=note,
+        )
+        self.add_page(fetch_id, 1, studies)
+        return self.finish_fetch(fetch_id, complete=True, total_count=len(studies))
+
+    # -- reading
+    _SELECT = """SELECT f.fetch_id, f.started_at, f.finished_at, f.source, f.query, f.base_url,
+                        f.data_timestamp, f.snapshot_path, f.total_count, f.n_pages,
+                        (SELECT count(*) FROM studies s WHERE s.fetch_id = f.fetch_id),
+                        f.complete, f.error, f.constructed, f.note
+                 FROM fetches f"""
+
+    def _info(self, row: tuple[Any, ...]) -> FetchInfo:
+        return FetchInfo(
+            fetch_id=row[0],
+            started_at=row[1],
+            finished_at=row[2],
+            source=row[3],
+            query=json.loads(row[4]) if row[4] else None,
+            base_url=row[5],
+            data_timestamp=row[6],
+            snapshot_path=row[7],
+            total_count=row[8],
+            n_pages=row[9],
+            n_studies=row[10],
+            complete=bool(row[11]),
+            error=row[12],
+            constructed=bool(row[13]),
+            note=row[14],
+        )
+
+    def fetches(self) -> list[FetchInfo]:
+        """All fetches, oldest first."""
+        rows = self._con.execute(self._SELECT + " ORDER BY f.fetch_id").fetchall()
+        return [self._info(r) for r in rows]
+
+    def get_fetch(self, fetch_id: int) -> FetchInfo:
+        row = self._con.execute(self._SELECT + " WHERE f.fetch_id = ?", [fetch_id]).fetchone()
+        if row is None:
+            raise UserError(f"no fetch #{fetch_id} in {self.path}", field="--fetch-id")
+        return self._info(row)
+
+    def latest_fetch(self) -> FetchInfo | None:
+        """The newest complete fetch; else the newest incomplete one holding records."""
+        usable = [f for f in self.fetches() if f.n_studies > 0]
+        complete = [f for f in usable if f.complete]
+        if complete:
+            return complete[-1]
+        return usable[-1] if usable else None
+
+    def load_studies(self, fetch_id: int) -> list[dict[str, Any]]:
+        """The raw records of one fetch, in page then NCT-ID order."""
+        rows = self._con.execute(
+            "SELECT record FROM studies WHERE fetch_id = ? ORDER BY page, nct_id", [fetch_id]
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

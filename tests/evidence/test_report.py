@@ -1,0 +1,80 @@
+"""The HTML report and table exports, written atomically."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from nksim.evidence import demo_snapshot_path, landscape_from_snapshot, load_snapshot
+from nksim.report import landscape as report
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return landscape_from_snapshot(load_snapshot(demo_snapshot_path()))
+
+
+def test_write_report_files(tmp_path, demo):
+    out = tmp_path / "out"
+    paths = report.write_report(demo, out)
+    assert sorted(p.name for p in paths) == sorted(report.REPORT_FILES)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert report.CONSTRUCTED_BANNER in html
+    assert html.count("data:image/png;base64,") == 7
+    assert "clinicaltrials.gov/study/NCT99" not in html  # constructed IDs are never linked
+    csv = pd.read_csv(out / "trials.csv")
+    parquet = pd.read_parquet(out / "trials.parquet")
+    assert len(csv) == len(parquet) == len(demo.classifications)
+    assert set(csv.loc[csv["counted"], "nct_id"]) == set(demo.to_dict()["nk_trials"])
+    excluded = csv.loc[~csv["counted"]]
+    assert excluded["exclusion_reason"].str.len().gt(0).all()
+    assert json.loads((out / "landscape.json").read_text(encoding="utf-8")) == json.loads(
+        json.dumps(demo.to_dict())
+    )
+    counts = pd.read_csv(out / "counts.csv", keep_default_na=False)
+    phase = counts[counts["dimension"] == "by_phase"].set_index("value")["trials"].to_dict()
+    assert phase == demo.by_phase()
+
+
+def test_html_escapes_record_text(tmp_path):
+    from nksim.evidence import build_landscape
+
+    from .conftest import make_study
+
+    land = build_landscape(
+        [
+            make_study(
+                "NCT98600001", title="<script>alert(1)</script>", interventions=[("DRUG", "x")]
+            )
+        ]
+    )
+    html = report.render_html(land, figures={})
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_real_data_links_to_the_registry():
+    from nksim.evidence import DataSource, build_landscape
+
+    from .conftest import make_study
+
+    land = build_landscape(
+        [make_study("NCT98600002", interventions=[("BIOLOGICAL", "NK cells")], phases=["PHASE3"])],
+        source=DataSource(kind="snapshot"),
+    )
+    assert 'href="https://clinicaltrials.gov/study/NCT98600002"' in report.render_html(
+        land, figures={}
+    )
+
+
+def test_failed_report_leaves_nothing(tmp_path, demo, monkeypatch):
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        report.write_report(demo, out)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no staging folder left behind
