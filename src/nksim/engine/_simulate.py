@@ -1,0 +1,250 @@
+"""simulate(): integrate a population of virtual patients with their dose records."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from nksim.dosing import Dose, to_events
+from nksim.engine import _rodas5p
+from nksim.engine._results import SimulationResult, build_result
+from nksim.errors import UserError
+from nksim.model import Model
+from nksim.model._codegen import compile_model
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Integration settings.
+
+    Parameters
+    ----------
+    rtol : relative tolerance (default 1e-6).
+    atol : absolute tolerance, one number for every state or ``{state: value}``
+        (missing states get 1e-6), in each state's unit.
+    max_steps : step attempts allowed per patient before it is reported as failed.
+    h_max : largest step, in the model's time unit.
+    threads : worker threads (default: every CPU core). Results do not depend on it.
+    progress : show a progress bar on runs longer than ~2 s (``None``: only when
+        standard error is a terminal).
+    """
+
+    rtol: float = 1e-6
+    atol: float | Mapping[str, float] = 1e-6
+    max_steps: int = 100_000
+    h_max: float = math.inf
+    threads: int | None = None
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not (1e-13 <= self.rtol < 1):
+            raise UserError(f"must be in [1e-13, 1), got {self.rtol!r}", field="simulation.rtol")
+        values = self.atol.values() if isinstance(self.atol, Mapping) else [self.atol]
+        if any(not (0 < v < math.inf) for v in values):
+            raise UserError(f"must be > 0, got {self.atol!r}", field="simulation.atol")
+        if self.max_steps < 1:
+            raise UserError("must be >= 1", field="simulation.max_steps")
+        if not self.h_max > 0:
+            raise UserError("must be > 0", field="simulation.h_max")
+
+
+def simulate(
+    model: Model,
+    times: Sequence[float] | np.ndarray,
+    *,
+    parameters: np.ndarray | None = None,
+    initial: np.ndarray | None = None,
+    doses: Sequence[Dose] | Sequence[Sequence[Dose]] = (),
+    t_start: float = 0.0,
+    options: SolverOptions | None = None,
+    patient_ids: Sequence | None = None,
+) -> SimulationResult:
+    """Integrate one or many virtual patients of ``model``.
+
+    Parameters
+    ----------
+    model : the model, with its parameter values and initial state as defaults.
+    times : output times (model time unit), sorted, within ``[t_start, max(times)]``;
+        the integration runs to the last of them.
+    parameters : array (patients, parameters) in the model's units and declaration
+        order; default one patient with the model's values.
+    initial : array (patients, states); default the model's initial state for everyone.
+    doses : dose records for every patient, or one list per patient.
+    options : tolerances, threads, progress bar.
+
+    Returns
+    -------
+    SimulationResult with an xarray Dataset (patient x time, one variable per state)
+    and a per-patient table (status, message, extinction times).
+    """
+    options = options or SolverOptions()
+    t0 = time.perf_counter()
+    times = np.asarray(times, dtype=float)
+    params, y0 = _population_arrays(model, parameters, initial)
+    n_pat = params.shape[0]
+    _check_times(times, t_start)
+    per_patient = _doses_per_patient(doses, n_pat)
+    ev_ptr, ev_time, ev_state, ev_bolus, ev_rate = _event_arrays(per_patient, model)
+
+    n, n_rec = len(model.states), times.size
+    out = np.empty((n_pat, n_rec, n))
+    ext_time = np.empty((n_pat, n))
+    stats = np.empty((n_pat, 4))
+    threshold = np.array([s.extinction or 0.0 for s in model.states])
+    nonneg = np.array([s.nonnegative for s in model.states])
+    atol = _atol_vector(model, options.atol)
+
+    fns = compile_model(model)
+    # A patient whose inputs are not finite fails before integration.
+    bad_input = ~(np.isfinite(params).all(axis=1) & np.isfinite(y0).all(axis=1))
+    todo = np.flatnonzero(~bad_input)
+
+    def run(lo: int, hi: int) -> int:
+        idx = todo[lo:hi]
+        if idx.size == 0:
+            return 0
+        sub_out = np.empty((idx.size, n_rec, n))
+        sub_ext = np.empty((idx.size, n))
+        sub_stats = np.empty((idx.size, 4))
+        sub_ptr, sub_time, sub_state, sub_bolus, sub_rate = _select_events(
+            idx, ev_ptr, ev_time, ev_state, ev_bolus, ev_rate)
+        _rodas5p.integrate_range(
+            fns.rhs, fns.jac, fns.rhs_lanes, fns.w_lanes, fns.lu_lanes, fns.solve_lanes,
+            0, idx.size, np.ascontiguousarray(y0[idx]), np.ascontiguousarray(params[idx]),
+            times, float(t_start), float(times[-1]),
+            sub_ptr, sub_time, sub_state, sub_bolus, sub_rate,
+            threshold, nonneg, float(options.rtol), atol, float(options.h_max),
+            int(options.max_steps), sub_out, sub_ext, sub_stats,
+        )
+        out[idx], ext_time[idx], stats[idx] = sub_out, sub_ext, sub_stats
+        return idx.size
+
+    threads = max(1, options.threads or os.cpu_count() or 1)
+    chunk = max(_rodas5p.LANES, min(1024, -(-todo.size // (threads * 8))))
+    starts = range(0, todo.size, chunk)
+    with _progress(todo.size, options.progress) as bar:
+        if threads == 1 or len(starts) == 1:
+            for lo in starts:
+                bar.update(run(lo, lo + chunk))
+        else:
+            with ThreadPoolExecutor(threads, thread_name_prefix="nksim") as pool:
+                for done in pool.map(lambda lo: run(lo, lo + chunk), starts):
+                    bar.update(done)
+
+    if bad_input.any():
+        out[bad_input] = np.nan
+        ext_time[bad_input] = np.nan
+        stats[bad_input] = [_rodas5p.NON_FINITE, t_start, 0, 0]
+    return build_result(
+        model, times, out, ext_time, stats, bad_input, per_patient,
+        options=options, run_time=time.perf_counter() - t0, patient_ids=patient_ids,
+    )
+
+
+def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, np.ndarray]:
+    n_par, n = len(model.parameters), len(model.states)
+    params = (model.parameter_vector()[None, :] if parameters is None
+              else np.atleast_2d(np.asarray(parameters, dtype=float)))
+    if params.shape[1] != n_par:
+        raise UserError(f"expected {n_par} columns (one per parameter), got {params.shape[1]}",
+                        field="parameters")
+    y0 = (np.tile(model.initial_vector(), (params.shape[0], 1)) if initial is None
+          else np.atleast_2d(np.asarray(initial, dtype=float)))
+    if y0.shape[1] != n:
+        raise UserError(f"expected {n} columns (one per state), got {y0.shape[1]}",
+                        field="initial")
+    if y0.shape[0] == 1 and params.shape[0] > 1:
+        y0 = np.tile(y0, (params.shape[0], 1))
+    if params.shape[0] == 1 and y0.shape[0] > 1:
+        params = np.tile(params, (y0.shape[0], 1))
+    if params.shape[0] != y0.shape[0]:
+        raise UserError(f"{params.shape[0]} parameter rows but {y0.shape[0]} initial states",
+                        field="population")
+    if params.shape[0] == 0:
+        raise UserError("no patients to simulate", field="population.size")
+    return np.ascontiguousarray(params), np.ascontiguousarray(y0)
+
+
+def _check_times(times: np.ndarray, t_start: float) -> None:
+    if times.ndim != 1 or times.size == 0:
+        raise UserError("need at least one output time", field="simulation.times")
+    if not np.isfinite(times).all() or np.any(np.diff(times) < 0):
+        raise UserError("output times must be finite and sorted", field="simulation.times")
+    if times[0] < t_start:
+        raise UserError(f"output time {times[0]:g} is before the start {t_start:g}",
+                        field="simulation.times")
+    if not times[-1] > t_start:
+        raise UserError(f"the last time must be after the start ({t_start:g})",
+                        field="simulation.t_end")
+
+
+def _doses_per_patient(doses, n_pat: int) -> list[list[Dose]]:
+    doses = list(doses)
+    if doses and not isinstance(doses[0], Dose):
+        if len(doses) != n_pat:
+            raise UserError(f"{len(doses)} dose lists for {n_pat} patients", field="doses")
+        return [list(d) for d in doses]
+    return [doses] * n_pat
+
+
+def _event_arrays(per_patient: list[list[Dose]], model: Model):
+    """Dose events of all patients in CSR form (events of patient i at ptr[i]:ptr[i+1])."""
+    cache: dict[int, object] = {}
+    ptr = np.zeros(len(per_patient) + 1, dtype=np.int64)
+    parts = []
+    for i, doses in enumerate(per_patient):
+        key = id(doses)
+        if key not in cache:
+            cache[key] = to_events(doses, model.state_names)
+        ev = cache[key]
+        ptr[i + 1] = ptr[i] + ev.time.size
+        parts.append(ev)
+    def cat(name, dt):
+        return (np.ascontiguousarray(np.concatenate(
+            [getattr(e, name) for e in parts]).astype(dt)) if parts else np.zeros(0, dt))
+    return ptr, cat("time", float), cat("state", np.int64), cat("bolus", float), cat("rate", float)
+
+
+def _select_events(idx, ptr, ev_time, ev_state, ev_bolus, ev_rate):
+    counts = ptr[idx + 1] - ptr[idx]
+    sub_ptr = np.zeros(idx.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=sub_ptr[1:])
+    take = np.repeat(ptr[idx] - sub_ptr[:-1], counts) + np.arange(sub_ptr[-1])
+    return (sub_ptr, np.ascontiguousarray(ev_time[take]), np.ascontiguousarray(ev_state[take]),
+            np.ascontiguousarray(ev_bolus[take]), np.ascontiguousarray(ev_rate[take]))
+
+
+def _atol_vector(model: Model, atol) -> np.ndarray:
+    if isinstance(atol, Mapping):
+        for name in atol:
+            model.state(name)
+        return np.array([float(atol.get(s.name, 1e-6)) for s in model.states])
+    return np.full(len(model.states), float(atol))
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool | None):
+    """A tqdm bar that appears only if the run lasts more than ~2 s."""
+    import sys
+
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="patient", delay=2.0, file=sys.stderr, dynamic_ncols=True)

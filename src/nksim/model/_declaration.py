@@ -1,0 +1,297 @@
+"""The model language: a model is declared once, as data.
+
+A :class:`Model` holds states (name, unit, meaning), parameters (value, unit,
+bounds, source) and equations written as plain text (``"a*T*(1 - b*T) - c*N*T"``).
+The fast backend, the analytic Jacobian, the SBML export and the rendered
+equations are all derived from this one declaration (see :mod:`nksim.model`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import keyword
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nksim.errors import UserError
+from nksim.units import parse_unit, to_magnitude
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RESERVED = {"t", "time", "math", "numba"}
+VERIFICATION_LABELS = ("V-src", "V-code", "UNVERIFIED", "assumption")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a number or an equation comes from.
+
+    ``verified`` is one of ``"V-src"`` (read in the source), ``"V-code"`` (taken from
+    public code that reproduces the paper), ``"UNVERIFIED"`` (not confirmed in a
+    source: a hypothesis) or ``"assumption"`` (chosen by nksim, with a reason).
+    """
+
+    key: str
+    text: str
+    verified: str = "V-src"
+    doi: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verified not in VERIFICATION_LABELS:
+            raise ValueError(
+                f"Citation {self.key!r}: verified must be one of {VERIFICATION_LABELS}"
+            )
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.verified == "assumption"
+
+    def label(self) -> str:
+        """Short form for tables: ``"de Pillis 2006 [V-code]"``."""
+        return f"{self.key} [{self.verified}]"
+
+
+@dataclass(frozen=True)
+class State:
+    """A state variable.
+
+    ``extinction`` is a threshold (in the state's unit) below which the population
+    is extinct: the engine records the time and holds it at exactly zero. It is only
+    allowed where the state's equation vanishes at zero (no source term), so that
+    "held at zero" is also what the equations themselves say.
+    """
+
+    name: str
+    unit: str
+    description: str
+    initial: float = 0.0
+    nonnegative: bool = True
+    extinction: float | None = None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A model parameter with its unit, bounds and source."""
+
+    name: str
+    value: float
+    unit: str
+    description: str
+    source: Citation
+    bounds: tuple[float, float] = (0.0, math.inf)
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """A named set of parameter values (in the model's units) with its source."""
+
+    name: str
+    values: Mapping[str, float]
+    source: Citation
+    description: str = ""
+    initial: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A model declared once: states, parameters, named expressions and equations.
+
+    Parameters
+    ----------
+    name : identifier used on the command line and in scenario files.
+    states, parameters : declarations; their order fixes the array layout.
+    equations : ``{state: "right-hand side"}`` for every state, time in ``time_unit``.
+    expressions : named intermediate quantities, usable in equations and in later
+        expressions (e.g. a kill term); ``{name: (formula, unit, description)}``.
+    parameter_sets : alternative published values; ``parameter_set`` names the one
+        applied (``None`` = the declared values).
+    """
+
+    name: str
+    title: str
+    description: str
+    states: tuple[State, ...]
+    parameters: tuple[Parameter, ...]
+    equations: Mapping[str, str]
+    references: tuple[Citation, ...] = ()
+    expressions: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    parameter_sets: Mapping[str, ParameterSet] = field(default_factory=dict)
+    parameter_set: str | None = None
+    time_unit: str = "day"
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # ------------------------------------------------------------ names and arrays
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    def state(self, name: str) -> State:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise UserError(
+            f"model {self.name!r} has no state {name!r} (states: {', '.join(self.state_names)})"
+        )
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise UserError(
+            f"model {self.name!r} has no parameter {name!r} "
+            f"(parameters: {', '.join(self.parameter_names)})"
+        )
+
+    def parameter_vector(self) -> np.ndarray:
+        """Parameter values in declaration order (model units)."""
+        return np.array([p.value for p in self.parameters], dtype=float)
+
+    def initial_vector(self) -> np.ndarray:
+        """Default initial state in declaration order (model units)."""
+        return np.array([s.initial for s in self.states], dtype=float)
+
+    # ------------------------------------------------------------ derived models
+    def with_parameter_set(self, name: str) -> Model:
+        """The same model with a published parameter set applied."""
+        if name not in self.parameter_sets:
+            known = ", ".join(self.parameter_sets) or "none"
+            raise UserError(
+                f"model {self.name!r} has no parameter set {name!r} (known: {known})",
+                field="model.parameter_set",
+            )
+        pset = self.parameter_sets[name]
+        params = tuple(
+            dataclasses.replace(p, value=float(pset.values[p.name]), source=pset.source)
+            if p.name in pset.values
+            else p
+            for p in self.parameters
+        )
+        states = tuple(
+            dataclasses.replace(s, initial=float(pset.initial[s.name]))
+            if s.name in pset.initial
+            else s
+            for s in self.states
+        )
+        return dataclasses.replace(self, parameters=params, states=states, parameter_set=name)
+
+    def with_values(
+        self,
+        parameters: Mapping[str, float | str] | None = None,
+        initial: Mapping[str, float | str] | None = None,
+    ) -> Model:
+        """Override parameter values and initial states; strings carry units (``"2 1/day"``)."""
+        parameters = dict(parameters or {})
+        initial = dict(initial or {})
+        for name in parameters:
+            self.parameter(name)
+        for name in initial:
+            self.state(name)
+        params = []
+        for p in self.parameters:
+            if p.name in parameters:
+                value = to_magnitude(parameters[p.name], p.unit, field=f"parameters.{p.name}")
+                lo, hi = p.bounds
+                if not (lo <= value <= hi) or not math.isfinite(value):
+                    raise UserError(
+                        f"{value:g} {p.unit} is outside the allowed range [{lo:g}, {hi:g}]",
+                        field=f"parameters.{p.name}",
+                    )
+                p = dataclasses.replace(
+                    p,
+                    value=value,
+                    source=Citation("user override", "value set in the scenario", "assumption"),
+                )
+            params.append(p)
+        states = []
+        for s in self.states:
+            if s.name in initial:
+                value = to_magnitude(initial[s.name], s.unit, field=f"initial.{s.name}")
+                if not math.isfinite(value) or (s.nonnegative and value < 0):
+                    raise UserError(
+                        f"must be a finite value >= 0, got {value:g}", field=f"initial.{s.name}"
+                    )
+                s = dataclasses.replace(s, initial=value)
+            states.append(s)
+        return dataclasses.replace(self, parameters=tuple(params), states=tuple(states))
+
+    def with_extinction(self, thresholds: Mapping[str, float | None]) -> Model:
+        """Change extinction thresholds per state (``None`` switches extinction off)."""
+        for name in thresholds:
+            self.state(name)
+        states = tuple(
+            dataclasses.replace(s, extinction=thresholds[s.name]) if s.name in thresholds else s
+            for s in self.states
+        )
+        return dataclasses.replace(self, states=states)
+
+    # ------------------------------------------------------------ identity
+    def structure_key(self) -> str:
+        """A hash of everything that changes generated code (not parameter values)."""
+        parts = [self.name, repr(self.state_names), repr(self.parameter_names)]
+        parts += [f"{k}={v[0]}" for k, v in self.expressions.items()]
+        parts += [f"{s}={self.equations[s]}" for s in self.state_names]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def sources(self) -> list[Citation]:
+        """Every distinct citation used by the model and its current parameters."""
+        seen: dict[str, Citation] = {}
+        for c in [*self.references, *(p.source for p in self.parameters)]:
+            seen.setdefault(c.label(), c)
+        return list(seen.values())
+
+
+def _validate(model: Model) -> None:
+    def check_name(name: str, what: str) -> None:
+        if not _NAME.match(name) or name in _RESERVED:
+            raise ValueError(
+                f"model {model.name!r}: {what} name {name!r} must be an identifier "
+                f"(a letter, then letters, digits, underscores) and not one of {sorted(_RESERVED)}"
+            )
+
+    names: list[str] = []
+    for s in model.states:
+        check_name(s.name, "state")
+        parse_unit(s.unit, field=f"{model.name}.{s.name}.unit")
+        names.append(s.name)
+    for p in model.parameters:
+        check_name(p.name, "parameter")
+        parse_unit(p.unit, field=f"{model.name}.{p.name}.unit")
+        lo, hi = p.bounds
+        if not lo <= p.value <= hi:
+            raise ValueError(f"model {model.name!r}: {p.name} = {p.value} is outside {p.bounds}")
+        names.append(p.name)
+    for e in model.expressions:
+        check_name(e, "expression")
+        names.append(e)
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"model {model.name!r}: names used twice: {sorted(duplicates)}")
+    missing = set(model.state_names) - set(model.equations)
+    extra = set(model.equations) - set(model.state_names)
+    if missing or extra:
+        raise ValueError(
+            f"model {model.name!r}: equations must cover exactly the states "
+            f"(missing {sorted(missing)}, unknown {sorted(extra)})"
+        )
+    for pset in model.parameter_sets.values():
+        unknown = set(pset.values) - set(model.parameter_names)
+        unknown |= set(pset.initial) - set(model.state_names)
+        if unknown:
+            raise ValueError(f"parameter set {pset.name!r} names unknown {sorted(unknown)}")
+
+
+def safe_identifier(name: str) -> str:
+    """A Python-safe spelling of a model symbol (``lambda`` -> ``lambda_``)."""
+    return f"{name}_" if keyword.iskeyword(name) else name

@@ -1,0 +1,260 @@
+"""SBML Level 3 Version 2 export of a declared model.
+
+States become species (amounts, ``hasOnlySubstanceUnits``) in a unit compartment
+with rate rules; named expressions become assignment rules; parameters keep their
+units (SBML unit definitions built from the pint units) and their source as notes.
+Optionally, dose records become SBML events (boluses add to the species, infusions
+switch a rate parameter on and off) and extinction thresholds become events that
+set the population to zero, matching what the nksim engine does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libsbml
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from nksim.dosing import Dose
+from nksim.model._declaration import Model, safe_identifier
+from nksim.model._symbolic import symbolic
+from nksim.units import parse_unit
+
+# pint base unit -> (SBML unit kind, multiplier to that kind)
+_SBML_UNITS = {
+    "cell": (libsbml.UNIT_KIND_ITEM, 1.0),
+    "day": (libsbml.UNIT_KIND_SECOND, 86400.0),
+    "hour": (libsbml.UNIT_KIND_SECOND, 3600.0),
+    "minute": (libsbml.UNIT_KIND_SECOND, 60.0),
+    "second": (libsbml.UNIT_KIND_SECOND, 1.0),
+    "week": (libsbml.UNIT_KIND_SECOND, 604800.0),
+    "year": (libsbml.UNIT_KIND_SECOND, 31557600.0),
+    "kilogram": (libsbml.UNIT_KIND_KILOGRAM, 1.0),
+    "gram": (libsbml.UNIT_KIND_GRAM, 1.0),
+    "milligram": (libsbml.UNIT_KIND_GRAM, 1e-3),
+    "liter": (libsbml.UNIT_KIND_LITRE, 1.0),
+    "milliliter": (libsbml.UNIT_KIND_LITRE, 1e-3),
+    "meter": (libsbml.UNIT_KIND_METRE, 1.0),
+    "mole": (libsbml.UNIT_KIND_MOLE, 1.0),
+}
+# Units SBML has no kind for (IU, drug_unit): exported as dimensionless, named in notes.
+
+
+class _L3Printer(StrPrinter):
+    """sympy -> SBML L3 infix formula (``^`` powers, ``ln``, ``piecewise``, ``&&``/``||``)."""
+
+    def _print_Pow(self, expr):
+        if expr.exp == sp.Rational(1, 2):
+            return f"sqrt({self._print(expr.base)})"
+        return f"({self._print(expr.base)})^({self._print(expr.exp)})"
+
+    def _print_log(self, expr):
+        return f"ln({self._print(expr.args[0])})"
+
+    def _print_Piecewise(self, expr):
+        parts = []
+        for value, cond in expr.args:
+            parts.append(self._print(value))
+            if cond is not sp.true:
+                parts.append(self._print(cond))
+        return f"piecewise({', '.join(parts)})"
+
+    def _print_Or(self, expr):
+        return " || ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_And(self, expr):
+        return " && ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Not(self, expr):
+        return f"!({self._print(expr.args[0])})"
+
+    def _print_BooleanTrue(self, expr):
+        return "true"
+
+    def _print_BooleanFalse(self, expr):
+        return "false"
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+
+def _check(code: int, what: str) -> None:
+    if code != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise RuntimeError(
+            f"libSBML failed to set {what}: {libsbml.OperationReturnValue_toString(code)}"
+        )
+
+
+class _Builder:
+    def __init__(self, model: Model) -> None:
+        self.doc = libsbml.SBMLDocument(3, 2)
+        self.sbml = self.doc.createModel()
+        self.unit_ids: dict[str, str] = {}
+        self.printer = _L3Printer()
+        self.model = model
+
+    def unit(self, unit: str) -> str:
+        """Id of an SBML unit definition for a pint unit string."""
+        if unit in self.unit_ids:
+            return self.unit_ids[unit]
+        parsed = parse_unit(unit)
+        uid = f"u_{len(self.unit_ids)}"
+        ud = self.sbml.createUnitDefinition()
+        ud.setId(uid)
+        ud.setName(str(unit))
+        components = [(str(name), exp) for name, exp in parsed._units.items()]
+        known = [(n, e) for n, e in components if n in _SBML_UNITS]
+        if not known:
+            u = ud.createUnit()
+            u.setKind(libsbml.UNIT_KIND_DIMENSIONLESS)
+            u.setExponent(1)
+            u.setScale(0)
+            u.setMultiplier(1.0)
+        for name, exp in known:
+            kind, multiplier = _SBML_UNITS[name]
+            u = ud.createUnit()
+            u.setKind(kind)
+            u.setExponent(float(exp))
+            u.setScale(0)
+            u.setMultiplier(multiplier)
+        self.unit_ids[unit] = uid
+        return uid
+
+    def math(self, expr: sp.Expr | str):
+        text = expr if isinstance(expr, str) else self.printer.doprint(expr)
+        ast = libsbml.parseL3FormulaWithModel(text, self.sbml)
+        if ast is None:
+            raise RuntimeError(f"SBML cannot parse {text!r}: {libsbml.getLastParseL3Error()}")
+        return ast
+
+    def parameter(self, pid: str, value: float, unit: str | None, constant: bool, name: str = ""):
+        p = self.sbml.createParameter()
+        _check(p.setId(pid), f"parameter id {pid}")
+        p.setName(name or pid)
+        p.setValue(value)
+        p.setConstant(constant)
+        if unit:
+            p.setUnits(self.unit(unit))
+        return p
+
+
+def to_sbml(
+    model: Model,
+    doses: Iterable[Dose] = (),
+    *,
+    extinction_events: bool = True,
+) -> str:
+    """SBML L3V2 text for ``model`` (optionally with dose and extinction events)."""
+    sm = symbolic(model)
+    b = _Builder(model)
+    m = b.sbml
+    m.setId(safe_identifier(model.name))
+    m.setName(model.title)
+    m.setTimeUnits(b.unit(model.time_unit))
+    m.setNotes(_notes(model), True)
+    comp = m.createCompartment()
+    comp.setId("body")
+    comp.setSize(1.0)
+    comp.setConstant(True)
+    comp.setSpatialDimensions(3)
+    for p in model.parameters:
+        par = b.parameter(safe_identifier(p.name), p.value, p.unit, True, p.name)
+        par.setNotes(_para(f"{p.description}. Source: {p.source.label()}"), True)
+    for s in model.states:
+        sp_ = m.createSpecies()
+        sp_.setId(safe_identifier(s.name))
+        sp_.setName(s.description)
+        sp_.setCompartment("body")
+        sp_.setInitialAmount(s.initial)
+        sp_.setHasOnlySubstanceUnits(True)
+        sp_.setBoundaryCondition(False)
+        sp_.setConstant(False)
+        sp_.setSubstanceUnits(b.unit(s.unit))
+    for sym, expr in sm.expressions.items():
+        name = sm.name_of(sym)
+        _formula, unit, _doc = model.expressions[name]
+        b.parameter(str(sym), 0.0, unit, False, name)
+        rule = m.createAssignmentRule()
+        rule.setVariable(str(sym))
+        _check(rule.setMath(b.math(expr)), f"assignment rule {name}")
+    doses = list(doses)
+    infused = sorted({d.state for d in doses if d.duration > 0})
+    for name in infused:
+        b.parameter(
+            f"infusion_{safe_identifier(name)}", 0.0, None, False, f"infusion rate into {name}"
+        )
+    for s, sym, expr in zip(model.states, sm.states, sm.rhs_display, strict=True):
+        rule = m.createRateRule()
+        rule.setVariable(str(sym))
+        text = b.printer.doprint(expr)
+        if s.name in infused:
+            text = f"({text}) + infusion_{sym}"
+        _check(rule.setMath(b.math(text)), f"rate rule {s.name}")
+    for k, (t, target, assignment) in enumerate(_dose_events(doses)):
+        _event(b, f"dose_{k}", f"time >= {t!r}", target, assignment, fire_at_start=True)
+    if extinction_events:
+        for s, sym in zip(model.states, sm.states, strict=True):
+            if s.extinction is not None:
+                _event(
+                    b,
+                    f"extinction_{sym}",
+                    f"{sym} < {s.extinction!r}",
+                    str(sym),
+                    "0",
+                    fire_at_start=False,
+                )
+    return libsbml.writeSBMLToString(b.doc)
+
+
+def _dose_events(doses: list[Dose]) -> list[tuple[float, str, str]]:
+    """(time, variable, new value formula) for each administration."""
+    out = []
+    for d in doses:
+        sid = safe_identifier(d.state)
+        for t in d.times():
+            if d.duration > 0:
+                out.append((float(t), f"infusion_{sid}", f"infusion_{sid} + {d.rate!r}"))
+                out.append(
+                    (float(t + d.duration), f"infusion_{sid}", f"infusion_{sid} - {d.rate!r}")
+                )
+            else:
+                out.append((float(t), sid, f"{sid} + {d.amount!r}"))
+    return sorted(out, key=lambda e: e[0])
+
+
+def _event(
+    b: _Builder, eid: str, trigger: str, variable: str, value: str, *, fire_at_start: bool
+) -> None:
+    ev = b.sbml.createEvent()
+    ev.setId(eid)
+    ev.setUseValuesFromTriggerTime(True)
+    trig = ev.createTrigger()
+    trig.setInitialValue(not fire_at_start)
+    trig.setPersistent(True)
+    _check(trig.setMath(b.math(trigger)), f"trigger of {eid}")
+    ea = ev.createEventAssignment()
+    ea.setVariable(variable)
+    _check(ea.setMath(b.math(value)), f"assignment of {eid}")
+
+
+def _para(text: str) -> str:
+    from html import escape
+
+    return f'<body xmlns="http://www.w3.org/1999/xhtml"><p>{escape(text)}</p></body>'
+
+
+def _notes(model: Model) -> str:
+    lines = [
+        model.description,
+        *[c.text for c in model.references],
+        *model.notes,
+        "Exported by nksim. Research use only.",
+    ]
+    return _para(" | ".join(lines))

@@ -1,0 +1,148 @@
+"""From a declared model to sympy: right-hand side, analytic Jacobian, checks.
+
+sympy is imported only here (and by the exporters), so that running a model whose
+compiled code is already cached does not pay for it.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+from nksim.model._declaration import Model, safe_identifier
+
+# Functions an equation may use (anything else is an error).
+_FUNCTIONS = {
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "Abs": sp.Abs,
+    "Min": sp.Min,
+    "Max": sp.Max,
+    "tanh": sp.tanh,
+    "Piecewise": sp.Piecewise,
+    "Eq": sp.Eq,
+    "And": sp.And,
+    "Or": sp.Or,
+    "Not": sp.Not,
+    "pi": sp.pi,
+}
+
+
+_PYTHON_CONSTANTS = {"True", "False", "None", "and", "or", "not"}
+
+
+@dataclass(frozen=True)
+class SymbolicModel:
+    """The sympy form of a model.
+
+    ``rhs`` has every expression substituted (what the backends compile);
+    ``rhs_display`` keeps expression names (what people read).
+    """
+
+    model: Model
+    states: tuple[sp.Symbol, ...]
+    parameters: tuple[sp.Symbol, ...]
+    expressions: dict[sp.Symbol, sp.Expr]  # display form: may refer to earlier expressions
+    rhs_display: tuple[sp.Expr, ...]
+    rhs: tuple[sp.Expr, ...]
+
+    def jacobian(self) -> sp.Matrix:
+        """d rhs_i / d state_j, analytic."""
+        return sp.Matrix(self.rhs).jacobian(sp.Matrix(self.states))
+
+    def name_of(self, symbol: sp.Symbol) -> str:
+        """The model's own spelling of a symbol (``lambda_`` -> ``lambda``)."""
+        m = self.model
+        names = {
+            safe_identifier(n): n for n in (*m.state_names, *m.parameter_names, *m.expressions)
+        }
+        return names[str(symbol)]
+
+
+def _rename_keywords(text: str) -> str:
+    """Rename model symbols that are Python keywords (``lambda`` -> ``lambda_``) before parsing."""
+    tokens = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.NAME and tok.string not in _PYTHON_CONSTANTS:
+            tok = tok._replace(string=safe_identifier(tok.string))
+        tokens.append(tok)
+    return tokenize.untokenize(tokens).strip()
+
+
+def parse(text: str, symbols: dict[str, sp.Symbol], where: str) -> sp.Expr:
+    """Parse one formula; every name must be a declared symbol or an allowed function."""
+    try:
+        expr = parse_expr(
+            _rename_keywords(text),
+            local_dict=dict(symbols),
+            global_dict={
+                "__builtins__": {},
+                **_FUNCTIONS,
+                "Integer": sp.Integer,
+                "Float": sp.Float,
+                "Rational": sp.Rational,
+                "Symbol": sp.Symbol,
+            },
+            transformations=standard_transformations,
+            evaluate=True,
+        )
+    except (SyntaxError, TypeError, tokenize.TokenError) as exc:
+        raise ValueError(f"{where}: cannot parse {text!r}: {exc}") from None
+    unknown = {str(s) for s in expr.free_symbols} - set(symbols)
+    if unknown:
+        raise ValueError(f"{where}: unknown names {sorted(unknown)} in {text!r}")
+    return expr
+
+
+_CACHE: dict[tuple, SymbolicModel] = {}
+
+
+def symbolic(model: Model) -> SymbolicModel:
+    """Parse and check a model (cached per model structure and extinction thresholds)."""
+    key = (model.structure_key(), tuple(s.extinction for s in model.states))
+    if key not in _CACHE:
+        _CACHE[key] = _symbolic(model)
+    return _CACHE[key]
+
+
+def _symbolic(model: Model) -> SymbolicModel:
+    table = {
+        safe_identifier(n): sp.Symbol(safe_identifier(n), real=True)
+        for n in (*model.state_names, *model.parameter_names)
+    }
+    states = tuple(table[safe_identifier(n)] for n in model.state_names)
+    params = tuple(table[safe_identifier(n)] for n in model.parameter_names)
+    display: dict[sp.Symbol, sp.Expr] = {}
+    substituted: dict[sp.Symbol, sp.Expr] = {}
+    for name, (formula, _unit, _doc) in model.expressions.items():
+        expr = parse(formula, table, f"{model.name}: expression {name}")
+        sym = sp.Symbol(safe_identifier(name), real=True)
+        display[sym] = expr
+        substituted[sym] = expr.subs(substituted)
+        table[safe_identifier(name)] = sym
+    rhs_display = tuple(
+        parse(model.equations[n], table, f"{model.name}: d{n}/dt") for n in model.state_names
+    )
+    rhs = tuple(e.subs(substituted) for e in rhs_display)
+    sym_model = SymbolicModel(model, states, params, display, rhs_display, rhs)
+    _check_extinction(sym_model)
+    return sym_model
+
+
+def _check_extinction(sm: SymbolicModel) -> None:
+    """A state that can go extinct must have no source: d(state)/dt = 0 when state = 0."""
+    for state, sym, expr in zip(sm.model.states, sm.states, sm.rhs, strict=True):
+        if state.extinction is None:
+            continue
+        at_zero = sp.simplify(expr.subs(sym, 0))
+        if at_zero != 0:
+            raise ValueError(
+                f"model {sm.model.name!r}: state {state.name} has an extinction threshold but "
+                f"d{state.name}/dt = {at_zero} at {state.name} = 0 (a source term); "
+                "remove the threshold or the source"
+            )
