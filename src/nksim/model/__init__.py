@@ -13,3 +13,24 @@ from nksim.model._declaration import Model as Model
 from nksim.model._declaration import Parameter as Parameter
 from nksim.model._declaration import ParameterSet as ParameterSet
 from nksim.model._declaration import State as State
+
+
+def compile_model(model):
+    """Compiled right-hand side, Jacobian and batched kernels of ``model`` (cached on disk)."""
+    from nksim.model._codegen import compile_model as _compile
+
+    return _compile(model)
+
+
+def to_sbml(model, doses=(), *, extinction_events=True):
+    """SBML Level 3 Version 2 text of ``model``, optionally with dose and extinction events."""
+    from nksim.model._sbml import to_sbml as _to_sbml
+
+    return _to_sbml(model, doses, extinction_events=extinction_events)
+
+
+def render_markdown(model):
+    """States, parameters, expressions and equations of ``model`` as Markdown with LaTeX."""
+    from nksim.model._render import render_markdown as _render
+
+    return _render(model)

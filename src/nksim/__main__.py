@@ -1,0 +1,5 @@
+"""``python -m nksim`` runs the command line."""
+
+from nksim.cli import main
+
+main()
