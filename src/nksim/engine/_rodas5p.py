@@ -603,7 +603,10 @@ def integrate_range(
                 t_new = t_stop[b]
             else:
                 t_new = t[b] + h[b]
-            while ir[b] < n_rec and t_record[ir[b]] <= t_new:
+            # records inside the step; one at the segment end waits for its doses (setup)
+            at_stop = t_new >= t_stop[b]
+            while ir[b] < n_rec and (t_record[ir[b]] < t_new
+                                     or (t_record[ir[b]] == t_new and not at_stop)):
                 theta = (t_record[ir[b]] - t[b]) * inv_h[b]
                 at_end = (not crossing) and t_record[ir[b]] == t_new
                 for i in range(n):
@@ -642,7 +645,6 @@ def integrate_range(
                         y_new[x] = 0.0 if (nonneg[i] and v < 0.0) else v
                 h[b] = min(h_max, h[b] * min(_FAC_MAX, max(_FAC_MIN, grow[b])))
             t[b] = t_new
-            if t_new >= t_stop[b]:
-                setup[b] = True
+            setup[b] = at_stop
         for x in range(nL):
             y[x] = y_new[x]

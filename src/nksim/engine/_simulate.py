@@ -223,7 +223,7 @@ def _select_events(idx, ptr, ev_time, ev_state, ev_bolus, ev_rate):
 def _atol_vector(model: Model, atol) -> np.ndarray:
     if isinstance(atol, Mapping):
         for name in atol:
-            model.state(name)
+            model.state(name, field=f"simulation.atol.{name}")
         return np.array([float(atol.get(s.name, 1e-6)) for s in model.states])
     return np.full(len(model.states), float(atol))
 

@@ -137,21 +137,25 @@ class Model:
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
 
-    def state(self, name: str) -> State:
+    def state(self, name: str, *, field: str | None = None) -> State:
+        """The state ``name``; :class:`UserError` (naming ``field``) if there is none."""
         for s in self.states:
             if s.name == name:
                 return s
         raise UserError(
-            f"model {self.name!r} has no state {name!r} (states: {', '.join(self.state_names)})"
+            f"model {self.name!r} has no state {name!r} (states: {', '.join(self.state_names)})",
+            field=field,
         )
 
-    def parameter(self, name: str) -> Parameter:
+    def parameter(self, name: str, *, field: str | None = None) -> Parameter:
+        """The parameter ``name``; :class:`UserError` (naming ``field``) if there is none."""
         for p in self.parameters:
             if p.name == name:
                 return p
         raise UserError(
             f"model {self.name!r} has no parameter {name!r} "
-            f"(parameters: {', '.join(self.parameter_names)})"
+            f"(parameters: {', '.join(self.parameter_names)})",
+            field=field,
         )
 
     def parameter_vector(self) -> np.ndarray:
@@ -195,9 +199,9 @@ class Model:
         parameters = dict(parameters or {})
         initial = dict(initial or {})
         for name in parameters:
-            self.parameter(name)
+            self.parameter(name, field=f"parameters.{name}")
         for name in initial:
-            self.state(name)
+            self.state(name, field=f"initial.{name}")
         params = []
         for p in self.parameters:
             if p.name in parameters:
@@ -229,7 +233,7 @@ class Model:
     def with_extinction(self, thresholds: Mapping[str, float | None]) -> Model:
         """Change extinction thresholds per state (``None`` switches extinction off)."""
         for name in thresholds:
-            self.state(name)
+            self.state(name, field=f"extinction.{name}")
         states = tuple(
             dataclasses.replace(s, extinction=thresholds[s.name]) if s.name in thresholds else s
             for s in self.states

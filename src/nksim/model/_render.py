@@ -42,8 +42,8 @@ def render_markdown(model: Model) -> str:
     for s in model.states:
         ext = "-" if s.extinction is None else f"{_fmt(s.extinction)} {s.unit}"
         lines.append(f"| {s.name} | {s.unit} | {_fmt(s.initial)} | {s.description} | {ext} |")
-    lines += ["", "## Parameters", "",
-              "| parameter | value | unit | bounds | meaning | source |", "|---|---|---|---|---|---|"]
+    lines += ["", "## Parameters", "", "| parameter | value | unit | bounds | meaning | source |",
+              "|---|---|---|---|---|---|"]
     for p in model.parameters:
         lines.append(f"| {p.name} | {_fmt(p.value)} | {p.unit} | [{_fmt(p.bounds[0])}, "
                      f"{_fmt(p.bounds[1])}] | {p.description} | {p.source.label()} |")

@@ -1,0 +1,35 @@
+# nksim: the two commands are `make demo` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test bench lint lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m compileall -q src > /dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)  ## run the main job on embedded defaults: de Pillis 2006 patient 9 under three regimens
+	$(BIN)/nksim demo --out out/demo
+
+test: $(STAMP)  ## run the test suite
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+bench: $(STAMP)  ## benchmark W1 against libRoadRunner and SciPy (several minutes)
+	$(BIN)/python benchmarks/bench_w1.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+lock:  ## re-resolve requirements.lock from pyproject.toml (needs network)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+		--output-file requirements.lock --quiet
+
+clean:
+	rm -rf $(VENV) out .nksim-cache .pytest_cache

@@ -1,0 +1,50 @@
+"""Virtual populations: per-patient random streams and parameter files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nksim.errors import UserError
+from nksim.library import get_model
+from nksim.population import lognormal_parameters, read_parameters_file
+
+MODEL = get_model("depillis2006")
+
+
+def test_a_patient_gets_the_same_parameters_whatever_the_population_size():
+    small = lognormal_parameters(MODEL, 10, seed=4, sigma=0.2)
+    large = lognormal_parameters(MODEL, 500, seed=4, sigma=0.2)
+    np.testing.assert_array_equal(small, large[:10])
+    assert not np.array_equal(small, lognormal_parameters(MODEL, 10, seed=5, sigma=0.2))
+
+
+def test_lognormal_spread_matches_sigma():
+    p = lognormal_parameters(MODEL, 4000, seed=0, sigma=0.2)
+    logs = np.log(p / MODEL.parameter_vector())
+    assert np.all(np.abs(logs.mean(axis=0)) < 0.02)
+    assert np.all(np.abs(logs.std(axis=0) - 0.2) < 0.01)
+
+
+def test_sigma_for_one_parameter_leaves_the_others_alone():
+    p = lognormal_parameters(MODEL, 50, seed=1, sigma={"a": 0.3})
+    typical = MODEL.parameter_vector()
+    a = MODEL.parameter_names.index("a")
+    assert np.all(np.delete(p, a, axis=1) == np.delete(typical, a))
+    assert np.std(np.log(p[:, a])) > 0.1
+
+
+def test_unknown_parameter_in_sigma():
+    with pytest.raises(UserError, match="unknown parameter"):
+        lognormal_parameters(MODEL, 5, seed=0, sigma={"nope": 0.1})
+
+
+def test_parameters_file(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("patient,a,b\nP1,0.5,1e-9\nP2,0.4,2e-9\n")
+    params, ids = read_parameters_file(MODEL, f)
+    assert list(ids) == ["P1", "P2"] and params.shape == (2, len(MODEL.parameters))
+    assert params[1, MODEL.parameter_names.index("b")] == 2e-9
+    f.write_text("a\nx\n")
+    with pytest.raises(UserError, match="not a number"):
+        read_parameters_file(MODEL, f)
