@@ -3,11 +3,14 @@
 Public API::
 
     from nksim.model import Model, State, Parameter, ParameterSet, Citation
+    from nksim.model import Component, compose   # build a model from pieces
     compile_model(model)     # numba right-hand side and analytic Jacobian (cached)
     to_sbml(model, ...)      # SBML Level 3 text
     render_markdown(model)   # states, parameters, equations (LaTeX maths)
 """
 
+from nksim.model._compose import Component as Component
+from nksim.model._compose import compose as compose
 from nksim.model._declaration import Citation as Citation
 from nksim.model._declaration import Model as Model
 from nksim.model._declaration import Parameter as Parameter
