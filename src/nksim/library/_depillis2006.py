@@ -58,7 +58,7 @@ _UNITS_AND_MEANING = {
     "g": ("1/day", "maximum NK recruitment by tumour"),
     "h": ("cell**2", "NK recruitment steepness"),
     "j": ("1/day", "maximum CD8+ recruitment by killed tumour"),
-    "k": ("cell**2", "CD8+ recruitment steepness"),
+    "k": ("cell**2/day**2", "CD8+ recruitment steepness (D is a kill rate, cell/day)"),
     "m": ("1/day", "CD8+ death rate"),
     "q": ("1/(cell*day)", "CD8+ inactivation by tumour"),
     "p": ("1/(cell*day)", "NK inactivation by tumour"),

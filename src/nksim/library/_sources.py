@@ -41,3 +41,11 @@ BOUNDED_KILL = Citation(
     "for T, L > 0, finite as T -> 0 (nksim DESIGN.md).",
     verified="assumption",
 )
+DEPILLIS2009_FROM_RATIOS = Citation(
+    "de Pillis 2009 (derived from ratios)",
+    "e = 0.111 f and alpha = 2.25e9 beta, derived by nksim from the ratios e/f = 0.111 and "
+    "alpha/beta = 2.25e9 cells that the de Pillis 2009 source gives instead of e and alpha.",
+    verified="V-code",
+    doi="10.1080/17486700802216301",
+    note="The ratios are V-code (science.md §1c); the derivation is nksim's arithmetic.",
+)

@@ -24,9 +24,9 @@ from types import ModuleType
 from numba import types
 
 from nksim._io import write_text_atomic
-from nksim.model._declaration import Model
+from nksim.model._declaration import Model, check_extinction
 
-CODEGEN_VERSION = 3
+CODEGEN_VERSION = 4
 LANES = 16  # patients integrated together in SIMD lanes (two AVX-512 vectors of float64)
 PIVOT_THRESHOLD = 0.1  # threshold partial pivoting: |pivot| >= 0.1 x largest entry below
 
@@ -74,6 +74,7 @@ def compile_model(model: Model) -> CompiledModel:
 
         write_text_atomic(path, generate_source(model))
     module = _load(module_name, path)
+    check_extinction(model, module.SOURCE_FREE)  # also when the code came from the cache
     return CompiledModel(
         module.rhs,
         module.jac,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import keyword
 import math
 import re
+import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +25,11 @@ from nksim.units import parse_unit, to_magnitude
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RESERVED = {"t", "time", "math", "numba"}
+# Functions and constants a formula may use (nksim.model._symbolic maps them to sympy).
+FUNCTION_NAMES = frozenset({
+    "exp", "log", "sqrt", "Abs", "Min", "Max", "tanh", "Piecewise", "Eq", "And", "Or", "Not",
+    "pi", "True", "False", "and", "or", "not",
+})
 VERIFICATION_LABELS = ("V-src", "V-code", "UNVERIFIED", "assumption")
 
 
@@ -279,7 +286,8 @@ def _validate(model: Model) -> None:
     for e in model.expressions:
         check_name(e, "expression")
         names.append(e)
-    duplicates = {n for n in names if names.count(n) > 1}
+    safe = [safe_identifier(n) for n in names]  # "lambda" and "lambda_" would collide
+    duplicates = {n for n, x in zip(names, safe, strict=True) if safe.count(x) > 1}
     if duplicates:
         raise ValueError(f"model {model.name!r}: names used twice: {sorted(duplicates)}")
     missing = set(model.state_names) - set(model.equations)
@@ -289,11 +297,44 @@ def _validate(model: Model) -> None:
             f"model {model.name!r}: equations must cover exactly the states "
             f"(missing {sorted(missing)}, unknown {sorted(extra)})"
         )
+    known = set(names) | FUNCTION_NAMES
+    formulas = [(f"expression {e}", spec[0]) for e, spec in model.expressions.items()]
+    formulas += [(f"d{n}/dt", model.equations[n]) for n in model.state_names]
+    for where, text in formulas:
+        unknown = _names_in(text) - known
+        if unknown:
+            raise ValueError(f"model {model.name!r}: {where}: unknown names {sorted(unknown)} "
+                             f"in {text!r}")
     for pset in model.parameter_sets.values():
         unknown = set(pset.values) - set(model.parameter_names)
         unknown |= set(pset.initial) - set(model.state_names)
         if unknown:
             raise ValueError(f"parameter set {pset.name!r} names unknown {sorted(unknown)}")
+
+
+def check_extinction(model: Model, source_free: tuple[str, ...]) -> None:
+    """Refuse an extinction threshold on a state with a source term.
+
+    "Held at zero" must also be what the equations say (in nksim and in the SBML
+    export alike), so extinction is allowed only where d(state)/dt = 0 at state = 0.
+    """
+    for s in model.states:
+        if s.extinction is not None and s.name not in source_free:
+            raise UserError(
+                f"state {s.name} has an extinction threshold but its equation in model "
+                f"{model.name!r} has a source term (d{s.name}/dt != 0 at {s.name} = 0); "
+                "remove the threshold or the source",
+                field=f"extinction.{s.name}",
+            )
+
+
+def _names_in(text: str) -> set[str]:
+    """Identifiers used in a formula (without parsing it: no sympy at declaration time)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise ValueError(f"cannot read formula {text!r}: {exc}") from None
+    return {t.string for t in tokens if t.type == tokenize.NAME}
 
 
 def safe_identifier(name: str) -> str:

@@ -36,6 +36,7 @@ _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 _INF = math.inf
 N_STATES = {n}
 LANES = {lanes}
+SOURCE_FREE = {source_free!r}  # states whose rate is 0 at 0 (extinction allowed)
 '''
 
 
@@ -98,7 +99,7 @@ def _lu_pattern(jac: sp.Matrix) -> list[set[int]]:
 
 def generate_source(model: Model) -> str:
     """Python/numba source of the one-patient and the lane-batched functions of ``model``."""
-    from nksim.model._symbolic import symbolic
+    from nksim.model._symbolic import source_free_states, symbolic
 
     sm = symbolic(model)
     printer = _NumbaPrinter({"standard": "python3", "fully_qualified_modules": True})
@@ -125,7 +126,8 @@ def generate_source(model: Model) -> str:
 
     src = [
         _HEADER.format(
-            version=CODEGEN_VERSION, name=model.name, key=model.structure_key(), n=n, lanes=L
+            version=CODEGEN_VERSION, name=model.name, key=model.structure_key(), n=n, lanes=L,
+            source_free=source_free_states(sm),
         )
     ]
 

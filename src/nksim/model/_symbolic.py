@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-from nksim.model._declaration import Model, safe_identifier
+from nksim.model._declaration import FUNCTION_NAMES, Model, check_extinction, safe_identifier
 
 # Functions an equation may use (anything else is an error).
 _FUNCTIONS = {
@@ -34,6 +34,7 @@ _FUNCTIONS = {
 
 
 _PYTHON_CONSTANTS = {"True", "False", "None", "and", "or", "not"}
+assert set(_FUNCTIONS) <= FUNCTION_NAMES  # the declaration checks names against this list
 
 
 @dataclass(frozen=True)
@@ -134,15 +135,13 @@ def _symbolic(model: Model) -> SymbolicModel:
     return sym_model
 
 
+def source_free_states(sm: SymbolicModel) -> tuple[str, ...]:
+    """States whose rate of change is 0 when the state is 0 (no source term)."""
+    return tuple(
+        s.name for s, sym, expr in zip(sm.model.states, sm.states, sm.rhs, strict=True)
+        if sp.simplify(expr.subs(sym, 0)) == 0
+    )
+
+
 def _check_extinction(sm: SymbolicModel) -> None:
-    """A state that can go extinct must have no source: d(state)/dt = 0 when state = 0."""
-    for state, sym, expr in zip(sm.model.states, sm.states, sm.rhs, strict=True):
-        if state.extinction is None:
-            continue
-        at_zero = sp.simplify(expr.subs(sym, 0))
-        if at_zero != 0:
-            raise ValueError(
-                f"model {sm.model.name!r}: state {state.name} has an extinction threshold but "
-                f"d{state.name}/dt = {at_zero} at {state.name} = 0 (a source term); "
-                "remove the threshold or the source"
-            )
+    check_extinction(sm.model, source_free_states(sm))
