@@ -1,0 +1,629 @@
+"""SLE disease component: B cells, plasmablasts, plasma cells, anti-dsDNA, C3, inflammation.
+
+States (cells per microlitre of blood; LLPC as a blood-equivalent count)::
+
+    dB/dt    = s_B - d_B B - a B                                    (+ CAR kill terms)
+    dPB/dt   = rho_PB a B - (d_PB + f_LL) PB                        (+ CAR kill terms)
+    dLLPC/dt = f_LL PB - d_LL LLPC                                  (CD19-negative: no kill)
+    dAB/dt   = p_PB PB + p_LL LLPC - d_AB AB
+    dC3/dt   = s_C3 - d_C3 C3 - k_C3 AB/(AB + K_C3) C3
+    dINF/dt  = k_INF (1 - Emax_INF E) AB - d_INF INF
+
+    a = k_auto (1 - Emax_auto E) h(AB),   h(AB) = (AB/K_ic)^n / (1 + (AB/K_ic)^n)
+
+with ``E = gc_effect`` from the glucocorticoid component (:mod:`._steroids`); ``h`` is written
+as ``Piecewise((0, AB <= 0), ...)`` so that it and its Jacobian stay finite at ``AB = 0``.
+
+* Marrow output ``s_B`` is constant; peripheral B cells are lost at ``d_B`` (net of
+  homeostatic proliferation), so after depletion they come back as
+  ``B(t) = s_B/d_B (1 - exp(-d_B t))`` when nothing activates or kills them.
+* Autoreactive activation ``a`` needs immune complexes of the autoantibody (BCR + TLR9 dual
+  engagement by chromatin-IgG complexes): a positive loop AB -> a -> PB -> AB with a steep
+  (Hill) threshold. The loop has two stable states: active disease and remission
+  (``PB = LLPC = AB = INF = 0``). Deep removal of B cells, plasmablasts and autoantibody can move
+  a patient into the remission basin, where B cells coming back from the marrow stay
+  naive ("immune reset", Mackensen 2022); residual autoantibody from CD19-negative long-lived
+  plasma cells, or too short a depletion, can re-ignite the loop.
+* ``k_auto`` is the patient's disease severity: :func:`severity_for_sledai` sets it so that the
+  untreated (or background-steroid) steady state has the requested SLEDAI-2K.
+
+Steady state on the disease branch (``E`` constant): with ``G = (p_PB + p_LL f_LL/d_LL) / d_AB
+x rho_PB s_B / (d_PB + f_LL)`` (the largest possible AB) and ``phi = AB/G``::
+
+    a = d_B phi / (1 - phi),   B = s_B / (d_B + a),   PB = rho_PB a B / (d_PB + f_LL),
+    LLPC = f_LL PB / d_LL,     C3 = s_C3 / (d_C3 + k_C3 AB/(AB + K_C3)),
+    INF = (1 - Emax_INF E) k_INF AB / d_INF,   k_auto = a / ((1 - Emax_auto E) h(AB)).
+
+It is stable when ``n (1 - h(AB)) (1 - phi) < 1`` (slope of the loop below 1), which bounds the
+lowest SLEDAI a disease steady state can have.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from nksim.disease._sle_activity import (
+    DEFAULT_MAPPING,
+    SLEDAI_CLINICAL_MAX,
+    SLEDAI_MAX,
+    SledaiMapping,
+)
+from nksim.disease._sources import (
+    B_COUNTS,
+    C3_SYNTHESIS_SLE,
+    C3_TURNOVER,
+    IGG_HALF_LIFE,
+    IMMUNE_COMPLEX_BCR_TLR,
+    LLPC_AUTOIMMUNITY,
+    MACALLAN2005,
+    MACKENSEN2022,
+    SEVERITY_MAPPING,
+    SLE_PLASMABLASTS,
+    SLEDAI_SURROGATE,
+    assumption,
+)
+from nksim.disease._steroids import GC_EFFECT_STATE, GC_STATE, steroid_component
+from nksim.errors import UserError
+from nksim.model import Component, Model, Parameter, State, compose
+
+SLE_STATES = ("B", "PB", "LLPC", "AB", "C3", "INF")
+#: parameters: None (the model's values), {name: value} overrides, or an array
+#: (parameter,) / (patient, parameter) in the model's order
+ParameterInput = Mapping[str, float] | np.ndarray | Sequence[float] | None
+ArrayLike = float | Sequence[float] | np.ndarray
+DEFAULT_BASELINE_SLEDAI = 16
+_STABILITY_MARGIN = 0.95  # disease steady states must have loop slope <= this
+
+# Reference values behind derived parameters (assumptions, documented in docs/sle-disease.md).
+_B_NORMAL = 250.0  # cell/uL, normal blood B-cell count (adult range 100-500)
+_C3_NORMAL = 130.0  # mg/dL, normal C3 (range 90-180)
+_C3_FLOOR = 45.0  # mg/dL, C3 when immune-complex consumption saturates
+_C3_LOW_AT_AB = 40.0  # IU/mL, anti-dsDNA at which C3 reaches 90 mg/dL
+_AB_PER_POINT = 30.0  # IU/mL anti-dsDNA per clinical SLEDAI point at steady state, no steroid
+_D_C3 = 0.0212 * 24  # 1/day, C3 fractional catabolic rate 2.12 %/h
+
+
+def _a(key: str, text: str, note: str):
+    return assumption(key, text, note)
+
+
+def _parameters() -> list[tuple[str, float, str, str, object, tuple[float, float]]]:
+    """(name, value, unit, description, source, bounds) of the disease parameters."""
+    d_B = 0.01
+    k_c3 = (_C3_NORMAL / _C3_FLOOR - 1.0) * _D_C3
+    x_low = (_C3_NORMAL / 90.0 - 1.0) * _D_C3 / k_c3  # fraction of saturation at C3 = 90
+    K_c3 = _C3_LOW_AT_AB * (1.0 - x_low) / x_low
+    d_inf = 0.1
+    inf = math.inf
+    return [
+        ("s_B", _B_NORMAL * d_B, "cell/uL/day", "B-cell output of the bone marrow into blood",
+         _a("nksim marrow B-cell output", "s_B = normal B count (250 cells/uL) x d_B.",
+            "Normal CD19+ B cells 100-500 cells/uL in adults, higher in children (B-cell "
+            "reference ranges [UNVERIFIED]); set s_B per patient for age: 1-10 cells/uL/day."),
+         (0.0, inf)),
+        ("d_B", d_B, "1/day", "net loss rate of blood B cells (death minus proliferation)",
+         _a("nksim B-cell loss", "Net loss 1 %/day (half-life 69 days): sets the months-long "
+            "recovery of B cells to normal after depletion.",
+            "Range 0.005-0.03/day. Blood B cells divide at 1.9 %/day (Macallan 2005 [V-src]), "
+            "so gross turnover is faster; this model has no peripheral proliferation, so d_B "
+            "is the net rate that marrow output balances."),
+         (1e-5, 10.0)),
+        ("k_auto", 0.0, "1/day",
+         "maximal rate of autoreactive B-cell activation by immune complexes (disease severity)",
+         SEVERITY_MAPPING, (0.0, 100.0)),
+        ("K_ic", 40.0, "IU/mL", "anti-dsDNA level for half-maximal immune-complex activation",
+         _a("nksim immune-complex activation threshold", "K_ic = 40 IU/mL (about 1.3 clinical "
+            "SLEDAI points of antibody): activation needs antibody in the positive range.",
+            "Range 20-150 IU/mL. Mechanism: Leadbetter 2002 [UNVERIFIED]. It and n_ic set the "
+            "remission threshold of the loop and the lowest attainable disease SLEDAI."),
+         (1e-3, 1e4)),
+        ("n_ic", 4.0, "dimensionless", "Hill coefficient of immune-complex activation",
+         _a("nksim immune-complex cooperativity", "n_ic = 4: a switch-like threshold (BCR "
+            "cross-linking plus TLR engagement), giving a bistable loop.",
+            "Range 2-6. n <= 1 would remove bistability and with it any drug-free remission; "
+            "(AB <= 0 is guarded, so non-integer n is safe)."),
+         (1.0, 8.0)),
+        ("rho_PB", 16.0, "dimensionless", "plasmablasts produced per activated B cell",
+         _a("nksim plasmablast burst", "16 = four divisions of an activated B cell before "
+            "plasmablast differentiation.", "Range 4-64."), (0.0, 1e4)),
+        ("d_PB", 0.3, "1/day", "plasmablast death and exit rate",
+         _a("nksim plasmablast lifetime", "Plasmablasts are short-lived (days): half-life "
+            "2.3 days.", "Range 0.1-1/day (half-life 0.7-7 days); SLE plasmablasts "
+            "[UNVERIFIED]: Odendahl 2000, Jacobi 2003."), (1e-3, 100.0)),
+        ("f_LL", 6e-5, "1/day", "rate of plasmablast entry into the long-lived plasma-cell pool",
+         _a("nksim LLPC entry", "Chosen so that CD19-negative long-lived plasma cells make about "
+            "3 % of anti-dsDNA at steady state (f_LL/d_LL = 0.032), in line with anti-dsDNA "
+            "seroconversion after CD19 CAR-T (Mackensen 2022 [V-src]).",
+            "Range 1e-5 to 1e-3 per day (LLPC share 0.5-35 %); the share is larger for other "
+            "autoantibodies (anti-Sm/Ro; Hiepe 2011 [UNVERIFIED])."), (0.0, 1.0)),
+        ("d_LL", math.log(2) / 365.0, "1/day", "death rate of long-lived plasma cells",
+         _a("nksim LLPC lifetime", "Half-life 1 year for autoreactive long-lived plasma cells.",
+            "Range 0.25-10+ years: protective antibody titres persist for years to decades "
+            "(Amanna 2007; Hiepe 2011 [UNVERIFIED]); CD19-directed cells do not kill them."),
+         (0.0, 10.0)),
+        ("p_PB", 0.36, "IU*uL/(mL*cell*day)", "anti-dsDNA secretion per plasmablast",
+         _a("nksim antibody secretion", "0.36 IU/mL per day per plasmablast/uL: 33 "
+            "plasmablasts/uL sustain 375 IU/mL (SLEDAI 16).", "Assay-dependent scale; "
+            "0.1-2 plausible."), (0.0, inf)),
+        ("p_LL", 0.36, "IU*uL/(mL*cell*day)", "anti-dsDNA secretion per long-lived plasma cell",
+         _a("nksim LLPC secretion", "Equal to p_PB; only the product f_LL p_LL / d_LL matters at "
+            "steady state.", "0.1-3; plasma cells secrete at least as much as plasmablasts."),
+         (0.0, inf)),
+        ("d_AB", math.log(2) / 21.0, "1/day", "anti-dsDNA IgG clearance rate (half-life 21 days)",
+         IGG_HALF_LIFE, (1e-4, 10.0)),
+        ("s_C3", _C3_NORMAL * _D_C3, "mg/dL/day", "C3 synthesis rate",
+         _a("nksim C3 synthesis", "s_C3 = d_C3 x 130 mg/dL (normal C3).",
+            "Normal C3 90-180 mg/dL (Petz 1968 [V-src]: 100-187). Low C3 in SLE is partly "
+            "reduced synthesis (Sliwinski 1972 [V-src]); not modelled."), (0.0, inf)),
+        ("d_C3", _D_C3, "1/day", "C3 fractional catabolic rate (2.12 %/h)", C3_TURNOVER,
+         (1e-3, 100.0)),
+        ("k_C3", k_c3, "1/day", "maximal extra C3 consumption by immune complexes",
+         _a("nksim C3 consumption", "Saturating consumption; at saturation C3 falls to 45 mg/dL.",
+            "Floor 30-70 mg/dL (severe lupus nephritis C3 is often 40-60 mg/dL)."), (0.0, inf)),
+        ("K_C3", K_c3, "IU/mL", "anti-dsDNA for half-maximal C3 consumption",
+         _a("nksim C3 consumption threshold", "Chosen so that C3 reaches 90 mg/dL at anti-dsDNA "
+            "40 IU/mL: low complement accompanies positive anti-dsDNA (a simplification).",
+            "Range 50-500 IU/mL; a larger value keeps C3 normal in milder disease."),
+         (1e-3, inf)),
+        ("k_INF", d_inf / _AB_PER_POINT, "mL/(IU*day)", "tissue inflammation caused per anti-dsDNA",
+         _a("nksim inflammation gain", "k_INF = d_INF / 30: at steady state without steroids "
+            "30 IU/mL of anti-dsDNA (the positivity cut-off) gives one clinical SLEDAI point. "
+            "With IgG half-life 21 days, anti-dsDNA then falls below the cut-off within about 3 "
+            "months of complete plasmablast removal for baseline SLEDAI up to ~16, as the "
+            "seroconversion reported by Mackensen 2022 [V-src] requires.",
+            "20-100 IU/mL per point; the correlation of anti-dsDNA with clinical activity is "
+            "loose in patients (69 % anti-dsDNA positive in BLISS at mean SLEDAI 9.7)."),
+         (0.0, inf)),
+        ("d_INF", d_inf, "1/day", "resolution rate of tissue inflammation",
+         _a("nksim inflammation resolution", "Half-life 7 days: clinical features (rash, "
+            "arthritis, serositis) settle over 1-3 weeks once the drive stops.",
+            "Range 0.02-0.35/day (half-life 2-35 days; nephritis slower)."), (1e-4, 100.0)),
+        ("Emax_INF", 0.8, "dimensionless", "maximal glucocorticoid suppression of inflammation",
+         _a("nksim glucocorticoid efficacy on inflammation", "80 %: high-dose glucocorticoid "
+            "controls most, not all, lupus inflammation.", "Range 0.5-0.95."), (0.0, 1.0)),
+        ("Emax_auto", 0.3, "dimensionless",
+         "maximal glucocorticoid suppression of autoreactive B-cell activation",
+         _a("nksim glucocorticoid efficacy on B cells", "30 %: glucocorticoids dampen B-cell "
+            "activation and plasmablasts modestly; plasma cells are resistant.",
+            "Range 0.1-0.6."), (0.0, 1.0)),
+    ]
+
+
+_EXPRESSIONS = {
+    "sle_act": (
+        "k_auto*(1 - Emax_auto*gc_effect)"
+        "*Piecewise((0, AB <= 0), ((AB/K_ic)**n_ic/(1 + (AB/K_ic)**n_ic), True))",
+        "1/day",
+        "activation rate of a B cell into plasmablasts by autoantibody immune complexes",
+    ),
+    "sle_c3_use": ("k_C3*AB/(AB + K_C3)", "1/day", "fractional C3 consumption by immune complexes"),
+}
+_TERMS = {
+    "B": ["s_B", "-d_B*B", "-sle_act*B"],
+    "PB": ["rho_PB*sle_act*B", "-(d_PB + f_LL)*PB"],
+    "LLPC": ["f_LL*PB", "-d_LL*LLPC"],
+    "AB": ["p_PB*PB + p_LL*LLPC", "-d_AB*AB"],
+    "C3": ["s_C3 - d_C3*C3", "-sle_c3_use*C3"],
+    "INF": ["k_INF*(1 - Emax_INF*gc_effect)*AB", "-d_INF*INF"],
+}
+_DESCRIPTIONS = {
+    "B": ("cell/uL", "CD19+ naive/memory B cells"),
+    "PB": ("cell/uL", "CD19+ plasmablasts (short-lived)"),
+    "LLPC": ("cell/uL", "CD19-negative long-lived plasma cells (blood-equivalent)"),
+    "AB": ("IU/mL", "anti-dsDNA autoantibody"),
+    "C3": ("mg/dL", "complement C3 (consumed by immune complexes)"),
+    "INF": ("dimensionless", "tissue inflammation index (0 = none; 1 unit = 1 clinical "
+            "SLEDAI-2K point)"),
+}
+
+
+# ====================================================================== component and model
+def sle_disease_component() -> Component:
+    """The SLE disease component (states ``B, PB, LLPC, AB, C3, INF``).
+
+    The default parameter values and initial states are the untreated steady state with
+    SLEDAI-2K 16 (the median baseline of Mackensen 2022); use :func:`sle_initial_state` to
+    start each virtual patient at its own baseline. It uses ``gc_effect`` from
+    :func:`nksim.disease.steroid_component`, which must come first in ``compose``.
+    CAR components add their kill terms to ``B`` and ``PB`` (never to ``LLPC``).
+    """
+    table = _parameters()
+    values = {name: value for name, value, *_ in table}
+    p = _P(values)
+    k_auto, ab = _solve_target(p, DEFAULT_BASELINE_SLEDAI, 0.0, 0.0, DEFAULT_MAPPING)
+    values["k_auto"] = k_auto
+    p = _P(values)
+    start = _states_from_ab(p, ab, 0.0, 0.0)
+    params = tuple(
+        Parameter(name, values[name], unit, desc, source, bounds)
+        for name, _v, unit, desc, source, bounds in table
+    )
+    states = tuple(State(n, _DESCRIPTIONS[n][0], _DESCRIPTIONS[n][1], float(start[n]))
+                   for n in SLE_STATES)
+    refs = (MACKENSEN2022, MACALLAN2005, B_COUNTS, SLE_PLASMABLASTS, LLPC_AUTOIMMUNITY,
+            IMMUNE_COMPLEX_BCR_TLR, IGG_HALF_LIFE, C3_TURNOVER, C3_SYNTHESIS_SLE,
+            SLEDAI_SURROGATE, SEVERITY_MAPPING)
+    return Component(
+        name="sle",
+        description=(
+            "Systemic lupus erythematosus: marrow-fed CD19+ B cells, immune-complex-driven "
+            "activation into CD19+ plasmablasts, CD19-negative long-lived plasma cells, "
+            "anti-dsDNA, complement C3 consumption and tissue inflammation, with "
+            "glucocorticoid suppression of inflammation and B-cell activation."
+        ),
+        states=states,
+        parameters=params,
+        expressions=dict(_EXPRESSIONS),
+        terms={k: list(v) for k, v in _TERMS.items()},
+        requires=(GC_STATE, GC_EFFECT_STATE),
+        references=refs,
+        notes=(
+            "Bistable: active disease and drug-free remission (PB = LLPC = AB = INF = 0) are "
+            "both stable; k_auto (severity) is set from the baseline SLEDAI-2K.",
+            "Untreated steady state: see nksim.disease.sle_steady_state / sle_initial_state.",
+            "B recovers after depletion as s_B/d_B (1 - exp(-d_B t)) when not activated.",
+        ),
+    )
+
+
+def sle_model(*extra: Component, name: str = "sle", title: str | None = None) -> Model:
+    """The glucocorticoid and SLE components composed (plus ``extra`` components, e.g. CAR cells).
+
+    Parameters
+    ----------
+    *extra : further components, composed after the disease (they may add terms to ``B``,
+        ``PB`` or any other state).
+    name, title : model name and title.
+    """
+    return compose(
+        name,
+        title or "SLE disease model with glucocorticoids",
+        "B cells, plasmablasts, long-lived plasma cells, anti-dsDNA, C3 and tissue "
+        "inflammation (nksim.disease), with prednisone-equivalent glucocorticoid.",
+        [steroid_component(), sle_disease_component(), *extra],
+    )
+
+
+# ====================================================================== steady states
+class _P:
+    """One patient's parameter values by name (attribute access)."""
+
+    def __init__(self, values: Mapping[str, float]):
+        self.__dict__.update({k: float(v) for k, v in values.items()})
+
+
+def _gc_effect(p: _P, prednisone: float) -> float:
+    if prednisone <= 0:
+        return 0.0
+    dose = prednisone / p.weight_GC
+    return dose / (p.ED50_GC + dose)
+
+
+def _gain(p: _P) -> float:
+    """Largest possible anti-dsDNA, G (IU/mL): all marrow output activated."""
+    per_pb = (p.p_PB + p.p_LL * p.f_LL / p.d_LL) / p.d_AB if p.d_LL > 0 else math.inf
+    return per_pb * p.rho_PB * p.s_B / (p.d_PB + p.f_LL)
+
+
+def _hill(p: _P, ab: float) -> float:
+    x = (max(ab, 0.0) / p.K_ic) ** p.n_ic
+    return x / (1.0 + x)
+
+
+def _c3(p: _P, ab: float) -> float:
+    return p.s_C3 / (p.d_C3 + p.k_C3 * ab / (ab + p.K_C3))
+
+
+def _states_from_ab(p: _P, ab: float, e_gc: float, prednisone: float) -> dict[str, float]:
+    """Steady state with anti-dsDNA ``ab`` on the loop (``0 <= ab < G``)."""
+    phi = ab / _gain(p)
+    a = p.d_B * phi / (1.0 - phi)
+    B = p.s_B / (p.d_B + a)
+    PB = p.rho_PB * a * B / (p.d_PB + p.f_LL)
+    LLPC = p.f_LL * PB / p.d_LL if p.d_LL > 0 else 0.0
+    gc = prednisone / p.k_GC if prednisone > 0 else 0.0
+    return {
+        "B": B, "PB": PB, "LLPC": LLPC, "AB": ab, "C3": _c3(p, ab),
+        "INF": (1.0 - p.Emax_INF * e_gc) * p.k_INF * ab / p.d_INF,
+        GC_STATE: gc, GC_EFFECT_STATE: gc,
+    }
+
+
+def _score(p: _P, ab: float, e_gc: float, mapping: SledaiMapping) -> int:
+    inf = (1.0 - p.Emax_INF * e_gc) * p.k_INF * ab / p.d_INF
+    return int(mapping.clinical_points(inf) + mapping.anti_dsdna_points(ab)
+               + mapping.complement_points(_c3(p, ab)))
+
+
+def _stable_from(p: _P) -> float:
+    """Lowest anti-dsDNA with loop slope n (1 - h)(1 - AB/G) <= margin on the disease branch."""
+    G = _gain(p)
+    if p.n_ic <= _STABILITY_MARGIN:
+        return 0.0
+
+    def slope(ab):
+        return p.n_ic * (1.0 - _hill(p, ab)) * (1.0 - ab / G) - _STABILITY_MARGIN
+
+    return brentq(slope, G * 1e-12, G, xtol=1e-12 * G, rtol=1e-13)
+
+
+def _segments(p: _P, e_gc: float, mapping: SledaiMapping) -> list[tuple[float, float, int]]:
+    """Disease-branch anti-dsDNA intervals ``(lo, hi, SLEDAI)`` where the score is constant."""
+    G = _gain(p)
+    lo, hi = _stable_from(p), 0.95 * G
+    cuts = {lo, hi, mapping.anti_dsdna_positive}
+    inf_per_ab = (1.0 - p.Emax_INF * e_gc) * p.k_INF / p.d_INF
+    if inf_per_ab > 0:
+        step = mapping.inf_per_point / inf_per_ab
+        j_max = min(SLEDAI_CLINICAL_MAX, math.floor(hi / step) + 1)
+        cuts.update(j * step for j in range(1, j_max + 1))
+    x = (p.s_C3 / mapping.c3_low - p.d_C3) / p.k_C3 if p.k_C3 > 0 else -1.0
+    if 0.0 < x < 1.0:
+        cuts.add(x * p.K_C3 / (1.0 - x))
+    pts = sorted(c for c in cuts if lo <= c <= hi)
+    return [(a, b, _score(p, 0.5 * (a + b), e_gc, mapping))
+            for a, b in zip(pts[:-1], pts[1:], strict=True) if b > a]
+
+
+def _solve_target(p: _P, sledai: int, prednisone: float, e_gc: float,
+                  mapping: SledaiMapping) -> tuple[float, float]:
+    """``(k_auto, AB)`` of the steady state with this SLEDAI-2K (0 -> remission)."""
+    if sledai == 0:
+        if _score(p, 0.0, e_gc, mapping) != 0:
+            raise ValueError("the remission state does not score 0 (normal C3 below c3_low?)")
+        return 0.0, 0.0
+    blocks = [(a, b) for a, b, s in _segments(p, e_gc, mapping) if s == sledai]
+    if not blocks:
+        raise ValueError(sledai)
+    lo, hi = blocks[0][0], blocks[0][1]
+    for a, b in blocks[1:]:  # merge contiguous intervals with the same score
+        if math.isclose(a, hi, rel_tol=1e-12):
+            hi = b
+    ab = 0.5 * (lo + hi)
+    G = _gain(p)
+    phi = ab / G
+    a_eff = p.d_B * phi / (1.0 - phi)
+    return a_eff / ((1.0 - p.Emax_auto * e_gc) * _hill(p, ab)), ab
+
+
+def _disease_branch_ab(p: _P, e_gc: float) -> float:
+    """Anti-dsDNA of the disease steady state (largest root of the loop), 0 if there is none."""
+    G = _gain(p)
+    if p.k_auto <= 0:
+        return 0.0
+    k = p.k_auto * (1.0 - p.Emax_auto * e_gc)
+
+    def g(ab):
+        a = k * _hill(p, ab)
+        return G * a / (p.d_B + a) - ab
+
+    grid = G * np.geomspace(1e-9, 1.0, 4001)
+    x = (grid / p.K_ic) ** p.n_ic
+    act = k * x / (1.0 + x)
+    vals = G * act / (p.d_B + act) - grid
+    pos = np.flatnonzero(vals > 0)
+    if pos.size == 0:
+        return 0.0
+    i = pos[-1]
+    if i + 1 >= grid.size:
+        return G
+    return brentq(g, grid[i], grid[i + 1], xtol=1e-14 * G, rtol=1e-15)
+
+
+# ====================================================================== public API
+@dataclass(frozen=True)
+class SleBaseline:
+    """Virtual patients at their baseline steady state (see :func:`sle_initial_state`).
+
+    Attributes
+    ----------
+    parameters : (patient, parameter) array with ``k_auto`` set, for ``simulate``.
+    initial : (patient, state) array: SLE and glucocorticoid states at steady state, other
+        states at the model's defaults.
+    values : ``{state: (patient,) array}`` for the SLE and glucocorticoid states.
+    k_auto : (patient,) disease severity, 1/day.
+    """
+
+    parameters: np.ndarray
+    initial: np.ndarray
+    values: dict[str, np.ndarray]
+    k_auto: np.ndarray
+
+
+def _parameter_rows(model: Model, parameters: ParameterInput) -> np.ndarray:
+    missing = [n for n in (*SLE_STATES, GC_STATE, GC_EFFECT_STATE) if n not in model.state_names]
+    if missing:
+        raise UserError(f"model {model.name!r} lacks the SLE states {missing}", field="model")
+    base = model.parameter_vector()
+    if parameters is None:
+        return base[None, :].copy()
+    if isinstance(parameters, Mapping):
+        row = base.copy()
+        for name, value in parameters.items():
+            model.parameter(name, field=f"parameters.{name}")
+            row[model.parameter_names.index(name)] = float(value)
+        return row[None, :]
+    rows = np.atleast_2d(np.asarray(parameters, dtype=float)).copy()
+    if rows.shape[1] != base.size:
+        raise UserError(f"expected {base.size} parameter columns, got {rows.shape[1]}",
+                        field="parameters")
+    return rows
+
+
+def _broadcast(model: Model, parameters: ParameterInput, sledai: ArrayLike,
+               prednisone: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parameter rows, scores and doses with one entry per patient."""
+    rows = _parameter_rows(model, parameters)
+    n = max(rows.shape[0], np.size(sledai), np.size(prednisone))
+    if rows.shape[0] == 1 and n > 1:
+        rows = np.repeat(rows, n, axis=0)
+    return (rows, _per_patient(sledai, n, "sledai"),
+            _per_patient(prednisone, n, "prednisone_mg_per_day"))
+
+
+def _per_patient(value, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise UserError(f"expected a number or {n} values, got shape {arr.shape}", field=name)
+    return arr
+
+
+def attainable_sledai(model: Model, parameters: ParameterInput = None, *,
+                      prednisone_mg_per_day: float = 0.0,
+                      mapping: SledaiMapping = DEFAULT_MAPPING) -> list[int]:
+    """Baseline SLEDAI-2K scores that a steady state of these parameters can have.
+
+    0 is remission; disease scores start where the loop becomes stable (5 with the default
+    parameters) and are contiguous except where a serology item switches inside a clinical
+    point. Uses the first patient's parameters.
+    """
+    p = _P(dict(zip(model.parameter_names, _parameter_rows(model, parameters)[0], strict=True)))
+    e_gc = _gc_effect(p, prednisone_mg_per_day)
+    scores = {0} | {s for _a, _b, s in _segments(p, e_gc, mapping)}
+    return sorted(s for s in scores if s <= SLEDAI_MAX)
+
+
+def severity_for_sledai(model: Model, parameters: ParameterInput, sledai: ArrayLike, *,
+                        prednisone_mg_per_day: ArrayLike = 0.0,
+                        mapping: SledaiMapping = DEFAULT_MAPPING) -> np.ndarray:
+    """Disease severity ``k_auto`` (1/day) whose steady state has the given SLEDAI-2K.
+
+    The steady state is untreated, or on a constant background prednisone-equivalent dose.
+    Among the anti-dsDNA levels whose score equals ``sledai`` on the stable disease branch,
+    the middle of the interval is taken (for scores above the serology range: clinical
+    points + 0.5 INF units), so that the score is robust to round-off. ``sledai = 0`` gives
+    ``k_auto = 0`` (no autoimmunity).
+
+    Parameters
+    ----------
+    model : a model containing the SLE and glucocorticoid components.
+    parameters : ``None`` (model values), ``{name: value}`` overrides, or an array
+        ``(parameter,)`` / ``(patient, parameter)`` in the model's order.
+    sledai : integer baseline SLEDAI-2K, one or per patient.
+    prednisone_mg_per_day : background dose at baseline, one or per patient.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(patient,)``.
+
+    Raises
+    ------
+    UserError
+        If a score cannot be a stable steady state for a patient's parameters (too low for
+        the disease branch, above the maximum, or skipped at a serology threshold); the
+        message lists the attainable scores.
+    """
+    rows, scores, pred = _broadcast(model, parameters, sledai, prednisone_mg_per_day)
+    out = np.empty(rows.shape[0])
+    for i, row in enumerate(rows):
+        out[i] = _severity_one(model, row, scores[i], pred[i], mapping, i)[0]
+    return out
+
+
+def _severity_one(model, row, score, pred, mapping, i) -> tuple[float, float, _P, float]:
+    if score != round(score) or not 0 <= score <= SLEDAI_MAX:
+        raise UserError(f"SLEDAI-2K must be an integer 0-{SLEDAI_MAX}, got {score!r}",
+                        field="sledai")
+    if not (math.isfinite(pred) and pred >= 0):
+        raise UserError(f"must be >= 0, got {pred!r}", field="prednisone_mg_per_day")
+    p = _P(dict(zip(model.parameter_names, row, strict=True)))
+    e_gc = _gc_effect(p, pred)
+    try:
+        k_auto, ab = _solve_target(p, int(score), pred, e_gc, mapping)
+    except ValueError:
+        ok = attainable_sledai(model, row, prednisone_mg_per_day=pred, mapping=mapping)
+        raise UserError(
+            f"patient {i}: SLEDAI-2K {int(score)} is not a stable steady state of this patient's "
+            f"parameters (attainable: 0 and {_ranges(ok)})", field="sledai") from None
+    return k_auto, ab, p, e_gc
+
+
+def _ranges(values: Sequence[int]) -> str:
+    vals = [v for v in values if v > 0]
+    if not vals:
+        return "none"
+    out, start, prev = [], vals[0], vals[0]
+    for v in [*vals[1:], None]:
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if v is not None:
+            start = prev = v
+    return ", ".join(out)
+
+
+def sle_initial_state(model: Model, parameters: ParameterInput, sledai: ArrayLike, *,
+                      prednisone_mg_per_day: ArrayLike = 0.0,
+                      mapping: SledaiMapping = DEFAULT_MAPPING) -> SleBaseline:
+    """Virtual patients in equilibrium at their baseline SLEDAI-2K.
+
+    Sets ``k_auto`` with :func:`severity_for_sledai` and returns the steady state of the SLE
+    states (and of ``GC``/``GCE`` for a constant background dose of
+    ``prednisone_mg_per_day``, given as a zero-order infusion). Patients starting here stay
+    here until treated (the right-hand side is zero).
+
+    Parameters
+    ----------
+    model, parameters, sledai, prednisone_mg_per_day : as in :func:`severity_for_sledai`.
+
+    Returns
+    -------
+    SleBaseline
+        ``parameters`` and ``initial`` arrays ready for :func:`nksim.engine.simulate`.
+    """
+    rows, scores, pred = _broadcast(model, parameters, sledai, prednisone_mg_per_day)
+    n = rows.shape[0]
+    k_index = model.parameter_names.index("k_auto")
+    names = (*SLE_STATES, GC_STATE, GC_EFFECT_STATE)
+    values = {s: np.empty(n) for s in names}
+    initial = np.tile(model.initial_vector(), (n, 1))
+    ks = np.empty(n)
+    for i in range(n):
+        k_auto, ab, p, e_gc = _severity_one(model, rows[i], scores[i], pred[i], mapping, i)
+        rows[i, k_index] = ks[i] = k_auto
+        state = _states_from_ab(p, ab, e_gc, pred[i])
+        for s in names:
+            values[s][i] = state[s]
+            initial[i, model.state_names.index(s)] = state[s]
+    return SleBaseline(parameters=rows, initial=initial, values=values, k_auto=ks)
+
+
+def sle_steady_state(model: Model, parameters: ParameterInput = None, *,
+                     prednisone_mg_per_day: ArrayLike = 0.0,
+                     branch: str = "disease") -> dict[str, np.ndarray]:
+    """Steady state for given parameters (``k_auto`` as set) and a constant prednisone dose.
+
+    Parameters
+    ----------
+    branch : ``"disease"`` (the active-disease equilibrium; remission if the loop has none
+        for these parameters and dose) or ``"remission"`` (``PB = LLPC = AB = INF = 0``).
+
+    Returns
+    -------
+    ``{state: (patient,) array}`` for the SLE and glucocorticoid states.
+    """
+    if branch not in ("disease", "remission"):
+        raise UserError("branch must be 'disease' or 'remission'", field="branch")
+    rows = _parameter_rows(model, parameters)
+    n = max(rows.shape[0], np.size(prednisone_mg_per_day))
+    if rows.shape[0] == 1 and n > 1:
+        rows = np.repeat(rows, n, axis=0)
+    pred = _per_patient(prednisone_mg_per_day, n, "prednisone_mg_per_day")
+    names = (*SLE_STATES, GC_STATE, GC_EFFECT_STATE)
+    out = {s: np.empty(n) for s in names}
+    for i, row in enumerate(rows):
+        p = _P(dict(zip(model.parameter_names, row, strict=True)))
+        e_gc = _gc_effect(p, pred[i])
+        ab = _disease_branch_ab(p, e_gc) if branch == "disease" else 0.0
+        state = _states_from_ab(p, ab, e_gc, pred[i])
+        for s in names:
+            out[s][i] = state[s]
+    return out

@@ -1,0 +1,182 @@
+"""Lymphodepletion (fludarabine/cyclophosphamide) and host T cells.
+
+States (contract ``docs/design-sle.md``):
+
+``LD`` (dimensionless)
+    Lymphodepleting-drug exposure. One *LD unit* is the exposure given by one day of the
+    reference regimen fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2 (the regimen used
+    with FT516 and with commercial CD19 CAR-T products, days -5 to -3). Other regimens
+    scale linearly (:func:`ld_exposure_units`). Boluses decay at ``ld_k``.
+``TH`` (cell/uL)
+    Host T cells: they reject allogeneic donor cells and compete with CAR-T cells for
+    homeostatic cytokines. Lymphodepletion kills them; they recover towards
+    ``th_normal`` (thymic output and homeostatic proliferation lumped).
+
+Equations::
+
+    dLD/dt = -ld_k LD
+    dTH/dt = th_recovery (th_normal - TH) - ld_kill_lymph LD TH
+    dB/dt += -ld_kill_b LD B          (Flu/Cy also depletes B cells, partially)
+
+The same ``ld_kill_lymph`` acts on infused CAR-T/CAR-NK cells while drug is left
+(terms written by the product components): the reason for the wash-out before infusion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from nksim.dosing import Dose
+from nksim.model import Component, Parameter, State
+from nksim.therapy._sources import ASSUMPTION, FLU_PK, FT516, GAO2025, Citation
+
+#: Reference regimen that defines one LD exposure unit per day (FT516, science.md §4).
+REFERENCE_FLUDARABINE_MG_M2 = 30.0
+REFERENCE_CYCLOPHOSPHAMIDE_MG_M2 = 500.0
+#: Share of the lymphodepleting effect attributed to fludarabine (assumption, 0.3-0.7).
+FLUDARABINE_SHARE = 0.5
+#: Gao 2025 (CAR-NK in SLE; NCT06010472): fludarabine 25 + cyclophosphamide 300 mg/m2/d.
+GAO2025_FLUDARABINE_MG_M2 = 25.0
+GAO2025_CYCLOPHOSPHAMIDE_MG_M2 = 300.0
+
+_LD_UNIT = Citation(
+    "nksim LD exposure unit",
+    "1 LD unit = one day of fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2; other doses "
+    "scale as 0.5 flu/30 + 0.5 cy/500 (equal, additive shares: an assumption).",
+    verified="assumption",
+    note="Reference regimen V-src (FT516, science.md §4); linear additivity and the 50/50 "
+    "split are assumptions (share of fludarabine plausible 0.3-0.7).",
+)
+
+LD_KILL_LYMPH = Parameter(
+    "ld_kill_lymph", 0.8, "1/day",
+    "kill rate of lymphocytes (host T cells, infused CAR-T/CAR-NK) per LD unit; calibrated "
+    "so that the reference regimen (3 x 1 unit) lowers host T cells ~10-fold by day 0 "
+    "(assumption; nadir 5-20 % of baseline is typical of Flu/Cy; range 0.3-1.2)",
+    ASSUMPTION, bounds=(0.0, 20.0),
+)
+
+PARAMETERS = (
+    Parameter(
+        "ld_k", 0.9, "1/day",
+        "decay rate of lymphodepleting exposure (half-life ~18 h, near the fludarabine "
+        "terminal half-life of ~20 h; assumption, range 0.5-3)",
+        FLU_PK, bounds=(0.01, 50.0),
+    ),
+    Parameter(
+        "th_normal", 1200.0, "cell/uL",
+        "host T cells at equilibrium (normal CD3+ ~700-2000 cells/uL; set per patient)",
+        ASSUMPTION, bounds=(0.0, 20000.0),
+    ),
+    Parameter(
+        "th_recovery", 0.01, "1/day",
+        "recovery rate of host T cells after lymphodepletion (half-recovery ~70 d; "
+        "assumption, range 0.005-0.05: T-cell counts take months to recover after Flu/Cy)",
+        ASSUMPTION, bounds=(0.0, 10.0),
+    ),
+    LD_KILL_LYMPH,
+    Parameter(
+        "ld_kill_b", 0.35, "1/day",
+        "kill rate of CD19+ B cells per LD unit: Flu/Cy alone depletes B cells partially "
+        "(nadir ~35 % of baseline with the reference regimen and 1 %/d B turnover; "
+        "assumption, range 0.1-1.0)",
+        ASSUMPTION, bounds=(0.0, 20.0),
+    ),
+)
+
+
+def lymphodepletion_component() -> Component:
+    """The lymphodepletion component: states ``LD`` and ``TH``, a kill term on ``B``.
+
+    Requires the disease component's ``B`` state. Dose ``LD`` with
+    :func:`lymphodepletion_doses`.
+    """
+    return Component(
+        name="lymphodepletion",
+        description="Fludarabine/cyclophosphamide exposure (LD) and host T cells (TH).",
+        states=(
+            State("LD", "dimensionless",
+                  "lymphodepleting-drug exposure (1 unit = 1 day of Flu 30 + Cy 500 mg/m2)",
+                  0.0),
+            State("TH", "cell/uL", "host T cells (reject donor cells; hit by lymphodepletion)",
+                  1200.0),
+        ),
+        parameters=PARAMETERS,
+        terms={
+            "LD": "-ld_k*LD",
+            "TH": "th_recovery*(th_normal - TH) - ld_kill_lymph*LD*TH",
+            "B": "-ld_kill_b*LD*B",
+        },
+        requires=("B",),
+        references=(FT516, GAO2025, FLU_PK, _LD_UNIT),
+        notes=(
+            "LD exposure unit: one day of fludarabine 30 + cyclophosphamide 500 mg/m2.",
+            "Set TH's initial value and th_normal to the patient's T-cell count.",
+        ),
+    )
+
+
+def ld_exposure_units(fludarabine_mg_m2: float, cyclophosphamide_mg_m2: float) -> float:
+    """LD exposure units of one day of fludarabine + cyclophosphamide.
+
+    Parameters
+    ----------
+    fludarabine_mg_m2, cyclophosphamide_mg_m2 : daily doses in mg per m2 body surface.
+
+    Returns
+    -------
+    float
+        ``0.5 * flu / 30 + 0.5 * cy / 500`` (dimensionless; 1.0 for the reference regimen,
+        0.717 for Gao 2025's 25 + 300 mg/m2). The linear, additive form is an assumption.
+    """
+    for name, v in (("fludarabine_mg_m2", fludarabine_mg_m2),
+                    ("cyclophosphamide_mg_m2", cyclophosphamide_mg_m2)):
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    return (FLUDARABINE_SHARE * fludarabine_mg_m2 / REFERENCE_FLUDARABINE_MG_M2
+            + (1.0 - FLUDARABINE_SHARE) * cyclophosphamide_mg_m2
+            / REFERENCE_CYCLOPHOSPHAMIDE_MG_M2)
+
+
+def lymphodepletion_doses(
+    first_day: float = -5.0,
+    days: int = 3,
+    fludarabine_mg_m2: float | Sequence[float] = REFERENCE_FLUDARABINE_MG_M2,
+    cyclophosphamide_mg_m2: float | Sequence[float] = REFERENCE_CYCLOPHOSPHAMIDE_MG_M2,
+) -> list[Dose]:
+    """Dose records of a daily Flu/Cy course into ``LD``.
+
+    Parameters
+    ----------
+    first_day : day of the first dose (default -5, i.e. days -5, -4, -3 before infusion).
+    days : number of consecutive daily doses.
+    fludarabine_mg_m2, cyclophosphamide_mg_m2 : daily dose (mg/m2), one number for every
+        day or one per day (e.g. ``[0, 0, 1000]`` for a single cyclophosphamide dose on
+        the last day).
+
+    Returns
+    -------
+    list of Dose
+        One bolus per day (days with zero exposure are left out). Gao 2025 (CAR-NK in
+        SLE): ``lymphodepletion_doses(-5, 3, 25, 300)``.
+    """
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days!r}")
+
+    def per_day(value: float | Sequence[float], name: str) -> list[float]:
+        if isinstance(value, int | float):
+            return [float(value)] * days
+        values = [float(v) for v in value]
+        if len(values) != days:
+            raise ValueError(f"{name}: expected {days} daily values, got {len(values)}")
+        return values
+
+    flu = per_day(fludarabine_mg_m2, "fludarabine_mg_m2")
+    cy = per_day(cyclophosphamide_mg_m2, "cyclophosphamide_mg_m2")
+    doses = []
+    for i, (f, c) in enumerate(zip(flu, cy, strict=True)):
+        amount = ld_exposure_units(f, c)
+        if amount > 0:
+            doses.append(Dose("LD", amount, float(first_day) + i))
+    return doses

@@ -1,0 +1,439 @@
+"""Virtual candidates: the people referred to a trial, before screening.
+
+Each candidate gets age, sex, body weight, disease duration, failed regimens, baseline
+SLEDAI-2K and absolute lymphocyte count from documented distributions (sources and
+assumptions in :mod:`nksim.trials._sources`). Every covariate is drawn from its own
+random stream of the candidate, ``patient_rng(seed, candidate, stream)``, with exactly
+one draw per covariate (inverse-CDF sampling, also for truncated distributions), so:
+
+* candidate 17 is the same whether 20 or 20,000 candidates are generated;
+* changing one covariate's distribution never changes another covariate's draws
+  (covariates that *depend* on another one, such as weight on age, change with it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from nksim.errors import UserError
+from nksim.population import patient_rng
+from nksim.units import to_magnitude
+
+__all__ = ["CohortSpec", "generate_candidates", "cdc_weight_lms", "CANDIDATE_COLUMNS"]
+
+#: Random stream of each covariate (``patient_rng(seed, candidate, stream)``).
+STREAMS: dict[str, int] = {
+    "age": 101,
+    "sex": 102,
+    "weight": 103,
+    "disease_duration": 104,
+    "failed_regimens": 105,
+    "sledai": 106,
+    "alc": 107,
+}
+
+#: Columns of :func:`generate_candidates`, with units.
+CANDIDATE_COLUMNS: dict[str, str] = {
+    "candidate": "integer id (index of the candidate's random streams)",
+    "population": "'pediatric' or 'adult'",
+    "age_years": "years",
+    "sex": "'F' or 'M'",
+    "weight_kg": "kg",
+    "disease_duration_months": "months since diagnosis",
+    "age_at_diagnosis_years": "years",
+    "failed_regimens": "count",
+    "sledai": "SLEDAI-2K points (integer, 0-105)",
+    "alc_per_ul": "absolute lymphocyte count, cells/uL",
+}
+
+# ---------------------------------------------------------------- CDC weight-for-age
+# CDC 2000 weight-for-age LMS parameters (wtage.csv), yearly nodes: age in months,
+# L, M (kg), S. Source: trials._sources.CDC2000_WEIGHT. Linear interpolation between
+# nodes; ages outside [24, 240] months use the nearest node.
+_CDC_MONTHS = np.array([24.0, 36.5, 48.5, 60.5, 72.5, 84.5, 96.5, 108.5, 120.5, 132.5,
+                        144.5, 156.5, 168.5, 180.5, 192.5, 204.5, 216.5, 228.5, 240.0])
+_CDC_LMS = {
+    "M": np.array([  # boys
+        [-0.20615245, 12.6707633, 0.108125811],
+        [-0.621319726, 14.40262749, 0.111874514],
+        [-0.915241589, 16.31676727, 0.11995532],
+        [-1.000453886, 18.48592413, 0.129879257],
+        [-1.087471249, 20.77769565, 0.139142773],
+        [-1.236497304, 23.16741888, 0.147337375],
+        [-1.351813296, 25.75256528, 0.155973912],
+        [-1.339405453, 28.68130005, 0.166659247],
+        [-1.206688407, 32.08799062, 0.17892874],
+        [-1.019277299, 36.07262569, 0.190029545],
+        [-0.836961905, 40.67443658, 0.196591612],
+        [-0.698166437, 45.81336172, 0.196662115],
+        [-0.631876912, 51.23096332, 0.190808471],
+        [-0.665609025, 56.49095862, 0.181665781],
+        [-0.801993069, 61.09536847, 0.172459052],
+        [-0.973244762, 64.69961427, 0.16564009],
+        [-1.066224038, 67.28992603, 0.161922819],
+        [-1.023291946, 69.19467288, 0.160138158],
+        [-0.91648762, 70.59761453, 0.161476792],
+    ]),
+    "F": np.array([  # girls
+        [-0.73533951, 12.05503983, 0.107399495],
+        [-1.024471278, 13.94108332, 0.119491669],
+        [-1.177029925, 15.87823668, 0.131802186],
+        [-1.287691525, 18.02313904, 0.141190842],
+        [-1.326763834, 20.33635961, 0.149589838],
+        [-1.265548787, 22.86804258, 0.159693163],
+        [-1.127684095, 25.7570168, 0.172147043],
+        [-0.970685789, 29.14291171, 0.185201039],
+        [-0.846872805, 33.06392318, 0.195947008],
+        [-0.787374433, 37.39088668, 0.201971282],
+        [-0.807599577, 41.82797963, 0.202298783],
+        [-0.915513542, 45.98368656, 0.197363191],
+        [-1.111606122, 49.49075409, 0.188559804],
+        [-1.376478254, 52.13568193, 0.177946804],
+        [-1.651248208, 53.94543725, 0.168124538],
+        [-1.838091576, 55.18216811, 0.161752634],
+        [-1.850946286, 56.22969564, 0.16036959],
+        [-1.693267093, 57.35175792, 0.163138124],
+        [-1.51336185, 58.21897289, 0.166644749],
+    ]),
+}
+
+
+def cdc_weight_lms(age_years: float | np.ndarray, sex: str) -> tuple[np.ndarray, ...]:
+    """CDC 2000 weight-for-age LMS parameters ``(L, M, S)`` at ``age_years`` (2-20 y).
+
+    ``M`` is the median weight in kg. A child at standard-normal score ``z`` weighs
+    ``M * (1 + L*S*z)**(1/L)`` kg (Cole's LMS method). Ages below 2 y or above 20 y use
+    the 2 y or 20 y values. Source: ``nksim.trials._sources.CDC2000_WEIGHT``.
+    """
+    if sex not in _CDC_LMS:
+        raise ValueError(f"sex must be 'F' or 'M', got {sex!r}")
+    months = np.asarray(age_years, dtype=float) * 12.0
+    table = _CDC_LMS[sex]
+    return tuple(np.interp(months, _CDC_MONTHS, table[:, j]) for j in range(3))
+
+
+def _lms_value(L: np.ndarray, M: np.ndarray, S: np.ndarray, z: np.ndarray) -> np.ndarray:
+    base = np.maximum(1.0 + L * S * z, 1e-3)  # extreme z only; keeps weights positive
+    return M * base ** (1.0 / L)
+
+
+# ---------------------------------------------------------------- specification helpers
+def _quantity(unit: str) -> dict[str, Any]:
+    return {"kind": "quantity", "unit": unit}
+
+
+_NUMBER = {"kind": "number"}
+_INT = {"kind": "int"}
+
+
+def _convert(value: Any, meta: Mapping[str, Any], where: str) -> Any:
+    """One scenario value converted to the field's kind, or a :class:`UserError`."""
+    kind = meta.get("kind")
+    if kind == "quantity":
+        return to_magnitude(value, meta["unit"], field=where)
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UserError(f"must be a number (got {value!r})", field=where)
+        return float(value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"must be an integer (got {value!r})", field=where)
+        return value
+    if kind == "choice":
+        if value not in meta["choices"]:
+            raise UserError(f"must be one of {', '.join(map(repr, meta['choices']))} "
+                            f"(got {value!r})", field=where)
+        return value
+    return value
+
+
+def spec_from_mapping(cls: type, raw: Mapping[str, Any] | None, prefix: str, **fixed: Any):
+    """Build the frozen dataclass ``cls`` from a scenario table (e.g. ``[cohort]``).
+
+    Unknown keys, values of the wrong kind and out-of-range values raise one-line
+    :class:`UserError` naming ``prefix.key``. ``fixed`` are keyword arguments that the
+    caller supplies (e.g. the product of an arm), not read from ``raw``.
+    """
+    raw = {} if raw is None else raw
+    if not isinstance(raw, Mapping):
+        raise UserError(f"must be a table (got {raw!r})", field=prefix)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for key in raw:
+        if key not in fields or key in fixed:
+            allowed = ", ".join(sorted(set(fields) - set(fixed)))
+            raise UserError(f"unknown field (fields: {allowed})", field=f"{prefix}.{key}")
+    values = dict(fixed)
+    for key, value in raw.items():
+        values[key] = _convert(value, fields[key].metadata, f"{prefix}.{key}")
+    try:
+        return cls(**values)
+    except UserError as exc:
+        name = exc.field or ""
+        message = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
+        raise UserError(message, field=f"{prefix}.{name}" if name else prefix) from None
+
+
+def _require(ok: bool, message: str, name: str) -> None:
+    if not ok:
+        raise UserError(message, field=name)
+
+
+# ---------------------------------------------------------------- cohort specification
+_POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Sources: trials._sources (AGE_DISTRIBUTION, CSLE_DEMOGRAPHY, ADULT_SLE_DEMOGRAPHY,
+    # DURATION_DISTRIBUTION, ALC_DISTRIBUTION).
+    "pediatric": {
+        "age_min_years": 3.0, "age_max_years": 18.0,
+        "age_mean_years": 12.5, "age_sd_years": 3.5,
+        "female_fraction": 0.82,
+        "duration_median_months": 30.0,
+        "alc_median_per_ul": 1200.0,
+    },
+    "adult": {
+        "age_min_years": 18.0, "age_max_years": 70.0,
+        "age_mean_years": 38.0, "age_sd_years": 12.0,
+        "female_fraction": 0.90,
+        "duration_median_months": 48.0,
+        "alc_median_per_ul": 1100.0,
+    },
+}
+
+
+@dataclass(frozen=True)
+class CohortSpec:
+    """How virtual candidates are generated (the scenario's ``[cohort]`` table).
+
+    Fields left at ``None`` take the population's default (see
+    :meth:`resolved`); every default is documented in :mod:`nksim.trials._sources`.
+
+    Parameters
+    ----------
+    population : {"pediatric", "adult"}
+        Children (candidates aged 3-18 y by default) or adults (18-70 y).
+    n_candidates : int
+        Default number of candidates for :func:`generate_candidates`.
+    age_distribution : {"truncated_normal", "uniform"}
+        Age on ``[age_min_years, age_max_years)``: a normal with ``age_mean_years`` and
+        ``age_sd_years`` truncated to the range, or uniform on it.
+    age_min_years, age_max_years, age_mean_years, age_sd_years : float, years
+    female_fraction : float
+        Probability that a candidate is female (children 0.82, adults 0.90; V-src).
+    adult_weight_median_female_kg, adult_weight_median_male_kg, adult_weight_sigma
+        Log-normal body weight from 20 y on (assumption); below 20 y weight follows the
+        CDC 2000 weight-for-age LMS curves of the candidate's age and sex.
+    duration_median_months, duration_sigma, min_onset_age_years
+        Log-normal months since diagnosis, truncated so that the diagnosis came after
+        ``min_onset_age_years`` of age.
+    regimens_base, regimens_per_year, regimens_max
+        Failed regimens ~ Poisson(base + per_year x disease years), at most ``regimens_max``.
+    sledai_median, sledai_sigma
+        Log-normal baseline SLEDAI-2K, rounded to an integer in [0, 105].
+    alc_median_per_ul, alc_sigma
+        Log-normal absolute lymphocyte count, cells/uL.
+    """
+
+    population: str = field(default="pediatric",
+                            metadata={"kind": "choice", "choices": ("pediatric", "adult")})
+    n_candidates: int = field(default=200, metadata=_INT)
+    age_distribution: str = field(
+        default="truncated_normal",
+        metadata={"kind": "choice", "choices": ("truncated_normal", "uniform")})
+    age_min_years: float | None = field(default=None, metadata=_quantity("year"))
+    age_max_years: float | None = field(default=None, metadata=_quantity("year"))
+    age_mean_years: float | None = field(default=None, metadata=_quantity("year"))
+    age_sd_years: float | None = field(default=None, metadata=_quantity("year"))
+    female_fraction: float | None = field(default=None, metadata=_NUMBER)
+    adult_weight_median_female_kg: float = field(default=58.0, metadata=_quantity("kg"))
+    adult_weight_median_male_kg: float = field(default=70.0, metadata=_quantity("kg"))
+    adult_weight_sigma: float = field(default=0.15, metadata=_NUMBER)
+    duration_median_months: float | None = field(default=None, metadata=_quantity("month"))
+    duration_sigma: float = field(default=0.9, metadata=_NUMBER)
+    min_onset_age_years: float = field(default=2.0, metadata=_quantity("year"))
+    regimens_base: float = field(default=1.0, metadata=_NUMBER)
+    regimens_per_year: float = field(default=0.8, metadata=_NUMBER)
+    regimens_max: int = field(default=12, metadata=_INT)
+    sledai_median: float = field(default=10.0, metadata=_NUMBER)
+    sledai_sigma: float = field(default=0.5, metadata=_NUMBER)
+    alc_median_per_ul: float | None = field(default=None, metadata=_quantity("cell/uL"))
+    alc_sigma: float = field(default=0.6, metadata=_NUMBER)
+
+    def __post_init__(self) -> None:
+        r = self.resolved()
+        _require(self.population in _POPULATION_DEFAULTS,
+                 f"must be 'pediatric' or 'adult' (got {self.population!r})", "population")
+        _require(self.age_distribution in ("truncated_normal", "uniform"),
+                 f"must be 'truncated_normal' or 'uniform' (got {self.age_distribution!r})",
+                 "age_distribution")
+        _require(isinstance(self.n_candidates, int) and self.n_candidates >= 1,
+                 f"must be an integer >= 1 (got {self.n_candidates!r})", "n_candidates")
+        for name, value in r.items():
+            if isinstance(value, float):
+                _require(math.isfinite(value), f"must be finite (got {value!r})", name)
+        _require(r["age_min_years"] >= 0, f"must be >= 0 (got {r['age_min_years']:g})",
+                 "age_min_years")
+        _require(r["age_max_years"] > r["age_min_years"],
+                 f"must be > age_min_years ({r['age_min_years']:g}) "
+                 f"(got {r['age_max_years']:g})", "age_max_years")
+        for name in ("age_sd_years", "adult_weight_median_female_kg",
+                     "adult_weight_median_male_kg", "duration_median_months",
+                     "sledai_median", "alc_median_per_ul"):
+            _require(r[name] > 0, f"must be > 0 (got {r[name]:g})", name)
+        for name in ("adult_weight_sigma", "duration_sigma", "sledai_sigma", "alc_sigma",
+                     "regimens_base", "regimens_per_year", "min_onset_age_years"):
+            _require(r[name] >= 0, f"must be >= 0 (got {r[name]:g})", name)
+        _require(0.0 <= r["female_fraction"] <= 1.0,
+                 f"must be in [0, 1] (got {r['female_fraction']:g})", "female_fraction")
+        _require(isinstance(self.regimens_max, int) and self.regimens_max >= 0,
+                 f"must be an integer >= 0 (got {self.regimens_max!r})", "regimens_max")
+
+    def resolved(self) -> dict[str, Any]:
+        """All settings, with the population's defaults filled in for ``None`` fields."""
+        defaults = _POPULATION_DEFAULTS.get(self.population, _POPULATION_DEFAULTS["pediatric"])
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = defaults[f.name] if value is None and f.name in defaults else value
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None, *, field: str = "cohort") -> CohortSpec:
+        """The spec of a scenario's ``[cohort]`` table; unknown keys raise :class:`UserError`.
+
+        Quantities with units accept numbers (in the unit of the key's suffix) or
+        ``"value unit"`` strings, e.g. ``age_max_years = 18`` or ``"216 month"``.
+        """
+        return spec_from_mapping(cls, raw, field)
+
+
+# ---------------------------------------------------------------- generation
+def _uniforms(seed: int, ids: np.ndarray, stream: int) -> np.ndarray:
+    return np.array([patient_rng(seed, int(i), stream).random() for i in ids])
+
+
+def _normals(seed: int, ids: np.ndarray, stream: int) -> np.ndarray:
+    return np.array([patient_rng(seed, int(i), stream).standard_normal() for i in ids])
+
+
+def generate_candidates(
+    n: int | None = None,
+    seed: int = 0,
+    spec: CohortSpec | None = None,
+    *,
+    start: int = 0,
+) -> pd.DataFrame:
+    """Generate ``n`` virtual candidates (before screening).
+
+    Parameters
+    ----------
+    n : int, optional
+        Number of candidates (default ``spec.n_candidates``).
+    seed : int
+        The trial's seed. Candidate ``i`` depends only on ``seed``, ``i`` and ``spec``.
+    spec : CohortSpec, optional
+        Distributions (default: paediatric).
+    start : int
+        Id of the first candidate: ``generate_candidates(10, s, start=5)`` returns
+        candidates 5-14, identical to rows 5-14 of ``generate_candidates(15, s)``
+        (so candidates can be generated in batches).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate, columns :data:`CANDIDATE_COLUMNS` (units there).
+
+    Notes
+    -----
+    Distributions (sources and plausible ranges in :mod:`nksim.trials._sources`):
+
+    * age: truncated normal (or uniform) on ``[age_min, age_max)``, by inverse CDF;
+    * sex: female with probability ``female_fraction``;
+    * weight: CDC 2000 LMS weight-for-age below 20 y (``M (1 + L S z)^(1/L)``,
+      ``z ~ N(0, 1)``), log-normal ``median * exp(sigma z)`` from 20 y;
+    * disease duration: log-normal truncated to ``[0, 12 (age - min_onset_age)]`` months;
+    * failed regimens: Poisson(``base + per_year * duration_years``), capped;
+    * SLEDAI-2K: ``round(median * exp(sigma z))`` clipped to [0, 105];
+    * lymphocyte count: ``median * exp(sigma z)`` cells/uL.
+    """
+    spec = CohortSpec() if spec is None else spec
+    n = spec.n_candidates if n is None else n
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise UserError(f"must be an integer >= 0 (got {n!r})", field="cohort.n_candidates")
+    if isinstance(start, bool) or not isinstance(start, int | np.integer) or start < 0:
+        raise ValueError(f"start must be an integer >= 0, got {start!r}")
+    r = spec.resolved()
+    ids = np.arange(start, start + n, dtype=np.int64)
+
+    # age
+    u = _uniforms(seed, ids, STREAMS["age"])
+    lo, hi = r["age_min_years"], r["age_max_years"]
+    if r["age_distribution"] == "uniform":
+        age = lo + u * (hi - lo)
+    else:
+        mu, sd = r["age_mean_years"], r["age_sd_years"]
+        a, b = stats.norm.cdf([(lo - mu) / sd, (hi - mu) / sd])
+        age = mu + sd * stats.norm.ppf(a + u * (b - a))
+    age = np.clip(age, lo, np.nextafter(hi, -np.inf))
+
+    # sex
+    female = _uniforms(seed, ids, STREAMS["sex"]) < r["female_fraction"]
+    sex = np.where(female, "F", "M")
+
+    # weight
+    z = _normals(seed, ids, STREAMS["weight"])
+    weight = np.empty(n)
+    for s in ("F", "M"):
+        child = (sex == s) & (age < 20.0)
+        if child.any():
+            L, M, S = cdc_weight_lms(age[child], s)
+            weight[child] = _lms_value(L, M, S, z[child])
+        grown = (sex == s) & (age >= 20.0)
+        median = r["adult_weight_median_female_kg" if s == "F" else "adult_weight_median_male_kg"]
+        weight[grown] = median * np.exp(r["adult_weight_sigma"] * z[grown])
+
+    # disease duration (months), truncated log-normal by inverse CDF
+    u = _uniforms(seed, ids, STREAMS["disease_duration"])
+    max_months = np.maximum(12.0 * (age - r["min_onset_age_years"]), 0.0)
+    mu_log, sd_log = math.log(r["duration_median_months"]), r["duration_sigma"]
+    if sd_log > 0:
+        with np.errstate(divide="ignore"):
+            upper = stats.norm.cdf((np.log(max_months) - mu_log) / sd_log)
+        duration = np.exp(mu_log + sd_log * stats.norm.ppf(u * upper))
+        duration = np.where(upper > 0, duration, 0.0)
+    else:
+        duration = np.full(n, r["duration_median_months"])
+    duration = np.minimum(duration, max_months)
+
+    # failed regimens
+    u = _uniforms(seed, ids, STREAMS["failed_regimens"])
+    lam = r["regimens_base"] + r["regimens_per_year"] * duration / 12.0
+    regimens = np.where(lam > 0, stats.poisson.ppf(u, np.maximum(lam, 1e-12)), 0.0)
+    regimens = np.minimum(regimens, r["regimens_max"]).astype(np.int64)
+
+    # SLEDAI-2K
+    z = _normals(seed, ids, STREAMS["sledai"])
+    sledai = np.clip(np.rint(r["sledai_median"] * np.exp(r["sledai_sigma"] * z)), 0, 105)
+
+    # absolute lymphocyte count
+    z = _normals(seed, ids, STREAMS["alc"])
+    alc = r["alc_median_per_ul"] * np.exp(r["alc_sigma"] * z)
+
+    return pd.DataFrame({
+        "candidate": ids,
+        "population": np.full(n, r["population"], dtype=object),
+        "age_years": age,
+        "sex": sex.astype(object),
+        "weight_kg": weight,
+        "disease_duration_months": duration,
+        "age_at_diagnosis_years": age - duration / 12.0,
+        "failed_regimens": regimens,
+        "sledai": sledai.astype(np.int64),
+        "alc_per_ul": alc,
+    })
