@@ -1,0 +1,40 @@
+"""Virtual clinical trials: candidates, eligibility, statistics (and, later, the runner).
+
+Public API::
+
+    from nksim.trials import CohortSpec, generate_candidates          # who is referred
+    from nksim.trials import EligibilityCriteria, Criterion, screen   # who is eligible
+    from nksim.trials import proportion_ci, km_median, endpoint_summary, ...  # statistics
+
+See ``docs/trials-statistics.md`` for definitions, distributions and sources.
+"""
+
+# ---- candidates, eligibility and statistics (trials/_cohort, _eligibility, _statistics)
+from nksim.trials._cohort import CANDIDATE_COLUMNS as CANDIDATE_COLUMNS
+from nksim.trials._cohort import CohortSpec as CohortSpec
+from nksim.trials._cohort import cdc_weight_lms as cdc_weight_lms
+from nksim.trials._cohort import generate_candidates as generate_candidates
+from nksim.trials._eligibility import Criterion as Criterion
+from nksim.trials._eligibility import EligibilityCriteria as EligibilityCriteria
+from nksim.trials._eligibility import screen as screen
+from nksim.trials._eligibility import screening_summary as screening_summary
+from nksim.trials._statistics import Estimate as Estimate
+from nksim.trials._statistics import StatisticalWarning as StatisticalWarning
+from nksim.trials._statistics import bootstrap_ci as bootstrap_ci
+from nksim.trials._statistics import cost_per_patient_treated as cost_per_patient_treated
+from nksim.trials._statistics import cost_per_remission as cost_per_remission
+from nksim.trials._statistics import difference_in_proportions as difference_in_proportions
+from nksim.trials._statistics import endpoint_summary as endpoint_summary
+from nksim.trials._statistics import fisher_exact_test as fisher_exact_test
+from nksim.trials._statistics import kaplan_meier as kaplan_meier
+from nksim.trials._statistics import km_median as km_median
+from nksim.trials._statistics import median_ci as median_ci
+from nksim.trials._statistics import proportion_ci as proportion_ci
+from nksim.trials._statistics import summary_frame as summary_frame
+from nksim.trials._statistics import wilson_ci as wilson_ci
+# ---- end of candidates, eligibility and statistics
+
+# ---- the trial runner
+from nksim.trials._schema import TrialScenario as TrialScenario
+from nksim.trials._trial import TrialResult as TrialResult
+from nksim.trials._trial import run_trial as run_trial
