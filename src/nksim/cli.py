@@ -99,6 +99,35 @@ def demo(out_dir: Path) -> None:
                f"{time.perf_counter() - start:.1f} s. Research use only: not medical advice.")
 
 
+@cli.command()
+@click.argument("scenario_file", metavar="SCENARIO.toml", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Output folder (created; files appear only if the run succeeds).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar.")
+def trial(scenario_file: Path, out_dir: Path, progress: bool | None) -> None:
+    """Run a virtual trial; write summary.json, report.html, screening_log.csv,
+    patients.csv and timecourse.parquet."""
+    from nksim._io import atomic_output_dir
+    from nksim.report.trial import write_trial_outputs
+    from nksim.scenario import read_toml, validate
+    from nksim.trials import TrialScenario, run_trial
+
+    raw = read_toml(scenario_file)
+    result = run_trial(validate(TrialScenario, raw), progress=progress)
+    with atomic_output_dir(out_dir) as staging:
+        write_trial_outputs(result, staging, raw)
+    for arm in result.arms:
+        ep = arm.summary["endpoints"]
+        doris = ep.get("doris_remission_6m_rate", {})
+        crs = ep.get("crs_any_rate", {})
+        click.echo(f"{arm.name:10s} n={arm.summary['n']:3d}  DORIS 6 months "
+                   f"{doris.get('k')}/{doris.get('n')}  CRS any {crs.get('k')}/{crs.get('n')}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"wrote {out_dir}/summary.json and {out_dir}/report.html. "
+               "Research use only: not medical advice.")
+
+
 @cli.command("export-sbml")
 @click.argument("name")
 @click.option("--set", "parameter_set", metavar="SET", help="Parameter set.")

@@ -34,7 +34,7 @@ from nksim.disease import (
     steroid_free_at,
 )
 from nksim.therapy import toxicity_table
-from nksim.trials._statistics import cost_per_remission, endpoint_summary
+from nksim.trials._statistics import StatisticalWarning, cost_per_remission, endpoint_summary
 
 MONTH_3, MONTH_6 = 91.0, 182.0
 VISITS = (0.0, 14.0, 28.0, 56.0, 91.0, 126.0, 154.0, 182.0)  # flare assessment visits
@@ -68,7 +68,18 @@ def patient_endpoints(dataset, prednisone: np.ndarray, rngs, follow_up: float) -
 
 def summarise_arm(patients: pd.DataFrame, product: str, follow_up: float, *,
                   seed: int) -> dict[str, Any]:
-    """The arm's block of ``summary.json``: counts and endpoints with 95 % CIs."""
+    """The arm's block of ``summary.json``: counts and endpoints with 95 % CIs.
+
+    Small-sample warnings of the statistics module are not shown: each endpoint's
+    ``note`` says when it is undefined (e.g. no infused patient in a control arm).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        return _summarise_arm(patients, product, follow_up, seed)
+
+
+def _summarise_arm(patients: pd.DataFrame, product: str, follow_up: float,
+                   seed: int) -> dict[str, Any]:
     ok = patients["status"].eq("ok").to_numpy()
     infused = patients["infused"].to_numpy(bool) & ok
     itt = ok  # a failed integration is reported, not counted as an outcome
@@ -117,7 +128,4 @@ def _cost_per_remission(patients: pd.DataFrame, itt: np.ndarray, seed: int) -> d
     remission = patients["doris_6m"].to_numpy(bool)[itt]
     if cost.size == 0:
         return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est = cost_per_remission(cost, remission, seed=seed)
-    return est.to_dict()
+    return cost_per_remission(cost, remission, seed=seed).to_dict()

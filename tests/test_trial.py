@@ -1,0 +1,182 @@
+"""The virtual-trial runner and ``nksim trial``: reproducibility, mechanistic truths,
+statistics shape, bad input."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nksim.cli import cli
+from nksim.errors import UserError
+from nksim.scenario import read_toml, validate
+from nksim.trials import TrialScenario, proportion_ci, run_trial
+
+SMALL = """
+[trial]
+name = "small test trial"
+seed = 7
+patients_per_arm = 6
+follow_up_days = 200
+run_in_days = 30
+[cohort]
+population = "pediatric"
+n_candidates = 90
+[variability]
+lognormal_sigma = { all = 0.1, Emax_INF = 0.0, Emax_auto = 0.0, n_ic = 0.0 }
+[[arms]]
+name = "car_t"
+product = "car_t"
+dose_per_kg = "1e6 cell/kg"
+[arms.steroids]
+after = "stop"
+[[arms]]
+name = "car_nk"
+product = "car_nk"
+dose_per_kg = "3e7 cell/kg"
+infusions = 3
+interval_days = 3
+[arms.lymphodepletion]
+fludarabine_mg_m2 = 25
+cyclophosphamide_mg_m2 = 300
+[arms.steroids]
+after = "keep_then_taper"
+[[arms]]
+name = "control"
+product = "none"
+[arms.steroids]
+after = "continue"
+"""
+
+
+def scenario(text: str = SMALL, **trial) -> TrialScenario:
+    raw = read_toml_text(text)
+    raw["trial"].update(trial)
+    return validate(TrialScenario, raw)
+
+
+def read_toml_text(text: str) -> dict:
+    import tomllib
+
+    return tomllib.loads(textwrap.dedent(text))
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_trial(scenario())
+
+
+def test_same_seed_same_results_whatever_the_batch_size(result):
+    other = run_trial(scenario(batch_size=4))
+    for a, b in zip(result.arms, other.arms, strict=True):
+        assert a.summary == b.summary
+        np.testing.assert_array_equal(a.simulation.dataset["B"].values,
+                                      b.simulation.dataset["B"].values)
+
+
+def test_different_seed_different_patients(result):
+    other = run_trial(scenario(seed=8))
+    assert not result.arms[0].patients["candidate"].equals(other.arms[0].patients["candidate"])
+
+
+def test_arms_are_disjoint_and_eligible(result):
+    ids = [set(a.patients["candidate"]) for a in result.arms]
+    assert all(not (x & y) for i, x in enumerate(ids) for y in ids[i + 1:])
+    log = result.screening_log.set_index("candidate")
+    for arm in result.arms:
+        assert log.loc[list(arm.patients["candidate"]), "eligible"].all()
+        assert (arm.patients["age_years"] >= 5).all() and (arm.patients["sledai"] >= 8).all()
+
+
+def test_no_cd19_therapy_no_b_cell_depletion(result):
+    control = next(a for a in result.arms if a.name == "control")
+    b = control.simulation.dataset["B"].values
+    np.testing.assert_allclose(b[:, -1], b[:, 0], rtol=1e-3)  # stays at its equilibrium
+    assert not control.patients["b_depleted"].any()
+    assert control.summary["endpoints"]["crs_any_rate"]["n"] == 0  # nobody infused
+
+
+def test_cd19_therapy_spares_cd19_negative_plasma_cells(result):
+    car_t = result.arms[0].simulation.dataset
+    llpc, b = car_t["LLPC"].values, car_t["B"].values
+    t = car_t["time"].values
+    day30 = np.searchsorted(t, 30.0)
+    assert np.all(b[:, day30] < 0.2 * b[:, 0])  # CD19+ B cells deeply depleted ...
+    assert np.all(llpc[:, day30] > 0.5 * llpc[:, 0])  # ... CD19- plasma cells are not
+
+
+def test_car_nk_does_not_expand_and_car_t_does(result):
+    t = result.arms[0].simulation.dataset["time"].values
+    after = t >= 0
+    cart = result.arms[0].simulation.dataset["CART"].values[:, after]
+    nk = result.arms[1].simulation.dataset["CARNK"].values[:, after]
+    first_dose = nk[:, np.searchsorted(t[after], 0.0)]
+    assert np.all(nk.max(axis=1) < 3.5 * first_dose)  # three infusions, no expansion
+    assert np.all(cart.max(axis=1) > 100 * cart[:, 0])
+
+
+def test_endpoint_intervals_are_exact_binomial(result):
+    for arm in result.arms:
+        for name, ep in arm.summary["endpoints"].items():
+            if name.endswith("_rate") and ep["n"]:
+                lo, hi = proportion_ci(ep["k"], ep["n"]).ci_low, proportion_ci(ep["k"], ep["n"]).ci_high
+                assert ep["value"] == pytest.approx(ep["k"] / ep["n"])
+                assert (ep["ci_low"], ep["ci_high"]) == pytest.approx((lo, hi))
+
+
+def test_summary_has_the_required_endpoints(result):
+    required = {"crs_any_rate", "crs_grade3plus_rate", "icans_any_rate",
+                "b_cell_return_day_median", "doris_remission_3m_rate", "doris_remission_6m_rate",
+                "steroid_free_6m_rate", "manufacturing_failure_rate", "cost_per_patient_median"}
+    for arm in result.arms:
+        assert required <= set(arm.summary["endpoints"])
+        for ep in arm.summary["endpoints"].values():
+            assert {"value", "ci_low", "ci_high"} <= set(ep)
+
+
+def test_cli_trial_writes_outputs(tmp_path: Path):
+    (tmp_path / "t.toml").write_text(textwrap.dedent(SMALL))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["trial", str(tmp_path / "t.toml"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["arms"]) == {"car_t", "car_nk", "control"}
+    assert summary["arms"]["car_t"]["n"] == 6
+    assert "Research use only" in (out / "report.html").read_text()
+    assert (out / "screening_log.csv").read_text().startswith("candidate,")
+    assert (out / "patients.csv").exists() and (out / "timecourse.parquet").exists()
+
+
+@pytest.mark.parametrize("change, field", [
+    (("patients_per_arm = 6", "patients_per_arm = 0"), "trial.patients_per_arm"),
+    (('dose_per_kg = "1e6 cell/kg"', 'dose_per_kg = "1e6 kg"'), "arms[0].dose_per_kg"),
+    (('product = "car_t"', 'product = "car_x"'), "arms[0].product"),
+    (("n_candidates = 90", "n_candidate = 90"), "cohort"),
+    (("[variability]", "[variability]\nbogus = 1"), "variability.bogus"),
+    (("follow_up_days = 200", "follow_up_days = 30"), "trial.follow_up_days"),
+])
+def test_bad_trial_input_is_one_line_and_no_output(tmp_path: Path, change, field):
+    (tmp_path / "t.toml").write_text(textwrap.dedent(SMALL).replace(*change))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["trial", str(tmp_path / "t.toml"), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert "\n" not in line and line.startswith("nksim: error:") and field in line
+    assert not out.exists()
+
+
+def test_bundled_trial_scenarios_validate():
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    for name in ("sle_pediatric_cart_vs_carnk.toml", "sle_adult_cart.toml"):
+        sc = validate(TrialScenario, read_toml(root / name))
+        assert sc.arms
+
+
+def test_unknown_variability_parameter():
+    sc = scenario(SMALL.replace("n_ic = 0.0", "nope = 0.1"))
+    with pytest.raises(UserError, match="nope"):
+        run_trial(sc)
