@@ -123,7 +123,8 @@ def test_endpoint_intervals_are_exact_binomial(result):
     for arm in result.arms:
         for name, ep in arm.summary["endpoints"].items():
             if name.endswith("_rate") and ep["n"]:
-                lo, hi = proportion_ci(ep["k"], ep["n"]).ci_low, proportion_ci(ep["k"], ep["n"]).ci_high
+                exact = proportion_ci(ep["k"], ep["n"])
+                lo, hi = exact.ci_low, exact.ci_high
                 assert ep["value"] == pytest.approx(ep["k"] / ep["n"])
                 assert (ep["ci_low"], ep["ci_high"]) == pytest.approx((lo, hi))
 

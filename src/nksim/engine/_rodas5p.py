@@ -29,12 +29,12 @@ from numba import types
 
 from nksim.model import _codegen
 from nksim.model._codegen import (
+    FW_LANES_SIGNATURE,
     JAC_SIGNATURE,
     LU_LANES_SIGNATURE,
     RHS_LANES_SIGNATURE,
     RHS_SIGNATURE,
     SOLVE_LANES_SIGNATURE,
-    W_LANES_SIGNATURE,
 )
 from nksim.model._vmath import vpow
 
@@ -121,7 +121,7 @@ ORDER_EMBEDDED = 4  # the error estimate is O(h^5)
 
 # Patients per batch. Set here (not imported) so that numba's cache of this file is
 # invalidated when it changes; it must equal the lane count of the generated code.
-LANES = 16
+LANES = 32
 if LANES != _codegen.LANES:  # pragma: no cover - a development error
     raise ImportError("nksim.engine._rodas5p.LANES must equal nksim.model._codegen.LANES")
 
@@ -133,7 +133,7 @@ SOLVER_SIGNATURE = types.void(
     types.FunctionType(RHS_SIGNATURE),
     types.FunctionType(JAC_SIGNATURE),
     types.FunctionType(RHS_LANES_SIGNATURE),
-    types.FunctionType(W_LANES_SIGNATURE),
+    types.FunctionType(FW_LANES_SIGNATURE),
     types.FunctionType(LU_LANES_SIGNATURE),
     types.FunctionType(SOLVE_LANES_SIGNATURE),
     _i8,
@@ -281,7 +281,7 @@ def integrate_range(
     rhs,
     jac,
     rhs_lanes,
-    w_lanes,
+    fw_lanes,
     lu_lanes,
     solve_lanes,
     lo,
@@ -458,10 +458,9 @@ def integrate_range(
             inv_h[b] = 1.0 / h[b]
             fac[b] = inv_h[b] / GAMMA
         # ---- 3. f(y) and the LU factors of W = I/(h gamma) - J, for all lanes at once
-        rhs_lanes(y, p, f0)
+        fw_lanes(y, p, fac, keep, f0, w)
         for x in range(nL):
             f0[x] = (f0[x] + rate[x]) * keep[x]
-        w_lanes(y, p, fac, keep, w)
         lu_lanes(w, dinv, bad)
         any_pivoted = False
         for b in range(LANES):

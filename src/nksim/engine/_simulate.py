@@ -115,7 +115,7 @@ def simulate(
         sub_ptr, sub_time, sub_state, sub_bolus, sub_rate = _select_events(
             idx, ev_ptr, ev_time, ev_state, ev_bolus, ev_rate)
         _rodas5p.integrate_range(
-            fns.rhs, fns.jac, fns.rhs_lanes, fns.w_lanes, fns.lu_lanes, fns.solve_lanes,
+            fns.rhs, fns.jac, fns.rhs_lanes, fns.fw_lanes, fns.lu_lanes, fns.solve_lanes,
             0, idx.size, np.ascontiguousarray(y0[idx]), np.ascontiguousarray(params[idx]),
             times, float(t_start), float(times[-1]),
             sub_ptr, sub_time, sub_state, sub_bolus, sub_rate,
@@ -126,7 +126,7 @@ def simulate(
         return idx.size
 
     threads = max(1, options.threads or os.cpu_count() or 1)
-    chunk = max(_rodas5p.LANES, min(1024, -(-todo.size // (threads * 8))))
+    chunk = max(_rodas5p.LANES, min(4096, -(-todo.size // (threads * 2))))
     starts = range(0, todo.size, chunk)
     with _progress(todo.size, options.progress) as bar:
         if threads == 1 or len(starts) == 1:

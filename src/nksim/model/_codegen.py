@@ -7,7 +7,7 @@ cache beside it. A second run of the same model imports both without sympy and
 without recompiling.
 
 Backend contract (see :mod:`nksim.model._generate`): ``rhs(y, p, dydt)`` and
-``jac(y, p, dfdy)`` for one patient; ``rhs_lanes``, ``w_lanes``, ``lu_lanes`` and
+``jac(y, p, dfdy)`` for one patient; ``rhs_lanes``, ``fw_lanes``, ``lu_lanes`` and
 ``solve_lanes`` for :data:`LANES` patients at once in flat, lane-minor arrays.
 Models are autonomous: time enters only through doses.
 """
@@ -26,8 +26,8 @@ from numba import types
 from nksim._io import write_text_atomic
 from nksim.model._declaration import Model, check_extinction
 
-CODEGEN_VERSION = 4
-LANES = 16  # patients integrated together in SIMD lanes (two AVX-512 vectors of float64)
+CODEGEN_VERSION = 5
+LANES = 32  # patients integrated together in SIMD lanes (four AVX-512 vectors of float64)
 PIVOT_THRESHOLD = 0.1  # threshold partial pivoting: |pivot| >= 0.1 x largest entry below
 
 _vec = types.float64[::1]
@@ -35,7 +35,7 @@ _mat = types.float64[:, ::1]
 RHS_SIGNATURE = types.void(_vec, _vec, _vec)  # (y, p, dydt)
 JAC_SIGNATURE = types.void(_vec, _vec, _mat)  # (y, p, dfdy)
 RHS_LANES_SIGNATURE = types.void(_vec, _vec, _vec)  # (y, p, dydt), lane-minor
-W_LANES_SIGNATURE = types.void(_vec, _vec, _vec, _vec, _vec)  # (y, p, fac, keep, w)
+FW_LANES_SIGNATURE = types.void(_vec, _vec, _vec, _vec, _vec, _vec)  # y,p,fac,keep,f,w
 LU_LANES_SIGNATURE = types.void(_vec, _vec, _vec)  # (w, dinv, bad)
 SOLVE_LANES_SIGNATURE = types.void(_vec, _vec, _vec)  # (w, dinv, r)
 
@@ -47,7 +47,7 @@ class CompiledModel:
     rhs: object
     jac: object
     rhs_lanes: object
-    w_lanes: object
+    fw_lanes: object
     lu_lanes: object
     solve_lanes: object
     path: Path
@@ -79,7 +79,7 @@ def compile_model(model: Model) -> CompiledModel:
         module.rhs,
         module.jac,
         module.rhs_lanes,
-        module.w_lanes,
+        module.fw_lanes,
         module.lu_lanes,
         module.solve_lanes,
         path,

@@ -4,7 +4,7 @@ Two families of functions come out of one declaration:
 
 * one patient: ``rhs(y, p, dydt)`` and ``jac(y, p, dfdy)``;
 * a batch of :data:`LANES` patients in flat, lane-minor arrays (element ``i`` of
-  lane ``b`` at ``i*LANES + b``): ``rhs_lanes``, ``w_lanes`` (the Rosenbrock matrix
+  lane ``b`` at ``i*LANES + b``): ``rhs_lanes``, ``fw_lanes`` (f and the Rosenbrock matrix
   ``W = I/(h gamma) - J``), ``lu_lanes`` and ``solve_lanes`` (LU without row
   exchanges on the sparsity pattern of W, with fill-in, fully unrolled). With the
   lane count fixed at compile time LLVM turns the loop over lanes into SIMD code.
@@ -28,7 +28,7 @@ import numba
 
 from nksim.model._codegen import (
     JAC_SIGNATURE, LU_LANES_SIGNATURE, RHS_LANES_SIGNATURE, RHS_SIGNATURE,
-    SOLVE_LANES_SIGNATURE, W_LANES_SIGNATURE,
+    SOLVE_LANES_SIGNATURE, FW_LANES_SIGNATURE,
 )
 from nksim.model._vmath import vexp, vlog, vpow
 
@@ -163,14 +163,15 @@ def generate_source(model: Model) -> str:
     src += [
         "",
         "",
-        "@numba.njit(W_LANES_SIGNATURE, **_OPTIONS)",
-        "def w_lanes(_y, _p, _fac, _keep, _w):",
-        '    """W = fac*I - J; rows and columns of frozen states (keep = 0) and NaN/inf',
-        '    entries of J are zeroed."""',
+        "@numba.njit(FW_LANES_SIGNATURE, **_OPTIONS)",
+        "def fw_lanes(_y, _p, _fac, _keep, _dydt, _w):",
+        '    """f(y) and W = fac*I - J together (they share powers and exponentials); rows',
+        '    and columns of frozen states (keep = 0) and NaN/inf entries of J are zeroed."""',
         "    for _b in range(LANES):",
     ]
     src += unpack(True, pad)
-    src += assignments([f"_j{i}_{j}" for i, j in nonzero], [jac[i, j] for i, j in nonzero], pad)
+    src += assignments([f"_dydt{at(i)}" for i in range(n)] + [f"_j{i}_{j}" for i, j in nonzero],
+                       list(sm.rhs) + [jac[i, j] for i, j in nonzero], pad)
     for i in range(n):
         for j in range(n):
             entry = "0.0"

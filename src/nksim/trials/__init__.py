@@ -18,6 +18,10 @@ from nksim.trials._eligibility import Criterion as Criterion
 from nksim.trials._eligibility import EligibilityCriteria as EligibilityCriteria
 from nksim.trials._eligibility import screen as screen
 from nksim.trials._eligibility import screening_summary as screening_summary
+
+# ---- end of candidates, eligibility and statistics
+# ---- the trial runner
+from nksim.trials._schema import TrialScenario as TrialScenario
 from nksim.trials._statistics import Estimate as Estimate
 from nksim.trials._statistics import StatisticalWarning as StatisticalWarning
 from nksim.trials._statistics import bootstrap_ci as bootstrap_ci
@@ -32,9 +36,5 @@ from nksim.trials._statistics import median_ci as median_ci
 from nksim.trials._statistics import proportion_ci as proportion_ci
 from nksim.trials._statistics import summary_frame as summary_frame
 from nksim.trials._statistics import wilson_ci as wilson_ci
-# ---- end of candidates, eligibility and statistics
-
-# ---- the trial runner
-from nksim.trials._schema import TrialScenario as TrialScenario
 from nksim.trials._trial import TrialResult as TrialResult
 from nksim.trials._trial import run_trial as run_trial
