@@ -29,6 +29,7 @@ from nksim.disease import (
     sri4_response,
     steroid_free_at,
 )
+from nksim.disease._sle_activity import b_cell_depleted
 from nksim.dosing import Dose
 from nksim.errors import UserError
 
@@ -168,3 +169,25 @@ def test_b_cell_recovery_day_exact_on_a_synthetic_series():
     # B cells that fall below only later (slow killing) still count from the first infusion
     slow = np.where(t < 30, 200.0, np.where(t < 60, 5.0, 20.0))
     assert b_cell_recovery_day(slow, t, 4.0)[0] == pytest.approx(59.0 + 5.0 / 15.0 - 4.0)
+
+
+def test_short_dips_are_not_depletion():
+    """A dip below the threshold shorter than min_depleted_days (e.g. lymphodepletion alone
+    around the infusion) is skipped; the return is counted after the first long episode."""
+    t = np.arange(0.0, 201.0, 0.5)
+    b = np.full(t.shape, 50.0)
+    b[(t >= 2.0) & (t < 5.0)] = 6.0  # 3-day dip around the infusion: not depletion
+    b[(t >= 12.0) & (t < 90.0)] = 0.5  # deep depletion for 78 days
+    b[t >= 90.0] = 40.0
+    day = b_cell_recovery_day(b, t, 0.0)[0]
+    # downward crossing between 11.5 and 12 (50 -> 0.5), back between 89.5 and 90 (0.5 -> 40)
+    assert day == pytest.approx(89.5 + 0.5 * (10.0 - 0.5) / 39.5)
+    assert b_cell_recovery_day(b, t, 0.0, min_depleted_days=0.0)[0] == pytest.approx(
+        4.5 + 0.5 * (10.0 - 6.0) / 44.0)  # the old definition: the first dip
+    assert b_cell_depleted(b, t, 0.0)[0]
+    only_dip = np.where((t >= 2.0) & (t < 5.0), 6.0, 50.0)
+    assert np.isnan(b_cell_recovery_day(only_dip, t, 0.0)[0])
+    assert not b_cell_depleted(only_dip, t, 0.0)[0]
+    # still depleted at the end of follow-up: depleted, not back
+    late = np.where(t < 150.0, 50.0, 1.0)
+    assert b_cell_depleted(late, t, 0.0)[0] and np.isnan(b_cell_recovery_day(late, t, 0.0)[0])

@@ -22,6 +22,7 @@ from nksim.disease._sle import sle_disease_component as sle_disease_component
 from nksim.disease._sle import sle_initial_state as sle_initial_state
 from nksim.disease._sle import sle_model as sle_model
 from nksim.disease._sle import sle_steady_state as sle_steady_state
+from nksim.disease._sle_activity import B_CELL_MIN_DEPLETION_DAYS as B_CELL_MIN_DEPLETION_DAYS
 from nksim.disease._sle_activity import B_CELL_RETURN_THRESHOLD as B_CELL_RETURN_THRESHOLD
 from nksim.disease._sle_activity import DEFAULT_MAPPING as DEFAULT_MAPPING
 from nksim.disease._sle_activity import FLARE_MILD_MODERATE as FLARE_MILD_MODERATE
@@ -30,6 +31,7 @@ from nksim.disease._sle_activity import FLARE_SEVERE as FLARE_SEVERE
 from nksim.disease._sle_activity import READOUT_SOURCES as READOUT_SOURCES
 from nksim.disease._sle_activity import SledaiMapping as SledaiMapping
 from nksim.disease._sle_activity import any_flare as any_flare
+from nksim.disease._sle_activity import b_cell_depleted as b_cell_depleted
 from nksim.disease._sle_activity import b_cell_recovery_day as b_cell_recovery_day
 from nksim.disease._sle_activity import clinical_sledai as clinical_sledai
 from nksim.disease._sle_activity import doris_remission as doris_remission

@@ -46,8 +46,9 @@ B_CELL_RETURN = assumption(
     "B cells have returned when CD19+ B cells in blood are back at >= 10 cells/uL after "
     "having fallen below it after the first infusion.",
     "Studies use 'detectable' (>= 1-5 cells/uL) to >= 1 % of lymphocytes; Mackensen 2022 "
-    "reports reappearance at a mean of 110 (SD 32) days. In this model B cells rise from 0 to "
-    "10 cells/uL in about 4 days once killing stops, so the threshold moves the day little.",
+    "reports reappearance at a mean of 110 (SD 32) days. Depletion must last >= 7 days (one "
+    "weekly visit) to count, so that the transient dip from lymphodepletion around the "
+    "infusion is not read as depletion and return.",
 )
 
 Data = xr.Dataset | Mapping[str, np.ndarray]
@@ -339,18 +340,53 @@ def steroid_free_at(prednisone_mg_per_day, times, day: float, *,
     return ~(dose[:, lo:i + 1] > 1e-9).any(axis=1)
 
 
+#: Shortest below-threshold episode (days) that counts as B-cell depletion (aplasia).
+B_CELL_MIN_DEPLETION_DAYS = 7.0
+
+
+def _depletion_episodes(b: np.ndarray, t: np.ndarray, start: int, threshold: float):
+    """``(t_down, t_back)`` of each below-threshold run from index ``start`` (``t_back`` NaN
+    if the run lasts to the end); crossings are interpolated linearly."""
+    episodes = []
+    i = start
+    n = b.size
+    while i < n:
+        below = np.flatnonzero(b[i:] < threshold)
+        if below.size == 0:
+            break
+        i0 = i + below[0]
+        if i0 > start and b[i0 - 1] >= threshold:
+            b0, b1 = b[i0 - 1], b[i0]
+            t_down = t[i0 - 1] + (b0 - threshold) / (b0 - b1) * (t[i0] - t[i0 - 1])
+        else:
+            t_down = t[i0]
+        back = np.flatnonzero(b[i0:] >= threshold)
+        if back.size == 0:
+            episodes.append((t_down, np.nan))
+            break
+        j = i0 + back[0]
+        b0, b1 = b[j - 1], b[j]
+        episodes.append((t_down, t[j - 1] + (threshold - b0) / (b1 - b0) * (t[j] - t[j - 1])))
+        i = j
+    return episodes
+
+
 def b_cell_recovery_day(
     B,
     times,
     first_infusion_day: float,
     threshold: float = B_CELL_RETURN_THRESHOLD,
+    *,
+    min_depleted_days: float = B_CELL_MIN_DEPLETION_DAYS,
 ) -> np.ndarray:
     """Days from the first infusion until B cells are back at ``threshold`` (cells/uL).
 
-    For each patient: the first time at or after ``first_infusion_day`` when ``B`` is below
-    ``threshold`` (depletion), then the first later time when it is back at or above it; the
-    crossing is located by linear interpolation between output times. NaN if B never fell
-    below the threshold or never came back within the simulation.
+    For each patient: the first episode at or after ``first_infusion_day`` in which ``B``
+    stays below ``threshold`` for at least ``min_depleted_days`` (B-cell depletion), then
+    the time it is back at or above it; crossings are located by linear interpolation
+    between output times. Shorter dips (e.g. from lymphodepletion alone, around the
+    infusion) are not depletion and are skipped. NaN if B never stayed below the
+    threshold that long, or never came back within the simulation.
 
     Parameters
     ----------
@@ -358,6 +394,8 @@ def b_cell_recovery_day(
     times : output times, days.
     first_infusion_day : day of the first cell infusion.
     threshold : return threshold, cells/uL (default 10; an assumption, see B_CELL_RETURN).
+    min_depleted_days : shortest episode below the threshold that counts as depletion
+        (default 7 days: one weekly visit; an assumption, see B_CELL_RETURN).
 
     Returns
     -------
@@ -368,17 +406,36 @@ def b_cell_recovery_day(
     out = np.full(b.shape[0], np.nan)
     start = int(np.searchsorted(t, first_infusion_day - 1e-9))
     for p in range(b.shape[0]):
-        below = np.flatnonzero(b[p, start:] < threshold)
-        if below.size == 0:
-            continue
-        i0 = start + below[0]
-        back = np.flatnonzero(b[p, i0:] >= threshold)
-        if back.size == 0:
-            continue
-        j = i0 + back[0]
-        b0, b1 = b[p, j - 1], b[p, j]
-        tc = t[j - 1] + (threshold - b0) / (b1 - b0) * (t[j] - t[j - 1])
-        out[p] = tc - first_infusion_day
+        for t_down, t_back in _depletion_episodes(b[p], t, start, threshold):
+            end = t[-1] if np.isnan(t_back) else t_back
+            if end - t_down >= min_depleted_days - 1e-9:
+                out[p] = t_back - first_infusion_day
+                break
+    return out
+
+
+def b_cell_depleted(
+    B,
+    times,
+    first_infusion_day: float,
+    threshold: float = B_CELL_RETURN_THRESHOLD,
+    *,
+    min_depleted_days: float = B_CELL_MIN_DEPLETION_DAYS,
+) -> np.ndarray:
+    """True for patients whose B cells stayed below ``threshold`` for at least
+    ``min_depleted_days`` at or after ``first_infusion_day`` (the population at risk of
+    :func:`b_cell_recovery_day`; same definition). Episodes still running at the end of
+    the simulation count by their length so far."""
+    b = _as_2d(B)
+    t = np.asarray(times, dtype=float)
+    start = int(np.searchsorted(t, first_infusion_day - 1e-9))
+    out = np.zeros(b.shape[0], dtype=bool)
+    for p in range(b.shape[0]):
+        for t_down, t_back in _depletion_episodes(b[p], t, start, threshold):
+            end = t[-1] if np.isnan(t_back) else t_back
+            if end - t_down >= min_depleted_days - 1e-9:
+                out[p] = True
+                break
     return out
 
 

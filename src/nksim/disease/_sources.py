@@ -100,6 +100,18 @@ LLPC_AUTOIMMUNITY = Citation(
     "immunosuppression and keep secreting (auto)antibody; protective antibody titres last "
     "years to decades (Amanna IJ et al. N Engl J Med 2007;357:1903-1915).",
 )
+BHOJ2016 = Citation(
+    "Bhoj 2016",
+    "Bhoj VG, Arhontoulis D, Wertheim G, et al. Persistence of long-lived plasma cells and "
+    "humoral immunity in individuals responding to CD19-directed CAR T-cell therapy. Blood "
+    "2016;128(3):360-370.",
+    verified="V-src",
+    doi="10.1182/blood-2016-01-694356",
+    note="Key points read: a CD19-negative plasma-cell population survives long term "
+    "independently of B cells, and pre-existing vaccine titres persist despite B-cell aplasia "
+    "after CTL019. Used qualitatively: anti-dsDNA, which seroconverts after CD19 CAR-T "
+    "(Mackensen 2022), must come mostly from CD19+ plasmablasts.",
+)
 IMMUNE_COMPLEX_BCR_TLR = Citation(
     "Leadbetter 2002",
     "Leadbetter EA, Rifkin IR, Hohlbaum AM, et al. Chromatin-IgG complexes activate B cells by "
@@ -109,6 +121,21 @@ IMMUNE_COMPLEX_BCR_TLR = Citation(
     "autoreactive B cells through BCR + TLR9, a positive feedback loop from autoantibody to "
     "B-cell activation. The Hill form and its numbers are nksim assumptions.",
 )
+
+CHAN1999 = Citation(
+    "Chan 1999",
+    "Chan OTM, Hannum LG, Haberman AM, Madaio MP, Shlomchik MJ. A novel mouse with B cells but "
+    "lacking serum antibody reveals an antibody-independent role for B cells in murine lupus. "
+    "J Exp Med 1999;189(10):1639-1648.",
+    verified="V-src",
+    doi="10.1084/jem.189.10.1639",
+    note="Abstract read (PMC2193634): MRL/lpr mice whose B cells carry surface Ig but cannot "
+    "secrete antibody still develop nephritis with cellular infiltrates; B cells act "
+    "independently of serum autoantibody, as antigen-presenting cells for autoreactive T "
+    "cells or directly in local inflammation. Mouse data; the size of this share in human "
+    "SLE is not known (nksim calibrates it, docs/calibration.md).",
+)
+
 
 # ---------------------------------------------------------------- antibody, complement
 IGG_HALF_LIFE = Citation(

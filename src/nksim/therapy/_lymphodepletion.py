@@ -29,7 +29,15 @@ from collections.abc import Sequence
 
 from nksim.dosing import Dose
 from nksim.model import Component, Parameter, State
-from nksim.therapy._sources import ASSUMPTION, FLU_PK, FT516, GAO2025, Citation
+from nksim.therapy._sources import (
+    ASSUMPTION,
+    BAIRD2021,
+    FLU_PK,
+    FT516,
+    GAO2025,
+    MACKENSEN_RECALIBRATION,
+    Citation,
+)
 
 #: Reference regimen that defines one LD exposure unit per day (FT516, science.md §4).
 REFERENCE_FLUDARABINE_MG_M2 = 30.0
@@ -57,6 +65,13 @@ LD_KILL_LYMPH = Parameter(
     ASSUMPTION, bounds=(0.0, 20.0),
 )
 
+TH_NORMAL = Parameter(
+    "th_normal", 1200.0, "cell/uL",
+    "host T cells at equilibrium (normal CD3+ ~700-2000 cells/uL; set per patient): the "
+    "patient's T-cell set-point, also the scale of CAR-T competition (cart_K_hom)",
+    ASSUMPTION, bounds=(1e-3, 20000.0),
+)
+
 PARAMETERS = (
     Parameter(
         "ld_k", 0.9, "1/day",
@@ -64,16 +79,15 @@ PARAMETERS = (
         "terminal half-life of ~20 h; assumption, range 0.5-3)",
         FLU_PK, bounds=(0.01, 50.0),
     ),
+    TH_NORMAL,
     Parameter(
-        "th_normal", 1200.0, "cell/uL",
-        "host T cells at equilibrium (normal CD3+ ~700-2000 cells/uL; set per patient)",
-        ASSUMPTION, bounds=(0.0, 20000.0),
-    ),
-    Parameter(
-        "th_recovery", 0.01, "1/day",
-        "recovery rate of host T cells after lymphodepletion (half-recovery ~70 d; "
-        "assumption, range 0.005-0.05: T-cell counts take months to recover after Flu/Cy)",
-        ASSUMPTION, bounds=(0.0, 10.0),
+        "th_recovery", 0.006, "1/day",
+        "relative recovery rate of host T cells after lymphodepletion (half-recovery ~116 d); "
+        "calibrated to the B-cell return of Mackensen 2022 (110 +/- 32 d) with cart_K_hom and "
+        "the CAR-T rates re-fitted to the Stein shape (docs/calibration.md; was 0.01). Range "
+        "0.002-0.05: CD4+ counts stay < 200/uL for 18 months in half of axi-cel patients, and "
+        "the length of B-cell aplasia follows CD4 recovery (Blood Adv 2021)",
+        MACKENSEN_RECALIBRATION, bounds=(0.0, 10.0),
     ),
     LD_KILL_LYMPH,
     Parameter(
@@ -109,7 +123,7 @@ def lymphodepletion_component() -> Component:
             "B": "-ld_kill_b*LD*B",
         },
         requires=("B",),
-        references=(FT516, GAO2025, FLU_PK, _LD_UNIT),
+        references=(FT516, GAO2025, FLU_PK, _LD_UNIT, BAIRD2021, MACKENSEN_RECALIBRATION),
         notes=(
             "LD exposure unit: one day of fludarabine 30 + cyclophosphamide 500 mg/m2.",
             "Set TH's initial value and th_normal to the patient's T-cell count.",

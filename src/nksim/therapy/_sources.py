@@ -204,6 +204,31 @@ BLOOD_VOLUME = Citation(
     note="Values as written in docs/design-sle.md; not read in a primary source. nksim uses "
     "70 mL/kg from age 18 and 75 mL/kg below.",
 )
+BAIRD2021 = Citation(
+    "Blood Adv 2021 (axi-cel immune reconstitution)",
+    "Immune reconstitution and infectious complications following axicabtagene ciloleucel "
+    "therapy for large B-cell lymphoma. Blood Adv 2021;5(1):143 (single centre, n = 41; "
+    "first author recalled as Baird JH [UNVERIFIED]).",
+    verified="V-src",
+    note="Abstract read: 50 % of patients had CD4+ T cells < 200/uL 18 months after infusion; "
+    "only 40 % had recovered detectable CD19+ B cells by 1 year; in durable responders the "
+    "duration of B-cell aplasia correlated strongly with the recovery of CD4+ T-cell counts. "
+    "Used for slow host T-cell recovery after Flu/Cy and for T-cell recovery ending CAR-T "
+    "activity (lymphoma patients, heavily pretreated: recovery in SLE may differ).",
+)
+MACKENSEN_RECALIBRATION = Citation(
+    "nksim calibration to Mackensen 2022",
+    "Calibrated by nksim (docs/calibration.md, docs/calibration_sle.py) on the adult CAR-T "
+    "scenario with Mackensen-like baselines: B cells back after a mean of 110 +/- 32 days, "
+    "DORIS remission at 3 months, drug-free remission kept after B-cell return; the CAR-T "
+    "rates were re-fitted at the same time to keep the Stein 2019 shape (peak 9.3 d, "
+    "~3900-fold) in the reference setting.",
+    verified="assumption",
+    doi="10.1038/s41591-022-02017-5",
+    note="th_recovery 0.006/d (range 0.002-0.05), cart_K_hom 0.3 of th_normal (range "
+    "0.04-0.4): grid optimum of the objective in docs/calibration.md §4, summed over two "
+    "cyclophosphamide regimens because Mackensen's dose was not read in a source.",
+)
 ASSUMPTION = Citation(
     "nksim assumption",
     "Chosen by nksim where no published value was found; each parameter's description "

@@ -4,9 +4,9 @@ Definitions (``docs/trials.md``; day 0 = first infusion):
 
 - ``crs_any_rate``, ``crs_grade3plus_rate``, ``icans_any_rate``: among infused patients,
   ASTCT grade >= 1 / >= 3 from the cytokine model (``nksim.therapy.toxicity_table``).
-- ``b_cell_return_day_median``: among infused patients whose CD19+ B cells fell below
-  ``B_CELL_RETURN_THRESHOLD`` (10 cells/uL), days until they are back above it;
-  Kaplan-Meier median, censored at the end of follow-up.
+- ``b_cell_return_day_median``: among infused patients whose CD19+ B cells stayed below
+  10 cells/uL for at least 7 days (``nksim.disease.b_cell_depleted``), days until they
+  are back above it; Kaplan-Meier median, censored at the end of follow-up.
 - ``doris_remission_3m_rate`` / ``_6m_rate`` (days 91 / 182), ``sri4_6m_rate``,
   ``steroid_free_6m_rate`` (no prednisone prescribed at day 182 and no flare by then),
   ``flare_6m_rate``: over all allocated patients (intention to treat: a patient whose
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from nksim.disease import (
-    B_CELL_RETURN_THRESHOLD,
     any_flare,
+    b_cell_depleted,
     b_cell_recovery_day,
     doris_remission,
     sledai,
@@ -45,8 +45,7 @@ def patient_endpoints(dataset, prednisone: np.ndarray, rngs, follow_up: float) -
     times = dataset["time"].values
     tox = toxicity_table(dataset, rngs=rngs, t_from=0.0)
     b = dataset["B"].values
-    after = times >= 0.0
-    depleted = np.any(b[:, after] < B_CELL_RETURN_THRESHOLD, axis=1)
+    depleted = b_cell_depleted(b, times, 0.0)
     score = np.asarray(sledai(dataset))
     flare = any_flare(dataset, VISITS)
     return pd.DataFrame({

@@ -64,12 +64,23 @@ class SteroidSection(_Section):
 
 
 class LymphodepletionSection(_Section):
-    """``[arms.lymphodepletion]``: fludarabine/cyclophosphamide on consecutive days."""
+    """``[arms.lymphodepletion]``: fludarabine/cyclophosphamide on consecutive days.
 
-    fludarabine_mg_m2: NonNegative = 30.0
-    cyclophosphamide_mg_m2: NonNegative = 500.0
+    Doses are mg/m2 per day: one number for every day, or one number per day.
+    """
+
+    fludarabine_mg_m2: NonNegative | list[NonNegative] = 30.0
+    cyclophosphamide_mg_m2: NonNegative | list[NonNegative] = 500.0
     first_day: float = -5.0
     days: PositiveInt = 3
+
+    @model_validator(mode="after")
+    def _per_day(self) -> LymphodepletionSection:
+        for name in ("fludarabine_mg_m2", "cyclophosphamide_mg_m2"):
+            value = getattr(self, name)
+            if isinstance(value, list) and len(value) != self.days:
+                raise ValueError(f"{name} lists {len(value)} doses for {self.days} days")
+        return self
 
 
 class ArmSection(_Section):
