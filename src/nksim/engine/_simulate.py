@@ -126,7 +126,7 @@ def simulate(
         return idx.size
 
     threads = max(1, options.threads or os.cpu_count() or 1)
-    chunk = max(_rodas5p.LANES, min(4096, -(-todo.size // (threads * 2))))
+    chunk = max(_rodas5p.LANES, min(4096, -(-todo.size // (threads * 4))))
     starts = range(0, todo.size, chunk)
     with _progress(todo.size, options.progress) as bar:
         if threads == 1 or len(starts) == 1:
@@ -194,20 +194,28 @@ def _doses_per_patient(doses, n_pat: int) -> list[list[Dose]]:
 
 
 def _event_arrays(per_patient: list[list[Dose]], model: Model):
-    """Dose events of all patients in CSR form (events of patient i at ptr[i]:ptr[i+1])."""
-    cache: dict[int, object] = {}
-    ptr = np.zeros(len(per_patient) + 1, dtype=np.int64)
-    parts = []
-    for i, doses in enumerate(per_patient):
-        key = id(doses)
-        if key not in cache:
-            cache[key] = to_events(doses, model.state_names)
-        ev = cache[key]
-        ptr[i + 1] = ptr[i] + ev.time.size
-        parts.append(ev)
-    def cat(name, dt):
-        return (np.ascontiguousarray(np.concatenate(
-            [getattr(e, name) for e in parts]).astype(dt)) if parts else np.zeros(0, dt))
+    """Dose events of all patients in CSR form (events of patient i at ptr[i]:ptr[i+1]).
+
+    Patients sharing one dose list (the usual case) share its expansion.
+    """
+    expanded: dict[int, object] = {}
+    events = []
+    for doses in per_patient:
+        if id(doses) not in expanded:
+            expanded[id(doses)] = to_events(doses, model.state_names)
+        events.append(expanded[id(doses)])
+    counts = np.array([e.time.size for e in events], dtype=np.int64)
+    ptr = np.zeros(len(events) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    if len(expanded) == 1:  # one shared list: tile it
+        ev = events[0]
+
+        def cat(name, dt):
+            return np.ascontiguousarray(np.tile(getattr(ev, name), len(events)).astype(dt))
+    else:
+        def cat(name, dt):
+            return np.ascontiguousarray(
+                np.concatenate([getattr(e, name) for e in events]).astype(dt))
     return ptr, cat("time", float), cat("state", np.int64), cat("bolus", float), cat("rate", float)
 
 

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nksim._spec import spec_from_mapping
 from nksim.errors import UserError
 from nksim.model import Citation
 from nksim.population import patient_rng
-from nksim.units import to_magnitude
 
 __all__ = [
     "ManufacturingSpec",
@@ -187,49 +187,6 @@ def _int(default: Any) -> Any:
     return field(default=default, metadata={"kind": "int"})
 
 
-def _convert(value: Any, meta: Mapping[str, Any], where: str) -> Any:
-    kind = meta.get("kind")
-    if kind == "quantity":
-        return to_magnitude(value, meta["unit"], field=where)
-    if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(f"must be a number (got {value!r})", field=where)
-        return float(value)
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"must be an integer (got {value!r})", field=where)
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise UserError(f"must be true or false (got {value!r})", field=where)
-        return value
-    if kind == "choice":
-        if value not in meta["choices"]:
-            raise UserError(f"must be one of {', '.join(map(repr, meta['choices']))} "
-                            f"(got {value!r})", field=where)
-    return value
-
-
-def _from_mapping(cls: type, raw: Mapping[str, Any] | None, prefix: str, **fixed: Any):
-    raw = {} if raw is None else raw
-    if not isinstance(raw, Mapping):
-        raise UserError(f"must be a table (got {raw!r})", field=prefix)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    allowed = sorted(set(fields) - set(fixed))
-    values = dict(fixed)
-    for key, value in raw.items():
-        if key not in allowed:
-            raise UserError(f"unknown field (fields: {', '.join(allowed)})",
-                            field=f"{prefix}.{key}")
-        values[key] = _convert(value, fields[key].metadata, f"{prefix}.{key}")
-    try:
-        return cls(**values)
-    except UserError as exc:
-        message = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
-        raise UserError(message, field=f"{prefix}.{exc.field}" if exc.field else prefix) \
-            from None
-
-
 def _check(ok: bool, message: str, name: str) -> None:
     if not ok:
         raise UserError(message, field=name)
@@ -343,7 +300,7 @@ class ManufacturingSpec:
                 raw = {**raw, "process": _default_process(product)}
             except ValueError as exc:
                 raise UserError(str(exc), field=field) from None
-        return _from_mapping(cls, raw, field)
+        return spec_from_mapping(cls, raw, field)
 
 
 def _default_process(product: str) -> str:
@@ -572,7 +529,7 @@ class CostSpec:
         if product not in _PRODUCTS:
             raise UserError(f"product must be one of {_PRODUCTS} (got {product!r})",
                             field=field)
-        return _from_mapping(cls, raw, field, product=product)
+        return spec_from_mapping(cls, raw, field, product=product)
 
 
 def patient_costs(

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nksim._spec import INT, NUMBER, quantity, spec_from_mapping
 from nksim.errors import UserError
 from nksim.population import patient_rng
-from nksim.units import to_magnitude
 
 __all__ = ["CohortSpec", "generate_candidates", "cdc_weight_lms", "CANDIDATE_COLUMNS"]
 
@@ -126,59 +126,6 @@ def _lms_value(L: np.ndarray, M: np.ndarray, S: np.ndarray, z: np.ndarray) -> np
 
 
 # ---------------------------------------------------------------- specification helpers
-def _quantity(unit: str) -> dict[str, Any]:
-    return {"kind": "quantity", "unit": unit}
-
-
-_NUMBER = {"kind": "number"}
-_INT = {"kind": "int"}
-
-
-def _convert(value: Any, meta: Mapping[str, Any], where: str) -> Any:
-    """One scenario value converted to the field's kind, or a :class:`UserError`."""
-    kind = meta.get("kind")
-    if kind == "quantity":
-        return to_magnitude(value, meta["unit"], field=where)
-    if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(f"must be a number (got {value!r})", field=where)
-        return float(value)
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"must be an integer (got {value!r})", field=where)
-        return value
-    if kind == "choice":
-        if value not in meta["choices"]:
-            raise UserError(f"must be one of {', '.join(map(repr, meta['choices']))} "
-                            f"(got {value!r})", field=where)
-        return value
-    return value
-
-
-def spec_from_mapping(cls: type, raw: Mapping[str, Any] | None, prefix: str, **fixed: Any):
-    """Build the frozen dataclass ``cls`` from a scenario table (e.g. ``[cohort]``).
-
-    Unknown keys, values of the wrong kind and out-of-range values raise one-line
-    :class:`UserError` naming ``prefix.key``. ``fixed`` are keyword arguments that the
-    caller supplies (e.g. the product of an arm), not read from ``raw``.
-    """
-    raw = {} if raw is None else raw
-    if not isinstance(raw, Mapping):
-        raise UserError(f"must be a table (got {raw!r})", field=prefix)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    for key in raw:
-        if key not in fields or key in fixed:
-            allowed = ", ".join(sorted(set(fields) - set(fixed)))
-            raise UserError(f"unknown field (fields: {allowed})", field=f"{prefix}.{key}")
-    values = dict(fixed)
-    for key, value in raw.items():
-        values[key] = _convert(value, fields[key].metadata, f"{prefix}.{key}")
-    try:
-        return cls(**values)
-    except UserError as exc:
-        name = exc.field or ""
-        message = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
-        raise UserError(message, field=f"{prefix}.{name}" if name else prefix) from None
 
 
 def _require(ok: bool, message: str, name: str) -> None:
@@ -242,28 +189,28 @@ class CohortSpec:
 
     population: str = field(default="pediatric",
                             metadata={"kind": "choice", "choices": ("pediatric", "adult")})
-    n_candidates: int = field(default=200, metadata=_INT)
+    n_candidates: int = field(default=200, metadata=INT)
     age_distribution: str = field(
         default="truncated_normal",
         metadata={"kind": "choice", "choices": ("truncated_normal", "uniform")})
-    age_min_years: float | None = field(default=None, metadata=_quantity("year"))
-    age_max_years: float | None = field(default=None, metadata=_quantity("year"))
-    age_mean_years: float | None = field(default=None, metadata=_quantity("year"))
-    age_sd_years: float | None = field(default=None, metadata=_quantity("year"))
-    female_fraction: float | None = field(default=None, metadata=_NUMBER)
-    adult_weight_median_female_kg: float = field(default=58.0, metadata=_quantity("kg"))
-    adult_weight_median_male_kg: float = field(default=70.0, metadata=_quantity("kg"))
-    adult_weight_sigma: float = field(default=0.15, metadata=_NUMBER)
-    duration_median_months: float | None = field(default=None, metadata=_quantity("month"))
-    duration_sigma: float = field(default=0.9, metadata=_NUMBER)
-    min_onset_age_years: float = field(default=2.0, metadata=_quantity("year"))
-    regimens_base: float = field(default=1.0, metadata=_NUMBER)
-    regimens_per_year: float = field(default=0.8, metadata=_NUMBER)
-    regimens_max: int = field(default=12, metadata=_INT)
-    sledai_median: float = field(default=10.0, metadata=_NUMBER)
-    sledai_sigma: float = field(default=0.5, metadata=_NUMBER)
-    alc_median_per_ul: float | None = field(default=None, metadata=_quantity("cell/uL"))
-    alc_sigma: float = field(default=0.6, metadata=_NUMBER)
+    age_min_years: float | None = field(default=None, metadata=quantity("year"))
+    age_max_years: float | None = field(default=None, metadata=quantity("year"))
+    age_mean_years: float | None = field(default=None, metadata=quantity("year"))
+    age_sd_years: float | None = field(default=None, metadata=quantity("year"))
+    female_fraction: float | None = field(default=None, metadata=NUMBER)
+    adult_weight_median_female_kg: float = field(default=58.0, metadata=quantity("kg"))
+    adult_weight_median_male_kg: float = field(default=70.0, metadata=quantity("kg"))
+    adult_weight_sigma: float = field(default=0.15, metadata=NUMBER)
+    duration_median_months: float | None = field(default=None, metadata=quantity("month"))
+    duration_sigma: float = field(default=0.9, metadata=NUMBER)
+    min_onset_age_years: float = field(default=2.0, metadata=quantity("year"))
+    regimens_base: float = field(default=1.0, metadata=NUMBER)
+    regimens_per_year: float = field(default=0.8, metadata=NUMBER)
+    regimens_max: int = field(default=12, metadata=INT)
+    sledai_median: float = field(default=10.0, metadata=NUMBER)
+    sledai_sigma: float = field(default=0.5, metadata=NUMBER)
+    alc_median_per_ul: float | None = field(default=None, metadata=quantity("cell/uL"))
+    alc_sigma: float = field(default=0.6, metadata=NUMBER)
 
     def __post_init__(self) -> None:
         r = self.resolved()

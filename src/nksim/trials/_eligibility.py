@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nksim._spec import spec_from_mapping
 from nksim.errors import UserError
 from nksim.model import Citation
 from nksim.trials import _sources as src
-from nksim.trials._cohort import spec_from_mapping
 
 __all__ = ["Criterion", "EligibilityCriteria", "screen", "screening_summary"]
 
