@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint lock clean
+.PHONY: demo test bench lint lock docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)  ## run the test suite
 
 bench: $(STAMP)  ## benchmark W1 against libRoadRunner and SciPy (several minutes)
 	$(BIN)/python benchmarks/bench_w1.py
+
+docs: $(STAMP)  ## regenerate docs/models/*.md from the model declarations
+	for m in depillis2005 depillis2006 depillis2009 sle_cd19; do \
+		$(BIN)/nksim models --show $$m > docs/models/$$m.md; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -11,6 +11,7 @@ See ``docs/scenarios.md`` for the full schema with examples.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass
@@ -170,16 +171,12 @@ class SimulationPlan:
     patient_ids: np.ndarray | None = None
 
     def run(self, *, progress: bool | None = None) -> SimulationResult:
-        options = self.options if progress is None else _replace(self.options, progress=progress)
+        """Simulate the plan (``progress`` overrides the options' progress bar)."""
+        options = (self.options if progress is None
+                   else dataclasses.replace(self.options, progress=progress))
         return simulate(self.model, self.times, parameters=self.parameters,
                         initial=self.initial, doses=self.doses, t_start=self.t_start,
                         options=options, patient_ids=self.patient_ids)
-
-
-def _replace(options: SolverOptions, **changes) -> SolverOptions:
-    import dataclasses
-
-    return dataclasses.replace(options, **changes)
 
 
 def plan_simulation(scenario: Scenario, base_dir: str | Path = ".") -> SimulationPlan:

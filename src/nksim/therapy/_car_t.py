@@ -1,8 +1,9 @@
 """Autologous CD19 CAR-T cells: target-driven expansion, contraction, memory.
 
-States (contract ``docs/design-sle.md``): ``CART`` (effector CAR-T, cell/uL) and
-``CARTM`` (memory CAR-T, cell/uL). Targets are the disease component's CD19+ ``B`` and
-``PB``; CD19-negative ``LLPC`` is never touched.
+States (contract ``docs/design-sle.md``): ``CART`` (effector CAR-T, cell/uL),
+``CARTM`` (memory CAR-T, cell/uL) and ``CARTF`` (realised fold expansion of the effector
+pool since infusion, dimensionless, 1 before any infusion). Targets are the disease
+component's CD19+ ``B`` and ``PB``; CD19-negative ``LLPC`` is never touched.
 
 Structure: the effector/memory model of CARTmath (Barros 2021; science.md §3c) with
 saturating antigen stimulation (Hill 2: switch-like activation) and killing
@@ -17,11 +18,15 @@ person's count, so a child with more lymphocytes is not a worse host for CAR-T c
     cart_stim  = A^2 / (cart_K_act^2 + A^2)                antigen stimulation (0..1)
     cart_hom   = cart_K_hom^2 / (cart_K_hom^2 + (TH/th_normal)^2)
                                                            homeostatic share (0..1)
+    cart_cap   = 1/(1 + (CARTF/cart_foldx)^4)              proliferative capacity left (0..1)
     kill_cart  = cart_kill CART A / (cart_K_kill + A)      targets killed, cell/uL/day
+    w          = CART/(CART + cart_seed)
 
-    dCART/dt  = cart_rho cart_hom cart_stim CART^2/(CART + cart_seed)
+    dCART/dt  = cart_rho cart_hom cart_stim cart_cap CART^2/(CART + cart_seed)
                 + cart_theta cart_stim CARTM
                 - (cart_delta + cart_conv) CART - ld_kill_lymph LD CART
+    dCARTF/dt = CARTF w (cart_rho cart_hom cart_stim cart_cap - cart_delta - cart_conv
+                         - ld_kill_lymph LD)
     dCARTM/dt = cart_conv CART - cart_theta cart_stim CARTM - cart_beta CARTM
                 - ld_kill_lymph LD CARTM
     dB/dt    += - cart_kill CART B  / (cart_K_kill + A)
@@ -32,14 +37,28 @@ in the body) is 0.998 at the level one infusion gives (0.057 cell/uL at 1e6/kg) 
 the no-CAR-T state stable: without it round-off in a patient never given CAR-T grows into
 "phantom" CAR-T cells once lymphodepletion and returning B cells favour expansion.
 
+Finite proliferative capacity (assumption: a finite proliferative burst of infused cells,
+as in Stein's fold-expansion Cmax = C0 x foldx). ``CARTF`` integrates the per-capita net
+growth of the effector pool from proliferation, death, conversion and drug (not the inflow
+from memory: re-activated memory cells come with fresh capacity), so it is the realised
+fold expansion since infusion; proliferation is damped smoothly as it approaches
+``cart_foldx``. The peak is then about the smaller of a dose limit (infused level x
+~1.5 cart_foldx) and a target limit (expansion stops when targets are cleared). In the
+reference setting both are ~3900-fold: lower doses are capacity-limited (less expansion,
+less IL-6), higher doses target-limited (saturation). ``CARTF`` falls again as the pool
+contracts, so capacity is regained for the re-stimulated "smouldering" effectors and for
+memory re-expansion. Its rate carries the factor ``w``: it is exactly 0 when no CAR-T cells
+are present (no drift before infusion or in CAR-NK arms), and ``CARTF`` stays positive.
+
 Mapping to Stein 2019 (science.md §3a): while targets last, the effectors grow at
-``cart_rho*cart_hom - cart_delta - cart_conv`` (mean doubling ~0.78 d after
+``cart_rho*cart_hom*cart_cap - cart_delta - cart_conv`` (mean doubling ~0.78 d after
 lymphodepletion in the reference setting); once targets are cleared they fall at
 ``cart_delta + cart_conv`` = alpha = 0.16/d, and the memory pool fed by ``cart_conv``
 (~0.8 % of the peak, F_B) decays at beta = 0.0032/d. Expansion lasts as long as targets
-do, so the peak grows with target burden and hardly with dose (Hardiansyah & Ng 2019).
-Without lymphodepletion (host T cells at their set-point) ``cart_rho*cart_hom`` is below
-alpha and CAR-T cells do not expand.
+do and the capacity allows, so the peak grows with target burden up to the dose-limited
+level and with dose up to the target-limited level (Stein 2019 foldx; burden:
+Hardiansyah & Ng 2019). Without lymphodepletion (host T cells at their set-point)
+``cart_rho*cart_hom`` is below alpha and CAR-T cells do not expand.
 """
 
 from __future__ import annotations
@@ -56,6 +75,7 @@ from nksim.therapy._sources import (
     KIMMEL2021,
     NKSIM_CALIBRATION,
     STEIN2019,
+    STEIN_FOLDX_CAPACITY,
     TURTLE2016,
 )
 
@@ -92,12 +112,13 @@ _COMPETITION = Citation(
 
 PARAMETERS = (
     Parameter(
-        "cart_rho", 1.238, "1/day",
-        "maximal CAR-T proliferation rate (full antigen stimulation, no competition); "
-        "calibrated with cart_kill and the CAR-T blood fraction so that the reference "
-        "setting peaks on day 9.3 after a ~3900-fold expansion (mean doubling ~0.78 d); "
-        "re-fitted with th_recovery = 0.006 and cart_K_hom = 0.3 (docs/calibration.md; "
-        "was 2.25); at the host T-cell set-point cart_rho*cart_hom = 0.10/d < alpha; "
+        "cart_rho", 1.283, "1/day",
+        "maximal CAR-T proliferation rate (full antigen stimulation, no competition, full "
+        "proliferative capacity); calibrated with cart_kill and the CAR-T blood fraction so "
+        "that the reference setting peaks on day 9.3 after a ~3900-fold expansion (mean "
+        "doubling ~0.78 d); re-fitted with th_recovery = 0.006 and cart_K_hom = 0.3 "
+        "(docs/calibration.md; was 2.25), then with the capacity limit cart_foldx (was "
+        "1.238); at the host T-cell set-point cart_rho*cart_hom = 0.11/d < alpha; "
         "T cells divide at most ~2-3 times a day",
         NKSIM_CALIBRATION, bounds=(0.0, 20.0),
     ),
@@ -143,10 +164,11 @@ PARAMETERS = (
         CARTMATH2021, bounds=(0.0, 10.0),
     ),
     Parameter(
-        "cart_kill", 0.359, "1/day",
+        "cart_kill", 0.289, "1/day",
         "maximal CD19+ targets killed per effector CAR-T per day; calibrated with cart_rho "
         "to the Stein peak day and fold expansion (inside the 0.1-7/d range of in-vivo "
-        "per-cell rates implied by CARTmath fits; re-fitted, was 0.3)",
+        "per-cell rates implied by CARTmath fits; re-fitted with the capacity limit "
+        "cart_foldx, was 0.359, before that 0.3)",
         NKSIM_CALIBRATION, bounds=(0.0, 100.0),
     ),
     Parameter(
@@ -154,6 +176,17 @@ PARAMETERS = (
         "CD19+ targets for half-maximal killing (assumption, range 1-50; low: CAR-T keep "
         "killing the few B cells that return while they persist)",
         ASSUMPTION, bounds=(1e-3, 1e6),
+    ),
+    Parameter(
+        "cart_foldx", STEIN2019_TYPICAL["foldx"], "dimensionless",
+        "proliferative capacity of the infused effectors: realised fold expansion of the "
+        "effector pool (CARTF) at which proliferation is halved, Hill coefficient 4 (a "
+        "finite proliferative burst, as in Stein's fold-expansion; assumption anchored on "
+        "Stein 2019 foldx = 3900). Without target limitation the pool expands ~1.5 x "
+        "cart_foldx (~5800-fold); in the reference setting the capacity and the targets "
+        "limit expansion about equally, so lower doses expand less and higher doses are "
+        "target-limited. Range 1000-20000 (Stein IIV on foldx: omega^2 = 2.4)",
+        STEIN_FOLDX_CAPACITY, bounds=(1.0, 1e9),
     ),
     Parameter(
         "cart_seed", 1e-4, "cell/uL",
@@ -172,17 +205,21 @@ def car_t_component() -> Component:
     """The CD19 CAR-T component (states ``CART``, ``CARTM``; kill terms on ``B``, ``PB``).
 
     Requires ``B``, ``PB`` (disease) and ``TH``, ``LD`` (lymphodepletion). Exports the
-    expressions ``cart_stim`` (dimensionless), ``cart_hom`` (dimensionless) and
+    expressions ``cart_stim``, ``cart_hom``, ``cart_cap`` (dimensionless) and
     ``kill_cart`` (cell/uL/day). Dose ``CART`` with :class:`nksim.therapy.CellProduct`.
     """
     targets = "(B + PB)"
     return Component(
         name="car_t",
         description="Autologous CD19 CAR-T: effector and memory cells, target-driven "
-        "expansion, contraction, memory persistence; kills CD19+ B and PB.",
+        "expansion with a finite proliferative capacity, contraction, memory persistence; "
+        "kills CD19+ B and PB.",
         states=(
             State("CART", "cell/uL", "CAR-T effector cells", 0.0),
             State("CARTM", "cell/uL", "CAR-T memory cells (persistence)", 0.0),
+            State("CARTF", "dimensionless",
+                  "realised fold expansion of the CAR-T effector pool since infusion "
+                  "(1 before; memory re-activation not counted)", 1.0),
         ),
         parameters=PARAMETERS,
         expressions={
@@ -190,12 +227,14 @@ def car_t_component() -> Component:
                           "CAR-T antigen stimulation by CD19+ targets (0..1)"),
             "cart_hom": ("cart_K_hom**2/(cart_K_hom**2 + (TH/th_normal)**2)", "dimensionless",
                          "share of homeostatic cytokines left to CAR-T by host T cells"),
+            "cart_cap": ("1/(1 + (CARTF/cart_foldx)**4)", "dimensionless",
+                         "proliferative capacity left to the infused effectors (0..1)"),
             "kill_cart": (f"cart_kill*CART*{targets}/(cart_K_kill + {targets})",
                           "cell/uL/day", "CD19+ targets killed by CAR-T"),
         },
         terms={
             "CART": [
-                "cart_rho*cart_hom*cart_stim*CART**2/(CART + cart_seed)",
+                "cart_rho*cart_hom*cart_stim*cart_cap*CART**2/(CART + cart_seed)",
                 "cart_theta*cart_stim*CARTM",
                 "-(cart_delta + cart_conv)*CART",
                 "-ld_kill_lymph*LD*CART",
@@ -206,15 +245,19 @@ def car_t_component() -> Component:
                 "-cart_beta*CARTM",
                 "-ld_kill_lymph*LD*CARTM",
             ],
+            "CARTF": "CARTF*CART/(CART + cart_seed)*(cart_rho*cart_hom*cart_stim*cart_cap "
+                     "- cart_delta - cart_conv - ld_kill_lymph*LD)",
             "B": f"-cart_kill*CART*B/(cart_K_kill + {targets})",
             "PB": f"-cart_kill*CART*PB/(cart_K_kill + {targets})",
         },
         requires=("B", "PB", "TH", "LD"),
-        references=(STEIN2019, CARTMATH2021, HARDIANSYAH2019, KIMMEL2021, TURTLE2016,
-                    GATTINONI2005),
+        references=(STEIN2019, STEIN_FOLDX_CAPACITY, CARTMATH2021, HARDIANSYAH2019, KIMMEL2021,
+                    TURTLE2016, GATTINONI2005),
         notes=(
             "Kill terms act on B and PB only; LLPC (CD19-negative) is never killed.",
             "No extinction threshold: CART has a source from CARTM and vice versa.",
+            "CARTF (realised fold expansion, 1 before infusion) only changes while CAR-T "
+            "effectors are present; it is not a cell count.",
             "Default kinetics calibrated to the shape of Stein 2019 in the reference setting "
             "of docs/cell-products.md (B 200 cells/uL, Flu/Cy 30/500 x 3, 1e6 CAR-T/kg).",
         ),

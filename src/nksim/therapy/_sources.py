@@ -21,6 +21,21 @@ STEIN2019 = Citation(
     "initial-decline half-life 4.3 d, terminal half-life 220 d (abstract). r/r B-ALL, "
     "median dose 3.1e6 CAR+ cells/kg.",
 )
+STEIN_FOLDX_CAPACITY = Citation(
+    "nksim finite proliferative capacity",
+    "A finite proliferative burst of infused CAR-T cells, as in Stein's fold-expansion "
+    "(Stein 2019 [V-src]: Cmax = C0 x foldx, typical foldx 3900): proliferation of the "
+    "effector pool is damped (Hill 4) as its realised fold expansion since infusion "
+    "approaches cart_foldx = 3900, so that the peak is about the smaller of a dose-limited "
+    "and a target-limited level.",
+    verified="assumption",
+    doi="10.1002/psp4.12388",
+    note="The anchor value (foldx 3900) is V-src; the mechanism is an nksim assumption. "
+    "Clinically higher CAR-T doses gave more expansion and more CRS/neurotoxicity in dose "
+    "escalation (e.g. Turtle 2016 [UNVERIFIED]); Stein 2019 retained no dose covariate over "
+    "the narrower tisagenlecleucel dose range. Range 1000-20000 (Stein IIV omega^2 = 2.4 on "
+    "foldx). See docs/cell-products.md and docs/calibration.md §10.",
+)
 HARDIANSYAH2019 = Citation(
     "Hardiansyah & Ng 2019",
     "Hardiansyah D, Ng CM. Quantitative systems pharmacology model of chimeric antigen "
