@@ -8,18 +8,19 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nksim._io import atomic_output_dir
+from nksim.report._common import data_uri, figure_png
 
 if TYPE_CHECKING:  # pragma: no cover
     from nksim.evidence import Landscape
 
+_DIMENSIONS = ("by_phase", "by_status", "by_country", "by_sponsor_class", "by_product_type",
+               "by_indication")  # counts shown as tables and exported
 REPORT_FILES = ("report.html", "trials.csv", "trials.parquet", "counts.csv", "landscape.json")
 CONSTRUCTED_BANNER = "CONSTRUCTED DEMO DATA: not real registry counts"
 
@@ -56,9 +57,7 @@ def make_figures(land: Landscape) -> dict[str, bytes]:
         ax = fig.add_subplot()
         draw(ax)
         ax.set_title(title + suffix, fontsize=10, color="#b00020" if suffix else "black")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
-        figures[name] = buf.getvalue()
+        figures[name] = figure_png(fig, dpi=100)
 
     render(
         "by_phase",
@@ -164,8 +163,8 @@ th{background:#f0f0f0}img{max-width:100%}.small{font-size:.85em;color:#555}
 (not applicable) and <code>MISSING</code> (no phase given) are separate buckets.
 Product types and indications overlap. Start years: actual starts are separated from
 estimated (planned) ones.</p>
-<div class="grid">{% for name, b64 in figures.items() %}
-<div><img alt="{{ name }}" src="data:image/png;base64,{{ b64 }}"></div>{% endfor %}</div>
+<div class="grid">{% for name, uri in figures.items() %}
+<div><img alt="{{ name }}" src="{{ uri }}"></div>{% endfor %}</div>
 {% for key in tables %}<h3>{{ key.replace("_", " ") }}</h3>
 <table><tr><th>value</th><th>trials</th></tr>
 {% for k, v in d[key].items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}
@@ -213,15 +212,8 @@ def render_html(land: Landscape, figures: dict[str, bytes] | None = None) -> str
         pub=d["article_claim"]["published_2022"],
         constructed=constructed,
         banner=CONSTRUCTED_BANNER,
-        figures={k: base64.b64encode(v).decode("ascii") for k, v in figures.items()},
-        tables=(
-            "by_phase",
-            "by_status",
-            "by_country",
-            "by_sponsor_class",
-            "by_product_type",
-            "by_indication",
-        ),
+        figures={k: data_uri(v) for k, v in figures.items()},
+        tables=_DIMENSIONS,
         link=link,
     )
 
@@ -232,15 +224,7 @@ def counts_table(land: Landscape) -> Any:
 
     d = land.to_dict()
     rows = []
-    for dim in (
-        "by_phase",
-        "by_status",
-        "by_country",
-        "by_sponsor_class",
-        "by_product_type",
-        "by_indication",
-        "by_exclusion_rule",
-    ):
+    for dim in (*_DIMENSIONS, "by_exclusion_rule"):
         for key, n in d[dim].items():
             rows.append({"dimension": dim, "value": key, "kind": "", "trials": n})
     for year, r in d["by_start_year"].items():
