@@ -123,19 +123,20 @@ def test_inhibition_vetoes_any_activating_signal_above_the_cutoff():
     assert activation_probability(Signals(1e4, 3 * lic, 1.0), sigma_i=0.05) < 1e-6
 
 
-def _p(nk=NKReceptors(), **target):
+def _p(nk=None, **target):
+    nk = nk or NKReceptors()
     return activation_probability(signals(nk, TargetLigands(**target)))
 
 
 def test_missing_self_induced_self_and_licensing():
     mhc = [0.0, 0.25, 0.5, 1.0, 2.0]
     licensed = [_p(mhc_i=m, nkg2d_ligand=1.0) for m in mhc]
-    assert all(a > b for a, b in zip(licensed, licensed[1:]))  # missing self
+    assert all(a > b for a, b in zip(licensed, licensed[1:], strict=False))  # missing self
     unlicensed = [_p(NKReceptors(licensed=False), mhc_i=m, nkg2d_ligand=1.0) for m in mhc]
     assert max(unlicensed) - min(unlicensed) < 1e-12  # deaf to self MHC
     ligand = [0.1, 0.3, 1.0, 3.0]
     induced = [_p(mhc_i=0.5, nkg2d_ligand=x) for x in ligand]
-    assert all(a < b for a, b in zip(induced, induced[1:]))  # induced self
+    assert all(a < b for a, b in zip(induced, induced[1:], strict=False))  # induced self
     for x in ligand:  # education: licensed cells respond more to MHC-negative targets
         assert _p(mhc_i=0.0, nkg2d_ligand=x) > _p(NKReceptors(licensed=False), mhc_i=0.0,
                                                    nkg2d_ligand=x)

@@ -32,8 +32,8 @@ the lognormal ``LI``: encounters with ``LI > LI_c`` are vetoed (probability
 ``1 - Tc``, ``Tc = Phi(ln(LI_c/LI)/sigma_i)``, logistic form ``1/(1 + (LI/LI_c)^ni)``); over
 the rest the average is a midpoint rule in probability, so the rate law is ``Tc`` times a
 mean of ``m`` explicit Hill terms (:func:`activation_rate_law`; :func:`activation_probability`
-is the same integral with the exact normal CDF and fine quadrature). :func:`activation_probability` evaluates the average over
-``LI`` exactly by Gauss-Hermite quadrature; tests compare both with Monte-Carlo encounters.
+is the same integral with the exact normal CDF and fine quadrature); tests compare both
+with Monte-Carlo encounters.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _a("tgfb_gain_max", 0.5, "dimensionless", "maximal kinase-gain loss by TGF-beta", _TGF, 1.0),
 )
 _DEFAULT = {p.name: p.value for p in PARAMETERS}
+DECISION_PARAMETERS = PARAMETERS
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ def signals(nk: NKReceptors, target: TargetLigands, env: Microenvironment | None
           + p["w_car"] * nk.car * target.car_antigen)
     li = (p["w_mhc"] * nk.inhibitory * target.mhc_i * (1.0 if nk.licensed else 0.0)
           + p["w_pd1"] * nk.pd1 * target.pdl1)
-    gain = nk.gain * (1.0 if nk.licensed else p["gain_unlicensed"]) * (1.0 - p["tgfb_gain_max"] * tgf)
+    gain = (nk.gain * (1.0 if nk.licensed else p["gain_unlicensed"])
+            * (1.0 - p["tgfb_gain_max"] * tgf))
     return Signals(float(la), float(li), float(gain))
 
 

@@ -102,6 +102,7 @@ MODEL = Model(
         "V* = 1/2 exactly where kcat_K K* = kcat_P0 + kcat_P S* when Km_K = Km_P.",
     ),
 )
+VAV1_SWITCH_MODEL = MODEL
 
 
 def goldbeter_koshland(v1, v2, j1, j2):
