@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from nksim.dosing import Dose, from_nonmem, to_events, to_nonmem
+from nksim.dosing import Dose, from_nonmem, resolve_doses, to_events, to_nonmem
 from nksim.errors import UserError
 
 
@@ -43,3 +44,65 @@ def test_nonmem_round_trip():
     assert list(table.columns) == ["ID", "TIME", "EVID", "CMT", "AMT", "RATE", "II", "ADDL"]
     assert table.loc[0, "ADDL"] == 9 and table.loc[1, "RATE"] == pytest.approx(1e9)
     assert from_nonmem(table) == {0: doses[0], 1: doses[1]}
+
+
+# ---------------------------------------------------------------- amounts with units
+def test_per_kg_amount_as_a_string_resolves_from_body_weight():
+    d = Dose("A", amount="0.01 mg/kg", time=0)  # a TypeError before units were accepted
+    assert d.basis == "per_kg" and not d.is_resolved
+    # 0.01 mg/kg x 70 kg = 0.7 mg = 700 ug
+    assert d.absolute("mg", {"weight_kg": 70.0}) == pytest.approx(0.7)
+    assert d.absolute("ug", {"weight_kg": 70.0}) == pytest.approx(700.0)
+    assert Dose("CAR", "1e6 cell/kg", 0).absolute("cell", {"weight_kg": 25.0}) == \
+        pytest.approx(2.5e7)
+
+
+def test_per_m2_flat_and_pint_amounts():
+    from nksim.units import registry
+
+    # 1000 mg/m^2 x 1.8 m^2 = 1800 mg = 1.8 g
+    d = Dose("C", "1000 mg/m^2", 0)
+    assert d.basis == "per_m2" and d.absolute("g", {"bsa_m2": 1.8}) == pytest.approx(1.8)
+    assert Dose("C", "5 mg", 0).absolute("g") == pytest.approx(0.005)
+    assert Dose("C", "1e9 cell", 0).absolute("cell") == pytest.approx(1e9)
+    q = registry().Quantity(2.0, "mg/kg")
+    assert Dose("C", q, 0).basis == "per_kg"
+    assert Dose("C", q, 0).absolute("mg", {"weight_kg": 10}) == pytest.approx(20.0)
+    assert Dose("C", 3.0, 0).absolute("mg") == 3.0  # a number is already in the state's unit
+
+
+def test_per_kg_dose_without_weights_names_the_dose():
+    with pytest.raises(UserError, match="per kg but the population has no body weight") as err:
+        resolve_doses([Dose("A", "0.01 mg/kg", 0)], {"A": "mg"}, None, n_patients=2)
+    assert "0.01 mg/kg" in str(err.value) and err.value.field == "doses[0].amount"
+    with pytest.raises(UserError, match="body-surface area"):
+        resolve_doses([Dose("A", "1 mg/m^2", 0)], {"A": "mg"},
+                      pd.DataFrame({"weight_kg": [70.0]}))
+
+
+@pytest.mark.parametrize("amount, match", [
+    ("-1 mg/kg", "doses.amount"), ("five mg", "doses.amount"), (True, "doses.amount"),
+    ([1, 2], "doses.amount"),
+])
+def test_bad_amounts(amount, match):
+    with pytest.raises(UserError, match=match):
+        Dose("A", amount, 0)
+
+
+def test_amount_in_the_wrong_dimension():
+    from nksim.errors import UnitError
+
+    with pytest.raises(UnitError, match="does not convert"):
+        Dose("A", "5 mg/kg", 0).absolute("cell", {"weight_kg": 70})
+
+
+def test_resolve_doses_per_patient_and_shared():
+    cov = pd.DataFrame({"weight_kg": [10.0, 20.0, 40.0]})
+    out = resolve_doses([Dose("A", "0.5 mg/kg", 1.0, every=7, count=2), Dose("A", 1.0, 0)],
+                        {"A": "mg"}, cov)
+    assert [d[0].amount for d in out] == pytest.approx([5.0, 10.0, 20.0])
+    assert all(d[1].amount == 1.0 and d[0].count == 2 for d in out)
+    flat = resolve_doses([Dose("A", "2 g", 0)], {"A": "mg"}, None, n_patients=3)
+    assert flat[0] is flat[2] and flat[0][0].amount == pytest.approx(2000.0)
+    with pytest.raises(UserError, match="resolved"):
+        to_events([Dose("A", "2 g", 0)], ["A"])

@@ -1,22 +1,33 @@
 """Dose records in the NONMEM style, and their expansion into solver events.
 
-A :class:`Dose` is one dosing record: ``AMT`` (amount, in the target state's unit)
-into ``CMT`` (the target state) at ``TIME``, optionally repeated every ``II`` for
-``ADDL`` additional doses, optionally given as a zero-order infusion over a
-duration (``RATE = AMT / duration``). Boluses are added to the state at their
-time; infusions add a constant input rate while they run.
+A :class:`Dose` is one dosing record: ``AMT`` (amount) into ``CMT`` (the target
+state) at ``TIME``, optionally repeated every ``II`` for ``ADDL`` additional doses,
+optionally given as a zero-order infusion over a duration (``RATE = AMT / duration``).
+Boluses are added to the state at their time; infusions add a constant input rate
+while they run.
+
+The amount is a number in the state's unit, or a quantity with a unit (a
+``"VALUE UNIT"`` string or a pint Quantity): flat (``"5 mg"``, ``"1e9 cell"``), per kg
+of body weight (``"1e6 cell/kg"``, ``"0.01 mg/kg"``) or per m² of body-surface area
+(``"1000 mg/m^2"``). :func:`resolve_doses` turns them into absolute amounts in the
+state's unit for each patient, from its covariates ``weight_kg`` and ``bsa_m2``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import pint
 
-from nksim.errors import UserError
+from nksim.errors import UnitError, UserError
+from nksim.units import parse_unit, registry
+
+#: How an amount scales with the patient: flat, per kg body weight, per m² body surface.
+DOSE_BASES = {"flat": None, "per_kg": "weight_kg", "per_m2": "bsa_m2"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,9 @@ class Dose:
     Parameters
     ----------
     state : target state (NONMEM ``CMT``).
-    amount : amount per dose in the state's unit (``AMT``), >= 0.
+    amount : amount per dose (``AMT``), >= 0: a number in the state's unit, or a
+        quantity (``"5 mg"``, ``"1e6 cell/kg"``, ``"1000 mg/m^2"`` or a pint Quantity);
+        per-kg and per-m² amounts are resolved per patient by :func:`resolve_doses`.
     time : time of the first dose (``TIME``).
     every : interval between repeats (``II``); required when ``count > 1``.
     count : total number of doses (``ADDL + 1``).
@@ -34,15 +47,28 @@ class Dose:
     """
 
     state: str
-    amount: float
+    amount: float | str | pint.Quantity
     time: float
     every: float | None = None
     count: int = 1
     duration: float = 0.0
+    _quantity: pint.Quantity | None = field(default=None, init=False, repr=False, compare=False)
+    _basis: str = field(default="flat", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        amount_ok = True
+        if isinstance(self.amount, bool):
+            amount_ok = False
+        elif isinstance(self.amount, int | float | np.integer | np.floating):
+            object.__setattr__(self, "amount", float(self.amount))
+            amount_ok = math.isfinite(self.amount) and self.amount >= 0
+        else:
+            quantity, basis = _parse_amount(self.amount)
+            object.__setattr__(self, "_quantity", quantity)
+            object.__setattr__(self, "_basis", basis)
+            amount_ok = math.isfinite(quantity.magnitude) and quantity.magnitude >= 0
         checks = [
-            (math.isfinite(self.amount) and self.amount >= 0, "amount", "must be >= 0"),
+            (amount_ok, "amount", "must be a number or quantity >= 0"),
             (math.isfinite(self.time), "time", "must be a finite number"),
             (self.count >= 1, "count", "must be >= 1"),
             (math.isfinite(self.duration) and self.duration >= 0, "duration", "must be >= 0"),
@@ -56,6 +82,54 @@ class Dose:
             if not ok:
                 raise UserError(f"{problem} (got {getattr(self, name)!r})", field=f"doses.{name}")
 
+    @property
+    def basis(self) -> str:
+        """``"flat"``, ``"per_kg"`` (body weight) or ``"per_m2"`` (body-surface area)."""
+        return self._basis
+
+    @property
+    def is_resolved(self) -> bool:
+        """True when ``amount`` is a plain number in the state's unit."""
+        return self._quantity is None
+
+    def absolute(self, unit: str, covariates: Mapping[str, float] | None = None, *,
+                 field: str = "doses.amount") -> float:
+        """The amount per dose in ``unit`` for a patient with ``covariates``.
+
+        A per-kg amount is multiplied by ``covariates["weight_kg"]``, a per-m² amount by
+        ``covariates["bsa_m2"]``; a missing covariate raises :class:`UserError`.
+        """
+        if self._quantity is None:
+            return float(self.amount)
+        quantity = self._quantity
+        key = DOSE_BASES[self._basis]
+        if key is not None:
+            value = None if covariates is None else covariates.get(key)
+            if value is None or not np.isfinite(value) or value <= 0:
+                what = "body weight (weight_kg)" if key == "weight_kg" else \
+                    "body-surface area (bsa_m2, or weight_kg and height_cm)"
+                raise UserError(
+                    f"dose {self.amount!r} into {self.state} is {self._basis.replace('_', ' ')}"
+                    f" but the population has no {what}; give the patients covariates",
+                    field=field)
+            per = registry().kilogram if key == "weight_kg" else registry().meter ** 2
+            quantity = quantity * (float(value) * per)
+        try:
+            value = float(quantity.to(parse_unit(unit, field=field)).magnitude)
+        except pint.errors.DimensionalityError:
+            raise UnitError(f"{self.amount!s} does not convert to {unit!r} (the unit of state "
+                            f"{self.state})", field=field) from None
+        if not math.isfinite(value):
+            raise UserError(f"not a finite amount in {unit} (got {self.amount!s})", field=field)
+        return value
+
+    def resolved(self, unit: str, covariates: Mapping[str, float] | None = None, *,
+                 field: str = "doses.amount") -> Dose:
+        """This record with ``amount`` as a number in ``unit`` (see :meth:`absolute`)."""
+        if self._quantity is None:
+            return self
+        return replace(self, amount=self.absolute(unit, covariates, field=field))
+
     def times(self) -> np.ndarray:
         """Times of every administration of this record."""
         step = self.every or 0.0
@@ -63,8 +137,102 @@ class Dose:
 
     @property
     def rate(self) -> float:
-        """Infusion rate (amount per time unit); 0 for a bolus."""
+        """Infusion rate (amount per time unit); 0 for a bolus; NaN if not yet resolved."""
+        if self._quantity is not None:
+            return math.nan if self.duration > 0 else 0.0
         return self.amount / self.duration if self.duration > 0 else 0.0
+
+
+def _parse_amount(amount: object) -> tuple[pint.Quantity, str]:
+    """A dose amount as a pint quantity and its basis (flat, per kg, per m²)."""
+    reg = registry()
+    field = "doses.amount"
+    if isinstance(amount, str):
+        from nksim import units
+
+        parse = getattr(units, "parse_quantity", None)  # the safe parser, where present
+        try:
+            quantity = parse(amount, field=field) if parse else reg.Quantity(amount)
+        except UserError:
+            raise
+        except Exception as exc:  # pint raises many kinds
+            raise UserError(f"cannot read amount {amount!r} ({exc})", field=field) from None
+    elif isinstance(amount, pint.Quantity):
+        quantity = reg.Quantity(amount.magnitude, str(amount.units))
+    else:
+        raise UserError(f"must be a number, a 'VALUE UNIT' string or a quantity "
+                        f"(got {amount!r})", field=field)
+    if not isinstance(quantity, pint.Quantity) or not np.isscalar(quantity.magnitude):
+        raise UserError(f"must be one quantity (got {amount!r})", field=field)
+    # The basis is read from the unit as written: "0.01 mg/kg" is per kg although
+    # mg/kg is dimensionless to pint.
+    basis = "flat"
+    for name, exponent in quantity.units._units.items():
+        dim = reg.Unit(name).dimensionality
+        if exponent == -1 and dim == reg.kilogram.dimensionality:
+            basis = "per_kg"
+        elif exponent == -2 and dim == reg.meter.dimensionality:
+            basis = "per_m2"
+    return quantity, basis
+
+
+def resolve_doses(
+    doses: Sequence[Dose] | Sequence[Sequence[Dose]],
+    state_units: Mapping[str, str],
+    covariates: pd.DataFrame | None = None,
+    n_patients: int | None = None,
+) -> list[list[Dose]]:
+    """Dose records of every patient with absolute amounts in each state's unit.
+
+    Parameters
+    ----------
+    doses : one list for every patient, or one list per patient.
+    state_units : ``{state: unit}`` of the model.
+    covariates : one row per patient (in order), with ``weight_kg`` and/or ``bsa_m2``
+        where doses are per kg or per m².
+    n_patients : number of patients (default: ``len(covariates)`` or the number of lists).
+
+    Patients whose records need no covariates share one resolved list (the engine
+    expands a shared list once). A per-kg dose without body weights raises
+    :class:`UserError` naming the dose.
+    """
+    doses = list(doses)
+    shared = not doses or isinstance(doses[0], Dose)
+    if n_patients is None:
+        n_patients = (len(covariates) if covariates is not None and shared
+                      else 1 if shared else len(doses))
+    if shared:
+        per_patient_in = [doses] * n_patients
+    else:
+        if len(doses) != n_patients:
+            raise UserError(f"{len(doses)} dose lists for {n_patients} patients", field="doses")
+        per_patient_in = [list(d) for d in doses]
+    if covariates is not None and len(covariates) != n_patients:
+        raise UserError(f"{len(covariates)} covariate rows for {n_patients} patients",
+                        field="covariates")
+    rows = (covariates.reset_index(drop=True).to_dict(orient="records")
+            if covariates is not None else None)
+    cache: dict[int, list[Dose]] = {}
+    out: list[list[Dose]] = []
+    for i, records in enumerate(per_patient_in):
+        if all(d.is_resolved for d in records):
+            out.append(records)
+            continue
+        flat = all(d.basis == "flat" for d in records)
+        if flat and id(records) in cache:
+            out.append(cache[id(records)])
+            continue
+        resolved = []
+        for k, d in enumerate(records):
+            if d.state not in state_units:
+                raise UserError(f"unknown state {d.state!r} (states: {', '.join(state_units)})",
+                                field=f"doses[{k}].state")
+            resolved.append(d.resolved(state_units[d.state], rows[i] if rows else None,
+                                       field=f"doses[{k}].amount"))
+        if flat:
+            cache[id(records)] = resolved
+        out.append(resolved)
+    return out
 
 
 @dataclass(frozen=True)
@@ -86,6 +254,10 @@ def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
     index = {name: i for i, name in enumerate(state_names)}
     rows: list[tuple[float, int, float, float]] = []
     for dose in doses:
+        if not dose.is_resolved:
+            raise UserError(f"dose {dose.amount!r} into {dose.state} must be resolved to the "
+                            "state's unit first (nksim.dosing.resolve_doses)",
+                            field="doses.amount")
         if dose.state not in index:
             raise UserError(
                 f"unknown state {dose.state!r} (states: {', '.join(state_names)})",
@@ -119,7 +291,7 @@ def to_nonmem(doses_by_patient: Sequence[Sequence[Dose]]) -> pd.DataFrame:
                     "TIME": d.time,
                     "EVID": 1,
                     "CMT": d.state,
-                    "AMT": d.amount,
+                    "AMT": d.amount if d.is_resolved else str(d.amount),
                     "RATE": d.rate,
                     "II": d.every or 0.0,
                     "ADDL": d.count - 1,

@@ -25,7 +25,7 @@ from scipy import stats
 
 from nksim._spec import INT, NUMBER, quantity, spec_from_mapping
 from nksim.errors import UserError
-from nksim.population import patient_rng
+from nksim.population import cdc_weight_lms, patient_rng
 
 __all__ = ["CohortSpec", "generate_candidates", "cdc_weight_lms", "CANDIDATE_COLUMNS"]
 
@@ -54,70 +54,7 @@ CANDIDATE_COLUMNS: dict[str, str] = {
     "alc_per_ul": "absolute lymphocyte count, cells/uL",
 }
 
-# ---------------------------------------------------------------- CDC weight-for-age
-# CDC 2000 weight-for-age LMS parameters (wtage.csv), yearly nodes: age in months,
-# L, M (kg), S. Source: trials._sources.CDC2000_WEIGHT. Linear interpolation between
-# nodes; ages outside [24, 240] months use the nearest node.
-_CDC_MONTHS = np.array([24.0, 36.5, 48.5, 60.5, 72.5, 84.5, 96.5, 108.5, 120.5, 132.5,
-                        144.5, 156.5, 168.5, 180.5, 192.5, 204.5, 216.5, 228.5, 240.0])
-_CDC_LMS = {
-    "M": np.array([  # boys
-        [-0.20615245, 12.6707633, 0.108125811],
-        [-0.621319726, 14.40262749, 0.111874514],
-        [-0.915241589, 16.31676727, 0.11995532],
-        [-1.000453886, 18.48592413, 0.129879257],
-        [-1.087471249, 20.77769565, 0.139142773],
-        [-1.236497304, 23.16741888, 0.147337375],
-        [-1.351813296, 25.75256528, 0.155973912],
-        [-1.339405453, 28.68130005, 0.166659247],
-        [-1.206688407, 32.08799062, 0.17892874],
-        [-1.019277299, 36.07262569, 0.190029545],
-        [-0.836961905, 40.67443658, 0.196591612],
-        [-0.698166437, 45.81336172, 0.196662115],
-        [-0.631876912, 51.23096332, 0.190808471],
-        [-0.665609025, 56.49095862, 0.181665781],
-        [-0.801993069, 61.09536847, 0.172459052],
-        [-0.973244762, 64.69961427, 0.16564009],
-        [-1.066224038, 67.28992603, 0.161922819],
-        [-1.023291946, 69.19467288, 0.160138158],
-        [-0.91648762, 70.59761453, 0.161476792],
-    ]),
-    "F": np.array([  # girls
-        [-0.73533951, 12.05503983, 0.107399495],
-        [-1.024471278, 13.94108332, 0.119491669],
-        [-1.177029925, 15.87823668, 0.131802186],
-        [-1.287691525, 18.02313904, 0.141190842],
-        [-1.326763834, 20.33635961, 0.149589838],
-        [-1.265548787, 22.86804258, 0.159693163],
-        [-1.127684095, 25.7570168, 0.172147043],
-        [-0.970685789, 29.14291171, 0.185201039],
-        [-0.846872805, 33.06392318, 0.195947008],
-        [-0.787374433, 37.39088668, 0.201971282],
-        [-0.807599577, 41.82797963, 0.202298783],
-        [-0.915513542, 45.98368656, 0.197363191],
-        [-1.111606122, 49.49075409, 0.188559804],
-        [-1.376478254, 52.13568193, 0.177946804],
-        [-1.651248208, 53.94543725, 0.168124538],
-        [-1.838091576, 55.18216811, 0.161752634],
-        [-1.850946286, 56.22969564, 0.16036959],
-        [-1.693267093, 57.35175792, 0.163138124],
-        [-1.51336185, 58.21897289, 0.166644749],
-    ]),
-}
-
-
-def cdc_weight_lms(age_years: float | np.ndarray, sex: str) -> tuple[np.ndarray, ...]:
-    """CDC 2000 weight-for-age LMS parameters ``(L, M, S)`` at ``age_years`` (2-20 y).
-
-    ``M`` is the median weight in kg. A child at standard-normal score ``z`` weighs
-    ``M * (1 + L*S*z)**(1/L)`` kg (Cole's LMS method). Ages below 2 y or above 20 y use
-    the 2 y or 20 y values. Source: ``nksim.trials._sources.CDC2000_WEIGHT``.
-    """
-    if sex not in _CDC_LMS:
-        raise ValueError(f"sex must be 'F' or 'M', got {sex!r}")
-    months = np.asarray(age_years, dtype=float) * 12.0
-    table = _CDC_LMS[sex]
-    return tuple(np.interp(months, _CDC_MONTHS, table[:, j]) for j in range(3))
+# CDC 2000 weight-for-age (LMS) lives in nksim.population (shared with covariates).
 
 
 def _lms_value(L: np.ndarray, M: np.ndarray, S: np.ndarray, z: np.ndarray) -> np.ndarray:
