@@ -125,6 +125,14 @@ class RegistryClient:
         An ``httpx`` transport (tests pass ``httpx.MockTransport``).
     clock, sleep
         Monotonic clock and sleep function (tests pass fakes).
+    deadline
+        Overall seconds allowed for one request, body included: a server that trickles
+        bytes slower than this is given up on (``timeout`` alone bounds each read).
+    max_response_bytes
+        Largest response body read (default 64 MiB; a full page of 1000 records with
+        the default fields is a few MiB). Larger answers are refused, not read whole.
+    max_redirects
+        Redirects followed per request; a redirect loop ends in a one-line error.
     """
 
     def __init__(
@@ -139,6 +147,9 @@ class RegistryClient:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        deadline: float = 120.0,
+        max_response_bytes: int = 64 * 2**20,
+        max_redirects: int = 5,
     ) -> None:
         if min_interval < 0 or max_retries < 0:
             raise ValueError("min_interval and max_retries must be >= 0")
@@ -147,6 +158,8 @@ class RegistryClient:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
         self._last_request: float | None = None
@@ -156,6 +169,7 @@ class RegistryClient:
             transport=transport,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=True,
+            max_redirects=max_redirects,
         )
 
     # -- context management
@@ -199,7 +213,7 @@ class RegistryClient:
             self._wait_turn()
             response: httpx.Response | None = None
             try:
-                response = self._http.get(path, params=dict(params or {}))
+                response, body = self._get(path, params)
             except httpx.ConnectError as exc:
                 raise OfflineError(
                     f"cannot reach {self.base_url} ({_short(exc)}); check the network, "
@@ -213,23 +227,45 @@ class RegistryClient:
                     ) from exc
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 problem = f"connection dropped ({_short(exc)})"
+            except httpx.TooManyRedirects:
+                raise RegistryError(f"GET {url}: redirect loop (more than "
+                                    f"{self._http.max_redirects} redirects)") from None
+            except httpx.HTTPError as exc:
+                raise RegistryError(f"GET {url} failed: {_short(exc)}") from None
             else:
                 if response.status_code == 429 or response.status_code >= 500:
                     problem = f"HTTP {response.status_code}"
                 elif response.status_code >= 400:
                     raise RegistryError(
-                        f"GET {url} answered HTTP {response.status_code}: {_short_body(response)}"
+                        f"GET {url} answered HTTP {response.status_code}: {_short_body(body)}"
                     )
                 else:
                     try:
-                        return response.json()
-                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        return json.loads(body)
+                    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
                         problem = f"truncated or invalid JSON ({type(exc).__name__})"
             if attempt < self.max_retries:
                 self._sleep(self._backoff(attempt, response))
         raise RegistryError(
             f"GET {url} failed {self.max_retries + 1} times; last problem: {problem}"
         )
+
+    def _get(self, path: str, params: Mapping[str, Any] | None) -> tuple[httpx.Response, bytes]:
+        """One GET, its body read in chunks within the size limit and the overall deadline."""
+        start = time.monotonic()
+        with self._http.stream("GET", path, params=dict(params or {})) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise RegistryError(
+                        f"GET {self.base_url}{path}: response larger than "
+                        f"{self.max_response_bytes // 2**20} MiB; refused")
+                if time.monotonic() - start > self.deadline:
+                    raise httpx.ReadTimeout(
+                        f"no complete answer within the {self.deadline:g} s deadline")
+                chunks.append(chunk)
+        return response, b"".join(chunks)
 
     # -- API
     def version(self) -> dict[str, Any]:
@@ -263,6 +299,7 @@ class RegistryClient:
             base["fields"] = ",".join(fields)
         base["pageSize"] = str(page_size)
         token: str | None = None
+        seen: set[str] = set()
         number = 0
         while True:
             number += 1
@@ -274,13 +311,13 @@ class RegistryClient:
             data = self.get_json("/studies", request)
             if not isinstance(data, dict) or not isinstance(data.get("studies", []), list):
                 raise RegistryError(f"GET /studies page {number}: not a page of studies")
-            token = data.get("nextPageToken") or None
-            total = data.get("totalCount")
+            token = _next_token(data.get("nextPageToken"), seen, number)
+            total = _total_count(data.get("totalCount"), number)
             yield Page(
                 number=number,
-                studies=[s for s in data.get("studies", []) if isinstance(s, dict)],
+                studies=list(data.get("studies", [])),
                 next_page_token=token,
-                total_count=total if isinstance(total, int) else None,
+                total_count=total,
             )
             if token is None or (max_pages is not None and number >= max_pages):
                 return
@@ -291,6 +328,34 @@ class RegistryClient:
         if page.total_count is None:
             raise RegistryError("the API returned no totalCount")
         return page.total_count
+
+
+#: Longest page token accepted (real tokens are a few dozen characters).
+MAX_TOKEN_CHARS = 4096
+#: Largest plausible ``totalCount`` (the whole registry holds about 5 x 10^5 studies).
+MAX_TOTAL_COUNT = 10_000_000
+
+
+def _next_token(value: Any, seen: set[str], page: int) -> str | None:
+    """The next page token, checked: a repeated or absurd token ends the fetch."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > MAX_TOKEN_CHARS:
+        size = len(value) if isinstance(value, str) else type(value).__name__
+        raise RegistryError(f"GET /studies page {page}: implausible nextPageToken ({size})")
+    if value in seen:
+        raise RegistryError(f"GET /studies page {page}: the registry sent an earlier page "
+                            "token again; stopped to avoid paging forever")
+    seen.add(value)
+    return value
+
+
+def _total_count(value: Any, page: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOTAL_COUNT:
+        raise RegistryError(f"GET /studies page {page}: implausible totalCount {str(value)[:40]}")
+    return value
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -312,6 +377,6 @@ def _short(exc: BaseException) -> str:
     return text[0][:160] if text else type(exc).__name__
 
 
-def _short_body(response: httpx.Response) -> str:
-    text = " ".join(response.text.split())
+def _short_body(body: bytes) -> str:
+    text = " ".join(body[:2000].decode("utf-8", "replace").split())
     return text[:200] or "(empty body)"

@@ -7,6 +7,7 @@ incomplete, and the error message says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 from nksim.errors import UserError
@@ -67,11 +68,15 @@ def fetch_to_store(
             if progress is not None:
                 progress(page, stored)
             last_token = page.next_page_token
-    except UserError as exc:
+            _check_paging(pages, page_size, total)
+    except BaseException as exc:  # every fetch ends with a recorded outcome
+        reason = str(exc) if isinstance(exc, UserError) else f"interrupted ({type(exc).__name__})"
         if stored == 0:
             store.delete_fetch(fetch_id)
             raise
-        store.finish_fetch(fetch_id, complete=False, total_count=total, error=str(exc))
+        store.finish_fetch(fetch_id, complete=False, total_count=total, error=reason)
+        if not isinstance(exc, UserError):
+            raise
         kept = f"; {stored} studies from {pages} page(s) were kept as incomplete fetch #{fetch_id}"
         raise type(exc)(f"{exc}{kept}") from exc
     complete = last_token is None
@@ -82,3 +87,10 @@ def fetch_to_store(
         error=None if complete else f"stopped after {pages} page(s) (--max-pages)",
     )
     return info
+
+
+def _check_paging(pages: int, page_size: int, total: int | None) -> None:
+    """Stop a registry that keeps sending pages beyond its own ``totalCount``."""
+    if total is not None and pages > math.ceil(total / page_size) + 2:
+        raise RegistryError(f"the registry sent {pages} pages of {page_size} for "
+                            f"{total} studies; stopped to avoid paging forever")

@@ -9,6 +9,7 @@ or day precision; ``startDateStruct.type`` may be absent; country names vary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,38 @@ def nct_id_of(raw: Any) -> str | None:
     """The NCT ID of a raw study record, or ``None`` when it has none."""
     value = _get(raw, "protocolSection", "identificationModule", "nctId")
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+_NCT_ID = re.compile(r"^NCT\d{8}$")
+_MODULES = ("identificationModule", "statusModule", "sponsorCollaboratorsModule",
+            "designModule", "armsInterventionsModule", "conditionsModule",
+            "descriptionModule", "contactsLocationsModule")
+
+
+def record_problem(raw: Any) -> str | None:
+    """Why a raw record cannot be stored (wrong shape), or ``None`` when it can.
+
+    Checked on arrival so that one malformed record is kept aside with its reason
+    instead of breaking every later report.
+    """
+    if not isinstance(raw, Mapping):
+        return f"not a JSON object ({type(raw).__name__})"
+    ps = raw.get("protocolSection")
+    if not isinstance(ps, Mapping):
+        return "protocolSection is missing or not an object"
+    for name in _MODULES:
+        if name in ps and not isinstance(ps[name], Mapping):
+            return f"protocolSection.{name} is not an object"
+    nct = nct_id_of(raw)
+    if nct is None:
+        return "no protocolSection.identificationModule.nctId"
+    if not _NCT_ID.match(nct):
+        return f"nctId {nct[:40]!r} is not of the form NCT + 8 digits"
+    try:
+        parse_study(raw)
+    except Exception as exc:  # noqa: BLE001 - any failure to read it is the reason
+        return f"unreadable record ({type(exc).__name__}: {str(exc)[:120]})"
+    return None
 
 
 def parse_study(raw: Mapping[str, Any]) -> StudyRecord:

@@ -22,7 +22,7 @@ from typing import Any
 
 from nksim.errors import UserError
 
-from ._record import nct_id_of
+from ._record import nct_id_of, record_problem
 
 STORE_FILENAME = "registry.duckdb"
 DATA_DIR_ENV = "NKSIM_DATA_DIR"
@@ -54,7 +54,15 @@ CREATE TABLE IF NOT EXISTS studies (
     record VARCHAR NOT NULL,
     PRIMARY KEY (fetch_id, nct_id)
 );
+CREATE TABLE IF NOT EXISTS rejected (
+    fetch_id INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    record VARCHAR NOT NULL
+);
 """
+#: Longest raw text of a rejected record kept for inspection (characters).
+REJECTED_RECORD_CHARS = 10_000
 
 
 def default_data_dir() -> Path:
@@ -176,18 +184,33 @@ class StudyStore:
         assert row is not None
         return int(row[0])
 
-    def add_page(self, fetch_id: int, page: int, studies: Iterable[Mapping[str, Any]]) -> int:
-        """Store one page of raw records in one transaction; return how many were stored."""
-        rows = []
+    def add_page(self, fetch_id: int, page: int, studies: Iterable[Any]) -> int:
+        """Store one page of raw records in one transaction; return how many were new.
+
+        Each record is checked on arrival (:func:`record_problem`); a malformed one is
+        kept aside in the ``rejected`` table with its reason, never among the studies.
+        A record already stored by this fetch (same NCT ID) is replaced, not counted.
+        """
+        rows, rejected = {}, []
         for study in studies:
-            nct = nct_id_of(study)
-            if nct is None:
+            problem = record_problem(study)
+            if problem is not None:
+                text = json.dumps(study, ensure_ascii=False, default=str)
+                rejected.append((fetch_id, page, problem, text[:REJECTED_RECORD_CHARS]))
                 continue
-            rows.append((fetch_id, nct, page, json.dumps(study, ensure_ascii=False)))
+            rows[nct_id_of(study)] = json.dumps(study, ensure_ascii=False)
         self._con.execute("BEGIN TRANSACTION")
         try:
+            new = 0
             if rows:
-                self._con.executemany("INSERT OR REPLACE INTO studies VALUES (?, ?, ?, ?)", rows)
+                known = {r[0] for r in self._con.execute(
+                    "SELECT nct_id FROM studies WHERE fetch_id = ? AND nct_id IN "
+                    f"({', '.join('?' * len(rows))})", [fetch_id, *rows]).fetchall()}
+                new = len(rows.keys() - known)
+                self._con.executemany("INSERT OR REPLACE INTO studies VALUES (?, ?, ?, ?)",
+                                      [(fetch_id, nct, page, rec) for nct, rec in rows.items()])
+            if rejected:
+                self._con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?)", rejected)
             self._con.execute(
                 "UPDATE fetches SET n_pages = greatest(n_pages, ?) WHERE fetch_id = ?",
                 [page, fetch_id],
@@ -196,7 +219,13 @@ class StudyStore:
         except BaseException:
             self._con.execute("ROLLBACK")
             raise
-        return len(rows)
+        return new
+
+    def rejected(self, fetch_id: int) -> list[tuple[int, str]]:
+        """``(page, reason)`` of every record of a fetch that was kept aside."""
+        return [tuple(r) for r in self._con.execute(
+            "SELECT page, reason FROM rejected WHERE fetch_id = ? ORDER BY page", [fetch_id]
+        ).fetchall()]
 
     def finish_fetch(
         self,
@@ -217,6 +246,7 @@ class StudyStore:
     def delete_fetch(self, fetch_id: int) -> None:
         """Remove a fetch and its records (used for fetches that stored nothing)."""
         self._con.execute("DELETE FROM studies WHERE fetch_id = ?", [fetch_id])
+        self._con.execute("DELETE FROM rejected WHERE fetch_id = ?", [fetch_id])
         self._con.execute("DELETE FROM fetches WHERE fetch_id = ?", [fetch_id])
 
     def import_records(
