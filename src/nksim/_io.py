@@ -1,9 +1,11 @@
-"""Atomic file output: a reader never sees a half-written file or directory."""
+"""Atomic file output: a reader never sees a half-written file or directory, and an output
+folder is replaced as a whole (never a mix of files from different runs)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -38,27 +40,98 @@ def _umask() -> int:
     return mask
 
 
+#: Marker file in every output folder nksim writes: only such folders (or empty ones) are
+#: ever replaced, so ``--out ~`` cannot wipe a folder nksim did not make.
+MARKER = ".nksim-output"
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>staging|old)-(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp$")
+
+
+def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -> Path:
+    """Check an output folder before any computation; a one-line :class:`UserError` if it
+    cannot be written: empty name, an existing file, a folder nksim did not write that is
+    not empty, a parent that is not a folder or not writable."""
+    from nksim.errors import UserError
+
+    if path is None or str(path).strip() == "":
+        raise UserError("must name a folder (got '')", field=option)
+    target = Path(path).absolute()
+    if target.exists() and not target.is_dir():
+        raise UserError(f"is an existing file, not a folder (got {str(path)!r})", field=option)
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
+        raise UserError(f"is a folder that nksim did not write and that is not empty; "
+                        f"choose a new folder (got {str(path)!r})", field=option)
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{parent} is not a folder (got {str(path)!r})", field=option)
+    if not os.access(parent, os.W_OK | os.X_OK) or \
+            (target.is_dir() and not os.access(target, os.W_OK | os.X_OK)):
+        raise UserError(f"cannot write there (read-only place) (got {str(path)!r})",
+                        field=option)
+    return target
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_staging(target: Path) -> list[Path]:
+    """Remove staging folders of ``target`` left by runs that were killed (their process
+    is gone); returns what was removed."""
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for item in target.parent.iterdir():
+        m = _STAGING.match(item.name)
+        if m and m["name"] == target.name and item.is_dir() and \
+                (int(m["pid"]) == os.getpid() or not _pid_alive(int(m["pid"]))):
+            shutil.rmtree(item, ignore_errors=True)
+            removed.append(item)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a staging folder whose files appear in ``path`` only if the block succeeds.
+    """Yield a staging folder that replaces ``path`` as a whole if the block succeeds.
 
-    Files are written into a hidden sibling folder; on success each one is moved
-    into ``path`` (created if needed) with an atomic rename. On any error the
-    staging folder is deleted and ``path`` is left exactly as it was (not created
-    if it did not exist).
+    Files are written into a hidden sibling folder (``.NAME.staging-PID-XXXX.tmp``); on
+    success the old ``path`` (if any; it must be empty or written by nksim) is renamed
+    aside and the staging folder renamed to ``path``, so the folder holds the files of one
+    run only. On any error the staging folder is deleted and ``path`` is left exactly as it
+    was (not created if it did not exist). Staging folders left by a killed run are removed
+    by the next run into the same place.
     """
-    target = Path(path).absolute()
-    existing = next(p for p in target.parents if p.is_dir())  # stage on the same filesystem
-    staging = Path(tempfile.mkdtemp(dir=existing, prefix=f".{target.name}.", suffix=".tmp"))
+    target = check_output_dir(path)
+    missing = [p for p in target.parents if not p.is_dir()]  # deepest first
+    target.parent.mkdir(parents=True, exist_ok=True)  # stage on the same filesystem
+    clean_stale_staging(target)
+    pid = os.getpid()
+    staging = Path(tempfile.mkdtemp(dir=target.parent,
+                                    prefix=f".{target.name}.staging-{pid}-", suffix=".tmp"))
+    created = missing
     try:
         yield staging
-        target.mkdir(parents=True, exist_ok=True)
-        for item in staging.rglob("*"):
-            dest = target / item.relative_to(staging)
-            if item.is_dir():
-                dest.mkdir(exist_ok=True)
-            else:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(item, dest)
+        (staging / MARKER).write_text("written by nksim; this folder is replaced as a whole "
+                                      "by the next run into it\n", encoding="utf-8")
+        os.chmod(staging, 0o777 & ~_umask())
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(dir=target.parent,
+                                        prefix=f".{target.name}.old-{pid}-", suffix=".tmp"))
+            os.replace(target, old / "previous")
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        created = []
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # parents made for a run that failed
+            with contextlib.suppress(OSError):
+                folder.rmdir()

@@ -9,6 +9,7 @@ the field at fault (``"cohort.age_min_years: ..."``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,15 @@ def convert(value: Any, meta: Mapping[str, Any], where: str) -> Any:
     return value
 
 
+def unknown_field_message(key: str, fields: set[str] | list[str]) -> str:
+    """``"unknown field; did you mean 'rtol'?"`` (the closest valid key, by difflib), or the
+    list of valid keys when none is close."""
+    close = difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.6)
+    if close:
+        return f"unknown field; did you mean {close[0]!r}?"
+    return f"unknown field (fields: {', '.join(sorted(fields))})"
+
+
 def spec_from_mapping(cls: type, raw: Mapping[str, Any] | None, prefix: str, **fixed: Any):
     """Build the frozen dataclass ``cls`` from a scenario table (e.g. ``[cohort]``).
 
@@ -66,8 +76,8 @@ def spec_from_mapping(cls: type, raw: Mapping[str, Any] | None, prefix: str, **f
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in raw:
         if key not in fields or key in fixed:
-            allowed = ", ".join(sorted(set(fields) - set(fixed)))
-            raise UserError(f"unknown field (fields: {allowed})", field=f"{prefix}.{key}")
+            raise UserError(unknown_field_message(str(key), set(fields) - set(fixed)),
+                            field=f"{prefix}.{key}")
     values = dict(fixed)
     for key, value in raw.items():
         values[key] = convert(value, fields[key].metadata, f"{prefix}.{key}")

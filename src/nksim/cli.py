@@ -40,34 +40,79 @@ def cli() -> None:
 @click.option("--set", "parameter_set", metavar="SET", help="Parameter set to show.")
 def models(show: str | None, parameter_set: str | None) -> None:
     """List the published models, or show one of them."""
-    from nksim.library import get_model, model_names
-    from nksim.model import render_markdown
-
     if show:
+        from nksim.library import get_model
+        from nksim.model import render_markdown
+
         click.echo(render_markdown(get_model(show, parameter_set)))
         return
-    for name in model_names():
-        model = get_model(name)
-        sets = ", ".join(model.parameter_sets) or "-"
-        click.echo(f"{name:14s} {model.title}\n{'':14s} parameter sets: {sets}")
+    for name, title, sets in model_catalog():
+        click.echo(f"{name:14s} {title}\n{'':14s} parameter sets: {', '.join(sets) or '-'}")
+
+
+def model_catalog() -> list[tuple[str, str, tuple[str, ...]]]:
+    """``(name, title, parameter sets)`` of every library model, read from the source of
+    the registry and the model declarations without importing them (building a model does
+    symbolic work; listing must be instant). A declaration that cannot be read this way is
+    built instead. Kept equal to the built models by ``tests/test_cli_simulate.py``."""
+    import ast
+
+    root = Path(__file__).resolve().parent
+    tree = ast.parse((root / "library" / "__init__.py").read_text(encoding="utf-8"))
+    modules = next(ast.literal_eval(n.value) for n in ast.walk(tree)
+                   if isinstance(n, ast.Assign | ast.AnnAssign)
+                   and getattr(n.targets[0] if isinstance(n, ast.Assign) else n.target,
+                               "id", None) == "_MODULES")
+    out = []
+    for name in sorted(modules):
+        file = root.joinpath(*modules[name].split(".")[1:]).with_suffix(".py")
+        title, sets = None, ()
+        try:
+            decl = ast.parse(file.read_text(encoding="utf-8"))
+            for node in ast.walk(decl):
+                if isinstance(node, ast.keyword) and node.arg == "title" and \
+                        isinstance(node.value, ast.Constant) and title is None:
+                    title = node.value.value
+                elif isinstance(node, ast.keyword) and node.arg == "parameter_sets" and \
+                        isinstance(node.value, ast.Dict):
+                    sets = tuple(ast.literal_eval(k) for k in node.value.keys)
+        except (OSError, SyntaxError, ValueError):
+            title = None
+        if not isinstance(title, str):  # not a plain declaration: build it
+            from nksim.library import get_model
+
+            model = get_model(name)
+            title, sets = model.title, tuple(model.parameter_sets)
+        out.append((name, title, sets))
+    return out
+
+
+def _out_option(**kwargs):
+    return click.option("--out", "out_dir", type=click.Path(path_type=str), **kwargs)
 
 
 @cli.command()
 @click.argument("scenario_file", metavar="SCENARIO.toml", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Output folder (created; files appear only if the run succeeds).")
+@_out_option(required=True, help="Output folder (replaced as a whole; files appear only if "
+             "the run succeeds).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",
               show_default=True, help="Format of the time course table.")
+@click.option("--parameters-file", type=click.Path(path_type=Path),
+              help="Patients' parameters (CSV/Parquet), instead of [population] "
+              "parameters_file; may lie outside the scenario's folder.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on a terminal, for runs longer than ~2 s).")
-def simulate(scenario_file: Path, out_dir: Path, fmt: str, progress: bool | None) -> None:
+def simulate(scenario_file: Path, out_dir: str, fmt: str, parameters_file: Path | None,
+             progress: bool | None) -> None:
     """Simulate a scenario file; write timecourse.csv|parquet and summary.json."""
-    from nksim._io import atomic_output_dir
+    from nksim._io import atomic_output_dir, check_output_dir
     from nksim.report.simulation import write_simulation_outputs
     from nksim.scenario import Scenario, plan_simulation, read_toml, validate
 
+    check_output_dir(out_dir)
     raw = read_toml(scenario_file)
-    plan = plan_simulation(validate(Scenario, raw), base_dir=scenario_file.parent)
+    plan = plan_simulation(validate(Scenario, raw), base_dir=scenario_file.parent,
+                           parameters_file=parameters_file)
     result = plan.run(progress=progress)
     with atomic_output_dir(out_dir) as staging:
         write_simulation_outputs(result, staging, fmt, raw)
@@ -77,14 +122,25 @@ def simulate(scenario_file: Path, out_dir: Path, fmt: str, progress: bool | None
 
 
 @cli.command()
-@click.option("--out", "out_dir", default="nksim-demo", show_default=True,
-              type=click.Path(path_type=Path), help="Output folder.")
-def demo(out_dir: Path) -> None:
+@click.argument("kind", type=click.Choice(["simulate", "trial"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a scenario file (for editors that validate TOML)."""
+    import json
+
+    from nksim.config import json_schema
+
+    click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@_out_option(default="nksim-demo", show_default=True, help="Output folder.")
+def demo(out_dir: str) -> None:
     """Run the bundled demo (de Pillis 2006 patient 9: untreated, chemotherapy,
     chemotherapy + IL-2 + TIL) and write a PNG plot and an HTML summary."""
-    from nksim._io import atomic_output_dir
+    from nksim._io import atomic_output_dir, check_output_dir
     from nksim.report.demo import run_demo, write_demo
 
+    check_output_dir(out_dir)
     start = time.perf_counter()
     arms = run_demo()
     with atomic_output_dir(out_dir) as staging:
@@ -101,19 +157,27 @@ def demo(out_dir: Path) -> None:
 
 @cli.command()
 @click.argument("scenario_file", metavar="SCENARIO.toml", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Output folder (created; files appear only if the run succeeds).")
+@_out_option(required=True, help="Output folder (replaced as a whole; files appear only if "
+             "the run succeeds).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
-def trial(scenario_file: Path, out_dir: Path, progress: bool | None) -> None:
+def trial(scenario_file: Path, out_dir: str, progress: bool | None) -> None:
     """Run a virtual trial; write summary.json, report.html, screening_log.csv,
     patients.csv and timecourse.parquet."""
-    from nksim._io import atomic_output_dir
+    from nksim._io import atomic_output_dir, check_output_dir
+    from nksim.config import read_toml, validate
     from nksim.report.trial import write_trial_outputs
-    from nksim.scenario import read_toml, validate
     from nksim.trials import TrialScenario, run_trial
 
+    check_output_dir(out_dir)
     raw = read_toml(scenario_file)
-    result = run_trial(validate(TrialScenario, raw), progress=progress)
+    scenario = validate(TrialScenario, raw)
+    try:
+        result = run_trial(scenario, progress=progress)
+    except UserError as exc:  # the engine names [simulation] fields; a trial sets them in [trial]
+        if exc.field and exc.field.startswith("simulation."):
+            raise UserError(str(exc).split(": ", 1)[-1],
+                            field="trial." + exc.field.removeprefix("simulation.")) from None
+        raise
     with atomic_output_dir(out_dir) as staging:
         write_trial_outputs(result, staging, raw)
     for arm in result.arms:
@@ -150,6 +214,8 @@ def _register_commands() -> None:
 
     cli.add_command(landscape)
     cli.add_command(check_claim)
+    from nksim.cli_patrol import patrol  # issue 9 §4, §6 (H4b)
+    cli.add_command(patrol)
 
 
 _register_commands()

@@ -1,26 +1,30 @@
-"""Scenario files: the TOML schema of ``nksim simulate`` and its translation into a run.
+"""Scenario files of ``nksim simulate``: loading (schema in :mod:`nksim.config`) and the
+translation of a validated scenario into a run.
 
 A scenario names a library model and parameter set, overrides parameters and
 initial states (numbers in the model's unit, or ``"value unit"`` strings), lists
 dose records, sets the simulation and, optionally, a virtual population. Every
 problem is reported as one line naming the field, e.g.
-``simulation.t_end: must be > 0 (got -3)``.
+``simulation.t_end: must be > t_start (0) (got -3)``.
 
-See ``docs/scenarios.md`` for the full schema with examples.
+See ``docs/scenarios.md`` for the schema with examples and ``docs/schema.md`` for every
+field.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from nksim.config import DoseSection, Scenario, SimulationSection
+from nksim.config import read_toml as read_toml
+from nksim.config import validate as validate
 from nksim.dosing import Dose
 from nksim.engine import SimulationResult, SolverOptions, simulate
 from nksim.errors import UserError
@@ -29,131 +33,29 @@ from nksim.model import Model
 from nksim.population import lognormal_parameters, read_parameters_file
 from nksim.units import to_magnitude
 
-Quantity = float | str  # a number in the model's unit, or "value unit"
-PositiveInt = Annotated[int, Field(ge=1)]
+__all__ = ["Scenario", "SimulationPlan", "load_scenario", "plan_simulation", "read_toml",
+           "validate", "resolve_scenario_path"]
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelSection(_Section):
-    name: str
-    parameter_set: str | None = None
-
-
-class DoseSection(_Section):
-    """One ``[[doses]]`` record: ``times = [...]`` or ``start``/``every``/``count``."""
-
-    state: str
-    amount: Quantity
-    times: list[Quantity] | None = None
-    start: Quantity | None = None
-    every: Quantity | None = None
-    count: PositiveInt = 1
-    duration: Quantity = 0.0
-
-    @model_validator(mode="after")
-    def _one_schedule(self) -> DoseSection:
-        if (self.times is None) == (self.start is None):
-            raise ValueError("give either 'times = [...]' or 'start' (with 'every' and 'count')")
-        if self.times is not None and (self.every is not None or self.count != 1):
-            raise ValueError("'every' and 'count' go with 'start', not with 'times'")
-        if self.start is not None and self.count > 1 and self.every is None:
-            raise ValueError("'every' is needed when count > 1")
-        return self
-
-
-class SimulationSection(_Section):
-    t_start: Quantity = 0.0
-    t_end: Quantity
-    record_every: Quantity | None = None
-    times: list[Quantity] | None = None
-    rtol: float = 1e-6
-    atol: float | dict[str, float] = 1e-6
-    max_steps: PositiveInt = 100_000
-    threads: PositiveInt | None = None
-
-    @model_validator(mode="after")
-    def _one_grid(self) -> SimulationSection:
-        if self.record_every is not None and self.times is not None:
-            raise ValueError("give either 'record_every' or 'times', not both")
-        return self
-
-
-class PopulationSection(_Section):
-    size: PositiveInt | None = None
-    seed: int = 0
-    lognormal_sigma: float | dict[str, float] | None = None
-    parameters_file: str | None = None
-
-    @model_validator(mode="after")
-    def _size_or_file(self) -> PopulationSection:
-        if self.parameters_file is None and self.size is None:
-            raise ValueError("give 'size' (with 'lognormal_sigma') or 'parameters_file'")
-        if self.parameters_file is not None and self.lognormal_sigma is not None:
-            raise ValueError("'lognormal_sigma' and 'parameters_file' exclude each other")
-        return self
-
-
-class Scenario(_Section):
-    """A whole scenario file, validated (see ``docs/scenarios.md``)."""
-
-    model: ModelSection
-    parameters: dict[str, Quantity] = {}
-    initial: dict[str, Quantity] = {}
-    extinction: dict[str, float | str] = {}
-    doses: list[DoseSection] = []
-    simulation: SimulationSection
-    population: PopulationSection | None = None
-
-
-# ---------------------------------------------------------------- reading
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """The raw contents of a TOML file, or a one-line :class:`UserError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"file not found: {path}", field="scenario")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"malformed TOML in {path}: {exc}", field="scenario") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text", field="scenario") from None
-
-
-def validate(schema: type[BaseModel], raw: dict[str, Any]) -> Any:
-    """Validate ``raw`` against ``schema``; the first problem becomes a one-line error."""
-    try:
-        return schema.model_validate(raw)
-    except ValidationError as exc:
-        raise UserError(_first_error(exc)) from None
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ""
-    for part in err["loc"]:
-        if isinstance(part, int):
-            loc += f"[{part}]"
-        elif part in ("float", "str", "int", "dict[str,float]", "list[union[float,str]]"):
-            continue  # pydantic's union branch names: not fields
-        else:
-            loc += f".{part}" if loc else str(part)
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    got = err.get("input")
-    if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
-        msg = f"{msg} (got {got!r})"
-    return f"{loc}: {msg}" if loc else msg
+MAX_OUTPUT_TIMES = 1_000_000
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     return validate(Scenario, read_toml(path))
+
+
+def resolve_scenario_path(name: str, base_dir: str | Path, field: str) -> Path:
+    """A path given in a scenario, relative to the scenario's folder and inside it.
+
+    Paths that leave the folder (``../x``, ``/etc/x``, links pointing out) are refused: a
+    file elsewhere must be given on the command line (e.g. ``--parameters-file``).
+    """
+    base = Path(base_dir).resolve()
+    path = (base / name).resolve()
+    if not path.is_relative_to(base):
+        raise UserError(f"must be inside the scenario's folder {base} (give a file elsewhere "
+                        f"on the command line) (got {name!r})", field=field)
+    return path
 
 
 # ---------------------------------------------------------------- translation into a run
@@ -179,16 +81,22 @@ class SimulationPlan:
                         options=options, patient_ids=self.patient_ids)
 
 
-def plan_simulation(scenario: Scenario, base_dir: str | Path = ".") -> SimulationPlan:
-    """Resolve the model, units, doses, output times and population of a scenario."""
+def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,
+                    parameters_file: str | Path | None = None) -> SimulationPlan:
+    """Resolve the model, units, doses, output times and population of a scenario.
+
+    ``base_dir`` is the scenario's folder (paths in the scenario are relative to it and
+    must stay inside it); ``parameters_file`` (from the command line) replaces
+    ``[population] parameters_file`` and may lie anywhere.
+    """
     model = get_model(scenario.model.name, scenario.model.parameter_set)
     model = model.with_values(scenario.parameters, scenario.initial)
     if scenario.extinction:
-        model = model.with_extinction(_extinction(scenario.extinction))
+        model = model.with_extinction(dict(scenario.extinction))
     time_unit = model.time_unit
     sim = scenario.simulation
 
-    def t(value: Quantity, field: str) -> float:
+    def t(value: Any, field: str) -> float:
         return to_magnitude(value, time_unit, field=field)
 
     t_start = t(sim.t_start, "simulation.t_start")
@@ -197,16 +105,20 @@ def plan_simulation(scenario: Scenario, base_dir: str | Path = ".") -> Simulatio
         raise UserError(f"must be > t_start ({t_start:g}) (got {t_end:g})",
                         field="simulation.t_end")
     times = _output_times(sim, t_start, t_end, t)
-    doses = [x for i, d in enumerate(scenario.doses) for x in _doses(d, i, model, t)]
+    doses = [x for i, d in enumerate(scenario.doses)
+             for x in _doses(d, i, model, t, t_start, t_end)]
     options = SolverOptions(rtol=sim.rtol, atol=sim.atol, max_steps=sim.max_steps,
                             threads=sim.threads)
     parameters = model.parameter_vector()[None, :]
     ids = None
     pop = scenario.population
-    if pop is not None:
-        if pop.parameters_file is not None:
-            file = Path(base_dir) / pop.parameters_file
-            parameters, ids = read_parameters_file(model, file)
+    if pop is not None or parameters_file is not None:
+        if parameters_file is not None:
+            parameters, ids = _parameters_file(model, Path(parameters_file))
+        elif pop.parameters_file is not None:
+            file = resolve_scenario_path(pop.parameters_file, base_dir,
+                                         "population.parameters_file")
+            parameters, ids = _parameters_file(model, file)
         else:
             parameters = lognormal_parameters(model, pop.size, pop.seed,
                                               pop.lognormal_sigma or 0.0)
@@ -214,17 +126,35 @@ def plan_simulation(scenario: Scenario, base_dir: str | Path = ".") -> Simulatio
     return SimulationPlan(model, times, t_start, parameters, initial, doses, options, ids)
 
 
-def _extinction(spec: dict[str, float | str]) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
-    for name, value in spec.items():
-        if value == "off":
-            out[name] = None
-        elif isinstance(value, int | float) and value > 0 and math.isfinite(value):
-            out[name] = float(value)
-        else:
-            raise UserError(f"must be a threshold > 0 or \"off\" (got {value!r})",
-                            field=f"extinction.{name}")
-    return out
+_BRACKETS = re.compile(r"\[([^\]]*)\]")
+
+
+def _parameters_file(model: Model, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a parameters file; errors never echo its content, duplicate ids are refused."""
+    field = "population.parameters_file"
+    try:
+        parameters, ids = read_parameters_file(model, path)
+    except UserError as exc:
+        message = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
+
+        def names(m: re.Match) -> str:  # show column names only if they look like names
+            items = [x.strip(" '\"") for x in m[1].split(",")]
+            ok = all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", x) for x in items)
+            return m[0] if ok and len(m[0]) < 200 else "[not shown: not parameter names]"
+
+        message = _BRACKETS.sub(names, message)
+        if len(message) > 300:
+            message = message[:300] + "..."
+        raise UserError(message, field=field) from None
+    ids = np.asarray(ids)
+    _, first, counts = np.unique(ids.astype(str), return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        dup = np.sort(np.setdiff1d(np.arange(len(ids)), first))[0]
+        original = int(np.flatnonzero(ids.astype(str) == str(ids[dup]))[0])
+        raise UserError(f"duplicate patient id: row {dup + 1} repeats the id of row "
+                        f"{original + 1} ({int(np.sum(counts > 1))} id(s) repeated)",
+                        field=field)
+    return parameters, ids
 
 
 def _output_times(sim: SimulationSection, t_start: float, t_end: float, t) -> np.ndarray:
@@ -239,28 +169,52 @@ def _output_times(sim: SimulationSection, t_start: float, t_end: float, t) -> np
         else (t_end - t_start) / 100
     if not step > 0:
         raise UserError(f"must be > 0 (got {step:g})", field="simulation.record_every")
-    count = math.floor((t_end - t_start) / step + 1e-9)
-    if count > 1_000_000:
-        raise UserError("more than a million output times", field="simulation.record_every")
+    span = (t_end - t_start) / step
+    if not span <= MAX_OUTPUT_TIMES:
+        raise UserError(f"more than {MAX_OUTPUT_TIMES:,} output times "
+                        f"((t_end - t_start) / record_every = {span:.3g})",
+                        field="simulation.record_every")
+    count = math.floor(span + 1e-9)
     times = t_start + step * np.arange(count + 1)
     return times if math.isclose(times[-1], t_end) else np.append(times, t_end)
 
 
-def _doses(d: DoseSection, i: int, model: Model, t) -> list[Dose]:
-    """The dose records of one ``[[doses]]`` entry, in model units."""
+def _doses(d: DoseSection, i: int, model: Model, t, t_start: float,
+           t_end: float) -> list[Dose]:
+    """The dose records of one ``[[doses]]`` entry, in model units.
+
+    A dose before ``t_start`` or after ``t_end`` is an error (it would be given in full at
+    the start, or silently dropped).
+    """
     where = f"doses[{i}]"
     if d.state not in model.state_names:
         raise UserError(f"unknown state {d.state!r} (states: {', '.join(model.state_names)})",
                         field=f"{where}.state")
     amount = to_magnitude(d.amount, model.state(d.state).unit, field=f"{where}.amount")
     duration = t(d.duration, f"{where}.duration")
+
+    def within(time: float, field: str) -> float:
+        if time < t_start:
+            raise UserError(f"dose at {time:g} is before simulation.t_start ({t_start:g})",
+                            field=field)
+        if time > t_end:
+            raise UserError(f"dose at {time:g} is after simulation.t_end ({t_end:g})",
+                            field=field)
+        return time
+
     try:
         if d.times is not None:
-            return [Dose(d.state, amount, t(v, f"{where}.times[{k}]"), duration=duration)
+            return [Dose(d.state, amount, within(t(v, f"{where}.times[{k}]"),
+                                                 f"{where}.times[{k}]"), duration=duration)
                     for k, v in enumerate(d.times)]
         every = t(d.every, f"{where}.every") if d.every is not None else None
-        return [Dose(d.state, amount, t(d.start, f"{where}.start"), every=every,
-                     count=d.count, duration=duration)]
+        start = within(t(d.start, f"{where}.start"), f"{where}.start")
+        if d.count > 1:
+            last = start + (every or 0.0) * (d.count - 1)
+            within(last, f"{where}.count")
+        return [Dose(d.state, amount, start, every=every, count=d.count, duration=duration)]
     except UserError as exc:  # name the record, not just the field
+        if exc.field and exc.field.startswith(where):
+            raise
         name = (exc.field or "").rsplit(".", 1)[-1]
         raise UserError(str(exc).split(": ", 1)[-1], field=f"{where}.{name}") from None

@@ -12,6 +12,8 @@ its own dimension so that cells never silently mix with other counts), ``IU``
 
 from __future__ import annotations
 
+import math
+import re
 from functools import lru_cache
 
 import pint
@@ -34,36 +36,145 @@ def registry() -> pint.UnitRegistry:
     return reg
 
 
+# ---------------------------------------------------------------- safe parsing
+# pint evaluates unit strings as arithmetic ("9**9**9 day" never finishes, "1e200*1e200
+# day" overflows), so text from a person is checked against a small grammar first:
+# QUANTITY := NUMBER [UNIT]; UNIT := names joined by "*", "/" or spaces, with
+# parentheses and small exponents ("**2", "^-1", "**0.5"); a "1" only as in "1/day".
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_QUANTITY_RE = re.compile(rf"^\s*({_NUMBER})(?:\s*(\S.*?))?\s*$")
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<name>[A-Za-z_\u00b5\u03bc\u00b0\u2126%][A-Za-z_0-9\u00b5\u03bc\u00b0\u2126%]*)"
+    r"|(?P<pow>\*\*|\^)\s*(?P<exp>[+-]?\d{1,2}(?:\.\d{1,3})?)"
+    r"|(?P<one>1)(?=\s*/)|(?P<op>[*/])|(?P<open>\()|(?P<close>\)))")
+MAX_TEXT = 100  # characters in a quantity or unit string
+
+
+def _check_unit_text(unit: str) -> str | None:
+    """Why ``unit`` is not a plain unit expression, or ``None`` if it is."""
+    if len(unit) > MAX_TEXT:
+        return f"longer than {MAX_TEXT} characters"
+    pos, depth, prev = 0, 0, "start"  # prev: start, op, operand
+    text = unit.rstrip()
+    while pos < len(text):
+        m = _TOKEN_RE.match(text, pos)
+        if m is None or m.end() == pos:
+            return "arithmetic and numbers are not allowed in a unit (write e.g. '12 hour')"
+        pos = m.end()
+        if m["name"] or m["one"] or m["open"]:
+            if m["open"]:
+                depth += 1
+                if depth > 3:
+                    return "too many nested parentheses"
+            prev = "op" if m["open"] else "operand"
+        elif m["pow"]:
+            if prev != "operand" or (m.start() > 0 and text[:m.start()].rstrip().endswith("^")):
+                return "an exponent must follow a unit"
+            prev = "exponent"
+            continue
+        elif m["close"]:
+            depth -= 1
+            if depth < 0 or prev in ("op", "start"):
+                return "unbalanced parentheses"
+            prev = "operand"
+        else:  # * or /
+            if prev not in ("operand", "exponent"):
+                return "arithmetic and numbers are not allowed in a unit (write e.g. '12 hour')"
+            prev = "op"
+        if prev == "exponent":
+            prev = "operand"
+    if depth != 0:
+        return "unbalanced parentheses"
+    if prev == "op":
+        return "a unit cannot end with an operator"
+    return None
+
+
 def parse_unit(unit: str, *, field: str | None = None) -> pint.Unit:
-    """Parse a unit string such as ``"1/(cell*day)"``; raise :class:`UnitError` if unknown."""
+    """Parse a unit string such as ``"1/(cell*day)"``; raise :class:`UnitError` if unknown.
+
+    The string is checked against a small grammar first, so no arithmetic is evaluated.
+    """
+    if not isinstance(unit, str):
+        raise UnitError(f"a unit must be a string (got {unit!r})", field=field)
+    if not unit.strip():
+        return registry().dimensionless
+    problem = _check_unit_text(unit)
+    if problem:
+        raise UnitError(f"cannot read unit {_short(unit)} ({problem})", field=field)
     try:
-        return registry().parse_units(unit or "dimensionless")
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
-        raise UnitError(f"unknown unit {unit!r} ({exc})", field=field) from None
+        return registry().parse_units(unit)
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError,
+            KeyError) as exc:
+        raise UnitError(f"unknown unit {_short(unit)} ({exc})", field=field) from None
 
 
-def to_magnitude(value: float | str, unit: str, *, field: str | None = None) -> float:
-    """Convert a number (already in ``unit``) or a ``"value unit"`` string to a float in ``unit``.
+def parse_quantity(text: str, *, field: str | None = None) -> pint.Quantity:
+    """Parse ``"VALUE UNIT"`` (e.g. ``"1e7 cell/kg"``) without evaluating any arithmetic.
+
+    The value must be a finite number; ``"9**9**9 day"`` or ``"1e200*1e200 day"`` raise a
+    one-line :class:`UnitError` at once.
+    """
+    if not isinstance(text, str):
+        raise UnitError(f"expected a 'value unit' string (got {_short(text)})", field=field)
+    m = _QUANTITY_RE.match(text) if len(text) <= MAX_TEXT else None
+    if m is None:
+        raise UnitError(f"cannot read quantity {_short(text)} (write 'VALUE UNIT', "
+                        "e.g. '12 hour' or '1e6 cell/kg')", field=field)
+    value = float(m[1])
+    if not math.isfinite(value):
+        raise UnitError(f"not a finite number (got {_short(text)})", field=field)
+    unit = m[2] or ""
+    if m[2] is not None and m[1][-1:].isdigit() and text.strip()[len(m[1]):][:1] in "*/^":
+        raise UnitError(f"cannot read quantity {_short(text)} (arithmetic is not allowed; "
+                        "write 'VALUE UNIT', e.g. '12 hour')", field=field)
+    problem = _check_unit_text(unit) if unit else None
+    if problem:
+        raise UnitError(f"cannot read quantity {_short(text)} ({problem})", field=field)
+    return registry().Quantity(value, parse_unit(unit, field=field))
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (errors never echo long input)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 5] + "...'"
+
+
+def to_magnitude(value: float | str | pint.Quantity, unit: str, *,
+                 field: str | None = None) -> float:
+    """Convert a number (already in ``unit``), a ``"value unit"`` string or a pint quantity
+    to a float in ``unit``.
 
     >>> to_magnitude("12 hour", "day")
     0.5
     """
     if isinstance(value, bool):
-        raise UnitError(f"expected a number or a 'value unit' string, got {value!r}", field=field)
+        raise UnitError(f"expected a number or a 'value unit' string (got {value!r})",
+                        field=field)
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise UnitError(f"must be a finite number (got {value!r})", field=field)
         return float(value)
-    if not isinstance(value, str):
-        raise UnitError(f"expected a number or a 'value unit' string, got {value!r}", field=field)
-    reg = registry()
-    try:
-        quantity = reg.Quantity(value)
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
-        raise UnitError(f"cannot read quantity {value!r} ({exc})", field=field) from None
+    if isinstance(value, str):
+        quantity = parse_quantity(value, field=field)
+    elif isinstance(value, pint.Quantity):
+        quantity = value
+    else:
+        raise UnitError(f"expected a number or a 'value unit' string (got {_short(value)})",
+                        field=field)
     target = parse_unit(unit, field=field)
     try:
-        return float(quantity.to(target).magnitude)
+        out = float(quantity.to(target).magnitude)
     except pint.errors.DimensionalityError:
         raise UnitError(
-            f"{value!r} does not convert to {unit!r} ({quantity.units:~} is not {target:~})",
-            field=field,
-        ) from None
+            f"{format_quantity(quantity)!r} does not convert to {unit!r} "
+            f"({quantity.units:~} is not {target:~})", field=field) from None
+    if not math.isfinite(out):
+        raise UnitError(f"not a finite number in {unit} (got {format_quantity(quantity)!r})",
+                        field=field)
+    return out
+
+
+def format_quantity(quantity: pint.Quantity) -> str:
+    """``"VALUE UNIT"`` text of a quantity, e.g. ``"1e+07 cell / kilogram"``."""
+    return f"{quantity.magnitude:g} {quantity.units}".strip()

@@ -1,41 +1,145 @@
 """The trial scenario schema: ``[trial]``, ``[cohort]``, ``[eligibility]``, ``[variability]``,
-``[parameters]`` and ``[[arms]]`` (documented with examples in ``docs/trials.md``)."""
+``[parameters]`` and ``[[arms]]`` (documented with examples in ``docs/trials.md``; field
+reference in ``docs/schema.md``).
+
+Built from the shared scenario types of :mod:`nksim.config` (strict, frozen sections; one
+quantity type; bounded counts). ``[cohort]``, ``[eligibility]``, ``[arms.manufacturing]``
+and ``[arms.cost]`` are validated at load time by the specs that use them
+(:class:`CohortSpec`, :class:`EligibilityCriteria`, :class:`ManufacturingSpec`,
+:class:`CostSpec`), so every mistake is found before any computation.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import dataclasses
+import typing
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PlainValidator, WithJsonSchema, create_model, model_validator
 
-from nksim.scenario import Quantity, _Section
+from nksim.config import (
+    MAX_CANDIDATES,
+    MAX_PATIENTS,
+    ModelQuantity,
+    Section,
+    Seed,
+    Sigma,
+    bounded_int,
+    quantity_in,
+    validate,
+)
+from nksim.errors import UserError
+from nksim.therapy._manufacturing import CostSpec, ManufacturingSpec
+from nksim.trials._cohort import CohortSpec
+from nksim.trials._eligibility import EligibilityCriteria
 
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegative = Annotated[float, Field(ge=0)]
+MAX_DAYS = 3650.0  # follow-up and run-in: at most 10 years
+
+Days = quantity_in("day")
+PatientCount = bounded_int(1, MAX_PATIENTS)
+InfusionCount = bounded_int(1, 100)
+CourseDays = bounded_int(1, 30)
+ThreadCount = bounded_int(1, 4096)
+MgPerKgDay = quantity_in("mg/kg/day", ge=0)
+MgPerM2 = quantity_in("mg/m^2", ge=0)
 
 
-class TrialSection(_Section):
+# ---------------------------------------------------------------- tables checked by their specs
+def _off_or(tp: Any) -> Any:
+    """``tp`` or the string ``"off"`` (a rule turned off)."""
+    return Literal["off"] | tp
+
+
+def _section_from_dataclass(cls: type, name: str, *, max_ints: dict[str, int],
+                            off: bool = False, skip: tuple[str, ...] = ()) -> type[Section]:
+    """A strict section mirroring a spec dataclass whose field metadata say what a scenario
+    may give (``quantity(unit)``, ``NUMBER``, ``INT``, ``BOOL``, ``choice(...)``)."""
+    fields: dict[str, Any] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if not f.init or f.name in skip:
+            continue
+        meta = f.metadata
+        kind = meta.get("kind")
+        if kind == "quantity" or meta.get("unit"):
+            tp = quantity_in(meta["unit"])
+        elif kind == "int" or hints[f.name] in (int, int | None):
+            tp = bounded_int(0, max_ints.get(f.name))
+        elif kind == "bool":
+            tp = bool
+        elif kind == "choice":
+            tp = Literal[tuple(meta["choices"])]
+        else:
+            tp = float
+        if off:
+            tp = _off_or(tp)
+        fields[f.name] = (tp | None, None)
+    return create_model(name, __base__=Section, **fields)
+
+
+CohortSection = _section_from_dataclass(
+    CohortSpec, "CohortSection", max_ints={"n_candidates": MAX_CANDIDATES,
+                                           "regimens_max": 1000})
+EligibilitySection = _section_from_dataclass(
+    EligibilityCriteria, "EligibilitySection", max_ints={"min_failed_regimens": 1000}, off=True)
+
+
+def _checked_table(section: type[Section], build, prefix: str) -> Any:
+    """A table validated by ``section`` (strict types, units) and then by ``build`` (the
+    spec's own rules); kept as a plain table of checked values for the runner."""
+    def check(value: Any) -> dict[str, Any]:
+        values = validate(section, value, prefix).model_dump(exclude_unset=True)
+        build(values, field=prefix)
+        return values
+
+    schema = section.model_json_schema()
+    schema.pop("title", None)
+    return Annotated[dict, PlainValidator(check), WithJsonSchema(schema)]
+
+
+Cohort = _checked_table(CohortSection, CohortSpec.from_dict, "cohort")
+Eligibility = _checked_table(EligibilitySection, EligibilityCriteria.from_dict, "eligibility")
+
+
+# ---------------------------------------------------------------- sections
+class TrialSection(Section):
     """``[trial]``: design, size, follow-up and numerics."""
 
     name: str
-    design: Literal["randomised", "single_arm"] = "randomised"
-    seed: int = 0
-    patients_per_arm: PositiveInt = 20
-    follow_up_days: Annotated[float, Field(ge=182)] = 365.0
-    run_in_days: Annotated[float, Field(ge=7)] = 60.0
-    batch_size: PositiveInt | None = None
-    rtol: Annotated[float, Field(gt=0, lt=1)] = 1e-6
+    # randomised: parallel arms (permuted blocks); paired: every patient receives every arm
+    design: Literal["randomised", "single_arm", "paired"] = "randomised"
+    setting: str = "sle"  # disease setting (nksim.trials.get_setting)
+    seed: Seed = 0
+    patients_per_arm: PatientCount = 20
+    follow_up_days: quantity_in("day", ge=182, le=MAX_DAYS) = 365.0
+    run_in_days: quantity_in("day", ge=7, le=MAX_DAYS) = 60.0
+    batch_size: PatientCount | None = None
+    rtol: Annotated[float, Field(ge=1e-13, lt=1)] = 1e-6
     atol: Annotated[float, Field(gt=0)] = 1e-6
-    threads: PositiveInt | None = None
+    threads: ThreadCount | None = None
     model: str = "sle_cd19"
 
+    @model_validator(mode="after")
+    def _known_model(self) -> TrialSection:
+        from nksim.library import model_names
 
-class VariabilitySection(_Section):
+        if self.model not in model_names():
+            import difflib
+
+            close = difflib.get_close_matches(self.model, model_names(), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else \
+                f" (models: {', '.join(model_names())})"
+            raise UserError(f"unknown model{hint} (got {self.model!r})", field="trial.model")
+        return self
+
+
+class VariabilitySection(Section):
     """``[variability]``: log-normal spread of the model's parameters between patients."""
 
-    lognormal_sigma: float | dict[str, float] = 0.2
+    lognormal_sigma: Sigma = 0.2
 
 
-class StandardOfCareSection(_Section):
+class StandardOfCareSection(Section):
     """``[standard_of_care]``: what every patient takes before treatment.
 
     Baseline SLEDAI-2K is measured on this background prednisone, and virtual patients
@@ -43,11 +147,11 @@ class StandardOfCareSection(_Section):
     moderate maintenance dose for refractory disease).
     """
 
-    prednisone_mg_per_kg_per_day: NonNegative = 0.3
-    max_prednisone_mg_per_day: Annotated[float, Field(gt=0)] = 15.0
+    prednisone_mg_per_kg_per_day: MgPerKgDay = 0.3
+    max_prednisone_mg_per_day: quantity_in("mg/day", gt=0) = 15.0
 
 
-class SteroidSection(_Section):
+class SteroidSection(Section):
     """``[arms.steroids]``: glucocorticoids from the start of treatment.
 
     ``after = "stop"`` stops all glucocorticoid at the start of lymphodepletion (the CAR-T
@@ -58,21 +162,22 @@ class SteroidSection(_Section):
     """
 
     after: Literal["stop", "keep_then_taper", "continue"] = "stop"
-    maintenance_mg_per_kg_per_day: NonNegative = 0.1
-    hold_weeks: NonNegative = 4.0
-    taper_weeks: NonNegative = 8.0
+    maintenance_mg_per_kg_per_day: MgPerKgDay = 0.1
+    hold_weeks: quantity_in("week", ge=0, le=520) = 4.0
+    taper_weeks: quantity_in("week", ge=0, le=520) = 8.0
 
 
-class LymphodepletionSection(_Section):
+class LymphodepletionSection(Section):
     """``[arms.lymphodepletion]``: fludarabine/cyclophosphamide on consecutive days.
 
     Doses are mg/m2 per day: one number for every day, or one number per day.
+    ``first_day`` is relative to the first infusion (day 0).
     """
 
-    fludarabine_mg_m2: NonNegative | list[NonNegative] = 30.0
-    cyclophosphamide_mg_m2: NonNegative | list[NonNegative] = 500.0
-    first_day: float = -5.0
-    days: PositiveInt = 3
+    fludarabine_mg_m2: MgPerM2 | list[MgPerM2] = 30.0
+    cyclophosphamide_mg_m2: MgPerM2 | list[MgPerM2] = 500.0
+    first_day: Days = -5.0
+    days: CourseDays = 3
 
     @model_validator(mode="after")
     def _per_day(self) -> LymphodepletionSection:
@@ -83,15 +188,15 @@ class LymphodepletionSection(_Section):
         return self
 
 
-class ArmSection(_Section):
+class ArmSection(Section):
     """``[[arms]]``: one product and regimen."""
 
     name: str
     product: Literal["car_t", "car_nk", "none"]
-    dose_per_kg: Quantity | None = None  # cells/kg, e.g. "1e6 cell/kg"
-    dose: Quantity | None = None  # flat cells per infusion, e.g. "7.5e8 cell"
-    infusions: PositiveInt = 1
-    interval_days: Annotated[float, Field(gt=0)] | None = None
+    dose_per_kg: quantity_in("cell/kg", ge=0) | None = None  # e.g. "1e6 cell/kg"
+    dose: quantity_in("cell", ge=0) | None = None  # flat cells per infusion, "7.5e8 cell"
+    infusions: InfusionCount = 1
+    interval_days: quantity_in("day", gt=0) | None = None
     lymphodepletion: LymphodepletionSection | Literal[False] = LymphodepletionSection()
     steroids: SteroidSection = SteroidSection()
     manufacturing: dict = {}
@@ -109,22 +214,51 @@ class ArmSection(_Section):
         return self
 
 
-class TrialScenario(_Section):
+class TrialScenario(Section):
     """A whole trial scenario file."""
 
     trial: TrialSection
-    cohort: dict = {}
-    eligibility: dict = {}
+    cohort: Cohort = {}
+    eligibility: Eligibility = {}
     standard_of_care: StandardOfCareSection = StandardOfCareSection()
     variability: VariabilitySection = VariabilitySection()
-    parameters: dict[str, Quantity] = {}
-    arms: Annotated[list[ArmSection], Field(min_length=1)]
+    parameters: dict[str, ModelQuantity] = {}
+    arms: Annotated[list[ArmSection], Field(min_length=1, max_length=20)]
 
     @model_validator(mode="after")
     def _arms(self) -> TrialScenario:
         names = [a.name for a in self.arms]
-        if len(set(names)) != len(names):
-            raise ValueError(f"arm names must be unique (got {names})")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise UserError(f"arm names must be unique (got {name!r} twice)",
+                                field=f"arms[{i}].name")
         if self.trial.design == "single_arm" and len(self.arms) != 1:
-            raise ValueError("a single_arm trial has exactly one [[arms]] entry")
+            raise UserError(f"a single_arm trial has exactly one [[arms]] entry "
+                            f"(got {len(self.arms)})", field="trial.design")
+        follow_up, run_in = self.trial.follow_up_days, self.trial.run_in_days
+        for i, arm in enumerate(self.arms):
+            where = f"arms[{i}]"
+            last = (arm.infusions - 1) * (arm.interval_days or 0.0)
+            if arm.product != "none" and last > follow_up:
+                raise UserError(f"the last infusion (day {last:g}) is after the end of "
+                                f"follow-up (day {follow_up:g})", field=f"{where}.infusions")
+            ld = arm.lymphodepletion
+            if ld and arm.product != "none":
+                if ld.first_day < -run_in:
+                    raise UserError(f"must not be before the run-in starts (day {-run_in:g}) "
+                                    f"(got {ld.first_day:g})",
+                                    field=f"{where}.lymphodepletion.first_day")
+                if ld.first_day + ld.days - 1 > follow_up:
+                    raise UserError(f"the last lymphodepletion day ({ld.first_day + ld.days - 1:g})"
+                                    f" is after the end of follow-up (day {follow_up:g})",
+                                    field=f"{where}.lymphodepletion.first_day")
+            s = arm.steroids
+            if s.after == "keep_then_taper" and 7 * (s.hold_weeks + s.taper_weeks) > follow_up:
+                raise UserError(f"the taper ends on day {7 * (s.hold_weeks + s.taper_weeks):g}, "
+                                f"after the end of follow-up (day {follow_up:g})",
+                                field=f"{where}.steroids.taper_weeks")
+            if arm.product != "none":
+                ManufacturingSpec.from_dict(arm.manufacturing, product=arm.product,
+                                            field=f"{where}.manufacturing")
+                CostSpec.from_dict(arm.cost, product=arm.product, field=f"{where}.cost")
         return self

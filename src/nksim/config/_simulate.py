@@ -1,0 +1,135 @@
+"""The ``nksim simulate`` scenario: ``[model]``, ``[parameters]``, ``[initial]``,
+``[extinction]``, ``[[doses]]``, ``[simulation]`` and ``[population]``.
+
+Quantities whose unit depends on the model (parameters, initial states, dose amounts,
+times) are checked here for form and converted by the loader (:mod:`nksim.scenario`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
+
+from nksim.config._types import (
+    MAX_DOSE_COUNT,
+    MAX_PATIENTS,
+    Atol,
+    ModelQuantity,
+    Section,
+    Seed,
+    Sigma,
+    bounded_int,
+)
+from nksim.errors import UserError
+
+DoseCount = bounded_int(1, MAX_DOSE_COUNT)
+PatientCount = bounded_int(1, MAX_PATIENTS)
+StepCount = bounded_int(1, 100_000_000)
+ThreadCount = bounded_int(1, 4096)
+
+
+def _threshold(value: Any) -> float | None:
+    if value == "off":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value <= 0:
+        raise PydanticCustomError("nksim", "must be a threshold > 0 or \"off\"")
+    return float(value)
+
+
+Threshold = Annotated[Any, PlainValidator(_threshold), WithJsonSchema({
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "off"}],
+    "description": "extinction threshold in the state's unit, or \"off\""})]
+
+
+class ModelSection(Section):
+    """``[model]``: which library model (``nksim models`` lists them)."""
+
+    name: str = Field(description="model name, e.g. 'depillis2006'")
+    parameter_set: str | None = Field(None, description="a published parameter set")
+
+
+class DoseSection(Section):
+    """``[[doses]]``: one NONMEM-style dose record, ``times = [...]`` or
+    ``start``/``every``/``count``; times in the model's time unit unless a unit is given."""
+
+    state: str = Field(description="target state (CMT)")
+    amount: ModelQuantity = Field(description="amount per dose (AMT), in the state's unit")
+    times: Annotated[list[ModelQuantity], Field(min_length=1, max_length=MAX_DOSE_COUNT)] \
+        | None = Field(None, description="dose times")
+    start: ModelQuantity | None = Field(None, description="time of the first dose")
+    every: ModelQuantity | None = Field(None, description="interval between doses (II)")
+    count: DoseCount = Field(1, description="number of doses (ADDL + 1)")
+    duration: ModelQuantity = Field(0.0, description="infusion duration; 0 is a bolus")
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> DoseSection:
+        if (self.times is None) == (self.start is None):
+            raise ValueError("give either 'times = [...]' or 'start' (with 'every' and 'count')")
+        if self.times is not None and (self.every is not None or self.count != 1):
+            raise ValueError("'every' and 'count' go with 'start', not with 'times'")
+        if self.start is not None and self.count > 1 and self.every is None:
+            raise ValueError("'every' is needed when count > 1")
+        return self
+
+
+class SimulationSection(Section):
+    """``[simulation]``: time span, output grid and solver settings."""
+
+    t_start: ModelQuantity = Field(0.0, description="start time")
+    t_end: ModelQuantity = Field(description="end time (> t_start)")
+    record_every: ModelQuantity | None = Field(None, description="output step")
+    times: Annotated[list[ModelQuantity], Field(min_length=1)] | None = Field(
+        None, description="output times (instead of record_every)")
+    rtol: Annotated[float, Field(ge=1e-13, lt=1)] = Field(1e-6, description="relative tolerance")
+    atol: Atol = Field(1e-6, description="absolute tolerance, one number or per state")
+    max_steps: StepCount = Field(
+        100_000, description="step attempts per patient before it is reported as failed")
+    threads: ThreadCount | None = Field(None, description="worker threads (default: all)")
+
+    @model_validator(mode="after")
+    def _one_grid(self) -> SimulationSection:
+        if self.record_every is not None and self.times is not None:
+            raise UserError("give either 'record_every' or 'times', not both",
+                            field="simulation.times")
+        return self
+
+
+class PopulationSection(Section):
+    """``[population]``: virtual patients, log-normal around the model or from a file."""
+
+    size: PatientCount | None = Field(None, description="number of patients")
+    seed: Seed = 0
+    lognormal_sigma: Sigma | None = Field(
+        None, description="log-normal sigma: one number, or per parameter ({all = 0.2, a = 0.3})")
+    parameters_file: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="CSV/Parquet, one row per patient, one column per parameter; "
+        "relative to the scenario's folder")
+
+    @model_validator(mode="after")
+    def _size_or_file(self) -> PopulationSection:
+        if self.parameters_file is None and self.size is None:
+            raise UserError("give 'size' (with 'lognormal_sigma') or 'parameters_file'",
+                            field="population")
+        if self.parameters_file is not None and self.lognormal_sigma is not None:
+            raise UserError("'lognormal_sigma' and 'parameters_file' exclude each other",
+                            field="population.lognormal_sigma")
+        return self
+
+
+class Scenario(Section):
+    """A whole ``nksim simulate`` scenario file (``docs/scenarios.md``)."""
+
+    model: ModelSection
+    parameters: dict[str, ModelQuantity] = Field(
+        {}, description="parameter overrides: a number in the model's unit or 'VALUE UNIT'")
+    initial: dict[str, ModelQuantity] = Field(
+        {}, description="initial states; states not named keep the model's default")
+    extinction: dict[str, Threshold] = Field(
+        {}, description="per-state extinction threshold, or \"off\"")
+    doses: Annotated[list[DoseSection], Field(max_length=MAX_DOSE_COUNT)] = []
+    simulation: SimulationSection
+    population: PopulationSection | None = None
