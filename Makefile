@@ -22,6 +22,7 @@ test: $(STAMP)  ## run the test suite
 
 bench: $(STAMP)  ## benchmark W1 against libRoadRunner and SciPy (several minutes)
 	$(BIN)/python benchmarks/bench_w1.py
+	$(BIN)/python benchmarks/bench_serial_killing.py
 
 docs: $(STAMP)  ## regenerate docs/models/*.md from the model declarations
 	for m in depillis2005 depillis2006 depillis2009 sle_cd19; do \

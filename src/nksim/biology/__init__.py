@@ -3,6 +3,7 @@
 Rate laws and small models that disease settings and therapies reuse (``docs/nk-biology.md``).
 Public names are re-exported below, one block per module.
 """
+# ruff: noqa: I001  (one re-export block per helper/module, kept together on purpose)
 
 # --- H4: decision, Vav1 switch (issue 9 §1) ---
 from nksim.biology._decision import DECISION_PARAMETERS as DECISION_PARAMETERS
@@ -22,3 +23,18 @@ from nksim.biology._vav1_switch import goldbeter_koshland as goldbeter_koshland
 from nksim.biology._vav1_switch import vav1_dose_response as vav1_dose_response
 from nksim.biology._vav1_switch import vav1_steady_state as vav1_steady_state
 # --- end H4 decision ---
+
+# --- H4: killing routes, serial killing, kill-count statistics (issue 9 §2) ---
+from nksim.biology._kill_counts import CountFit as CountFit
+from nksim.biology._kill_counts import compare_kill_count_models as compare_kill_count_models
+from nksim.biology._kill_counts import counts_from_table as counts_from_table
+from nksim.biology._kill_counts import fit_kill_counts as fit_kill_counts
+from nksim.biology._serial_killing import DEATH_RECEPTOR as DEATH_RECEPTOR
+from nksim.biology._serial_killing import GRANZYME as GRANZYME
+from nksim.biology._serial_killing import KILLING_PARAMETERS as KILLING_PARAMETERS
+from nksim.biology._serial_killing import KILLING_PRESETS as KILLING_PRESETS
+from nksim.biology._serial_killing import KillingParameters as KillingParameters
+from nksim.biology._serial_killing import KillingPreset as KillingPreset
+from nksim.biology._serial_killing import SerialKillingResult as SerialKillingResult
+from nksim.biology._serial_killing import simulate_serial_killing as simulate_serial_killing
+# --- end H4 killing ---
