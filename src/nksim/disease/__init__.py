@@ -11,6 +11,10 @@ Public API::
     doris_remission(result.dataset, prednisone_mg_per_day(doses, times)[None], day=90)
 
 See ``docs/sle-disease.md`` for the equations, parameters and definitions.
+
+Trial settings (``[trial] setting``; interface :class:`nksim.trials.DiseaseSetting`):
+:data:`SETTINGS` maps each bundled setting's name to the module that registers it on
+import (``"sle"``: :mod:`nksim.disease._sle_setting`).
 """
 
 from nksim.disease._sle import DEFAULT_BASELINE_SLEDAI as DEFAULT_BASELINE_SLEDAI
@@ -48,3 +52,7 @@ from nksim.disease._steroids import prednisone_mg_per_day as prednisone_mg_per_d
 from nksim.disease._steroids import steroid_component as steroid_component
 from nksim.disease._steroids import steroid_taper as steroid_taper
 from nksim.disease._steroids import steroid_withdrawal as steroid_withdrawal
+
+#: Bundled trial settings: name -> module registering it (imported by the trial runner on
+#: first use, so importing nksim.disease does not import the trial machinery).
+SETTINGS = {"sle": "nksim.disease._sle_setting"}

@@ -22,8 +22,10 @@ raising it).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from nksim.model import Component, Parameter, State
+from nksim.therapy._car_t import _kill_note, _kills, _sum, _target_names
 from nksim.therapy._lymphodepletion import LD_KILL_LYMPH
 from nksim.therapy._sources import ASSUMPTION, FT596, LIU2020, PRAGER2019, ZHANG2007, Citation
 
@@ -87,19 +89,23 @@ PARAMETERS = (
 )
 
 
-def car_nk_component() -> Component:
-    """The CD19 CAR-NK component (state ``CARNK``; kill terms on ``B``, ``PB``).
+def car_nk_component(targets: Sequence[str] = ("B", "PB")) -> Component:
+    """The CAR-NK component (state ``CARNK``; kill terms on ``targets``).
 
-    Requires ``B``, ``PB`` (disease) and ``TH``, ``LD`` (lymphodepletion). Exports the
+    ``targets`` are the antigen-carrying states (cell/uL): CD19+ ``B`` and ``PB`` in lupus
+    (the default), tumour cells ``("T",)`` in a cancer setting (see
+    :func:`nksim.therapy.car_t_component`). Requires the targets and ``TH``, ``LD``
+    (lymphodepletion). Exports the
     expressions ``carnk_stim``, ``carnk_rejection`` (1/day) and ``kill_carnk``
     (cell/uL/day). ``CARNK`` goes extinct below :data:`CARNK_EXTINCTION`; a new infusion
     brings it back.
     """
-    targets = "(B + PB)"
+    names = _target_names(targets, "car_nk_component")
+    targets = _sum(names)
     return Component(
         name="car_nk",
         description="Allogeneic CD19 CAR-NK: no meaningful expansion, host rejection by "
-        "T cells, kills CD19+ B and PB.",
+        f"T cells, kills {_kills(names)}.",
         states=(
             State("CARNK", "cell/uL", "CAR-NK cells (allogeneic, donor-derived)", 0.0,
                   extinction=CARNK_EXTINCTION),
@@ -119,13 +125,12 @@ def car_nk_component() -> Component:
                 "-(carnk_delta + carnk_rejection)*CARNK",
                 "-ld_kill_lymph*LD*CARNK",
             ],
-            "B": f"-carnk_kill*CARNK*B/(carnk_K_kill + {targets})",
-            "PB": f"-carnk_kill*CARNK*PB/(carnk_K_kill + {targets})",
+            **{x: f"-carnk_kill*CARNK*{x}/(carnk_K_kill + {targets})" for x in names},
         },
-        requires=("B", "PB", "TH", "LD"),
+        requires=(*names, "TH", "LD"),
         references=(FT596, LIU2020, ZHANG2007, PRAGER2019, _PERSISTENCE),
         notes=(
-            "Kill terms act on B and PB only; LLPC (CD19-negative) is never killed.",
+            _kill_note(names),
             "Rejection acts at once in proportion to TH (no priming delay): a simplification.",
         ),
     )

@@ -64,6 +64,7 @@ Hardiansyah & Ng 2019). Without lymphodepletion (host T cells at their set-point
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from nksim.model import Citation, Component, Parameter, State
 from nksim.therapy._lymphodepletion import LD_KILL_LYMPH, TH_NORMAL
@@ -201,19 +202,24 @@ PARAMETERS = (
 )
 
 
-def car_t_component() -> Component:
-    """The CD19 CAR-T component (states ``CART``, ``CARTM``; kill terms on ``B``, ``PB``).
+def car_t_component(targets: Sequence[str] = ("B", "PB")) -> Component:
+    """The CAR-T component (states ``CART``, ``CARTM``, ``CARTF``; kill terms on ``targets``).
 
-    Requires ``B``, ``PB`` (disease) and ``TH``, ``LD`` (lymphodepletion). Exports the
-    expressions ``cart_stim``, ``cart_hom``, ``cart_cap`` (dimensionless) and
-    ``kill_cart`` (cell/uL/day). Dose ``CART`` with :class:`nksim.therapy.CellProduct`.
+    ``targets`` are the states carrying the CAR's antigen (cell/uL): the disease
+    component's CD19+ ``B`` and ``PB`` in lupus (the default), tumour cells ``("T",)`` in a
+    cancer setting. Stimulation and killing see their sum ``A``; each target is killed in
+    proportion to its share of ``A``. Requires the targets and ``TH``, ``LD``
+    (lymphodepletion). Exports the expressions ``cart_stim``, ``cart_hom``, ``cart_cap``
+    (dimensionless) and ``kill_cart`` (cell/uL/day). Dose ``CART`` with
+    :class:`nksim.therapy.CellProduct`.
     """
-    targets = "(B + PB)"
+    names = _target_names(targets, "car_t_component")
+    targets = _sum(names)
     return Component(
         name="car_t",
         description="Autologous CD19 CAR-T: effector and memory cells, target-driven "
         "expansion with a finite proliferative capacity, contraction, memory persistence; "
-        "kills CD19+ B and PB.",
+        f"kills {_kills(names)}.",
         states=(
             State("CART", "cell/uL", "CAR-T effector cells", 0.0),
             State("CARTM", "cell/uL", "CAR-T memory cells (persistence)", 0.0),
@@ -247,14 +253,13 @@ def car_t_component() -> Component:
             ],
             "CARTF": "CARTF*CART/(CART + cart_seed)*(cart_rho*cart_hom*cart_stim*cart_cap "
                      "- cart_delta - cart_conv - ld_kill_lymph*LD)",
-            "B": f"-cart_kill*CART*B/(cart_K_kill + {targets})",
-            "PB": f"-cart_kill*CART*PB/(cart_K_kill + {targets})",
+            **{x: f"-cart_kill*CART*{x}/(cart_K_kill + {targets})" for x in names},
         },
-        requires=("B", "PB", "TH", "LD"),
+        requires=(*names, "TH", "LD"),
         references=(STEIN2019, STEIN_FOLDX_CAPACITY, CARTMATH2021, HARDIANSYAH2019, KIMMEL2021,
                     TURTLE2016, GATTINONI2005),
         notes=(
-            "Kill terms act on B and PB only; LLPC (CD19-negative) is never killed.",
+            _kill_note(names),
             "No extinction threshold: CART has a source from CARTM and vice versa.",
             "CARTF (realised fold expansion, 1 before infusion) only changes while CAR-T "
             "effectors are present; it is not a cell count.",
@@ -267,3 +272,30 @@ def car_t_component() -> Component:
 def stein_doubling_rate() -> float:
     """Stein 2019 expansion rate ln(2)/0.78 d (1/day)."""
     return math.log(2.0) / STEIN2019_TYPICAL["doubling_time_day"]
+
+
+def _target_names(targets: Sequence[str], where: str) -> tuple[str, ...]:
+    """The target state names, checked: a non-empty sequence of distinct identifiers."""
+    if isinstance(targets, str):
+        targets = (targets,)
+    names = tuple(targets)
+    if not names or len(set(names)) != len(names) or not all(
+            isinstance(n, str) and n.isidentifier() for n in names):
+        raise ValueError(f"{where}: targets must be distinct state names, got {targets!r}")
+    return names
+
+
+def _sum(names: Sequence[str]) -> str:
+    """``"(B + PB)"``: the antigen load seen by a product, in parentheses."""
+    return "(" + " + ".join(names) + ")"
+
+
+def _kills(names: Sequence[str]) -> str:
+    """What a product kills, in words (the lupus wording for the default targets)."""
+    return "CD19+ B and PB" if tuple(names) == ("B", "PB") else " and ".join(names)
+
+
+def _kill_note(names: Sequence[str]) -> str:
+    if tuple(names) == ("B", "PB"):
+        return "Kill terms act on B and PB only; LLPC (CD19-negative) is never killed."
+    return f"Kill terms act on {', '.join(names)} only."

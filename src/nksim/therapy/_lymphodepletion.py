@@ -100,12 +100,15 @@ PARAMETERS = (
 )
 
 
-def lymphodepletion_component() -> Component:
-    """The lymphodepletion component: states ``LD`` and ``TH``, a kill term on ``B``.
+def lymphodepletion_component(depletes: Sequence[str] = ("B",)) -> Component:
+    """The lymphodepletion component: states ``LD`` and ``TH``, kill terms on ``depletes``.
 
-    Requires the disease component's ``B`` state. Dose ``LD`` with
-    :func:`lymphodepletion_doses`.
+    ``depletes`` are the disease states hit by Flu/Cy at rate ``ld_kill_b`` per LD unit:
+    the B cells ``("B",)`` in lupus (the default, required from the disease component);
+    ``()`` for a setting without lymphocyte targets (only host T cells ``TH`` are hit).
+    Dose ``LD`` with :func:`lymphodepletion_doses`.
     """
+    depleted = (depletes,) if isinstance(depletes, str) else tuple(depletes)
     return Component(
         name="lymphodepletion",
         description="Fludarabine/cyclophosphamide exposure (LD) and host T cells (TH).",
@@ -120,9 +123,9 @@ def lymphodepletion_component() -> Component:
         terms={
             "LD": "-ld_k*LD",
             "TH": "th_recovery*(th_normal - TH) - ld_kill_lymph*LD*TH",
-            "B": "-ld_kill_b*LD*B",
+            **{x: f"-ld_kill_b*LD*{x}" for x in depleted},
         },
-        requires=("B",),
+        requires=depleted,
         references=(FT516, GAO2025, FLU_PK, _LD_UNIT, BAIRD2021, MACKENSEN_RECALIBRATION),
         notes=(
             "LD exposure unit: one day of fludarabine 30 + cyclophosphamide 500 mg/m2.",

@@ -1,12 +1,18 @@
-"""Virtual clinical trials: candidates, eligibility, statistics (and, later, the runner).
+"""Virtual clinical trials for any disease: the runner, statistics, comparisons.
 
 Public API::
+
+    from nksim.trials import TrialScenario, run_trial                 # the runner
+    from nksim.trials import DiseaseSetting, Endpoint, Panel, Baseline, register_setting
+    from nksim.trials import get_setting, setting_names              # disease settings
+    from nksim.trials import compare_arms, paired_difference, risk_ratio  # comparisons
 
     from nksim.trials import CohortSpec, generate_candidates          # who is referred
     from nksim.trials import EligibilityCriteria, Criterion, screen   # who is eligible
     from nksim.trials import proportion_ci, km_median, endpoint_summary, ...  # statistics
 
-See ``docs/trials-statistics.md`` for definitions, distributions and sources.
+See ``docs/trials.md`` (runner, settings, designs, comparisons) and
+``docs/trials-statistics.md`` (definitions, distributions and sources).
 """
 
 # ---- candidates, eligibility and statistics (trials/_cohort, _eligibility, _statistics)
@@ -21,7 +27,18 @@ from nksim.trials._eligibility import screening_summary as screening_summary
 
 # ---- end of candidates, eligibility and statistics
 # ---- the trial runner
+from nksim.trials._comparisons import compare_arms as compare_arms
+from nksim.trials._comparisons import cox_hazard_ratio as cox_hazard_ratio
+from nksim.trials._comparisons import paired_difference as paired_difference
+from nksim.trials._comparisons import risk_ratio as risk_ratio
 from nksim.trials._schema import TrialScenario as TrialScenario
+from nksim.trials._setting import Baseline as Baseline
+from nksim.trials._setting import DiseaseSetting as DiseaseSetting
+from nksim.trials._setting import Endpoint as Endpoint
+from nksim.trials._setting import Panel as Panel
+from nksim.trials._setting import get_setting as get_setting
+from nksim.trials._setting import register_setting as register_setting
+from nksim.trials._setting import setting_names as setting_names
 from nksim.trials._statistics import Estimate as Estimate
 from nksim.trials._statistics import StatisticalWarning as StatisticalWarning
 from nksim.trials._statistics import bootstrap_ci as bootstrap_ci

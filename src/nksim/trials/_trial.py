@@ -1,21 +1,28 @@
 """The virtual trial: screen candidates, allocate them to arms, treat, simulate, summarise.
 
-Flow (``docs/trials.md``): candidates (``trials/_cohort``) -> eligibility with a
-screening log -> allocation (permuted blocks, seeded) -> per arm: manufacturing and
-cost, per-patient parameters and equilibrium at the baseline SLEDAI-2K, dose records
-(background steroids, lymphodepletion, product infusions, arm steroid regimen) ->
-simulation from ``-run_in_days`` -> per-patient endpoints -> arm statistics with 95 %
-confidence intervals.
+Flow (``docs/trials.md``): the disease setting's candidates (``[trial] setting``,
+:class:`nksim.trials.DiseaseSetting`) -> its eligibility rules, with a screening log ->
+per-patient parameters (log-normal variability, then the setting's covariate effects) and
+baseline state (a candidate the model cannot represent leaves at screening) ->
+allocation (``randomised``: permuted blocks, seeded; ``paired``: every patient receives
+every arm; ``single_arm``) -> per arm: manufacturing and cost, dose records
+(lymphodepletion and product, plus the setting's background therapy), simulation from
+``-run_in_days`` -> the setting's per-patient endpoints -> arm statistics with 95 %
+confidence intervals -> between-arm comparisons (``nksim.trials._comparisons``).
+
+The runner knows no disease: everything disease-specific comes from the setting.
 
 Per-patient truth: every random draw of a patient comes from its own stream keyed by
 the trial seed and the candidate id, so the results do not depend on ``batch_size``,
-thread count or which other patients were simulated.
+thread count, the design or which other patients were simulated.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +30,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from nksim.disease import prednisone_mg_per_day, sle_initial_state, steroid_taper
-from nksim.disease._steroids import GC_STATE
 from nksim.dosing import Dose
 from nksim.engine import SimulationResult, SolverOptions, simulate
 from nksim.errors import UserError
-from nksim.library import get_model
 from nksim.model import Model
 from nksim.population import patient_rng
 from nksim.therapy import CellProduct, lymphodepletion_doses
@@ -38,17 +42,26 @@ from nksim.therapy._manufacturing import (
     patient_costs,
     simulate_manufacturing,
 )
-from nksim.trials._cohort import CohortSpec, generate_candidates
-from nksim.trials._eligibility import EligibilityCriteria, screen
-from nksim.trials._endpoints import patient_endpoints, summarise_arm
+from nksim.trials._comparisons import compare_arms
+from nksim.trials._eligibility import screen
 from nksim.trials._schema import ArmSection, TrialScenario
+from nksim.trials._setting import DiseaseSetting, Endpoint, get_setting
+from nksim.trials._statistics import StatisticalWarning, cost_per_remission, endpoint_summary
 from nksim.units import to_magnitude
 
 STREAM_PARAMETERS = 11  # log-normal parameter variability
-STREAM_TOXICITY = 12  # individual CRS/ICANS thresholds
+STREAM_ENDPOINTS = 12  # the setting's endpoint draws (e.g. individual CRS/ICANS thresholds)
 STREAM_ALLOCATION = 13  # randomisation blocks
 
-T_CELL_FRACTION = 0.7  # ASSUMPTION: T cells are ~60-80 % of blood lymphocytes (textbook range)
+#: Runner-level endpoints, after the setting's (manufacturing and cost need no disease).
+GENERIC_ENDPOINTS = (
+    Endpoint("manufacturing_failure_rate", "manufacturing_failed", "binary", (),
+             "manufacturing failure"),
+    Endpoint("cost_per_patient_median", "cost_rmb", "median", ("infused",),
+             "cost per patient treated, median (RMB)"),
+)
+#: Seconds a trial must run before its progress bar appears.
+PROGRESS_DELAY_S = 2.0
 
 
 @dataclass
@@ -72,71 +85,109 @@ class TrialResult:
     screening_log: pd.DataFrame
     arms: list[ArmResult]
     notes: list[str] = field(default_factory=list)
+    setting: DiseaseSetting | None = None
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """``{"arms": {ARM: {"n": ..., "endpoints": {NAME: {"value", "ci_low", ...}}}}}``."""
+        """``{ARM: {"n": ..., "endpoints": {NAME: {"value", "ci_low", "n", ...}}}}``."""
         return {arm.name: arm.summary for arm in self.arms}
+
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Every endpoint of the arms' summaries, with its declaration (kind, label)."""
+        setting = self.setting or get_setting(self.scenario.trial.setting)
+        return _endpoints(setting)
+
+
+def _endpoints(setting: DiseaseSetting) -> tuple[Endpoint, ...]:
+    extra = ()
+    if setting.cost_per_response:
+        name, column = setting.cost_per_response
+        extra = (Endpoint(name, column, "cost_per_response", (),  # type: ignore[arg-type]
+                          f"cost per response ({column}), RMB"),)
+    return (*setting.endpoints, *GENERIC_ENDPOINTS, *extra)
 
 
 def run_trial(scenario: TrialScenario, *, progress: bool | None = None) -> TrialResult:
-    """Run a virtual trial described by a validated :class:`TrialScenario`."""
-    trial = scenario.trial
-    model = get_model(trial.model).with_values(scenario.parameters)
-    cohort = CohortSpec.from_dict(scenario.cohort, field="cohort")
-    criteria = EligibilityCriteria.from_dict(scenario.eligibility, field="eligibility")
-    candidates = generate_candidates(seed=trial.seed, spec=cohort)
-    eligible, log = screen(candidates, criteria)
-    eligible, log = _equilibrate(model, eligible, log, scenario)
-    groups, notes = _allocate(eligible, scenario)
-    arms = []
-    for i, arm in enumerate(scenario.arms):
-        arms.append(_run_arm(i, arm, groups[arm.name], model, scenario, progress))
-    return TrialResult(scenario, model, candidates, log, arms, notes)
+    """Run a virtual trial described by a validated :class:`TrialScenario`.
 
-
-def _equilibrate(model: Model, eligible: pd.DataFrame, log: pd.DataFrame,
-                 scenario: TrialScenario) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each eligible candidate's parameters and untreated equilibrium at its baseline SLEDAI.
-
-    A candidate whose baseline score is not a stable state of its own parameters (on its
-    standard-of-care prednisone) cannot be represented by the model: it leaves the trial
-    at screening, with the reason in the screening log.
+    ``progress``: a progress bar on stderr for runs longer than :data:`PROGRESS_DELAY_S`
+    (``None``: only when stderr is a terminal).
     """
-    params = _patient_parameters(model, eligible, scenario)
-    background = _background_prednisone(scenario, eligible)
-    keep, rows, states = [], [], []
+    trial = scenario.trial
+    setting = get_setting(trial.setting)
+    model = setting.model(scenario)
+    candidates = setting.candidates(scenario)
+    eligible, log = screen(candidates, setting.criteria(scenario))
+    if eligible.empty:
+        raise UserError(f"no candidate is eligible ({len(candidates)} screened): loosen "
+                        "[eligibility] or change [cohort]", field="eligibility")
+    with _bar(progress, len(eligible) + trial.patients_per_arm * len(scenario.arms)) as bar:
+        eligible, log = _baseline(setting, model, eligible, log, scenario)
+        bar.update(len(eligible))
+        groups, notes = _allocate(eligible, scenario)
+        arms = [_run_arm(i, arm, groups[arm.name], model, setting, scenario, bar)
+                for i, arm in enumerate(scenario.arms)]
+    comparisons = compare_arms(arms, _endpoints(setting), paired=trial.design == "paired",
+                               follow_up=trial.follow_up_days, seed=trial.seed)
+    return TrialResult(scenario, model, candidates, log, arms, notes, setting, comparisons)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _bar(enabled: bool | None, total: int):
+    """A tqdm bar over patients (baselines, then simulated patients of every arm)."""
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="patient", delay=PROGRESS_DELAY_S, file=sys.stderr,
+                dynamic_ncols=True, desc="trial")
+
+
+def _baseline(setting: DiseaseSetting, model: Model, eligible: pd.DataFrame,
+              log: pd.DataFrame, scenario: TrialScenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parameters and baseline state of each eligible candidate (the setting's baseline);
+    candidates the model cannot represent leave at screening, with the reason logged."""
+    params = setting.covariate_parameters(model, eligible, _varied_parameters(
+        model, eligible, scenario))
+    base = setting.baseline(model, eligible, params, scenario)
     log = log.copy()
-    for k, cand in enumerate(eligible["candidate"].to_numpy()):
-        try:
-            base = sle_initial_state(model, params[k:k + 1], int(eligible["sledai"].iloc[k]),
-                                     prednisone_mg_per_day=background[k])
-        except UserError as exc:
-            at = log.index[log["candidate"] == cand][0]
-            log.loc[at, "eligible"] = False
-            log.loc[at, "n_failed"] += 1
-            log.loc[at, "failed_criteria"] = "model_baseline"
-            log.loc[at, "reasons"] = f"baseline not representable by the model ({exc})"
-            continue
-        initial = base.initial[0].copy()
-        initial[model.state_names.index("TH")] = params[k, model.parameter_names.index("th_normal")]
-        keep.append(k)
-        rows.append(base.parameters[0])
-        states.append(initial)
-    eligible = eligible.iloc[keep].reset_index(drop=True)
-    eligible["background_prednisone_mg_day"] = background[keep]
-    eligible.attrs["parameters"] = np.array(rows).reshape(len(keep), -1)
-    eligible.attrs["initial"] = np.array(states).reshape(len(keep), -1)
-    return eligible, log
+    for cand, reason in base.excluded.items():
+        at = log.index[log["candidate"] == cand][0]
+        log.loc[at, "eligible"] = False
+        log.loc[at, "n_failed"] += 1
+        log.loc[at, "failed_criteria"] = "model_baseline"
+        log.loc[at, "reasons"] = reason
+    kept = base.patients.reset_index(drop=True)
+    kept.attrs["parameters"] = np.asarray(base.parameters, float).reshape(len(kept), -1)
+    kept.attrs["initial"] = np.asarray(base.initial, float).reshape(len(kept), -1)
+    if kept.empty:
+        raise UserError("no eligible candidate has a baseline the model can represent "
+                        f"({len(base.excluded)} excluded: model_baseline)", field="cohort")
+    return kept, log
 
 
 def _allocate(eligible: pd.DataFrame, scenario: TrialScenario):
-    """Permuted-block randomisation of eligible candidates (in candidate order) to arms."""
+    """Allocation in candidate order: permuted blocks (``randomised``, ``single_arm``) or
+    the same patients in every arm (``paired``)."""
     names = [a.name for a in scenario.arms]
     per_arm = scenario.trial.patients_per_arm
     groups: dict[str, list[int]] = {n: [] for n in names}
     rows = eligible.sort_values("candidate").index.to_list()
+    if scenario.trial.design == "paired":
+        groups = {n: rows[:per_arm] for n in names}
     block = 0
-    while rows and min(len(g) for g in groups.values()) < per_arm:
+    while (scenario.trial.design != "paired" and rows
+           and min(len(g) for g in groups.values()) < per_arm):
         chunk, rows = rows[:len(names)], rows[len(names):]
         order = np.random.default_rng([scenario.trial.seed, STREAM_ALLOCATION, block])
         for row, arm in zip(chunk, order.permutation(names), strict=False):
@@ -157,7 +208,7 @@ def _allocate(eligible: pd.DataFrame, scenario: TrialScenario):
 
 
 def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
-             scenario: TrialScenario, progress: bool | None) -> ArmResult:
+             setting: DiseaseSetting, scenario: TrialScenario, bar) -> ArmResult:
     trial = scenario.trial
     where = f"arms[{i}]"
     if patients.empty:
@@ -181,28 +232,24 @@ def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
 
     params = patients.attrs["parameters"]
     initial = patients.attrs["initial"]
-    background = patients["background_prednisone_mg_day"].to_numpy(float)
     product = _product(arm, where)
-    cap = scenario.standard_of_care.max_prednisone_mg_per_day
-    doses = [_patient_doses(arm, product, row, background[k], cap, trial.run_in_days,
-                            trial.follow_up_days)
-             for k, row in enumerate(patients.itertuples(index=False))]
+    doses = [setting.doses(arm, row, _treatment(arm, product, row), scenario)
+             for row in patients.itertuples(index=False)]
     times = _output_times(trial.run_in_days, trial.follow_up_days)
-    sim = _simulate_in_batches(model, times, params, initial, doses, patients, scenario,
-                               progress)
-    prednisone = prednisone_mg_per_day(doses, times)
-    rngs = [patient_rng(trial.seed, int(c), STREAM_TOXICITY) for c in patients["candidate"]]
-    endpoints = patient_endpoints(sim.dataset, prednisone, rngs, trial.follow_up_days)
+    sim = _simulate_in_batches(model, times, params, initial, doses, patients, scenario, bar)
+    rngs = [patient_rng(trial.seed, int(c), STREAM_ENDPOINTS) for c in patients["candidate"]]
+    endpoints = setting.patient_endpoints(sim.dataset, doses, patients, rngs, scenario)
     patients = pd.concat([patients.reset_index(drop=True), endpoints.reset_index(drop=True)],
                          axis=1)
     patients["status"] = sim.patients["status"].to_numpy()
-    summary = summarise_arm(patients, arm.product, trial.follow_up_days, seed=trial.seed)
+    summary = summarise_arm(patients, arm.product, setting, trial.follow_up_days,
+                            seed=trial.seed)
     return ArmResult(arm.name, arm, patients, sim, summary)
 
 
-def _patient_parameters(model: Model, patients: pd.DataFrame,
-                        scenario: TrialScenario) -> np.ndarray:
-    """Typical parameters x exp(sigma z), z from each patient's own stream; covariates set."""
+def _varied_parameters(model: Model, patients: pd.DataFrame,
+                       scenario: TrialScenario) -> np.ndarray:
+    """Typical parameters x exp(sigma z), z from each patient's own stream, within bounds."""
     sigma = scenario.variability.lognormal_sigma
     sig = sigma if isinstance(sigma, dict) else {"all": sigma}
     unknown = set(sig) - {"all"} - set(model.parameter_names)
@@ -215,19 +262,7 @@ def _patient_parameters(model: Model, patients: pd.DataFrame,
     hi = np.array([p.bounds[1] for p in model.parameters])
     z = np.stack([patient_rng(scenario.trial.seed, int(c), STREAM_PARAMETERS)
                   .standard_normal(typical.size) for c in patients["candidate"]])
-    params = np.clip(typical * np.exp(vec * z), lo, hi)
-    # covariates, not variability: body weight for steroid exposure, the patient's T cells
-    params[:, model.parameter_names.index("weight_GC")] = patients["weight_kg"].to_numpy(float)
-    params[:, model.parameter_names.index("th_normal")] = (
-        T_CELL_FRACTION * patients["alc_per_ul"].to_numpy(float))
-    return params
-
-
-def _background_prednisone(scenario: TrialScenario, patients: pd.DataFrame) -> np.ndarray:
-    """Standard-of-care prednisone before treatment, mg/day, per patient."""
-    soc = scenario.standard_of_care
-    return np.minimum(soc.prednisone_mg_per_kg_per_day * patients["weight_kg"].to_numpy(float),
-                      soc.max_prednisone_mg_per_day)
+    return np.clip(typical * np.exp(vec * z), lo, hi)
 
 
 def _product(arm: ArmSection, where: str) -> CellProduct | None:
@@ -245,32 +280,16 @@ def _product(arm: ArmSection, where: str) -> CellProduct | None:
         raise UserError(str(exc), field=where) from None
 
 
-def _patient_doses(arm: ArmSection, product: CellProduct | None, row, background: float,
-                   cap: float, run_in: float, follow_up: float) -> list[Dose]:
-    """Background steroids, lymphodepletion, product and the arm's steroid regimen."""
-    s = arm.steroids
-    infused = bool(row.infused)
-    ld = arm.lymphodepletion if (infused and arm.lymphodepletion) else None
-    if not infused or s.after == "continue":
-        change = follow_up  # not treated: stays on the standard of care
-    elif s.after == "stop":
-        change = ld.first_day if ld else 0.0  # all immunosuppression stops with Flu/Cy
-    else:
-        change = 0.0
+def _treatment(arm: ArmSection, product: CellProduct | None, row) -> list[Dose]:
+    """Lymphodepletion and product infusions of an infused patient (day 0 = first one)."""
+    if not bool(row.infused) or product is None:
+        return []
     doses: list[Dose] = []
-    if background > 0:
-        doses.append(Dose(GC_STATE, background * (change + run_in), -run_in,
-                          duration=change + run_in))
-    if infused and s.after == "keep_then_taper":
-        doses += steroid_taper(0.0, s.maintenance_mg_per_kg_per_day, float(row.weight_kg),
-                               s.taper_weeks, hold_weeks=s.hold_weeks,
-                               max_mg_per_day=cap, step_days=7.0)
+    ld = arm.lymphodepletion
     if ld:
         doses += lymphodepletion_doses(ld.first_day, ld.days, ld.fludarabine_mg_m2,
                                        ld.cyclophosphamide_mg_m2)
-    if infused and product is not None:
-        doses += product.doses_for(float(row.weight_kg), 0.0, age_years=float(row.age_years))
-    return doses
+    return doses + product.doses_for(float(row.weight_kg), 0.0, age_years=float(row.age_years))
 
 
 def _output_times(run_in: float, follow_up: float) -> np.ndarray:
@@ -282,18 +301,19 @@ def _output_times(run_in: float, follow_up: float) -> np.ndarray:
 
 
 def _simulate_in_batches(model, times, params, initial, doses, patients, scenario,
-                         progress) -> SimulationResult:
+                         bar) -> SimulationResult:
     trial = scenario.trial
     n = params.shape[0]
     size = trial.batch_size or n
     options = SolverOptions(rtol=trial.rtol, atol=trial.atol, threads=trial.threads,
-                            progress=progress)
+                            progress=False)  # the trial's own bar counts patients
     parts = []
     for lo in range(0, n, size):
         hi = min(n, lo + size)
         parts.append(simulate(model, times, parameters=params[lo:hi], initial=initial[lo:hi],
                               doses=doses[lo:hi], t_start=-trial.run_in_days, options=options,
                               patient_ids=patients["candidate"].to_numpy()[lo:hi]))
+        bar.update(hi - lo)
     if len(parts) == 1:
         return parts[0]
     return dataclasses.replace(
@@ -303,3 +323,61 @@ def _simulate_in_batches(model, times, params, initial, doses, patients, scenari
         doses=[d for p in parts for d in p.doses],
         run_time=sum(p.run_time for p in parts),
     )
+
+
+# ---------------------------------------------------------------- arm summaries
+def summarise_arm(patients: pd.DataFrame, product: str, setting: DiseaseSetting,
+                  follow_up: float, *, seed: int) -> dict[str, Any]:
+    """The arm's block of ``summary.json``: counts and endpoints with 95 % CIs.
+
+    Small-sample warnings of the statistics module are not shown: each endpoint's
+    ``note`` says when it is undefined (e.g. no infused patient in a control arm).
+    """
+    ok = patients["status"].eq("ok").to_numpy()
+    infused = patients["infused"].to_numpy(bool) & ok
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        endpoints = {e.name: summarise_endpoint(e, patients, follow_up)
+                     for e in (*setting.endpoints, *GENERIC_ENDPOINTS)}
+        if setting.cost_per_response:
+            name, column = setting.cost_per_response
+            endpoints[name] = _cost_per_response(patients, column, ok, seed)
+    return {
+        "n": int(len(patients)),
+        "n_infused": int(infused.sum()),
+        "n_failed_integration": int((~ok).sum()),
+        **setting.arm_counts(patients, infused),
+        "product": product,
+        "endpoints": endpoints,
+    }
+
+
+def analysed_mask(endpoint: Endpoint, patients: pd.DataFrame) -> np.ndarray:
+    """Patients an endpoint is computed on: integration ok and every ``among`` column."""
+    mask = patients["status"].eq("ok").to_numpy()
+    for column in endpoint.among:
+        mask = mask & patients[column].to_numpy(bool)
+    return mask
+
+
+def summarise_endpoint(endpoint: Endpoint, patients: pd.DataFrame,
+                       follow_up: float) -> dict[str, Any]:
+    """One endpoint's ``{"value", "ci_low", "ci_high", "n", ...}`` for one arm."""
+    mask = analysed_mask(endpoint, patients)
+    values = patients[endpoint.column]
+    if endpoint.kind == "binary":
+        v = pd.Series(values.to_numpy(), dtype=object).where(mask, None)
+        return endpoint_summary(endpoint.name, v, "proportion")
+    numbers = values.to_numpy(float)[mask]
+    if endpoint.kind == "time_to_event":
+        return endpoint_summary(endpoint.name, numbers, "time_to_event", followup=follow_up)
+    return endpoint_summary(endpoint.name, numbers, "median")
+
+
+def _cost_per_response(patients: pd.DataFrame, column: str, ok: np.ndarray,
+                       seed: int) -> dict[str, Any]:
+    cost = patients["cost_rmb"].to_numpy(float)[ok]
+    response = patients[column].to_numpy(bool)[ok]
+    if cost.size == 0:
+        return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
+    return cost_per_remission(cost, response, seed=seed).to_dict()

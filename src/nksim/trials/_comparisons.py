@@ -1,0 +1,317 @@
+"""Between-arm comparisons: one item per endpoint, pair of arms and measure.
+
+Every item of ``summary.json``'s top-level ``comparisons`` list is
+``{"endpoint", "arm_a", "arm_b", "measure", "value", "ci_low", "ci_high", "method",
+"n_a", "n_b", "p_value", "note"}`` (95 % intervals; ``None`` where undefined; ``value``
+is arm_a minus arm_b, or arm_a over arm_b for ratios). Arms are compared in scenario
+order (arm_a before arm_b). Measures (``docs/trials.md``):
+
+* binary endpoints, parallel arms: ``risk_difference`` with Newcombe's hybrid score
+  interval (method 10 of Newcombe 1998, Stat Med 17:873) and Fisher's exact p;
+  ``risk_ratio`` with the Katz log interval (Katz et al. 1978, Biometrics 34:469);
+* binary endpoints, paired design (every patient in both arms): ``paired_risk_difference``
+  with Newcombe's square-and-add interval for paired data (method 10 of Newcombe 1998,
+  Stat Med 17:2635) and the exact McNemar p (binomial test on the discordant pairs);
+* time-to-event endpoints: ``hazard_ratio`` from a Cox model (lifelines; Efron ties;
+  stratified by patient in a paired design) and ``median_difference`` (Kaplan-Meier
+  medians, percentile bootstrap over patients, or over pairs in a paired design);
+* numeric (median) endpoints: ``median_difference`` (percentile bootstrap);
+* cost per response: ``difference`` (percentile bootstrap over patients).
+
+Bootstrap draws come from a generator seeded by the trial seed, the endpoint and the arms,
+so comparisons are reproducible and independent of one another.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from nksim.trials._setting import Endpoint
+from nksim.trials._statistics import _alpha, difference_in_proportions, wilson_ci
+
+N_RESAMPLES = 2000
+_STREAM = 14  # bootstrap generator stream of comparisons
+
+
+def _item(endpoint: str, a: str, b: str, measure: str, value: float, low: float,
+          high: float, method: str, n_a: int, n_b: int, p_value: float | None = None,
+          note: str = "") -> dict[str, Any]:
+    def clean(x):
+        return None if x is None or not math.isfinite(x) else float(x)
+
+    return {"endpoint": endpoint, "arm_a": a, "arm_b": b, "measure": measure,
+            "value": clean(value), "ci_low": clean(low), "ci_high": clean(high),
+            "method": method, "n_a": int(n_a), "n_b": int(n_b), "p_value": clean(p_value),
+            "note": note}
+
+
+# ---------------------------------------------------------------- binary
+def risk_ratio(k1: int, n1: int, k2: int, n2: int,
+               confidence: float = 0.95) -> tuple[float, float, float, str]:
+    """``(k1/n1)/(k2/n2)`` with the Katz log interval
+    ``exp(log RR +/- z sqrt(1/k1 - 1/n1 + 1/k2 - 1/n2))``; NaN bounds when a count is 0."""
+    z = stats.norm.ppf(1 - _alpha(confidence) / 2)
+    if n1 == 0 or n2 == 0:
+        return math.nan, math.nan, math.nan, "an arm has no patients"
+    if k2 == 0:
+        return math.nan, math.nan, math.nan, "no event in arm_b: ratio undefined"
+    rr = (k1 / n1) / (k2 / n2)
+    if k1 == 0:
+        return rr, math.nan, math.nan, "no event in arm_a: log interval undefined"
+    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+    return rr, rr * math.exp(-z * se), rr * math.exp(z * se), ""
+
+
+def paired_difference(a: int, b: int, c: int, d: int,
+                      confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """Paired difference of proportions ``(b - c)/n`` with Newcombe's square-and-add
+    interval (method 10, Stat Med 1998;17:2635) and the exact McNemar p.
+
+    ``a``: both arms positive, ``b``: arm A only, ``c``: arm B only, ``d``: neither.
+    Wilson intervals ``(l1, u1)``, ``(l2, u2)`` of ``p1 = (a+b)/n`` and ``p2 = (a+c)/n``
+    are combined with the continuity-corrected correlation ``phi`` of the pairs::
+
+        phi = (ad - bc - n/2)/sqrt(...)  if ad - bc > n/2;  0 if 0 <= ad - bc <= n/2;
+              (ad - bc)/sqrt(...)        if ad - bc < 0
+        low  = D - sqrt((p1-l1)^2 - 2 phi (p1-l1)(u2-p2) + (u2-p2)^2)
+        high = D + sqrt((p2-l2)^2 - 2 phi (p2-l2)(u1-p1) + (u1-p1)^2)
+    """
+    n = a + b + c + d
+    if n == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    p1, p2 = (a + b) / n, (a + c) / n
+    w1, w2 = wilson_ci(a + b, n, confidence), wilson_ci(a + c, n, confidence)
+    l1, u1, l2, u2 = w1.ci_low, w1.ci_high, w2.ci_low, w2.ci_high
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = 0.0
+    if margins > 0:
+        cross = a * d - b * c
+        if cross > n / 2:
+            phi = (cross - n / 2) / math.sqrt(margins)
+        elif cross < 0:
+            phi = cross / math.sqrt(margins)
+    diff = p1 - p2
+    low = diff - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2)
+                               + (u2 - p2) ** 2))
+    high = diff + math.sqrt(max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1)
+                                + (u1 - p1) ** 2))
+    p = stats.binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
+    return diff, max(-1.0, low), min(1.0, high), float(p)
+
+
+# ---------------------------------------------------------------- time to event
+def cox_hazard_ratio(durations: np.ndarray, events: np.ndarray, group: np.ndarray,
+                     strata: np.ndarray | None = None,
+                     confidence: float = 0.95) -> tuple[float, float, float, str]:
+    """Hazard ratio of ``group == 1`` versus ``group == 0`` from a Cox proportional-hazards
+    model (lifelines ``CoxPHFitter``, Efron ties; stratified by ``strata`` if given), with
+    the Wald interval. NaN with a note when lifelines is missing or the fit is undefined
+    (no events, or an arm without events: the estimate diverges)."""
+    try:
+        from lifelines import CoxPHFitter
+    except ImportError:  # pragma: no cover - lifelines is a dependency
+        return math.nan, math.nan, math.nan, "lifelines not installed"
+    events = np.asarray(events, bool)
+    group = np.asarray(group, int)
+    for g in (0, 1):
+        if not events[group == g].any():
+            return math.nan, math.nan, math.nan, "an arm has no events: ratio undefined"
+    frame = pd.DataFrame({"T": np.asarray(durations, float), "E": events, "arm": group})
+    kwargs: dict[str, Any] = {}
+    if strata is not None:
+        frame["pair"] = np.asarray(strata)
+        kwargs["strata"] = ["pair"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = CoxPHFitter(alpha=_alpha(confidence)).fit(frame, "T", "E", **kwargs)
+    except Exception as exc:  # lifelines raises ConvergenceError and others
+        return math.nan, math.nan, math.nan, f"Cox fit failed ({type(exc).__name__})"
+    coef = float(fit.params_["arm"])
+    se = float(fit.standard_errors_["arm"])
+    z = stats.norm.ppf(1 - _alpha(confidence) / 2)
+    if not (math.isfinite(coef) and math.isfinite(se)) or abs(coef) + z * se > 30:
+        return math.nan, math.nan, math.nan, ("Cox estimate diverges (monotone likelihood: "
+                                              "too few events or complete separation)")
+    return math.exp(coef), math.exp(coef - z * se), math.exp(coef + z * se), ""
+
+
+def km_median_value(durations: np.ndarray, events: np.ndarray) -> float:
+    """Kaplan-Meier median (same definition as :func:`nksim.trials.km_median`; NaN if not
+    reached), without the interval: fast enough to bootstrap."""
+    d = np.asarray(durations, float)
+    e = np.asarray(events, bool)
+    if d.size == 0:
+        return math.nan
+    times = np.unique(d[e])
+    if times.size == 0:
+        return math.nan
+    at_risk = (d[None, :] >= times[:, None]).sum(axis=1)
+    died = (e[None, :] & (d[None, :] == times[:, None])).sum(axis=1)
+    s = np.cumprod(1.0 - died / at_risk)
+    hit = np.flatnonzero(s <= 0.5 + 1e-12)
+    if not hit.size:
+        return math.nan
+    i = int(hit[0])
+    if abs(s[i] - 0.5) < 1e-12 and i + 1 < times.size:
+        return 0.5 * (times[i] + times[i + 1])
+    return float(times[i])
+
+
+# ---------------------------------------------------------------- bootstrap
+def _rng(seed: int, *keys: str) -> np.random.Generator:
+    words = [zlib.crc32(k.encode()) for k in keys]
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, _STREAM, *words])
+
+
+def _percentile(values: np.ndarray, confidence: float) -> tuple[float, float, str]:
+    """Order-statistic percentile bounds (as :func:`nksim.trials.bootstrap_ci`)."""
+    alpha = _alpha(confidence)
+    bad = ~np.isfinite(values)
+    note = f"{int(bad.sum())} of {values.size} resamples undefined, dropped" if bad.any() \
+        else ""
+    kept = np.sort(values[~bad])
+    if kept.size < 0.5 * values.size:
+        return math.nan, math.nan, (note + "; " if note else "") + "too few defined resamples"
+    return (float(np.quantile(kept, alpha / 2, method="lower")),
+            float(np.quantile(kept, 1 - alpha / 2, method="higher")), note)
+
+
+def bootstrap_difference(sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray],
+                         statistic: Callable[..., float], *, rng: np.random.Generator,
+                         paired: bool = False, n_resamples: int = N_RESAMPLES,
+                         confidence: float = 0.95) -> tuple[float, float, float, str]:
+    """``statistic(*sample_a) - statistic(*sample_b)`` with a percentile bootstrap interval.
+
+    Each sample is a tuple of per-patient arrays (kept together when resampled). Parallel
+    arms are resampled independently; ``paired=True`` resamples pairs (row i of both
+    samples is the same patient).
+    """
+    a = [np.asarray(x) for x in sample_a]
+    b = [np.asarray(x) for x in sample_b]
+    with np.errstate(all="ignore"):
+        value = statistic(*a) - statistic(*b)
+        na, nb = a[0].size, b[0].size
+        if na == 0 or nb == 0:
+            return math.nan, math.nan, math.nan, "an arm has no patients"
+        out = np.empty(n_resamples)
+        for r in range(n_resamples):
+            ia = rng.integers(0, na, na)
+            ib = ia if paired else rng.integers(0, nb, nb)
+            out[r] = statistic(*(x[ia] for x in a)) - statistic(*(x[ib] for x in b))
+    low, high, note = _percentile(out, confidence)
+    return value, low, high, note
+
+
+def _median(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else math.nan
+
+
+def _ratio_of_sums(cost: np.ndarray, response: np.ndarray) -> float:
+    k = response.sum()
+    return float(cost.sum() / k) if k else math.nan
+
+
+# ---------------------------------------------------------------- per endpoint
+def compare_arms(arms: Sequence[Any], endpoints: Sequence[Endpoint], *, paired: bool,
+                 follow_up: float, seed: int, confidence: float = 0.95
+                 ) -> list[dict[str, Any]]:
+    """Every endpoint compared between every pair of arms (``arms``: ``ArmResult``)."""
+    from nksim.trials._trial import analysed_mask
+
+    out: list[dict[str, Any]] = []
+    done = [a for a in arms if a.simulation is not None and len(a.patients)]
+    for i, arm_a in enumerate(done):
+        for arm_b in done[i + 1:]:
+            for e in endpoints:
+                ma = analysed_mask(e, arm_a.patients) if e.kind != "cost_per_response" \
+                    else arm_a.patients["status"].eq("ok").to_numpy()
+                mb = analysed_mask(e, arm_b.patients) if e.kind != "cost_per_response" \
+                    else arm_b.patients["status"].eq("ok").to_numpy()
+                pa, pb = arm_a.patients[ma], arm_b.patients[mb]
+                if paired:
+                    common = np.intersect1d(pa["candidate"], pb["candidate"])
+                    pa = pa.set_index("candidate").loc[common].reset_index()
+                    pb = pb.set_index("candidate").loc[common].reset_index()
+                rng = _rng(seed, e.name, arm_a.name, arm_b.name)
+                out += _compare(e, arm_a.name, arm_b.name, pa, pb, paired, follow_up, rng,
+                                confidence)
+    return out
+
+
+def _compare(e: Endpoint, a: str, b: str, pa: pd.DataFrame, pb: pd.DataFrame, paired: bool,
+             follow_up: float, rng: np.random.Generator, confidence: float
+             ) -> list[dict[str, Any]]:
+    na, nb = len(pa), len(pb)
+    if e.kind == "binary":
+        xa, xb = pa[e.column].to_numpy(bool), pb[e.column].to_numpy(bool)
+        if paired:
+            table = (int((xa & xb).sum()), int((xa & ~xb).sum()), int((~xa & xb).sum()),
+                     int((~xa & ~xb).sum()))
+            d, lo, hi, p = paired_difference(*table, confidence=confidence)
+            return [_item(e.name, a, b, "paired_risk_difference", d, lo, hi,
+                          "Newcombe square-and-add for paired data (method 10); "
+                          "exact McNemar p", na, nb, p,
+                          "" if na else "no pair analysed in both arms")]
+        ka, kb = int(xa.sum()), int(xb.sum())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            diff = difference_in_proportions(ka, na, kb, nb, confidence)
+        rr, rlo, rhi, note = risk_ratio(ka, na, kb, nb, confidence)
+        return [
+            _item(e.name, a, b, "risk_difference", diff.value, diff.ci_low, diff.ci_high,
+                  diff.method, na, nb, diff.p_value, diff.note),
+            _item(e.name, a, b, "risk_ratio", rr, rlo, rhi, "Katz log interval", na, nb,
+                  note=note),
+        ]
+    if e.kind == "time_to_event":
+        def tte(frame):
+            t = frame[e.column].to_numpy(float)
+            event = np.isfinite(t) & (t <= follow_up)
+            return np.where(event, t, follow_up), event
+
+        (ta, ea), (tb, eb) = tte(pa), tte(pb)
+        strata = np.concatenate([pa["candidate"], pb["candidate"]]) if paired else None
+        hr, hlo, hhi, note = cox_hazard_ratio(
+            np.concatenate([ta, tb]), np.concatenate([ea, eb]),
+            np.r_[np.ones(na, int), np.zeros(nb, int)], strata, confidence)
+        method = "Cox proportional hazards (lifelines, Efron ties"
+        method += "; stratified by patient)" if paired else ")"
+        d, lo, hi, dnote = bootstrap_difference(
+            (ta, ea), (tb, eb), km_median_value, rng=rng, paired=paired,
+            confidence=confidence)
+        return [
+            _item(e.name, a, b, "hazard_ratio", hr, hlo, hhi, method, na, nb, note=note),
+            _item(e.name, a, b, "median_difference", d, lo, hi,
+                  "difference of Kaplan-Meier medians; percentile bootstrap over "
+                  + ("pairs" if paired else "patients"), na, nb,
+                  note=dnote or ("median not reached in an arm" if not math.isfinite(d)
+                                 else "")),
+        ]
+    if e.kind == "median":
+        xa, xb = pa[e.column].to_numpy(float), pb[e.column].to_numpy(float)
+        d, lo, hi, note = bootstrap_difference((xa,), (xb,), _median, rng=rng, paired=paired,
+                                               confidence=confidence)
+        return [_item(e.name, a, b, "median_difference", d, lo, hi,
+                      "difference of medians; percentile bootstrap over "
+                      + ("pairs" if paired else "patients"), na, nb, note=note)]
+    if e.kind == "cost_per_response":
+        sa = (pa["cost_rmb"].to_numpy(float), pa[e.column].to_numpy(bool))
+        sb = (pb["cost_rmb"].to_numpy(float), pb[e.column].to_numpy(bool))
+        d, lo, hi, note = bootstrap_difference(sa, sb, _ratio_of_sums, rng=rng,
+                                               paired=paired, confidence=confidence)
+        if not math.isfinite(d):
+            note = "no response in an arm: cost per response undefined"
+        return [_item(e.name, a, b, "difference", d, lo, hi,
+                      "difference of total cost / responders; percentile bootstrap over "
+                      + ("pairs" if paired else "patients"), na, nb, note=note)]
+    raise ValueError(f"{e.name}: unknown endpoint kind {e.kind!r}")
