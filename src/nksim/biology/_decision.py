@@ -84,8 +84,9 @@ def _a(name, value, unit, description, source=ENCOUNTER_ASSUMPTION, upper=math.i
 #: Parameters of the decision (value, unit, source). Ranges are in the citations' notes or
 #: in ``docs/nk-biology.md``.
 PARAMETERS: tuple[Parameter, ...] = (
-    _a("w_nkg2d", 0.03, "dimensionless", "equivalent activating density per unit NKG2D-ligand "
-       "level (1 = K562-like) at NKG2D expression 1 (range 0.01-0.1)", SAGIV2016),
+    _a("w_nkg2d", 0.0075, "dimensionless", "equivalent activating density per unit NKG2D-ligand "
+       "level (1 = K562-like) at NKG2D expression 1 (range 0.003-0.03); calibrated with "
+       "sigma_cell to ~50 % IL-2 NK non-killers", SAGIV2016),
     _a("w_cd16", 0.2, "dimensionless", "equivalent activating density of fully antibody-coated "
        "targets at CD16 expression 1, V158 (range 0.05-1)"),
     _a("w_car", 0.5, "dimensionless", "equivalent activating density per unit CAR antigen at "
