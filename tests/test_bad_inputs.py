@@ -1,0 +1,237 @@
+"""Inputs that cannot hurt, outputs that cannot mix (issue 8 §6), through the command line:
+every bad input is one line ``nksim: error: FIELD: problem (got VALUE)``, exit status 2,
+nothing written; the output folder is replaced as a whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nksim.cli import cli
+
+BASE = """
+[model]
+name = "depillis2006"
+parameter_set = "patient9"
+[[doses]]
+state = "M"
+amount = 5
+times = [2]
+[simulation]
+t_end = 4
+record_every = 1
+"""
+
+
+def invoke(args: list[str]):
+    return CliRunner().invoke(cli, args)
+
+
+def simulate(tmp_path: Path, text: str, *extra: str, out: Path | None = None,
+             name: str = "s.toml"):
+    scenario = tmp_path / name
+    scenario.parent.mkdir(parents=True, exist_ok=True)
+    scenario.write_text(textwrap.dedent(text), encoding="utf-8")
+    out = tmp_path / "out" if out is None else out
+    return invoke(["simulate", str(scenario), "--out", str(out), *extra]), out
+
+
+def assert_one_line_error(result, expected: str, out: Path | None = None) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nksim: error: "), result.output
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in result.output and "function-after" not in result.output
+    if out is not None:
+        assert not out.exists()
+        assert not list(out.parent.glob(f".{out.name}.*"))  # no staging folder left
+    return lines[0]
+
+
+SIMULATE_BAD = {
+    "t_end inf": (BASE.replace("t_end = 4", "t_end = inf"),
+                  "simulation.t_end: must be a finite number (got inf)"),
+    "t_end nan": (BASE.replace("t_end = 4", "t_end = nan"), "simulation.t_end: must be a finite"),
+    "t_end huge in a unit": (BASE.replace("t_end = 4", 't_end = "1e308 year"'),
+                             "simulation.t_end: not a finite number in day"),
+    "t_end arithmetic": (BASE.replace("t_end = 4", 't_end = "1e200*1e200 day"'),
+                         "simulation.t_end: cannot read quantity '1e200*1e200 day'"),
+    "t_end power tower": (BASE.replace("t_end = 4", 't_end = "9**9**9 day"'),
+                          "simulation.t_end: cannot read quantity '9**9**9 day'"),
+    "record_every tiny": (BASE.replace("record_every = 1", "record_every = 1e-12"),
+                          "simulation.record_every: more than 1,000,000 output times"),
+    "negative seed": (BASE + "[population]\nsize = 2\nseed = -1\n",
+                      "population.seed: must be >= 0 (got -1)"),
+    "nan sigma": (BASE + "[population]\nsize = 2\nlognormal_sigma = nan\n",
+                  "population.lognormal_sigma: must be a finite number (got nan)"),
+    "inf sigma by name": (BASE + "[population]\nsize = 2\nlognormal_sigma = { a = inf }\n",
+                          "population.lognormal_sigma.a: must be a finite number (got inf)"),
+    "a billion patients": (BASE + "[population]\nsize = 1000000000\n",
+                           "population.size: must be <= 1000000 (got 1000000000)"),
+    "a billion doses": (BASE.replace("times = [2]", "start = 0\nevery = 1\ncount = 1000000000"),
+                        "doses[0].count: must be <= 10000 (got 1000000000)"),
+    "boolean parameter": (BASE + "[parameters]\nr2 = true\n",
+                          "parameters.r2: must be a number or a 'VALUE UNIT' string (got True)"),
+    "size as a string": (BASE + "[population]\nsize = \"10\"\n",
+                         "population.size: must be an integer (got '10')"),
+    "misspelled key": (BASE.replace("record_every = 1", "record_every = 1\nrtool = 1e-6"),
+                       "simulation.rtool: unknown field; did you mean 'rtol'?"),
+    "dose before the start": (BASE.replace("t_end = 4", "t_start = 1\nt_end = 4").replace(
+        "times = [2]", "times = [0.5]"),
+        "doses[0].times[0]: dose at 0.5 is before simulation.t_start (1)"),
+    "dose after the end": (BASE.replace("times = [2]", "times = [2, 9]"),
+                           "doses[0].times[1]: dose at 9 is after simulation.t_end (4)"),
+    "repeats after the end": (BASE.replace("times = [2]", "start = 1\nevery = 1\ncount = 10"),
+                              "doses[0].count: dose at 10 is after simulation.t_end (4)"),
+    "start after the end": (BASE.replace("times = [2]", "start = 5"),
+                            "doses[0].start: dose at 5 is after simulation.t_end (4)"),
+    "duration error named": (BASE.replace("times = [2]", "times = [2]\nduration = -1"),
+                             "doses[0].duration: must be >= 0"),
+    "per-kg dose without weights": (BASE.replace("amount = 5", 'amount = "1e7 cell/kg"').replace(
+        'state = "M"', 'state = "L"'), "doses[0].amount: "),
+    "deep nesting": ("a = " + "[" * 2000 + "]" * 2000 + "\n" + BASE,
+                     "scenario: malformed TOML in"),
+    "deep tables": ("a = " + "{b = " * 2000 + "1" + "}" * 2000 + "\n" + BASE,
+                    "scenario: malformed TOML in"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATE_BAD))
+def test_simulate_bad_input(tmp_path, name):
+    text, expected = SIMULATE_BAD[name]
+    result, out = simulate(tmp_path, text)
+    assert_one_line_error(result, expected, out)
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path):
+    (tmp_path / "s.toml").write_bytes(b"\xef\xbb\xbf" + textwrap.dedent(BASE).encode())
+    result = invoke(["simulate", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- files named in a scenario
+def write_patients(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_parameters_file_is_relative_to_the_scenario_folder(tmp_path):
+    write_patients(tmp_path / "study" / "patients.csv", "patient,a\np1,0.4\np2,0.5\n")
+    text = BASE + '[population]\nparameters_file = "patients.csv"\n'
+    result, out = simulate(tmp_path, text, name="study/s.toml")
+    assert result.exit_code == 0, result.output
+    patients = json.loads((out / "summary.json").read_text())["patients"]
+    assert [p["patient"] for p in patients] == ["p1", "p2"]
+
+
+@pytest.mark.parametrize("where", ["../patients.csv", "ABSOLUTE"])
+def test_parameters_file_outside_the_folder_is_refused(tmp_path, where):
+    write_patients(tmp_path / "patients.csv", "a\n0.4\n")
+    where = str(tmp_path / "patients.csv") if where == "ABSOLUTE" else where
+    text = BASE + f'[population]\nparameters_file = "{where}"\n'
+    result, out = simulate(tmp_path, text, name="study/s.toml")
+    assert_one_line_error(result, "population.parameters_file: must be inside the scenario's "
+                          "folder", out)
+
+
+def test_parameters_file_given_on_the_command_line_may_lie_anywhere(tmp_path):
+    write_patients(tmp_path / "elsewhere" / "p.csv", "a\n0.4\n0.5\n0.6\n")
+    result, out = simulate(tmp_path, BASE, "--parameters-file",
+                           str(tmp_path / "elsewhere" / "p.csv"), name="study/s.toml")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads((out / "summary.json").read_text())["patients"]) == 3
+
+
+def test_duplicate_patient_ids_are_refused(tmp_path):
+    write_patients(tmp_path / "p.csv", "patient,a\nx,0.4\ny,0.5\nx,0.6\n")
+    text = BASE + '[population]\nparameters_file = "p.csv"\n'
+    result, out = simulate(tmp_path, text)
+    assert_one_line_error(result, "population.parameters_file: duplicate patient id: row 3 "
+                          "repeats the id of row 1", out)
+
+
+def test_a_file_content_is_never_echoed(tmp_path):
+    secret = "root:x:0:0:SECRET-TOKEN-123:/root:/bin/bash"
+    write_patients(tmp_path / "p.csv", f"{secret}\n1\n")
+    text = BASE + '[population]\nparameters_file = "p.csv"\n'
+    result, out = simulate(tmp_path, text)
+    line = assert_one_line_error(result, "population.parameters_file", out)
+    assert "SECRET" not in line and "root:x" not in line
+
+
+# ---------------------------------------------------------------- the output folder
+def test_out_is_checked_before_any_computation(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for out, expected in [("", "--out: must name a folder"),
+                          (str(tmp_path / "file"), "--out: is an existing file"),
+                          (str(tmp_path / "file" / "sub"), "is not a folder")]:
+        # a scenario that would take long (a million patients) must not start
+        text = BASE + "[population]\nsize = 1000000\n"
+        (tmp_path / "s.toml").write_text(textwrap.dedent(text))
+        result = invoke(["simulate", str(tmp_path / "s.toml"), "--out", out])
+        assert_one_line_error(result, expected)
+    assert (tmp_path / "file").read_text() == "x"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
+def test_out_in_a_read_only_place(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        result, _ = simulate(tmp_path, BASE, out=ro / "out")
+        assert_one_line_error(result, "--out: cannot write there")
+    finally:
+        ro.chmod(0o755)
+
+
+def test_a_folder_nksim_did_not_write_is_never_replaced(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    result, _ = simulate(tmp_path, BASE, out=mine)
+    assert_one_line_error(result, "--out: is a folder that nksim did not write")
+    assert (mine / "thesis.tex").read_text() == "precious"
+
+
+def test_output_folder_is_replaced_as_a_whole(tmp_path):
+    out = tmp_path / "out"
+    first, _ = simulate(tmp_path, BASE, out=out)
+    assert first.exit_code == 0, first.output
+    assert (out / "timecourse.csv").exists()
+    (out / "stray-from-an-old-run.txt").write_text("old")
+    second, _ = simulate(tmp_path, BASE, "--format", "parquet", out=out)
+    assert second.exit_code == 0, second.output
+    names = {p.name for p in out.iterdir()}
+    assert "timecourse.parquet" in names and "summary.json" in names
+    assert "timecourse.csv" not in names and "stray-from-an-old-run.txt" not in names
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_a_failed_rerun_leaves_the_previous_output_untouched(tmp_path):
+    out = tmp_path / "out"
+    first, _ = simulate(tmp_path, BASE, out=out)
+    assert first.exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad, _ = simulate(tmp_path, BASE.replace("t_end = 4", "t_end = -1"), out=out)
+    assert bad.exit_code == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_staging_left_by_a_killed_run_is_cleaned_up(tmp_path):
+    dead_pid = 2**22 + 12345  # above the usual pid_max: no such process
+    stale = tmp_path / f".out.staging-{dead_pid}-abc123.tmp"
+    stale.mkdir()
+    (stale / "timecourse.csv").write_text("half-written")
+    other = tmp_path / f".other.staging-{dead_pid}-abc123.tmp"  # another output's: kept
+    other.mkdir()
+    live = tmp_path / f".out.staging-{os.getppid()}-zzz.tmp"  # a live process's: kept
+    live.mkdir()
+    result, out = simulate(tmp_path, BASE)
+    assert result.exit_code == 0, result.output
+    assert not stale.exists() and other.exists() and live.exists()
