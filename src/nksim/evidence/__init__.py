@@ -14,8 +14,16 @@ Examples
 
 from __future__ import annotations
 
+from ._article import Claim, Finding, assess, load_claims
 from ._claims import ClaimCheck, Flag, Suppressed, check_claim, detect_language
-from ._claims_eval import Evaluation, LabelledClaim, evaluate_claims, load_labelled_claims
+from ._claims_eval import (
+    CorpusEvaluation,
+    Evaluation,
+    LabelledClaim,
+    evaluate_claims,
+    evaluate_corpus,
+    load_labelled_claims,
+)
 from ._classify import INDICATIONS, PRODUCT_TYPES, Classification, classify_study
 from ._client import (
     BASE_URL,
@@ -26,6 +34,7 @@ from ._client import (
     RegistryError,
     check_params,
 )
+from ._corpus import CorpusText, load_corpus
 from ._countries import normalize_country
 from ._dates import PartialDate, parse_partial_date
 from ._fetch import fetch_to_store
@@ -37,11 +46,16 @@ from ._landscape import (
     landscape_from_snapshot,
     landscape_from_store,
 )
+from ._normalise import Normalised, normalise
 from ._record import Intervention, StudyRecord, parse_study
 from ._snapshot import Snapshot, demo_snapshot_path, load_snapshot
 from ._store import FetchInfo, StudyStore, default_data_dir, default_store_path
 
 __all__ = [
+    "Claim",
+    "Finding",
+    "assess",
+    "load_claims",
     "BASE_URL",
     "DEFAULT_FIELDS",
     "DEFAULT_QUERY",
@@ -67,6 +81,12 @@ __all__ = [
     "Suppressed",
     "build_landscape",
     "check_claim",
+    "CorpusEvaluation",
+    "CorpusText",
+    "evaluate_corpus",
+    "load_corpus",
+    "normalise",
+    "Normalised",
     "check_params",
     "classify_study",
     "default_data_dir",
