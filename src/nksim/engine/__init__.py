@@ -3,8 +3,14 @@
 Public API::
 
     from nksim.engine import simulate, SolverOptions, SimulationResult
+    from nksim.engine import read_netcdf, parameters_frame, initial_frame, covariates_frame
 """
 
 from nksim.engine._results import SimulationResult as SimulationResult
+from nksim.engine._results import covariates_frame as covariates_frame
+from nksim.engine._results import initial_frame as initial_frame
+from nksim.engine._results import parameters_frame as parameters_frame
+from nksim.engine._results import provenance as provenance
+from nksim.engine._results import read_netcdf as read_netcdf
 from nksim.engine._simulate import SolverOptions as SolverOptions
 from nksim.engine._simulate import simulate as simulate

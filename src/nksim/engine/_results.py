@@ -1,9 +1,13 @@
-"""Simulation results: labelled arrays plus a per-patient status table."""
+"""Simulation results: labelled arrays, a per-patient status table, and provenance."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +18,16 @@ from nksim.dosing import Dose
 from nksim.engine import _rodas5p
 from nksim.model import Model
 
+#: Names of the provenance variables in :attr:`SimulationResult.dataset` (a state name
+#: cannot contain a dot, so they never collide with states).
+PARAMETERS_VAR = "patient.parameters"
+INITIAL_VAR = "patient.initial"
+COVARIATE_PREFIX = "covariate."
+
+#: Patient statuses: the solver's, plus ``implausible`` (finished, but a state left its
+#: declared plausible range).
+STATUSES = ("ok", "implausible", "failed")
+
 
 @dataclass(frozen=True)
 class SimulationResult:
@@ -22,11 +36,16 @@ class SimulationResult:
     Attributes
     ----------
     dataset : xarray.Dataset with dims ``patient`` and ``time`` and one variable per
-        state (its unit and meaning in ``attrs``). Values after a patient's failure
-        are NaN.
-    patients : DataFrame indexed by patient: ``status`` ("ok" or "failed"),
-        ``message``, ``t_reached`` (where the integration stopped), ``n_steps``,
-        ``n_rejected`` and ``extinction_time_<state>`` (NaN if never extinct).
+        state (its unit and meaning in ``attrs``); values after a patient's failure are
+        NaN. Provenance travels with it (and through ``to_netcdf``): each patient's
+        parameters (``"patient.parameters"``, dims patient x parameter), initial state
+        (``"patient.initial"``, patient x state), covariates (``"covariate.<name>"``) and,
+        in ``attrs``, the solver options, the model's structure key and nksim's version.
+    patients : DataFrame indexed by patient: ``status`` ("ok", "implausible" or
+        "failed"), ``message``, ``t_reached`` (where the integration stopped),
+        ``n_steps``, ``n_rejected`` and ``extinction_time_<state>`` (NaN if never extinct).
+    run_time : seconds spent integrating (compilation excluded).
+    compile_time : seconds spent generating, compiling or loading the model's code.
     """
 
     model: Model
@@ -34,16 +53,109 @@ class SimulationResult:
     patients: pd.DataFrame
     doses: list[list[Dose]] = field(repr=False)
     run_time: float = 0.0
+    compile_time: float = 0.0
 
     @property
     def status_counts(self) -> dict[str, int]:
-        """``{"ok": n, "failed": m}`` (only statuses that occur)."""
+        """``{"ok": n, "implausible": k, "failed": m}`` (only statuses that occur)."""
         return {str(k): int(v) for k, v in self.patients["status"].value_counts().items()}
+
+    @property
+    def parameters(self) -> pd.DataFrame:
+        """Each patient's parameters (rows: patients, columns: parameters; model units)."""
+        return parameters_frame(self.dataset)
+
+    @property
+    def initial(self) -> pd.DataFrame:
+        """Each patient's initial state (rows: patients, columns: states)."""
+        return initial_frame(self.dataset)
+
+    @property
+    def covariates(self) -> pd.DataFrame | None:
+        """The patients' covariates, or ``None`` if none were given."""
+        return covariates_frame(self.dataset)
+
+    @property
+    def provenance(self) -> dict:
+        """Model, structure key, solver options, versions (as in ``dataset.attrs``)."""
+        return provenance(self.dataset)
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: one row per patient and time, columns ``patient, time, <states>``."""
-        frame = self.dataset.to_dataframe().reset_index()
+        frame = self.dataset[list(self.model.state_names)].to_dataframe().reset_index()
         return frame[["patient", "time", *self.model.state_names]]
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write the dataset with its provenance and the status table to a netCDF file."""
+        ds = self.dataset.copy()
+        for col in self.patients.columns:
+            values = self.patients[col].to_numpy()
+            ds[f"status.{col}"] = ("patient", values.astype(str) if values.dtype == object
+                                   else values)
+        path = Path(path)
+        ds.to_netcdf(path)
+        return path
+
+
+def parameters_frame(dataset: xr.Dataset) -> pd.DataFrame:
+    """Each patient's parameters from a result dataset (also one read back from netCDF)."""
+    var = dataset[PARAMETERS_VAR]
+    return pd.DataFrame(var.values, index=pd.Index(dataset["patient"].values, name="patient"),
+                        columns=[str(p) for p in var["parameter"].values])
+
+
+def initial_frame(dataset: xr.Dataset) -> pd.DataFrame:
+    """Each patient's initial state from a result dataset."""
+    var = dataset[INITIAL_VAR]
+    return pd.DataFrame(var.values, index=pd.Index(dataset["patient"].values, name="patient"),
+                        columns=[str(s) for s in var["state"].values])
+
+
+def covariates_frame(dataset: xr.Dataset) -> pd.DataFrame | None:
+    """The patients' covariates from a result dataset (``None`` if there are none)."""
+    names = [str(v) for v in dataset.data_vars if str(v).startswith(COVARIATE_PREFIX)]
+    if not names:
+        return None
+    order = json.loads(dataset.attrs.get("covariate_columns", "[]"))
+    names.sort(key=lambda n: order.index(n) if n in order else len(order))
+    frame = pd.DataFrame({n[len(COVARIATE_PREFIX):]: dataset[n].values for n in names},
+                         index=pd.Index(dataset["patient"].values, name="patient"))
+    if "bsa_formula" in dataset.attrs:
+        frame.attrs["bsa_formula"] = dataset.attrs["bsa_formula"]
+    return frame
+
+
+def provenance(dataset: xr.Dataset) -> dict:
+    """Provenance kept in a result dataset's ``attrs`` (solver options decoded from JSON)."""
+    out = dict(dataset.attrs)
+    if "solver_options" in out:
+        out["solver_options"] = json.loads(out["solver_options"])
+    return out
+
+
+def _options_dict(options) -> dict:
+    raw = dataclasses.asdict(options)
+    return {k: (v if not (isinstance(v, float) and math.isinf(v)) else "inf")
+            for k, v in raw.items() if k not in ("threads", "progress")}
+
+
+def _plausibility(model: Model, times: np.ndarray, out: np.ndarray, ok: np.ndarray):
+    """Index of the first patients whose trajectory leaves a state's plausible range."""
+    found: dict[int, str] = {}
+    for i, s in enumerate(model.states):
+        if s.plausible is None:
+            continue
+        lo, hi = s.plausible
+        values = out[:, :, i]
+        outside = ((values < lo) | (values > hi)) & ok[:, None]
+        for p in np.flatnonzero(outside.any(axis=1)):
+            if p in found:
+                continue
+            k = int(np.argmax(outside[p]))
+            found[int(p)] = (
+                f"implausible: {s.name} = {values[p, k]:.3g} {s.unit} at t = {times[k]:g} "
+                f"{model.time_unit}, outside its plausible range [{lo:g}, {hi:g}]")
+    return found
 
 
 def build_result(
@@ -58,8 +170,14 @@ def build_result(
     options,
     run_time: float,
     patient_ids: Sequence | None,
+    parameters: np.ndarray | None = None,
+    initial: np.ndarray | None = None,
+    covariates: pd.DataFrame | None = None,
+    compile_time: float = 0.0,
 ) -> SimulationResult:
-    """Assemble the dataset and the status table from the solver's arrays."""
+    """Assemble the dataset, its provenance and the status table from the solver's arrays."""
+    from nksim.model._codegen import toolchain_key
+
     n_pat = out.shape[0]
     ids = np.arange(n_pat) if patient_ids is None else np.asarray(patient_ids)
     codes = stats[:, 0].astype(int)
@@ -67,9 +185,12 @@ def build_result(
         "parameters or initial state not finite" if bad else _rodas5p.STATUS_MESSAGES[c]
         for c, bad in zip(codes, bad_input, strict=True)
     ]
+    status = np.where(codes == _rodas5p.OK, "ok", "failed").astype(object)
+    for p, message in _plausibility(model, times, out, codes == _rodas5p.OK).items():
+        status[p], messages[p] = "implausible", message
     table = pd.DataFrame({
         "patient": ids,
-        "status": np.where(codes == _rodas5p.OK, "ok", "failed"),
+        "status": status,
         "message": messages,
         "t_reached": stats[:, 1],
         "n_steps": stats[:, 2].astype(int),
@@ -85,17 +206,56 @@ def build_result(
                  {"units": s.unit, "long_name": s.description})
         for i, s in enumerate(model.states)
     }
-    dataset = xr.Dataset(
-        data_vars,
-        coords={"patient": ids, "time": ("time", times, {"units": model.time_unit})},
-        attrs={
-            "model": model.name,
-            "parameter_set": model.parameter_set or "",
-            "rtol": options.rtol,
-            "solver": "Rodas5P (Steinebach 2023), nksim engine",
-            "nksim_version": __version__,
-            "note": "Research use only: nksim simulates; it does not advise patients.",
-        },
-    )
+    coords = {"patient": ids, "time": ("time", times, {"units": model.time_unit})}
+    if parameters is not None:
+        data_vars[PARAMETERS_VAR] = (("patient", "parameter"), np.asarray(parameters, float),
+                                     {"long_name": "each patient's parameters (model units)"})
+        coords["parameter"] = list(model.parameter_names)
+        coords["parameter_unit"] = ("parameter", [p.unit for p in model.parameters])
+    if initial is not None:
+        data_vars[INITIAL_VAR] = (("patient", "state"), np.asarray(initial, float),
+                                  {"long_name": "each patient's initial state"})
+        coords["state"] = list(model.state_names)
+        coords["state_unit"] = ("state", [s.unit for s in model.states])
+    attrs = {
+        "model": model.name,
+        "parameter_set": model.parameter_set or "",
+        "structure_key": model.structure_key(),
+        "rtol": options.rtol,
+        "solver": "Rodas5P (Steinebach 2023), nksim engine",
+        "solver_options": json.dumps(_options_dict(options)),
+        "toolchain": toolchain_key(),
+        "nksim_version": __version__,
+        "run_time_s": run_time,
+        "compile_time_s": compile_time,
+        "note": "Research use only: nksim simulates; it does not advise patients.",
+    }
+    if covariates is not None:
+        attrs["covariate_columns"] = json.dumps(
+            [f"{COVARIATE_PREFIX}{c}" for c in covariates.columns if str(c) != "patient"])
+        for col in covariates.columns:
+            if str(col) == "patient":
+                continue
+            values = covariates[col].to_numpy()
+            if values.dtype == object:
+                values = values.astype(str)
+            data_vars[f"{COVARIATE_PREFIX}{col}"] = ("patient", values)
+        if "bsa_formula" in covariates.attrs:
+            attrs["bsa_formula"] = str(covariates.attrs["bsa_formula"])
+    dataset = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     return SimulationResult(model=model, dataset=dataset, patients=table, doses=doses,
-                            run_time=run_time)
+                            run_time=run_time, compile_time=compile_time)
+
+
+def read_netcdf(path: str | Path) -> tuple[xr.Dataset, pd.DataFrame]:
+    """Read a file written by :meth:`SimulationResult.to_netcdf`: ``(dataset, patients)``.
+
+    Provenance helpers work on the dataset: :func:`parameters_frame`,
+    :func:`initial_frame`, :func:`covariates_frame`, :func:`provenance`.
+    """
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    status_vars = [str(v) for v in ds.data_vars if str(v).startswith("status.")]
+    patients = pd.DataFrame({v[len("status."):]: ds[v].values for v in status_vars},
+                            index=pd.Index(ds["patient"].values, name="patient"))
+    return ds.drop_vars(status_vars), patients

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from nksim.dosing import Dose, to_events
+from nksim.dosing import Dose, resolve_doses, to_events
 from nksim.engine import _rodas5p
 from nksim.engine._results import SimulationResult, build_result
 from nksim.errors import UserError
@@ -58,12 +59,13 @@ def simulate(
     model: Model,
     times: Sequence[float] | np.ndarray,
     *,
-    parameters: np.ndarray | None = None,
+    parameters: np.ndarray | Mapping[str, float | Sequence[float]] | pd.DataFrame | None = None,
     initial: np.ndarray | None = None,
     doses: Sequence[Dose] | Sequence[Sequence[Dose]] = (),
     t_start: float = 0.0,
     options: SolverOptions | None = None,
     patient_ids: Sequence | None = None,
+    covariates: pd.DataFrame | None = None,
 ) -> SimulationResult:
     """Integrate one or many virtual patients of ``model``.
 
@@ -73,23 +75,40 @@ def simulate(
     times : output times (model time unit), sorted, within ``[t_start, max(times)]``;
         the integration runs to the last of them.
     parameters : array (patients, parameters) in the model's units and declaration
-        order; default one patient with the model's values.
+        order; or ``{name: value or one value per patient}``; or a DataFrame with one
+        column per parameter named (one row per patient). Parameters not named keep the
+        model's values. Default: one patient with the model's values.
     initial : array (patients, states); default the model's initial state for everyone.
-    doses : dose records for every patient, or one list per patient.
+    doses : dose records for every patient, or one list per patient; amounts per kg or
+        per m² are resolved from ``covariates`` (``weight_kg``, ``bsa_m2``).
     options : tolerances, threads, progress bar.
+    covariates : one row per patient (e.g. from
+        :func:`nksim.population.sample_covariates`); kept in the result.
 
     Returns
     -------
-    SimulationResult with an xarray Dataset (patient x time, one variable per state)
-    and a per-patient table (status, message, extinction times).
+    SimulationResult with an xarray Dataset (patient x time, one variable per state,
+    plus each patient's parameters, initial state and covariates and the run's
+    provenance in ``attrs``) and a per-patient table (status, message, extinction times).
+    ``compile_time`` (s) is reported apart from ``run_time`` (s).
     """
     options = options or SolverOptions()
-    t0 = time.perf_counter()
     times = np.asarray(times, dtype=float)
     params, y0 = _population_arrays(model, parameters, initial)
     n_pat = params.shape[0]
     _check_times(times, t_start)
-    per_patient = _doses_per_patient(doses, n_pat)
+    if covariates is not None:
+        if not isinstance(covariates, pd.DataFrame):
+            raise UserError(f"expected a DataFrame (got {type(covariates).__name__})",
+                            field="covariates")
+        if len(covariates) != n_pat:
+            raise UserError(f"{len(covariates)} covariate rows for {n_pat} patients",
+                            field="covariates")
+    per_patient = resolve_doses(doses, {s.name: s.unit for s in model.states}, covariates,
+                                n_patients=n_pat)
+
+    fns = compile_model(model)
+    t0 = time.perf_counter()
     ev_ptr, ev_time, ev_state, ev_bolus, ev_rate = _event_arrays(per_patient, model)
 
     n, n_rec = len(model.states), times.size
@@ -100,7 +119,6 @@ def simulate(
     nonneg = np.array([s.nonnegative for s in model.states])
     atol = _atol_vector(model, options.atol)
 
-    fns = compile_model(model)
     # A patient whose inputs are not finite fails before integration.
     bad_input = ~(np.isfinite(params).all(axis=1) & np.isfinite(y0).all(axis=1))
     todo = np.flatnonzero(~bad_input)
@@ -144,15 +162,19 @@ def simulate(
     return build_result(
         model, times, out, ext_time, stats, bad_input, per_patient,
         options=options, run_time=time.perf_counter() - t0, patient_ids=patient_ids,
+        parameters=params, initial=y0, covariates=covariates, compile_time=fns.seconds,
     )
 
 
 def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, np.ndarray]:
     n_par, n = len(model.parameters), len(model.states)
-    params = (model.parameter_vector()[None, :] if parameters is None
-              else np.atleast_2d(np.asarray(parameters, dtype=float)))
-    if params.shape[1] != n_par:
-        raise UserError(f"expected {n_par} columns (one per parameter), got {params.shape[1]}",
+    if isinstance(parameters, pd.DataFrame | Mapping):
+        params = _parameters_by_name(model, parameters)
+    else:
+        params = (model.parameter_vector()[None, :] if parameters is None
+                  else np.atleast_2d(np.asarray(parameters, dtype=float)))
+    if params.ndim != 2 or params.shape[1] != n_par:
+        raise UserError(f"expected {n_par} columns (one per parameter), got {params.shape[-1]}",
                         field="parameters")
     y0 = (np.tile(model.initial_vector(), (params.shape[0], 1)) if initial is None
           else np.atleast_2d(np.asarray(initial, dtype=float)))
@@ -171,6 +193,36 @@ def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, n
     return np.ascontiguousarray(params), np.ascontiguousarray(y0)
 
 
+def _parameters_by_name(model: Model, parameters) -> np.ndarray:
+    """Parameters given by name (a mapping or a DataFrame); others keep the model's values."""
+    if isinstance(parameters, pd.DataFrame):
+        columns = {str(c): parameters[c].to_numpy() for c in parameters.columns}
+        n_rows = len(parameters)
+    else:
+        columns = {str(k): np.atleast_1d(np.asarray(v, dtype=float))
+                   for k, v in parameters.items()}
+        sizes = {c.size for c in columns.values()} - {1}
+        if len(sizes) > 1:
+            raise UserError(f"parameters given for different numbers of patients {sorted(sizes)}",
+                            field="parameters")
+        n_rows = sizes.pop() if sizes else 1
+    for name in columns:
+        model.parameter(name, field=f"parameters.{name}")
+    if n_rows == 0:
+        raise UserError("no patients to simulate", field="parameters")
+    params = np.tile(model.parameter_vector(), (n_rows, 1))
+    for j, name in enumerate(model.parameter_names):
+        if name in columns:
+            try:
+                col = np.asarray(columns[name], dtype=float)
+            except (TypeError, ValueError):
+                raise UserError("must be numbers", field=f"parameters.{name}") from None
+            if col.ndim != 1:
+                raise UserError("expected one value per patient", field=f"parameters.{name}")
+            params[:, j] = col
+    return params
+
+
 def _check_times(times: np.ndarray, t_start: float) -> None:
     if times.ndim != 1 or times.size == 0:
         raise UserError("need at least one output time", field="simulation.times")
@@ -182,15 +234,6 @@ def _check_times(times: np.ndarray, t_start: float) -> None:
     if not times[-1] > t_start:
         raise UserError(f"the last time must be after the start ({t_start:g})",
                         field="simulation.t_end")
-
-
-def _doses_per_patient(doses, n_pat: int) -> list[list[Dose]]:
-    doses = list(doses)
-    if doses and not isinstance(doses[0], Dose):
-        if len(doses) != n_pat:
-            raise UserError(f"{len(doses)} dose lists for {n_pat} patients", field="doses")
-        return [list(d) for d in doses]
-    return [doses] * n_pat
 
 
 def _event_arrays(per_patient: list[list[Dose]], model: Model):

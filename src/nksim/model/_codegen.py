@@ -1,10 +1,14 @@
 """Generate, cache and load the compiled right-hand side and Jacobian of a model.
 
-The code is generated from the sympy form once per model structure, written to
-the cache folder (``$NKSIM_CACHE_DIR``, default the user cache dir) under a name
-that contains a hash of the structure, and compiled by numba with its own on-disk
-cache beside it. A second run of the same model imports both without sympy and
-without recompiling.
+The code is generated from the sympy form once per model structure and written to the
+cache folder (``$NKSIM_CACHE_DIR``, default the user cache dir) as
+``nksim_<model>_<hash>.py``, where the hash is that of the generated source together
+with the versions of nksim, numba, llvmlite and Python: a change to any of them gives a
+new file (no hand-bumped version number). numba compiles the file with its own on-disk
+cache beside it. So that a warm run needs neither sympy nor the code generator, an index
+file maps the model's structure key plus a hash of the code generator's own source files
+(and the same versions) to the generated file. A run that compiles says so on standard
+error; :attr:`CompiledModel.seconds` is the time spent generating, compiling or loading.
 
 Backend contract (see :mod:`nksim.model._generate`): ``rhs(y, p, dydt)`` and
 ``jac(y, p, dfdy)`` for one patient; ``rhs_lanes``, ``fw_lanes``, ``lu_lanes`` and
@@ -14,10 +18,13 @@ Models are autonomous: time enters only through doses.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
@@ -26,7 +33,6 @@ from numba import types
 from nksim._io import write_text_atomic
 from nksim.model._declaration import Model, check_extinction
 
-CODEGEN_VERSION = 5
 LANES = 32  # patients integrated together in SIMD lanes (four AVX-512 vectors of float64)
 PIVOT_THRESHOLD = 0.1  # threshold partial pivoting: |pivot| >= 0.1 x largest entry below
 
@@ -51,6 +57,38 @@ class CompiledModel:
     lu_lanes: object
     solve_lanes: object
     path: Path
+    compiled: bool = False  # True if this call generated or compiled the code
+    seconds: float = 0.0  # time this call spent generating, compiling or loading
+
+
+# Files whose source decides what code is generated and how it is compiled.
+_GENERATOR_FILES = ("_codegen.py", "_generate.py", "_symbolic.py", "_vmath.py")
+
+
+@lru_cache(maxsize=1)
+def toolchain_key() -> str:
+    """Versions that invalidate compiled code: nksim, numba, llvmlite, Python, lane count."""
+    import llvmlite
+    import numba
+
+    from nksim import __version__
+
+    return (f"nksim {__version__}; numba {numba.__version__}; llvmlite {llvmlite.__version__};"
+            f" python {sys.version_info[0]}.{sys.version_info[1]}; lanes {LANES}")
+
+
+@lru_cache(maxsize=1)
+def _generator_hash() -> str:
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _GENERATOR_FILES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def source_key(source: str) -> str:
+    """The cache key of generated code: hash of the source and of :func:`toolchain_key`."""
+    return hashlib.sha256(f"{toolchain_key()}\n{source}".encode()).hexdigest()[:20]
 
 
 def cache_dir() -> Path:
@@ -65,15 +103,31 @@ def cache_dir() -> Path:
 
 def compile_model(model: Model) -> CompiledModel:
     """Return the compiled functions of ``model``, generating them if they are not cached."""
-    module_name = (
-        f"nksim_generated_{model.name}_{model.structure_key()}_v{CODEGEN_VERSION}_L{LANES}"
-    )
-    path = cache_dir() / "models" / f"{module_name}.py"
-    if not path.exists():
+    t0 = time.perf_counter()
+    folder = cache_dir() / "models"
+    lookup = hashlib.sha256(
+        f"{model.structure_key()}\n{_generator_hash()}\n{toolchain_key()}".encode()
+    ).hexdigest()[:20]
+    index = folder / "index" / f"{model.name}_{lookup}.txt"
+    module_name = index.read_text().strip() if index.exists() else ""
+    path = folder / f"{module_name}.py"
+    if not module_name or not path.exists():
         from nksim.model._generate import generate_source
 
-        write_text_atomic(path, generate_source(model))
+        source = generate_source(model)
+        module_name = f"nksim_{model.name}_{source_key(source)}"
+        path = folder / f"{module_name}.py"
+        if not path.exists():
+            write_text_atomic(path, source)
+        write_text_atomic(index, module_name + "\n")
+    marker = path.with_suffix(".compiled")
+    fresh = module_name not in sys.modules and not marker.exists()
+    if fresh:
+        print(f"compiling model {model.name} (first run only, can take 20-45 s; "
+              f"cached in {folder})", file=sys.stderr, flush=True)
     module = _load(module_name, path)
+    if fresh:
+        write_text_atomic(marker, toolchain_key() + "\n")
     check_extinction(model, module.SOURCE_FREE)  # also when the code came from the cache
     return CompiledModel(
         module.rhs,
@@ -83,6 +137,8 @@ def compile_model(model: Model) -> CompiledModel:
         module.lu_lanes,
         module.solve_lanes,
         path,
+        compiled=fresh,
+        seconds=time.perf_counter() - t0,
     )
 
 

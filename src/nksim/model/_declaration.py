@@ -71,6 +71,10 @@ class State:
     is extinct: the engine records the time and holds it at exactly zero. It is only
     allowed where the state's equation vanishes at zero (no source term), so that
     "held at zero" is also what the equations themselves say.
+
+    ``plausible`` is a ``(low, high)`` range (state's unit) outside which a value cannot
+    be physiological (e.g. ``(0, 1e13)`` cells); a patient whose recorded trajectory
+    leaves it gets the status ``implausible``.
     """
 
     name: str
@@ -79,6 +83,7 @@ class State:
     initial: float = 0.0
     nonnegative: bool = True
     extinction: float | None = None
+    plausible: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,16 @@ class Model:
             states.append(s)
         return dataclasses.replace(self, parameters=tuple(params), states=tuple(states))
 
+    def with_plausible(self, ranges: Mapping[str, tuple[float, float] | None]) -> Model:
+        """Set plausible ranges per state (``None`` removes one); see :class:`State`."""
+        for name in ranges:
+            self.state(name, field=f"plausible.{name}")
+        states = tuple(
+            dataclasses.replace(s, plausible=ranges[s.name]) if s.name in ranges else s
+            for s in self.states
+        )
+        return dataclasses.replace(self, states=states)
+
     def with_extinction(self, thresholds: Mapping[str, float | None]) -> Model:
         """Change extinction thresholds per state (``None`` switches extinction off)."""
         for name in thresholds:
@@ -271,9 +286,19 @@ def _validate(model: Model) -> None:
                 f"(a letter, then letters, digits, underscores) and not one of {sorted(_RESERVED)}"
             )
 
+    if not isinstance(model.name, str) or not _NAME.match(model.name):
+        raise ValueError(
+            f"model name {model.name!r} must be an identifier: a letter, then letters, "
+            "digits or underscores (it names the compiled-code file and the CLI's model)"
+        )
     names: list[str] = []
     for s in model.states:
         check_name(s.name, "state")
+        if s.plausible is not None:
+            lo, hi = s.plausible
+            if not (lo < hi) or math.isnan(lo) or math.isnan(hi):
+                raise ValueError(f"model {model.name!r}: state {s.name}: plausible range "
+                                 f"must be (low, high) with low < high, got {s.plausible}")
         parse_unit(s.unit, field=f"{model.name}.{s.name}.unit")
         names.append(s.name)
     for p in model.parameters:
