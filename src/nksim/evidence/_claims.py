@@ -2,25 +2,49 @@
 
 Rules, with their sources, are in ``data/claim_rules.toml`` (regulators' warning
 signs: FDA consumer update 2021, ISSCR handbook, China NHC 2025-12-05, Advertising Law
-art. 16; evidence.md §4). This module finds matches, drops the ones whose context shows
-the text reports or denies the claim rather than making it, and turns the rest into a
-verdict and a plain-language explanation.
+art. 16, FTC 2018; evidence.md §4). The text is first normalised (``_normalise``: full-width
+forms, look-alike letters, inserted spaces and zero-width characters, letter spacing,
+leetspeak, accents, traditional characters, pinyin), the rules are matched on the normalised
+text, and every flag names its span in the ORIGINAL text. Matches whose context shows the
+text reports, warns against or denies the claim (negation, quotation, a regulator's or a
+reporter's stance) are dropped; a rule matched many times is reported once, with a count.
+A learned component (``_claims_model``: character n-grams, calibrated logistic regression,
+fitted on the corpus train split only) gives the probability that the whole text makes
+red-flag claims; the verdict combines both (:func:`_combine`).
+
+Every step is linear in the length of the text: sentences are cut into windows of at most
+:data:`MAX_SENTENCE` characters, at most :data:`MAX_EXAMINED` matches of one rule are
+examined for context (the rest are counted), and the learned component reads the first
+``_claims_model.MAX_CHARS`` characters.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ._normalise import Normalised, normalise
 from ._rules import ClaimRule, ClaimRules, claim_rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._landscape import Landscape
 
 VERDICTS = ("likely_scam", "caution", "no_red_flags")
+MAX_SENTENCE = 600  # characters; longer runs without a sentence end are cut into windows
+MAX_EXAMINED = 200  # matches of one rule examined for context; the rest are only counted
+MAX_SUPPRESSED = 30  # suppressed matches listed in the result; the rest are counted
+MAX_DETECTOR_SENTENCES = 2000  # sentences with a treatment verb examined by the detectors
+
+# Combination with the learned component (chosen on the train and dev splits only, see
+# docs/evidence.md): a text is flagged by the model alone when its calibrated probability
+# is at least P_ALONE; rule flags of medium or low severity are dropped as likely false
+# alarms when the probability is below P_VETO (high-severity flags always stand).
+P_ALONE = 0.60
+P_VETO = 0.10
 
 _I = re.IGNORECASE
 # sentence ends: Chinese full stops always; Latin ones when followed by space or the end
@@ -28,6 +52,15 @@ _SENTENCE_END = re.compile(r"[。！？!?\n]+|\.(?=\s|$)|…+")
 # '、' only enumerates in Chinese ("癌症、老年痴呆"), so it does not end a clause
 _CLAUSE_BREAK = re.compile(
     r"[,，;；:：]|——|—|–|\s-\s|\bbut\b|\bhowever\b|\bunlike\b|但是|但|然而|不过", _I
+)
+_QUOTE_OPEN = '“「『"‘'
+_QUOTE_CLOSE = '”」』"’'
+# jieba tokens that negate what follows (Chinese negation is judged on words, so that
+# 不仅, 无论, 不断 are not taken for negators)
+_ZH_NEGATORS = frozenset(
+    "不 没 没有 未 未经 尚未 并未 从未 未曾 并非 绝非 而非 不是 不能 不会 不可能 不得 无法 "
+    "尚无 并无 不存在 谈不上 算不上 远非 不等于 不代表 不可 不要 别 勿 切勿 禁止 严禁 不应 "
+    "不宜 非 无 毫无".split()
 )
 
 
@@ -40,10 +73,24 @@ _NCT = re.compile(r"\bNCT\d{8}\b", _I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
+# what the text is about, for explanations that fit it (first match in this order wins)
+_SUBJECTS = (
+    ("car_t", re.compile(r"(?<![A-Za-z0-9])CAR[- ]?T(?![A-Za-z0-9])|cabtagene|leucel|仑赛", _I)),
+    ("nk", re.compile(r"(?<![A-Za-z0-9])(?:CAR[- ]?)?NK(?![A-Za-z0-9])|natural[- ]killer|自然杀伤", _I)),  # noqa: E501
+    ("exosome", re.compile(r"exosome|外泌体", _I)),
+    ("stem_cell", re.compile(r"stem[- ]cell|mesenchymal|(?<![A-Za-z])MSCs?(?![A-Za-z])|cord[- ]blood|干细胞|间充质|脐带", _I)),  # noqa: E501
+    ("immune_cell", re.compile(r"immune[- ]cell|immuno-cell|(?<![A-Za-z])(?:CIK|DC-CIK|NKT)(?![A-Za-z])|免疫细胞", _I)),  # noqa: E501
+)  # fmt: skip
+_CHINA = re.compile(
+    r"\bChina\b|\bChinese\b|中国|中华人民共和国|国家卫健委|国家卫生健康委|广告法", _I
+)
+_CHINESE_LAW = frozenset({"ad_law_16", "ad_enforcement"})
+
 
 @dataclass(frozen=True)
 class Flag:
-    """One red flag: the rule, the matched text (``span``), its source and severity."""
+    """One red flag: the rule, the matched text (``span``, in the original text), its
+    source and severity; ``count`` is how many times the rule matched in the text."""
 
     rule: str
     title: str
@@ -54,6 +101,7 @@ class Flag:
     source: str
     reason: str
     detail: str = ""
+    count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -65,6 +113,7 @@ class Flag:
             "reason": self.reason,
             "start": self.start,
             "end": self.end,
+            "count": self.count,
         }
         if self.detail:
             d["detail"] = self.detail
@@ -93,6 +142,10 @@ class ClaimCheck:
     language: str
     suppressed: tuple[Suppressed, ...] = ()
     cross_check: dict[str, Any] = field(default_factory=dict)
+    probability: float | None = None
+    subject: str = "generic"
+    suppressed_total: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> bool:
@@ -100,31 +153,51 @@ class ClaimCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object printed by ``nksim check-claim --json``."""
+        zh = self.language == "zh"
         return {
             "verdict": self.verdict,
+            "verdict_label": _VERDICT_LABEL["zh" if zh else "en"][self.verdict],
             "flags": [f.to_dict() for f in self.flags],
             "explanation": self.explanation,
             "language": self.language,
+            "subject": self.subject,
+            "learned_probability": (
+                None if self.probability is None else round(self.probability, 3)
+            ),
             "suppressed": [s.to_dict() for s in self.suppressed],
+            "suppressed_total": self.suppressed_total,
+            "notes": list(self.notes),
             "cross_check": self.cross_check,
             "rules_version": claim_rules().version,
-            "disclaimer": (
-                "nksim looks for warning signs named by regulators; it is not medical or legal "
-                "advice and cannot prove that an offer is honest."
-            ),
+            "disclaimer": _DISCLAIMER["zh" if zh else "en"],
         }
 
 
+_VERDICT_LABEL = {
+    "en": {"likely_scam": "LIKELY SCAM", "caution": "CAUTION", "no_red_flags": "NO RED FLAGS"},
+    "zh": {"likely_scam": "很可能是骗局", "caution": "需要警惕", "no_red_flags": "未发现危险信号"},
+}
+_SEVERITY_LABEL = {
+    "en": {"high": "high", "medium": "medium", "low": "low"},
+    "zh": {"high": "高", "medium": "中", "low": "低"},
+}
+_DISCLAIMER = {
+    "en": "Research use only. nksim looks for warning signs named by regulators; it is not "
+    "medical or legal advice and cannot prove that an offer is honest.",
+    "zh": "仅供研究使用。nksim只检查监管部门点名的警示特征，不构成医疗或法律建议，也无法证明某项服务是正规的。",  # noqa: E501
+}
+
+
+def verdict_label(verdict: str, lang: str) -> str:
+    """The verdict in words, in ``lang`` (``"en"`` or ``"zh"``)."""
+    return _VERDICT_LABEL["zh" if lang == "zh" else "en"][verdict]
+
+
+def severity_label(severity: str, lang: str) -> str:
+    return _SEVERITY_LABEL["zh" if lang == "zh" else "en"][severity]
+
+
 # ---------------------------------------------------------------- text helpers
-
-
-def _normalise(text: str) -> str:
-    """NFKC per character where that keeps the length (full-width to ASCII), so offsets hold."""
-    out = []
-    for ch in text:
-        n = unicodedata.normalize("NFKC", ch)
-        out.append(n if len(n) == 1 else ch)
-    return "".join(out)
 
 
 def _spans(
@@ -142,78 +215,136 @@ def _spans(
     return spans or [(start, end)]
 
 
-def _enclosing(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+def _windows(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    out = []
     for s, e in spans:
-        if s <= pos < e:
-            return s, e
-    # pos on a break character: take the nearest span before it
-    before = [sp for sp in spans if sp[0] <= pos]
-    return before[-1] if before else spans[0]
+        while e - s > size:
+            out.append((s, s + size))
+            s += size
+        out.append((s, e))
+    return out
+
+
+def _enclosing(spans: list[tuple[int, int]], starts: list[int], pos: int) -> int:
+    """Index of the span containing ``pos`` (or the nearest before it)."""
+    return max(0, bisect_right(starts, pos) - 1)
 
 
 def detect_language(text: str) -> str:
     """``"zh"`` when Chinese characters dominate, else ``"en"``."""
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
+    sample = text[:20_000]
+    cjk = len(_CJK.findall(sample))
+    latin = len(_LATIN.findall(sample))
     return "zh" if cjk and cjk * 3 >= latin else "en"
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    from ._claims_model import _jieba as load
+
+    return load()
 
 
 @dataclass
 class _Context:
     text: str
     sentences: list[tuple[int, int]]
+    starts: list[int] = field(default_factory=list)
+    reported_doc: bool = False
+    cue_doc: bool = False
+
+    def __post_init__(self) -> None:
+        self.starts = [s for s, _ in self.sentences]
+
+    def sentence_index(self, pos: int) -> int:
+        return _enclosing(self.sentences, self.starts, pos)
 
     def sentence(self, pos: int) -> tuple[int, int]:
-        return _enclosing(self.sentences, pos)
+        return self.sentences[self.sentence_index(pos)]
 
     def clause(self, pos: int) -> tuple[int, int]:
         s, e = self.sentence(pos)
-        return _enclosing(_spans(self.text, _CLAUSE_BREAK, s, e), pos)
+        spans = _spans(self.text, _CLAUSE_BREAK, s, e)
+        return spans[_enclosing(spans, [a for a, _ in spans], pos)]
 
     def window(self, pos: int, radius: int = 1) -> str:
         """The sentence around ``pos`` with ``radius`` sentences either side."""
-        idx = self.sentences.index(self.sentence(pos))
+        idx = self.sentence_index(pos)
         lo = max(0, idx - radius)
         hi = min(len(self.sentences) - 1, idx + radius)
         return self.text[self.sentences[lo][0] : self.sentences[hi][1]]
+
+
+def _in_quotes(sentence: str, rel: int) -> bool:
+    """True when position ``rel`` of ``sentence`` lies inside quotation marks."""
+    depth = 0
+    for ch in sentence[:rel]:
+        if ch in "“「『‘":
+            depth += 1
+        elif ch in "”」』’" and depth:
+            depth -= 1
+    if depth:
+        return True
+    return sentence[:rel].count('"') % 2 == 1
+
+
+def _zh_negated(before: str) -> str | None:
+    """A Chinese negator word among the last words before a match, by jieba segmentation."""
+    if not _CJK.search(before):
+        return None
+    tokens = _jieba().lcut(before[-24:])
+    for tok in reversed(tokens[-8:]):
+        if tok in _ZH_NEGATORS:
+            return tok
+    return None
 
 
 def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str | None:
     text = ctx.text
     s_start, s_end = ctx.sentence(start)
     sentence = text[s_start:s_end]
-    c_start, _ = ctx.clause(start)
+    c_start, c_end = ctx.clause(start)
     before = text[c_start:start]
+    after = text[end:c_end]
+    selling = bool(_cx("first_person").search(sentence))
 
     # (a) negation just before the match, in the same clause. When the match is itself
     # a negative phrase ("no side effects") and a conjunction separates it from an earlier
     # negator ("no downtime and no side effects"), that negator starts a parallel claim.
     window = " ".join(before.split()[-8:])
-    zh_window = _cx("false_negator_zh").sub("  ", before)
     parallel = bool(_cx("negative_phrase").match(text[start:end]))
-    for rx, scope in ((_cx("negator_en"), window), (_cx("negator_zh"), zh_window)):
-        for m in rx.finditer(scope):
-            if parallel and _cx("conjunction").search(scope[m.end() :]):
-                continue
-            return f"negated ({m.group()!r} before it)"
+    for m in _cx("negator_en").finditer(window):
+        if parallel and _cx("conjunction").search(window[m.end() :]):
+            continue
+        return f"negated ({m.group()!r} before it)"
+    zh_neg = _zh_negated(before)
+    if zh_neg and not (parallel and _cx("conjunction").search(before[before.rfind(zh_neg) :])):
+        return f"negated ({zh_neg!r} before it)"
+    # ... or forbidden after it ("beauty salons may not give cell therapy", "不得开展")
+    m = _cx("prohibition").search(after)
+    if m and not selling:
+        return f"forbidden, not offered ({m.group()!r} after it)"
 
-    # (b) the sentence warns against or reports the claim, and does not sell
+    # (b) quoted, or the sentence warns against or reports the claim, and does not sell
+    if not selling and ctx.cue_doc and _in_quotes(sentence, start - s_start):
+        return "quoted, not claimed (inside quotation marks)"
     cue = _cx("cue").search(sentence)
-    if cue and not _cx("first_person").search(sentence):
+    if cue and not selling:
         return f"reported or warned against ({cue.group()!r} in the sentence)"
+    if ctx.reported_doc:
+        return "the text reports or warns against such claims and does not sell anything"
 
     # (c) hedged, asked or research statements, for rules about promises of effect
     if rule.hedge:
         if text[s_end : s_end + 1] in ("?", "？") or sentence.rstrip().endswith(("吗", "?", "？")):
             return "asked, not claimed (a question)"
-        c_s, c_e = ctx.clause(start)
-        m = _cx("hedge").search(text[c_s:c_e])
-        if m:
+        m = _cx("hedge").search(text[c_start:c_end])
+        if m and not selling:
             return f"hedged ({m.group()!r})"
         m = _cx("research").search(sentence)
         if (
             m
-            and not _cx("first_person").search(sentence)
+            and not selling
             and not _cx("second_person").search(sentence)
             and not _cx("proof").search(sentence)
         ):
@@ -233,30 +364,50 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
 def _pattern_matches(rule: ClaimRule, text: str) -> Iterator[tuple[int, int, str]]:
     for pattern in rule.patterns:
         for m in pattern.finditer(text):
-            if m.group().strip():
+            if m.end() > m.start() and not m.group().isspace():
                 yield m.start(), m.end(), ""
 
 
-def _many_diseases(ctx: _Context, rules: ClaimRules) -> Iterator[tuple[int, int, str]]:
-    for s, e in ctx.sentences:
+def _verb_sentences(ctx: _Context, rules: ClaimRules) -> list[int]:
+    """Indices of sentences holding a treatment verb (at most MAX_DETECTOR_SENTENCES)."""
+    out: list[int] = []
+    last = -1
+    for m in rules.treat_verbs.finditer(ctx.text):
+        idx = ctx.sentence_index(m.start())
+        if idx != last:
+            out.append(idx)
+            last = idx
+            if len(out) >= MAX_DETECTOR_SENTENCES:
+                break
+    return out
+
+
+def _many_diseases(
+    ctx: _Context, rules: ClaimRules, verb_sentences: list[int]
+) -> Iterator[tuple[int, int, str]]:
+    for idx in verb_sentences:
+        s, e = ctx.sentences[idx]
         sentence = ctx.text[s:e]
         found = {}
         for group, rx in rules.disease_groups.items():
             m = rx.search(sentence)
             if m:
                 found[group] = m
-        if len(found) >= 3 and rules.treat_verbs.search(sentence):
+        if len(found) >= 3:
             lo = min(m.start() for m in found.values())
             hi = max(m.end() for m in found.values())
             yield s + lo, s + hi, f"{len(found)} unrelated conditions: {', '.join(sorted(found))}"
 
 
-def _unapproved_indication(ctx: _Context, rules: ClaimRules) -> Iterator[tuple[int, int, str]]:
+def _unapproved_indication(
+    ctx: _Context, rules: ClaimRules, verb_sentences: list[int]
+) -> Iterator[tuple[int, int, str]]:
     product_rx = [
         rules.products[k]
         for k in ("nk", "stem_cell", "cord_blood", "other_unapproved", "generic_cell")
     ]
-    for s, e in ctx.sentences:
+    for idx in verb_sentences:
+        s, e = ctx.sentences[idx]
         sentence = ctx.text[s:e]
         if not any(rx.search(sentence) for rx in product_rx):
             continue
@@ -277,7 +428,9 @@ def _approval_products(window: str, rules: ClaimRules) -> set[str]:
 def _approval(
     ctx: _Context, rule: ClaimRule, rules: ClaimRules, suppressed: list[Suppressed]
 ) -> Iterator[tuple[int, int, str]]:
-    for start, end, _ in _pattern_matches(rule, ctx.text):
+    for n, (start, end, _) in enumerate(_pattern_matches(rule, ctx.text)):
+        if n >= MAX_EXAMINED:
+            return
         window = ctx.window(start)
         families = _approval_products(window, rules)
         if "nk" in families:
@@ -293,7 +446,7 @@ def _approval(
                 Suppressed(rule.id, ctx.text[start:end], f"approved use: {approved[0].note}")
             )
             continue
-        if families or _cx("cell_context").search(ctx.text):
+        if families or _cx("cell_context").search(window):
             named = ", ".join(sorted(families)) or "cell product"
             yield start, end, f"no approval is known for this use ({named})"
 
@@ -308,8 +461,18 @@ def _phase_claim(
     landscape: Landscape | None,
     cross: dict[str, Any],
 ) -> Iterator[tuple[int, int, str]]:
-    matches = list(_pattern_matches(rule, ctx.text))
-    cited = list(dict.fromkeys(m.group().upper() for m in _NCT.finditer(ctx.text)))
+    matches = []
+    for n, m in enumerate(_pattern_matches(rule, ctx.text)):
+        if n >= MAX_EXAMINED:
+            break
+        matches.append(m)
+    cited = []
+    for m in _NCT.finditer(ctx.text):
+        nct = m.group().upper()
+        if nct not in cited:
+            cited.append(nct)
+            if len(cited) >= 50:
+                break
     if not matches and not cited:
         return
     if landscape is None:
@@ -349,22 +512,42 @@ def _phase_claim(
 # ---------------------------------------------------------------- main entry
 
 
+def _subject(text: str) -> str:
+    for name, rx in _SUBJECTS:
+        if rx.search(text[:200_000]):
+            return name
+    return "generic"
+
+
+def _sources_for(rule: ClaimRule, lang: str, china: bool) -> tuple[str, ...]:
+    """The sources a flag cites: English explanations cite Chinese law only when the text
+    is about China."""
+    if lang == "zh" or china:
+        return rule.sources
+    kept = tuple(s for s in rule.sources if s not in _CHINESE_LAW)
+    return kept or rule.sources
+
+
 def check_claim(
     text: str,
     *,
     landscape: Landscape | None = None,
     language: str | None = None,
+    learned: bool = True,
 ) -> ClaimCheck:
     """Check a marketing text for the warning signs regulators name.
 
     Parameters
     ----------
     text
-        The claim, in English, Chinese or both.
+        The claim, in English, Chinese (simplified or traditional) or both.
     landscape
         A stored landscape to cross-check claimed phases, cited NCT IDs and approvals.
     language
         ``"en"`` or ``"zh"`` for the explanation (default: detected from the text).
+    learned
+        Combine the rules with the learned component (default); ``False`` gives the
+        readable rules alone.
 
     Returns
     -------
@@ -375,21 +558,35 @@ def check_claim(
     Notes
     -----
     Sources: FDA consumer update 2021-06-03; ISSCR Patient Handbook; China NHC press
-    conference 2025-12-05; China Advertising Law art. 16 (evidence.md §4). Mentioning
-    cells, NK cells or therapy is not a red flag by itself.
+    conference 2025-12-05; China Advertising Law art. 16; FTC 2018 (evidence.md §4).
+    Mentioning cells, NK cells or therapy is not a red flag by itself.
     """
     if not isinstance(text, str):
         raise TypeError("text must be a string")
-    rules = claim_rules()
-    norm = _normalise(text)
-    ctx = _Context(norm, _spans(norm, _SENTENCE_END))
-    lang = language or detect_language(norm)
-    if lang not in ("en", "zh"):
+    if language is not None and language not in ("en", "zh"):
         raise ValueError("language must be 'en' or 'zh'")
-    has_cell_context = bool(_cx("cell_context").search(norm))
+    rules = claim_rules()
+    norm: Normalised = normalise(text)
+    t = norm.text
+    lang = language or detect_language(t)
+    sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
+    selling_doc = bool(_cx("first_person").search(t) or _cx("sales").search(t))
+    cue_doc = bool(_cx("cue").search(t))
+    ctx = _Context(t, sentences, reported_doc=cue_doc and not selling_doc, cue_doc=cue_doc)
+    has_cell_context = bool(_cx("cell_context").search(t))
+    china = bool(_CHINA.search(t))
+    subject = _subject(t)
     flags: list[Flag] = []
     suppressed: list[Suppressed] = []
+    n_suppressed = 0
+    notes: list[str] = []
     cross: dict[str, Any] = {}
+    verb_sentences = _verb_sentences(ctx, rules) if t else []
+    if len(verb_sentences) >= MAX_DETECTOR_SENTENCES:
+        notes.append(
+            f"long text: the cure-all and indication detectors read the first "
+            f"{MAX_DETECTOR_SENTENCES} sentences with a treatment verb"
+        )
 
     for rule in rules.rules:
         if rule.requires_cell_context and not has_cell_context:
@@ -399,34 +596,52 @@ def check_claim(
         elif rule.detector == "phase_claim":
             candidates = list(_phase_claim(ctx, rule, rules, landscape, cross))
         else:
-            candidates = list(_pattern_matches(rule, norm))
+            candidates = list(_pattern_matches(rule, t))
             if rule.detector == "many_diseases":
-                candidates += list(_many_diseases(ctx, rules))
+                candidates += list(_many_diseases(ctx, rules, verb_sentences))
             elif rule.detector == "unapproved_indication":
-                candidates += list(_unapproved_indication(ctx, rules))
-        taken: list[tuple[int, int]] = []
-        for start, end, detail in sorted(candidates, key=lambda c: (c[0], -c[1])):
-            if any(s < end and start < e for s, e in taken):
+                candidates += list(_unapproved_indication(ctx, rules, verb_sentences))
+        candidates.sort(key=lambda c: (c[0], -c[1]))
+        first: tuple[int, int, str] | None = None
+        count = examined = 0
+        last_end = -1
+        for start, end, detail in candidates:
+            if start < last_end:  # overlaps a match already taken
                 continue
-            taken.append((start, end))
-            span = text[start:end].strip()
+            last_end = end
+            count += 1
+            if first is not None or examined >= MAX_EXAMINED:
+                continue  # counted only: the rule is already flagged, or enough examined
+            examined += 1
             why = _why_suppressed(ctx, start, end, rule)
             if why:
-                suppressed.append(Suppressed(rule.id, span, why))
+                n_suppressed += 1
+                if len(suppressed) < MAX_SUPPRESSED:
+                    suppressed.append(Suppressed(rule.id, norm.original_text(start, end), why))
                 continue
-            flags.append(
-                Flag(
-                    rule=rule.id,
-                    title=rule.title_zh if lang == "zh" else rule.title_en,
-                    span=span,
-                    start=start,
-                    end=end,
-                    severity=rule.severity,
-                    source=rules.source_text(rule),
-                    reason=rule.reason_zh if lang == "zh" else rule.reason_en,
-                    detail=detail,
+            first = (start, end, detail)
+        if first is None:
+            if examined >= MAX_EXAMINED and count > examined:
+                notes.append(
+                    f"{rule.id}: {count} matches; the first {examined} were examined "
+                    "and all were reported, denied or hedged"
                 )
+            continue
+        o_start, o_end = norm.original_span(first[0], first[1])
+        flags.append(
+            Flag(
+                rule=rule.id,
+                title=rule.title_zh if lang == "zh" else rule.title_en,
+                span=text[o_start:o_end].strip(),
+                start=o_start,
+                end=o_end,
+                severity=rule.severity,
+                source=rules.source_text(rule, lang, _sources_for(rule, lang, china)),
+                reason=rule.reason_zh if lang == "zh" else rule.reason_en,
+                detail=first[2],
+                count=count,
             )
+        )
 
     if landscape is not None and any(f.rule == "false_approval" for f in flags):
         sig = landscape.approval_signals()
@@ -435,16 +650,80 @@ def check_claim(
             f"{len(sig['approved_for_marketing_status'])} with status APPROVED_FOR_MARKETING. "
             "A registered trial is research, not an approval."
         )
+    probability = None
+    if learned and t.strip():
+        from ._claims_model import red_flag_probability
+
+        probability = red_flag_probability(text)
+        flags = _combine(flags, probability, lang, suppressed, long_enough=len(t.strip()) >= 40)
     flags.sort(key=lambda f: (("high", "medium", "low").index(f.severity), f.start))
     verdict = _verdict(flags)
     return ClaimCheck(
         verdict=verdict,
         flags=tuple(flags),
-        explanation=_explain(verdict, flags, lang),
+        explanation=_explain(verdict, flags, lang, subject),
         language=lang,
         suppressed=tuple(suppressed),
         cross_check=cross,
+        probability=probability,
+        subject=subject,
+        suppressed_total=n_suppressed
+        + sum(1 for x in suppressed if x.why.startswith(("approved use", "learned probability"))),
+        notes=tuple(notes),
     )
+
+
+_LEARNED_TITLE = {
+    "en": "Reads like unproven cell-therapy marketing",
+    "zh": "行文类似未经证实的细胞治疗推销",
+}
+_LEARNED_REASON = {
+    "en": "No single rule matched, but the learned component (trained on real adverts and "
+    "legitimate texts) gives a high probability that this text makes red-flag claims. "
+    "Read it against the warning signs below.",
+    "zh": "没有匹配到具体规则，但基于真实广告与正规文本训练的模型判断，这段文字很可能含有危险信号。"
+    "请对照下文的警示特征仔细核查。",
+}
+_LEARNED_SOURCE = {
+    "en": "nksim learned component (corpus train split; docs/evidence.md)",
+    "zh": "nksim学习模型（语料训练集；见docs/evidence.md）",
+}
+
+
+def _combine(
+    flags: list[Flag],
+    probability: float,
+    lang: str,
+    suppressed: list[Suppressed],
+    long_enough: bool = True,
+) -> list[Flag]:
+    """Combine rule flags with the learned probability (thresholds P_ALONE and P_VETO).
+
+    The model alone flags only texts of at least 40 characters: it was trained on excerpts
+    of 1-5 sentences, and a bare mention ("NK cell therapy") is not a red flag."""
+    if probability < P_VETO:
+        kept = [f for f in flags if f.severity == "high"]
+        for f in flags:
+            if f.severity != "high" and len(suppressed) < MAX_SUPPRESSED:
+                suppressed.append(
+                    Suppressed(f.rule, f.span, f"learned probability {probability:.2f} is low")
+                )
+        return kept
+    if not flags and probability >= P_ALONE and long_enough:
+        return [
+            Flag(
+                rule="learned",
+                title=_LEARNED_TITLE[lang],
+                span="",
+                start=0,
+                end=0,
+                severity="low",
+                source=_LEARNED_SOURCE[lang],
+                reason=_LEARNED_REASON[lang],
+                detail=f"p = {probability:.2f}",
+            )
+        ]
+    return flags
 
 
 def _verdict(flags: list[Flag]) -> str:
@@ -455,21 +734,48 @@ def _verdict(flags: list[Flag]) -> str:
     return "caution" if flags else "no_red_flags"
 
 
-_ADVICE_EN = (
-    "What to do: no NK-cell or CAR-NK product is approved for sale anywhere (as far as nksim's "
-    "sources go), so any offer is research at best. A real clinical trial is registered (ask for "
-    "its NCT number and look it up on clinicaltrials.gov), approved by an ethics committee, "
-    "explains its risks in writing and does not charge for the experimental treatment. Talk to "
-    "the patient's own doctor before paying anything."
+_TRIAL_EN = (
+    "A real clinical trial is registered (ask for its registration number and look it up on "
+    "clinicaltrials.gov), approved by an ethics committee, explains its risks in writing and "
+    "does not charge for the experimental treatment. Talk to the patient's own doctor before "
+    "paying anything."
 )
-_ADVICE_ZH = (
-    "建议：据nksim掌握的资料，目前没有任何NK细胞或CAR-NK细胞产品获批上市，任何此类项目至多只是研究。"
+_TRIAL_ZH = (
     "正规临床试验会公开登记（可索要登记号并在clinicaltrials.gov或国家医学研究登记备案信息系统查询）、"
     "经伦理委员会批准、书面告知风险，并且不对试验性治疗收费。付款之前，请先咨询患者自己的主治医生。"
 )
+_ADVICE = {
+    "en": {
+        "nk": "What to do: no NK-cell or CAR-NK product is approved for sale anywhere (as far "
+        "as nksim's sources go), so any offer is research at best. ",
+        "car_t": "What to do: some CAR-T products are approved, but only for specific blood "
+        "cancers (certain leukaemias, lymphomas and myeloma), given in certified hospitals; "
+        "check that the product, the disease and the hospital are the approved ones. ",
+        "stem_cell": "What to do: apart from blood-forming stem-cell transplants for blood "
+        "diseases and a few named products, no stem-cell treatment is approved; offers for "
+        "other conditions or for ageing are unproven. ",
+        "exosome": "What to do: no exosome product is approved for treating any disease or for "
+        "ageing; injected or infused exosomes are unproven. ",
+        "immune_cell": "What to do: immune-cell infusions other than the approved CAR-T products "
+        "are not approved treatments; outside a registered trial they are unproven. ",
+        "generic": "What to do: most cell therapies on offer outside hospitals are not approved "
+        "treatments. ",
+    },
+    "zh": {
+        "nk": "建议：据nksim掌握的资料，目前没有任何NK细胞或CAR-NK细胞产品获批上市，任何此类项目至多只是研究。",  # noqa: E501
+        "car_t": "建议：部分CAR-T产品已获批，但仅限特定血液肿瘤（部分白血病、淋巴瘤和骨髓瘤），"
+        "并须在有资质的医院使用；请核实产品、病种和医院是否在获批范围内。",
+        "stem_cell": "建议：除造血干细胞移植治疗血液疾病和少数已获批产品外，干细胞治疗均未获批；"
+        "用于其他疾病或抗衰老的项目都未经证实。",
+        "exosome": "建议：目前没有任何外泌体产品获批用于治疗疾病或抗衰老，注射或输注外泌体未经证实。",  # noqa: E501
+        "immune_cell": "建议：除已获批的CAR-T产品外，免疫细胞回输不是获批的治疗手段；"
+        "在正规登记的临床试验之外均属未经证实。",
+        "generic": "建议：医院以外提供的细胞治疗大多未获批准。",
+    },
+}
 
 
-def _explain(verdict: str, flags: list[Flag], lang: str) -> str:
+def _explain(verdict: str, flags: list[Flag], lang: str, subject: str = "generic") -> str:
     first: dict[str, Flag] = {}
     for f in flags:
         first.setdefault(f.rule, f)
@@ -487,8 +793,12 @@ def _explain(verdict: str, flags: list[Flag], lang: str) -> str:
             else f"需要警惕：这段文字有{n}项危险信号。"
             "单凭这一点不能断定是骗局，但付款前务必问清楚："
         )
-        items = [f"- {f.title}：“{f.span}”。{f.reason}" for f in first.values()]
-        return "\n".join([head, *items, _ADVICE_ZH])
+        items = []
+        for f in first.values():
+            times = f"（共出现{f.count}次）" if f.count > 1 else ""
+            quote = f"：“{f.span}”{times}" if f.span else ""
+            items.append(f"- {f.title}{quote}。{f.reason}")
+        return "\n".join([head, *items, _ADVICE["zh"][subject] + _TRIAL_ZH])
     if verdict == "no_red_flags":
         return (
             "No red flags found. This does not mean the treatment works, is safe or is legal: "
@@ -502,5 +812,9 @@ def _explain(verdict: str, flags: list[Flag], lang: str) -> str:
         else f"Caution: this text shows {signs}. On its own this does not prove a scam, "
         "but ask hard questions before paying:"
     )
-    items = [f"- {f.title}: \u201c{f.span}\u201d. {f.reason}" for f in first.values()]
-    return "\n".join([head, *items, _ADVICE_EN])
+    items = []
+    for f in first.values():
+        times = f" (matched {f.count} times)" if f.count > 1 else ""
+        quote = f": \u201c{f.span}\u201d{times}" if f.span else ""
+        items.append(f"- {f.title}{quote}. {f.reason}")
+    return "\n".join([head, *items, _ADVICE["en"][subject] + _TRIAL_EN])

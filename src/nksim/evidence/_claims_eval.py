@@ -127,3 +127,93 @@ def evaluate_claims(name: str = "dev", lang: str | None = None) -> Evaluation:
         false_negatives=tuple(fns),
         likely_scam_of_red_flags=strong,
     )
+
+
+# ------------------------------------------------------------ the real-text corpus
+
+
+@dataclass(frozen=True)
+class CorpusEvaluation:
+    """Precision, recall and specificity of the checker on one corpus split and language."""
+
+    split: str
+    lang: str
+    learned: bool
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    false_positives: tuple[str, ...]
+    false_negatives: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def specificity(self) -> float:
+        return self.tn / (self.tn + self.fp) if self.tn + self.fp else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "split": self.split,
+            "lang": self.lang,
+            "learned": self.learned,
+            "n": self.n,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+            "precision": round(self.precision, 3),
+            "recall": round(self.recall, 3),
+            "specificity": round(self.specificity, 3),
+            "false_positives": list(self.false_positives),
+            "false_negatives": list(self.false_negatives),
+        }
+
+
+def evaluate_corpus(split: str, lang: str, *, learned: bool = True) -> CorpusEvaluation:
+    """Run :func:`check_claim` on one split of the real-text corpus (``_corpus``).
+
+    Parameters
+    ----------
+    split
+        ``"train"``, ``"dev"`` or ``"test"`` (the frozen test split: measure, never tune).
+    lang
+        ``"en"`` or ``"zh"`` (simplified and traditional Chinese together).
+    learned
+        Include the learned component (default) or use the readable rules alone.
+
+    A text is positive when it carries at least one label, and predicted positive when
+    the verdict is not ``no_red_flags``.
+    """
+    from ._corpus import load_corpus
+
+    if lang not in ("en", "zh"):
+        raise ValueError("lang must be 'en' or 'zh'")
+    tp = fp = fn = tn = 0
+    fps: list[str] = []
+    fns: list[str] = []
+    for text in load_corpus(split):
+        if text.lang_group != lang:
+            continue
+        flagged = check_claim(text.text, learned=learned).flagged
+        if flagged and text.red_flag:
+            tp += 1
+        elif flagged:
+            fp += 1
+            fps.append(text.id)
+        elif text.red_flag:
+            fn += 1
+            fns.append(text.id)
+        else:
+            tn += 1
+    return CorpusEvaluation(split, lang, learned, tp, fp, fn, tn, tuple(fps), tuple(fns))

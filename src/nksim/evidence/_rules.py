@@ -205,6 +205,7 @@ class ClaimRules:
     treat_verbs: re.Pattern[str]
     disease_groups: dict[str, re.Pattern[str]]
     context: dict[str, re.Pattern[str]]
+    sources_zh: dict[str, str] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> ClaimRule:
         for rule in self.rules:
@@ -212,9 +213,11 @@ class ClaimRules:
                 return rule
         raise KeyError(rule_id)
 
-    def source_text(self, rule: ClaimRule) -> str:
-        """The rule's sources as one human-readable string."""
-        return "; ".join(self.sources[s] for s in rule.sources)
+    def source_text(self, rule: ClaimRule, lang: str = "en", ids: tuple[str, ...] = ()) -> str:
+        """The rule's sources (or the given ``ids``) as one string in ``lang``."""
+        names = self.sources_zh if lang == "zh" else self.sources
+        sep = "；" if lang == "zh" else "; "
+        return sep.join(names.get(s, self.sources[s]) for s in (ids or rule.sources))
 
 
 _DETECTORS = {"many_diseases", "approval", "unapproved_indication", "phase_claim"}
@@ -231,6 +234,8 @@ CONTEXT_KEYS = (
     "research",
     "proof",
     "cell_context",
+    "sales",
+    "prohibition",
 )
 
 
@@ -300,6 +305,7 @@ def claim_rules() -> ClaimRules:
             k: _compile(v, f"disease_groups.{k}") for k, v in data["disease_groups"].items()
         },
         context=_context(data["context"]),
+        sources_zh=dict(data.get("sources_zh", {})),
     )
 
 

@@ -1,0 +1,255 @@
+"""Text normalisation for the claim checker, keeping a map back to the original text.
+
+Adverts evade keyword checks by writing ``包 治 百 病`` (spaces, U+3000, zero-width
+characters or punctuation inside Chinese words), ``сurеs`` (Cyrillic or Greek look-alike
+letters), ``c u r e s`` (letter spacing), ``cur3s`` (leetspeak), ``cúrés`` (combining
+accents), traditional characters (``絕對安全``) or pinyin (``bao zhi bai bing``). The checker
+matches its rules on the normalised text and reports every span in the ORIGINAL text through
+:meth:`Normalised.original_span`.
+
+All passes are linear in the length of the text (``str.translate`` and ``re`` scans; offset
+maps are numpy index arrays composed once per pass). Traditional-to-simplified conversion
+uses OpenCC's character table (``TSCharacters.txt`` of ``opencc-python-reimplemented``)
+character by character, so lengths and offsets hold.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+# separators that evaders put inside Chinese words; sentence punctuation (，。、！？：；“”)
+# is kept because it carries structure
+_CJK_NOISE = r"\s\u3000" + _ZERO_WIDTH + r"·•・*._~|/\\\-+=^'`"
+_DELETE = re.compile(
+    rf"(?<=[{_CJK}])[{_CJK_NOISE}]+(?=[{_CJK}])"  # noise between two Chinese characters
+    rf"|[{_ZERO_WIDTH}]"  # zero-width characters anywhere
+    r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]"  # stray combining marks
+)
+# three or more single letters separated by one space or dot: "c u r e s", "s.a.f.e"
+_LETTER_SPACED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
+_SPACED_SEP = re.compile(r"[ .\-_*·]")
+# lower-case words with digits or symbols standing for letters: "cur3s", "r1sk-fr33", "s@fe"
+_LEET_WORD = re.compile(r"(?<![\w@$])[a-z](?=[a-z0-9@$]*[0134578@$])[a-z0-9@$]{2,}(?![\w@$])")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                       "@": "a", "$": "s"})  # fmt: skip
+
+# Cyrillic and Greek letters that look like Latin ones
+_HOMOGLYPHS = {
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+    "ɡ": "g", "һ": "h", "ԛ": "q", "ԝ": "w", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M",
+    "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J",
+    "Ѕ": "S", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I",
+    "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+}  # fmt: skip
+
+# scam phrases written in pinyin (tone marks are stripped first), mapped back to Chinese
+_PINYIN = {
+    "bao zhi bai bing": "包治百病",
+    "jue dui an quan": "绝对安全",
+    "bai fen zhi bai an quan": "百分之百安全",
+    "ling feng xian": "零风险",
+    "wu feng xian": "无风险",
+    "wu fu zuo yong": "无副作用",
+    "mei you fu zuo yong": "没有副作用",
+    "yi zhen jian xiao": "一针见效",
+    "yi zhen gen zhi": "一针根治",
+    "wan neng": "万能",
+    "shen yao": "神药",
+    "fan lao huan tong": "返老还童",
+    "ni ling": "逆龄",
+    "kang shuai lao": "抗衰老",
+    "kang shuai": "抗衰",
+    "yan huan shuai lao": "延缓衰老",
+    "nian qing shi sui": "年轻十岁",
+    "hui fu huo li": "恢复活力",
+    "you xiao lv": "有效率",
+    "zhi yu lv": "治愈率",
+    "hao zhuan lv": "好转率",
+    "ti gao mian yi li": "提高免疫力",
+    "bao zheng liao xiao": "保证疗效",
+    "wu xiao tui kuan": "无效退款",
+    "gan xi bao": "干细胞",
+    "mian yi xi bao": "免疫细胞",
+    "wai mi ti": "外泌体",
+    "hui shu": "回输",
+}
+_PINYIN_SEQ = {tuple(k.split()): v for k, v in _PINYIN.items()}
+_PINYIN_JOINED = {k.replace(" ", ""): v for k, v in _PINYIN.items()}
+_SYLLABLES = {s for k in _PINYIN for s in k.split()}
+_MAX_SYLLABLES = max(len(k) for k in _PINYIN_SEQ)
+_WORD = re.compile(r"[A-Za-z]+")
+_PINYIN_GAP = re.compile(r"[\s\-'.]*\Z")
+
+
+def _pinyin_edits(text: str) -> list[tuple[int, int, str]]:
+    """Edits replacing pinyin scam phrases (spaced or joined) by Chinese characters."""
+    words = [
+        (m.start(), m.end(), w)
+        for m in _WORD.finditer(text)
+        if (w := m.group().lower()) in _SYLLABLES or w in _PINYIN_JOINED
+    ]
+    edits: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        start, end, w = words[i]
+        if w in _PINYIN_JOINED:
+            edits.append((start, end, _PINYIN_JOINED[w]))
+            i += 1
+            continue
+        best = None
+        seq = [w]
+        j = i
+        while len(seq) <= _MAX_SYLLABLES:
+            if tuple(seq) in _PINYIN_SEQ:
+                best = (j, _PINYIN_SEQ[tuple(seq)])
+            if j + 1 >= len(words) or not _PINYIN_GAP.match(text, words[j][1], words[j + 1][0]):
+                break
+            j += 1
+            seq.append(words[j][2])
+        if best is None:
+            i += 1
+            continue
+        edits.append((start, words[best[0]][1], best[1]))
+        i = best[0] + 1
+    return edits
+
+
+@lru_cache(maxsize=1)
+def _t2s_table() -> dict[str, str]:
+    """OpenCC's traditional-to-simplified character table (single characters only)."""
+    import opencc
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    table: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and len(parts[0]) == 1:
+            first = parts[1].split(" ")[0]
+            if len(first) == 1 and first != parts[0]:
+                table[parts[0]] = first
+    return table
+
+
+class _CharMap(dict):  # type: ignore[type-arg]
+    """A ``str.translate`` table computed lazily, one character at a time (1 to 1)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = ch
+        if ch in _HOMOGLYPHS:
+            out = _HOMOGLYPHS[ch]
+        elif ch in _t2s_table():
+            out = _t2s_table()[ch]
+        elif ch == "\u3000":
+            out = " "
+        else:
+            n = unicodedata.normalize("NFKC", ch)
+            if len(n) == 1:
+                out = n
+            d = unicodedata.normalize("NFD", out)
+            if len(d) > 1 and all(unicodedata.combining(c) for c in d[1:]):
+                out = d[0]  # "é" -> "e"; "ǎ" -> "a" (pinyin tones)
+            if out in _HOMOGLYPHS:
+                out = _HOMOGLYPHS[out]
+        self[code] = out
+        return out
+
+
+_CHARMAP = _CharMap()
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A normalised text and, for each of its characters, the original span it came from."""
+
+    original: str
+    text: str
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Offsets in the original text of the normalised span ``[start, end)``."""
+        if end <= start:
+            pos = int(self.starts[start]) if start < len(self.starts) else len(self.original)
+            return pos, pos
+        return int(self.starts[start]), int(self.ends[end - 1])
+
+    def original_text(self, start: int, end: int) -> str:
+        s, e = self.original_span(start, end)
+        return self.original[s:e]
+
+
+def _apply_edits(
+    text: str, starts: np.ndarray, ends: np.ndarray, edits: list[tuple[int, int, str]]
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """Replace ``text[a:b]`` by ``repl`` for sorted, non-overlapping ``(a, b, repl)`` edits.
+
+    Kept characters keep their spans; every character of a replacement maps to the
+    union of the spans it replaces.
+    """
+    if not edits:
+        return text, starts, ends
+    pieces: list[str] = []
+    idx: list[np.ndarray] = []
+    rep_s: list[np.ndarray] = []
+    rep_e: list[np.ndarray] = []
+    pos = 0
+    for a, b, repl in edits:
+        pieces.append(text[pos:a])
+        idx.append(np.arange(pos, a))
+        if repl:
+            pieces.append(repl)
+            idx.append(np.full(len(repl), -1 - len(rep_s)))
+            rep_s.append(starts[a])
+            rep_e.append(ends[b - 1])
+        pos = b
+    pieces.append(text[pos:])
+    idx.append(np.arange(pos, len(text)))
+    sel = np.concatenate(idx) if idx else np.zeros(0, dtype=np.int64)
+    keep = sel >= 0
+    new_s = np.empty(len(sel), dtype=np.int64)
+    new_e = np.empty(len(sel), dtype=np.int64)
+    new_s[keep] = starts[sel[keep]]
+    new_e[keep] = ends[sel[keep]]
+    if rep_s:
+        which = -1 - sel[~keep]
+        new_s[~keep] = np.asarray(rep_s)[which]
+        new_e[~keep] = np.asarray(rep_e)[which]
+    return "".join(pieces), new_s, new_e
+
+
+def normalise(text: str) -> Normalised:
+    """Normalise ``text`` for matching (see the module docstring); linear time."""
+    n = len(text)
+    starts = np.arange(n, dtype=np.int64)
+    ends = starts + 1
+    # 1. one-to-one character map: full-width and compatibility forms (NFKC), accents,
+    #    Cyrillic/Greek look-alikes, traditional -> simplified, U+3000 -> space
+    out = text.translate(_CHARMAP)
+    # 2. deletions: zero-width characters, stray combining marks, noise inside Chinese words
+    edits = [(m.start(), m.end(), "") for m in _DELETE.finditer(out)]
+    out, starts, ends = _apply_edits(out, starts, ends, edits)
+    # 3. letter spacing: "c u r e s" -> "cures"
+    edits = []
+    for m in _LETTER_SPACED.finditer(out):
+        edits.extend(
+            (m.start() + s.start(), m.start() + s.end(), "")
+            for s in _SPACED_SEP.finditer(m.group())
+        )
+    out, starts, ends = _apply_edits(out, starts, ends, edits)
+    # 4. leetspeak inside lower-case words (same length): "cur3s" -> "cures"
+    if _LEET_WORD.search(out):
+        out = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), out)
+    # 5. pinyin scam phrases -> Chinese characters
+    out, starts, ends = _apply_edits(out, starts, ends, _pinyin_edits(out))
+    return Normalised(original=text, text=out, starts=starts, ends=ends)
