@@ -23,6 +23,18 @@ from nksim.biology._vav1_switch import goldbeter_koshland as goldbeter_koshland
 from nksim.biology._vav1_switch import vav1_dose_response as vav1_dose_response
 from nksim.biology._vav1_switch import vav1_steady_state as vav1_steady_state
 # --- end H4 decision ---
+# --- H4b: patrol (trafficking) and the T1 reinfusion scenario (issue 9 §4, §6) ---
+from nksim.biology._patrol_reinfusion import ReinfusionSpec as ReinfusionSpec
+from nksim.biology._patrol_reinfusion import reinfusion_model as reinfusion_model
+from nksim.biology._patrol_reinfusion import run_reinfusion as run_reinfusion
+from nksim.biology._trafficking import PatrolAnswer as PatrolAnswer
+from nksim.biology._trafficking import circuits_per_day as circuits_per_day
+from nksim.biology._trafficking import held_to_blood_ratio as held_to_blood_ratio
+from nksim.biology._trafficking import patrol_answer as patrol_answer
+from nksim.biology._trafficking import patrol_model as patrol_model
+from nksim.biology._trafficking import steady_state_shares as steady_state_shares
+from nksim.biology._trafficking import trafficking_component as trafficking_component
+# --- end H4b ---
 
 # --- H4: killing routes, serial killing, kill-count statistics (issue 9 §2) ---
 from nksim.biology._kill_counts import CountFit as CountFit

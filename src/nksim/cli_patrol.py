@@ -1,0 +1,122 @@
+"""``nksim patrol``: circuits a day of a circulating NK cell, and the T1 reinfusion scenario.
+
+Research use only: not medical advice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from nksim.errors import UserError
+
+
+def _emit(obj: dict) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--samples", type=int, default=4000, show_default=True,
+              help="Monte Carlo samples over the parameter ranges (100-1000000).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
+@click.option("--reinfusion", is_flag=True,
+              help="Run the article's T1 scenario instead: five infusions of ~5e9 "
+              "autologous NK cells in a healthy adult.")
+@click.option("--dose", type=float, default=5e9, show_default=True,
+              help="--reinfusion: NK cells per infusion.")
+@click.option("--infusions", type=int, default=5, show_default=True,
+              help="--reinfusion: number of infusions.")
+@click.option("--interval", "interval_days", type=float, default=7.0, show_default=True,
+              help="--reinfusion: days between infusions (assumption, range 7-28).")
+@click.option("--purity", type=float, default=0.95, show_default=True,
+              help="--reinfusion: NK purity of the product (0-1].")
+@click.option("--loss", "inf_death", type=float, default=0.069, show_default=True,
+              help="--reinfusion: loss rate of infused cells, 1/day (Zhang 2007 "
+              "endogenous 0.069; faster if cells die after IL-2 withdrawal).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="--reinfusion: folder for timecourse.csv, summary.json, reinfusion.png.")
+def patrol(as_json: bool, samples: int, seed: int, reinfusion: bool, dose: float,
+           infusions: int, interval_days: float, purity: float, inf_death: float,
+           out_dir: Path | None) -> None:
+    """How often does an NK cell patrol the body? Checks the article's "about 240
+    circuits a day" against cardiac output, blood volume and organ dwell times.
+    Research use only: not medical advice."""
+    if reinfusion:
+        _reinfusion(as_json, dose, infusions, interval_days, purity, inf_death, out_dir)
+        return
+    if out_dir is not None:
+        raise UserError("--out is only used with --reinfusion (got "
+                        f"{out_dir})", field="--out")
+    from nksim.biology import patrol_answer
+
+    answer = patrol_answer(samples, seed)
+    if as_json:
+        _emit(answer.to_json())
+        return
+    click.echo(f"circuits a day of a circulating NK cell: {answer.circuits_per_day:.0f} "
+               f"(95 % range {answer.low:.0f}-{answer.high:.0f}; {answer.samples} samples, "
+               f"seed {answer.seed})")
+    click.echo(f"counting flowing blood only (cardiac output / blood volume): "
+               f"{answer.naive:.0f} (range {answer.naive_low:.0f}-{answer.naive_high:.0f})")
+    click.echo(f"article's claim: 240 -> {answer.verdict}")
+    click.echo(answer.explanation)
+
+
+def _reinfusion(as_json: bool, dose: float, infusions: int, interval_days: float,
+                purity: float, inf_death: float, out_dir: Path | None) -> None:
+    from nksim.biology import ReinfusionSpec, run_reinfusion
+
+    spec = ReinfusionSpec(dose_cells=dose, infusions=infusions,
+                          interval_days=interval_days, purity=purity, inf_death=inf_death)
+    result = run_reinfusion(spec)
+    s = result.summary
+    if out_dir is not None:
+        from nksim._io import atomic_output_dir
+
+        with atomic_output_dir(out_dir) as staging:
+            result.table.to_csv(Path(staging) / "timecourse.csv", index=False)
+            (Path(staging) / "summary.json").write_text(json.dumps(s, indent=2))
+            _plot(result, Path(staging) / "reinfusion.png")
+    if as_json:
+        _emit(s)
+        return
+    click.echo(f"{infusions} infusion(s) of {dose:.3g} NK cells (purity {purity:g}), every "
+               f"{interval_days:g} d: {s['regimen']['viable_nk_per_infusion']:.3g} viable "
+               f"NK cells each = {s['dose_vs_body_pool']:.2f} x the body's own NK pool")
+    click.echo(f"blood NK: baseline {s['baseline_blood_nk_per_ul']}/uL, peak "
+               f"{s['peak_blood_nk_per_ul']}/uL on day {s['peak_day']}; infused cells at most "
+               f"{100 * s['max_infused_share_blood']:.0f} % of blood NK cells")
+    click.echo(f"blood NK lytic capacity at most {s['max_lytic_capacity_rel']} x baseline; "
+               f"rise visible (> {100 * s['visible_rise_threshold']:.0f} % over baseline) "
+               f"until {s['rise_lasts_days_after_last_infusion']} d after the last infusion "
+               f"(infused-cell half-life {s['infused_half_life_days']} d)")
+    click.echo(s["feeling_better"])
+    if out_dir is not None:
+        click.echo(f"wrote {out_dir}/timecourse.csv, summary.json and reinfusion.png")
+
+
+def _plot(result, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = result.table
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    axes[0].plot(t["time_day"], t["blood_nk_per_ul"], label="all NK")
+    axes[0].plot(t["time_day"], t["endogenous_per_ul"], "--", label="own (endogenous)")
+    axes[0].set(xlabel="day", ylabel="blood NK (cells/uL)", title="circulating NK")
+    axes[0].legend(fontsize=8)
+    axes[1].plot(t["time_day"], 100 * t["infused_share_blood"], label="of blood NK")
+    axes[1].plot(t["time_day"], 100 * t["infused_share_body"], label="of body NK")
+    axes[1].set(xlabel="day", ylabel="infused share (%)", title="share of infused cells")
+    axes[1].legend(fontsize=8)
+    axes[2].plot(t["time_day"], t["lytic_capacity_rel"])
+    axes[2].set(xlabel="day", ylabel="x baseline", title="blood NK lytic capacity")
+    fig.suptitle("Autologous NK reinfusion (article T1) - research use only", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
