@@ -78,3 +78,37 @@ def test_failed_report_leaves_nothing(tmp_path, demo, monkeypatch):
         report.write_report(demo, out)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no staging folder left behind
+
+
+def test_report_reads_like_prose_not_enums(demo):
+    """Issue 14 §4: readable labels, phase III and IV apart, included trials listed, one
+    chart per dimension and no duplicate count tables, data date and query first."""
+    import re
+
+    html = report.render_html(demo)
+    body = html[html.index('<h2 id="answers">'):]
+    for enum in ("ACTIVE_NOT_RECRUITING", "EARLY_PHASE1", "PHASE2", "allogeneic_cord_blood",
+                 "solid_tumour", "INDUSTRY"):
+        assert enum not in body, enum
+    assert "How many in phase III?" in html and "How many in phase IV?" in html
+    d = demo.to_dict()
+    table = demo.trials_table()
+    phase3 = set(table.loc[table["counted"] & table["phases"].str.contains("PHASE3"), "nct_id"])
+    answers = body[:body.index("</table>")]
+    assert all(n in answers for n in phase3)
+    included = html[html.index('id="included"'):html.index('id="excluded"')]
+    assert all(n in included for n in d["nk_trials"])
+    # one figure per dimension, and no table of counts beside them
+    assert html.count("<figure") == 7
+    assert not re.search(r"<th>value</th><th>trials</th>", html)
+    assert html.index('id="data"') < html.index('id="answers"')
+    assert "data date" in html[:html.index('id="answers"')]
+
+
+def test_labels_cover_every_classification_label():
+    from nksim.evidence import INDICATIONS, PRODUCT_TYPES
+    from nksim.evidence._record import PHASES
+
+    assert set(PRODUCT_TYPES) <= set(report.LABELS["product_type"])
+    assert set(INDICATIONS) <= set(report.LABELS["indication"])
+    assert set(PHASES) | {"MISSING"} <= set(report.LABELS["phase"])
