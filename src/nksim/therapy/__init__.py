@@ -69,6 +69,20 @@ from nksim.therapy._toxicity import crs_index as crs_index
 from nksim.therapy._toxicity import icans_grade as icans_grade
 from nksim.therapy._toxicity import icans_index as icans_index
 from nksim.therapy._toxicity import toxicity_table as toxicity_table
+# --- H4b: NK and comparison products for any target (issue 9 §6) ---
+from nksim.therapy._nk_products import KINDS as PRODUCT_KINDS
+from nksim.therapy._nk_products import NKProduct as NKProduct
+from nksim.therapy._nk_products import allogeneic_nk as allogeneic_nk
+from nksim.therapy._nk_products import autologous_nk as autologous_nk
+from nksim.therapy._nk_products import car_nk as car_nk
+from nksim.therapy._nk_products import car_t as car_t
+from nksim.therapy._nk_products import catalogue as catalogue
+from nksim.therapy._nk_products import expansion_events as expansion_events
+from nksim.therapy._nk_products import hncd16_nk as hncd16_nk
+from nksim.therapy._nk_products import memory_like_nk as memory_like_nk
+from nksim.therapy._nk_products import product_component as product_component
+from nksim.therapy._nk_products import with_expansion as with_expansion
+# --- end H4b ---
 
 
 def therapy_components() -> list[Component]:
@@ -92,3 +106,6 @@ __all__ = [
     "lymphodepletion_component", "lymphodepletion_doses", "therapy_components",
     "toxicity_table",
 ]
+__all__ += ["PRODUCT_KINDS", "NKProduct", "allogeneic_nk", "autologous_nk", "car_nk", "car_t",
+            "catalogue", "expansion_events", "hncd16_nk", "memory_like_nk",
+            "product_component", "with_expansion"]  # H4b
