@@ -57,6 +57,7 @@ def trial_summary(result, scenario_raw: dict[str, Any] | None = None) -> dict[st
         "screening": {"candidates": int(len(log)), "eligible": int(log["eligible"].sum()),
                       "excluded_by_criterion": reasons},
         "arms": result.summary(),
+        "comparisons": list(getattr(result, "comparisons", None) or []),
         "notes": result.notes,
         "definitions": "docs/trials.md (endpoints), docs/trials-statistics.md (intervals)",
         "versions": versions(),

@@ -210,6 +210,10 @@ def get_setting(name: str) -> DiseaseSetting:
     if name not in _REGISTRY and name in _bundled():
         importlib.import_module(_bundled()[name])  # registers itself on import
     if name not in _REGISTRY:
-        raise UserError(f"unknown disease setting {name!r} (known: "
-                        f"{', '.join(setting_names())})", field="trial.setting")
+        import difflib
+
+        close = difflib.get_close_matches(name, setting_names(), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UserError(f"unknown disease setting: {hint}(known: {', '.join(setting_names())}; "
+                        f"got {name!r})", field="trial.setting")
     return _REGISTRY[name]

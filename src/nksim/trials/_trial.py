@@ -66,13 +66,16 @@ PROGRESS_DELAY_S = 2.0
 
 @dataclass
 class ArmResult:
-    """One arm: its patients (covariates, manufacturing, endpoints), time course, summary."""
+    """One arm: its patients (covariates, manufacturing, endpoints), time course, summary,
+    and each patient's parameters (patient, parameter) and initial state (patient, state)."""
 
     name: str
     spec: ArmSection
     patients: pd.DataFrame
     simulation: SimulationResult | None
     summary: dict[str, Any]
+    parameters: np.ndarray | None = None
+    initial: np.ndarray | None = None
 
 
 @dataclass
@@ -244,7 +247,7 @@ def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
     patients["status"] = sim.patients["status"].to_numpy()
     summary = summarise_arm(patients, arm.product, setting, trial.follow_up_days,
                             seed=trial.seed)
-    return ArmResult(arm.name, arm, patients, sim, summary)
+    return ArmResult(arm.name, arm, patients, sim, summary, params, initial)
 
 
 def _varied_parameters(model: Model, patients: pd.DataFrame,

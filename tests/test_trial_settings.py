@@ -1,0 +1,305 @@
+"""Trials for any disease (issue 8 section 3): the disease-setting interface, a new setting
+defined here without editing ``trials/``, the paired design, between-arm comparisons, the
+lupus refactor regression and the progress bar."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from nksim.cli import cli
+from nksim.errors import UserError
+from nksim.model import Citation, Component, Parameter, State, compose
+from nksim.population import patient_rng
+from nksim.scenario import read_toml, validate
+from nksim.therapy import car_nk_component, car_t_component, lymphodepletion_component
+from nksim.trials import (
+    Baseline,
+    Criterion,
+    DiseaseSetting,
+    Endpoint,
+    Panel,
+    TrialScenario,
+    get_setting,
+    register_setting,
+    run_trial,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ---------------------------------------------------------------- a one-compartment tumour
+TUMOUR_ASSUMPTION = Citation("test tumour", "A test setting, not a model of any cancer.",
+                             verified="assumption", note="growth 0.01-0.2/day")
+
+
+def tumour_component() -> Component:
+    """Logistic tumour growth ``dT/dt = r T (1 - T/K)`` (cell/uL-equivalent)."""
+    return Component(
+        name="tumour", description="one-compartment logistic tumour",
+        states=(State("T", "cell/uL", "tumour cells", 100.0),),
+        parameters=(
+            Parameter("r_T", 0.03, "1/day", "tumour growth rate (test)", TUMOUR_ASSUMPTION,
+                      bounds=(0.0, 10.0)),
+            Parameter("K_T", 5000.0, "cell/uL", "tumour carrying capacity (test)",
+                      TUMOUR_ASSUMPTION, bounds=(1.0, 1e9)),
+        ),
+        terms={"T": "r_T*T*(1 - T/K_T)"},
+    )
+
+
+MODEL = compose("tumour_carnk_test", "Test tumour with CAR-NK", "test model",
+                [tumour_component(), lymphodepletion_component(depletes=()),
+                 car_nk_component(targets=("T",))])
+
+
+def logistic(t: np.ndarray, t0: float, y0: float, r: float, k: float) -> np.ndarray:
+    """Closed-form solution of dT/dt = r T (1 - T/K), T(t0) = y0."""
+    e = np.exp(r * (t - t0))
+    return k * y0 * e / (k + y0 * (e - 1.0))
+
+
+class TumourSetting(DiseaseSetting):
+    """Defined in the tests only: nothing under ``trials/`` knows it."""
+
+    name = "tumour_test"
+    endpoints = (
+        Endpoint("shrinkage_28d_rate", "shrunk_28d", "binary", (),
+                 "tumour smaller on day 28 than on day 0"),
+        Endpoint("progression_day_median", "progression_day", "time_to_event", (),
+                 "tumour doubled from day 0, median day"),
+    )
+    report_panels = (Panel("T", "tumour cells", "cell/uL", lambda ds: ds["T"].values),)
+
+    def model(self, scenario):
+        return MODEL.with_values(scenario.parameters)
+
+    def candidates(self, scenario):
+        ids = np.arange(int(scenario.cohort.get("n_candidates", 40)))
+        draw = [patient_rng(scenario.trial.seed, int(i), 201).random(3) for i in ids]
+        u = np.array(draw)
+        return pd.DataFrame({"candidate": ids, "age_years": 40 + 40 * u[:, 0],
+                             "weight_kg": 55 + 40 * u[:, 1],
+                             "tumour_burden": 200 * u[:, 2]})
+
+    def criteria(self, scenario):
+        return [Criterion("min_burden", "tumour_burden", ">=", 20.0, "tumour", "cell/uL",
+                          "measurable tumour", TUMOUR_ASSUMPTION)]
+
+    def baseline(self, model, patients, parameters, scenario):
+        initial = np.tile(model.initial_vector(), (len(patients), 1))
+        initial[:, model.state_names.index("T")] = patients["tumour_burden"].to_numpy(float)
+        initial[:, model.state_names.index("TH")] = parameters[
+            :, model.parameter_names.index("th_normal")]
+        return Baseline(patients, parameters, initial)
+
+    def patient_endpoints(self, dataset, doses, patients, rngs, scenario):
+        t = dataset["time"].values
+        tum = dataset["T"].values
+        day0 = tum[:, np.searchsorted(t, 0.0)]
+        after = t >= 0
+        doubled = tum[:, after] >= 2 * day0[:, None]
+        first = np.where(doubled.any(axis=1), t[after][doubled.argmax(axis=1)], np.nan)
+        return pd.DataFrame({"shrunk_28d": tum[:, np.searchsorted(t, 28.0)] < day0,
+                             "progression_day": first})
+
+
+register_setting(TumourSetting)
+
+TUMOUR = """
+[trial]
+name = "test tumour: CAR-NK versus nothing"
+setting = "tumour_test"
+design = "paired"
+seed = 3
+patients_per_arm = 8
+follow_up_days = 182
+run_in_days = 7
+[cohort]
+n_candidates = 30
+[variability]
+lognormal_sigma = { all = 0.0, r_T = 0.3 }
+[[arms]]
+name = "car_nk"
+product = "car_nk"
+dose_per_kg = "1e8 cell/kg"
+infusions = 3
+interval_days = 7
+[arms.lymphodepletion]
+fludarabine_mg_m2 = 30
+cyclophosphamide_mg_m2 = 500
+[[arms]]
+name = "none"
+product = "none"
+"""
+
+
+def tumour_scenario(**trial) -> TrialScenario:
+    raw = tomllib.loads(textwrap.dedent(TUMOUR))
+    raw["trial"].update(trial)
+    return validate(TrialScenario, raw)
+
+
+@pytest.fixture(scope="module")
+def tumour():
+    return run_trial(tumour_scenario())
+
+
+def test_new_setting_runs_end_to_end_without_touching_trials(tumour):
+    assert tumour.setting.name == "tumour_test" and tumour.model.name == "tumour_carnk_test"
+    log = tumour.screening_log
+    excluded = log.loc[~log["eligible"], "failed_criteria"]
+    assert len(excluded) and set(excluded) == {"min_burden"}  # the setting's own rule
+    for arm in tumour.arms:
+        assert arm.summary["n"] == 8
+        assert set(arm.summary["endpoints"]) >= {"shrinkage_28d_rate",
+                                                 "progression_day_median"}
+        assert all("n" in ep for ep in arm.summary["endpoints"].values())
+
+
+def test_untreated_tumour_grows_exactly_as_the_logistic_solution(tumour):
+    none = next(a for a in tumour.arms if a.name == "none")
+    ds = none.simulation.dataset
+    t = ds["time"].values
+    params = none.parameters
+    r = params[:, MODEL.parameter_names.index("r_T")]
+    k = params[:, MODEL.parameter_names.index("K_T")]
+    assert np.ptp(r) > 0  # patients differ (variability on r_T) ...
+    for i in range(len(none.patients)):
+        y0 = none.patients["tumour_burden"].iloc[i]
+        exact = logistic(t, -7.0, y0, r[i], k[i])  # ... and each follows its own solution
+        np.testing.assert_allclose(ds["T"].values[i], exact, rtol=1e-4)
+
+
+def test_paired_design_gives_every_patient_every_arm(tumour):
+    a, b = tumour.arms
+    assert list(a.patients["candidate"]) == list(b.patients["candidate"])
+    np.testing.assert_array_equal(a.parameters, b.parameters)
+    np.testing.assert_array_equal(a.initial, b.initial)
+    # same patient, same start: killing only removes tumour cells
+    ta, tb = a.simulation.dataset["T"].values, b.simulation.dataset["T"].values
+    assert np.all(ta <= tb * (1 + 1e-6)) and np.all(ta[:, -1] < tb[:, -1])
+
+
+def test_paired_comparisons_use_paired_methods(tumour):
+    items = {(c["endpoint"], c["measure"]): c for c in tumour.comparisons}
+    shrink = items[("shrinkage_28d_rate", "paired_risk_difference")]
+    a, b = (arm.patients.set_index("candidate")["shrunk_28d"] for arm in tumour.arms)
+    assert shrink["value"] == pytest.approx(a.mean() - b.loc[a.index].mean())
+    assert shrink["ci_low"] <= shrink["value"] <= shrink["ci_high"]
+    assert shrink["n_a"] == shrink["n_b"] == 8
+    assert ("progression_day_median", "hazard_ratio") in items
+    assert not any(c["measure"] == "risk_difference" for c in tumour.comparisons)
+    for c in tumour.comparisons:
+        assert {"endpoint", "arm_a", "arm_b", "measure", "value", "ci_low", "ci_high"} <= set(c)
+        assert (c["arm_a"], c["arm_b"]) == ("car_nk", "none")
+
+
+def test_randomised_design_uses_disjoint_patients_and_parallel_methods():
+    res = run_trial(tumour_scenario(design="randomised", patients_per_arm=5))
+    a, b = (set(arm.patients["candidate"]) for arm in res.arms)
+    assert not (a & b) and len(a) == len(b) == 5
+    measures = {c["measure"] for c in res.comparisons}
+    assert {"risk_difference", "risk_ratio", "hazard_ratio", "median_difference"} <= measures
+    assert "paired_risk_difference" not in measures
+
+
+def test_unknown_setting_is_a_user_error():
+    with pytest.raises(UserError, match="tumour_test") as info:
+        run_trial(tumour_scenario(setting="tumor_test"))
+    assert info.value.field == "trial.setting"
+
+
+def test_trials_runner_imports_no_disease():
+    code = ("import sys, nksim.trials; "
+            "print(sorted(m for m in sys.modules if m.startswith('nksim.disease')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "_sle" not in out, out
+    for path in (ROOT / "src/nksim/trials").glob("*.py"):
+        text = path.read_text()
+        assert "sledai" not in text.lower() or path.name in {"_cohort.py", "_eligibility.py",
+                                                              "_sources.py", "_schema.py"}, path
+        assert "from nksim.disease" not in text.replace(
+            "from nksim.disease import SETTINGS", ""), path
+
+
+# ---------------------------------------------------------------- targets as arguments
+def test_product_components_take_their_targets():
+    default = car_t_component()
+    explicit = car_t_component(targets=("B", "PB"))
+    assert default.terms == explicit.terms and default.requires == explicit.requires
+    tumour = car_t_component(targets=("T",))
+    assert set(tumour.terms) == {"CART", "CARTM", "CARTF", "T"}
+    assert "B" not in tumour.requires and "T" in tumour.requires
+    assert tumour.terms["T"] == "-cart_kill*CART*T/(cart_K_kill + (T))"
+    nk = car_nk_component(targets=("T",))
+    assert nk.terms["T"] == "-carnk_kill*CARNK*T/(carnk_K_kill + (T))"
+    assert "T" in nk.expressions["kill_carnk"][0]
+    assert lymphodepletion_component(depletes=()).requires == ()
+    for bad in ((), ("B", "B"), ("1x",)):
+        with pytest.raises(ValueError, match="targets"):
+            car_nk_component(targets=bad)
+
+
+# ---------------------------------------------------------------- lupus regression
+REFERENCE = json.loads((Path(__file__).parent / "data/trial_reference_c9c60d2.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["scenarios"]))
+def test_bundled_lupus_trials_unchanged_by_the_move_behind_the_setting_interface(name):
+    """Refactor regression (not a validation): the numbers of commit c9c60d2, captured
+    before lupus moved behind nksim.trials.DiseaseSetting, are reproduced exactly."""
+    ref = REFERENCE["scenarios"][name]
+    raw = read_toml(ROOT / f"src/nksim/data/scenarios/{name}.toml")
+    res = run_trial(validate(TrialScenario, raw))
+    assert res.setting is get_setting("sle")
+    assert int(res.screening_log["eligible"].sum()) == ref["screening"]["eligible"]
+    for arm in res.arms:
+        assert json.loads(json.dumps(arm.summary)) == ref["arms"][arm.name]
+        assert arm.patients["candidate"].tolist() == ref["patients"][arm.name]
+        for column, values in ref["per_patient"][arm.name].items():
+            np.testing.assert_array_equal(arm.patients[column].to_numpy(float),
+                                          np.asarray(values, float), err_msg=column)
+    for c in res.comparisons:
+        assert c["n_a"] == res.arms[0].summary["endpoints"][c["endpoint"]]["n"] or \
+            c["endpoint"].startswith("cost_per")
+
+
+# ---------------------------------------------------------------- progress bar
+def test_progress_bar_on_stderr(monkeypatch, capsys):
+    import nksim.trials._trial as runner
+
+    monkeypatch.setattr(runner, "PROGRESS_DELAY_S", 0.0)
+    run_trial(tumour_scenario(patients_per_arm=3), progress=True)
+    err = capsys.readouterr().err
+    assert "trial" in err and "patient" in err
+    run_trial(tumour_scenario(patients_per_arm=3), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_trial_progress_and_comparisons_in_summary(tmp_path, monkeypatch):
+    import nksim.trials._trial as runner
+
+    monkeypatch.setattr(runner, "PROGRESS_DELAY_S", 0.0)
+    (tmp_path / "t.toml").write_text(textwrap.dedent(TUMOUR).replace(
+        "patients_per_arm = 8", "patients_per_arm = 4"))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["trial", str(tmp_path / "t.toml"), "--out", str(out),
+                                   "--progress"])
+    assert res.exit_code == 0, res.output
+    assert "patient" in (res.stderr if hasattr(res, "stderr") else res.output)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["comparisons"] and all(
+        c["value"] is None or math.isfinite(c["value"]) for c in summary["comparisons"])
+    for arm in summary["arms"].values():
+        assert all("n" in ep for ep in arm["endpoints"].values())
