@@ -83,7 +83,8 @@ def simulate(
         per m² are resolved from ``covariates`` (``weight_kg``, ``bsa_m2``).
     options : tolerances, threads, progress bar.
     covariates : one row per patient (e.g. from
-        :func:`nksim.population.sample_covariates`); kept in the result.
+        :func:`nksim.population.sample_covariates`); kept in the result. With one
+        parameter set and one initial state, every covariate row is a patient.
 
     Returns
     -------
@@ -101,6 +102,9 @@ def simulate(
         if not isinstance(covariates, pd.DataFrame):
             raise UserError(f"expected a DataFrame (got {type(covariates).__name__})",
                             field="covariates")
+        if n_pat == 1 and len(covariates) > 1:  # one parameter set for every patient
+            n_pat = len(covariates)
+            params, y0 = np.tile(params, (n_pat, 1)), np.tile(y0, (n_pat, 1))
         if len(covariates) != n_pat:
             raise UserError(f"{len(covariates)} covariate rows for {n_pat} patients",
                             field="covariates")
