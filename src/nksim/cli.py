@@ -216,6 +216,8 @@ def _register_commands() -> None:
     cli.add_command(check_claim)
     from nksim.cli_patrol import patrol  # issue 9 §4, §6 (H4b)
     cli.add_command(patrol)
+    from nksim.cli_assay import assay  # issue 9 §1-3, §5 (H4)
+    cli.add_command(assay)
 
 
 _register_commands()

@@ -50,3 +50,12 @@ from nksim.biology._serial_killing import KillingPreset as KillingPreset
 from nksim.biology._serial_killing import SerialKillingResult as SerialKillingResult
 from nksim.biology._serial_killing import simulate_serial_killing as simulate_serial_killing
 # --- end H4 killing ---
+
+# --- H4: virtual cytotoxicity assay (issue 9 §3) ---
+from nksim.biology._assay import ASSAY_PARAMETERS as ASSAY_PARAMETERS
+from nksim.biology._assay import AssayCondition as AssayCondition
+from nksim.biology._assay import LysisFit as LysisFit
+from nksim.biology._assay import expected_killed_fraction as expected_killed_fraction
+from nksim.biology._assay import fit_lysis_curve as fit_lysis_curve
+from nksim.biology._assay import simulate_assay as simulate_assay
+# --- end H4 assay ---

@@ -1,0 +1,190 @@
+"""The virtual cytotoxicity assay (issue 9 §3): bundled scenarios, the well model, fits, CLI.
+
+Truths: the orderings the issue names (missing self, induced self, CAR, CD16 V158 > F158)
+follow from the biology; monotonicity in E:T; the exponential lytic-unit curve as the
+analytic limit of the well model (unlimited capacity, brief conjugates); recovery of known
+curve parameters from synthetic data; one-line errors with exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nksim.biology import (
+    AssayCondition,
+    KillingParameters,
+    TargetLigands,
+    expected_killed_fraction,
+    fit_lysis_curve,
+)
+from nksim.cli import cli
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "src" / "nksim" / "data" / "scenarios"
+PAIRS = {
+    "assay_missing_self": ("mhc_negative", "mhc_high"),
+    "assay_nkg2d_ligand": ("ligand_high", "parental"),
+    "assay_car_nk": ("car_nk", "parental_nk"),
+    "assay_adcc_cd16": ("cd16_v158", "cd16_f158"),
+}
+
+
+def run_cli(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    out = {}
+    for name in [*PAIRS, "serial_killing_il2_nk"]:
+        d = tmp_path_factory.mktemp(name)
+        res = run_cli("assay", SCENARIOS / f"{name}.toml", "--out", d / "out")
+        assert res.exit_code == 0, res.output
+        assert "Research use only" in res.output
+        out[name] = (json.loads((d / "out" / "summary.json").read_text()),
+                     json.loads((d / "out" / "details.json").read_text()), d / "out")
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_bundled_assays_order_the_conditions_as_the_biology_says(outputs, name):
+    summary, details, folder = outputs[name]
+    assert set(summary) == {"conditions", "kill_counts"}
+    assert [c["name"] for c in summary["conditions"]] == list(PAIRS[name])
+    for c in summary["conditions"]:
+        for p in c["lysis"]:
+            assert set(p) == {"et_ratio", "specific_lysis_pct", "ci_low", "ci_high"}
+            assert p["ci_low"] <= p["specific_lysis_pct"] <= p["ci_high"]
+        assert abs(sum(summary["kill_counts"][c["name"]].values()) - 1) < 1e-9
+    assert (folder / "lysis.png").stat().st_size > 1000
+    hi, lo = ({c["name"]: c for c in details["conditions"]}[n] for n in PAIRS[name])
+    assert hi["activation_probability"] > lo["activation_probability"]
+    for et, e_hi in hi["expected_pct"].items():
+        assert e_hi > lo["expected_pct"][et]  # the model's expectation, every E:T
+    by_name = {c["name"]: c["lysis"] for c in summary["conditions"]}
+    for p_hi, p_lo in zip(by_name[PAIRS[name][0]], by_name[PAIRS[name][1]], strict=True):
+        if hi["expected_pct"][str(p_hi["et_ratio"])] - lo["expected_pct"][str(p_lo["et_ratio"])] \
+                > 10:
+            assert p_hi["specific_lysis_pct"] > p_lo["specific_lysis_pct"]  # the wells too
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_lysis_rises_with_the_effector_target_ratio(outputs, name):
+    summary, details, _ = outputs[name]
+    for c, d in zip(summary["conditions"], details["conditions"], strict=True):
+        pts = sorted(c["lysis"], key=lambda p: p["et_ratio"])
+        expected = [d["expected_pct"][str(p["et_ratio"])] for p in pts]
+        assert all(a < b for a, b in zip(expected, expected[1:], strict=False))
+        for a, b in zip(pts, pts[1:], strict=False):  # replicate means, within their CIs
+            assert b["specific_lysis_pct"] >= a["specific_lysis_pct"] - (
+                (a["ci_high"] - a["ci_low"]) + (b["ci_high"] - b["ci_low"])) / 2 - 1.0
+
+
+def test_serial_killing_scenario_reports_kill_counts(outputs):
+    summary, details, folder = outputs["serial_killing_il2_nk"]
+    assert set(summary) == {"conditions", "kill_counts", "nonkiller_fraction"}
+    fr = summary["kill_counts"]
+    assert abs(sum(fr.values()) - 1) < 1e-9
+    assert fr["0"] == summary["nonkiller_fraction"]
+    assert 0.4 <= summary["nonkiller_fraction"] <= 0.6  # Vanherberghen 2013
+    assert details["model_comparison"]["best"] != "poisson"
+    assert not (folder / "lysis.png").exists()
+
+
+def test_well_model_reduces_to_the_exponential_lytic_curve():
+    kp = KillingParameters(granules_max=1e6, exhaustion=0.0, noact_conjugate_min=1e-3,
+                           grz_kill_min=1e-3, detach_min=0.0, grz_success=1.0)
+    cond = AssayCondition("x", target=TargetLigands(nkg2d_ligand=1.0, mhc_i=0.05), killing=kp)
+    p = cond.activation()
+    for et in (0.5, 2.0, 8.0):
+        f = expected_killed_fraction(cond, et, duration_h=4.0, encounter_rate_per_h=0.5)
+        analytic = 1 - math.exp(-0.5 * p * et * 4.0)
+        assert abs(f - analytic) < 0.01 * max(analytic, 0.05)
+
+
+def test_granule_capacity_limits_killing_per_nk_cell():
+    target = TargetLigands(nkg2d_ligand=3.0, mhc_i=0.05)
+    few = AssayCondition("few", target=target, killing=KillingParameters(granules_max=1.0))
+    many = AssayCondition("many", target=target, killing=KillingParameters(granules_max=6.0))
+    assert expected_killed_fraction(few, 0.25) < expected_killed_fraction(many, 0.25)
+
+
+def _synthetic(seed, A=70.0, k=0.15, sd=3.0):
+    rng = np.random.default_rng(seed)
+    et = np.repeat([40, 20, 10, 5, 2.5, 1.25], 3).astype(float)
+    return et, A * (1 - np.exp(-k * et)) + rng.normal(0, sd, et.size)
+
+
+def test_lysis_fit_recovers_known_parameters_with_honest_intervals():
+    cover_a = cover_k = 0
+    for seed in range(40):
+        f = fit_lysis_curve(*_synthetic(seed))
+        cover_a += f.A_ci[0] <= 70.0 <= f.A_ci[1]
+        cover_k += f.k_ci[0] <= 0.15 <= f.k_ci[1]
+        assert abs(f.A - 70) < 8 and abs(f.k - 0.15) < 0.05
+    assert cover_a >= 34 and cover_k >= 34  # ~95 % intervals: >= 85 % of 40 cover
+
+
+def test_fit_through_the_cli(tmp_path):
+    et, y = _synthetic(1)
+    csv = tmp_path / "data.csv"
+    csv.write_text("et_ratio,specific_lysis_pct\n" + "".join(f"{a},{b}\n" for a, b in zip(
+        et, y, strict=True)))
+    res = run_cli("assay", "--fit", csv, "--out", tmp_path / "fit")
+    assert res.exit_code == 0, res.output
+    fit = json.loads((tmp_path / "fit" / "fit.json").read_text())["fits"][0]
+    assert fit["A_ci"][0] < 70 < fit["A_ci"][1]
+    assert (tmp_path / "fit" / "fit.png").exists()
+
+
+BAD_SCENARIOS = {
+    "unknown field": ("[assay]\net_ratios = [1, 2]\ncolour = 1\n[[conditions]]\nname = 'a'\n",
+                      "assay.colour"),
+    "one ratio": ("[assay]\net_ratios = [1]\n[[conditions]]\nname = 'a'\n", "assay.et_ratios"),
+    "negative mhc": ("[assay]\net_ratios = [1, 2]\n[[conditions]]\nname = 'a'\n"
+                     "target = { mhc_i = -1 }\n", "conditions[0].target.mhc_i"),
+    "duplicate": ("[assay]\net_ratios = [1, 2]\n[[conditions]]\nname = 'a'\n[[conditions]]\n"
+                  "name = 'a'\n", "conditions"),
+    "bad allele": ("[assay]\net_ratios = [1, 2]\n[[conditions]]\nname = 'a'\n"
+                   "nk = { cd16_allele = 'X' }\n", "conditions[0].nk.cd16_allele"),
+    "bad duration": ("[serial_killing]\nduration = '3 kg'\n", "serial_killing.duration"),
+    "bad killing": ("[serial_killing]\nn_cells = 100\n[killing]\ngrz_success = 2\n",
+                    "killing.grz_success"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SCENARIOS))
+def test_bad_scenarios_get_one_line_and_exit_2(tmp_path, case):
+    text, field = BAD_SCENARIOS[case]
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    res = CliRunner().invoke(cli, ["assay", str(path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"nksim: error: {field}")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args,field", [
+    (["assay"], "SCENARIO.toml"),
+    (["assay", "x.toml"], "--out"),
+    (["assay", "--fit", "nonexistent.csv"], "--fit"),
+])
+def test_bad_command_lines_get_one_line(args, field):
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and res.output.startswith(f"nksim: error: {field}")
+
+
+def test_bad_csv_gets_one_line(tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("ratio,lysis\n1,2\n")
+    res = CliRunner().invoke(cli, ["assay", "--fit", str(csv)])
+    assert res.exit_code == 2 and "missing column" in res.output
+    csv.write_text("et_ratio,specific_lysis_pct\n1,2\n-1,3\n4,5\n")
+    res = CliRunner().invoke(cli, ["assay", "--fit", str(csv)])
+    assert res.exit_code == 2 and "data.et_ratio" in res.output
