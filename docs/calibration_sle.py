@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-import nksim.trials._trial as trial_module
+import nksim.disease._sle_setting as trial_module  # the lupus setting draws the candidates
 from nksim.disease import sledai
 from nksim.engine import simulate
 from nksim.model import Citation, Component, Parameter, State, compose
