@@ -12,5 +12,6 @@ from nksim.engine._results import initial_frame as initial_frame
 from nksim.engine._results import parameters_frame as parameters_frame
 from nksim.engine._results import provenance as provenance
 from nksim.engine._results import read_netcdf as read_netcdf
+from nksim.engine._sde import integrate_sde as integrate_sde  # batched SDEs, first passage
 from nksim.engine._simulate import SolverOptions as SolverOptions
 from nksim.engine._simulate import simulate as simulate
