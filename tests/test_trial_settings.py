@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from nksim.cli import cli
 from nksim.errors import UserError
-from nksim.model import Citation, Component, Parameter, State, compose
+from nksim.model import Citation
 from nksim.population import patient_rng
 from nksim.scenario import read_toml, validate
 from nksim.therapy import car_nk_component, car_t_component, lymphodepletion_component
@@ -42,24 +42,16 @@ TUMOUR_ASSUMPTION = Citation("test tumour", "A test setting, not a model of any 
                              verified="assumption", note="growth 0.01-0.2/day")
 
 
-def tumour_component() -> Component:
-    """Logistic tumour growth ``dT/dt = r T (1 - T/K)`` (cell/uL-equivalent)."""
-    return Component(
-        name="tumour", description="one-compartment logistic tumour",
-        states=(State("T", "cell/uL", "tumour cells", 100.0),),
-        parameters=(
-            Parameter("r_T", 0.03, "1/day", "tumour growth rate (test)", TUMOUR_ASSUMPTION,
-                      bounds=(0.0, 10.0)),
-            Parameter("K_T", 5000.0, "cell/uL", "tumour carrying capacity (test)",
-                      TUMOUR_ASSUMPTION, bounds=(1.0, 1e9)),
-        ),
-        terms={"T": "r_T*T*(1 - T/K_T)"},
-    )
+def doc_blocks() -> list[str]:
+    """The Python blocks of docs/trials.md's "Writing a disease setting" section."""
+    text = (ROOT / "docs/trials.md").read_text().split("## Writing a disease setting")[1]
+    text = text.split("\n## ")[0]
+    return [b.split("```")[0] for b in text.split("```python")[1:]]
 
 
-MODEL = compose("tumour_carnk_test", "Test tumour with CAR-NK", "test model",
-                [tumour_component(), lymphodepletion_component(depletes=()),
-                 car_nk_component(targets=("T",))])
+DOC: dict = {}
+exec(doc_blocks()[0], DOC)  # the documented setting: defines MODEL and registers "tumour"
+MODEL = DOC["MODEL"]  # logistic tumour + lymphodepletion + CAR-NK with targets=("T",)
 
 
 def logistic(t: np.ndarray, t0: float, y0: float, r: float, k: float) -> np.ndarray:
@@ -154,8 +146,15 @@ def tumour():
     return run_trial(tumour_scenario())
 
 
+def test_documented_setting_example_runs(capsys):
+    assert get_setting("tumour") is not None
+    exec(doc_blocks()[1], dict(DOC))
+    out = capsys.readouterr().out
+    assert out.startswith("paired_risk_difference ")
+
+
 def test_new_setting_runs_end_to_end_without_touching_trials(tumour):
-    assert tumour.setting.name == "tumour_test" and tumour.model.name == "tumour_carnk_test"
+    assert tumour.setting.name == "tumour_test" and tumour.model.name == "tumour_carnk"
     log = tumour.screening_log
     excluded = log.loc[~log["eligible"], "failed_criteria"]
     assert len(excluded) and set(excluded) == {"min_burden"}  # the setting's own rule

@@ -20,10 +20,6 @@ from nksim.trials._cohort import CANDIDATE_COLUMNS as CANDIDATE_COLUMNS
 from nksim.trials._cohort import CohortSpec as CohortSpec
 from nksim.trials._cohort import cdc_weight_lms as cdc_weight_lms
 from nksim.trials._cohort import generate_candidates as generate_candidates
-from nksim.trials._eligibility import Criterion as Criterion
-from nksim.trials._eligibility import EligibilityCriteria as EligibilityCriteria
-from nksim.trials._eligibility import screen as screen
-from nksim.trials._eligibility import screening_summary as screening_summary
 
 # ---- end of candidates, eligibility and statistics
 # ---- the trial runner
@@ -31,6 +27,10 @@ from nksim.trials._comparisons import compare_arms as compare_arms
 from nksim.trials._comparisons import cox_hazard_ratio as cox_hazard_ratio
 from nksim.trials._comparisons import paired_difference as paired_difference
 from nksim.trials._comparisons import risk_ratio as risk_ratio
+from nksim.trials._eligibility import Criterion as Criterion
+from nksim.trials._eligibility import EligibilityCriteria as EligibilityCriteria
+from nksim.trials._eligibility import screen as screen
+from nksim.trials._eligibility import screening_summary as screening_summary
 from nksim.trials._schema import TrialScenario as TrialScenario
 from nksim.trials._setting import Baseline as Baseline
 from nksim.trials._setting import DiseaseSetting as DiseaseSetting
