@@ -187,3 +187,14 @@ def test_covariates_from_a_table(tmp_path):
             read_covariates(f)
     with pytest.raises(UserError, match="not found"):
         read_covariates(tmp_path / "missing.csv")
+
+
+def test_scenario_tables_are_accepted_in_the_spec():
+    spec = CovariateSpec(age_years={"normal": {"mean": 10, "sd": 3, "low": 5, "high": 18}},
+                         extra={"ldh": {"lognormal": {"median": 250, "sigma": 0.4}},
+                                "stage": {"I": 0.5, "II": 0.5}})
+    frame = sample_covariates(300, 0, spec)
+    assert frame["age_years"].between(5, 18).all()
+    assert set(frame["stage"]) == {"I", "II"} and (frame["ldh"] > 0).all()
+    with pytest.raises(UserError, match="age_years"):
+        CovariateSpec(age_years={"normal": {"mean": 10}})

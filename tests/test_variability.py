@@ -155,3 +155,8 @@ def test_theta_uncertainty_is_drawn_once_per_replicate():
     lo, hi = stats.chi2.ppf([ALPHA / 4, 1 - ALPHA / 4], n) / n
     assert np.all((s2 / [0.04, 0.01] > lo) & (s2 / [0.04, 0.01] < hi))
     assert np.all(thetas[:, 2:] == THETA[2:])
+
+
+def test_omega_as_a_scenario_table():
+    om = omega_matrix({"names": ["CL", "V"], "matrix": [[0.09, 0.02], [0.02, 0.04]]})
+    assert om.loc["CL", "V"] == 0.02 and list(om.index) == ["CL", "V"]

@@ -23,6 +23,9 @@ underflow, 3 the model produced NaN or infinity that smaller steps could not avo
 
 from __future__ import annotations
 
+import sys
+import time
+
 import numba as nb
 import numpy as np
 from numba import types
@@ -276,6 +279,26 @@ def _initial_step(rhs, y, p, rate, keep, b, ys, ps, f0, f1, rtol, atol, h_max, s
 
 
 # ---------------------------------------------------------------- the solver
+def _solver_cache_missing() -> bool:
+    """True if numba has no cached build of the solver newer than this file (a heuristic:
+    numba's index file; numba itself also rebuilds when this file changes)."""
+    import os
+    from pathlib import Path
+
+    pattern = "_rodas5p.integrate_range-*.nbi"
+    root = os.environ.get("NUMBA_CACHE_DIR")
+    found = (Path(root).rglob(pattern) if root
+             else (Path(__file__).parent / "__pycache__").glob(pattern))
+    source = Path(__file__).stat().st_mtime
+    return not any(f.stat().st_mtime >= source for f in found)
+
+
+_T_LOAD = time.perf_counter()
+if _solver_cache_missing():
+    print("compiling the nksim solver (first run only, about a minute)", file=sys.stderr,
+          flush=True)
+
+
 @nb.njit(SOLVER_SIGNATURE, cache=True, nogil=True, error_model="numpy")
 def integrate_range(
     rhs,
@@ -647,3 +670,13 @@ def integrate_range(
             setup[b] = at_stop
         for x in range(nL):
             y[x] = y_new[x]
+
+
+#: Seconds spent compiling or loading the solver when this module was imported.
+_LOAD_SECONDS = [time.perf_counter() - _T_LOAD]
+
+
+def take_load_seconds() -> float:
+    """The solver's compile/load time, once (the first simulation reports it)."""
+    seconds, _LOAD_SECONDS[0] = _LOAD_SECONDS[0], 0.0
+    return seconds

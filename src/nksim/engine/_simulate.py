@@ -166,7 +166,8 @@ def simulate(
     return build_result(
         model, times, out, ext_time, stats, bad_input, per_patient,
         options=options, run_time=time.perf_counter() - t0, patient_ids=patient_ids,
-        parameters=params, initial=y0, covariates=covariates, compile_time=fns.seconds,
+        parameters=params, initial=y0, covariates=covariates,
+        compile_time=fns.seconds + _rodas5p.take_load_seconds(),
     )
 
 

@@ -140,6 +140,15 @@ def distribution(spec: Mapping[str, Any], *, field: str = "population.covariates
                     "categorical)", field=field)
 
 
+_KINDS = ("normal", "lognormal", "uniform", "categorical")
+
+
+def _is_table(spec: object) -> bool:
+    """A scenario-style distribution table: ``{"lognormal": {...}}``."""
+    return (isinstance(spec, Mapping) and len(spec) == 1 and next(iter(spec)) in _KINDS
+            and isinstance(next(iter(spec.values())), Mapping))
+
+
 def _categorical(probs: Mapping[Any, float], field: str) -> dict[Any, float]:
     values = list(probs.values())
     if not values or any(isinstance(p, bool) or not isinstance(p, int | float) or not p >= 0
@@ -158,8 +167,8 @@ class CovariateSpec:
 
     Parameters
     ----------
-    age_years : ``(low, high)`` years (uniform on [low, high)) or a frozen
-        ``scipy.stats`` distribution of age in years.
+    age_years : ``(low, high)`` years (uniform on [low, high)), a frozen
+        ``scipy.stats`` distribution of age in years, or a table for :func:`distribution`.
     female_fraction : probability that a patient is female.
     bsa_formula : ``"mosteller"`` (default) or ``"dubois"``.
     weight_height_correlation : correlation of the weight and height z-scores
@@ -169,7 +178,8 @@ class CovariateSpec:
         UNVERIFIED) and log-SD (assumption).
     adult_height_mean_cm_female, adult_height_mean_cm_male, adult_height_sd_cm :
         adults: normal height (NHANES 2015-2018 means, UNVERIFIED; SD assumption).
-    extra : ``{name: distribution}`` of a disease's own covariates (see module notes).
+    extra : ``{name: distribution}`` of a disease's own covariates (see module notes); a
+        distribution may also be a table for :func:`distribution`.
     """
 
     age_years: tuple[float, float] | Distribution = (2.0, 18.0)
@@ -186,6 +196,13 @@ class CovariateSpec:
 
     def __post_init__(self) -> None:
         f = "population.covariates"
+        # Scenario tables ({"lognormal": {...}}) become scipy distributions here.
+        if _is_table(self.age_years):
+            object.__setattr__(self, "age_years",
+                               distribution(self.age_years, field=f"{f}.age_years"))
+        object.__setattr__(self, "extra", {
+            name: distribution(d, field=f"{f}.extra.{name}") if _is_table(d) else d
+            for name, d in dict(self.extra).items()})
         if isinstance(self.age_years, tuple | list):
             lo, hi = (float(x) for x in self.age_years)
             if not (0 <= lo < hi <= 130):

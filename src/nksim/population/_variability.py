@@ -43,15 +43,18 @@ OmegaLike = Mapping[str, float] | pd.DataFrame | tuple[Sequence[str], Sequence[S
 def omega_matrix(omega: OmegaLike, *, field: str = "population.omega") -> pd.DataFrame:
     """OMEGA as a labelled, validated covariance matrix (index = columns = parameter names).
 
-    ``omega`` is ``{name: variance}`` (a diagonal block), a square DataFrame, or
-    ``(names, matrix)``. Raises :class:`UserError` unless the matrix is square, finite,
-    symmetric and positive semi-definite.
+    ``omega`` is ``{name: variance}`` (a diagonal block), a square DataFrame,
+    ``(names, matrix)`` or ``{"names": [...], "matrix": [[...], ...]}`` (a scenario
+    table). Raises :class:`UserError` unless the matrix is square, finite, symmetric and
+    positive semi-definite.
     """
     if isinstance(omega, pd.DataFrame):
         names, matrix = list(omega.index), omega.to_numpy(dtype=float)
         if list(omega.columns) != names:
             raise UserError("rows and columns must name the same parameters in the same order",
                             field=field)
+    elif isinstance(omega, Mapping) and set(omega) == {"names", "matrix"}:
+        return omega_matrix((omega["names"], omega["matrix"]), field=field)
     elif isinstance(omega, Mapping):
         names = list(omega)
         try:
