@@ -235,3 +235,57 @@ def test_staging_left_by_a_killed_run_is_cleaned_up(tmp_path):
     result, out = simulate(tmp_path, BASE)
     assert result.exit_code == 0, result.output
     assert not stale.exists() and other.exists() and live.exists()
+
+
+# ---------------------------------------------------------------- trials
+TRIAL = """
+[trial]
+name = "t"
+seed = 3
+patients_per_arm = 2
+follow_up_days = 200
+run_in_days = 30
+[cohort]
+n_candidates = 20
+[[arms]]
+name = "car_t"
+product = "car_t"
+dose_per_kg = "1e6 cell/kg"
+"""
+
+TRIAL_BAD = {
+    "no eligible candidate": (TRIAL.replace("n_candidates = 20",
+                                            "n_candidates = 20\n[eligibility]\nmin_sledai = 105"),
+                              "eligibility: no candidate is eligible"),
+    "unknown design": (TRIAL.replace("seed = 3", 'seed = 3\ndesign = "crossover"'),
+                       "trial.design: must be 'randomised', 'single_arm' or 'paired' "
+                       "(got 'crossover')"),
+    "unknown setting": (TRIAL.replace("seed = 3", 'seed = 3\nsetting = "sel"'),
+                        "trial.setting: unknown setting; did you mean 'sle'?"),
+    "follow-up inf": (TRIAL.replace("follow_up_days = 200", "follow_up_days = inf"),
+                      "trial.follow_up_days: must be a finite number (got inf)"),
+    "follow-up nan": (TRIAL.replace("follow_up_days = 200", "follow_up_days = nan"),
+                      "trial.follow_up_days: must be a finite number (got nan)"),
+    "a billion candidates": (TRIAL.replace("n_candidates = 20", "n_candidates = 1000000000"),
+                             "cohort.n_candidates: must be <= 1000000 (got 1000000000)"),
+    "rtol": (TRIAL.replace("seed = 3", "seed = 3\nrtol = 0"), "trial.rtol: must be >= 1e-13"),
+    "run-in as a string": (TRIAL.replace("run_in_days = 30", 'run_in_days = "30"'),
+                           "trial.run_in_days: a number must not be quoted"),
+    "lymphodepletion before the run-in": (TRIAL + "[arms.lymphodepletion]\nfirst_day = -40\n",
+                                          "arms[0].lymphodepletion.first_day: must not be "
+                                          "before the run-in starts (day -30) (got -40)"),
+    "infusions after follow-up": (TRIAL.replace('dose_per_kg = "1e6 cell/kg"',
+                                                'dose_per_kg = "1e6 cell/kg"\ninfusions = 3\n'
+                                                'interval_days = "20 week"'),
+                                  "arms[0].infusions: the last infusion (day 280) is after the "
+                                  "end of follow-up (day 200)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRIAL_BAD))
+def test_trial_bad_input(tmp_path, name):
+    text, expected = TRIAL_BAD[name]
+    (tmp_path / "t.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke(["trial", str(tmp_path / "t.toml"), "--out", str(out)])
+    assert_one_line_error(result, expected, out)

@@ -148,15 +148,23 @@ def test_misspelled_keys_name_the_closest_valid_key(raw, expected):
     assert error_of(raw).startswith(expected)
 
 
+def kind_of(raw: dict) -> str | None:
+    """``"trial"``, ``"simulate"`` or ``None`` (another command's file, e.g. an assay)."""
+    return "trial" if "trial" in raw else "simulate" if "simulation" in raw else None
+
+
 def test_bundled_scenarios_are_valid():
     from nksim.trials import TrialScenario
 
-    names = sorted(p.name for p in SCENARIOS.iterdir() if p.name.endswith(".toml"))
-    assert len(names) >= 6
-    for name in names:
-        raw = tomllib.loads((SCENARIOS / name).read_text(encoding="utf-8"))
-        schema = TrialScenario if "trial" in raw else Scenario
-        validate(schema, raw)
+    kinds = []
+    for path in sorted(SCENARIOS.iterdir(), key=lambda p: p.name):
+        if path.name.endswith(".toml"):
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            kind = kind_of(raw)
+            if kind:
+                validate(TrialScenario if kind == "trial" else Scenario, raw)
+                kinds.append(kind)
+    assert kinds.count("simulate") >= 4 and kinds.count("trial") >= 2
 
 
 # ---------------------------------------------------------------- trial fields
@@ -262,7 +270,7 @@ def test_schema_matches_the_bundled_scenarios_keys():
             if not path.name.endswith(".toml"):
                 continue
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            if ("trial" in raw) != (kind == "trial"):
+            if kind_of(raw) != kind:
                 continue
             for section, value in raw.items():
                 assert section in schema["properties"], (path.name, section)
@@ -302,7 +310,17 @@ def test_nksim_models_does_not_build_models():
     code = ("import sys; from click.testing import CliRunner; from nksim.cli import cli; "
             "r = CliRunner().invoke(cli, ['models']); assert r.exit_code == 0, r.output; "
             "assert 'sle_cd19' in r.output; "
-            "print(sorted(m for m in ('sympy', 'numba', 'nksim.library') if m in sys.modules))")
+            "print(sorted(m for m in ('sympy', 'numba', 'nksim.library', 'nksim.model') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_lazy_commands_are_registered_under_their_own_names():
+    from nksim.cli import _LAZY
+
+    ctx = cli.make_context("nksim", ["--help"], resilient_parsing=True)
+    for name in _LAZY:
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name

@@ -17,8 +17,32 @@ from nksim.errors import UserError
 USER_ERROR_EXIT = 2
 
 
+#: Commands imported on first use: name -> "module:attribute".
+_LAZY: dict[str, str] = {}
+
+
+def lazy_command(name: str, target: str) -> None:
+    """Register the command ``name``, defined as ``target`` (``"module:attribute"``), to be
+    imported only when it is invoked or listed."""
+    _LAZY[name] = target
+
+
 class _Group(click.Group):
-    """A click group that turns :class:`UserError` into one line and exit status 2."""
+    """A click group that turns :class:`UserError` into one line and exit status 2, and
+    imports commands defined elsewhere only when they are used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in _LAZY:
+            import importlib
+
+            module, attribute = _LAZY[name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, name)
+        return command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -210,14 +234,14 @@ def export_sbml(name: str, parameter_set: str | None, output: Path | None) -> No
 
 
 def _register_commands() -> None:
-    from nksim.cli_evidence import check_claim, landscape
-
-    cli.add_command(landscape)
-    cli.add_command(check_claim)
-    from nksim.cli_patrol import patrol  # issue 9 §4, §6 (H4b)
-    cli.add_command(patrol)
-    from nksim.cli_assay import assay  # issue 9 §1-3, §5 (H4)
-    cli.add_command(assay)
+    """Commands defined in other modules, imported only when used (importing them all would
+    make every command, ``nksim models`` included, pay for numba and the biology layer).
+    Add one with ``lazy_command("NAME", "nksim.cli_x:function")``."""
+    lazy_command("landscape", "nksim.cli_evidence:landscape")
+    lazy_command("check-claim", "nksim.cli_evidence:check_claim")
+    lazy_command("article", "nksim.cli_article:article")  # issue 14 §3
+    lazy_command("patrol", "nksim.cli_patrol:patrol")  # issue 9 §4, §6 (H4b)
+    lazy_command("assay", "nksim.cli_assay:assay")  # issue 9 §1-3, §5 (H4)
 
 
 _register_commands()

@@ -21,17 +21,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from nksim.config import DoseSection, Scenario, SimulationSection
+from nksim.config import DoseSection, PopulationSection, Scenario, SimulationSection
 from nksim.config import read_toml as read_toml
 from nksim.config import validate as validate
-from nksim.dosing import Dose
+from nksim.dosing import DOSE_BASES, Dose
 from nksim.engine import SimulationResult, SolverOptions, simulate
 from nksim.errors import UserError
 from nksim.library import get_model
-from nksim.model import Model
-from nksim.population import lognormal_parameters, read_parameters_file
-from nksim.units import to_magnitude
+from nksim.model import Citation, Model
+from nksim.population import (
+    CovariateEffect,
+    CovariateSpec,
+    distribution,
+    lognormal_parameters,
+    read_covariates,
+    read_parameters_file,
+    sample_covariates,
+)
+from nksim.units import format_quantity, to_magnitude
 
 __all__ = ["Scenario", "SimulationPlan", "load_scenario", "plan_simulation", "read_toml",
            "validate", "resolve_scenario_path"]
@@ -71,14 +80,16 @@ class SimulationPlan:
     doses: list[Dose]
     options: SolverOptions
     patient_ids: np.ndarray | None = None
+    covariates: pd.DataFrame | None = None
 
     def run(self, *, progress: bool | None = None) -> SimulationResult:
         """Simulate the plan (``progress`` overrides the options' progress bar)."""
         options = (self.options if progress is None
                    else dataclasses.replace(self.options, progress=progress))
+        extra = {} if self.covariates is None else {"covariates": self.covariates}
         return simulate(self.model, self.times, parameters=self.parameters,
                         initial=self.initial, doses=self.doses, t_start=self.t_start,
-                        options=options, patient_ids=self.patient_ids)
+                        options=options, patient_ids=self.patient_ids, **extra)
 
 
 def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,
@@ -105,25 +116,108 @@ def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,
         raise UserError(f"must be > t_start ({t_start:g}) (got {t_end:g})",
                         field="simulation.t_end")
     times = _output_times(sim, t_start, t_end, t)
-    doses = [x for i, d in enumerate(scenario.doses)
-             for x in _doses(d, i, model, t, t_start, t_end)]
     options = SolverOptions(rtol=sim.rtol, atol=sim.atol, max_steps=sim.max_steps,
                             threads=sim.threads)
-    parameters = model.parameter_vector()[None, :]
-    ids = None
-    pop = scenario.population
-    if pop is not None or parameters_file is not None:
-        if parameters_file is not None:
-            parameters, ids = _parameters_file(model, Path(parameters_file))
-        elif pop.parameters_file is not None:
-            file = resolve_scenario_path(pop.parameters_file, base_dir,
-                                         "population.parameters_file")
-            parameters, ids = _parameters_file(model, file)
-        else:
-            parameters = lognormal_parameters(model, pop.size, pop.seed,
-                                              pop.lognormal_sigma or 0.0)
+    parameters, ids, covariates = _population(model, scenario.population, base_dir,
+                                              parameters_file)
+    doses = [x for i, d in enumerate(scenario.doses)
+             for x in _doses(d, i, model, t, t_start, t_end, covariates)]
     initial = np.tile(model.initial_vector(), (parameters.shape[0], 1))
-    return SimulationPlan(model, times, t_start, parameters, initial, doses, options, ids)
+    return SimulationPlan(model, times, t_start, parameters, initial, doses, options, ids,
+                          covariates)
+
+
+def _population(model: Model, pop: PopulationSection | None, base_dir: str | Path,
+                parameters_file: str | Path | None
+                ) -> tuple[np.ndarray, np.ndarray | None, pd.DataFrame | None]:
+    """Parameters (patients x parameters), patient ids and covariates of the population."""
+    parameters = model.parameter_vector()[None, :]
+    if pop is None and parameters_file is None:
+        return parameters, None, None
+    ids = None
+    covariates = None
+    size = pop.size if pop is not None else None
+    if pop is not None and pop.covariates_file is not None:
+        file = resolve_scenario_path(pop.covariates_file, base_dir, "population.covariates_file")
+        formula = (pop.covariates.bsa_formula if pop.covariates else None) or "mosteller"
+        covariates = read_covariates(file, bsa_formula=formula)
+        if size is not None and size != len(covariates):
+            raise UserError(f"{file.name} has {len(covariates)} patients but size = {size}",
+                            field="population.size")
+        size = len(covariates)
+    if parameters_file is not None or (pop is not None and pop.parameters_file is not None):
+        file = Path(parameters_file) if parameters_file is not None else \
+            resolve_scenario_path(pop.parameters_file, base_dir, "population.parameters_file")
+        parameters, ids = _parameters_file(model, file)
+        if size is not None and size != len(parameters):
+            raise UserError(f"the parameters file has {len(parameters)} patients but the "
+                            f"population has {size}", field="population.size")
+        size = len(parameters)
+    else:
+        parameters = lognormal_parameters(model, size, pop.seed, pop.lognormal_sigma or 0.0)
+    if covariates is None and pop is not None and pop.covariates is not None:
+        spec = pop.covariates.model_dump(exclude_none=True, exclude={"extra"})
+        if "age_years" in spec:
+            age = spec["age_years"]
+            spec["age_years"] = tuple(age) if isinstance(age, list) else \
+                distribution(age, field="population.covariates.age_years")
+        extra = {name: (dict(d["categorical"]) if set(d) == {"categorical"}
+                        else distribution(d, field=f"population.covariates.extra.{name}"))
+                 for name, d in pop.covariates.extra.items()}
+        covariates = sample_covariates(size, pop.seed, CovariateSpec(**spec, extra=extra))
+    if pop is not None and pop.covariate_effects:
+        parameters = _covariate_effects(model, parameters, covariates, pop)
+    if covariates is not None and ids is not None:
+        covariates = covariates.assign(patient=ids)
+    return parameters, ids, covariates
+
+
+def _covariate_effects(model: Model, parameters: np.ndarray, covariates: pd.DataFrame | None,
+                       pop: PopulationSection) -> np.ndarray:
+    """Apply ``[[population.covariate_effects]]`` (``P = P_i * g(covariate)``), within the
+    parameters' bounds."""
+    if covariates is None:
+        raise UserError("covariate effects need covariates: add [population.covariates] or "
+                        "a covariates_file", field="population.covariate_effects")
+    parameters = parameters.copy()
+    for k, e in enumerate(pop.covariate_effects):
+        where = f"population.covariate_effects[{k}]"
+        j = model.parameter_names.index(model.parameter(e.parameter,
+                                                        field=f"{where}.parameter").name)
+        if e.covariate not in covariates:
+            raise UserError(f"unknown covariate (covariates: "
+                            f"{', '.join(map(str, covariates.columns))}) (got {e.covariate!r})",
+                            field=f"{where}.covariate")
+        source = Citation(f"scenario:{e.parameter}", e.source, e.verified)
+        effect = CovariateEffect(e.parameter, e.covariate, e.model, e.reference, e.exponent,
+                                 e.coefficient, e.factors, source)
+        parameters[:, j] *= effect.factor(covariates[e.covariate].to_numpy())
+    lo = np.array([p.bounds[0] for p in model.parameters])
+    hi = np.array([p.bounds[1] for p in model.parameters])
+    return np.clip(parameters, lo, hi)
+
+
+def _amount(d: DoseSection, where: str, unit: str,
+            covariates: pd.DataFrame | None) -> float | Any:
+    """A flat amount in ``unit``, or the per-kg/per-m² quantity (checked, kept for the
+    engine to resolve per patient)."""
+    if isinstance(d.amount, float):
+        return to_magnitude(d.amount, unit, field=f"{where}.amount")
+    try:
+        probe = Dose(d.state, d.amount, 0.0)
+    except UserError as exc:
+        raise UserError(str(exc).split(": ", 1)[-1], field=f"{where}.amount") from None
+    if probe.basis == "flat":
+        return to_magnitude(d.amount, unit, field=f"{where}.amount")
+    column = DOSE_BASES[probe.basis]
+    needs = "body weights (weight_kg)" if column == "weight_kg" else \
+        "body-surface areas (bsa_m2, or weight_kg and height_cm)"
+    if covariates is None or column not in covariates:
+        raise UserError(f"a {probe.basis.replace('_', ' ')} dose needs {needs}: add "
+                        "[population.covariates] or a covariates_file "
+                        f"(got {format_quantity(d.amount)!r})", field=f"{where}.amount")
+    probe.absolute(unit, {column: 1.0}, field=f"{where}.amount")  # the unit converts
+    return d.amount
 
 
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
@@ -179,18 +273,22 @@ def _output_times(sim: SimulationSection, t_start: float, t_end: float, t) -> np
     return times if math.isclose(times[-1], t_end) else np.append(times, t_end)
 
 
-def _doses(d: DoseSection, i: int, model: Model, t, t_start: float,
-           t_end: float) -> list[Dose]:
-    """The dose records of one ``[[doses]]`` entry, in model units.
+def _doses(d: DoseSection, i: int, model: Model, t, t_start: float, t_end: float,
+           covariates: pd.DataFrame | None = None) -> list[Dose]:
+    """The dose records of one ``[[doses]]`` entry, times in model units.
 
-    A dose before ``t_start`` or after ``t_end`` is an error (it would be given in full at
-    the start, or silently dropped).
+    Flat amounts are converted to the state's unit here; per-kg and per-m² amounts
+    (``"1e7 cell/kg"``, ``"1000 mg/m^2"``) are checked here and resolved per patient from
+    the covariates by the engine. A per-kg dose for a population without body weights, and
+    a dose before ``t_start`` or after ``t_end`` (it would be given in full at the start,
+    or silently dropped), are errors.
     """
     where = f"doses[{i}]"
     if d.state not in model.state_names:
         raise UserError(f"unknown state {d.state!r} (states: {', '.join(model.state_names)})",
                         field=f"{where}.state")
-    amount = to_magnitude(d.amount, model.state(d.state).unit, field=f"{where}.amount")
+    unit = model.state(d.state).unit
+    amount = _amount(d, where, unit, covariates)
     duration = t(d.duration, f"{where}.duration")
 
     def within(time: float, field: str) -> float:

@@ -8,7 +8,7 @@ times) are checked here for form and converted by the loader (:mod:`nksim.scenar
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
@@ -22,6 +22,7 @@ from nksim.config._types import (
     Seed,
     Sigma,
     bounded_int,
+    quantity_in,
 )
 from nksim.errors import UserError
 
@@ -98,8 +99,52 @@ class SimulationSection(Section):
         return self
 
 
+YearQ = quantity_in("year", ge=0, le=130)
+Distribution = dict[str, dict[str, float]]  # {normal = {mean = .., sd = ..}} (population docs)
+
+
+class CovariatesSection(Section):
+    """``[population.covariates]``: how age, sex, weight, height and body-surface area are
+    drawn (:class:`nksim.population.CovariateSpec`; CDC 2000 curves below 20 years, NHANES
+    adults). Fields not given keep the defaults documented in ``docs/population.md``."""
+
+    age_years: Annotated[list[YearQ], Field(min_length=2, max_length=2)] | Distribution \
+        | None = Field(None, description="[low, high) years (uniform), or a distribution "
+                       "table such as {normal = {mean = 45, sd = 12, low = 18, high = 80}}")
+    female_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
+    bsa_formula: Literal["mosteller", "dubois"] | None = Field(
+        None, description="body-surface area formula (default mosteller)")
+    weight_height_correlation: Annotated[float, Field(ge=-1, le=1)] | None = None
+    adult_weight_mean_kg_female: quantity_in("kg", gt=0) | None = None
+    adult_weight_mean_kg_male: quantity_in("kg", gt=0) | None = None
+    adult_weight_sigma: Annotated[float, Field(ge=0, le=2)] | None = None
+    adult_height_mean_cm_female: quantity_in("cm", gt=0) | None = None
+    adult_height_mean_cm_male: quantity_in("cm", gt=0) | None = None
+    adult_height_sd_cm: quantity_in("cm", gt=0) | None = None
+    extra: dict[str, Distribution] = Field(
+        {}, description="a disease's own covariates: {name = {normal = {...}}} or "
+        "{name = {categorical = {A = 0.3, B = 0.7}}}")
+
+
+class CovariateEffectSection(Section):
+    """``[[population.covariate_effects]]``: ``P = THETA * g(covariate)`` on one parameter
+    (:class:`nksim.population.CovariateEffect`), with its source."""
+
+    parameter: str
+    covariate: str = Field(description="covariate column, e.g. weight_kg")
+    model: Literal["power", "exponential", "categorical"] = "power"
+    reference: float | None = Field(None, description="in the covariate's unit, e.g. 70 (kg)")
+    exponent: float | None = None
+    coefficient: float | None = None
+    factors: dict[str, Annotated[float, Field(ge=0)]] | None = None
+    source: Annotated[str, Field(min_length=1)] = Field(
+        description="where the effect comes from (or why it is assumed)")
+    verified: Literal["V-src", "V-code", "UNVERIFIED", "assumption"] = "assumption"
+
+
 class PopulationSection(Section):
-    """``[population]``: virtual patients, log-normal around the model or from a file."""
+    """``[population]``: virtual patients, log-normal around the model or from a file,
+    optionally with covariates (needed by per-kg and per-m\u00b2 doses)."""
 
     size: PatientCount | None = Field(None, description="number of patients")
     seed: Seed = 0
@@ -108,12 +153,22 @@ class PopulationSection(Section):
     parameters_file: Annotated[str, Field(min_length=1)] | None = Field(
         None, description="CSV/Parquet, one row per patient, one column per parameter; "
         "relative to the scenario's folder")
+    covariates: CovariatesSection | None = Field(
+        None, description="draw covariates (age, sex, weight, height, BSA)")
+    covariates_file: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="CSV/Parquet of covariates, one row per patient (columns "
+        "patient, age_years, sex, weight_kg, height_cm, bsa_m2, ...); relative to the "
+        "scenario's folder")
+    covariate_effects: Annotated[list[CovariateEffectSection], Field(max_length=1000)] = []
 
     @model_validator(mode="after")
     def _size_or_file(self) -> PopulationSection:
-        if self.parameters_file is None and self.size is None:
-            raise UserError("give 'size' (with 'lognormal_sigma') or 'parameters_file'",
-                            field="population")
+        if self.parameters_file is None and self.size is None and self.covariates_file is None:
+            raise UserError("give 'size' (with 'lognormal_sigma'), 'parameters_file' or "
+                            "'covariates_file'", field="population")
+        if self.covariates is not None and self.covariates_file is not None:
+            raise UserError("'covariates' and 'covariates_file' exclude each other",
+                            field="population.covariates_file")
         if self.parameters_file is not None and self.lognormal_sigma is not None:
             raise UserError("'lognormal_sigma' and 'parameters_file' exclude each other",
                             field="population.lognormal_sigma")

@@ -1,0 +1,110 @@
+"""``nksim simulate`` scenarios with covariates: per-kg and per-m² doses resolved for each
+patient from its own weight or body-surface area, covariate effects on parameters, and a
+per-kg dose without weights refused in one line."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+
+from nksim.config import Scenario, validate
+from nksim.errors import UserError
+from nksim.population import CovariateSpec, sample_covariates
+from nksim.scenario import plan_simulation
+
+BASE = """
+[model]
+name = "depillis2006"
+parameter_set = "patient9"
+[[doses]]
+state = "L"
+amount = "1e7 cell/kg"
+times = [1]
+[simulation]
+t_end = 2
+record_every = 1
+[population]
+size = 5
+seed = 4
+[population.covariates]
+age_years = [20, 60]
+"""
+
+
+def plan(text: str, base_dir="."):
+    return plan_simulation(validate(Scenario, tomllib.loads(text)), base_dir)
+
+
+def test_per_kg_dose_is_weight_times_dose():
+    result = plan(BASE).run(progress=False)
+    weights = sample_covariates(5, 4, CovariateSpec(age_years=(20.0, 60.0)))["weight_kg"]
+    after = result.dataset["L"].sel(time=1.0).values  # post-dose record at the dose time
+    # L holds ~10 cells before the dose: the value after it is 1e7 cell/kg x the weight
+    assert np.allclose(after, 1e7 * weights.to_numpy(), rtol=1e-3)
+    assert len(set(np.round(after, -3))) == 5  # five different weights, five doses
+
+
+def test_per_m2_dose_uses_body_surface_area():
+    text = BASE.replace('amount = "1e7 cell/kg"', 'amount = "1e8 cell/m^2"')
+    result = plan(text).run(progress=False)
+    bsa = sample_covariates(5, 4, CovariateSpec(age_years=(20.0, 60.0)))["bsa_m2"].to_numpy()
+    after = result.dataset["L"].sel(time=1.0).values
+    assert np.allclose(after, 1e8 * bsa, rtol=1e-3)
+
+
+def test_per_kg_dose_without_weights_is_one_line():
+    text = BASE.replace("[population.covariates]\nage_years = [20, 60]\n", "")
+    with pytest.raises(UserError) as info:
+        plan(text)
+    assert str(info.value).startswith("doses[0].amount: a per kg dose needs body weights")
+
+
+def test_per_kg_dose_in_the_wrong_unit_is_refused_before_running():
+    text = BASE.replace('amount = "1e7 cell/kg"', 'amount = "1 mg/kg"')
+    with pytest.raises(UserError, match=r"^doses\[0\]\.amount: .*does not convert"):
+        plan(text)
+
+
+def test_covariate_effect_scales_the_parameter_allometrically():
+    text = BASE + """
+[[population.covariate_effects]]
+parameter = "alpha"
+covariate = "weight_kg"
+reference = 70
+exponent = 0.75
+source = "allometric production rate (ASSUMPTION)"
+"""
+    with_effect = plan(text)
+    without = plan(BASE)
+    j = with_effect.model.parameter_names.index("alpha")
+    weights = with_effect.covariates["weight_kg"].to_numpy()
+    assert np.allclose(with_effect.parameters[:, j] / without.parameters[:, j],
+                       (weights / 70.0) ** 0.75, rtol=1e-12)
+    others = [k for k in range(with_effect.parameters.shape[1]) if k != j]
+    assert np.array_equal(with_effect.parameters[:, others], without.parameters[:, others])
+
+
+def test_covariates_file_relative_to_the_scenario(tmp_path):
+    (tmp_path / "cov.csv").write_text("patient,weight_kg,height_cm\nA,50,160\nB,100,180\n")
+    text = BASE.replace("size = 5\n", "").replace(
+        "[population.covariates]\nage_years = [20, 60]\n", 'covariates_file = "cov.csv"\n')
+    result = plan(text, tmp_path).run(progress=False)
+    assert np.allclose(result.dataset["L"].sel(time=1.0).values, [5e8, 1e9], rtol=1e-3)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (("age_years = [20, 60]", "age_years = [20, true]"),
+     "population.covariates.age_years[1]: must be a number"),
+    (("age_years = [20, 60]", "age_years = [20, 60]\nfemale_fraction = 1.5"),
+     "population.covariates.female_fraction: must be <= 1"),
+    (("age_years = [20, 60]", "age_years = [20, 60]\nbsa_formula = 'mostelller'"),
+     "population.covariates.bsa_formula: must be 'mosteller' or 'dubois'"),
+    (("age_years = [20, 60]", "age_years = [20, 60]\nage_yeras = 1"),
+     "population.covariates.age_yeras: unknown field; did you mean 'age_years'?"),
+])
+def test_covariate_fields_are_checked(change, expected):
+    with pytest.raises(UserError) as info:
+        validate(Scenario, tomllib.loads(BASE.replace(*change)))
+    assert str(info.value).startswith(expected)
