@@ -59,3 +59,13 @@ from nksim.biology._assay import expected_killed_fraction as expected_killed_fra
 from nksim.biology._assay import fit_lysis_curve as fit_lysis_curve
 from nksim.biology._assay import simulate_assay as simulate_assay
 # --- end H4 assay ---
+
+# --- H4: tumour escape (issue 9 §5) ---
+from nksim.biology._escape import ESCAPE_PARAMETERS as ESCAPE_PARAMETERS
+from nksim.biology._escape import EscapeProfile as EscapeProfile
+from nksim.biology._escape import apply_escape as apply_escape
+from nksim.biology._escape import cd8_kill_factor as cd8_kill_factor
+from nksim.biology._escape import escape_tumour_model as escape_tumour_model
+from nksim.biology._escape import nk_kill_factor as nk_kill_factor
+from nksim.biology._escape import tumour_after as tumour_after
+# --- end H4 escape ---
