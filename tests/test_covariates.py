@@ -113,10 +113,16 @@ def test_adults_match_the_declared_means():
     spec = CovariateSpec(age_years=(30, 60), female_fraction=0.0)
     frame = sample_covariates(n, 11, spec)
     w, h = frame["weight_kg"], frame["height_cm"]
-    # log-normal with mean 90.6 kg and log-sd 0.22: SE of the mean from its own SD
-    sd_w = 90.6 * math.sqrt(math.exp(0.22 ** 2) - 1)
-    assert abs(w.mean() - 90.6) < 5.5 * sd_w / math.sqrt(n)
-    assert abs(h.mean() - 175.3) < 5.5 * 7.0 / math.sqrt(n)
+    # NHANES 2015-2016 men: 197.9 lb = 89.8 kg, 69.1 in = 175.5 cm (pint converts)
+    from nksim.units import registry
+
+    ureg = registry()
+    mean_w = ureg.Quantity(197.9, "lb").to("kg").magnitude
+    mean_h = ureg.Quantity(69.1, "inch").to("cm").magnitude
+    # log-normal with that mean and log-sd 0.22: SE of the mean from its own SD
+    sd_w = mean_w * math.sqrt(math.exp(0.22 ** 2) - 1)
+    assert abs(w.mean() - mean_w) < 0.1 + 5.5 * sd_w / math.sqrt(n)  # 0.1: rounding to 89.8
+    assert abs(h.mean() - mean_h) < 0.1 + 5.5 * 7.0 / math.sqrt(n)
     assert abs(np.log(w).std(ddof=1) - 0.22) < 5.5 * 0.22 / math.sqrt(2 * (n - 1))
 
 

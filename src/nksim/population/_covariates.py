@@ -14,7 +14,7 @@ Distributions (sources in :mod:`nksim.population._sources`):
 * below 20 y, weight and height follow the CDC 2000 LMS curves for age and sex
   (``M (1 + L S z)^(1/L)``), with the z-scores of weight and height correlated
   (``weight_height_correlation``, Gaussian copula); from 20 y, weight is log-normal and
-  height normal around NHANES 2015-2018 means;
+  height normal around NHANES 2015-2016 means;
 * body-surface area: Mosteller (default) or DuBois, named in ``frame.attrs``;
 * extra covariates (a disease's own): a ``scipy.stats`` distribution, a categorical
   ``{value: probability}`` mapping, or a function ``f(frame, u) -> values`` of the
@@ -174,10 +174,10 @@ class CovariateSpec:
     weight_height_correlation : correlation of the weight and height z-scores
         (assumption 0.6, plausible 0.4-0.8).
     adult_weight_mean_kg_female, adult_weight_mean_kg_male, adult_weight_sigma :
-        adults (20 y and older): log-normal weight with this mean (NHANES 2015-2018,
+        adults (20 y and older): log-normal weight with this mean (NHANES 2015-2016,
         UNVERIFIED) and log-SD (assumption).
     adult_height_mean_cm_female, adult_height_mean_cm_male, adult_height_sd_cm :
-        adults: normal height (NHANES 2015-2018 means, UNVERIFIED; SD assumption).
+        adults: normal height (NHANES 2015-2016 means, UNVERIFIED; SD assumption).
     extra : ``{name: distribution}`` of a disease's own covariates (see module notes); a
         distribution may also be a table for :func:`distribution`.
     """
@@ -186,11 +186,11 @@ class CovariateSpec:
     female_fraction: float = 0.5
     bsa_formula: str = "mosteller"
     weight_height_correlation: float = 0.6
-    adult_weight_mean_kg_female: float = 77.5
-    adult_weight_mean_kg_male: float = 90.6
+    adult_weight_mean_kg_female: float = 77.4
+    adult_weight_mean_kg_male: float = 89.8
     adult_weight_sigma: float = 0.22
-    adult_height_mean_cm_female: float = 161.3
-    adult_height_mean_cm_male: float = 175.3
+    adult_height_mean_cm_female: float = 161.8
+    adult_height_mean_cm_male: float = 175.5
     adult_height_sd_cm: float = 7.0
     extra: Mapping[str, Distribution] = field(default_factory=dict)
 

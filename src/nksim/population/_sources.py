@@ -47,14 +47,15 @@ WEIGHT_HEIGHT_CORRELATION = Citation(
     "weights equal those of nksim.trials' candidates drawn with the same seed.",
 )
 NHANES_ADULTS = Citation(
-    "NHANES 2015-2018 adult body measurements",
-    "Fryar CD et al. Anthropometric reference data for children and adults: United States, "
-    "2015-2018. Vital Health Stat 3(46), 2021 (adults 20 y and older: mean height 175.3 cm "
-    "men, 161.3 cm women; mean weight 90.6 kg men, 77.5 kg women).",
+    "NHANES 2015-2016 adult body measurements",
+    "Fryar CD, Kruszon-Moran D, Gu Q, Ogden CL. Mean body weight, height, waist circumference, "
+    "and body mass index among adults: United States, 1999-2000 through 2015-2016. National "
+    "Health Statistics Reports no. 122, 2018 (adults 20 y and older, 2015-2016: men 197.9 lb = "
+    "89.8 kg and 69.1 in = 175.5 cm; women 170.6 lb = 77.4 kg and 63.7 in = 161.8 cm).",
     verified="UNVERIFIED",
-    note="Means recalled from the CDC FastStats 'Body measurements' page that quotes this "
-    "report; not re-read in this session. US adults; other populations are lighter "
-    "(e.g. Chinese adults about 60-70 kg).",
+    note="Numbers read in secondary sources quoting the report (Healthline, Australian "
+    "Financial Review 2019: man 89.8 kg, 1.75 m; woman 77.5 kg), not in the report itself. "
+    "US adults; other populations are lighter (e.g. Chinese adults about 60-70 kg).",
 )
 ADULT_SPREAD = Citation(
     "assumption: adult spread of height and weight",
