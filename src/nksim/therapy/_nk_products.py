@@ -243,7 +243,9 @@ KINETICS: dict[str, Kinetics] = {
     "autologous_nk": Kinetics(
         delta=_v(0.069, "1/day", 0.069, 0.7, ZHANG2007), rho=_v(0.0, "1/day", 0.0, 0.043),
         rej=_v(0.0, "1/day", 0.0, 0.0), **_NK_EXP,
-        p_expand=_p_table(0.05, 0.10, 0.3, 0.0, BACHANOVA2014, COOLEY2019)),
+        # allogeneic rates (Bachanova 2014, Cooley 2019) carried over to autologous cells
+        # after lymphodepletion: an assumption, hence no V-src label
+        p_expand=_p_table(0.05, 0.10, 0.3, 0.0, PRODUCT_ASSUMPTION, PRODUCT_ASSUMPTION)),
     "allogeneic_pb_nk": Kinetics(
         delta=_v(0.2, "1/day", 0.069, 0.5), rho=_v(0.0, "1/day", 0.0, 0.043),
         rej=_v(0.5, "1/day", 0.2, 2.0, MELLER2004), **_NK_EXP, p_expand=_ALLO_P),
