@@ -324,3 +324,16 @@ def test_lazy_commands_are_registered_under_their_own_names():
     for name in _LAZY:
         command = cli.get_command(ctx, name)
         assert command is not None and command.name == name
+
+
+def test_the_examples_of_the_scenario_page_work_as_written(tmp_path):
+    import re
+
+    from nksim.scenario import plan_simulation
+
+    page = (DOCS / "scenarios.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", page, flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        plan = plan_simulation(validate(Scenario, tomllib.loads(block)), tmp_path)
+        assert plan.times[-1] > plan.times[0] and plan.doses
