@@ -95,3 +95,34 @@ def test_composed_model_scales_only_the_kill_rates():
 def test_bad_escape_values_name_the_field(bad):
     with pytest.raises(UserError, match=r"^escape\."):
         EscapeProfile(**bad)
+
+
+ESCAPE_SCENARIO = """
+[assay]
+et_ratios = [10, 5, 2.5]
+[[conditions]]
+name = "base"
+nk = { pd1 = 1.0 }
+target = { nkg2d_ligand = 2.0, mhc_i = 0.3 }
+[[conditions]]
+name = "escaped"
+nk = { pd1 = 1.0 }
+target = { nkg2d_ligand = 2.0, mhc_i = 0.3 }
+escape = { tgf_beta = "5 ng/mL", ligand_shedding = 0.3 }
+"""
+
+
+def test_escape_in_an_assay_scenario(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from nksim.cli import cli
+
+    path = tmp_path / "esc.toml"
+    path.write_text(ESCAPE_SCENARIO)
+    res = CliRunner().invoke(cli, ["assay", str(path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    details = json.loads((tmp_path / "o" / "details.json").read_text())
+    base, esc = details["conditions"]
+    assert all(esc["expected_pct"][k] < v for k, v in base["expected_pct"].items())

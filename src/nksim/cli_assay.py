@@ -58,6 +58,17 @@ class EnvironmentSection(Section):
     tgf_beta: quantity_in("ng/mL", ge=0) = 0.0
 
 
+class EscapeSection(Section):
+    """Tumour escape (docs/nk-biology.md §5): applied to the target and the NK cells."""
+
+    mhc_loss: Annotated[float, Field(ge=0, le=1)] = 0.0
+    ligand_shedding: Annotated[float, Field(ge=0, le=1)] = 0.0
+    soluble_mica: quantity_in("ng/mL", ge=0) | None = None
+    pdl1: NonNeg = 0.0
+    tgf_beta: quantity_in("ng/mL", ge=0) = 0.0
+    nk_pd1: NonNeg = 0.0
+
+
 def _killing_section():
     from nksim.biology import KILLING_PARAMETERS
 
@@ -74,6 +85,7 @@ class ConditionSection(Section):
     target: TargetSection = TargetSection()
     environment: EnvironmentSection = EnvironmentSection()
     killing: KillingSection = KillingSection()
+    escape: EscapeSection = EscapeSection()
 
 
 class AssaySection(Section):
@@ -117,11 +129,20 @@ class SerialScenario(Section):
     target: TargetSection = TargetSection()
     environment: EnvironmentSection = EnvironmentSection()
     killing: KillingSection = KillingSection()
+    escape: EscapeSection = EscapeSection()
 
 
 # ------------------------------------------------------------------ translation
-def _biology(nk: NKSection, target: TargetSection, env: EnvironmentSection, killing):
-    from nksim.biology import KillingParameters, Microenvironment, NKReceptors, TargetLigands
+def _biology(nk: NKSection, target: TargetSection, env: EnvironmentSection, killing,
+             escape: EscapeSection | None = None):
+    from nksim.biology import (
+        EscapeProfile,
+        KillingParameters,
+        Microenvironment,
+        NKReceptors,
+        TargetLigands,
+        apply_escape,
+    )
 
     rec = NKReceptors(nkg2d=nk.nkg2d, cd16=nk.cd16, cd16_allele=nk.cd16_allele, car=nk.car,
                       inhibitory=nk.inhibitory, licensed=nk.licensed, pd1=nk.pd1, gain=nk.gain)
@@ -129,6 +150,8 @@ def _biology(nk: NKSection, target: TargetSection, env: EnvironmentSection, kill
                         antibody_coating=target.antibody_coating,
                         car_antigen=target.car_antigen, pdl1=target.pdl1)
     micro = Microenvironment(soluble_mica=env.soluble_mica, tgf_beta=env.tgf_beta)
+    if escape is not None:
+        rec, lig, micro = apply_escape(rec, lig, micro, EscapeProfile(**escape.model_dump()))
     overrides = {k: v for k, v in killing.model_dump().items() if v is not None}
     kp = KillingParameters(perforin=nk.perforin, **overrides)
     if not target.cd95:
@@ -159,7 +182,7 @@ def run_assay_scenario(sc: AssayScenario) -> tuple[dict, dict]:
     a = sc.assay
     conds, kill_counts, extra = [], {}, []
     for i, c in enumerate(sc.conditions):
-        rec, lig, micro, kp = _biology(c.nk, c.target, c.environment, c.killing)
+        rec, lig, micro, kp = _biology(c.nk, c.target, c.environment, c.killing, c.escape)
         conds.append(AssayCondition(c.name, rec, lig, micro, kp, cd95=c.target.cd95))
         single = simulate_serial_killing(signals(rec, lig, micro), a.single_cell_cells,
                                          duration_h=a.duration, params=kp, seed=a.seed + i)
@@ -198,7 +221,8 @@ def run_serial_scenario(sc: SerialScenario) -> tuple[dict, dict]:
         simulate_serial_killing,
     )
 
-    rec, lig, micro, kp = _biology(sc.nk, sc.target, sc.environment, sc.killing)
+    rec, lig, micro, kp = _biology(sc.nk, sc.target, sc.environment, sc.killing,
+                                   sc.escape)
     s = sc.serial_killing
     res = simulate_serial_killing(signals(rec, lig, micro), s.n_cells, duration_h=s.duration,
                                   params=kp, seed=s.seed)
