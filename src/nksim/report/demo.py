@@ -1,24 +1,43 @@
 """``nksim demo``: de Pillis 2006 patient 9 untreated, with chemotherapy, and with
-chemotherapy + IL-2 + TIL, on the embedded scenarios; a PNG plot and an HTML summary."""
+chemotherapy + IL-2 + TIL, on the embedded scenarios; a PNG plot and an HTML report
+(templates ``demo.html`` extending ``base.html``, the same conventions as the trial
+report: fixed arm colours and line styles, a legend on every figure, doses marked on the
+time axis, nothing drawn below 1 cell, each regimen in words)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from nksim._io import write_bytes_atomic, write_text_atomic
 from nksim.engine import SimulationResult
-from nksim.report._common import RESEARCH_ONLY, data_uri, figure_png, to_json, versions
+from nksim.report._caveats import uncertain_parameters
+from nksim.report._common import RESEARCH_ONLY, figure_png, to_json
+from nksim.report._plots import (
+    TimeEvents,
+    above_limit,
+    legend_outside,
+    mark_events,
+    pyplot,
+    readable_log_axis,
+)
+from nksim.report._render import arm_colour, arm_style, figures_context, fmt_number, render
 
 DEMO_ARMS = {
     "untreated": "depillis2006_untreated.toml",
     "chemotherapy": "depillis2006_chemo.toml",
     "chemotherapy + IL-2 + TIL": "depillis2006_chemo_il2_til.toml",
 }
-_COLOURS = ("#555555", "#3b6ea5", "#c0392b")
+CELL_LIMIT = 1.0  # cells: a population below one cell is not drawn (the model's extinction)
+# (state, title, log axis): the demo's panels
+PANELS = (("T", "Tumour cells", True), ("N", "NK cells", True),
+          ("L", "Tumour-specific CD8+ T cells", True),
+          ("M", "Chemotherapy drug in the body", False))
+_CELL_STATES = ("L", "N")  # doses into these states are cell infusions
 
 
 @dataclass(frozen=True)
@@ -48,56 +67,88 @@ def run_demo() -> list[DemoArm]:
     return arms
 
 
+def _dose_days(dose) -> tuple[float, ...]:
+    return tuple(float(dose.time) + k * float(dose.every or 0.0) for k in range(dose.count))
+
+
+def _state(model, name: str):
+    return next(s for s in model.states if s.name == name)
+
+
+def events(index: int, arm: DemoArm) -> TimeEvents:
+    """The arm's doses on the time axis: cell infusions as triangles, others by kind."""
+    model = arm.result.model
+    doses = arm.result.doses[0] if arm.result.doses else []
+    infusions = tuple(d for x in doses if x.state in _CELL_STATES for d in _dose_days(x))
+    other = tuple((_state(model, x.state).description, _dose_days(x))
+                  for x in doses if x.state not in _CELL_STATES)
+    return TimeEvents(arm.name, arm_colour(index), infusions=infusions, other=other)
+
+
+def regimen_words(arm: DemoArm) -> list[str]:
+    """Each dose record of the arm in words (amount, unit, schedule)."""
+    model = arm.result.model
+    doses = arm.result.doses[0] if arm.result.doses else []
+    out = []
+    for d in doses:
+        s = _state(model, d.state)
+        amount = f"{fmt_number(d.amount)} {s.unit.replace('_', ' ')}"
+        over = f" given over {fmt_number(d.duration)} day(s)" if d.duration else ""
+        if d.count > 1:
+            when = (f"every {fmt_number(d.every)} day(s), {d.count} times, from day "
+                    f"{fmt_number(d.time)}")
+        else:
+            when = f"on day {fmt_number(d.time)}"
+        out.append(f"{s.description}: {amount}{over}, {when}")
+    return out or ["no treatment"]
+
+
+def _draw(ax, arms: list[DemoArm], state: str, log: bool) -> None:
+    for i, arm in enumerate(arms):
+        ds = arm.result.dataset
+        t = ds.time.values
+        y = above_limit(ds[state].values[0], CELL_LIMIT if log else None)
+        style = arm_style(i)
+        ax.plot(t, y, color=style["color"], ls=style["ls"], marker=style["marker"],
+                markevery=(i * 4, 12 + 3 * i), ms=5, lw=1.7 + 0.5 * (len(arms) - 1 - i),
+                label=arm.name)
+    if log:
+        ax.axhline(CELL_LIMIT, color="#555", lw=0.9, ls=":",
+                   label="1 cell: lower values not drawn")
+        readable_log_axis(ax, CELL_LIMIT)
+    mark_events(ax, [events(i, a) for i, a in enumerate(arms)])
+    ax.set_xlabel("time (days)")
+    ax.grid(alpha=0.3)
+
+
+def demo_figures(arms: list[DemoArm]) -> list[tuple[str, str, Any]]:
+    """One figure per panel, each with its legend: ``(id, caption, figure)``."""
+    plt = pyplot()
+    out = []
+    for state, title, log in PANELS:
+        fig, ax = plt.subplots(figsize=(9.0, 5.0), constrained_layout=True)
+        _draw(ax, arms, state, log)
+        unit = _state(arms[0].result.model, state).unit.replace("_", " ")
+        ax.set_ylabel(unit)
+        ax.set_title(title, fontsize=11)
+        legend_outside(ax, below=True)
+        out.append((state, f"{title} ({unit}) over time in each arm"
+                    + ("; values below 1 cell are not drawn." if log else "."), fig))
+    return out
+
+
 def plot(arms: list[DemoArm]) -> bytes:
-    """Tumour, NK, CD8+ and drug levels over time for every arm (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
-    panels = [("T", "tumour cells"), ("N", "NK cells"), ("L", "CD8+ T cells"),
-              ("M", "chemotherapy (drug units)")]
-    for ax, (state, label) in zip(axes.flat, panels, strict=True):
-        for arm, colour in zip(arms, _COLOURS, strict=True):
-            ds = arm.result.dataset
-            values = ds[state].values[0]
-            if state != "M":
-                values = np.where(values > 0, values, np.nan)  # log axis: extinct = gap
-            ax.plot(ds.time.values, values, color=colour, label=arm.name, lw=1.6)
-        if state != "M":
-            ax.set_yscale("log")
-        ax.set_title(label)
-        ax.grid(alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("time (days)")
-    axes[0, 0].legend(fontsize=8)
+    """Tumour, NK, CD8+ and drug levels over time for every arm, one PNG with a legend."""
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, constrained_layout=True)
+    for ax, (state, title, log) in zip(axes.flat, PANELS, strict=True):
+        _draw(ax, arms, state, log)
+        ax.set_title(f"{title} ({_state(arms[0].result.model, state).unit.replace('_', ' ')})",
+                     fontsize=10)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle("de Pillis 2006, virtual patient 9 (research use only)", fontsize=11)
     return figure_png(fig)
-
-
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>nksim demo: de Pillis 2006 patient 9</title>
-<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th:first-child,td:first-child{text-align:left}.notice{background:#fff3cd;padding:.6em}
-pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:85%}</style></head><body>
-<h1>nksim demo: tumour, NK and CD8+ T cells under treatment</h1>
-<p class="notice">{{ notice }}</p>
-<p>Model: <b>{{ title }}</b>, parameter set <b>{{ pset }}</b>. Extinction: a tumour below
-1 cell is cleared (held at zero).</p>
-<img alt="time courses" src="{{ png }}" style="max-width:100%">
-<table><tr><th>arm</th><th>tumour at day {{ t_end }} (cells)</th><th>tumour cleared on day</th>
-<th>smallest tumour (cells)</th><th>status</th></tr>
-{% for row in rows %}<tr><td>{{ row.name }}</td><td>{{ row.final }}</td><td>{{ row.cleared }}</td>
-<td>{{ row.minimum }}</td><td>{{ row.status }}</td></tr>{% endfor %}</table>
-<h2>Sources and assumptions</h2><ul>{% for s in sources %}<li>{{ s }}</li>{% endfor %}</ul>
-<p>The IL-2 and TIL doses of the third arm are an illustrative regimen chosen by nksim, not the
-published protocol (see the scenario file).</p>
-<h2>Scenario files</h2>{% for arm in arms %}<h3>{{ arm.name }} ({{ arm.scenario_file }})</h3>
-<pre>{{ arm.scenario_text }}</pre>{% endfor %}
-<p><small>nksim {{ versions.nksim }}, numpy {{ versions.numpy }}, numba {{ versions.numba }}.
-</small></p></body></html>"""
 
 
 def _rows(arms: list[DemoArm]) -> list[dict[str, str]]:
@@ -105,11 +156,12 @@ def _rows(arms: list[DemoArm]) -> list[dict[str, str]]:
     for arm in arms:
         T = arm.result.dataset["T"].values[0]
         cleared = arm.result.patients["extinction_time_T"].iloc[0]
+        positive = T[T > 0]
         rows.append({
             "name": arm.name,
-            "final": f"{T[-1]:.3g}",
-            "cleared": "-" if np.isnan(cleared) else f"{cleared:.1f}",
-            "minimum": f"{np.nanmin(T):.3g}",
+            "final": fmt_number(T[-1]),
+            "cleared": "not cleared" if np.isnan(cleared) else f"day {cleared:.1f}",
+            "minimum": fmt_number(positive.min()) if positive.size else "0",
             "status": arm.result.patients["status"].iloc[0],
         })
     return rows
@@ -117,16 +169,30 @@ def _rows(arms: list[DemoArm]) -> list[dict[str, str]]:
 
 def write_demo(arms: list[DemoArm], folder: Path) -> list[Path]:
     """Write ``demo.png``, ``demo.html`` and ``demo.json`` into ``folder``."""
-    from jinja2 import Environment, select_autoescape
-
     png = plot(arms)
+    figures = [(i, c, figure_png(f)) for i, c, f in demo_figures(arms)]
     model = arms[0].result.model
     rows = _rows(arms)
-    html = Environment(autoescape=select_autoescape(default=True)).from_string(_PAGE).render(
-        notice=RESEARCH_ONLY, title=model.title, pset=model.parameter_set, png=data_uri(png),
-        t_end=f"{arms[0].result.dataset.time.values[-1]:g}", rows=rows,
-        sources=[f"[{c.verified}] {c.text}" for c in model.sources()], arms=arms,
-        versions=versions(),
+    flags = [f"{r['name']}: the solver reported '{r['status']}'" for r in rows
+             if r["status"] != "ok"]
+    flags.append("The IL-2 and TIL doses of the third arm are an illustrative regimen chosen "
+                 "by nksim, not the published protocol (ASSUMPTION).")
+    html = render(
+        "demo.html",
+        title=model.title, pset=model.parameter_set,
+        t_end=fmt_number(arms[0].result.dataset.time.values[-1]),
+        rows=rows,
+        regimens=[{"name": a.name, "colour": arm_colour(i), "doses": regimen_words(a)}
+                  for i, a in enumerate(arms)],
+        initial=[{"name": s.description, "value": fmt_number(v), "unit": s.unit}
+                 for s, v in zip(model.states,
+                                 arms[0].result.dataset.isel(time=0, patient=0)[
+                                     [s.name for s in model.states]].to_array().values,
+                                 strict=True)],
+        figures=figures_context(figures),
+        flags=flags,
+        parameters=uncertain_parameters(model),
+        sources=[f"{c.text} [{c.verified}]" for c in model.sources()],
     )
     return [
         write_bytes_atomic(folder / "demo.png", png),

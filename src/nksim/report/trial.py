@@ -1,9 +1,17 @@
-"""Files written by ``nksim trial``: ``summary.json``, ``report.html`` with plots, the
-screening log, per-patient endpoints and the time courses."""
+"""Files written by ``nksim trial``: ``summary.json``, ``report.html`` (a report a
+clinician can read: design and regimens, patient flow, Table 1, endpoints with 95 % CIs,
+comparisons, time courses, caveats), the screening log, per-patient endpoints and the
+time courses.
+
+The report is rendered from the templates in ``nksim/report/templates`` (``trial.html``
+extends ``base.html``); every number in it is computed from the trial result by the
+functions of :mod:`nksim.report._tables`, :mod:`nksim.report._regimen` and
+:mod:`nksim.report._caveats`, which the tests check against the raw tables.
+"""
 
 from __future__ import annotations
 
-import warnings
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,32 +19,28 @@ import numpy as np
 import pandas as pd
 
 from nksim._io import write_text_atomic
-from nksim.report._common import RESEARCH_ONLY, data_uri, figure_png, to_json, versions
-
-_COLOURS = ("#c0392b", "#2e86c1", "#27ae60", "#8e44ad")
-# (readout, title, log axis floor: values below it are not drawn; None = linear axis)
-_PANELS = (
-    ("B", "CD19+ B cells (cells/µL)", 0.1),
-    ("CAR", "CAR cells in blood (cells/µL; drawn above 0.01)", 0.01),
-    ("SLEDAI", "SLEDAI-2K (surrogate)", None),
-    ("AB", "anti-dsDNA (IU/mL)", 1.0),
-    ("IL6", "IL-6 (pg/mL)", 0.1),
-    ("IFNG", "IFN-γ (pg/mL)", 0.1),
+from nksim.report._caveats import implausible_results, uncertain_parameters
+from nksim.report._common import RESEARCH_ONLY, figure_png, to_json, versions
+from nksim.report._labels import DESIGNS, ENDPOINTS
+from nksim.report._panels import panels_for, setting_of
+from nksim.report._plots import (
+    legend_outside,
+    mark_events,
+    percentile_band,
+    pyplot,
+    readable_log_axis,
 )
-_ENDPOINT_LABELS = {
-    "crs_any_rate": "CRS, any grade (infused)",
-    "crs_grade3plus_rate": "CRS grade ≥ 3 (infused)",
-    "icans_any_rate": "ICANS, any grade (infused)",
-    "b_cell_return_day_median": "B-cell return, median day (depleted)",
-    "doris_remission_3m_rate": "DORIS remission at 3 months",
-    "doris_remission_6m_rate": "DORIS remission at 6 months",
-    "sri4_6m_rate": "SRI-4 response at 6 months",
-    "steroid_free_6m_rate": "steroid-free at 6 months, no flare",
-    "flare_6m_rate": "flare by 6 months",
-    "manufacturing_failure_rate": "manufacturing failure",
-    "cost_per_patient_median": "cost per patient treated, median (RMB)",
-    "cost_per_remission": "cost per DORIS remission at 6 months (RMB)",
-}
+from nksim.report._regimen import arm_events, arm_regimen
+from nksim.report._render import arm_colour, arm_style, figures_context, fmt_number, render
+from nksim.report._tables import (
+    all_patients,
+    baseline_table,
+    comparison_table,
+    consort_flow,
+    endpoint_table,
+    plain,
+)
+from nksim.trials import Panel
 
 
 def trial_summary(result, scenario_raw: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -65,110 +69,182 @@ def trial_summary(result, scenario_raw: dict[str, Any] | None = None) -> dict[st
     }
 
 
-def _series(arm) -> dict[str, np.ndarray]:
-    from nksim.disease import sledai
+def arm_series(result, panels: tuple[Panel, ...] | None = None
+               ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+    """Per arm: the time grid and each panel's values (analysed patients x times)."""
+    panels = panels_for(result) if panels is None else panels
+    times, series = {}, {}
+    for arm in result.arms:
+        if arm.simulation is None:
+            continue
+        ds = arm.simulation.dataset
+        ok = arm.patients["status"].astype(str).eq("ok").to_numpy()
+        times[arm.name] = ds["time"].values
+        series[arm.name] = {p.key: np.asarray(p.series(ds), dtype=float)[ok] for p in panels}
+    return times, series
 
-    ds = arm.simulation.dataset
-    return {
-        "B": ds["B"].values, "AB": ds["AB"].values, "IL6": ds["IL6"].values,
-        "IFNG": ds["IFNG"].values, "SLEDAI": np.asarray(sledai(ds), dtype=float),
-        "CAR": ds["CART"].values + ds["CARTM"].values + ds["CARNK"].values,
-    }
 
+def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple[str, str, Any]]:
+    """One matplotlib figure per panel: ``(id, caption, figure)``.
 
-def plot_arms(result) -> bytes:
-    """Median and 10-90th percentile band per arm, over time, for six readouts (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), constrained_layout=True)
-    arms = [a for a in result.arms if a.simulation is not None]
-    for ax, (key, title, floor) in zip(axes.flat, _PANELS, strict=True):
-        for arm, colour in zip(arms, _COLOURS, strict=False):
-            t = arm.simulation.dataset["time"].values
-            y = _series(arm)[key]
-            if floor is not None:
-                y = np.where(y >= floor, y, np.nan)
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN (extinct) columns
-                lo, mid, hi = np.nanpercentile(y, [10, 50, 90], axis=0)
-            ax.fill_between(t, lo, hi, color=colour, alpha=0.2, lw=0)
-            ax.plot(t, mid, color=colour, lw=1.6, label=f"{arm.name} (n={len(arm.patients)})")
-        if floor is not None:
-            ax.set_yscale("log")
-        ax.axvline(0, color="#888", lw=0.8, ls=":")
-        ax.set_title(title, fontsize=10)
+    Each arm is drawn in its fixed colour and line style (:func:`arm_style`), as its
+    median and 10-90th percentile band over analysed patients; nothing is drawn below
+    the panel's detection limit (a dotted line shows the limit); infusions and
+    lymphodepletion are marked on the time axis; every figure has a legend.
+    """
+    plt = pyplot()
+    panels = panels_for(result) if panels is None else panels
+    times, series = arm_series(result, panels)
+    index = {arm.name: i for i, arm in enumerate(result.arms)}
+    events = [arm_events(index[a.name], a) for a in result.arms
+              if a.simulation is not None and (arm_events(index[a.name], a).infusions
+                                               or arm_events(index[a.name], a).lymphodepletion)]
+    first = min([e.lymphodepletion[0] for e in events if e.lymphodepletion] + [0.0])
+    x_from = first - 7.0
+    out = []
+    for panel in panels:
+        fig, ax = plt.subplots(figsize=(9.0, 3.6), constrained_layout=True)
+        for arm in result.arms:
+            if arm.name not in series:
+                continue
+            t = times[arm.name]
+            y = series[arm.name][panel.key]
+            if not y.size:
+                continue
+            style = arm_style(index[arm.name])
+            lo, mid, hi = percentile_band(y, panel.detection_limit)
+            ax.fill_between(t, lo, hi, color=style["color"], alpha=0.15, lw=0)
+            seen = "" if np.isfinite(hi).any() else ", below the detection limit throughout"
+            ax.plot(t, mid, color=style["color"], ls=style["ls"], lw=1.8,
+                    marker=style["marker"], markevery=max(len(t) // 12, 1), ms=4,
+                    label=f"{arm.name}: median, 10–90th percentiles (n = {y.shape[0]}{seen})")
+        if panel.detection_limit is not None:
+            ax.axhline(panel.detection_limit, color="#555", lw=0.9, ls=":",
+                       label=f"detection limit ({fmt_number(panel.detection_limit)} "
+                             f"{panel.unit}); lower values not drawn")
+        if panel.log:
+            readable_log_axis(ax, panel.detection_limit)
+        mark_events(ax, events)
+        ax.set_xlim(left=max(x_from, min(t.min() for t in times.values()) if times else x_from))
         ax.set_xlabel("days from first infusion")
+        ax.set_ylabel(panel.unit)
+        ax.set_title(panel.title, fontsize=11)
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"{result.scenario.trial.name}: median and 10-90th percentiles "
-                 "(virtual patients; research use only)", fontsize=11)
-    return figure_png(fig)
+        legend_outside(ax)
+        caption = (f"{panel.title} ({panel.unit}) over time by arm"
+                   + ("." if panel.detection_limit is None else
+                      f"; values below {fmt_number(panel.detection_limit)} {panel.unit} "
+                      "are not drawn."))
+        out.append((panel.key, caption, fig))
+    return out
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ name }}</title>
-<style>body{font-family:sans-serif;max-width:75em;margin:2em auto;line-height:1.4}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em}
-td.num{text-align:right}.notice{background:#fff3cd;padding:.6em}</style></head><body>
-<h1>{{ name }}</h1><p class="notice">{{ notice }}</p>
-<p>Design: {{ design }}; seed {{ seed }}; follow-up {{ follow_up }} days; model {{ model }}.
-Screened {{ screening.candidates }} virtual candidates, {{ screening.eligible }} eligible.
-Excluded by criterion: {% for k, v in screening.excluded_by_criterion.items() %}{{ k }} {{ v }}
-{% if not loop.last %}, {% endif %}{% endfor %}.</p>
-{% for note in notes %}<p><b>Note:</b> {{ note }}</p>{% endfor %}
-<h2>Endpoints (95 % confidence intervals)</h2>
-<table><tr><th>endpoint</th>{% for arm in arms %}<th>{{ arm }} (n = {{ ns[arm] }})</th>
-{% endfor %}</tr>{% for key, label in labels.items() %}<tr><td>{{ label }}</td>
-{% for arm in arms %}<td class="num">{{ cells[arm][key] }}</td>{% endfor %}</tr>{% endfor %}
-</table>
-<p>Proportions: exact (Clopper-Pearson) intervals. Definitions: docs/trials.md.</p>
-<img alt="time courses" src="{{ png }}" style="max-width:100%">
-<h2>Assumptions</h2><p>Every parameter of the model carries its source; assumptions are
-labelled in <code>nksim models --show {{ model }}</code>. Trial-level assumptions are
-commented in the scenario file.</p>
-<p><small>nksim {{ versions.nksim }}</small></p></body></html>"""
+def plot_arms(result) -> list[tuple[str, str, bytes]]:
+    """The trial's figures as PNG: ``(id, caption, png)``."""
+    return [(i, c, figure_png(f)) for i, c, f in trial_figures(result)]
 
 
-def _cell(endpoint: dict[str, Any], key: str) -> str:
-    value = endpoint.get("value")
-    if value is None:
-        return "n/a"
-    lo, hi = endpoint.get("ci_low"), endpoint.get("ci_high")
-    if key.endswith("_rate"):
-        fmt = lambda x: "–" if x is None else f"{100 * x:.0f} %"  # noqa: E731
-        k, n = endpoint.get("k"), endpoint.get("n")
-        return f"{fmt(value)} ({k}/{n}; {fmt(lo)} to {fmt(hi)})"
-    fmt = lambda x: "∞" if x is None else f"{x:,.0f}"  # noqa: E731
-    return f"{fmt(value)} ({fmt(lo)} to {fmt(hi)})"
+def _timing(result) -> str:
+    sims = [a.simulation for a in result.arms if a.simulation is not None]
+    run = sum(float(s.run_time) for s in sims)
+    compiled = [getattr(s, "compile_time", None) for s in sims]
+    compiled = [c for c in compiled if c is not None]
+    text = f"simulation {fmt_number(run, 2)} s"
+    if compiled:
+        c = max(compiled)
+        text += (f"; model compilation or loading {fmt_number(c, 2)} s (counted apart: "
+                 "it happens once per model and machine)") if c > 0 else \
+            "; the compiled model was reused (no compilation)"
+    return text
 
 
-def render_html(result, summary: dict[str, Any], png: bytes) -> str:
-    from jinja2 import Environment, select_autoescape
+def uses_glucocorticoids(model) -> bool:
+    """Whether the model has the glucocorticoid compartment (steroid plans apply)."""
+    from nksim.disease._steroids import GC_STATE
 
-    arms = list(summary["arms"])
-    cells = {a: {k: _cell(summary["arms"][a]["endpoints"].get(k, {}), k)
-                 for k in _ENDPOINT_LABELS} for a in arms}
-    trial = summary["trial"]
-    return Environment(autoescape=select_autoescape(default=True)).from_string(_PAGE).render(
-        name=trial["name"], notice=RESEARCH_ONLY, design=trial["design"], seed=trial["seed"],
-        follow_up=trial["follow_up_days"], model=trial["model"], screening=summary["screening"],
-        notes=summary["notes"], arms=arms, ns={a: summary["arms"][a]["n"] for a in arms},
-        labels=_ENDPOINT_LABELS, cells=cells, png=data_uri(png), versions=summary["versions"])
+    return GC_STATE in model.state_names
+
+
+def _standard_of_care(result) -> str | None:
+    if not uses_glucocorticoids(result.model):
+        return None
+    soc = result.scenario.standard_of_care
+    return (f"prednisone {fmt_number(soc.prednisone_mg_per_kg_per_day)} mg/kg/day, at most "
+            f"{fmt_number(soc.max_prednisone_mg_per_day)} mg/day")
+
+
+def _setting_words(result) -> str:
+    """The setting's one-line description, without pointers to documents."""
+    setting = setting_of(result)
+    doc = (type(setting).__doc__ or "").strip().splitlines()
+    words = re.sub(r"\s*\(``[^`]*``\)", "", doc[0]).replace("``", "") if doc else ""
+    return words or setting.name
+
+
+def endpoint_labels(result) -> dict[str, str]:
+    """Readable names of the trial's endpoints: the report's label table, else the
+    setting's declared labels."""
+    declared = {e.name: e.label for e in result.endpoints() if e.label}
+    return {**declared, **ENDPOINTS}
+
+
+def render_html(result, summary: dict[str, Any],
+                figures: list[tuple[str, str, bytes]]) -> str:
+    """The report page (``report.html``)."""
+    panels = panels_for(result)
+    _, series = arm_series(result, panels)
+    trial = result.scenario.trial
+    arms = [{"name": a.name, "colour": arm_colour(i), "n": len(a.patients)}
+            for i, a in enumerate(result.arms)]
+    n_all = len(all_patients(result))
+    limits = sorted({(p.detection_limit, p.unit) for p in panels
+                     if p.detection_limit is not None})
+    limits_note = ("Detection limits (values below are not drawn): "
+                   + ", ".join(f"{fmt_number(v)} {u}" for v, u in limits)
+                   + ", the order of magnitude of clinical assays.") if limits else ""
+    overridden = set(result.scenario.parameters)
+    labels = endpoint_labels(result)
+    return render(
+        "trial.html",
+        name=trial.name,
+        model={"title": result.model.title, "name": result.model.name},
+        design=DESIGNS.get(trial.design, trial.design),
+        paired=trial.design == "paired",
+        planned=trial.patients_per_arm,
+        seed=trial.seed,
+        follow_up=trial.follow_up_days,
+        run_in=trial.run_in_days,
+        standard_of_care=_standard_of_care(result),
+        steroids=uses_glucocorticoids(result.model),
+        setting=_setting_words(result),
+        timing=_timing(result),
+        regimens=[arm_regimen(i, a, result.scenario) for i, a in enumerate(result.arms)],
+        flow=consort_flow(result),
+        arms=arms,
+        n_all=n_all,
+        table1=baseline_table(result),
+        endpoints=endpoint_table(summary, labels, {e.name: e.kind for e in result.endpoints()}),
+        comparisons=comparison_table(summary, labels),
+        figures=figures_context(figures),
+        limits_note=limits_note,
+        flags=implausible_results(result, summary, panels, series, labels),
+        parameters=uncertain_parameters(result.model, overridden),
+        notes=[],
+        sources=[c.label() for c in result.model.sources()],
+    )
 
 
 def write_trial_outputs(result, folder: Path, scenario_raw: dict[str, Any] | None) -> list[Path]:
     """``summary.json``, ``report.html``, ``screening_log.csv``, ``patients.csv`` and
     ``timecourse.parquet`` (all arms, long format) into ``folder``."""
     summary = trial_summary(result, scenario_raw)
-    png = plot_arms(result)
+    figures = plot_arms(result)
     paths = [
         write_text_atomic(folder / "summary.json", to_json(summary)),
-        write_text_atomic(folder / "report.html", render_html(result, summary, png)),
+        write_text_atomic(folder / "report.html", render_html(result, summary, figures)),
     ]
     result.screening_log.to_csv(folder / "screening_log.csv", index=False)
-    patients = pd.concat([a.patients.assign(arm=a.name) for a in result.arms],
+    patients = pd.concat([plain(a.patients).assign(arm=a.name) for a in result.arms],
                          ignore_index=True)
     patients.to_csv(folder / "patients.csv", index=False)
     frames = [a.simulation.to_frame().assign(arm=a.name) for a in result.arms
