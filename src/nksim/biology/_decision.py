@@ -86,13 +86,13 @@ def _a(name, value, unit, description, source=ENCOUNTER_ASSUMPTION, upper=math.i
 PARAMETERS: tuple[Parameter, ...] = (
     _a("w_nkg2d", 0.0075, "dimensionless", "equivalent activating density per unit NKG2D-ligand "
        "level (1 = K562-like) at NKG2D expression 1 (range 0.003-0.03); calibrated with "
-       "sigma_cell to ~50 % IL-2 NK non-killers", SAGIV2016),
+       "sigma_cell to ~50 % IL-2 NK non-killers; induced self: Sagiv 2016 [V-src]"),
     _a("w_cd16", 0.2, "dimensionless", "equivalent activating density of fully antibody-coated "
        "targets at CD16 expression 1, V158 (range 0.05-1)"),
     _a("w_car", 0.5, "dimensionless", "equivalent activating density per unit CAR antigen at "
        "CAR expression 1 (range 0.1-5)"),
     _a("w_mhc", 0.25, "dimensionless", "equivalent inhibitory density of MHC-I at healthy-cell "
-       "level 1, licensed NK (range 0.1-1)", PEREIRA2019),
+       "level 1, licensed NK (range 0.1-1; HLA-E/NKG2A inhibition: Pereira 2019 [V-src])"),
     _a("w_pd1", 0.2, "dimensionless", "equivalent inhibitory density per unit PD-1 x PD-L1 "
        "(range 0-1)"),
     _a("affinity_f158", 0.2, "dimensionless", "CD16 IgG1 affinity of F158 relative to V158",
@@ -103,7 +103,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "(range 0.2-1)"),
     _a("sigma_i", 0.5, "dimensionless", "lognormal SD of inhibitory engagement per encounter "
        "(range 0.2-1)"),
-    _a("K_smica", 1.0, "ng/mL", "soluble MICA halving available NKG2D (range 0.2-5)", WELLS2010),
+    _a("K_smica", 1.0, "ng/mL", "soluble MICA halving available NKG2D (range 0.2-5; "
+       "qualitative effect: Wells 2010 [V-src abstract])"),
     _a("K_tgfb", 2.0, "ng/mL", "TGF-beta for half-maximal suppression", _TGF),
     _a("tgfb_nkg2d_max", 0.7, "dimensionless", "maximal NKG2D loss by TGF-beta", _TGF, 1.0),
     _a("tgfb_gain_max", 0.5, "dimensionless", "maximal kinase-gain loss by TGF-beta", _TGF, 1.0),
@@ -315,4 +316,5 @@ def activation_rate_law(sig: Signals, *, sigma_a: float | None = None,
 
 def decision_sources() -> list[Citation]:
     """Citations behind the decision model."""
-    return [MESECKE2011, KOENE1997, ENCOUNTER_ASSUMPTION, *(p.source for p in PARAMETERS)]
+    return [MESECKE2011, KOENE1997, SAGIV2016, PEREIRA2019, WELLS2010, ENCOUNTER_ASSUMPTION,
+            *(p.source for p in PARAMETERS)]

@@ -37,14 +37,14 @@ from nksim.biology._decision import (
     signals,
 )
 from nksim.biology._serial_killing import KillingParameters
-from nksim.biology._sources import DEPILLIS2005_ESCAPE, WELLS2010
+from nksim.biology._sources import DEPILLIS2005_ESCAPE
 from nksim.errors import UserError
 from nksim.model import Citation, Parameter
 
 _T_ASSUMPTION = Citation(
-    "nksim CD8+ escape factors",
+    "nksim escape factors",
     "CD8+ T-cell recognition scales with presented MHC-I; PD-1/PD-L1 and TGF-beta damp "
-    "CD8+ killing (hyperbolic forms chosen by nksim).",
+    "CD8+ killing (hyperbolic forms chosen by nksim); sMICA produced by shedding.",
     verified="assumption",
     note="K_mhc_T 0.2 (range 0.05-0.5, relative MHC-I); K_pd1_T 0.5 (0.2-2); K_tgfb_T 2 ng/mL "
     "(0.5-10).",
@@ -57,7 +57,7 @@ ESCAPE_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("K_tgfb_T", 2.0, "ng/mL", "TGF-beta halving CD8+ killing", _T_ASSUMPTION),
     Parameter("smica_per_shedding", 2.0, "ng/mL", "soluble MICA produced when all membrane "
               "ligand is shed (range 0.5-10; serum sMICA in patients ~0.1-several ng/mL "
-              "[UNVERIFIED])", WELLS2010),
+              "[UNVERIFIED])", _T_ASSUMPTION),
 )
 _E = {p.name: p.value for p in ESCAPE_PARAMETERS}
 

@@ -60,32 +60,33 @@ KILLING_PARAMETERS: tuple[Parameter, ...] = (
        "(range 0.5-10)"),
     _k("noact_conjugate_min", 5.0, "minute", "mean duration of a non-lethal conjugate "
        "(range 2-15)"),
-    _k("grz_kill_min", 10.0, "minute", "mean time from conjugation to death, granzyme route",
-       VANHERBERGHEN2013),
+    _k("grz_kill_min", 10.0, "minute", "mean time from conjugation to death, granzyme route "
+       "(about 10 min, Vanherberghen 2013 via Hoffman 2018)", VANHERBERGHEN2013),
     _k("grz_shape", 4.0, "dimensionless", "Erlang shape of the granzyme kill time (range 2-8)"),
     _k("dr_kill_min", 65.0, "minute", "mean time from conjugation to death, death-receptor "
-       "route (45-90 min)", LI2015),
+       "route (assumption within 45-90 min: Li 2014/2015 [V-src])"),
     _k("dr_shape", 5.0, "dimensionless", "Erlang shape of the death-receptor kill time "
-       "(range 3-10); SD about 29 min, cf. Prf-/- detachment 67.7 +/- 5.3 (SEM, n = 34) min",
-       JENKINS2015),
+       "(range 3-10); SD about 29 min, cf. Prf-/- detachment 67.7 +/- 5.3 (SEM, n = 34) min "
+       "(Jenkins 2015 [V-src])"),
     _k("detach_min", 3.0, "minute", "detachment after target death (range 1-10); WT "
-       "conjugate about 13 min, cf. 12.8 min mouse WT detachment", JENKINS2015),
+       "conjugate about 13 min, cf. 12.8 min mouse WT detachment (Jenkins 2015 [V-src])"),
     _k("granules_max", 3.0, "dimensionless", "lytic granule content in kills' worth "
-       "(range 2-6)", PRAGER2019),
+       "(range 2-6; contact lowers GrzB/perforin, Prager 2019 [V-src])"),
     _k("granule_refill_per_h", 0.1, "1/hour", "granule units restored per hour "
-       "(range 0.03-0.5)", PRAGER2019),
+       "(range 0.03-0.5)"),
     _k("grz_success", 0.9, "dimensionless", "probability that a lytic hit kills (range 0.7-1)",
-       HOFFMAN2018, 1.0),
+       upper=1.0),
     _k("dr_refill_per_h", 1.0 / 24.0, "1/hour", "death-receptor capacity restored per hour "
-       "(range 1/48-1/12)", PRAGER2019),
+       "(range 1/48-1/12; perforin-deficient NK kill once, Prager 2019 [V-src])"),
     _k("dr_success", 0.8, "dimensionless", "probability that a death-receptor attack kills a "
-       "CD95+ target (0 for CD95-negative targets; range 0.5-1)", PRAGER2019, 1.0),
+       "CD95+ target (0 for CD95-negative targets; range 0.5-1)", upper=1.0),
     _k("exhaustion", 0.1, "dimensionless", "probability of exhaustion after each kill "
-       "(range 0-0.3)", VANHERBERGHEN2013, 1.0),
+       "(range 0-0.3)", upper=1.0),
     _k("cytokine_per_min", 1.0, "dimensionless", "IFN-gamma/TNF released per minute of "
        "activated contact (relative units)"),
     _k("sigma_cell", 1.0, "dimensionless", "lognormal SD of activating-receptor level between "
-       "NK cells (range 0.1-1.5); calibrated to ~50 % non-killers", VANHERBERGHEN2013),
+       "NK cells (range 0.1-1.5); calibrated to ~50 % non-killers (Vanherberghen 2013 "
+       "[V-src])"),
 )
 _NAMES = tuple(p.name for p in KILLING_PARAMETERS)
 _DEFAULTS = {p.name: p.value for p in KILLING_PARAMETERS}
