@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint lock docs clean
+.PHONY: demo test bench lint lock docs clean browser
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,20 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)  ## run the main job on embedded defaults: de Pillis 2006 patient 9 under three regimens
 	$(BIN)/nksim demo --out out/demo
 
-test: $(STAMP)  ## run the test suite
+test: $(STAMP) browser  ## run the test suite
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+# Headless Chromium renders the HTML reports in tests/test_report_*.py. Installed with
+# apt-get (Debian package `chromium`) when missing and possible (root, apt available);
+# otherwise those tests are skipped with the reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| command -v google-chrome >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium for the report browser tests (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+			>/dev/null) || echo "chromium could not be installed: browser tests will be skipped"; \
+	else echo "chromium not installed and apt-get unavailable (or not root): browser tests will be skipped"; fi
 
 bench: $(STAMP)  ## benchmark W1 against libRoadRunner and SciPy (several minutes)
 	$(BIN)/python benchmarks/bench_w1.py

@@ -227,16 +227,32 @@ def test_endpoint_table_shows_n_estimate_and_interval(summary, html):
 def test_comparisons_are_shown_in_words():
     summary = {"arms": {}, "comparisons": [
         {"endpoint": "doris_remission_6m_rate", "arm_a": "car_nk", "arm_b": "car_t",
-         "measure": "difference_in_proportions", "value": -0.4, "ci_low": -0.7,
-         "ci_high": -0.05},
+         "measure": "risk_difference", "value": -0.4, "ci_low": -0.7, "ci_high": -0.05,
+         "n_a": 10, "n_b": 9, "p_value": 0.02, "method": "Newcombe hybrid score"},
         {"endpoint": "b_cell_return_day_median", "arm_a": "car_nk", "arm_b": "car_t",
-         "measure": "hazard_ratio", "value": 2.5, "ci_low": 1.1, "ci_high": 5.0}]}
+         "measure": "hazard_ratio", "value": 2.5, "ci_low": 1.1, "ci_high": 5.0,
+         "n_a": 10, "n_b": 9, "p_value": None, "method": "Cox"},
+        {"endpoint": "crs_any_rate", "arm_a": "car_t", "arm_b": "control",
+         "measure": "risk_ratio", "value": None, "ci_low": None, "ci_high": None,
+         "n_a": 5, "n_b": 0, "p_value": None, "method": "Katz", "note": "no patients"}]}
     rows = comparison_table(summary, ENDPOINTS)
     assert rows[0]["endpoint"] == ENDPOINTS["doris_remission_6m_rate"]
-    assert (rows[0]["measure"], rows[0]["value"], rows[0]["ci"]) == (
-        "difference in proportions", "-40 points", "-70 points to -5 points")
+    assert (rows[0]["measure"], rows[0]["value"], rows[0]["ci"], rows[0]["n"], rows[0]["p"]) \
+        == ("difference in proportions (percentage points)", "−40", "−70 to −5", "10 and 9",
+            "0.020")
     assert (rows[1]["measure"], rows[1]["value"], rows[1]["ci"]) == (
         "hazard ratio", "2.5", "1.1 to 5")
+    assert (rows[2]["value"], rows[2]["ci"]) == ("not estimable", "no patients")
+
+
+def test_every_comparison_of_the_run_is_in_the_page(result, summary, html):
+    assert summary["comparisons"] == result.comparisons and result.comparisons
+    rows = comparison_table(summary, report.endpoint_labels(result))
+    assert len(rows) == len(result.comparisons)
+    text = visible_text(html)
+    assert "No between-arm comparison" not in text
+    for row in rows:
+        assert f"{row['endpoint']} {row['arms']} {row['n']} {row['measure']}" in text
 
 
 # ------------------------------------------------------------------ figures

@@ -48,16 +48,15 @@ CRITERIA = {
 }
 
 MEASURES = {
-    "difference_in_proportions": "difference in proportions",
-    "risk_difference": "difference in proportions",
+    "risk_difference": "difference in proportions (percentage points)",
+    "paired_risk_difference": "paired difference in proportions (percentage points)",
     "risk_ratio": "risk ratio",
     "hazard_ratio": "hazard ratio",
-    "difference_in_medians": "difference in medians",
     "median_difference": "difference in medians",
-    "mcnemar": "paired difference (McNemar)",
-    "paired_difference": "paired difference",
+    "difference": "difference",
     "odds_ratio": "odds ratio",
 }
+PERCENT_MEASURES = ("risk_difference", "paired_risk_difference")
 
 PRODUCTS = {
     "car_t": "CD19 CAR-T cells (autologous)",

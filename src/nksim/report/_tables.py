@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nksim.report._labels import COVARIATES, CRITERIA, MEASURES, STATUS, label
+from nksim.report._labels import (
+    COVARIATES,
+    CRITERIA,
+    MEASURES,
+    PERCENT_MEASURES,
+    STATUS,
+    label,
+)
 from nksim.report._render import arm_colour, fmt_number, fmt_percent
 
 ID_COLUMNS = ("candidate", "population", "patient")
@@ -234,25 +241,30 @@ def endpoint_table(summary: dict[str, Any], labels: dict[str, str],
 
 
 def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[dict[str, Any]]:
-    """The between-arm comparisons of ``summary.json`` (if the runner made any)."""
+    """The between-arm comparisons of ``summary.json``: ``value`` is arm A minus arm B
+    (or A over B for ratios); differences in proportions in percentage points."""
     rows = []
     for c in summary.get("comparisons") or []:
-        measure = str(c.get("measure", ""))
-        ratio = "ratio" in measure
-        percent = ("proportion" in measure or "risk_difference" in measure) and not ratio
+        measure = str(c["measure"])
+        percent = measure in PERCENT_MEASURES
 
         def f(x, percent=percent):
             if x is None:
                 return "–"
-            return f"{100 * x:+.0f} points" if percent else fmt_number(x)
+            return f"{100 * x:+.0f}".replace("-", "−") if percent else fmt_number(x)
 
+        value = c.get("value")
+        lo, hi = c.get("ci_low"), c.get("ci_high")
         rows.append({
             "endpoint": labels.get(c["endpoint"]) or label(c["endpoint"]),
             "arms": f"{c['arm_a']} versus {c['arm_b']}",
-            "measure": MEASURES.get(measure, measure.replace("_", " ")),
-            "value": f(c.get("value")),
-            "ci": f"{f(c.get('ci_low'))} to {f(c.get('ci_high'))}",
-            "n": c.get("n", "–"),
+            "measure": MEASURES.get(measure, label(measure)),
+            "value": f(value) if value is not None else "not estimable",
+            "ci": (f"{f(lo)} to {f(hi)}" if lo is not None or hi is not None
+                   else (c.get("note") or "–")),
+            "n": f"{c['n_a']} and {c['n_b']}" if "n_a" in c else "–",
+            "p": "–" if c.get("p_value") is None else (
+                "< 0.001" if c["p_value"] < 0.001 else f"{c['p_value']:.3f}"),
             "method": c.get("method", ""),
         })
     return rows
