@@ -130,7 +130,6 @@ def simulate(scenario_file: Path, out_dir: str, fmt: str, parameters_file: Path 
              progress: bool | None) -> None:
     """Simulate a scenario file; write timecourse.csv|parquet and summary.json."""
     from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.report.simulation import write_simulation_outputs
     from nksim.scenario import Scenario, plan_simulation, read_toml, validate
 
     check_output_dir(out_dir)
@@ -138,6 +137,8 @@ def simulate(scenario_file: Path, out_dir: str, fmt: str, parameters_file: Path 
     plan = plan_simulation(validate(Scenario, raw), base_dir=scenario_file.parent,
                            parameters_file=parameters_file)
     result = plan.run(progress=progress)
+    from nksim.report.simulation import write_simulation_outputs
+
     with atomic_output_dir(out_dir) as staging:
         write_simulation_outputs(result, staging, fmt, raw)
     counts = ", ".join(f"{k} {v}" for k, v in result.status_counts.items())
@@ -189,7 +190,6 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None) -> None:
     patients.csv and timecourse.parquet."""
     from nksim._io import atomic_output_dir, check_output_dir
     from nksim.config import read_toml, validate
-    from nksim.report.trial import write_trial_outputs
     from nksim.trials import TrialScenario, run_trial
 
     check_output_dir(out_dir)
@@ -202,6 +202,8 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None) -> None:
             raise UserError(str(exc).split(": ", 1)[-1],
                             field="trial." + exc.field.removeprefix("simulation.")) from None
         raise
+    from nksim.report.trial import write_trial_outputs
+
     with atomic_output_dir(out_dir) as staging:
         write_trial_outputs(result, staging, raw)
     for arm in result.arms:

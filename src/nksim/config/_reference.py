@@ -87,6 +87,10 @@ def _sections(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                     visit(f"[{sub}]", option)
 
     visit("", schema)
+    for condition in schema.get("allOf", []):  # tables whose fields depend on another field
+        for name, node in condition.get("then", {}).get("properties", {}).items():
+            if "properties" in node:
+                out.append((f"[{name}] ({condition.get('description', '')})", node))
     return out
 
 

@@ -16,7 +16,7 @@ import difflib
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, WithJsonSchema, create_model, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, create_model, model_validator
 
 from nksim.config import (
     MAX_CANDIDATES,
@@ -113,13 +113,32 @@ def _check_tables(raw: Any) -> Any:
 
 
 def _table_schema(name: str) -> Any:
-    section = SETTING_TABLES["sle"][name][0]
-    schema = section.model_json_schema()
-    schema.pop("title", None)
-    schema["description"] = (f"[{name}] of the disease setting; the fields below are the "
-                             "'sle' setting's (other settings document their own)")
-    schema["additionalProperties"] = False
-    return WithJsonSchema(schema)
+    """JSON Schema of a setting-dependent table: any table here; the fields of each
+    setting in :data:`SETTING_TABLES` are added as ``if setting == NAME then ...`` by
+    :func:`_setting_conditions`."""
+    return WithJsonSchema({"type": "object",
+                           "description": f"[{name}] of the disease setting "
+                                          "([trial] setting); fields per setting below"})
+
+
+def _setting_conditions(schema: dict[str, Any]) -> None:
+    """Add ``allOf: [{if: {setting is NAME}, then: {cohort: ..., eligibility: ...}}]``."""
+    conditions = []
+    for setting, tables in SETTING_TABLES.items():
+        test: dict[str, Any] = {"properties": {"trial": {"properties": {
+            "setting": {"const": setting}}}}}
+        if setting == "sle":  # the default: also when [trial] setting is not given
+            test = {"anyOf": [test, {"properties": {"trial": {"not": {
+                "required": ["setting"]}}}}]}
+        props = {}
+        for name, (section, _) in tables.items():
+            sub = section.model_json_schema()
+            sub.pop("title", None)
+            sub["description"] = f"[{name}] of the '{setting}' setting"
+            props[name] = sub
+        conditions.append({"if": test, "then": {"properties": props},
+                           "description": f"setting '{setting}'"})
+    schema["allOf"] = conditions
 
 
 # ---------------------------------------------------------------- sections
@@ -239,6 +258,9 @@ class ArmSection(Section):
 
 class TrialScenario(Section):
     """A whole trial scenario file."""
+
+    model_config = ConfigDict(**Section.model_config,
+                              json_schema_extra=_setting_conditions)
 
     trial: TrialSection
     cohort: Annotated[dict, _table_schema("cohort")] = {}
