@@ -155,3 +155,14 @@ def test_plausible_ranges_are_validated():
         DECAY.with_plausible({"x": (1.0, 0.0)})
     with pytest.raises(UserError, match="no state 'q'"):
         DECAY.with_plausible({"q": (0.0, 1.0)})
+
+
+def test_patient_ids_come_from_the_covariate_table_and_must_be_unique():
+    cov = pd.DataFrame({"patient": ["A", "B"], "weight_kg": [60.0, 80.0]})
+    res = simulate(DECAY, [0.0, 1.0], covariates=cov, doses=[Dose("x", "1 mg/kg", 0.0)])
+    assert list(res.patients.index) == ["A", "B"]
+    assert list(res.dataset["patient"].values) == ["A", "B"]
+    with pytest.raises(UserError, match="patient id 'A' appears twice"):
+        simulate(DECAY, [0.0, 1.0], parameters={"k": [0.1, 0.2]}, patient_ids=["A", "A"])
+    with pytest.raises(UserError, match="3 patient ids for 2 patients"):
+        simulate(DECAY, [0.0, 1.0], parameters={"k": [0.1, 0.2]}, patient_ids=[1, 2, 3])

@@ -84,7 +84,9 @@ def simulate(
     options : tolerances, threads, progress bar.
     covariates : one row per patient (e.g. from
         :func:`nksim.population.sample_covariates`); kept in the result. With one
-        parameter set and one initial state, every covariate row is a patient.
+        parameter set and one initial state, every covariate row is a patient; its
+        ``patient`` column gives the patient ids unless ``patient_ids`` does.
+    patient_ids : one unique id per patient (default 0, 1, ...).
 
     Returns
     -------
@@ -108,6 +110,15 @@ def simulate(
         if len(covariates) != n_pat:
             raise UserError(f"{len(covariates)} covariate rows for {n_pat} patients",
                             field="covariates")
+        if patient_ids is None and "patient" in covariates:
+            patient_ids = covariates["patient"].to_numpy()
+    if patient_ids is not None:
+        ids = pd.Index(np.asarray(patient_ids))
+        if len(ids) != n_pat:
+            raise UserError(f"{len(ids)} patient ids for {n_pat} patients", field="patient_ids")
+        if ids.has_duplicates:
+            raise UserError(f"patient id {ids[ids.duplicated()][0]!r} appears twice",
+                            field="patient_ids")
     per_patient = resolve_doses(doses, {s.name: s.unit for s in model.states}, covariates,
                                 n_patients=n_pat)
 
