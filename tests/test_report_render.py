@@ -201,3 +201,11 @@ def test_nothing_below_the_detection_limit():
 def test_arm_colours_are_fixed_by_position_and_distinct():
     assert [arm_colour(i) for i in range(3)] == list(ARM_COLOURS[:3])
     assert len(set(ARM_COLOURS)) == len(ARM_COLOURS)
+
+
+def test_the_python_examples_of_the_reports_page_run():
+    page = (ROOT / "docs" / "reports.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/reports.md", "exec"), {})

@@ -251,7 +251,9 @@ def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[di
         def f(x, percent=percent):
             if x is None:
                 return "–"
-            return f"{100 * x:+.0f}".replace("-", "−") if percent else fmt_number(x)
+            if not percent:
+                return fmt_number(x)
+            return "0" if round(100 * x) == 0 else f"{100 * x:+.0f}".replace("-", "−")
 
         value = c.get("value")
         lo, hi = c.get("ci_low"), c.get("ci_high")
