@@ -19,10 +19,15 @@ from click.testing import CliRunner
 
 from nksim.cli import cli
 from nksim.errors import UserError
-from nksim.model import Citation
+from nksim.model import Citation, Component, State, compose
 from nksim.population import patient_rng
 from nksim.scenario import read_toml, validate
-from nksim.therapy import car_nk_component, car_t_component, lymphodepletion_component
+from nksim.therapy import (
+    car_nk_component,
+    car_t_component,
+    lymphodepletion_component,
+    therapy_components,
+)
 from nksim.trials import (
     Baseline,
     Criterion,
@@ -245,6 +250,11 @@ def test_product_components_take_their_targets():
     assert nk.terms["T"] == "-carnk_kill*CARNK*T/(carnk_K_kill + (T))"
     assert "T" in nk.expressions["kill_carnk"][0]
     assert lymphodepletion_component(depletes=()).requires == ()
+    tumour_state = Component("tumour", "test", states=(State("T", "cell/uL", "tumour"),))
+    composed = compose("tumour_all_products", "t", "t",
+                       [tumour_state, *therapy_components(targets=("T",), depletes=())])
+    assert "kill_cart" in composed.equations["IL6"] and "T" in composed.equations["T"]
+    assert "B" not in composed.state_names
     for bad in ((), ("B", "B"), ("1x",)):
         with pytest.raises(ValueError, match="targets"):
             car_nk_component(targets=bad)

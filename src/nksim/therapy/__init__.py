@@ -85,13 +85,16 @@ from nksim.therapy._nk_products import with_expansion as with_expansion
 # --- end H4b ---
 
 
-def therapy_components() -> list[Component]:
+def therapy_components(targets: tuple[str, ...] = ("B", "PB"),
+                       depletes: tuple[str, ...] = ("B",)) -> list[Component]:
     """Lymphodepletion, CAR-T, CAR-NK and cytokine components, in composition order.
 
-    They need a disease component declaring ``B`` and ``PB`` (CD19+ targets).
+    ``targets``: the antigen-carrying states both products kill (default: the lupus
+    disease component's CD19+ ``B`` and ``PB``; e.g. ``("T",)`` for tumour cells);
+    ``depletes``: the states Flu/Cy kills besides host T cells (default ``("B",)``).
     """
-    return [lymphodepletion_component(), car_t_component(), car_nk_component(),
-            cytokine_component()]
+    return [lymphodepletion_component(depletes), car_t_component(targets),
+            car_nk_component(targets), cytokine_component()]
 
 
 __all__ = [

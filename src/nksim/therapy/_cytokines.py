@@ -102,7 +102,7 @@ def cytokine_component() -> Component:
     """The cytokine component (states ``IL6``, ``IFNG``).
 
     Requires ``CART``, ``CARNK`` and the expressions of :func:`car_t_component` and
-    :func:`car_nk_component`; compose it after them.
+    :func:`car_nk_component` (whatever their targets); compose it after them.
     """
     return Component(
         name="cytokines",
@@ -123,7 +123,7 @@ def cytokine_component() -> Component:
                 "ifng_act*(cart_stim*CART + nk_ifng_ratio*carnk_stim*CARNK)",
             ],
         },
-        requires=("CART", "CARNK", "B", "PB"),
+        requires=("CART", "CARNK"),  # and the products' expressions; targets not needed
         references=(HARDIANSYAH2019, LIU2020, MYELOID_IL6, IL6_HALF_LIFE, IFNG_HALF_LIFE,
                     _YIELD),
         notes=("Set IL6 and IFNG initial values to il6_base and ifng_base.",),
