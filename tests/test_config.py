@@ -229,6 +229,12 @@ after = "keep_then_taper"
                                                    "'sle_cd19'?"),
     (("fludarabine_mg_m2 = 25", "fludarabine_mg_m2 = [25, true, 25]"),
      "arms[0].lymphodepletion.fludarabine_mg_m2[1]: must be a number"),
+    (("interval_days = 3", "interval_days = 3\n[arms.cost]\nbatch_cots_rmb = 1"),
+     "arms[0].cost.batch_cots_rmb: unknown field; did you mean 'batch_cost_rmb'?"),
+    (("interval_days = 3", "interval_days = 3\n[arms.cost]\nbatch_cost_rmb = '3 USD'"),
+     "arms[0].cost.batch_cost_rmb: unknown unit 'USD'"),
+    (("interval_days = 3", "interval_days = 3\n[arms.manufacturing]\nshipping_sigma = nan"),
+     "arms[0].manufacturing.shipping_sigma: must be a finite number (got nan)"),
 ])
 def test_trial_fields_are_named_correctly(change, expected):
     from nksim.trials import TrialScenario
@@ -337,3 +343,16 @@ def test_the_examples_of_the_scenario_page_work_as_written(tmp_path):
     for block in blocks:
         plan = plan_simulation(validate(Scenario, tomllib.loads(block)), tmp_path)
         assert plan.times[-1] > plan.times[0] and plan.doses
+
+
+def test_arm_tables_are_converted_to_the_units_their_keys_name():
+    from nksim.therapy._manufacturing import CostSpec, ManufacturingSpec
+    from nksim.trials import TrialScenario
+
+    text = TRIAL + ("[arms.cost]\nbatch_cost_rmb = \"300000 CNY\"\n"
+                    "[arms.manufacturing]\nallogeneic_lead_median_days = \"2 week\"\n")
+    arm = validate(TrialScenario, tomllib.loads(text)).arms[0]
+    assert arm.cost == {"batch_cost_rmb": 300000.0}
+    assert ManufacturingSpec.from_dict(arm.manufacturing, product="car_nk") \
+        .allogeneic_lead_median_days == 14.0
+    assert CostSpec.from_dict(arm.cost, product="car_nk").batch_cost_rmb == 300000.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,8 +38,9 @@ def convert(value: Any, meta: Mapping[str, Any], where: str) -> Any:
     if kind == "quantity":
         return to_magnitude(value, meta["unit"], field=where)
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(f"must be a number (got {value!r})", field=where)
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise UserError(f"must be a finite number (got {value!r})", field=where)
         return float(value)
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):

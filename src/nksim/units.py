@@ -6,8 +6,12 @@ with a clear error when the dimensions do not match.
 
 Custom units (assumptions of convenience, not SI): ``cell`` (a count of cells,
 its own dimension so that cells never silently mix with other counts), ``IU``
-(international units of biological activity, e.g. of IL-2) and ``drug_unit``
-(the abstract amount of chemotherapy used by de Pillis et al. 2006).
+(international units of biological activity, e.g. of IL-2), ``drug_unit``
+(the abstract amount of chemotherapy used by de Pillis et al. 2006) and ``RMB`` (= ``CNY``,
+for costs; no other currency is defined, so nothing is converted at a guessed rate).
+
+Text from a person is parsed by :func:`parse_quantity`/:func:`parse_unit`, which check a
+small grammar first and never evaluate arithmetic.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ _DEFINITIONS = (
     "cell = [cell_count] = cells",
     "IU = [biological_activity]",
     "drug_unit = [drug_amount] = drug_units",
+    "RMB = [currency_cny] = CNY = yuan",  # costs; no exchange rates (no other currency)
 )
 
 

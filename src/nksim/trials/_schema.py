@@ -62,7 +62,9 @@ def _section_from_dataclass(cls: type, name: str, *, max_ints: dict[str, int],
             continue
         meta = f.metadata
         kind = meta.get("kind")
-        if kind == "quantity" or meta.get("unit"):
+        if f.name.endswith("_rmb") and kind == "number":
+            tp = quantity_in("RMB", ge=0)  # a cost: 150000 or "150000 RMB" / "150000 CNY"
+        elif kind == "quantity" or meta.get("unit"):
             tp = quantity_in(meta["unit"])
         elif kind == "int" or hints[f.name] in (int, int | None):
             tp = bounded_int(0, max_ints.get(f.name))
@@ -83,6 +85,17 @@ CohortSection = _section_from_dataclass(
                                            "regimens_max": 1000})
 EligibilitySection = _section_from_dataclass(
     EligibilityCriteria, "EligibilitySection", max_ints={"min_failed_regimens": 1000}, off=True)
+ManufacturingSection = _section_from_dataclass(
+    ManufacturingSpec, "ManufacturingSection", max_ints={"max_apheresis_attempts": 20})
+CostSection = _section_from_dataclass(CostSpec, "CostSection",
+                                      max_ints={"doses_per_batch": 10_000}, skip=("product",))
+
+
+def _schema_of(section: type[Section], text: str) -> Any:
+    schema = section.model_json_schema()
+    schema.pop("title", None)
+    schema["description"] = text
+    return WithJsonSchema(schema)
 
 
 #: The ``[cohort]`` and ``[eligibility]`` tables of each disease setting whose tables have a
@@ -95,16 +108,30 @@ SETTING_TABLES: dict[str, dict[str, tuple[type[Section], Any]]] = {
 
 
 def _check_tables(raw: Any) -> Any:
-    """Validate the setting's ``[cohort]``/``[eligibility]`` tables (before the rest, as
-    their shape depends on ``[trial] setting``); they stay plain tables of checked values."""
+    """Validate the arms' ``[manufacturing]``/``[cost]`` tables and the setting's
+    ``[cohort]``/``[eligibility]`` tables (before the rest, as their shape depends on
+    ``[trial] setting``); they stay plain tables of checked values, converted to the units
+    their keys name."""
     if not isinstance(raw, dict):
         return raw
     trial = raw.get("trial")
     setting = trial.get("setting", "sle") if isinstance(trial, dict) else "sle"
     tables = SETTING_TABLES.get(setting) if isinstance(setting, str) else None
+    raw = dict(raw)
+    if isinstance(raw.get("arms"), list):  # arms' [manufacturing]/[cost]: strict, with units
+        arms = []
+        for i, arm in enumerate(raw["arms"]):
+            if isinstance(arm, dict):
+                arm = dict(arm)
+                for name, section in (("manufacturing", ManufacturingSection),
+                                      ("cost", CostSection)):
+                    if name in arm:
+                        arm[name] = validate(section, arm[name], f"arms[{i}].{name}") \
+                            .model_dump(exclude_unset=True)
+            arms.append(arm)
+        raw["arms"] = arms
     if not tables:
         return raw
-    raw = dict(raw)
     for name, (section, build) in tables.items():
         values = validate(section, raw.get(name, {}), name).model_dump(exclude_unset=True)
         build(values, field=name)
@@ -241,8 +268,9 @@ class ArmSection(Section):
     interval_days: quantity_in("day", gt=0) | None = None
     lymphodepletion: LymphodepletionSection | Literal[False] = LymphodepletionSection()
     steroids: SteroidSection = SteroidSection()
-    manufacturing: dict = {}
-    cost: dict = {}
+    manufacturing: Annotated[dict, _schema_of(
+        ManufacturingSection, "manufacturing and vein-to-vein time (defaults by product)")] = {}
+    cost: Annotated[dict, _schema_of(CostSection, "costs in RMB (defaults by product)")] = {}
 
     @model_validator(mode="after")
     def _dose(self) -> ArmSection:
