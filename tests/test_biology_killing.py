@@ -184,3 +184,16 @@ def test_bad_killing_parameters_name_the_field():
         KillingParameters(dr_shape=2.5)
     with pytest.raises(UserError, match="n_cells"):
         simulate_serial_killing(Signals(0.01, 0.0, 1.0), 0)
+
+
+def test_philox_matches_the_random123_known_answers():
+    from nksim.biology._serial_killing import _philox
+
+    u, m = np.uint64, np.uint64(0xFFFFFFFF)
+    # Salmon et al. 2011, Random123 kat_vectors for philox4x32_10
+    cases = [((0, 0, 0, 0, 0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+             ((m, m, m, m, m, m), (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+             ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344, 0xA4093822, 0x299F31D0),
+              (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1))]
+    for args, expected in cases:
+        assert tuple(int(x) for x in _philox(*(u(a) for a in args))) == expected
