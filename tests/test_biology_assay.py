@@ -188,3 +188,18 @@ def test_bad_csv_gets_one_line(tmp_path):
     csv.write_text("et_ratio,specific_lysis_pct\n1,2\n-1,3\n4,5\n")
     res = CliRunner().invoke(cli, ["assay", "--fit", str(csv)])
     assert res.exit_code == 2 and "data.et_ratio" in res.output
+
+
+@pytest.mark.parametrize("ligand,hours", [(1.0, 12.0), (3.0, 4.0), (3.0, 12.0)])
+def test_well_model_agrees_with_the_single_cell_simulator(ligand, hours):
+    """Targets in excess, homogeneous cells: kills per NK cell from two implementations."""
+    from nksim.biology import signals, simulate_serial_killing
+
+    kp = KillingParameters(sigma_cell=0.05, search_rate_per_h=0.5)
+    cond = AssayCondition("x", target=TargetLigands(nkg2d_ligand=ligand, mhc_i=0.05),
+                          killing=kp)
+    et = 0.01  # 100 targets per NK cell: depletion negligible
+    per_nk = expected_killed_fraction(cond, et, duration_h=hours, encounter_rate_per_h=0.5) / et
+    sim = simulate_serial_killing(signals(cond.nk, cond.target), 40000, duration_h=hours,
+                                  params=kp, seed=3)
+    assert abs(per_nk - sim.kills.mean()) < 0.07 * sim.kills.mean() + 3 * sim.kills.std() / 200
