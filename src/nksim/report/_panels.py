@@ -24,6 +24,16 @@ def _state(name: str):
     return series
 
 
+def detection_limit(panel: Panel) -> float | None:
+    """The panel's detection limit; for a log panel of a cell count that declares none,
+    1 (cell or cell/µL)."""
+    if panel.detection_limit is not None:
+        return panel.detection_limit
+    if panel.log and panel.unit in CELL_UNITS:
+        return CELL_DETECTION_LIMIT
+    return None
+
+
 def setting_of(result):
     """The trial's disease setting (the one it ran with, else the scenario's)."""
     return result.setting or get_setting(result.scenario.trial.setting)

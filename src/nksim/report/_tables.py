@@ -31,12 +31,20 @@ def _criteria(text: Any) -> list[str]:
     return [c.strip() for c in text.replace(";", ",").split(",") if c.strip()]
 
 
-def declared_rules(result) -> list[str]:
-    """Names of the trial's eligibility rules, in the order screening applies them."""
+def declared_rules(result) -> list:
+    """The trial's eligibility rules (Criterion objects), in the order screening applies
+    them."""
     from nksim.report._panels import setting_of
 
     rules = setting_of(result).criteria(result.scenario)
-    return [r.name for r in (rules.rules() if hasattr(rules, "rules") else rules)]
+    return list(rules.rules() if hasattr(rules, "rules") else rules)
+
+
+def criterion_labels(rules) -> dict[str, str]:
+    """Why a candidate was excluded, per rule: the report's words, else the rule's own
+    description ("not measurable tumour")."""
+    out = {r.name: f"not {r.description}" for r in rules}
+    return {**out, **CRITERIA}
 
 
 def _rule_order(lists: list[list[str]], declared: list[str]) -> list[str]:
@@ -72,7 +80,9 @@ def consort_flow(result) -> dict[str, Any]:
     excluded = [c for c, ok in zip(lists, eligible, strict=True) if not ok]
     first = Counter(c[0] if c else "unspecified" for c in excluded)
     any_ = Counter(name for c in excluded for name in dict.fromkeys(c))
-    order = _rule_order(excluded, declared_rules(result))
+    rules = declared_rules(result)
+    words = criterion_labels(rules)
+    order = _rule_order(excluded, [r.name for r in rules])
     allocated_ids: set = set()
     arms = []
     for i, arm in enumerate(result.arms):
@@ -100,11 +110,11 @@ def consort_flow(result) -> dict[str, Any]:
     return {
         "screened": int(len(log)),
         "excluded": int((~eligible).sum()),
-        "excluded_by_first": [{"criterion": c, "label": label(c, CRITERIA), "n": first[c]}
+        "excluded_by_first": [{"criterion": c, "label": words.get(c) or label(c), "n": first[c]}
                               for c in order if first[c]]
         + ([{"criterion": "unspecified", "label": "reason not recorded",
              "n": first["unspecified"]}] if first["unspecified"] else []),
-        "failing_any": [{"criterion": c, "label": label(c, CRITERIA), "n": any_[c]}
+        "failing_any": [{"criterion": c, "label": words.get(c) or label(c), "n": any_[c]}
                         for c in order],
         "overlaps": int(sum(len(set(c)) > 1 for c in excluded)),
         "eligible": n_eligible,

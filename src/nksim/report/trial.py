@@ -22,7 +22,7 @@ from nksim._io import write_text_atomic
 from nksim.report._caveats import implausible_results, uncertain_parameters
 from nksim.report._common import RESEARCH_ONLY, figure_png, to_json, versions
 from nksim.report._labels import DESIGNS, ENDPOINTS
-from nksim.report._panels import panels_for, setting_of
+from nksim.report._panels import detection_limit, panels_for, setting_of
 from nksim.report._plots import (
     legend_outside,
     mark_events,
@@ -104,6 +104,7 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
     out = []
     for panel in panels:
         fig, ax = plt.subplots(figsize=(9.0, 3.6), constrained_layout=True)
+        limit = detection_limit(panel)
         for arm in result.arms:
             if arm.name not in series:
                 continue
@@ -112,18 +113,18 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
             if not y.size:
                 continue
             style = arm_style(index[arm.name])
-            lo, mid, hi = percentile_band(y, panel.detection_limit)
+            lo, mid, hi = percentile_band(y, limit)
             ax.fill_between(t, lo, hi, color=style["color"], alpha=0.15, lw=0)
             seen = "" if np.isfinite(hi).any() else ", below the detection limit throughout"
             ax.plot(t, mid, color=style["color"], ls=style["ls"], lw=1.8,
                     marker=style["marker"], markevery=max(len(t) // 12, 1), ms=4,
                     label=f"{arm.name}: median, 10–90th percentiles (n = {y.shape[0]}{seen})")
-        if panel.detection_limit is not None:
-            ax.axhline(panel.detection_limit, color="#555", lw=0.9, ls=":",
-                       label=f"detection limit ({fmt_number(panel.detection_limit)} "
+        if limit is not None:
+            ax.axhline(limit, color="#555", lw=0.9, ls=":",
+                       label=f"detection limit ({fmt_number(limit)} "
                              f"{panel.unit}); lower values not drawn")
         if panel.log:
-            readable_log_axis(ax, panel.detection_limit)
+            readable_log_axis(ax, limit)
         mark_events(ax, events)
         ax.set_xlim(left=max(x_from, min(t.min() for t in times.values()) if times else x_from))
         ax.set_xlabel("days from first infusion")
@@ -132,8 +133,8 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
         ax.grid(alpha=0.3)
         legend_outside(ax)
         caption = (f"{panel.title} ({panel.unit}) over time by arm"
-                   + ("." if panel.detection_limit is None else
-                      f"; values below {fmt_number(panel.detection_limit)} {panel.unit} "
+                   + ("." if limit is None else
+                      f"; values below {fmt_number(limit)} {panel.unit} "
                       "are not drawn."))
         out.append((panel.key, caption, fig))
     return out
@@ -197,8 +198,8 @@ def render_html(result, summary: dict[str, Any],
     arms = [{"name": a.name, "colour": arm_colour(i), "n": len(a.patients)}
             for i, a in enumerate(result.arms)]
     n_all = len(all_patients(result))
-    limits = sorted({(p.detection_limit, p.unit) for p in panels
-                     if p.detection_limit is not None})
+    limits = sorted({(detection_limit(p), p.unit) for p in panels
+                     if detection_limit(p) is not None})
     limits_note = ("Detection limits (values below are not drawn): "
                    + ", ".join(f"{fmt_number(v)} {u}" for v, u in limits)
                    + ", the order of magnitude of clinical assays.") if limits else ""
