@@ -159,6 +159,8 @@ def test_cli_trial_writes_outputs(tmp_path: Path):
     (("n_candidates = 90", "n_candidate = 90"), "cohort"),
     (("[variability]", "[variability]\nbogus = 1"), "variability.bogus"),
     (("follow_up_days = 200", "follow_up_days = 30"), "trial.follow_up_days"),
+    (("seed = 7", 'seed = 7\nsetting = "lupus"'), "trial.setting"),
+    (("seed = 7", 'seed = 7\ndesign = "crossover"'), "trial.design"),
 ])
 def test_bad_trial_input_is_one_line_and_no_output(tmp_path: Path, change, field):
     (tmp_path / "t.toml").write_text(textwrap.dedent(SMALL).replace(*change))
