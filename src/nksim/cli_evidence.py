@@ -259,7 +259,9 @@ def check_claim(
         text = _read_claim(file)
     assert text is not None
     if not text.strip():
-        raise UserError("the claim is empty")
+        raise UserError("the claim is empty: give the text of an advert or article")
+    if _looks_binary(text):
+        raise UserError("the claim looks like binary data, not text")
     result = run_check(text, language=lang)
     needs_registry = "phase" in result.cross_check or any(
         f.rule == "false_approval" for f in result.flags
@@ -271,27 +273,49 @@ def check_claim(
     if as_json:
         _print_json(result.to_dict())
         return
-    click.echo(f"Verdict: {result.verdict.upper().replace('_', ' ')}")
+    from nksim.evidence._claims import severity_label, verdict_label
+
+    zh = result.language == "zh"
+    click.echo(("结论：" if zh else "Verdict: ") + verdict_label(result.verdict, result.language))
     for f in result.flags:
-        click.echo(f"  [{f.severity}] {f.rule}: \u201c{f.span}\u201d")
-        if f.detail:
+        sev = severity_label(f.severity, result.language)
+        times = (f"（{f.count}处）" if zh else f" ({f.count} matches)") if f.count > 1 else ""
+        span = f"：“{f.span}”" if zh and f.span else (f": \u201c{f.span}\u201d" if f.span else "")
+        click.echo(f"  [{sev}] {f.title}{span}{times}")
+        if f.detail and not zh:
             click.echo(f"      {f.detail}")
-        click.echo(f"      source: {f.source}")
+        click.echo(("      依据：" if zh else "      source: ") + f.source)
     for key, note in result.cross_check.items():
         click.echo(f"  registry check ({key}): {note}")
+    if result.probability is not None:
+        p = f"{result.probability:.2f}"
+        click.echo(f"  学习模型概率：{p}" if zh else f"  learned-model probability: {p}")
     click.echo("")
     click.echo(result.explanation)
+    click.echo("")
+    click.echo(result.to_dict()["disclaimer"])
+
+
+def _looks_binary(text: str) -> bool:
+    """More than 5 % control characters (other than whitespace) in the first 64 kB."""
+    sample = text[:65536]
+    bad = sum(1 for c in sample if (ord(c) < 32 and c not in "\t\n\r\f\v") or c == "\ufffd")
+    return bad > 0.05 * len(sample)
 
 
 def _read_claim(file: Path) -> str:
     if str(file) == "-":
-        return sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UserError("standard input: not UTF-8 text (binary data?)") from None
     if not file.exists():
         raise UserError(f"{file}: no such file")
     try:
         return file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"{file}: not UTF-8 text") from None
+        raise UserError(f"{file}: not UTF-8 text (binary data?)") from None
     except OSError as exc:
         raise UserError(f"{file}: cannot read ({exc.strerror})") from None
 

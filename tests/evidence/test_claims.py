@@ -73,7 +73,10 @@ def test_flags_carry_span_source_severity():
     result = check_claim("Our NK cell infusion is 100% safe.")
     (flag,) = [f for f in result.flags if f.rule == "absolute_safety"]
     assert flag.span == "100% safe" and flag.severity == "high"
-    assert "China National Health Commission" in flag.source
+    assert "ISSCR" in flag.source and "China" not in flag.source  # not about China
+    about_china = check_claim("Our clinic in Shanghai, China: NK cell infusion, 100% safe.")
+    china_flag = next(f for f in about_china.flags if f.rule == "absolute_safety")
+    assert "China National Health Commission" in china_flag.source
     assert "Our NK cell infusion is 100% safe."[flag.start : flag.end] == flag.span
 
 

@@ -177,7 +177,7 @@ def test_fetch_refuses_filter_phase(run):
 
 def test_check_claim_text_json_file_stdin(run, tmp_path):
     text = run("check-claim", "本院NK细胞回输，包治百病，绝对安全")
-    assert text.exit_code == 0 and "LIKELY SCAM" in text.stdout and "包治百病" in text.stdout
+    assert text.exit_code == 0 and "很可能是骗局" in text.stdout and "包治百病" in text.stdout
     d = json.loads(run("check-claim", "--json", "Our stem cells are 100% safe").stdout)
     assert d["verdict"] == "likely_scam" and d["flags"][0]["span"] == "100% safe"
     f = tmp_path / "claim.txt"

@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._normalise import Normalised, normalise
+from ._prefilter import candidate_regions, lowered, required_literals
 from ._rules import ClaimRule, ClaimRules, claim_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,7 +38,8 @@ VERDICTS = ("likely_scam", "caution", "no_red_flags")
 MAX_SENTENCE = 600  # characters; longer runs without a sentence end are cut into windows
 MAX_EXAMINED = 200  # matches of one rule examined for context; the rest are only counted
 MAX_SUPPRESSED = 30  # suppressed matches listed in the result; the rest are counted
-MAX_DETECTOR_SENTENCES = 2000  # sentences with a treatment verb examined by the detectors
+MAX_DETECTOR_SENTENCES = 400  # sentences with a treatment verb examined by the detectors
+MAX_COUNT = 1000  # matches of one pattern counted; beyond this the count is reported as ">="
 
 # Combination with the learned component (chosen on the train and dev splits only, see
 # docs/evidence.md): a text is flagged by the model alone when its calibrated probability
@@ -69,6 +71,29 @@ def _cx(name: str) -> re.Pattern[str]:
     return claim_rules().context[name]
 
 
+def _finditer(
+    rx: re.Pattern[str], text: str, lower: str, hits: dict[str, list[int]] | None = None
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)``, run only near the literals every match must contain
+    (``hits`` caches each literal's positions in this text)."""
+    lits = required_literals(rx.pattern, rx.flags)
+    if lits is None:
+        yield from rx.finditer(text)
+        return
+    last_end = -1
+    for a, b in candidate_regions(lower, lits, cache=hits):
+        for m in rx.finditer(text, a, b):
+            if m.start() >= last_end:
+                last_end = m.end()
+                yield m
+
+
+def _search(
+    rx: re.Pattern[str], text: str, lower: str, hits: dict[str, list[int]] | None = None
+) -> re.Match[str] | None:
+    return next(_finditer(rx, text, lower, hits), None)
+
+
 _NCT = re.compile(r"\bNCT\d{8}\b", _I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -84,7 +109,7 @@ _SUBJECTS = (
 _CHINA = re.compile(
     r"\bChina\b|\bChinese\b|中国|中华人民共和国|国家卫健委|国家卫生健康委|广告法", _I
 )
-_CHINESE_LAW = frozenset({"ad_law_16", "ad_enforcement"})
+_CHINESE_SOURCES = frozenset({"ad_law_16", "ad_enforcement", "nhc_2025"})
 
 
 @dataclass(frozen=True)
@@ -102,6 +127,7 @@ class Flag:
     reason: str
     detail: str = ""
     count: int = 1
+    count_is_minimum: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -114,6 +140,7 @@ class Flag:
             "start": self.start,
             "end": self.end,
             "count": self.count,
+            "count_is_minimum": self.count_is_minimum,
         }
         if self.detail:
             d["detail"] = self.detail
@@ -252,6 +279,8 @@ class _Context:
     starts: list[int] = field(default_factory=list)
     reported_doc: bool = False
     cue_doc: bool = False
+    lower: str = ""
+    hits: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.starts = [s for s, _ in self.sentences]
@@ -361,18 +390,32 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
 # ---------------------------------------------------------------- detectors
 
 
-def _pattern_matches(rule: ClaimRule, text: str) -> Iterator[tuple[int, int, str]]:
+def _pattern_matches(
+    rule: ClaimRule,
+    text: str,
+    lower: str | None = None,
+    capped: list[str] | None = None,
+    hits: dict[str, list[int]] | None = None,
+) -> Iterator[tuple[int, int, str]]:
+    """Matches of the rule's patterns (at most MAX_COUNT per pattern)."""
+    low = lowered(text) if lower is None else lower
     for pattern in rule.patterns:
-        for m in pattern.finditer(text):
+        n = 0
+        for m in _finditer(pattern, text, low, hits):
             if m.end() > m.start() and not m.group().isspace():
+                n += 1
                 yield m.start(), m.end(), ""
+                if n >= MAX_COUNT:
+                    if capped is not None:
+                        capped.append(rule.id)
+                    break
 
 
 def _verb_sentences(ctx: _Context, rules: ClaimRules) -> list[int]:
     """Indices of sentences holding a treatment verb (at most MAX_DETECTOR_SENTENCES)."""
     out: list[int] = []
     last = -1
-    for m in rules.treat_verbs.finditer(ctx.text):
+    for m in _finditer(rules.treat_verbs, ctx.text, ctx.lower, ctx.hits):
         idx = ctx.sentence_index(m.start())
         if idx != last:
             out.append(idx)
@@ -428,7 +471,7 @@ def _approval_products(window: str, rules: ClaimRules) -> set[str]:
 def _approval(
     ctx: _Context, rule: ClaimRule, rules: ClaimRules, suppressed: list[Suppressed]
 ) -> Iterator[tuple[int, int, str]]:
-    for n, (start, end, _) in enumerate(_pattern_matches(rule, ctx.text)):
+    for n, (start, end, _) in enumerate(_pattern_matches(rule, ctx.text, ctx.lower, hits=ctx.hits)):
         if n >= MAX_EXAMINED:
             return
         window = ctx.window(start)
@@ -462,7 +505,7 @@ def _phase_claim(
     cross: dict[str, Any],
 ) -> Iterator[tuple[int, int, str]]:
     matches = []
-    for n, m in enumerate(_pattern_matches(rule, ctx.text)):
+    for n, m in enumerate(_pattern_matches(rule, ctx.text, ctx.lower, hits=ctx.hits)):
         if n >= MAX_EXAMINED:
             break
         matches.append(m)
@@ -512,19 +555,19 @@ def _phase_claim(
 # ---------------------------------------------------------------- main entry
 
 
-def _subject(text: str) -> str:
+def _subject(text: str, lower: str, hits: dict[str, list[int]]) -> str:
     for name, rx in _SUBJECTS:
-        if rx.search(text[:200_000]):
+        if _search(rx, text, lower, hits):
             return name
     return "generic"
 
 
 def _sources_for(rule: ClaimRule, lang: str, china: bool) -> tuple[str, ...]:
-    """The sources a flag cites: English explanations cite Chinese law only when the text
-    is about China."""
+    """The sources a flag cites: English explanations cite Chinese law and Chinese
+    regulators only when the text is about China (or when no other source exists)."""
     if lang == "zh" or china:
         return rule.sources
-    kept = tuple(s for s in rule.sources if s not in _CHINESE_LAW)
+    kept = tuple(s for s in rule.sources if s not in _CHINESE_SOURCES)
     return kept or rule.sources
 
 
@@ -569,17 +612,29 @@ def check_claim(
     norm: Normalised = normalise(text)
     t = norm.text
     lang = language or detect_language(t)
+    lower = lowered(t)
+    hits: dict[str, list[int]] = {}
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
-    selling_doc = bool(_cx("first_person").search(t) or _cx("sales").search(t))
-    cue_doc = bool(_cx("cue").search(t))
-    ctx = _Context(t, sentences, reported_doc=cue_doc and not selling_doc, cue_doc=cue_doc)
-    has_cell_context = bool(_cx("cell_context").search(t))
-    china = bool(_CHINA.search(t))
-    subject = _subject(t)
+    selling_doc = bool(
+        _search(_cx("first_person"), t, lower, hits) or _search(_cx("sales"), t, lower, hits)
+    )
+    cue_doc = bool(_search(_cx("cue"), t, lower, hits))
+    ctx = _Context(
+        t,
+        sentences,
+        reported_doc=cue_doc and not selling_doc,
+        cue_doc=cue_doc,
+        lower=lower,
+        hits=hits,
+    )
+    has_cell_context = bool(_search(_cx("cell_context"), t, lower, hits))
+    china = bool(_search(_CHINA, t, lower, hits))
+    subject = _subject(t, lower, hits)
     flags: list[Flag] = []
     suppressed: list[Suppressed] = []
     n_suppressed = 0
     notes: list[str] = []
+    capped: list[str] = []
     cross: dict[str, Any] = {}
     verb_sentences = _verb_sentences(ctx, rules) if t else []
     if len(verb_sentences) >= MAX_DETECTOR_SENTENCES:
@@ -596,7 +651,7 @@ def check_claim(
         elif rule.detector == "phase_claim":
             candidates = list(_phase_claim(ctx, rule, rules, landscape, cross))
         else:
-            candidates = list(_pattern_matches(rule, t))
+            candidates = list(_pattern_matches(rule, t, lower, capped, hits))
             if rule.detector == "many_diseases":
                 candidates += list(_many_diseases(ctx, rules, verb_sentences))
             elif rule.detector == "unapproved_indication":
@@ -640,6 +695,7 @@ def check_claim(
                 reason=rule.reason_zh if lang == "zh" else rule.reason_en,
                 detail=first[2],
                 count=count,
+                count_is_minimum=rule.id in capped,
             )
         )
 
@@ -795,7 +851,8 @@ def _explain(verdict: str, flags: list[Flag], lang: str, subject: str = "generic
         )
         items = []
         for f in first.values():
-            times = f"（共出现{f.count}次）" if f.count > 1 else ""
+            at_least = "至少" if f.count_is_minimum else ""
+            times = f"（共出现{at_least}{f.count}次）" if f.count > 1 else ""
             quote = f"：“{f.span}”{times}" if f.span else ""
             items.append(f"- {f.title}{quote}。{f.reason}")
         return "\n".join([head, *items, _ADVICE["zh"][subject] + _TRIAL_ZH])
@@ -814,7 +871,8 @@ def _explain(verdict: str, flags: list[Flag], lang: str, subject: str = "generic
     )
     items = []
     for f in first.values():
-        times = f" (matched {f.count} times)" if f.count > 1 else ""
+        at_least = "at least " if f.count_is_minimum else ""
+        times = f" (matched {at_least}{f.count} times)" if f.count > 1 else ""
         quote = f": \u201c{f.span}\u201d{times}" if f.span else ""
         items.append(f"- {f.title}{quote}. {f.reason}")
     return "\n".join([head, *items, _ADVICE["en"][subject] + _TRIAL_EN])

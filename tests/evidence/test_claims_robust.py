@@ -1,0 +1,140 @@
+"""The claim checker on evasive, hostile and huge input, and its measured quality on the
+frozen test split of the real-text corpus (docs/evidence.md)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nksim.evidence import check_claim, evaluate_corpus, normalise
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("包 治 百 病", "cure_all"),  # spaces inside a Chinese word
+        ("包\u3000治\u3000百\u3000病", "cure_all"),  # ideographic spaces
+        ("绝\u200b对\u200d安\u200c全", "absolute_safety"),  # zero-width characters
+        ("绝.对.安.全", "absolute_safety"),  # punctuation inside the word
+        ("絕對安全，一針見效", "absolute_safety"),  # traditional characters
+        ("Our NK cells сurе аll diseases", "cure_all"),  # Cyrillic look-alikes
+        ("Our NK cells cure αll diseases", "cure_all"),  # Greek look-alike
+        ("Our stem cells c u r e  a l l  diseases", "cure_all"),  # letter spacing
+        ("Our NK infusion is 100% r1sk-fr33", "absolute_safety"),  # leetspeak
+        ("Our NK infusion is c\u0301ompletely safe", "absolute_safety"),  # combining accent
+        ("NK xibao hui shu, bao zhi bai bing", "cure_all"),  # pinyin
+        ("NK细胞回输 jué duì ān quán", "absolute_safety"),  # pinyin with tone marks
+    ],
+)
+def test_evasions_are_normalised_and_spans_are_original(text, rule):
+    result = check_claim(text, learned=False)
+    flag = next((f for f in result.flags if f.rule == rule), None)
+    assert flag is not None, (text, [f.rule for f in result.flags])
+    assert text[flag.start : flag.end].strip() == flag.span  # the span is in the original text
+    assert flag.span  # and not empty
+
+
+def test_normalised_offsets_map_back():
+    n = normalise("ＮＫ 細胞 包\u200b治 百 病")
+    i = n.text.index("包治百病")
+    s, e = n.original_span(i, i + 4)
+    assert n.original[s:e] == "包\u200b治 百 病"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "国家卫健委提醒：美容院、养生馆等非医疗机构不得开展干细胞治疗。",  # a ban naming the venue
+        "This product is non-FDA approved and not a cure.",
+        "该疗法未获批准，不是万能的，更不是“零风险”。",
+        "Some clinics claim their stem cells are 100% safe; regulators call this a red flag.",
+    ],
+)
+def test_regulators_negations_and_reports_are_not_claims(text):
+    assert check_claim(text).verdict == "no_red_flags", check_claim(text).flags
+
+
+def test_explanations_fit_the_subject_and_the_language():
+    car_t = check_claim("Our CAR-T cells are 100% safe and cure all cancers.")
+    assert "CAR-T products are approved, but only for specific blood cancers" in car_t.explanation
+    assert "NK-cell" not in car_t.explanation
+    stem = check_claim("Our stem cell infusion is 100% safe and reverses aging.")
+    assert "stem-cell" in stem.explanation and "NK-cell" not in stem.explanation
+    # an English verdict on a text not about China cites no Chinese law
+    en = check_claim("We publish an effective rate of 96% for our stem cell treatment.")
+    assert all("Advertising Law" not in f.source for f in en.flags), en.flags
+    # a Chinese verdict is Chinese throughout: title, reason, source, advice
+    zh = check_claim("干细胞回输，有效率高达98%，绝对安全！")
+    assert zh.flags
+    for f in zh.flags:
+        assert not any(c.isascii() and c.isalpha() for c in f.title), f.title
+        assert "广告法" in f.source or "卫生健康委员会" in f.source or "学会" in f.source, f.source
+        assert "press conference" not in f.source and "Advertising Law" not in f.source
+    assert "建议" in zh.explanation and "What to do" not in zh.explanation
+
+
+def test_one_megabyte_of_repeated_red_flags_gives_bounded_output():
+    text = ("Our NK cell infusion cures all diseases. 100% safe, no side effects! " * 16000)[
+        :1_000_000
+    ]
+    result = check_claim(text)
+    assert result.verdict == "likely_scam"
+    assert len(result.flags) <= 20  # one flag per rule, with a count
+    assert len({f.rule for f in result.flags}) == len(result.flags)
+    cure = next(f for f in result.flags if f.rule == "cure_all")
+    assert cure.count >= 1000 and cure.count_is_minimum  # counting stops at 1000 a pattern
+    assert "at least" in result.explanation
+    assert len(result.suppressed) <= 40
+    assert len(result.explanation) < 5000
+    assert result.explanation.count("Cure-all claim") == 1
+
+
+def test_one_megabyte_of_chinese_and_empty_texts():
+    text = ("细胞研究进展综述，临床试验仍在进行。" * 60000)[:1_000_000]
+    assert check_claim(text).verdict == "no_red_flags"
+    for empty in ("", "   \n\t"):
+        result = check_claim(empty)
+        assert result.verdict == "no_red_flags" and result.probability is None
+
+
+# ------------------------------------------------------------ measured on the frozen test split
+# Measured once, after the rules and the learned component were fixed (commit ed45f9f),
+# and recorded in docs/evidence.md. The goal was >= 0.9 for each figure; these are the
+# honestly measured values (rounded down), kept as floors against regressions. They were
+# NOT reached by tuning on the test split.
+FLOORS = {
+    "en": {"precision": 0.64, "recall": 0.73, "specificity": 0.83},
+    "zh": {"precision": 0.90, "recall": 0.90, "specificity": 0.96},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_quality_on_frozen_test_split(lang):
+    ev = evaluate_corpus("test", lang)
+    for name, floor in FLOORS[lang].items():
+        value = getattr(ev, name)
+        assert not math.isnan(value) and value >= floor, ev.to_dict()
+
+
+def test_cli_answers_empty_binary_and_huge_input_clearly(tmp_path):
+    from click.testing import CliRunner
+
+    from nksim.cli import cli as main
+
+    runner = CliRunner()
+    empty = runner.invoke(main, ["check-claim", "   "])
+    assert empty.exit_code == 2 and "the claim is empty" in empty.output
+    binary = tmp_path / "x.bin"
+    binary.write_bytes(bytes(range(256)) * 40)
+    res = runner.invoke(main, ["check-claim", "--file", str(binary)])
+    assert res.exit_code == 2 and "not UTF-8 text" in res.output
+    nul = tmp_path / "nul.txt"
+    nul.write_text("\x00\x01\x02" * 1000, encoding="utf-8")
+    res = runner.invoke(main, ["check-claim", "--file", str(nul)])
+    assert res.exit_code == 2 and "binary data" in res.output
+    big = tmp_path / "big.txt"
+    big.write_text("本院NK细胞回输，包治百病，绝对安全！" * 50000, encoding="utf-8")
+    res = runner.invoke(main, ["check-claim", "--file", str(big)])
+    assert res.exit_code == 0 and res.output.startswith("结论：很可能是骗局")
+    assert len(res.output.splitlines()) < 40  # repeated matches summarised
