@@ -47,6 +47,7 @@ def assert_one_line_error(result, expected: str, out: Path | None = None) -> str
     assert len(lines) == 1 and lines[0].startswith("nksim: error: "), result.output
     assert expected in lines[0], lines[0]
     assert "Traceback" not in result.output and "function-after" not in result.output
+    assert len(lines[0]) <= 420
     if out is not None:
         assert not out.exists()
         assert not list(out.parent.glob(f".{out.name}.*"))  # no staging folder left
@@ -94,6 +95,10 @@ SIMULATE_BAD = {
                              "doses[0].duration: must be >= 0"),
     "per-kg dose without weights": (BASE.replace("amount = 5", 'amount = "1e7 cell/kg"').replace(
         'state = "M"', 'state = "L"'), "doses[0].amount: "),
+    "a huge model name": (BASE.replace('name = "depillis2006"', 'name = "' + "x" * 100_000 + '"'),
+                          "model.name: unknown model"),
+    "a multi-line value": (BASE.replace('name = "depillis2006"', 'name = """a\nb\nc"""'),
+                           "model.name: unknown model"),
     "deep nesting": ("a = " + "[" * 2000 + "]" * 2000 + "\n" + BASE,
                      "scenario: malformed TOML in"),
     "deep tables": ("a = " + "{b = " * 2000 + "1" + "}" * 2000 + "\n" + BASE,

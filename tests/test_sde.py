@@ -178,3 +178,15 @@ def test_alive_individuals_and_bad_arguments():
         integrate_sde(_const, n=2, sigma=-1.0, dt=0.1, t_end=1.0)
     with pytest.raises(ValueError, match="seed"):
         integrate_sde(_const, n=2, dt=0.1, t_end=1.0, seed=-1)
+
+
+def test_time_below_a_level_follows_the_arcsine_law():
+    # Lévy's arcsine law: the fraction of [0, 1] that Brownian motion spends below 0
+    n = 4000
+    res = integrate_sde(_const, n=n, x0=0.0, sigma=1.0, params=np.zeros((n, 1)),
+                        dt=0.001, t_end=1.0, seed=21, level=0.0)
+    assert stats.kstest(res.time_below, stats.arcsine.cdf).pvalue > 0.01
+    # with no level, the time below is the time lived
+    res = integrate_sde(_const, n=200, x0=0.0, sigma=1.0, threshold=1.0,
+                        params=np.full((200, 1), 1.0), dt=0.01, t_end=100.0, seed=2)
+    np.testing.assert_allclose(res.time_below, res.exit_time, rtol=0, atol=1e-12)

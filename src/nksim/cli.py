@@ -17,6 +17,16 @@ from nksim.errors import UserError
 USER_ERROR_EXIT = 2
 
 
+MAX_ERROR_CHARS = 400
+
+
+def one_line(message: str) -> str:
+    """An error message as one line of at most :data:`MAX_ERROR_CHARS` characters (a long
+    value, or a file's content, is never echoed in full)."""
+    text = " ".join(message.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
+
+
 #: Commands imported on first use: name -> "module:attribute".
 _LAZY: dict[str, str] = {}
 
@@ -48,7 +58,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            click.echo(f"nksim: error: {exc}", err=True)
+            click.echo(f"nksim: error: {one_line(str(exc))}", err=True)
             ctx.exit(USER_ERROR_EXIT)
 
 

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from nksim.config._types import (
     MAX_DOSE_COUNT,
+    MAX_OUTPUT_TIMES,
     MAX_PATIENTS,
     Atol,
     ModelQuantity,
@@ -83,8 +84,8 @@ class SimulationSection(Section):
     t_start: ModelQuantity = Field(0.0, description="start time")
     t_end: ModelQuantity = Field(description="end time (> t_start)")
     record_every: ModelQuantity | None = Field(None, description="output step")
-    times: Annotated[list[ModelQuantity], Field(min_length=1)] | None = Field(
-        None, description="output times (instead of record_every)")
+    times: Annotated[list[ModelQuantity], Field(min_length=1, max_length=MAX_OUTPUT_TIMES)] \
+        | None = Field(None, description="output times (instead of record_every)")
     rtol: Annotated[float, Field(ge=1e-13, lt=1)] = Field(1e-6, description="relative tolerance")
     atol: Atol = Field(1e-6, description="absolute tolerance, one number or per state")
     max_steps: StepCount = Field(

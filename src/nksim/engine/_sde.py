@@ -169,12 +169,14 @@ _KERNEL_SIGNATURE = types.void(
     types.int64[::1],  # record steps (ascending)
     _v8, types.int64[::1], _v8,  # exit time, cause, x at exit / end
     types.float64[:, ::1],  # records
+    _v8, _v8,  # level, time below level
 )
 
 
 @nb.njit(_KERNEL_SIGNATURE, cache=True, nogil=True, parallel=True, error_model="numpy")
 def _kernel(drift, ids, x0, sigma, threshold, hazard, params, inputs, dt, k0, k_end,
-            reflect, bridge, seed, rec_steps, exit_time, cause, x_end, records):
+            reflect, bridge, seed, rec_steps, exit_time, cause, x_end, records, level,
+            time_below):
     n_rows = inputs.shape[0]
     n_rec = rec_steps.size
     sqdt = math.sqrt(dt)
@@ -193,6 +195,8 @@ def _kernel(drift, ids, x0, sigma, threshold, hazard, params, inputs, dt, k0, k_
             r += 1
         exit_time[j] = np.nan
         cause[j] = ALIVE
+        below = 0.0
+        lev = level[j]
         if x >= c:  # already past the threshold at the start
             exit_time[j] = k0 * dt
             cause[j] = THRESHOLD
@@ -226,6 +230,8 @@ def _kernel(drift, ids, x0, sigma, threshold, hazard, params, inputs, dt, k0, k_
                 else:
                     exit_time[j] = t_ext
                     cause[j] = EXTRINSIC
+            if x < lev:
+                below += (exit_time[j] - t) if cause[j] != ALIVE else dt
             x = y
             k += 1
         if cause[j] == ALIVE and r < n_rec and rec_steps[r] == k:
@@ -235,6 +241,7 @@ def _kernel(drift, ids, x0, sigma, threshold, hazard, params, inputs, dt, k0, k_
             records[j, r] = np.nan
             r += 1
         x_end[j] = x
+        time_below[j] = below
 
 
 @dataclass(frozen=True)
@@ -244,7 +251,8 @@ class SDEResult:
     ``exit_time[j]`` is the time of the first passage or extrinsic death (NaN if alive at
     ``t_end``); ``cause[j]`` is one of :data:`CAUSES`; ``x_end[j]`` is the state at the
     last step taken; ``records[j, r]`` is X at ``record_times[r]`` (NaN once exited or
-    before ``t0``).
+    before ``t0``); ``time_below[j]`` is the time from ``t0`` to the exit (or ``t_end``)
+    spent with X below ``level`` (left-point rule on the grid).
     """
 
     ids: np.ndarray
@@ -257,6 +265,7 @@ class SDEResult:
     t0: float
     t_end: float
     seed: int
+    time_below: np.ndarray
 
     @property
     def exited(self) -> np.ndarray:
@@ -295,6 +304,7 @@ def integrate_sde(
     bridge: bool = True,
     seed: int = 0,
     record_times: np.ndarray | None = None,
+    level=np.inf,
     threads: int | None = None,
 ) -> SDEResult:
     """Integrate a batch of individuals of a scalar SDE to ``t_end`` or their exit.
@@ -316,6 +326,7 @@ def integrate_sde(
         show the bias it removes).
     seed : non-negative integer.
     record_times : grid times (multiples of ``dt``) at which X is stored.
+    level : scalar or per-individual; the result's ``time_below`` is the time spent below.
     threads : numba threads for this call (default: numba's setting).
     """
     if not (dt > 0 and math.isfinite(dt)):
@@ -358,14 +369,16 @@ def integrate_sde(
     cause = np.empty(n, dtype=np.int64)
     x_end = np.empty(n)
     records = np.empty((n, rec_steps.size))
+    lev = np.ascontiguousarray(np.broadcast_to(np.asarray(level, float), (n,))).copy()
+    time_below = np.empty(n)
     old = nb.get_num_threads()
     try:
         if threads is not None:
             nb.set_num_threads(int(threads))
         _kernel(drift, ids, x0a, sigma, thr, haz, params, inputs, float(dt), k0, k_end,
                 bool(reflect), bool(bridge), _seed_word(seed), rec_steps, exit_time, cause,
-                x_end, records)
+                x_end, records, lev, time_below)
     finally:
         nb.set_num_threads(old)
     return SDEResult(ids, exit_time, cause, x_end, rec_steps * float(dt), records,
-                     float(dt), k0 * float(dt), k_end * float(dt), int(seed))
+                     float(dt), k0 * float(dt), k_end * float(dt), int(seed), time_below)

@@ -15,6 +15,7 @@ _MODULES = {
     "depillis2005": "nksim.library._depillis2005",
     "depillis2006": "nksim.library._depillis2006",
     "depillis2009": "nksim.library._depillis2009",
+    "karin2019": "nksim.library._karin2019",  # SR model; stochastic cohorts: disease.ageing
     # composed models (not a single publication): docs/design-sle.md
     "sle_cd19": "nksim.disease._sle_cd19",
 }
