@@ -27,7 +27,7 @@ from nksim.biology import (
     run_reinfusion,
     steady_state_shares,
 )
-from nksim.biology._patrol_reinfusion import infused_alive_closed_form
+from nksim.biology._patrol_reinfusion import endogenous_steady_state, infused_alive_closed_form
 from nksim.biology._trafficking import (
     ACTIVATED,
     HELD,
@@ -210,10 +210,16 @@ def test_infused_cells_alive_follow_first_order_loss(t1):
                        atol=1e-6 * t1.spec.cells_per_infusion)
 
 
-def test_endogenous_pool_stays_at_baseline(t1):
-    base = t1.table["endogenous_per_ul"].values
-    assert np.allclose(base, base[0], rtol=1e-6)
-    assert base[0] == pytest.approx(15e6 / 0.069 / 1e6, rel=1e-6)  # Zhang 2007 ratio
+def test_endogenous_pool_is_a_steady_state_of_the_declared_model(resting):
+    """The computed endogenous pool does not move when simulated with production and death."""
+    spec = ReinfusionSpec()
+    x0 = endogenous_steady_state(spec)
+    prod = 0.069 * x0.sum()  # at steady state production = loss
+    model = resting.with_values({"nk_death": 0.069, "nk_prod": prod})
+    r = simulate(model, np.array([0.0, 30.0]), initial=x0[None, :], options=TIGHT)
+    assert np.allclose(_states(r, model)[-1], x0, rtol=1e-6)
+    blood = (x0[0] + x0[1]) / ((held_litres()["ven"] + held_litres()["art"]) * 1e6)
+    assert blood == pytest.approx(15e6 / 0.069 / 1e6, rel=1e-9)  # Zhang 2007 ratio
 
 
 def test_rise_decays_with_the_published_turnover_half_life(t1):

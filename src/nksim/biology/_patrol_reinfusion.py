@@ -1,10 +1,11 @@
 """Article T1: a healthy adult given five infusions of ~5e9 autologous NK cells (> 95 % pure).
 
 Research use only. Three NK populations share the trafficking model of
-:mod:`nksim.biology._trafficking` (27 states):
+:mod:`nksim.biology._trafficking`:
 
-* ``nk``: the person's own NK cells, resting profile, made at ``nk_prod`` and lost at the
-  endogenous disappearance rate of Zhang 2007 (6.9 %/d), at steady state from day 0;
+* ``nk``: the person's own NK cells, resting profile, made at a constant rate and lost at
+  the endogenous disappearance rate of Zhang 2007 (6.9 %/d), at steady state throughout
+  (linear and independent of the infused cells, so computed, not simulated);
 * ``ia``: infused cells while still "activated" (ex-vivo expanded: held in the lungs
   first, then liver, spleen, marrow; Meller 2004);
 * ``ir``: infused cells that have reverted to resting behaviour (rate ``k_rev``).
@@ -119,15 +120,26 @@ class ReinfusionSpec:
         return [i * self.interval_days for i in range(self.infusions)]
 
 
-def reinfusion_model(spec: ReinfusionSpec) -> Model:
-    """The 27-state model: endogenous, infused-activated and infused-reverted NK cells."""
+def endogenous_steady_state(spec: ReinfusionSpec) -> np.ndarray:
+    """The person's own NK cells per pool (cells) at steady state, blood at the baseline.
+
+    Production into venous blood is set so that flowing blood holds ``baseline_per_ul``;
+    the populations do not interact, so this pool stays exactly here during the scenario.
+    """
     blood_l = held_litres()["ven"] + held_litres()["art"]
     unit = steady_state_with_production(1.0, spec.nk_death)
     prod = spec.baseline_per_ul * 1e6 * blood_l / (unit[0] + unit[1])
-    init = dict(zip(POOLS, unit * prod, strict=True))
-    endo = trafficking_component("nk", "resting", death=spec.nk_death, prod=prod,
-                                 initial=init,
-                                 description="endogenous NK cells at steady state")
+    return unit * prod
+
+
+def reinfusion_model(spec: ReinfusionSpec) -> Model:
+    """The 18-state model of infused NK cells: activated (``ia_*``) and reverted (``ir_*``).
+
+    The endogenous population is linear and independent of the infused cells, so it is
+    not simulated: it stays at :func:`endogenous_steady_state` (a 9-state
+    ``trafficking_component("nk", "resting", death=..., prod=...)`` started there would
+    stay there).
+    """
     act = trafficking_component("ia", "activated", death=spec.inf_death,
                                 description="infused NK cells, still activated")
     rev = trafficking_component("ir", "resting", death=spec.inf_death,
@@ -143,8 +155,8 @@ def reinfusion_model(spec: ReinfusionSpec) -> Model:
     )
     return compose("nk_autologous_reinfusion",
                    "Autologous NK reinfusion in a healthy adult (article T1)",
-                   "Endogenous and infused NK cells over blood and six organ pools.",
-                   [endo, act, rev, switch])
+                   "Infused NK cells over blood and six organ pools.",
+                   [act, rev, switch])
 
 
 @dataclass
@@ -184,11 +196,13 @@ def run_reinfusion(spec: ReinfusionSpec | None = None) -> ReinfusionResult:
         return sum(x[f"{pop}_{p}"] for p in pools)
 
     blood = ("ven", "art", "first")  # "first": just infused, still in the vein
-    endo_b = pool("nk", blood)
+    endo = dict(zip(POOLS, endogenous_steady_state(spec), strict=True))
+    ones = np.ones_like(times)
+    endo_b = sum(endo[p] for p in blood) * ones
     act_b, rev_b = pool("ia", blood), pool("ir", blood)
     inf_b = act_b + rev_b
     inf_all = pool("ia", POOLS) + pool("ir", POOLS)
-    endo_all = pool("nk", POOLS)
+    endo_all = sum(endo.values()) * ones
     endo_b0 = endo_b[0]
     table = pd.DataFrame({
         "time_day": times,
