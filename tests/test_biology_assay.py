@@ -203,3 +203,15 @@ def test_well_model_agrees_with_the_single_cell_simulator(ligand, hours):
     sim = simulate_serial_killing(signals(cond.nk, cond.target), 40000, duration_h=hours,
                                   params=kp, seed=3)
     assert abs(per_nk - sim.kills.mean()) < 0.07 * sim.kills.mean() + 3 * sim.kills.std() / 200
+
+
+def test_fitted_rate_recovers_the_well_models_lethal_conjugation_rate():
+    kp = KillingParameters(granules_max=1e6, exhaustion=0.0, noact_conjugate_min=1e-3,
+                           grz_kill_min=1e-3, detach_min=0.0, grz_success=1.0)
+    cond = AssayCondition("x", target=TargetLigands(nkg2d_ligand=1.0, mhc_i=0.05), killing=kp)
+    et = np.array([0.25, 0.5, 1.0, 2.0, 4.0])
+    lysis = [100 * expected_killed_fraction(cond, e, duration_h=4.0, encounter_rate_per_h=0.5)
+             for e in et]
+    f = fit_lysis_curve(et, lysis)
+    assert abs(f.A - 100) < 1.5
+    assert abs(f.k / 4.0 - 0.5 * cond.activation()) < 0.02 * 0.5 * cond.activation()

@@ -283,7 +283,7 @@ def lysis_plot_png(summary: dict, title: str) -> bytes:
     return figure_png(fig)
 
 
-def _fit_csv(path: Path) -> dict:
+def _fit_csv(path: Path, duration_h: float = 4.0) -> dict:
     import pandas as pd
 
     from nksim.biology import fit_lysis_curve
@@ -308,10 +308,15 @@ def _fit_csv(path: Path) -> dict:
         fits.append({"condition": str(name), "n": f.n, "A_pct": f.A, "A_ci": list(f.A_ci),
                      "k_per_et": f.k, "k_ci": list(f.k_ci), "et50": f.et50, "et20": f.et20,
                      "rss": f.rss,
+                     # the well model's limit: k = (lethal conjugates per NK per hour) x t
+                     "lethal_conjugates_per_nk_per_h": f.k / duration_h,
+                     "lethal_conjugates_ci": [f.k_ci[0] / duration_h, f.k_ci[1] / duration_h],
                      "data": [{"et_ratio": float(a), "specific_lysis_pct": float(b)}
                               for a, b in zip(x, y, strict=True)]})
     return {"research_use_only": RESEARCH_ONLY, "model": "lysis% = A (1 - exp(-k E:T)), "
-            "least squares, 95 % t-intervals from the covariance", "fits": fits}
+            "least squares, 95 % t-intervals from the covariance; with unlimited killing "
+            "capacity the well model gives k = (lethal conjugates per NK per hour) x duration",
+            "duration_h": duration_h, "fits": fits}
 
 
 def _fit_plot_png(fit: dict) -> bytes:
@@ -347,7 +352,11 @@ def _fit_plot_png(fit: dict) -> bytes:
 @click.option("--fit", "fit_csv", type=click.Path(path_type=Path), metavar="DATA.csv",
               help="Fit lysis = A(1 - exp(-k E:T)) to a CSV with columns et_ratio, "
               "specific_lysis_pct (optional: condition); replicate wells as rows.")
-def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None) -> None:
+@click.option("--duration", "duration_h", type=float, default=4.0, show_default=True,
+              help="--fit: assay duration in hours (converts k into lethal conjugates per "
+              "NK cell per hour).")
+def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None,
+          duration_h: float) -> None:
     """Virtual NK cytotoxicity assay: % specific lysis against E:T (or single-cell kill
     counts) for NK products and target lines. Research use only: not medical advice."""
     from nksim._io import atomic_output_dir, write_bytes_atomic, write_text_atomic
@@ -356,13 +365,17 @@ def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None
         if scenario_file is not None:
             raise UserError("give either SCENARIO.toml or --fit DATA.csv, not both",
                             field="--fit")
-        fit = _fit_csv(fit_csv)
+        if not (math.isfinite(duration_h) and 0 < duration_h <= 72):
+            raise UserError(f"must be > 0 and <= 72 hours (got {duration_h!r})",
+                            field="--duration")
+        fit = _fit_csv(fit_csv, duration_h)
         for f in fit["fits"]:
             et20 = "n/a" if f["et20"] is None else f"{f['et20']:.3g}"
             click.echo(f"{f['condition']}: A = {f['A_pct']:.1f} % [{f['A_ci'][0]:.1f}, "
                        f"{f['A_ci'][1]:.1f}], k = {f['k_per_et']:.4g} per E:T "
-                       f"[{f['k_ci'][0]:.4g}, {f['k_ci'][1]:.4g}], E:T for 20 % = {et20} "
-                       f"(n = {f['n']})")
+                       f"[{f['k_ci'][0]:.4g}, {f['k_ci'][1]:.4g}], E:T for 20 % = {et20}, "
+                       f"lethal conjugates {f['lethal_conjugates_per_nk_per_h']:.3g} per NK "
+                       f"per h (n = {f['n']})")
         if out_dir is not None:
             with atomic_output_dir(out_dir) as st:
                 write_text_atomic(st / "fit.json", json.dumps(fit, indent=2))
