@@ -169,3 +169,18 @@ def test_bad_inputs_name_the_field(bad):
         signals(NKReceptors(), TargetLigands(**bad))
     with pytest.raises(UserError, match="nk.cd16_allele"):
         signals(NKReceptors(cd16_allele="X"), TargetLigands())
+
+
+def test_sbml_export_runs_to_the_closed_form_in_libroadrunner():
+    roadrunner = pytest.importorskip("roadrunner")
+    from nksim.model import to_sbml
+
+    rr = roadrunner.RoadRunner(to_sbml(VAV1_SWITCH_MODEL))
+    for la, li in ((0.02, 0.05), (1.0, 0.0), (10.0, 1.0)):
+        rr.resetAll()
+        rr.setValue("LA", la)
+        rr.setValue("LI", li)
+        rr.integrator.absolute_tolerance = 1e-12
+        rr.integrator.relative_tolerance = 1e-10
+        v_final = rr.simulate(0, 5000, 2)[-1, 3]
+        assert abs(v_final - float(vav1_steady_state(la, li))) < 1e-6
