@@ -216,6 +216,20 @@ def test_randomised_design_uses_disjoint_patients_and_parallel_methods():
     assert "paired_risk_difference" not in measures
 
 
+def test_setting_declarations_are_checked():
+    with pytest.raises(ValueError, match="kind"):
+        Endpoint("x", "x", "proportion")
+
+    class Twice(TumourSetting):
+        name = "twice"
+        endpoints = (Endpoint("a", "a", "binary"), Endpoint("a", "b", "binary"))
+
+    with pytest.raises(ValueError, match="distinct"):
+        register_setting(Twice)
+    with pytest.raises(TypeError):
+        register_setting(object())
+
+
 def test_unknown_setting_is_a_user_error():
     with pytest.raises(UserError, match="tumour_test") as info:
         run_trial(tumour_scenario(setting="tumor_test"))

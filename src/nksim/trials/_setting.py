@@ -70,6 +70,17 @@ class Endpoint:
     among: tuple[str, ...] = ()
     label: str = ""
 
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"endpoint {self.name!r}: kind must be one of "
+                             f"{sorted(_KINDS - {'cost_per_response'})}, got {self.kind!r}")
+        if isinstance(self.among, str):
+            object.__setattr__(self, "among", (self.among,))
+
+
+#: Endpoint kinds ("cost_per_response" is made by the runner from ``cost_per_response``).
+_KINDS = {"binary", "time_to_event", "median", "cost_per_response"}
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -190,6 +201,11 @@ def register_setting(setting: DiseaseSetting | type[DiseaseSetting]) -> DiseaseS
     name = getattr(instance, "name", None)
     if not (isinstance(name, str) and name.isidentifier()):
         raise ValueError(f"a disease setting needs an identifier as name, got {name!r}")
+    names = [e.name for e in instance.endpoints]
+    if not all(isinstance(e, Endpoint) for e in instance.endpoints) or \
+            len(set(names)) != len(names):
+        raise ValueError(f"setting {name!r}: endpoints must be Endpoint objects with "
+                         f"distinct names (got {names})")
     _REGISTRY[name] = instance
     return instance
 
