@@ -305,3 +305,32 @@ def test_trial_bad_input(tmp_path, name):
     out = tmp_path / "out"
     result = invoke(["trial", str(tmp_path / "t.toml"), "--out", str(out)])
     assert_one_line_error(result, expected, out)
+
+
+def test_concurrent_runs_into_one_folder_never_mix(tmp_path):
+    """Many writers at once: the folder ends up holding exactly one writer's files."""
+    import threading
+
+    from nksim._io import MARKER, atomic_output_dir
+
+    out = tmp_path / "out"
+    errors = []
+
+    def write(k: int) -> None:
+        try:
+            with atomic_output_dir(out) as staging:
+                for j in range(5):
+                    (staging / f"w{k}-{j}.txt").write_text(str(k))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    names = {p.name for p in out.iterdir()} - {MARKER}
+    writers = {n.split("-")[0] for n in names}
+    assert len(writers) == 1 and len(names) == 5
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

@@ -57,7 +57,7 @@ def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -
     target = Path(path).absolute()
     if target.exists() and not target.is_dir():
         raise UserError(f"is an existing file, not a folder (got {str(path)!r})", field=option)
-    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
+    if target.is_dir() and _nonempty(target) and not (target / MARKER).is_file():
         raise UserError(f"is a folder that nksim did not write and that is not empty; "
                         f"choose a new folder (got {str(path)!r})", field=option)
     parent = target.parent
@@ -70,6 +70,13 @@ def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -
         raise UserError(f"cannot write there (read-only place) (got {str(path)!r})",
                         field=option)
     return target
+
+
+def _nonempty(folder: Path) -> bool:
+    try:
+        return any(folder.iterdir())
+    except FileNotFoundError:  # replaced by a concurrent run meanwhile
+        return False
 
 
 def _pid_alive(pid: int) -> bool:
@@ -91,7 +98,7 @@ def clean_stale_staging(target: Path) -> list[Path]:
     for item in target.parent.iterdir():
         m = _STAGING.match(item.name)
         if m and m["name"] == target.name and item.is_dir() and \
-                (int(m["pid"]) == os.getpid() or not _pid_alive(int(m["pid"]))):
+                int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"])):
             shutil.rmtree(item, ignore_errors=True)
             removed.append(item)
     return removed
@@ -121,13 +128,20 @@ def atomic_output_dir(path: str | os.PathLike) -> Iterator[Path]:
         (staging / MARKER).write_text("written by nksim; this folder is replaced as a whole "
                                       "by the next run into it\n", encoding="utf-8")
         os.chmod(staging, 0o777 & ~_umask())
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent,
-                                        prefix=f".{target.name}.old-{pid}-", suffix=".tmp"))
-            os.replace(target, old / "previous")
-        os.replace(staging, target)
-        if old is not None:
+        old = Path(tempfile.mkdtemp(dir=target.parent,
+                                    prefix=f".{target.name}.old-{pid}-", suffix=".tmp"))
+        try:
+            for attempt in range(20):  # another run may put its folder there meanwhile
+                if target.exists():
+                    with contextlib.suppress(FileNotFoundError):
+                        os.replace(target, old / f"previous-{attempt}")
+                try:
+                    os.replace(staging, target)
+                    break
+                except OSError:  # the target reappeared (a concurrent run): again
+                    if attempt == 19:
+                        raise
+        finally:
             shutil.rmtree(old, ignore_errors=True)
         created = []
     finally:
