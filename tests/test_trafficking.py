@@ -27,7 +27,11 @@ from nksim.biology import (
     run_reinfusion,
     steady_state_shares,
 )
-from nksim.biology._patrol_reinfusion import endogenous_steady_state, infused_alive_closed_form
+from nksim.biology._patrol_reinfusion import (
+    endogenous_steady_state,
+    infused_alive_closed_form,
+    rise_duration_closed_form,
+)
 from nksim.biology._trafficking import (
     ACTIVATED,
     HELD,
@@ -254,6 +258,15 @@ def test_infused_share_is_computed_from_the_counts(t1):
     assert np.all((share >= 0) & (share < 1))
     assert t1.summary["rise_lasts_days_after_last_infusion"] > 0
     assert "cannot" in t1.summary["feeling_better"]
+
+
+def test_simulated_rise_duration_matches_the_closed_form(t1):
+    sim = t1.summary["rise_lasts_days_after_last_infusion"]
+    assert sim == pytest.approx(rise_duration_closed_form(t1.spec), abs=1.0)  # 0.5-d grid
+    low, high = t1.summary["rise_lasts_days_range"]
+    assert low < sim < high
+    one = ReinfusionSpec(infusions=1, dose_cells=1e6)  # far below a visible rise
+    assert rise_duration_closed_form(one) == 0.0
 
 
 def test_reinfusion_cli_writes_outputs(tmp_path):

@@ -92,7 +92,9 @@ def _reinfusion(as_json: bool, dose: float, infusions: int, interval_days: float
     click.echo(f"blood NK lytic capacity at most {s['max_lytic_capacity_rel']} x baseline; "
                f"rise visible (> {100 * s['visible_rise_threshold']:.0f} % over baseline) "
                f"until {s['rise_lasts_days_after_last_infusion']} d after the last infusion "
-               f"(infused-cell half-life {s['infused_half_life_days']} d)")
+               f"(infused-cell half-life {s['infused_half_life_days']} d; range "
+               f"{s['rise_lasts_days_range'][0]}-{s['rise_lasts_days_range'][1]} d over "
+               "Zhang 2007's turnover mean +/- SD)")
     click.echo(s["feeling_better"])
     if out_dir is not None:
         click.echo(f"wrote {out_dir}/timecourse.csv, summary.json and reinfusion.png")

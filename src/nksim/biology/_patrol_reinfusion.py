@@ -66,7 +66,7 @@ FEELING_BETTER = (
     "regression to the mean, seasonal or lifestyle changes, or chance. In this model the "
     "infused cells are a transient addition to the body's NK pool (most are held in "
     "lungs, liver, spleen and marrow), and the blood count returns to within day-to-day "
-    "variability within days to weeks of the last infusion "
+    "variability within days to a few months of the last infusion "
     "(rise_lasts_days_after_last_infusion), so any lasting benefit would need a "
     "mechanism the model does not contain. It can show that the infusions were given "
     "and tolerated; only a randomised, blinded trial with pre-specified outcomes (such as "
@@ -239,6 +239,14 @@ def run_reinfusion(spec: ReinfusionSpec | None = None) -> ReinfusionResult:
         "rise_lasts_days_after_last_infusion": round(rise_end - last, 1),
         "visible_rise_threshold": VISIBLE_RISE,
         "infused_half_life_days": round(half_life, 2),
+        "rise_lasts_days_closed_form": round(rise_duration_closed_form(spec), 1),
+        "rise_lasts_days_range": [
+            round(rise_duration_closed_form(spec, d), 1) for d in (NK_DEATH.high, NK_DEATH.low)
+        ],
+        "rise_lasts_range_note": (
+            "closed form for settled cells with the infused-cell loss at Zhang 2007's "
+            f"disappearance mean +/- SD ({NK_DEATH.high:g} and {NK_DEATH.low:g} /day); faster "
+            "loss after IL-2 withdrawal would shorten it further"),
         "assumptions": {
             "inf_death_per_day": spec.inf_death, "k_rev_per_day": spec.k_rev,
             "phi_act": spec.phi_act,
@@ -248,6 +256,25 @@ def run_reinfusion(spec: ReinfusionSpec | None = None) -> ReinfusionResult:
         "research_use_only": True,
     }
     return ReinfusionResult(spec, table, summary)
+
+
+def rise_duration_closed_form(spec: ReinfusionSpec, inf_death: float | None = None) -> float:
+    """Days after the last infusion until the blood NK excess falls below the visible rise.
+
+    Closed form for settled (resting) infused cells: the excess is the resting blood share
+    times the cells alive, ``s_b sum_k D exp(-d (t - t_k)) / V_blood``; it crosses
+    ``VISIBLE_RISE x baseline`` at ``ln(s_b sum_k D exp(-d (t_last - t_k)) /
+    (V_blood VISIBLE_RISE baseline)) / d`` after the last infusion (0 if never above).
+    """
+    d = spec.inf_death if inf_death is None else inf_death
+    litres = held_litres()
+    blood_l = litres["ven"] + litres["art"]
+    s_b = blood_l / sum(litres.values())
+    last = spec.infusion_days[-1]
+    alive = sum(spec.cells_per_infusion * math.exp(-d * (last - tk))
+                for tk in spec.infusion_days)
+    ratio = s_b * alive / (blood_l * 1e6 * VISIBLE_RISE * spec.baseline_per_ul)
+    return max(0.0, math.log(ratio) / d) if ratio > 0 else 0.0
 
 
 def infused_alive_closed_form(spec: ReinfusionSpec, t: np.ndarray) -> np.ndarray:
