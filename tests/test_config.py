@@ -229,6 +229,10 @@ after = "keep_then_taper"
                                                    "'sle_cd19'?"),
     (("fludarabine_mg_m2 = 25", "fludarabine_mg_m2 = [25, true, 25]"),
      "arms[0].lymphodepletion.fludarabine_mg_m2[1]: must be a number"),
+    (('dose_per_kg = "3e7 cell/kg"', 'dose = "1e8 cell/m^2"'),
+     "arms[0].dose: a cell dose per m\u00b2 is not supported"),
+    (('dose_per_kg = "3e7 cell/kg"', 'dose = "1e6 kg"'), "arms[0].dose: '1e+06 kilogram' does "
+                                                         "not convert to 'cell'"),
     (("interval_days = 3", "interval_days = 3\n[arms.cost]\nbatch_cots_rmb = 1"),
      "arms[0].cost.batch_cots_rmb: unknown field; did you mean 'batch_cost_rmb'?"),
     (("interval_days = 3", "interval_days = 3\n[arms.cost]\nbatch_cost_rmb = '3 USD'"),
@@ -356,3 +360,14 @@ def test_arm_tables_are_converted_to_the_units_their_keys_name():
     assert ManufacturingSpec.from_dict(arm.manufacturing, product="car_nk") \
         .allogeneic_lead_median_days == 14.0
     assert CostSpec.from_dict(arm.cost, product="car_nk").batch_cost_rmb == 300000.0
+
+
+def test_an_arm_dose_may_be_flat_or_per_kg():
+    from nksim.trials import TrialScenario
+
+    per_kg = TRIAL.replace('dose_per_kg = "3e7 cell/kg"', 'dose = "3e7 cell/kg"')
+    arm = validate(TrialScenario, tomllib.loads(per_kg)).arms[0]
+    assert arm.dose is None and arm.dose_per_kg == 3e7
+    flat = TRIAL.replace('dose_per_kg = "3e7 cell/kg"', 'dose = "7.5e8 cell"')
+    arm = validate(TrialScenario, tomllib.loads(flat)).arms[0]
+    assert arm.dose == 7.5e8 and arm.dose_per_kg is None

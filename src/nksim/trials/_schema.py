@@ -16,7 +16,15 @@ import difflib
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, WithJsonSchema, create_model, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from nksim.config import (
     MAX_CANDIDATES,
@@ -43,6 +51,19 @@ CourseDays = bounded_int(1, 30)
 ThreadCount = bounded_int(1, 4096)
 MgPerKgDay = quantity_in("mg/kg/day", ge=0)
 MgPerM2 = quantity_in("mg/m^2", ge=0)
+_Cells = quantity_in("cell", ge=0)
+
+
+def _cell_dose(value: Any) -> float:
+    """Cells per infusion; a dose per m² gets its own message (the products take cells or
+    cells/kg)."""
+    if isinstance(value, str) and ("m^2" in value or "m**2" in value):
+        raise PydanticCustomError("nksim", "a cell dose per m\u00b2 is not supported: give "
+                                  "cells or cells/kg")
+    return typing.get_args(_Cells)[1].func(value)
+
+
+CellDose = Annotated[float, PlainValidator(_cell_dose), typing.get_args(_Cells)[2]]
 
 
 # ---------------------------------------------------------------- tables checked by their specs
@@ -263,7 +284,7 @@ class ArmSection(Section):
     name: str
     product: Literal["car_t", "car_nk", "none"]
     dose_per_kg: quantity_in("cell/kg", ge=0) | None = None  # e.g. "1e6 cell/kg"
-    dose: quantity_in("cell", ge=0) | None = None  # flat cells per infusion, "7.5e8 cell"
+    dose: CellDose | None = None  # "7.5e8 cell" flat, or "1e6 cell/kg"
     infusions: InfusionCount = 1
     interval_days: quantity_in("day", gt=0) | None = None
     lymphodepletion: LymphodepletionSection | Literal[False] = LymphodepletionSection()
@@ -271,6 +292,26 @@ class ArmSection(Section):
     manufacturing: Annotated[dict, _schema_of(
         ManufacturingSection, "manufacturing and vein-to-vein time (defaults by product)")] = {}
     cost: Annotated[dict, _schema_of(CostSection, "costs in RMB (defaults by product)")] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dose_basis(cls, raw: Any) -> Any:
+        """``dose`` may be flat (``"7.5e8 cell"``) or per kg (``"1e6 cell/kg"``, then read as
+        ``dose_per_kg``); a per-m² cell dose is refused by :data:`CellDose`."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("dose"), str):
+            return raw
+        from nksim.dosing import Dose
+
+        try:
+            basis = Dose("cells", raw["dose"], 0.0).basis
+        except UserError:
+            return raw  # the field's own validation reports it
+        if basis == "per_kg":
+            if raw.get("dose_per_kg") is not None:
+                raise ValueError("give either 'dose_per_kg' or 'dose' (flat cells)")
+            raw = {**raw, "dose_per_kg": raw["dose"]}
+            del raw["dose"]
+        return raw
 
     @model_validator(mode="after")
     def _dose(self) -> ArmSection:
