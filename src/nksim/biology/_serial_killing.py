@@ -249,11 +249,11 @@ def _cell(cell, k0, k1, kp, perforin, sig, vav, t_end, kills, routes, times, del
         else:  # activated but unarmed: a cytokine-only contact
             mean, shape = kp[_NOACT], 1
         dur = 0.0
-        for _ in range((shape + 1) // 2):
+        for pair in range((shape + 1) // 2):  # Erlang: sum of `shape` exponentials
             u1, u2 = _uniform2(ctr, cell, k0, k1)
             ctr += one
             dur += -math.log(u1)
-            if 2 * (_ + 1) <= shape:
+            if 2 * (pair + 1) <= shape:
                 dur += -math.log(u2)
         dur *= mean / shape
         cyto += kp[_CYTO] * min(dur, t_end - t)
