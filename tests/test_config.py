@@ -272,7 +272,7 @@ def test_schema_matches_the_bundled_scenarios_keys():
     for kind, schema in (("simulate", json_schema("simulate")), ("trial", json_schema("trial"))):
         defs = schema["$defs"]
 
-        def props(node):
+        def props(node, defs=defs):
             node = defs[node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node
             return node.get("properties", {})
 

@@ -16,6 +16,8 @@ from nksim.config._errors import user_error as user_error
 from nksim.config._load import parse_toml as parse_toml
 from nksim.config._load import read_toml as read_toml
 from nksim.config._load import validate as validate
+from nksim.config._reference import json_schema as json_schema
+from nksim.config._reference import reference_markdown as reference_markdown
 from nksim.config._simulate import DoseSection as DoseSection
 from nksim.config._simulate import ModelSection as ModelSection
 from nksim.config._simulate import PopulationSection as PopulationSection
@@ -32,5 +34,3 @@ from nksim.config._types import Seed as Seed
 from nksim.config._types import Sigma as Sigma
 from nksim.config._types import bounded_int as bounded_int
 from nksim.config._types import quantity_in as quantity_in
-from nksim.config._reference import json_schema as json_schema
-from nksim.config._reference import reference_markdown as reference_markdown

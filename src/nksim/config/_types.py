@@ -10,7 +10,6 @@ any arithmetic.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 import pint
