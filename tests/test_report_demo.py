@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nksim.report import demo
+from nksim.report._plots import pyplot
 from nksim.report._render import ARM_COLOURS
 from test_report_render import browse, probe, visible_text
 
@@ -39,7 +40,7 @@ def test_every_figure_has_a_legend_and_distinguishable_arm_lines(arms):
         assert [ln.get_color() for ln in lines] == list(ARM_COLOURS[:len(arms)])
         styles = {(ln.get_linestyle(), ln.get_marker()) for ln in lines}
         assert len(styles) == len(arms)  # no two arms share line style and marker
-        fig.clf()
+        pyplot().close(fig)
 
 
 def test_the_overlapping_arms_really_overlap(arms):
@@ -55,7 +56,7 @@ def test_nothing_below_one_cell_is_drawn(arms):
     for state, _, fig in demo.demo_figures(arms):
         (ax,) = fig.axes
         if state == "M":
-            fig.clf()
+            pyplot().close(fig)
             continue
         for line in ax.lines:
             if line.get_transform() != ax.transData:
@@ -64,7 +65,7 @@ def test_nothing_below_one_cell_is_drawn(arms):
             y = y[np.isfinite(y)]
             assert not y.size or y.min() >= demo.CELL_LIMIT
         assert ax.get_ylim()[0] >= demo.CELL_LIMIT / 2
-        fig.clf()
+        pyplot().close(fig)
 
 
 def test_doses_are_marked_on_the_time_axis(arms):
@@ -87,6 +88,7 @@ def test_regimens_in_words_and_no_raw_toml(arms, page):
     assert "Research use only" in text and 'id="caveats"' in html
 
 
+@pytest.mark.slow
 def test_demo_renders_in_headless_chromium(page, tmp_path):
     dom, console = browse(page, tmp_path)
     assert console == [], console

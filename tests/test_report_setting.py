@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nksim.report import trial as report
+from nksim.report._plots import pyplot
 from nksim.report._tables import baseline_table, consort_flow
 from test_report_render import browse, probe, visible_text
 
@@ -74,9 +75,10 @@ def test_cell_counts_get_a_detection_limit_by_default(result):
             assert not y.size or y.min() >= 1.0
     assert any(t.get_text().startswith("detection limit (1 cell/uL)")
                for t in ax.get_legend().get_texts())
-    fig.clf()
+    pyplot().close(fig)
 
 
+@pytest.mark.slow
 def test_tumour_report_in_headless_chromium(page, tmp_path):
     dom, console = browse(page, tmp_path)
     assert console == [] and probe(dom) == (1, 0)

@@ -15,9 +15,15 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 from nksim.report import trial as report
-from nksim.report._caveats import MIN_PATIENTS, implausible_results, uncertain_parameters
+from nksim.report._caveats import (
+    MIN_PATIENTS,
+    implausible_results,
+    uncertain_parameters,
+    uncertain_rules,
+)
 from nksim.report._labels import COVARIATES, CRITERIA, ENDPOINTS
 from nksim.report._panels import panels_for
+from nksim.report._plots import pyplot
 from nksim.report._render import ARM_COLOURS, fmt_number
 from nksim.report._tables import (
     baseline_columns,
@@ -275,7 +281,7 @@ def test_every_figure_has_a_legend_naming_every_arm_in_its_fixed_colour(result):
             assert line.get_color() == ARM_COLOURS[i]
         assert any("infusion" in t for t in texts)
         assert any("lymphodepletion" in t for t in texts)
-        fig.clf()
+        pyplot().close(fig)
 
 
 def test_nothing_is_drawn_below_the_detection_limit(result):
@@ -296,7 +302,7 @@ def test_nothing_is_drawn_below_the_detection_limit(result):
                     assert path.vertices[:, 1].min() >= limit * (1 - 1e-12)
         if limit is not None:
             assert ax.get_ylim()[0] >= limit / 2  # the axis does not reach down to 10⁻¹²
-        fig.clf()
+        pyplot().close(fig)
 
 
 def test_b_cells_really_fall_below_the_limit_in_the_car_t_arm(result):
@@ -307,14 +313,20 @@ def test_b_cells_really_fall_below_the_limit_in_the_car_t_arm(result):
 
 # ------------------------------------------------------------------ caveats
 
-def test_caveats_list_the_unverified_and_assumed_parameters(result, html):
+def test_caveats_list_the_unverified_and_assumed_values(result, html):
     rows = uncertain_parameters(result.model)
     expected = {p.name for p in result.model.parameters
                 if p.source.verified in ("UNVERIFIED", "assumption")}
     assert {r["name"] for r in rows} == expected
-    n_unv = sum(p.source.verified == "UNVERIFIED" for p in result.model.parameters)
-    n_ass = sum(p.source.verified == "assumption" for p in result.model.parameters)
-    assert f"This run used {n_unv} UNVERIFIED and {n_ass} ASSUMPTION parameter(s)" in \
+    rules = EligibilityCriteria.from_dict(result.scenario.eligibility).rules()
+    rule_rows = uncertain_rules(rules)
+    # "high disease activity" read as SLEDAI-2K >= 8 is an assumption of the scenario's rules
+    assert any("SLEDAI-2K 8 or more" in r["name"] and r["label"] == "ASSUMPTION"
+               for r in rule_rows)
+    labels = [p.source.verified for p in result.model.parameters] + \
+        [r.source.verified for r in rules]
+    n_unv, n_ass = labels.count("UNVERIFIED"), labels.count("assumption")
+    assert f"This run used {n_unv} UNVERIFIED and {n_ass} ASSUMPTION value(s)" in \
         visible_text(html)
 
 
@@ -343,12 +355,9 @@ def test_caveats_flag_implausible_results(result, summary):
 
 
 def test_compile_time_is_reported_apart_from_run_time(result):
-    sim = result.arms[0].simulation
     fake = dataclasses.replace(result, arms=[dataclasses.replace(
-        a, simulation=dataclasses.replace(a.simulation, run_time=1.5, compile_time=20.0)
-        if hasattr(sim, "compile_time") else a.simulation) for a in result.arms[:1]])
-    if not hasattr(sim, "compile_time"):
-        pytest.skip("the engine does not report compile time yet")
+        a, simulation=dataclasses.replace(a.simulation, run_time=1.5, compile_time=20.0))
+        for a in result.arms[:1]])
     text = report._timing(fake)
     assert "simulation 1.5 s" in text and "compilation or loading 20 s" in text
 
@@ -370,6 +379,7 @@ def test_report_stands_alone_and_has_every_section(html):
         assert pointer not in text
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(outputs, tmp_path):
     dom, console = browse(outputs / "report.html", tmp_path)
     assert console == [], console

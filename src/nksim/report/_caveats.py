@@ -108,3 +108,19 @@ def uncertain_parameters(model, overridden: set[str] | frozenset = frozenset()
                          "source": src.text, "note": src.note or ""})
     order = {"UNVERIFIED": 0, "set by the scenario": 1, "ASSUMPTION": 2}
     return sorted(rows, key=lambda r: order[r["label"]])
+
+
+def uncertain_rules(rules) -> list[dict[str, Any]]:
+    """Eligibility rules whose source is UNVERIFIED or an assumption, as rows of the same
+    table as :func:`uncertain_parameters` (e.g. "high disease activity" read as
+    SLEDAI-2K >= 8)."""
+    rows = []
+    for r in rules:
+        src = r.source
+        if src.verified in ("UNVERIFIED", "assumption"):
+            rows.append({"name": f"eligibility: {r.description}",
+                         "description": f"screening rule ({r.label} {r.operator} threshold)",
+                         "value": fmt_number(r.threshold), "unit": r.unit,
+                         "label": "UNVERIFIED" if src.verified == "UNVERIFIED" else "ASSUMPTION",
+                         "source": src.text, "note": src.note or ""})
+    return rows

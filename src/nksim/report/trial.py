@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nksim._io import write_text_atomic
-from nksim.report._caveats import implausible_results, uncertain_parameters
+from nksim.report._caveats import implausible_results, uncertain_parameters, uncertain_rules
 from nksim.report._common import RESEARCH_ONLY, figure_png, to_json, versions
 from nksim.report._labels import DESIGNS, ENDPOINTS
 from nksim.report._panels import detection_limit, panels_for, setting_of
@@ -37,6 +37,7 @@ from nksim.report._tables import (
     baseline_table,
     comparison_table,
     consort_flow,
+    declared_rules,
     endpoint_table,
     plain,
 )
@@ -148,8 +149,7 @@ def plot_arms(result) -> list[tuple[str, str, bytes]]:
 def _timing(result) -> str:
     sims = [a.simulation for a in result.arms if a.simulation is not None]
     run = sum(float(s.run_time) for s in sims)
-    compiled = [getattr(s, "compile_time", None) for s in sims]
-    compiled = [c for c in compiled if c is not None]
+    compiled = [float(s.compile_time) for s in sims]
     text = f"simulation {fmt_number(run, 2)} s"
     if compiled:
         c = max(compiled)
@@ -229,7 +229,8 @@ def render_html(result, summary: dict[str, Any],
         figures=figures_context(figures),
         limits_note=limits_note,
         flags=implausible_results(result, summary, panels, series, labels),
-        parameters=uncertain_parameters(result.model, overridden),
+        parameters=[*uncertain_rules(declared_rules(result)),
+                    *uncertain_parameters(result.model, overridden)],
         notes=[],
         sources=[c.label() for c in result.model.sources()],
     )
