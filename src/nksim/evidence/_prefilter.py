@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 try:  # Python >= 3.11
     from re import _constants as _c  # type: ignore[attr-defined]
@@ -90,7 +91,7 @@ def candidate_regions(
     lower: str,
     literals: frozenset[str],
     margin: int = 400,
-    cache: dict[str, list[int]] | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> list[tuple[int, int]]:
     """Merged ``[start, end)`` stretches of ``lower`` within ``margin`` of a literal.
 
@@ -101,8 +102,15 @@ def candidate_regions(
     hits: list[int] = []
     step = margin // 2
     find = lower.find
+    chars = None
+    if cache is not None:
+        chars = cache.get("\x00chars")  # the set of characters in the text, computed once
+        if chars is None:
+            chars = cache["\x00chars"] = set(lower)
     for lit in literals:
         found = cache.get(lit) if cache is not None else None
+        if found is None and chars is not None and not chars.issuperset(lit):
+            found = cache[lit] = []  # a character of it never occurs in the text
         if found is None:
             found = []
             pos = find(lit)
