@@ -334,3 +334,18 @@ def test_concurrent_runs_into_one_folder_never_mix(tmp_path):
     writers = {n.split("-")[0] for n in names}
     assert len(writers) == 1 and len(names) == 5
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_engine_errors_in_a_trial_name_the_trial_field(tmp_path, monkeypatch):
+    """The engine names [simulation] fields; in a trial they are set in [trial]."""
+    import nksim.trials
+    from nksim.errors import UserError
+
+    def fails(*args, **kwargs):
+        raise UserError("must be > 0 (got 0)", field="simulation.atol")
+
+    monkeypatch.setattr(nksim.trials, "run_trial", fails)
+    (tmp_path / "t.toml").write_text(textwrap.dedent(TRIAL), encoding="utf-8")
+    result = invoke(["trial", str(tmp_path / "t.toml"), "--out", str(tmp_path / "out")])
+    assert_one_line_error(result, "nksim: error: trial.atol: must be > 0 (got 0)",
+                          tmp_path / "out")
