@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,6 +32,7 @@ from nksim.biology._patrol_reinfusion import (
     endogenous_steady_state,
     infused_alive_closed_form,
     rise_duration_closed_form,
+    spec_from_mapping,
 )
 from nksim.biology._trafficking import (
     ACTIVATED,
@@ -193,6 +195,8 @@ def test_cli_patrol_json_and_text():
     ["patrol", "--reinfusion", "--infusions", "0"],
     ["patrol", "--reinfusion", "--purity", "1.5"],
     ["patrol", "--reinfusion", "--dose", "-5"],
+    ["patrol", "--dose", "5e9"],
+    ["patrol", "--reinfusion", "--scenario", "no/such/file.toml"],
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, tmp_path):
     out = CliRunner().invoke(cli, args)
@@ -267,6 +271,25 @@ def test_simulated_rise_duration_matches_the_closed_form(t1):
     assert low < sim < high
     one = ReinfusionSpec(infusions=1, dose_cells=1e6)  # far below a visible rise
     assert rise_duration_closed_form(one) == 0.0
+
+
+def test_bundled_scenario_is_the_catalogue_product_and_bad_keys_are_refused(tmp_path):
+    from nksim.config import read_toml
+    from nksim.therapy import autologous_nk
+
+    root = Path(__file__).resolve().parents[1]
+    raw = read_toml(root / "src/nksim/data/scenarios/nk_autologous_reinfusion.toml")
+    spec = spec_from_mapping(raw["reinfusion"])
+    prod = autologous_nk()
+    assert spec.cells_per_infusion == pytest.approx(prod.cells_per_infusion(70.0))
+    assert (spec.infusions, spec.interval_days) == (prod.infusions, prod.interval_days)
+    assert spec.inf_death == pytest.approx(prod.kinetics()["delta"])
+    bad = tmp_path / "bad.toml"
+    for text in ("[reinfusion]\ndoses = 3\n", "[reinfusion]\ninfusions = 2.5\n",
+                 "[other]\nx = 1\n"):
+        bad.write_text(text)
+        out = CliRunner().invoke(cli, ["patrol", "--reinfusion", "--scenario", str(bad)])
+        assert out.exit_code == 2 and out.output.count("\n") == 1, out.output
 
 
 def test_reinfusion_cli_writes_outputs(tmp_path):

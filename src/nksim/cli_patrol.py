@@ -25,31 +25,37 @@ def _emit(obj: dict) -> None:
 @click.option("--reinfusion", is_flag=True,
               help="Run the article's T1 scenario instead: five infusions of ~5e9 "
               "autologous NK cells in a healthy adult.")
-@click.option("--dose", type=float, default=5e9, show_default=True,
-              help="--reinfusion: NK cells per infusion.")
-@click.option("--infusions", type=int, default=5, show_default=True,
-              help="--reinfusion: number of infusions.")
-@click.option("--interval", "interval_days", type=float, default=7.0, show_default=True,
-              help="--reinfusion: days between infusions (assumption, range 7-28).")
-@click.option("--purity", type=float, default=0.95, show_default=True,
-              help="--reinfusion: NK purity of the product (0-1].")
-@click.option("--loss", "inf_death", type=float, default=0.069, show_default=True,
-              help="--reinfusion: loss rate of infused cells, 1/day (Zhang 2007 "
-              "endogenous 0.069; faster if cells die after IL-2 withdrawal).")
+@click.option("--scenario", "scenario_file", type=click.Path(path_type=Path),
+              help="--reinfusion: TOML file with a [reinfusion] table "
+              "(scenarios/nk_autologous_reinfusion.toml); options below override it.")
+@click.option("--dose", type=float, help="--reinfusion: NK cells per infusion [5e9].")
+@click.option("--infusions", type=int, help="--reinfusion: number of infusions [5].")
+@click.option("--interval", "interval_days", type=float,
+              help="--reinfusion: days between infusions [7; assumption, range 7-28].")
+@click.option("--purity", type=float, help="--reinfusion: NK purity, (0-1] [0.95].")
+@click.option("--loss", "inf_death", type=float,
+              help="--reinfusion: loss rate of infused cells, 1/day [0.069, Zhang 2007 "
+              "endogenous; faster if cells die after IL-2 withdrawal].")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="--reinfusion: folder for timecourse.csv, summary.json, reinfusion.png.")
-def patrol(as_json: bool, samples: int, seed: int, reinfusion: bool, dose: float,
-           infusions: int, interval_days: float, purity: float, inf_death: float,
+def patrol(as_json: bool, samples: int, seed: int, reinfusion: bool,
+           scenario_file: Path | None, dose: float | None, infusions: int | None,
+           interval_days: float | None, purity: float | None, inf_death: float | None,
            out_dir: Path | None) -> None:
     """How often does an NK cell patrol the body? Checks the article's "about 240
     circuits a day" against cardiac output, blood volume and organ dwell times.
-    Research use only: not medical advice."""
+    With --reinfusion: the article's T1 scenario. Research use only: not medical advice."""
+    overrides = {"dose_cells": dose, "infusions": infusions, "interval_days": interval_days,
+                 "purity": purity, "inf_death": inf_death}
     if reinfusion:
-        _reinfusion(as_json, dose, infusions, interval_days, purity, inf_death, out_dir)
+        _reinfusion(as_json, scenario_file,
+                    {k: v for k, v in overrides.items() if v is not None}, out_dir)
         return
-    if out_dir is not None:
-        raise UserError("--out is only used with --reinfusion (got "
-                        f"{out_dir})", field="--out")
+    used = [k for k, v in {**overrides, "out": out_dir, "scenario": scenario_file}.items()
+            if v is not None]
+    if used:
+        raise UserError(f"is only used with --reinfusion (got {used[0]})",
+                        field=f"--{used[0]}")
     from nksim.biology import patrol_answer
 
     answer = patrol_answer(samples, seed)
@@ -65,12 +71,29 @@ def patrol(as_json: bool, samples: int, seed: int, reinfusion: bool, dose: float
     click.echo(answer.explanation)
 
 
-def _reinfusion(as_json: bool, dose: float, infusions: int, interval_days: float,
-                purity: float, inf_death: float, out_dir: Path | None) -> None:
+def _reinfusion(as_json: bool, scenario_file: Path | None, overrides: dict,
+                out_dir: Path | None) -> None:
     from nksim.biology import ReinfusionSpec, run_reinfusion
+    from nksim.biology._patrol_reinfusion import spec_from_mapping
+    from nksim.therapy import autologous_nk
 
-    spec = ReinfusionSpec(dose_cells=dose, infusions=infusions,
-                          interval_days=interval_days, purity=purity, inf_death=inf_death)
+    product = autologous_nk()  # the catalogue's T1 product: one place for its defaults
+    base = ReinfusionSpec(dose_cells=product.flat_dose, purity=product.purity,
+                          viability=product.viability, infusions=product.infusions,
+                          interval_days=product.interval_days,
+                          inf_death=product.kinetics()["delta"])
+    if scenario_file is not None:
+        from nksim.config import read_toml
+
+        raw = read_toml(scenario_file)
+        unknown = set(raw) - {"reinfusion"}
+        if unknown or "reinfusion" not in raw:
+            raise UserError(f"needs exactly one [reinfusion] table (got {sorted(raw)})",
+                            field="scenario")
+        base = spec_from_mapping(raw["reinfusion"], base)
+    spec = spec_from_mapping(overrides, base)
+    dose, infusions, purity = spec.dose_cells, spec.infusions, spec.purity
+    interval_days = spec.interval_days
     result = run_reinfusion(spec)
     s = result.summary
     if out_dir is not None:

@@ -120,6 +120,35 @@ class ReinfusionSpec:
         return [i * self.interval_days for i in range(self.infusions)]
 
 
+_SPEC_FIELDS = {"dose_cells": float, "purity": float, "viability": float, "infusions": int,
+                "interval_days": float, "infusion_hours": float, "inf_death": float,
+                "k_rev": float, "phi_act": float, "baseline_per_ul": float,
+                "nk_death": float, "days_after": float}
+
+
+def spec_from_mapping(data: dict, base: ReinfusionSpec | None = None) -> ReinfusionSpec:
+    """A :class:`ReinfusionSpec` from a scenario table (``[reinfusion]`` of a TOML file).
+
+    Keys not given keep the values of ``base`` (default: the T1 defaults); unknown keys
+    and wrong types are one-line :class:`UserError` naming ``reinfusion.KEY``.
+    """
+    if not isinstance(data, dict):
+        raise UserError("must be a table of regimen values", field="reinfusion")
+    values = dict((base or ReinfusionSpec()).__dict__)
+    for key, value in data.items():
+        if key not in _SPEC_FIELDS:
+            raise UserError(f"unknown key {key!r} (known: {', '.join(_SPEC_FIELDS)})",
+                            field=f"reinfusion.{key}")
+        want = _SPEC_FIELDS[key]
+        ok = (isinstance(value, int) and not isinstance(value, bool)) if want is int else (
+            isinstance(value, (int, float)) and not isinstance(value, bool))
+        if not ok:
+            raise UserError(f"must be {'an integer' if want is int else 'a number'} "
+                            f"(got {value!r})", field=f"reinfusion.{key}")
+        values[key] = want(value)
+    return ReinfusionSpec(**values)
+
+
 def endogenous_steady_state(spec: ReinfusionSpec) -> np.ndarray:
     """The person's own NK cells per pool (cells) at steady state, blood at the baseline.
 
