@@ -138,3 +138,34 @@ def test_cli_answers_empty_binary_and_huge_input_clearly(tmp_path):
     res = runner.invoke(main, ["check-claim", "--file", str(big)])
     assert res.exit_code == 0 and res.output.startswith("结论：很可能是骗局")
     assert len(res.output.splitlines()) < 40  # repeated matches summarised
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [  # the kinds of misses named in issue 14
+        (
+            "NK cell infusion: the anti-aging breakthrough that will restore vitality.",
+            "anti_ageing",
+        ),
+        ("NK细胞回输，延缓衰老，恢复活力，细胞年轻化", "anti_ageing"),
+        ("Our NK cell infusions led to improvement in 85% of cases.", "efficacy_rate"),
+        ("干细胞治疗好转率达92%", "efficacy_rate"),
+        ("我妈妈打了三次NK细胞，现在精神特别好，想了解的私信我", "testimonial"),
+        ("We can arrange your NK cell treatment in Japan at our partner clinics.", "trip_abroad"),
+        ("Our stem cells cannot harm you in any way.", "absolute_safety"),
+    ],
+)
+def test_real_wordings_named_in_the_issue(text, rule):
+    assert rule in {f.rule for f in check_claim(text, learned=False).flags}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # false alarms named in issue 14
+        "Some diseases have no cure; stem cell research may one day help.",
+        "The product is non-FDA approved.",
+        'Patients told reporters they were thrilled: "I feel 20 years younger," one said.',
+    ],
+)
+def test_false_alarms_named_in_the_issue(text):
+    assert check_claim(text).verdict == "no_red_flags"
