@@ -37,12 +37,61 @@ def lazy_command(name: str, target: str) -> None:
     _LAZY[name] = target
 
 
+def _lazy_docstring(name: str) -> str | None:
+    """The docstring of a lazy command's function, read from its source without importing
+    it (``None`` if it is not a plain ``def`` there)."""
+    import ast
+
+    if name not in _LAZY:
+        return None
+    module, attribute = _LAZY[name].split(":")
+    file = Path(__file__).resolve().parent.joinpath(*module.split(".")[1:]).with_suffix(".py")
+    try:
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            makers = [d for d in node.decorator_list if isinstance(d, ast.Call) and
+                      getattr(d.func, "attr", getattr(d.func, "id", "")) in ("command", "group")]
+            if not makers or any(k.arg in ("help", "short_help", "hidden", "cls")
+                                 for d in makers for k in d.keywords):
+                return None  # not a plain command: import it
+            return ast.get_docstring(node)
+    return None
+
+
 class _Group(click.Group):
     """A click group that turns :class:`UserError` into one line and exit status 2, and
     imports commands defined elsewhere only when they are used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(_LAZY))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, without importing lazy commands: their short help
+        is read from the docstring in their source."""
+        from click.utils import make_default_short_help
+
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            doc = _lazy_docstring(name) if command is None else None
+            if doc is not None:
+                rows.append((name, make_default_short_help(doc, limit)))
+                continue
+            try:
+                command = command or self.get_command(ctx, name)
+            except ImportError:  # a command whose module is missing: not listed
+                continue
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
@@ -254,6 +303,7 @@ def _register_commands() -> None:
     lazy_command("article", "nksim.cli_article:article")  # issue 14 §3
     lazy_command("patrol", "nksim.cli_patrol:patrol")  # issue 9 §4, §6 (H4b)
     lazy_command("assay", "nksim.cli_assay:assay")  # issue 9 §1-3, §5 (H4)
+    lazy_command("ageing", "nksim.cli_ageing:ageing")  # issue 12 (H5)
 
 
 _register_commands()
