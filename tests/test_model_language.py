@@ -230,3 +230,111 @@ def test_structure_key_follows_equations_not_values():
     assert renamed.structure_key() != key
     lib = get_model("depillis2005")
     assert lib.with_parameter_set("ll").structure_key() == lib.structure_key()
+
+
+# ---------------------------------------------------------------- issue 15 §2: time, observables,
+# dimensional analysis
+def forced() -> Model:
+    """x' = a sin(w t) - k x: a non-autonomous model with a closed-form solution."""
+    return Model(
+        name="toy_forced",
+        title="Periodically forced decay",
+        description="x is produced at a rate a sin(w t) and decays at rate k.",
+        states=(State("x", "mg", "amount", 1.0, nonnegative=False),),
+        parameters=(Parameter("a", 2.0, "mg/h", "forcing amplitude", SRC),
+                    Parameter("w", 0.5, "1/h", "angular frequency", SRC),
+                    Parameter("k", 0.3, "1/h", "elimination rate", SRC)),
+        equations={"x": "a*sin(w*t) - k*x"},
+        time_unit="h",
+        observables={"x_plus": ("2*x + a*t", "mg", "2 x + a t (a test output)"),
+                     "conc": ("x/2", "mg", "x/2")},
+    )
+
+
+def test_explicit_time_against_closed_form():
+    """x(t) = e^{-kt} + a/(k^2+w^2) (k sin wt - w cos wt + w e^{-kt}); started at t0 = 2 too."""
+    a, w, k = 2.0, 0.5, 0.3
+    t = np.linspace(0.0, 10.0, 11)
+    res = simulate(forced(), t, options=SolverOptions(rtol=1e-10, atol=1e-12, threads=1))
+    exact = np.exp(-k * t) + a / (k * k + w * w) * (
+        k * np.sin(w * t) - w * np.cos(w * t) + w * np.exp(-k * t))
+    np.testing.assert_allclose(res.dataset["x"].values[0], exact, rtol=1e-7, atol=1e-9)
+    # a later start: the clock starts at t_start, not at 0 (x(2) = 1 here)
+    t2 = np.linspace(2.0, 6.0, 5)
+    res2 = simulate(forced(), t2, t_start=2.0,
+                    options=SolverOptions(rtol=1e-10, atol=1e-12, threads=1))
+    c = 1.0 - a / (k * k + w * w) * (k * np.sin(2 * w) - w * np.cos(2 * w))
+    exact2 = c * np.exp(-k * (t2 - 2)) + a / (k * k + w * w) * (
+        k * np.sin(w * t2) - w * np.cos(w * t2))
+    np.testing.assert_allclose(res2.dataset["x"].values[0], exact2, rtol=1e-7, atol=1e-9)
+    assert list(res.dataset.data_vars)[:1] == ["x"] and "nksim_time" not in res.dataset
+
+
+def test_observables_are_returned_like_states():
+    t = np.linspace(0.0, 4.0, 5)
+    res = simulate(forced(), t, parameters={"a": [2.0, 3.0]},
+                   options=SolverOptions(rtol=1e-9, atol=1e-12, threads=1))
+    x = res.dataset["x"].values
+    np.testing.assert_allclose(res.dataset["x_plus"].values,
+                               2 * x + np.array([[2.0], [3.0]]) * t[None, :])
+    assert res.dataset["x_plus"].attrs["units"] == "mg"
+    frame = res.to_frame()
+    assert list(frame.columns) == ["patient", "time", "x", "x_plus", "conc"]
+    np.testing.assert_allclose(res.evaluate("x/2"), res.dataset["conc"].values)
+
+
+def test_observables_do_not_change_the_compiled_code():
+    base = forced()
+    assert dataclasses.replace(base, observables={}).structure_key() == base.structure_key()
+
+
+def _units_model(equations, params, **extra):
+    return Model(
+        name="toy_units", title="units", description="units",
+        states=(State("N", "cell", "NK cells", 1.0), State("X", "ug", "drug", 0.0)),
+        parameters=tuple(Parameter(n, 1.0, u, n, SRC) for n, u in params.items()),
+        equations=equations, **extra)
+
+
+def test_dimensional_analysis_names_the_offending_term():
+    params = {"kex": "1/day", "dX": "1/day"}
+    with pytest.raises(ValueError, match=r"term 'kex \* N' is in .*cell.* but the sum must be "
+                                         r"in .*µg.*/ ?d"):
+        _units_model({"N": "0", "X": "kex*N - dX*X"}, params)
+    # the fix: kex in ug per cell per day
+    _units_model({"N": "0", "X": "kex*N - dX*X"}, {"kex": "ug/(cell*day)", "dX": "1/day"})
+
+
+def test_dimensional_analysis_scale_and_functions():
+    # mg and ug have the same dimension but differ by a factor 1000: an error too
+    with pytest.raises(ValueError, match="term 'kex' is in mg / d"):
+        _units_model({"N": "0", "X": "kex - dX*X"}, {"kex": "mg/day", "dX": "1/day"})
+    # exp of a quantity with a unit is refused, and an exemption with a reason allows it
+    with pytest.raises(ValueError, match=r"argument of exp: '-X' must be dimensionless"):
+        _units_model({"N": "-k*N*(1 - exp(-X))", "X": "0"}, {"k": "1/day"})
+    _units_model({"N": "-k*N*(1 - exp(-X))", "X": "0"}, {"k": "1/day"},
+                 unit_exempt={"exp(-X)": "drug amount in arbitrary units, as in the source"})
+    with pytest.raises(ValueError, match="needs a reason"):
+        _units_model({"N": "-k*N*(1 - exp(-X))", "X": "0"}, {"k": "1/day"},
+                     unit_exempt={"exp(-X)": " "})
+    # a literal unit conversion is accepted only when it is the right factor (1440 min/day)
+    _units_model({"N": "1440*N/tau", "X": "0"}, {"tau": "min"})
+    with pytest.raises(ValueError, match=r"dN/dt = '1000\*N/tau': is in cells / min"):
+        _units_model({"N": "1000*N/tau", "X": "0"}, {"tau": "min"})
+    # powers: a parameter exponent takes its declared value; sums inside Min/Piecewise checked
+    _units_model({"N": "k*N**h/N**h*N", "X": "0"}, {"k": "1/day", "h": "dimensionless"})
+    with pytest.raises(ValueError, match="compared"):
+        _units_model({"N": "Piecewise((k*N, N > X), (0, True))", "X": "0"}, {"k": "1/day"})
+    # an observable is checked against its declared unit
+    with pytest.raises(ValueError, match="observable"):
+        _units_model({"N": "0", "X": "0"}, {}, observables={"bad": ("N + X", "cell", "x")})
+
+
+@pytest.mark.parametrize("name", ["depillis2005", "depillis2006", "depillis2009", "karin2019"])
+def test_library_models_pass_the_dimensional_analysis(name):
+    from nksim.model._dimensions import check_dimensions
+
+    model = get_model(name)
+    check_dimensions(model)  # declared at import already; checked again explicitly here
+    for pset in model.parameter_sets:
+        check_dimensions(model.with_parameter_set(pset))

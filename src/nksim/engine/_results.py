@@ -17,6 +17,7 @@ from nksim import __version__
 from nksim.dosing import Dose
 from nksim.engine import _rodas5p
 from nksim.model import Model
+from nksim.model._declaration import FUNCTION_NAMES as _FUNCTIONS
 
 #: Names of the provenance variables in :attr:`SimulationResult.dataset` (a state name
 #: cannot contain a dot, so they never collide with states).
@@ -36,8 +37,8 @@ class SimulationResult:
     Attributes
     ----------
     dataset : xarray.Dataset with dims ``patient`` and ``time`` and one variable per
-        state (its unit and meaning in ``attrs``); values after a patient's failure are
-        NaN. Provenance travels with it (and through ``to_netcdf``): each patient's
+        state and per observable (its unit and meaning in ``attrs``; an observable's
+        formula in ``attrs["observable"]``); values after a patient's failure are NaN. Provenance travels with it (and through ``to_netcdf``): each patient's
         parameters (``"patient.parameters"``, dims patient x parameter), initial state
         (``"patient.initial"``, patient x state), covariates (``"covariate.<name>"``) and,
         in ``attrs``, the solver options, the model's structure key and nksim's version.
@@ -81,9 +82,40 @@ class SimulationResult:
         return provenance(self.dataset)
 
     def to_frame(self) -> pd.DataFrame:
-        """Long table: one row per patient and time, columns ``patient, time, <states>``."""
-        frame = self.dataset[list(self.model.state_names)].to_dataframe().reset_index()
-        return frame[["patient", "time", *self.model.state_names]]
+        """Long table: one row per patient and time, columns ``patient, time, <states>,
+        <observables>``."""
+        names = [*self.model.state_names, *self.model.observables]
+        frame = self.dataset[names].to_dataframe().reset_index()
+        return frame[["patient", "time", *names]]
+
+    def evaluate(self, formula: str) -> np.ndarray:
+        """A formula of states, parameters, expressions, observables and ``t`` on the
+        recorded trajectories: array (patients, times), in the units its terms imply."""
+        from nksim.model._declaration import _names_in, rename_keywords, safe_identifier
+        from nksim.model._evaluate import evaluate, observables
+
+        m = self.model
+        times = self.dataset["time"].values
+        states = np.stack([self.dataset[s].values for s in m.state_names], axis=-1) \
+            if m.states else np.zeros((self.dataset.sizes["patient"], times.size, 0))
+        params = self.parameters.to_numpy() if PARAMETERS_VAR in self.dataset else \
+            np.tile(m.parameter_vector(), (states.shape[0], 1))
+        values: dict[str, object] = {"t": np.broadcast_to(times[None, :], states.shape[:2])}
+        for i, name in enumerate(m.state_names):
+            values[safe_identifier(name)] = states[:, :, i]
+        for j, name in enumerate(m.parameter_names):
+            values[safe_identifier(name)] = params[:, j][:, None]
+        for name, (text, _u, _d) in m.expressions.items():
+            values[safe_identifier(name)] = evaluate(rename_keywords(text), values)
+        values.update({safe_identifier(k): v
+                       for k, v in observables(m, times, states, params).items()})
+        unknown = _names_in(formula) - set(values) - _FUNCTIONS
+        if unknown:
+            from nksim.errors import UserError
+
+            raise UserError(f"unknown names {sorted(unknown)} in {formula!r}", field="formula")
+        return np.broadcast_to(evaluate(rename_keywords(formula), values),
+                               states.shape[:2]).copy()
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the dataset with its provenance and the status table to a netCDF file."""
@@ -206,6 +238,16 @@ def build_result(
                  {"units": s.unit, "long_name": s.description})
         for i, s in enumerate(model.states)
     }
+    if model.observables:
+        from nksim.model._evaluate import observables
+
+        par = (np.tile(model.parameter_vector(), (n_pat, 1)) if parameters is None
+               else np.asarray(parameters, float))
+        for name, values in observables(model, times, out, par).items():
+            formula, unit, description = model.observables[name]
+            data_vars[name] = (("patient", "time"), values,
+                               {"units": unit, "long_name": description,
+                                "observable": formula})
     coords = {"patient": ids, "time": ("time", times, {"units": model.time_unit})}
     if parameters is not None:
         data_vars[PARAMETERS_VAR] = (("patient", "parameter"), np.asarray(parameters, float),

@@ -18,6 +18,7 @@ from nksim.engine._results import SimulationResult, build_result
 from nksim.errors import UserError
 from nksim.model import Model
 from nksim.model._codegen import compile_model
+from nksim.model._declaration import autonomous
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def simulate(
 
     Returns
     -------
-    SimulationResult with an xarray Dataset (patient x time, one variable per state,
+    SimulationResult with an xarray Dataset (patient x time, one variable per state and
+    per observable,
     plus each patient's parameters, initial state and covariates and the run's
     provenance in ``attrs``) and a per-patient table (status, message, extinction times).
     ``compile_time`` (s) is reported apart from ``run_time`` (s).
@@ -122,17 +124,22 @@ def simulate(
     per_patient = resolve_doses(doses, {s.name: s.unit for s in model.states}, covariates,
                                 n_patients=n_pat)
 
-    fns = compile_model(model)
+    # A model that uses the time t runs in its autonomous form: t is a last, hidden state.
+    run_model = autonomous(model)
+    fns = compile_model(run_model)
     t0 = time.perf_counter()
     ev_ptr, ev_time, ev_state, ev_bolus, ev_rate = _event_arrays(per_patient, model)
 
-    n, n_rec = len(model.states), times.size
+    n_user = len(model.states)
+    n, n_rec = len(run_model.states), times.size
+    y0_run = y0 if n == n_user else np.ascontiguousarray(
+        np.hstack([y0, np.full((n_pat, 1), float(t_start))]))
     out = np.empty((n_pat, n_rec, n))
     ext_time = np.empty((n_pat, n))
     stats = np.empty((n_pat, 4))
-    threshold = np.array([s.extinction or 0.0 for s in model.states])
-    nonneg = np.array([s.nonnegative for s in model.states])
-    atol = _atol_vector(model, options.atol)
+    threshold = np.array([s.extinction or 0.0 for s in run_model.states])
+    nonneg = np.array([s.nonnegative for s in run_model.states])
+    atol = np.append(_atol_vector(model, options.atol), [1e-6] * (n - n_user))
 
     # A patient whose inputs are not finite fails before integration.
     bad_input = ~(np.isfinite(params).all(axis=1) & np.isfinite(y0).all(axis=1))
@@ -149,7 +156,7 @@ def simulate(
             idx, ev_ptr, ev_time, ev_state, ev_bolus, ev_rate)
         _rodas5p.integrate_range(
             fns.rhs, fns.jac, fns.rhs_lanes, fns.fw_lanes, fns.lu_lanes, fns.solve_lanes,
-            0, idx.size, np.ascontiguousarray(y0[idx]), np.ascontiguousarray(params[idx]),
+            0, idx.size, np.ascontiguousarray(y0_run[idx]), np.ascontiguousarray(params[idx]),
             times, float(t_start), float(times[-1]),
             sub_ptr, sub_time, sub_state, sub_bolus, sub_rate,
             threshold, nonneg, float(options.rtol), atol, float(options.h_max),
@@ -174,6 +181,7 @@ def simulate(
         out[bad_input] = np.nan
         ext_time[bad_input] = np.nan
         stats[bad_input] = [_rodas5p.NON_FINITE, t_start, 0, 0]
+    out, ext_time = out[:, :, :n_user], ext_time[:, :n_user]
     return build_result(
         model, times, out, ext_time, stats, bad_input, per_patient,
         options=options, run_time=time.perf_counter() - t0, patient_ids=patient_ids,

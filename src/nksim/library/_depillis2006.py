@@ -124,6 +124,10 @@ MODEL = Model(
         ),
     },
     parameter_set="patient9",
+    # de Pillis 2006 (eq. 2.1): the chemotherapy kill is K_T (1 - e^{-M}) with M in the
+    # paper's arbitrary drug units, i.e. M is dimensionless by the paper's convention.
+    unit_exempt={"exp(-M)": "de Pillis 2006 eq. 2.1: drug amount M in arbitrary units, "
+                            "used as a dimensionless exponent (1 - e^-M)"},
     notes=(
         "Initial state: the code's commented 'tumour persistence' case (T 1e6, N 1e3, L 10, "
         "C 6e8); its default case starts from T = 3.19392e5 + 1.",

@@ -6,6 +6,7 @@ Public API::
     from nksim.model import Component, compose   # build a model from pieces
     compile_model(model)     # numba right-hand side and analytic Jacobian (cached)
     to_sbml(model, ...)      # SBML Level 3 text
+    from_sbml(path)          # an SBML file (or text) as a Model
     render_markdown(model)   # states, parameters, equations (LaTeX maths)
 """
 
@@ -30,6 +31,13 @@ def to_sbml(model, doses=(), *, extinction_events=True):
     from nksim.model._sbml import to_sbml as _to_sbml
 
     return _to_sbml(model, doses, extinction_events=extinction_events)
+
+
+def from_sbml(source, *, name=None):
+    """Read an SBML file (or SBML text) into a :class:`Model` (see :mod:`._sbml_import`)."""
+    from nksim.model._sbml_import import from_sbml as _from_sbml
+
+    return _from_sbml(source, name=name)
 
 
 def render_markdown(model):

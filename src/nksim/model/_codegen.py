@@ -13,7 +13,8 @@ error; :attr:`CompiledModel.seconds` is the time spent generating, compiling or 
 Backend contract (see :mod:`nksim.model._generate`): ``rhs(y, p, dydt)`` and
 ``jac(y, p, dfdy)`` for one patient; ``rhs_lanes``, ``fw_lanes``, ``lu_lanes`` and
 ``solve_lanes`` for :data:`LANES` patients at once in flat, lane-minor arrays.
-Models are autonomous: time enters only through doses.
+A model that uses the time ``t`` is compiled in its autonomous form (``t`` as a last,
+hidden state with d t/dt = 1; see :func:`nksim.model._declaration.autonomous`).
 """
 
 from __future__ import annotations
@@ -102,8 +103,16 @@ def cache_dir() -> Path:
 
 
 def compile_model(model: Model) -> CompiledModel:
-    """Return the compiled functions of ``model``, generating them if they are not cached."""
+    """Return the compiled functions of ``model``, generating them if they are not cached.
+
+    A non-autonomous model (one that uses ``t``) is compiled in its autonomous form, whose
+    functions take one more state (the time, last).
+    """
     t0 = time.perf_counter()
+    if model.uses_time or not model.states:
+        from nksim.model._declaration import autonomous
+
+        model = autonomous(model)
     folder = cache_dir() / "models"
     lookup = hashlib.sha256(
         f"{model.structure_key()}\n{_generator_hash()}\n{toolchain_key()}".encode()

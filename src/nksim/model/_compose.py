@@ -34,6 +34,8 @@ class Component:
     requires: tuple[str, ...] = ()
     references: tuple[Citation, ...] = ()
     notes: tuple[str, ...] = ()
+    observables: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    unit_exempt: Mapping[str, str] = field(default_factory=dict)  # see Model.unit_exempt
 
 
 def compose(
@@ -51,7 +53,11 @@ def compose(
     params: dict[str, Parameter] = {}
     owner: dict[str, str] = {}
     expressions: dict[str, tuple[str, str, str]] = {}
+    observables: dict[str, tuple[str, str, str]] = {}
+    exempt: dict[str, str] = {}
     for comp in components:
+        observables.update(comp.observables)
+        exempt.update(comp.unit_exempt)
         for s in comp.states:
             if s.name in states:
                 raise ValueError(f"state {s.name!r} is declared by both {owner[s.name]!r} "
@@ -91,6 +97,6 @@ def compose(
         states=tuple(states.values()), parameters=tuple(params.values()),
         equations=equations, references=tuple(refs.values()), expressions=expressions,
         parameter_sets=dict(parameter_sets or {}), parameter_set=parameter_set,
-        time_unit=time_unit,
+        time_unit=time_unit, observables=observables, unit_exempt=exempt,
         notes=(f"Composed of: {', '.join(c.name for c in components)}.", *notes),
     )

@@ -29,7 +29,13 @@ _RESERVED = {"t", "time", "math", "numba"}
 FUNCTION_NAMES = frozenset({
     "exp", "log", "sqrt", "Abs", "Min", "Max", "tanh", "Piecewise", "Eq", "And", "Or", "Not",
     "pi", "True", "False", "and", "or", "not",
+    # also (mostly for imported SBML): trigonometry, rounding, relations, xor
+    "sin", "cos", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh",
+    "sec", "csc", "cot", "sech", "csch", "coth", "asec", "acsc", "acot", "asech", "acsch",
+    "acoth", "floor", "ceiling", "factorial", "Ne", "Lt", "Le", "Gt", "Ge", "Xor", "Implies",
+    "Mod", "E",
 })
+TIME = "t"  # explicit time (model time unit) in equations, expressions and observables
 VERIFICATION_LABELS = ("V-src", "V-code", "UNVERIFIED", "assumption")
 
 
@@ -117,9 +123,17 @@ class Model:
     ----------
     name : identifier used on the command line and in scenario files.
     states, parameters : declarations; their order fixes the array layout.
-    equations : ``{state: "right-hand side"}`` for every state, time in ``time_unit``.
+    equations : ``{state: "right-hand side"}`` for every state, time in ``time_unit``;
+        ``t`` is the time (``time_unit``) and may be used in any formula.
     expressions : named intermediate quantities, usable in equations and in later
         expressions (e.g. a kill term); ``{name: (formula, unit, description)}``.
+    observables : named outputs computed from states, parameters, expressions and ``t``
+        after integration and returned in results like states (as mrgsolve's captured
+        variables); ``{name: (formula, unit, description)}``. They do not change the
+        compiled code.
+    unit_exempt : ``{key: reason}`` exemptions from the dimensional analysis done at
+        declaration (see :mod:`nksim.model._dimensions`): ``key`` is ``"dX/dt"``, an
+        expression or observable name, or a sub-expression such as ``"exp(-M)"``.
     parameter_sets : alternative published values; ``parameter_set`` names the one
         applied (``None`` = the declared values).
     """
@@ -136,6 +150,8 @@ class Model:
     parameter_set: str | None = None
     time_unit: str = "day"
     notes: tuple[str, ...] = ()
+    observables: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    unit_exempt: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -148,6 +164,12 @@ class Model:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
+
+    @property
+    def uses_time(self) -> bool:
+        """True if an equation or expression uses the time ``t`` (non-autonomous model)."""
+        texts = [*self.equations.values(), *(v[0] for v in self.expressions.values())]
+        return any(TIME in _names_in(text) for text in texts)
 
     def state(self, name: str, *, field: str | None = None) -> State:
         """The state ``name``; :class:`UserError` (naming ``field``) if there is none."""
@@ -311,6 +333,11 @@ def _validate(model: Model) -> None:
     for e in model.expressions:
         check_name(e, "expression")
         names.append(e)
+    for e in model.observables:
+        check_name(e, "observable")
+        if e in names:
+            raise ValueError(f"model {model.name!r}: observable {e!r} has the name of a state, "
+                             "parameter or expression")
     safe = [safe_identifier(n) for n in names]  # "lambda" and "lambda_" would collide
     duplicates = {n for n, x in zip(names, safe, strict=True) if safe.count(x) > 1}
     if duplicates:
@@ -322,9 +349,10 @@ def _validate(model: Model) -> None:
             f"model {model.name!r}: equations must cover exactly the states "
             f"(missing {sorted(missing)}, unknown {sorted(extra)})"
         )
-    known = set(names) | FUNCTION_NAMES
+    known = set(names) | FUNCTION_NAMES | {TIME} | set(model.observables)
     formulas = [(f"expression {e}", spec[0]) for e, spec in model.expressions.items()]
     formulas += [(f"d{n}/dt", model.equations[n]) for n in model.state_names]
+    formulas += [(f"observable {e}", spec[0]) for e, spec in model.observables.items()]
     for where, text in formulas:
         unknown = _names_in(text) - known
         if unknown:
@@ -335,6 +363,17 @@ def _validate(model: Model) -> None:
         unknown |= set(pset.initial) - set(model.state_names)
         if unknown:
             raise ValueError(f"parameter set {pset.name!r} names unknown {sorted(unknown)}")
+    for key, reason in model.unit_exempt.items():
+        if not (isinstance(reason, str) and reason.strip()):
+            raise ValueError(f"model {model.name!r}: unit_exempt[{key!r}] needs a reason")
+    for name, spec in model.observables.items():
+        parse_unit(spec[1], field=f"{model.name}.{name}.unit")
+    for name, spec in model.expressions.items():
+        parse_unit(spec[1], field=f"{model.name}.{name}.unit")
+    parse_unit(model.time_unit, field=f"{model.name}.time_unit")
+    from nksim.model._dimensions import check_dimensions
+
+    check_dimensions(model)
 
 
 def check_extinction(model: Model, source_free: tuple[str, ...]) -> None:
@@ -360,6 +399,54 @@ def _names_in(text: str) -> set[str]:
     except (tokenize.TokenError, SyntaxError) as exc:
         raise ValueError(f"cannot read formula {text!r}: {exc}") from None
     return {t.string for t in tokens if t.type == tokenize.NAME}
+
+
+_PYTHON_CONSTANTS = frozenset({"True", "False", "None", "and", "or", "not"})
+
+
+def rename_keywords(text: str) -> str:
+    """Rename model symbols that are Python keywords (``lambda`` -> ``lambda_``) in a formula."""
+    tokens = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.NAME and tok.string not in _PYTHON_CONSTANTS:
+            tok = tok._replace(string=safe_identifier(tok.string))
+        tokens.append(tok)
+    return tokenize.untokenize(tokens).strip()
+
+
+def replace_name(text: str, old: str, new: str) -> str:
+    """``text`` with the identifier ``old`` replaced by ``new`` (whole names only)."""
+    tokens = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.NAME and tok.string == old:
+            tok = tok._replace(string=new)
+        tokens.append(tok)
+    return tokenize.untokenize(tokens).strip()
+
+
+TIME_STATE = "nksim_time"  # the hidden state that carries t in a non-autonomous model
+
+
+def autonomous(model: Model) -> Model:
+    """``model`` with ``t`` as a last, hidden state (d t/dt = 1): what the engine integrates.
+
+    Rosenbrock methods integrate the autonomous form exactly as the non-autonomous one
+    (the time derivative of the right-hand side enters through the Jacobian's last column).
+    """
+    if not model.uses_time and model.states:
+        return model  # (a model without states gets the clock, so that there is one)
+    if TIME_STATE in (*model.state_names, *model.parameter_names, *model.expressions):
+        raise ValueError(f"model {model.name!r}: the name {TIME_STATE!r} is reserved")
+    eqs = {k: replace_name(v, TIME, TIME_STATE) for k, v in model.equations.items()}
+    eqs[TIME_STATE] = "1"
+    exprs = {k: (replace_name(v[0], TIME, TIME_STATE), v[1], v[2])
+             for k, v in model.expressions.items()}
+    clock = State(TIME_STATE, model.time_unit, "time (hidden state of a non-autonomous model)",
+                  0.0, nonnegative=False)
+    return dataclasses.replace(
+        model, name=f"{model.name}_t", states=(*model.states, clock), equations=eqs,
+        expressions=exprs, observables={},
+        unit_exempt={k: v for k, v in model.unit_exempt.items()})
 
 
 def safe_identifier(name: str) -> str:

@@ -73,6 +73,15 @@ class _NumbaPrinter(PythonCodePrinter):
     def _print_And(self, expr):
         return " & ".join(f"({self._print(a)})" for a in expr.args)
 
+    def _print_Xor(self, expr):
+        out = f"bool({self._print(expr.args[0])})"
+        for a in expr.args[1:]:
+            out = f"({out} != bool({self._print(a)}))"
+        return out
+
+    def _print_Not(self, expr):
+        return f"(not ({self._print(expr.args[0])}))"
+
     def _print_Piecewise(self, expr):
         pieces = list(expr.args)
         result = "math.nan"  # no piece applies: undefined

@@ -18,31 +18,68 @@ from sympy.printing.str import StrPrinter
 
 from nksim.dosing import Dose
 from nksim.model._declaration import Model, safe_identifier
-from nksim.model._symbolic import symbolic
-from nksim.units import parse_unit
+from nksim.model._symbolic import TIME_SYMBOL, symbolic
+from nksim.units import parse_unit, registry
 
-# pint base unit -> (SBML unit kind, multiplier to that kind)
-_SBML_UNITS = {
-    "cell": (libsbml.UNIT_KIND_ITEM, 1.0),
-    "day": (libsbml.UNIT_KIND_SECOND, 86400.0),
-    "hour": (libsbml.UNIT_KIND_SECOND, 3600.0),
-    "minute": (libsbml.UNIT_KIND_SECOND, 60.0),
-    "second": (libsbml.UNIT_KIND_SECOND, 1.0),
-    "week": (libsbml.UNIT_KIND_SECOND, 604800.0),
-    "year": (libsbml.UNIT_KIND_SECOND, 31557600.0),
-    "kilogram": (libsbml.UNIT_KIND_KILOGRAM, 1.0),
-    "gram": (libsbml.UNIT_KIND_GRAM, 1.0),
-    "milligram": (libsbml.UNIT_KIND_GRAM, 1e-3),
-    "liter": (libsbml.UNIT_KIND_LITRE, 1.0),
-    "milliliter": (libsbml.UNIT_KIND_LITRE, 1e-3),
-    "meter": (libsbml.UNIT_KIND_METRE, 1.0),
-    "mole": (libsbml.UNIT_KIND_MOLE, 1.0),
-}
-# Units SBML has no kind for (IU, drug_unit): exported as dimensionless, named in notes.
+# SBML unit kinds for pint dimensions: each component of a unit is written as
+# (multiplier * kind)^exponent, so that "ug/L" is gram^1 (multiplier 1e-6) litre^-1 and
+# "day" is second (multiplier 86400). The unit definition's name keeps the pint text,
+# which nksim.model.from_sbml reads back.
+_KINDS = (
+    ("[mass]", libsbml.UNIT_KIND_GRAM, "gram"),
+    ("[length] ** 3", libsbml.UNIT_KIND_LITRE, "liter"),
+    ("[time]", libsbml.UNIT_KIND_SECOND, "second"),
+    ("[substance]", libsbml.UNIT_KIND_MOLE, "mole"),
+    ("[length]", libsbml.UNIT_KIND_METRE, "meter"),
+    ("[cell_count]", libsbml.UNIT_KIND_ITEM, "cell"),
+    ("[temperature]", libsbml.UNIT_KIND_KELVIN, "kelvin"),
+    ("[current]", libsbml.UNIT_KIND_AMPERE, "ampere"),
+    ("[luminosity]", libsbml.UNIT_KIND_CANDELA, "candela"),
+)
+# Units with no SBML kind (IU, drug_unit): exported as dimensionless, named in the notes.
+ANNOTATION_NS = "https://nksim.invalid/sbml-annotation/1"  # nksim's own annotations
+
+
+def sbml_components(unit: str) -> tuple[list[tuple[int, float, float]], list[str]]:
+    """``([(kind, exponent, multiplier)], [names with no SBML kind])`` for a pint unit."""
+    reg = registry()
+    parsed = parse_unit(unit)
+    out, missing = [], []
+    for name, exp in parsed._units.items():
+        q = reg.Quantity(1.0, name)
+        for dims, kind, target in _KINDS:
+            if q.dimensionality == reg.get_dimensionality(dims):
+                out.append((kind, float(exp), float(q.to(target).magnitude)))
+                break
+        else:
+            if q.dimensionless:
+                out.append((libsbml.UNIT_KIND_DIMENSIONLESS, float(exp),
+                            float(q.to("dimensionless").magnitude)))
+                continue
+            base = q.to_base_units()
+            parts = []
+            for bname, bexp in base._units.items():
+                bq = reg.Quantity(1.0, bname)
+                match = [(k, t) for d, k, t in _KINDS
+                         if bq.dimensionality == reg.get_dimensionality(d)]
+                if not match:
+                    break
+                parts.append((match[0][0], float(bexp * exp), float(bq.to(match[0][1]).magnitude)))
+            else:
+                if parts:
+                    k, e, m = parts[0]
+                    parts[0] = (k, e, m * float(base.magnitude) ** (float(exp) / e))
+                out += parts
+                continue
+            missing.append(str(name))
+    return out, missing
 
 
 class _L3Printer(StrPrinter):
     """sympy -> SBML L3 infix formula (``^`` powers, ``ln``, ``piecewise``, ``&&``/``||``)."""
+
+    def _print_Symbol(self, expr):
+        return "time" if expr == TIME_SYMBOL else super()._print_Symbol(expr)
 
     def _print_Pow(self, expr):
         if expr.exp == sp.Rational(1, 2):
@@ -97,31 +134,26 @@ class _Builder:
         self.doc = libsbml.SBMLDocument(3, 2)
         self.sbml = self.doc.createModel()
         self.unit_ids: dict[str, str] = {}
+        self.no_kind: set[str] = set()
         self.printer = _L3Printer()
         self.model = model
 
     def unit(self, unit: str) -> str:
-        """Id of an SBML unit definition for a pint unit string."""
+        """Id of an SBML unit definition for a pint unit string (every component kept)."""
         if unit in self.unit_ids:
             return self.unit_ids[unit]
-        parsed = parse_unit(unit)
         uid = f"u_{len(self.unit_ids)}"
         ud = self.sbml.createUnitDefinition()
         ud.setId(uid)
         ud.setName(str(unit))
-        components = [(str(name), exp) for name, exp in parsed._units.items()]
-        known = [(n, e) for n, e in components if n in _SBML_UNITS]
-        if not known:
-            u = ud.createUnit()
-            u.setKind(libsbml.UNIT_KIND_DIMENSIONLESS)
-            u.setExponent(1)
-            u.setScale(0)
-            u.setMultiplier(1.0)
-        for name, exp in known:
-            kind, multiplier = _SBML_UNITS[name]
+        components, missing = sbml_components(unit)
+        self.no_kind.update(missing)
+        if not components:
+            components = [(libsbml.UNIT_KIND_DIMENSIONLESS, 1.0, 1.0)]
+        for kind, exp, multiplier in components:
             u = ud.createUnit()
             u.setKind(kind)
-            u.setExponent(float(exp))
+            u.setExponent(exp)
             u.setScale(0)
             u.setMultiplier(multiplier)
         self.unit_ids[unit] = uid
@@ -164,6 +196,7 @@ def to_sbml(
     comp.setSize(1.0)
     comp.setConstant(True)
     comp.setSpatialDimensions(3)
+    comp.setUnits("dimensionless")  # a unit compartment: species are amounts
     for p in model.parameters:
         par = b.parameter(safe_identifier(p.name), p.value, p.unit, True, p.name)
         par.setNotes(_para(f"{p.description}. Source: {p.source.label()}"), True)
@@ -183,6 +216,16 @@ def to_sbml(
         b.parameter(str(sym), 0.0, unit, False, name)
         rule = m.createAssignmentRule()
         rule.setVariable(str(sym))
+        _check(rule.setMath(b.math(expr)), f"assignment rule {name}")
+    for name, (formula, unit, _doc) in model.observables.items():
+        from nksim.model._symbolic import parse
+
+        table = {str(x): x for x in (*sm.states, *sm.parameters, *sm.expressions)}
+        table["t"] = TIME_SYMBOL
+        b.parameter(safe_identifier(name), 0.0, unit, False, name)
+        rule = m.createAssignmentRule()
+        rule.setVariable(safe_identifier(name))
+        expr = parse(formula, table, f"{model.name}: observable {name}")
         _check(rule.setMath(b.math(expr)), f"assignment rule {name}")
     doses = list(doses)
     infused = sorted({d.state for d in doses if d.duration > 0})
@@ -210,6 +253,14 @@ def to_sbml(
                     "0",
                     fire_at_start=False,
                 )
+    if b.no_kind:
+        m.setNotes(_notes(model, sorted(b.no_kind)), True)
+    if model.unit_exempt:  # read back by nksim.model.from_sbml
+        import json
+        from html import escape
+
+        m.setAnnotation(f'<nksim:model xmlns:nksim="{ANNOTATION_NS}" nksim:unitExempt='
+                        f'"{escape(json.dumps(dict(model.unit_exempt)), quote=True)}"/>')
     return libsbml.writeSBMLToString(b.doc)
 
 
@@ -250,11 +301,13 @@ def _para(text: str) -> str:
     return f'<body xmlns="http://www.w3.org/1999/xhtml"><p>{escape(text)}</p></body>'
 
 
-def _notes(model: Model) -> str:
+def _notes(model: Model, no_kind: list[str] | None = None) -> str:
     lines = [
         model.description,
         *[c.text for c in model.references],
         *model.notes,
+        *([f"Units with no SBML kind, written as dimensionless: {', '.join(no_kind)} "
+           "(the unit definitions' names keep them)."] if no_kind else []),
         "Exported by nksim. Research use only.",
     ]
     return _para(" | ".join(lines))

@@ -6,14 +6,20 @@ compiled code is already cached does not pay for it.
 
 from __future__ import annotations
 
-import io
 import tokenize
 from dataclasses import dataclass
 
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-from nksim.model._declaration import FUNCTION_NAMES, Model, check_extinction, safe_identifier
+from nksim.model._declaration import (
+    FUNCTION_NAMES,
+    TIME,
+    Model,
+    check_extinction,
+    rename_keywords,
+    safe_identifier,
+)
 
 # Functions an equation may use (anything else is an error).
 _FUNCTIONS = {
@@ -30,11 +36,27 @@ _FUNCTIONS = {
     "Or": sp.Or,
     "Not": sp.Not,
     "pi": sp.pi,
+    # mostly for imported SBML
+    "E": sp.E,
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "sinh": sp.sinh, "cosh": sp.cosh,
+    "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "asinh": sp.asinh, "acosh": sp.acosh,
+    "atanh": sp.atanh,
+    "sec": lambda x: 1 / sp.cos(x), "csc": lambda x: 1 / sp.sin(x),
+    "cot": lambda x: 1 / sp.tan(x), "sech": lambda x: 1 / sp.cosh(x),
+    "csch": lambda x: 1 / sp.sinh(x), "coth": lambda x: 1 / sp.tanh(x),
+    "asec": lambda x: sp.acos(1 / x), "acsc": lambda x: sp.asin(1 / x),
+    "acot": lambda x: sp.atan(1 / x), "asech": lambda x: sp.acosh(1 / x),
+    "acsch": lambda x: sp.asinh(1 / x), "acoth": lambda x: sp.atanh(1 / x),
+    "floor": sp.floor, "ceiling": sp.ceiling, "factorial": lambda x: sp.gamma(x + 1),
+    "Ne": sp.Ne, "Lt": sp.Lt, "Le": sp.Le, "Gt": sp.Gt, "Ge": sp.Ge,
+    "Xor": sp.Xor,
+    "Implies": lambda a, b: sp.Or(sp.Not(a), b),
+    "Mod": sp.Mod,
 }
 
 
-_PYTHON_CONSTANTS = {"True", "False", "None", "and", "or", "not"}
 assert set(_FUNCTIONS) <= FUNCTION_NAMES  # the declaration checks names against this list
+TIME_SYMBOL = sp.Symbol(TIME, real=True)  # explicit time in a non-autonomous model
 
 
 @dataclass(frozen=True)
@@ -62,17 +84,11 @@ class SymbolicModel:
         names = {
             safe_identifier(n): n for n in (*m.state_names, *m.parameter_names, *m.expressions)
         }
+        names[TIME] = TIME
         return names[str(symbol)]
 
 
-def _rename_keywords(text: str) -> str:
-    """Rename model symbols that are Python keywords (``lambda`` -> ``lambda_``) before parsing."""
-    tokens = []
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        if tok.type == tokenize.NAME and tok.string not in _PYTHON_CONSTANTS:
-            tok = tok._replace(string=safe_identifier(tok.string))
-        tokens.append(tok)
-    return tokenize.untokenize(tokens).strip()
+_rename_keywords = rename_keywords
 
 
 def parse(text: str, symbols: dict[str, sp.Symbol], where: str) -> sp.Expr:
@@ -116,6 +132,7 @@ def _symbolic(model: Model) -> SymbolicModel:
         safe_identifier(n): sp.Symbol(safe_identifier(n), real=True)
         for n in (*model.state_names, *model.parameter_names)
     }
+    table[TIME] = TIME_SYMBOL
     states = tuple(table[safe_identifier(n)] for n in model.state_names)
     params = tuple(table[safe_identifier(n)] for n in model.parameter_names)
     display: dict[sp.Symbol, sp.Expr] = {}

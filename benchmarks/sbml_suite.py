@@ -1,0 +1,248 @@
+"""SBML Test Suite conformance of nksim.model.from_sbml + the nksim engine.
+
+Runs every Level 3 Version 2 semantic case of ``../shared/data/sbml-test-suite`` (or
+``$SBML_TEST_SUITE``). A case is skipped only when its tags (componentTags, testTags
+and testType in ``NNNNN-model.m``) include one nksim declares unsupported
+(:data:`UNSUPPORTED`), decided before running it; every other case is attempted, and a
+crash or a wrong value is a failure. A case passes when every reported value satisfies
+``|v - expected| <= absolute + relative * |expected|`` (the suite's rule, tolerances from
+``NNNNN-settings.txt``).
+
+Usage::
+
+    python benchmarks/sbml_suite.py                 # every case (slow: one compile each)
+    python benchmarks/sbml_suite.py --cases 1-100   # a range
+    python benchmarks/sbml_suite.py --table         # rewrite the table in docs/sbml.md
+
+Results are cached per case in ``benchmarks/results/sbml_suite.json`` (so that runs can
+be resumed); ``--table`` tabulates pass / fail / skip by tag from that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = Path(os.environ.get("SBML_TEST_SUITE",
+                            ROOT.parent / "shared" / "data" / "sbml-test-suite")) / "semantic"
+RESULTS = ROOT / "benchmarks" / "results" / "sbml_suite.json"
+DOC = ROOT / "docs" / "sbml.md"
+
+#: Tags nksim declares unsupported (a case with any of them is skipped before running).
+UNSUPPORTED = {
+    "AlgebraicRule": "algebraic rules (DAEs)",
+    "CSymbolDelay": "delay() (delay differential equations)",
+    "CSymbolRateOf": "rateOf()",
+    "EventNoDelay": "events", "EventWithDelay": "events", "EventPriority": "events",
+    "EventIsPersistent": "events", "EventIsNotPersistent": "events",
+    "EventT0Firing": "events", "EventUsesTriggerTimeValues": "events",
+    "EventUsesAssignmentTimeValues": "events", "RandomEventExecution": "events",
+    "DelayInTrigger": "events", "DelayInEventAssignment": "events",
+    "AssignedVariableStoichiometry": "stoichiometry changed by rules",
+    "FastReaction": "fast reactions",
+    "BoolNumericSwap": "booleans used as numbers",
+    "FluxBalanceSteadyState": "flux balance analysis (not a time course)",
+    "comp:ExternalModelDefinition": "external model files (not kept in the suite copy)",
+    "comp:TimeConversionFactor": "comp conversion factors",
+    "comp:ExtentConversionFactor": "comp conversion factors",
+}
+UNSUPPORTED_PREFIXES = {"fbc:": "SBML package fbc"}
+
+
+def case_tags(case: Path) -> set[str]:
+    text = (case / f"{case.name}-model.m").read_text(errors="replace")
+    tags: set[str] = set()
+    for key in ("componentTags", "testTags"):
+        m = re.search(rf"{key}:\s*(.*)", text)
+        if m:
+            tags |= {t.strip() for t in m.group(1).split(",") if t.strip()}
+    m = re.search(r"testType:\s*(\S+)", text)
+    if m:
+        tags.add(m.group(1))
+    return tags
+
+
+def unsupported(tags: set[str]) -> list[str]:
+    return sorted({t for t in tags if t in UNSUPPORTED
+                   or any(t.startswith(p) for p in UNSUPPORTED_PREFIXES)})
+
+
+def settings(case: Path) -> dict:
+    out = {}
+    for line in (case / f"{case.name}-settings.txt").read_text().splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def _list(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def run_case(case: Path) -> tuple[str, str]:
+    """("pass" | "fail" | "skip", detail) for one case."""
+    import libsbml
+    import pandas as pd
+
+    from nksim.engine import SolverOptions, simulate
+    from nksim.model._sbml_import import from_sbml_with_symbols
+
+    tags = case_tags(case)
+    skip = unsupported(tags)
+    if skip:
+        return "skip", ", ".join(skip)
+    xml = case / f"{case.name}-sbml-l3v2.xml"
+    cfg = settings(case)
+    start, duration, steps = float(cfg["start"]), float(cfg["duration"]), int(cfg["steps"])
+    expected = pd.read_csv(case / f"{case.name}-results.csv")
+    expected.columns = [c.strip() for c in expected.columns]
+    variables = _list(cfg["variables"])
+    amounts, concs = set(_list(cfg.get("amount", ""))), set(_list(cfg.get("concentration", "")))
+    try:
+        # one name for every case: cases of the same structure share compiled code
+        model, symbols = from_sbml_with_symbols(xml, name="sbml_suite")
+        times = np.linspace(start, start + duration, steps + 1)
+        options = SolverOptions(rtol=1e-10, atol=1e-13, threads=1, max_steps=1_000_000)
+        t_end_pad = times if times[-1] > start else np.array([start, start + 1e-9])
+        result = simulate(model, t_end_pad, t_start=start, options=options)
+        if result.patients["status"].iloc[0] == "failed":
+            return "fail", f"solver: {result.patients['message'].iloc[0]}"
+        sbml = libsbml.readSBMLFromFile(str(xml)).getModel()
+        worst = ""
+        for var in variables:
+            formula = symbols[var]
+            sp = sbml.getSpecies(var)
+            if sp is not None:
+                vol = symbols[sp.getCompartment()]
+                hosu = sp.getHasOnlySubstanceUnits()
+                if var in amounts and not hosu:
+                    formula = f"({formula})*({vol})"
+                elif var in concs and hosu:
+                    formula = f"({formula})/({vol})"
+            got = result.evaluate(formula)[0][: len(times)]
+            want = expected[var].to_numpy(dtype=float)
+            ok = np.isclose(got, want, rtol=0, atol=0) | (
+                np.abs(got - want) <= float(cfg["absolute"]) + float(cfg["relative"]) * np.abs(want))
+            ok |= np.isnan(got) & np.isnan(want)
+            if not ok.all():
+                k = int(np.argmin(ok))
+                worst = f"{var} at t={times[k]:g}: got {got[k]:.10g}, expected {want[k]:.10g}"
+                break
+        return ("fail", worst) if worst else ("pass", "")
+    except Exception as exc:  # noqa: BLE001 - every crash of an attempted case is a failure
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return "fail", f"{type(exc).__name__}: {line}"[:300]
+
+
+def _cases(spec: str | None) -> list[Path]:
+    cases = sorted(p for p in SUITE.iterdir() if p.is_dir())
+    if not spec:
+        return cases
+    lo, _, hi = spec.partition("-")
+    lo, hi = int(lo), int(hi or lo)
+    return [c for c in cases if lo <= int(c.name) <= hi]
+
+
+def load() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+
+
+def save(results: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=0, sort_keys=True))
+    tmp.replace(RESULTS)
+
+
+def table(results: dict) -> str:
+    """Markdown: totals, then pass / fail / skip by tag (every case of the suite)."""
+    all_cases = sorted(p for p in SUITE.iterdir() if p.is_dir())
+    by_tag: dict[str, Counter] = defaultdict(Counter)
+    totals: Counter = Counter()
+    for case in all_cases:
+        tags = case_tags(case)
+        if unsupported(tags):
+            outcome = "skip"
+        else:
+            outcome = results.get(case.name, {}).get("outcome", "not run")
+            outcome = "not run" if outcome == "skip" else outcome
+        totals[outcome] += 1
+        for tag in tags:
+            by_tag[tag][outcome] += 1
+    n = len(all_cases)
+    attempted = n - totals["skip"]
+    lines = [
+        f"Cases: {n} (Level 3 Version 2 semantic). Skipped by tag: {totals['skip']}. "
+        f"Attempted: {attempted} ({100 * attempted / n:.1f} %). Of those run so far: "
+        f"pass {totals['pass']}, fail {totals['fail']}, not yet run {totals['not run']}.",
+        "",
+        "| tag | pass | fail | skip | not run |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for tag in sorted(by_tag, key=lambda t: (-sum(by_tag[t].values()), t)):
+        c = by_tag[tag]
+        lines.append(f"| {tag} | {c['pass']} | {c['fail']} | {c['skip']} | {c['not run']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(results: dict) -> None:
+    text = DOC.read_text()
+    begin, end = "<!-- sbml-suite-table:begin -->", "<!-- sbml-suite-table:end -->"
+    if begin not in text:
+        raise SystemExit(f"{DOC} has no {begin} marker")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    DOC.write_text(f"{head}{begin}\n{table(results)}{end}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", help="range such as 1-100")
+    ap.add_argument("--table", action="store_true", help="only rewrite the table in docs")
+    ap.add_argument("--rerun", action="store_true", help="rerun cases already in the cache")
+    ap.add_argument("--failed", action="store_true", help="rerun only cached failures")
+    ap.add_argument("--shuffle", action="store_true",
+                    help="run in a fixed random order (a partial run is then a fair sample)")
+    args = ap.parse_args(argv)
+    results = load()
+    if not args.table:
+        cases = _cases(args.cases)
+        if args.shuffle:
+            cases = [cases[i] for i in np.random.default_rng(15).permutation(len(cases))]
+        for case in cases:
+            prev = results.get(case.name)
+            if prev and prev["outcome"] == "skip" and not unsupported(case_tags(case)):
+                prev = None  # skipped under an older list of unsupported tags
+            if prev and not args.rerun and not (args.failed and prev["outcome"] == "fail"):
+                continue
+            if args.failed and not prev:
+                continue
+            t0 = time.perf_counter()
+            try:
+                outcome, detail = run_case(case)
+            except Exception:  # noqa: BLE001
+                outcome, detail = "fail", traceback.format_exc().splitlines()[-1]
+            results[case.name] = {"outcome": outcome, "detail": detail,
+                                  "seconds": round(time.perf_counter() - t0, 2)}
+            print(f"{case.name} {outcome} {detail}", flush=True)
+            save(results)
+    if DOC.exists():
+        write_table(results)
+    counts = Counter(r["outcome"] for r in results.values())
+    print(dict(counts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
