@@ -119,6 +119,13 @@ def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
 
         lymph = (f"{course('fludarabine', flu)} and {course('cyclophosphamide', cy)}, "
                  f"days {_days(ld_days)}")
+        infused = arm.patients[arm.patients["infused"].astype(bool)] if len(arm.patients) \
+            else arm.patients
+        if "bsa_m2" in infused and len(infused):
+            bsa = infused["bsa_m2"].to_numpy(float)
+            lymph += (f" (body-surface areas {fmt_number(bsa.min())} to "
+                      f"{fmt_number(bsa.max())} m²: fludarabine {fmt_number(max(flu) * bsa.min())}"
+                      f" to {fmt_number(max(flu) * bsa.max())} mg on its largest day)")
     else:
         lymph = "none"
     return {

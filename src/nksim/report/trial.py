@@ -120,6 +120,13 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
             ax.plot(t, mid, color=style["color"], ls=style["ls"], lw=1.8,
                     marker=style["marker"], markevery=max(len(t) // 12, 1), ms=4,
                     label=f"{arm.name}: median, 10–90th percentiles (n = {y.shape[0]}{seen})")
+        if panel.plausible is not None and np.isfinite(panel.plausible[1]):
+            top = max((np.nanmax(v[panel.key]) for v in series.values()
+                       if v[panel.key].size), default=-np.inf)
+            if top > 0.8 * panel.plausible[1]:  # only when the data come near it
+                ax.axhline(panel.plausible[1], color="#b00", lw=0.9, ls="--",
+                           label=f"plausible maximum ({fmt_number(panel.plausible[1])} "
+                                 f"{panel.unit}); higher values are flagged")
         if limit is not None:
             ax.axhline(limit, color="#555", lw=0.9, ls=":",
                        label=f"detection limit ({fmt_number(limit)} "
