@@ -1,13 +1,14 @@
 """The corpus of real texts behind the claim checker (``data/corpus/claims_corpus.jsonl``).
 
-373 excerpts (1-5 sentences each, copied from public web pages found through a stored
+401 excerpts (1-5 sentences each, copied from public web pages found through a stored
 web index, each with its URL) of clinic, wellness-centre and agency marketing of NK,
 immune-cell, stem-cell and exosome infusions, and of legitimate texts using the same
 words (regulators' warnings, news, trial descriptions, consent forms, abstracts), in
 English, simplified and traditional Chinese. Each is labelled with the red-flag rules
 it makes as its own claim (``docs/claims-labelling.md``). The corpus was split once,
 by source site (no site in two splits), into ``train``, ``dev`` and ``test`` before any
-tuning; the test split is frozen: :data:`TEST_SHA256` is checked by a test.
+tuning; the test split is frozen: :data:`TEST_SHA256` is checked by a test. Texts
+collected later were added to train and dev only.
 """
 
 from __future__ import annotations
