@@ -180,6 +180,18 @@ def test_autologous_t1_product_and_dose_accounting():
     assert d.amount == pytest.approx(5e9 * 0.95 * 0.9 * 0.02 / (70 * 70 * 1000))
 
 
+def test_trafficking_for_uses_the_product_profile_and_loss():
+    from nksim.therapy import trafficking_for
+
+    nk = allogeneic_nk("peripheral_blood")
+    comp = trafficking_for(nk, "allo", support="il2", lymphodepleted=True)
+    values = {p.name: p.value for p in comp.parameters}
+    k = nk.kinetics("il2", True)
+    assert values["allo_death"] == pytest.approx(k["delta"] + k["rej"] - k["rho"])
+    assert values["allo_E_first"] > 0.5  # activated: lungs first (Meller 2004)
+    assert "allo_first" in {s.name for s in comp.states}
+
+
 @pytest.mark.parametrize("make", [
     lambda: car_nk(""),
     lambda: NKProduct("x", "car_t", flat_dose=1e6),

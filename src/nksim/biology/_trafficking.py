@@ -552,7 +552,7 @@ def patrol_answer(samples: int = 4000, seed: int = 0, *,
     explanation = (
         f"Counting only flowing blood, cardiac output {PHYSIOLOGY['CO'].value:g} L/min over "
         f"{PHYSIOLOGY['BV'].value:g} L of blood gives {naive0:.0f} circuits a day "
-        f"(range {nlo:.0f}-{nhi:.0f}); the article's table row B4 flagged this (~1400). But "
+        f"(range {nlo:.0f}-{nhi:.0f}; the project's note on the article's row B4 says ~1400). But "
         f"NK cells do not stay in flowing blood: they are held for minutes to hours in the "
         f"lungs, liver, spleen and marrow. In nksim's trafficking model {r0:.1f} times as "
         f"many cells are held as flow (a circuit takes {1440 / central:.1f} min instead of "

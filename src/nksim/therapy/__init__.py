@@ -81,6 +81,7 @@ from nksim.therapy._nk_products import expansion_events as expansion_events
 from nksim.therapy._nk_products import hncd16_nk as hncd16_nk
 from nksim.therapy._nk_products import memory_like_nk as memory_like_nk
 from nksim.therapy._nk_products import product_component as product_component
+from nksim.therapy._nk_products import trafficking_for as trafficking_for
 from nksim.therapy._nk_products import with_expansion as with_expansion
 # --- end H4b ---
 
@@ -111,4 +112,4 @@ __all__ = [
 ]
 __all__ += ["PRODUCT_KINDS", "NKProduct", "allogeneic_nk", "autologous_nk", "car_nk", "car_t",
             "catalogue", "expansion_events", "hncd16_nk", "memory_like_nk",
-            "product_component", "with_expansion"]  # H4b
+            "product_component", "trafficking_for", "with_expansion"]  # H4b

@@ -596,6 +596,22 @@ def product_component(product: NKProduct, targets: Sequence[str], *, prefix: str
     )
 
 
+def trafficking_for(product: NKProduct, prefix: str, *, support: str = "none",
+                    lymphodepleted: bool = False) -> Component:
+    """Where the product's cells go: the patrol model (nine pools) for this product.
+
+    Uses the product's ``trafficking_profile`` (infused products: ``"activated"``, lungs
+    first) and its loss rate (delta + rejection - proliferation, 1/day, floored at 0) in
+    every pool; doses go into ``{prefix}_first``.
+    """
+    from nksim.biology import trafficking_component
+
+    k = product.kinetics(support, lymphodepleted)
+    loss = max(0.0, k["delta"] + k["rej"] - k["rho"])
+    return trafficking_component(prefix, product.trafficking_profile, death=loss,
+                                 description=f"{product.name}: where the cells go")
+
+
 def with_expansion(parameters: np.ndarray, names: Sequence[str], prefix: str,
                    events: np.ndarray) -> np.ndarray:
     """Copy of a (patients x parameters) array with ``{prefix}_expand`` set from events."""
