@@ -35,6 +35,7 @@ browser:
 bench: $(STAMP)  ## benchmark W1 against libRoadRunner and SciPy (several minutes)
 	$(BIN)/python benchmarks/bench_w1.py
 	$(BIN)/python benchmarks/bench_serial_killing.py
+	$(BIN)/python benchmarks/bench_claims.py
 
 docs: $(STAMP)  ## regenerate docs/models/*.md from the model declarations
 	for m in depillis2005 depillis2006 depillis2009 sle_cd19; do \

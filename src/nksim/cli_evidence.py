@@ -286,7 +286,8 @@ def check_claim(
             click.echo(f"      {f.detail}")
         click.echo(("      依据：" if zh else "      source: ") + f.source)
     for key, note in result.cross_check.items():
-        click.echo(f"  registry check ({key}): {note}")
+        label = "登记数据核对" if zh else "registry check"
+        click.echo(f"  {label} ({key}): {note}")
     if result.probability is not None:
         p = f"{result.probability:.2f}"
         click.echo(f"  学习模型概率：{p}" if zh else f"  learned-model probability: {p}")
