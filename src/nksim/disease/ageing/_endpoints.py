@@ -189,7 +189,9 @@ def survival_curve(durations: np.ndarray, observed: np.ndarray) -> pd.DataFrame:
     e = np.asarray(observed, bool)
     data = stats.CensoredData(uncensored=d[e], right=d[~e])
     sf = stats.ecdf(data).sf
-    ci = sf.confidence_interval(0.95, method="log-log")
+    with warnings.catch_warnings():  # undefined where S = 0 or 1: NaN there, as documented
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = sf.confidence_interval(0.95, method="log-log")
     with np.errstate(all="ignore"):
         return pd.DataFrame({"time": sf.quantiles, "survival": sf.probabilities,
                              "ci_low": ci.low.probabilities, "ci_high": ci.high.probabilities})
@@ -224,3 +226,22 @@ def arm_endpoints(result: ArmResult, *, human: bool) -> dict[str, dict[str, Any]
                   "alive individuals counted up to the end of follow-up")
     out["healthspan_median_days"] = hs
     return out
+
+
+def paired_differences(arm: ArmResult, control: ArmResult) -> dict[str, Any]:
+    """Per-pair lifespan differences (arm - control twin, days) in a paired design.
+
+    Shows what one person's experience can and cannot tell: the spread of twin
+    differences against the median gain. Pairs with a twin alive at follow-up end are left
+    out (counted in ``note``).
+    """
+    both = arm.observed & control.observed
+    d = arm.lifespan[both] - control.lifespan[both]
+    if d.size == 0:
+        return {"n_pairs": 0, "note": "no pair with both deaths observed"}
+    q = np.quantile(d, [0.1, 0.25, 0.5, 0.75, 0.9])
+    return {"n_pairs": int(d.size), "median_days": float(q[2]), "q10_days": float(q[0]),
+            "q25_days": float(q[1]), "q75_days": float(q[3]), "q90_days": float(q[4]),
+            "fraction_treated_twin_longer": float(np.mean(d > 0)),
+            "fraction_identical": float(np.mean(d == 0)),
+            "note": f"{int((~both).sum())} pair(s) with a twin alive at the end left out"}
