@@ -292,6 +292,11 @@ class ArmSection(Section):
     manufacturing: Annotated[dict, _schema_of(
         ManufacturingSection, "manufacturing and vein-to-vein time (defaults by product)")] = {}
     cost: Annotated[dict, _schema_of(CostSection, "costs in RMB (defaults by product)")] = {}
+    # setting-specific regimen of the arm (e.g. antibody, cytokine support, product
+    # variant, chemotherapy): checked by the disease setting (DiseaseSetting.model)
+    regimen: Annotated[dict, WithJsonSchema({
+        "type": "object", "description": "setting-specific regimen of the arm, checked "
+        "by the disease setting ([trial] setting)"})] = {}
 
     @model_validator(mode="before")
     @classmethod

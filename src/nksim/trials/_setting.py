@@ -135,6 +135,10 @@ class DiseaseSetting(ABC):
     #: ``(endpoint name, binary column)``: cost per responder is reported under this name
     #: (total cost / responders, bootstrap interval), or ``None``.
     cost_per_response: ClassVar[tuple[str, str] | None] = None
+    #: Subgroups: patient column -> its levels (in report order; empty: sorted values).
+    #: Every endpoint is also summarised per level, under
+    #: ``arms.ARM.subgroups.COLUMN.LEVEL.endpoints`` of ``summary.json``.
+    subgroups: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def model(self, scenario: TrialScenario) -> Model:
         """The model, with the scenario's ``[parameters]`` (default: ``[trial] model``)."""

@@ -345,7 +345,7 @@ def summarise_arm(patients: pd.DataFrame, product: str, setting: DiseaseSetting,
         if setting.cost_per_response:
             name, column = setting.cost_per_response
             endpoints[name] = _cost_per_response(patients, column, ok, seed)
-    return {
+    out = {
         "n": int(len(patients)),
         "n_infused": int(infused.sum()),
         "n_failed_integration": int((~ok).sum()),
@@ -353,6 +353,29 @@ def summarise_arm(patients: pd.DataFrame, product: str, setting: DiseaseSetting,
         "product": product,
         "endpoints": endpoints,
     }
+    if setting.subgroups:
+        out["subgroups"] = subgroup_summaries(patients, setting, follow_up)
+    return out
+
+
+def subgroup_summaries(patients: pd.DataFrame, setting: DiseaseSetting,
+                       follow_up: float) -> dict[str, dict[str, Any]]:
+    """``{COLUMN: {LEVEL: {"n", "endpoints"}}}`` for the setting's declared subgroups
+    (every endpoint of the setting, on the patients of each level)."""
+    out: dict[str, dict[str, Any]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        for column, levels in setting.subgroups.items():
+            values = patients[column].astype(str)
+            order = tuple(levels) or tuple(sorted(values.unique()))
+            out[column] = {}
+            for level in order:
+                part = patients[values.eq(str(level)).to_numpy()]
+                out[column][str(level)] = {
+                    "n": int(len(part)),
+                    "endpoints": {e.name: summarise_endpoint(e, part, follow_up)
+                                  for e in setting.endpoints}}
+    return out
 
 
 def analysed_mask(endpoint: Endpoint, patients: pd.DataFrame) -> np.ndarray:
