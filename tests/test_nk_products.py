@@ -47,7 +47,7 @@ def _disease(grow: float = 0.0) -> Component:
 
 def _antibody() -> Component:
     return Component(name="test_ab", description="test-only antibody",
-                     states=(State("AB", "dimensionless", "antibody level", 0.0),),
+                     states=(State("AB", "ug/mL", "antibody level", 0.0),),
                      terms={"AB": "0"})
 
 
@@ -159,7 +159,8 @@ def test_expanders_and_non_expanders_separate_in_simulation():
 
 def test_hncd16_kills_more_with_its_antibody():
     prod = hncd16_nk("rituximab")
-    comp = product_component(prod, ["T1"], antibody_state="AB", prefix="HN")
+    comp = product_component(prod, ["T1"], antibody_state="AB", prefix="HN",
+                             antibody_unit="ug/mL", antibody_half=10.0)
     model = compose("t_adcc", "test", "test", [_disease(), _antibody(), comp])
     times = np.linspace(0, 3, 4)
     dose = [Dose("HN", 20.0, 0.0)]

@@ -516,12 +516,16 @@ def expansion_events(product: NKProduct, seed: int, patient_ids: Sequence[int], 
 # ---------------------------------------------------------------- the component
 def product_component(product: NKProduct, targets: Sequence[str], *, prefix: str = "PROD",
                       support: str = "none", lymphodepleted: bool = False,
-                      host_t: str | None = None, antibody_state: str | None = None) -> Component:
+                      host_t: str | None = None, antibody_state: str | None = None,
+                      antibody_unit: str = "dimensionless",
+                      antibody_half: float = 1.0) -> Component:
     """The product's kinetics and killing as a Component (state ``prefix``, cell/uL).
 
     ``targets`` names the disease states it kills (any disease). ``host_t`` names a host
     T-cell state that scales rejection (else rejection is the constant typical rate);
-    ``antibody_state`` names an antibody state that boosts killing of hnCD16 products.
+    ``antibody_state`` names an antibody state that boosts killing of hnCD16 products
+    (half of the extra killing at ``antibody_half``, in ``antibody_unit``, the state's
+    unit; assumption).
     The per-patient expansion flag is the parameter ``{prefix}_expand`` (0 by default):
     set it per patient from :func:`expansion_events`.
     """
@@ -570,9 +574,8 @@ def product_component(product: NKProduct, targets: Sequence[str], *, prefix: str
         params += [par("adcc", k["adcc"], "dimensionless",
                        "extra killing with antibody bound (hnCD16: range 0.5-5)",
                        kin.adcc_boost.source),
-                   par("Kab", 1.0, "dimensionless", "antibody level for half of the extra "
-                       "killing (in the antibody state's unit; assumption)",
-                       PRODUCT_ASSUMPTION)]
+                   par("Kab", antibody_half, antibody_unit, "antibody level for half of "
+                       "the extra killing (assumption)", PRODUCT_ASSUMPTION)]
         adcc = f"(1 + {P}_adcc*{antibody_state}/({P}_Kab + {antibody_state}))"
     terms: dict[str, list[str] | str] = {
         P: [f"({P}_rho + {P}_expand*{P}_rexp*(1 - {P}/{P}_kexp) - {P}_delta - {rej})*{P}"],
