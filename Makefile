@@ -36,9 +36,10 @@ bench: $(STAMP)  ## benchmark W1 against libRoadRunner and SciPy (several minute
 	$(BIN)/python benchmarks/bench_w1.py
 	$(BIN)/python benchmarks/bench_serial_killing.py
 	$(BIN)/python benchmarks/bench_claims.py
+	$(BIN)/python benchmarks/bench_sde.py
 
 docs: $(STAMP)  ## regenerate docs/models/*.md from the model declarations
-	for m in depillis2005 depillis2006 depillis2009 sle_cd19; do \
+	for m in depillis2005 depillis2006 depillis2009 karin2019 sle_cd19; do \
 		$(BIN)/nksim models --show $$m > docs/models/$$m.md; done
 
 lint: $(STAMP)
