@@ -82,6 +82,16 @@ class _NumbaPrinter(PythonCodePrinter):
     def _print_Not(self, expr):
         return f"(not ({self._print(expr.args[0])}))"
 
+    def _print_polygamma(self, expr):
+        # only in Jacobians of factorial/gamma: digamma = d lgamma/dx by a central difference
+        # (a Jacobian needs no more accuracy; no header change for models without it)
+        order, x = expr.args
+        if order != 0:
+            return "math.nan"
+        a = self._print(x)
+        h = f"(1e-5*max(1.0, abs({a})))"
+        return f"((math.lgamma({a} + {h}) - math.lgamma({a} - {h}))/(2.0*{h}))"
+
     def _print_Piecewise(self, expr):
         pieces = list(expr.args)
         result = "math.nan"  # no piece applies: undefined

@@ -404,10 +404,12 @@ class _Importer:
         m = self.m
         self.refuse_unsupported()
         self.extra_params: list[tuple[str, float, str, str]] = []
-        rules = {r.getVariable(): r for r in m.getListOfRules()}
+        # a rule or initial assignment without maths has no effect (SBML L3V2)
+        rules = {r.getVariable(): r for r in m.getListOfRules() if r.getMath() is not None}
         assigned = {v for v, r in rules.items() if r.isAssignment()}
         rated = {v for v, r in rules.items() if r.isRate()}
-        inits = {ia.getSymbol(): ia for ia in m.getListOfInitialAssignments()}
+        inits = {ia.getSymbol(): ia for ia in m.getListOfInitialAssignments()
+                 if ia.getMath() is not None}
 
         # --- which compartments vary
         comps = {c.getId(): c for c in m.getListOfCompartments()}
@@ -457,7 +459,10 @@ class _Importer:
         # --- initial values (numbers, or formulas evaluated at t = 0)
         t0_formula: dict[str, str] = {}  # nksim name -> formula at t = 0
         for cid, c in comps.items():
-            t0_formula[self.nk(cid)] = repr(c.getSize()) if c.isSetSize() else "nan"
+            size = repr(c.getSize()) if c.isSetSize() else "nan"
+            if not c.isSetSize() and c.isSetSpatialDimensions() and c.getSpatialDimensions() == 0:
+                size = "1.0"  # a 0-D compartment has no size: its species behave as amounts
+            t0_formula[self.nk(cid)] = size
         for p in m.getListOfParameters():
             t0_formula[self.nk(p.getId())] = repr(p.getValue()) if p.isSetValue() else "nan"
         for sref, v in stoich_params:
@@ -573,6 +578,11 @@ class _Importer:
             else:
                 quantity(name, values[name], unit, desc, state_eq=flux)
 
+        for q in (*params, *states):
+            value = q.value if isinstance(q, Parameter) else q.initial
+            if not math.isfinite(value):
+                _fail(f"{q.description}: its value is {value} (not set, or not finite, in "
+                      f"{self.label})")
         expressions = self.order_expressions(expressions)
         notes = [f"Imported from {self.label} by nksim.model.from_sbml.",
                  "Initial assignments were evaluated at import with the file's values."]
@@ -642,7 +652,7 @@ class _Importer:
         kl = r.getKineticLaw()
         rid = r.getId()
         if kl is None or kl.getMath() is None:
-            _fail(f"reaction {rid!r} has no kinetic law (not supported)")
+            _fail(f"reaction {rid!r} has no kinetic law (its rate is undefined)")
         local = {}
         for lp in kl.getListOfLocalParameters():
             gname = self.nk(f"{rid}_{lp.getId()}")

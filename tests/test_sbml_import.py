@@ -1,0 +1,329 @@
+"""SBML import (nksim.model.from_sbml): models written with libSBML's own API are read,
+integrated by the nksim engine and compared with closed-form solutions; unsupported SBML is
+refused by name in one line; export -> import gives the same model and the same results.
+"""
+
+from __future__ import annotations
+
+import math
+
+import libsbml
+import numpy as np
+import pytest
+
+from nksim.engine import SolverOptions, simulate
+from nksim.errors import UserError
+from nksim.library import get_model
+from nksim.model import Citation, Model, Parameter, State, from_sbml, to_sbml
+
+TIGHT = SolverOptions(rtol=1e-10, atol=1e-12, threads=1)
+
+
+def _new(level: int = 3, version: int = 2):
+    doc = libsbml.SBMLDocument(level, version)
+    return doc, doc.createModel()
+
+
+def _compartment(m, cid, size, constant=True):
+    c = m.createCompartment()
+    c.setId(cid)
+    c.setSize(size)
+    c.setConstant(constant)
+    c.setSpatialDimensions(3)
+    return c
+
+
+def _species(m, sid, comp, *, conc=None, amount=None, hosu=False, boundary=False):
+    s = m.createSpecies()
+    s.setId(sid)
+    s.setCompartment(comp)
+    if conc is not None:
+        s.setInitialConcentration(conc)
+    if amount is not None:
+        s.setInitialAmount(amount)
+    s.setHasOnlySubstanceUnits(hosu)
+    s.setBoundaryCondition(boundary)
+    s.setConstant(False)
+    return s
+
+
+def _parameter(m, pid, value=None, constant=True):
+    p = m.createParameter()
+    p.setId(pid)
+    if value is not None:
+        p.setValue(value)
+    p.setConstant(constant)
+    return p
+
+
+def _math(text):
+    ast = libsbml.parseL3Formula(text)
+    assert ast is not None, libsbml.getLastParseL3Error()
+    return ast
+
+
+def _reaction(m, rid, reactants, products, law, local=None):
+    r = m.createReaction()
+    r.setId(rid)
+    r.setReversible(False)
+    for sid, st in reactants:
+        ref = r.createReactant()
+        ref.setSpecies(sid)
+        ref.setStoichiometry(st)
+        ref.setConstant(True)
+    for sid, st in products:
+        ref = r.createProduct()
+        ref.setSpecies(sid)
+        ref.setStoichiometry(st)
+        ref.setConstant(True)
+    kl = r.createKineticLaw()
+    for pid, v in (local or {}).items():
+        lp = kl.createLocalParameter()
+        lp.setId(pid)
+        lp.setValue(v)
+    kl.setMath(_math(law))
+    return r
+
+
+def _text(doc) -> str:
+    return libsbml.writeSBMLToString(doc)
+
+
+def test_reaction_with_concentrations_amounts_and_a_local_parameter():
+    """A -> 2 B in V = 2: [A] = 3 e^{-kt}; B (an amount) = 2 * (3 * 2) (1 - e^{-kt})."""
+    doc, m = _new()
+    _compartment(m, "V", 2.0)
+    _species(m, "A", "V", conc=3.0)
+    _species(m, "B", "V", amount=0.0, hosu=True)
+    _parameter(m, "k", 9.0)  # shadowed by the local k of the reaction
+    _reaction(m, "r1", [("A", 1)], [("B", 2)], "k*A*V", local={"k": 0.5})
+    model = from_sbml(_text(doc), name="sbml_t_massaction")
+    assert model.state("A").unit == "dimensionless"  # the file declares no units
+    t = np.linspace(0, 6, 7)
+    res = simulate(model, t, options=TIGHT)
+    np.testing.assert_allclose(res.dataset["A"].values[0], 3 * np.exp(-0.5 * t), rtol=1e-8)
+    np.testing.assert_allclose(res.dataset["B"].values[0], 12 * (1 - np.exp(-0.5 * t)),
+                               rtol=1e-8, atol=1e-10)
+    # the reaction rate is a named expression (amount per time)
+    np.testing.assert_allclose(res.evaluate("r1")[0], 0.5 * 3 * np.exp(-0.5 * t) * 2, rtol=1e-8)
+
+
+def test_rules_functions_time_piecewise_and_avogadro():
+    """p = f(time) = 2 t (function definition, assignment rule); dq/dt = piecewise(1, t < 2, 0)
+    so q = min(t, 2); dS/dt = p (rate rule on a species) with S0 = 3 k (initial assignment),
+    so S = 3k + t^2; n = avogadro * 1e-23 (initial assignment with the csymbol)."""
+    doc, m = _new()
+    _compartment(m, "V", 1.0)
+    _species(m, "S", "V", conc=0.0)
+    _parameter(m, "k", 2.0)
+    _parameter(m, "p", 0.0, constant=False)
+    _parameter(m, "q", 0.0, constant=False)
+    _parameter(m, "n", 0.0)
+    fd = m.createFunctionDefinition()
+    fd.setId("f")
+    fd.setMath(_math("lambda(x, 2*x)"))
+    ar = m.createAssignmentRule()
+    ar.setVariable("p")
+    ar.setMath(_math("f(time)"))
+    rr = m.createRateRule()
+    rr.setVariable("q")
+    rr.setMath(_math("piecewise(1, time < 2, 0)"))
+    rr = m.createRateRule()
+    rr.setVariable("S")
+    rr.setMath(_math("p"))
+    ia = m.createInitialAssignment()
+    ia.setSymbol("S")
+    ia.setMath(_math("3*k"))
+    ia = m.createInitialAssignment()
+    ia.setSymbol("n")
+    ia.setMath(_math("avogadro*1e-23"))
+    model = from_sbml(_text(doc), name="sbml_t_rules")
+    assert model.parameter("n").value == pytest.approx(6.02214076)
+    assert model.state("S").initial == 6.0
+    t = np.linspace(0, 4, 9)
+    res = simulate(model, t, options=SolverOptions(rtol=1e-10, atol=1e-12, threads=1,
+                                                   h_max=0.25))
+    np.testing.assert_allclose(res.dataset["S"].values[0], 6 + t**2, rtol=1e-8)
+    np.testing.assert_allclose(res.dataset["q"].values[0], np.minimum(t, 2), atol=1e-7)
+    np.testing.assert_allclose(res.evaluate("p")[0], 2 * t)
+
+
+def test_compartment_of_varying_size():
+    """dV/dt = r: a species without reactions keeps its amount ([C] = 1/(1 + r t)); D decays
+    with rate k [D] V (amount/time), so its amount is e^{-kt} and [D] = e^{-kt}/(1 + r t)."""
+    doc, m = _new()
+    _compartment(m, "V", 1.0, constant=False)
+    _species(m, "C", "V", conc=1.0)
+    _species(m, "D", "V", conc=1.0)
+    _parameter(m, "r", 0.5)
+    _parameter(m, "k", 0.3)
+    rr = m.createRateRule()
+    rr.setVariable("V")
+    rr.setMath(_math("r"))
+    _reaction(m, "decay", [("D", 1)], [], "k*D*V")
+    model = from_sbml(_text(doc), name="sbml_t_volume")
+    t = np.linspace(0, 5, 6)
+    res = simulate(model, t, options=TIGHT)
+    vol = 1 + 0.5 * t
+    np.testing.assert_allclose(res.dataset["V"].values[0], vol, rtol=1e-9)
+    np.testing.assert_allclose(res.evaluate("C")[0], 1 / vol, rtol=1e-9)
+    np.testing.assert_allclose(res.evaluate("D")[0], np.exp(-0.3 * t) / vol, rtol=1e-8)
+
+
+def test_level_2_is_converted():
+    doc, m = _new(2, 4)
+    _compartment(m, "cell", 1.0)
+    _species(m, "X", "cell", amount=4.0)
+    _parameter(m, "k", 0.25)
+    _reaction(m, "out", [("X", 1)], [], "k*X")
+    model = from_sbml(_text(doc), name="sbml_t_level2")
+    t = np.linspace(0, 2, 3)
+    res = simulate(model, t, options=TIGHT)
+    np.testing.assert_allclose(res.dataset["X"].values[0], 4 * np.exp(-0.25 * t), rtol=1e-8)
+
+
+# ---------------------------------------------------------------- refusals
+def _with_event(m):
+    ev = m.createEvent()
+    ev.setId("kick")
+    ev.setUseValuesFromTriggerTime(True)
+    tr = ev.createTrigger()
+    tr.setInitialValue(False)
+    tr.setPersistent(True)
+    tr.setMath(_math("time > 1"))
+    ea = ev.createEventAssignment()
+    ea.setVariable("k")
+    ea.setMath(_math("1"))
+
+
+def _with_algebraic(m):
+    m.getParameter("k").setConstant(False)
+    r = m.createAlgebraicRule()
+    r.setMath(_math("k - 1"))
+
+
+def _with_delay(m):
+    m.getParameter("k").setConstant(False)
+    r = m.createAssignmentRule()
+    r.setVariable("k")
+    r.setMath(_math("delay(X, 1)"))
+
+
+def _with_rate_of(m):
+    _parameter(m, "z", 0.0, constant=False)
+    r = m.createAssignmentRule()
+    r.setVariable("z")
+    r.setMath(_math("rateOf(X)"))
+
+
+@pytest.mark.parametrize("change, message", [
+    (_with_event, "SBML events are not supported (event 'kick'"),
+    (_with_algebraic, "algebraic rules are not supported"),
+    (_with_delay, "delay() is not supported"),
+    (_with_rate_of, "rateOf() is not supported"),
+])
+def test_unsupported_features_are_refused_by_name(change, message):
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=1.0)
+    _parameter(m, "k", 0.5)
+    _reaction(m, "r", [("X", 1)], [], "k*X")
+    change(m)
+    with pytest.raises(UserError) as err:
+        from_sbml(_text(doc), name="sbml_t_refused")
+    assert message in str(err.value) and err.value.field == "model.file"
+    assert "\n" not in str(err.value)
+
+
+def test_fast_reactions_and_packages_are_refused():
+    doc = libsbml.SBMLDocument(3, 1)
+    m = doc.createModel()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=1.0)
+    r = _reaction(m, "r", [("X", 1)], [], "X")
+    r.setFast(True)
+    with pytest.raises(UserError, match="fast reactions are not supported"):
+        from_sbml(_text(doc))
+    ns = libsbml.SBMLNamespaces(3, 1, "fbc", 2)
+    doc = libsbml.SBMLDocument(ns)
+    doc.setPackageRequired("fbc", False)
+    m = doc.createModel()
+    m.getPlugin("fbc").setStrict(True)
+    _compartment(m, "c", 1.0)
+    with pytest.raises(UserError, match="SBML package 'fbc' is not supported"):
+        from_sbml(_text(doc))
+
+
+def test_bad_files_are_one_line_errors(tmp_path):
+    with pytest.raises(UserError, match="no such SBML file"):
+        from_sbml(tmp_path / "missing.xml")
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<sbml><model></sbml>")
+    with pytest.raises(UserError, match="cannot read SBML"):
+        from_sbml(bad)
+
+
+# ---------------------------------------------------------------- export -> import
+def test_export_writes_every_unit_and_import_reads_them_back():
+    src = Citation("t", "test", "assumption")
+    model = Model(
+        name="units_roundtrip", title="units", description="units",
+        states=(State("X", "ug", "drug amount", 10.0), State("N", "cell", "cells", 1e3)),
+        parameters=(Parameter("V", 5.0, "L", "volume", src),
+                    Parameter("CL", 2.0, "L/day", "clearance", src),
+                    Parameter("EC50", 3.0, "ug/L", "potency", src),
+                    Parameter("kill", 0.1, "1/day", "kill rate", src)),
+        equations={"X": "-CL/V*X", "N": "-kill*N*(X/V)/(EC50 + X/V)"},
+        observables={"conc": ("X/V", "ug/L", "drug concentration")},
+    )
+    text = to_sbml(model, extinction_events=False)
+    sbml = libsbml.readSBMLFromString(text).getModel()
+
+    def unit_of(pid):
+        ud = sbml.getUnitDefinition(sbml.getParameter(pid).getUnits())
+        return sorted((libsbml.UnitKind_toString(u.getKind()), u.getExponent(),
+                       u.getMultiplier() * 10 ** u.getScale()) for u in ud.getListOfUnits())
+
+    assert unit_of("EC50") == [("gram", 1.0, pytest.approx(1e-6)), ("litre", -1.0, 1.0)]
+    assert unit_of("CL") == [("litre", 1.0, 1.0), ("second", -1.0, 86400.0)]
+    ud = sbml.getUnitDefinition(sbml.getSpecies("X").getSubstanceUnits())
+    assert [(libsbml.UnitKind_toString(u.getKind()), u.getMultiplier()) for u in
+            ud.getListOfUnits()] == [("gram", pytest.approx(1e-6))]
+    back = from_sbml(text)
+    assert {p.name: p.unit for p in back.parameters}.items() >= {
+        "V": "L", "CL": "L/day", "EC50": "ug/L", "kill": "1/day"}.items()
+    assert back.state("X").unit == "ug" and back.time_unit == "day"
+    assert not back.unit_exempt  # units complete: the dimensional analysis ran on import
+
+
+def _roundtrip(name: str, t_end: float):
+    model = get_model(name)
+    back = from_sbml(to_sbml(model, extinction_events=False), name=f"{name}_rt")
+    assert back.state_names == model.state_names
+    values = {p.name: p.value for p in back.parameters}
+    assert all(math.isclose(values[p.name], p.value, rel_tol=1e-14) for p in model.parameters)
+    t = np.linspace(0.0, t_end, 11)
+    a = simulate(model.with_extinction({s: None for s in model.state_names}), t, options=TIGHT)
+    b = simulate(back, t, options=TIGHT)
+    for s in model.state_names:
+        np.testing.assert_allclose(b.dataset[s].values, a.dataset[s].values, rtol=1e-7,
+                                   atol=1e-9 * max(1.0, float(np.abs(a.dataset[s]).max())))
+
+
+def test_roundtrip_karin2019():
+    _roundtrip("karin2019", 365.0 * 40)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["depillis2005", "depillis2006", "depillis2009"])
+def test_roundtrip_library_models(name):
+    _roundtrip(name, 30.0)
+
+
+def test_avogadro_value_is_the_si_constant():
+    assert math.isclose(6.02214076e23, 6.02214076e23)
+    from nksim.model._sbml_import import AVOGADRO
+    from nksim.units import registry
+
+    assert AVOGADRO == pytest.approx(registry().Quantity(1, "avogadro_constant").to("1/mol").m,
+                                     rel=1e-12)
