@@ -206,6 +206,23 @@ def _products(ds) -> np.ndarray:
                np.zeros_like(np.asarray(ds["NKH"].values, float)))
 
 
+#: Figures set beside the estimates of arms with these names (never calibrated to, except
+#: Marin 2024, a calibration target: docs/calibration.md).
+PUBLISHED = (
+    {"arm": "ft516_rituximab", "endpoint": "orr_rate", "value": 0.58,
+     "label": "article: 58 % [UNVERIFIED]"},
+    {"arm": "ft516_rituximab", "endpoint": "cr_rate", "value": 0.44,
+     "label": "article: 44 % [UNVERIFIED]"},
+    {"arm": "ft516_rituximab", "endpoint": "cr_rate", "value": 0.56,
+     "label": "FT516 early report 2021: CR 56 %, n = 11 [V-src]"},
+    {"arm": "cd19_carnk", "endpoint": "orr_rate", "value": 8 / 11,
+     "label": "Liu 2020: 8/11 [V-src, check]"},
+    {"arm": "cd19_carnk", "endpoint": "orr_rate", "value": 0.486,
+     "label": "Marin 2024: 48.6 % [V-src, calibration target]"},
+    {"arm": "cd19_carnk", "endpoint": "cr_rate", "value": 7 / 11,
+     "label": "Liu 2020: 7/11 CR [V-src]"},
+)
+
 _CACHE: dict[tuple, Any] = {}
 
 
@@ -244,6 +261,7 @@ class LymphomaSetting(DiseaseSetting):
         "spider": "spd_change_pct_at_visits", "visits": VISITS,
         "survival": {"PFS": "pfs_months", "OS": "os_months"},
         "months_per_day": 1.0 / DAYS_PER_MONTH,
+        "published": PUBLISHED,
     }
 
     # ------------------------------------------------------------ model

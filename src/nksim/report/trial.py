@@ -150,7 +150,10 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
 
 def plot_arms(result) -> list[tuple[str, str, bytes]]:
     """The trial's figures as PNG: ``(id, caption, png)``."""
-    return [(i, c, figure_png(f)) for i, c, f in trial_figures(result)]
+    from nksim.report._oncology import oncology_figures  # settings declaring `oncology`
+
+    figures = [*trial_figures(result), *oncology_figures(result)]
+    return [(i, c, figure_png(f)) for i, c, f in figures]
 
 
 def _timing(result) -> str:
