@@ -83,8 +83,8 @@ def test_one_megabyte_of_repeated_red_flags_gives_bounded_output():
     assert len(result.flags) <= 20  # one flag per rule, with a count
     assert len({f.rule for f in result.flags}) == len(result.flags)
     cure = next(f for f in result.flags if f.rule == "cure_all")
-    assert cure.count >= 1000 and cure.count_is_minimum  # counting stops at 1000 a pattern
-    assert "at least" in result.explanation
+    assert cure.count > 10_000  # every repetition counted, reported once
+    assert f"matched {cure.count} times" in result.explanation
     assert len(result.suppressed) <= 40
     assert len(result.explanation) < 5000
     assert result.explanation.count("Cure-all claim") == 1

@@ -411,6 +411,66 @@ def _pattern_matches(
                     break
 
 
+@dataclass
+class _Compact:
+    """The distinct sentence windows of a repetitive text, for pattern scanning.
+
+    ``text`` holds each distinct window once (joined by newlines); a match at compact offset
+    ``p`` in window ``i`` is at ``p + shift[i]`` in the full text, and stands for ``mult[i]``
+    matches (one per repetition of the window)."""
+
+    text: str
+    lower: str
+    starts: list[int]
+    shift: list[int]
+    mult: list[int]
+    hits: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _compact(text: str, sentences: list[tuple[int, int]]) -> _Compact | None:
+    """A compact copy of ``text`` when its windows repeat (less than 80 % are distinct)."""
+    seen: dict[str, int] = {}
+    parts: list[str] = []
+    starts: list[int] = []
+    shift: list[int] = []
+    mult: list[int] = []
+    pos = 0
+    for s, e in sentences:
+        window = text[s:e]
+        i = seen.get(window)
+        if i is not None:
+            mult[i] += 1
+            continue
+        seen[window] = len(mult)
+        starts.append(pos)
+        shift.append(s - pos)
+        mult.append(1)
+        parts.append(window)
+        pos += len(window) + 1
+    if pos > 0.8 * len(text):
+        return None
+    joined = "\n".join(parts)
+    return _Compact(joined, lowered(joined), starts, shift, mult)
+
+
+def _rule_matches(
+    rule: ClaimRule,
+    text: str,
+    lower: str,
+    capped: list[str],
+    hits: dict[str, list[int]],
+    compact: _Compact | None,
+) -> list[tuple[int, int, str, int]]:
+    """The rule's pattern matches in the full text, with how many matches each stands for."""
+    if compact is None:
+        return [(s, e, d, 1) for s, e, d in _pattern_matches(rule, text, lower, capped, hits)]
+    out = []
+    for s, e, d in _pattern_matches(rule, compact.text, compact.lower, capped, compact.hits):
+        i = bisect_right(compact.starts, s) - 1
+        out.append((s + compact.shift[i], e + compact.shift[i], d, compact.mult[i]))
+    return out
+
+
 def _verb_sentences(ctx: _Context, rules: ClaimRules) -> list[int]:
     """Indices of sentences holding a treatment verb (at most MAX_DETECTOR_SENTENCES)."""
     out: list[int] = []
@@ -428,14 +488,18 @@ def _verb_sentences(ctx: _Context, rules: ClaimRules) -> list[int]:
 def _many_diseases(
     ctx: _Context, rules: ClaimRules, verb_sentences: list[int]
 ) -> Iterator[tuple[int, int, str]]:
+    seen: dict[str, dict[str, re.Match[str]]] = {}  # repeated sentences are read once
     for idx in verb_sentences:
         s, e = ctx.sentences[idx]
         sentence = ctx.text[s:e]
-        found = {}
-        for group, rx in rules.disease_groups.items():
-            m = rx.search(sentence)
-            if m:
-                found[group] = m
+        found = seen.get(sentence)
+        if found is None:
+            found = {}
+            for group, rx in rules.disease_groups.items():
+                m = rx.search(sentence)
+                if m:
+                    found[group] = m
+            seen[sentence] = found
         if len(found) >= 3:
             lo = min(m.start() for m in found.values())
             hi = max(m.end() for m in found.values())
@@ -643,28 +707,30 @@ def check_claim(
             f"{MAX_DETECTOR_SENTENCES} sentences with a treatment verb"
         )
 
+    compact = _compact(t, sentences) if len(t) > 20_000 else None
     for rule in rules.rules:
         if rule.requires_cell_context and not has_cell_context:
             continue
+        candidates: list[tuple[int, int, str, int]]
         if rule.detector == "approval":
-            candidates = list(_approval(ctx, rule, rules, suppressed))
+            candidates = [(*c, 1) for c in _approval(ctx, rule, rules, suppressed)]
         elif rule.detector == "phase_claim":
-            candidates = list(_phase_claim(ctx, rule, rules, landscape, cross))
+            candidates = [(*c, 1) for c in _phase_claim(ctx, rule, rules, landscape, cross)]
         else:
-            candidates = list(_pattern_matches(rule, t, lower, capped, hits))
+            candidates = _rule_matches(rule, t, lower, capped, hits, compact)
             if rule.detector == "many_diseases":
-                candidates += list(_many_diseases(ctx, rules, verb_sentences))
+                candidates += [(*c, 1) for c in _many_diseases(ctx, rules, verb_sentences)]
             elif rule.detector == "unapproved_indication":
-                candidates += list(_unapproved_indication(ctx, rules, verb_sentences))
+                candidates += [(*c, 1) for c in _unapproved_indication(ctx, rules, verb_sentences)]
         candidates.sort(key=lambda c: (c[0], -c[1]))
         first: tuple[int, int, str] | None = None
         count = examined = 0
         last_end = -1
-        for start, end, detail in candidates:
+        for start, end, detail, weight in candidates:
             if start < last_end:  # overlaps a match already taken
                 continue
             last_end = end
-            count += 1
+            count += weight
             if first is not None or examined >= MAX_EXAMINED:
                 continue  # counted only: the rule is already flagged, or enough examined
             examined += 1

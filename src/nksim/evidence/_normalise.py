@@ -89,10 +89,11 @@ _SYLLABLES = {s for k in _PINYIN for s in k.split()}
 _MAX_SYLLABLES = max(len(k) for k in _PINYIN_SEQ)
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(65, 91)})
 # candidate pinyin words (looked up in the lower-cased text; plain literals scan fast)
+# (no leading look-behind, so that re can skip ahead on the first letters; a match preceded
+# by a letter is dropped afterwards)
 _PINYIN_WORD = re.compile(
-    r"(?<![a-z])(?:"
-    + "|".join(sorted(_SYLLABLES | set(_PINYIN_JOINED), key=len, reverse=True))
-    + r")(?![a-z])"
+    r"(?:" + "|".join(sorted(_SYLLABLES | set(_PINYIN_JOINED), key=len, reverse=True)) + r")"
+    r"(?![a-z])"
 )
 _PINYIN_GAP = re.compile(r"[\s\-'.]*\Z")
 
@@ -102,7 +103,11 @@ def _pinyin_edits(text: str) -> list[tuple[int, int, str]]:
     low = text.lower()
     if len(low) != len(text):
         low = text.translate(_ASCII_LOWER)
-    words = [(m.start(), m.end(), m.group()) for m in _PINYIN_WORD.finditer(low)]
+    words = [
+        (m.start(), m.end(), m.group())
+        for m in _PINYIN_WORD.finditer(low)
+        if not (m.start() and "a" <= low[m.start() - 1] <= "z")
+    ]
     edits: list[tuple[int, int, str]] = []
     i = 0
     while i < len(words):
