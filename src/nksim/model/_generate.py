@@ -82,6 +82,16 @@ class _NumbaPrinter(PythonCodePrinter):
     def _print_Not(self, expr):
         return f"(not ({self._print(expr.args[0])}))"
 
+    def _print_Derivative(self, expr):
+        # left unevaluated by sympy: of floor/ceiling it is 0 (almost everywhere); any other
+        # is NaN, which fw_lanes zeroes (that Jacobian entry is dropped)
+        if isinstance(expr.expr, sp.floor | sp.ceiling):
+            return "0.0"
+        return "math.nan"
+
+    def _print_Subs(self, expr):
+        return "math.nan"
+
     def _print_polygamma(self, expr):
         # only in Jacobians of factorial/gamma: digamma = d lgamma/dx by a central difference
         # (a Jacobian needs no more accuracy; no header change for models without it)

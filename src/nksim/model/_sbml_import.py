@@ -41,7 +41,9 @@ from nksim.model._declaration import (
     State,
 )
 
-AVOGADRO = 6.02214076e23  # 1/mol, SBML L3V2 (CODATA 2018 exact value)
+# 1/mol: the value the SBML Level 3 specifications fix for the avogadro csymbol (CODATA
+# 2006), not the SI 2019 value 6.02214076e23 (SBML Test Suite case 01323 checks this).
+AVOGADRO = 6.02214179e23
 FIELD = "model.file"
 
 # SBML unit kinds as pint unit names.
