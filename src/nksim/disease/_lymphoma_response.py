@@ -120,7 +120,7 @@ def lugano_ct(ldi_cm: np.ndarray, sdi_cm: np.ndarray | None = None,
             out.append("PD")
         elif np.all(ldi[k] <= CR_MAX_LDI_CM):
             out.append("CR")
-        elif base > 0 and ppd[k].sum() <= 0.5 * base:
+        elif base > 0 and ppd[k].sum() <= 0.5 * base * (1 + 1e-12):  # rounding
             out.append("PR")
         else:
             out.append("SD")

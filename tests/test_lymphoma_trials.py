@@ -1,0 +1,73 @@
+"""The bundled lymphoma trials run from the CLI (few patients) and write the issue's
+endpoints with 95 % CIs, n and FCGR3A subgroups; bad input is one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nksim.cli import cli
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "src" / "nksim" / "data" / "scenarios"
+ENDPOINTS = ("orr_rate", "cr_rate", "pfs_median_months", "os_median_months", "crs_any_rate")
+
+
+def _small(name: str, tmp_path: Path, *changes: tuple[str, str]) -> Path:
+    text = re.sub(r"n_candidates = \d+", "n_candidates = 30", (SCENARIOS / name).read_text())
+    for old, new in (("patients_per_arm = 40", "patients_per_arm = 5"),
+                     ("follow_up_days = 730", "follow_up_days = 365"), *changes):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    out = tmp_path / name
+    out.write_text(text)
+    return out
+
+
+@pytest.mark.parametrize("name, arms", [
+    ("lymphoma_ft516_rituximab.toml", ("ft516_rituximab", "rituximab")),
+    ("lymphoma_cd19_carnk.toml", ("cd19_carnk",)),
+])
+def test_bundled_lymphoma_trial_runs_from_cli(tmp_path: Path, name, arms):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["trial", str(_small(name, tmp_path)), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert tuple(summary["arms"]) == arms
+    for arm in arms:
+        block = summary["arms"][arm]
+        assert block["n"] == 5
+        for e in ENDPOINTS:
+            est = block["endpoints"][e]
+            assert {"value", "ci_low", "ci_high", "n"} <= set(est)
+        groups = block["subgroups"]["fcgr3a"]
+        assert set(groups) == {"VV", "VF", "FF"}
+        assert sum(g["n"] for g in groups.values()) == 5
+        assert set(ENDPOINTS) <= set(groups["VF"]["endpoints"])
+    html = (out / "report.html").read_text()
+    assert "Research use only" in html and "Number at risk" not in html  # drawn in a PNG
+    assert "Kaplan-Meier estimate by arm" in html and "SPD" in html
+
+
+@pytest.mark.parametrize("change, field", [
+    (('nk_product = "hncd16_nk"', 'nk_product = "nk_magic"'), "arms[0].regimen.nk_product"),
+    (('antibody = "rituximab"', 'antibody = "obinutuzumab"'), "arms[0].regimen.antibody"),
+    (("antibody_days = [-5]", "antibody_days = []"), "arms[0].regimen.antibody_days"),
+    (("n_candidates = 30", "n_candidates = 30\nmtv_median_ml = -3"), "cohort.mtv_median_ml"),
+    (("min_largest_ldi_cm = 1.5", 'min_largest_ldi_cm = "on"'),
+     "eligibility.min_largest_ldi_cm"),
+    (('product = "none"\n[arms.regimen]', 'product = "none"\n[arms.regimen]\n'
+      'nk_product = "hncd16_nk"'), "arms[1].regimen.nk_product"),
+    (('support = "il2"', 'support = "il2"\ncolour = "blue"'), "arms[0].regimen.colour"),
+])
+def test_bad_lymphoma_input_is_one_line_exit_2(tmp_path: Path, change, field):
+    out = tmp_path / "out"
+    path = _small("lymphoma_ft516_rituximab.toml", tmp_path, change)
+    res = CliRunner().invoke(cli, ["trial", str(path), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert "\n" not in line and line.startswith("nksim: error:") and field in line, line
+    assert not out.exists()
