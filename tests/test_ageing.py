@@ -166,6 +166,15 @@ def test_nk_capacity_after_an_infusion_decays_with_its_half_life():
                     cytokines=(Cytokines(70, 1, 1, 14, 1.5),))
     np.testing.assert_allclose(nk_capacity(np.array([60 * Y, 70 * Y + 1, 70 * Y + 20]), old),
                                [0.6 * 0.3, 0.5 * 0.3 * 1.5, 0.5 * 0.3], rtol=2e-3)
+    # relative to the fit (default), the endogenous decline alone leaves the published beta;
+    # on an absolute scale it lowers removal with age
+    t = np.arange(0, 100 * Y, 30.0)
+    decl = NKLayer(share=0.5, per_cell_decline_per_year=0.01, decline_start_years=20)
+    np.testing.assert_allclose(removal_multiplier(t, ArmInputs(nk=decl)), 1.0, rtol=1e-12)
+    absolute = NKLayer(share=0.5, per_cell_decline_per_year=0.01, decline_start_years=20,
+                       relative_to_fit=False)
+    np.testing.assert_allclose(removal_multiplier(np.array([80 * Y]), ArmInputs(nk=absolute)),
+                               0.5 + 0.5 * 0.4)
 
 
 def test_perforin_deficient_mice_carry_more_senescent_cells_and_die_sooner():
@@ -327,3 +336,12 @@ def test_scenario_rules():
     raw["cohort"] = {"paired": False, "control": "zz"}
     with pytest.raises(Exception, match="cohort.control"):
         parse_scenario(raw)
+
+
+def test_the_python_example_of_the_docs_runs(capsys):
+    text = (Path(__file__).resolve().parents[1] / "docs" / "ageing.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "docs/ageing.md", "exec"), {})  # noqa: S102
+    median, gain = (float(x) for x in capsys.readouterr().out.split())
+    assert 800 < median < 920
+    assert 18 < gain < 32

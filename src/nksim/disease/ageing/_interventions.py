@@ -2,7 +2,7 @@
 
 The SR removal rate of one arm at age t (days) is (:data:`~._sources.NK_BRIDGE`)::
 
-    beta(t)  = beta0 * [(1 - s) + s * C(t)]                       s = NK share of removal
+    beta(t)  = beta0 * [(1 - s) + s * C(t) / C_ref(t)]            s = NK share of removal
     C(t)     = act(t) * [count(t) * r_prf + a_inf * N_inf(t) / N_pool]
     count(t) = 1 + c_count * max(0, age - age0)                   (relative NK number)
     kill(t)  = max(0.05, 1 - d_cell * max(0, age - age0))         (per-cell killing)
@@ -11,6 +11,14 @@ The SR removal rate of one arm at age t (days) is (:data:`~._sources.NK_BRIDGE`)
 
 (the infused cells' killing is ``a_inf`` relative to young endogenous cells, times the
 cytokine factor), and senolysis adds first-order removal ``- delta X`` while it runs.
+
+``C_ref(t)``: with ``relative_to_fit`` (the default) it is the wild-type endogenous
+capacity ``count(t) * kill(t)`` without interventions: the published fits were made on real
+survival data, which already carry the age-related NK decline, so the fitted beta0 is taken
+to include it; the control arm stays the published model, and interventions (infusions,
+cytokines) and genotypes (perforin loss) act relative to it (infused young-like cells then
+count for more where endogenous killing has declined). With ``relative_to_fit = false``,
+``C_ref = 1`` (young adult) and the decline itself lowers removal with age.
 Without an ``[arms.nk]`` table an arm has ``beta(t) = beta0``: the published model.
 The result is a per-step table of inputs ``(beta multiplier, eta multiplier, delta)``
 read by the SR drift (:mod:`._cohort`).
@@ -38,6 +46,7 @@ class NKLayer:
     decline_start_years: float = 0.0
     perforin_residual: float = DEFAULTS["perforin_residual"].value
     pool_cells: float = DEFAULTS["endogenous_nk_human"].value
+    relative_to_fit: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,14 +105,18 @@ def _cytokine_factor(t: np.ndarray, courses: tuple[Cytokines, ...]) -> np.ndarra
     return f
 
 
+def _endogenous(t: np.ndarray, nk: NKLayer) -> tuple[np.ndarray, np.ndarray]:
+    over = np.maximum(0.0, t / DAYS_PER_YEAR - nk.decline_start_years)
+    count = np.maximum(0.0, 1.0 + nk.count_change_per_year * over)
+    kill = np.maximum(0.05, 1.0 - nk.per_cell_decline_per_year * over)
+    return count, kill
+
+
 def nk_capacity(t_days: np.ndarray, arm: ArmInputs) -> np.ndarray:
     """C(t): NK killing capacity relative to a young adult (1 = young, no infusions)."""
     t = np.asarray(t_days, dtype=float)
     nk = arm.nk or NKLayer(share=0.0)
-    age = t / DAYS_PER_YEAR
-    over = np.maximum(0.0, age - nk.decline_start_years)
-    count = np.maximum(0.0, 1.0 + nk.count_change_per_year * over)
-    kill = np.maximum(0.05, 1.0 - nk.per_cell_decline_per_year * over)
+    count, kill = _endogenous(t, nk)
     act = _cytokine_factor(t, arm.cytokines)
     infused = np.zeros_like(t)
     for inf in arm.infusions:
@@ -119,8 +132,12 @@ def removal_multiplier(t_days: np.ndarray, arm: ArmInputs) -> np.ndarray:
     t = np.asarray(t_days, dtype=float)
     if arm.nk is None and not arm.infusions and not arm.cytokines:
         return np.ones_like(t)
-    share = (arm.nk or NKLayer()).share
-    return (1.0 - share) + share * nk_capacity(t, arm)
+    nk = arm.nk or NKLayer()
+    ref = np.ones_like(t)
+    if nk.relative_to_fit:
+        count, kill = _endogenous(t, nk)
+        ref = count * kill
+    return (1.0 - nk.share) + nk.share * nk_capacity(t, arm) / np.maximum(ref, 1e-12)
 
 
 def senolysis_rate(t_days: np.ndarray, arm: ArmInputs) -> np.ndarray:

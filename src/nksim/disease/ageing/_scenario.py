@@ -6,7 +6,7 @@ Schema (docs/ageing.md)::
                         healthspan_fraction, paired, control
     [[arms]]            name, parameter_set, n, heterogeneity_cv, extrinsic_hazard_per_year
     [arms.nk]           share, per_cell_decline_per_year, count_change_per_year,
-                        decline_start_years, perforin_residual, pool_cells
+                        decline_start_years, perforin_residual, pool_cells, relative_to_fit
     [[arms.senolysis]]  rate_per_day, start_years, stop_years
     [[arms.nk_infusions]] product, start_years, every_years, count, cells, half_life_days,
                         support, activity, weight_kg
@@ -88,6 +88,7 @@ class NKSpec:
     decline_start_years: float = field(default=0.0, metadata=quantity("year"))
     perforin_residual: float = field(default=1.0, metadata=NUMBER)
     pool_cells: float | None = field(default=None, metadata=NUMBER)
+    relative_to_fit: bool = field(default=True, metadata=BOOL)
 
     def __post_init__(self) -> None:
         _fraction(self.share, "share")
@@ -212,7 +213,8 @@ class ArmSpec:
             pool = spec.pool_cells or DEFAULTS[
                 "endogenous_nk_human" if self.species == "human" else "endogenous_nk_mouse"].value
             nk = NKLayer(spec.share, spec.per_cell_decline_per_year, spec.count_change_per_year,
-                         spec.decline_start_years, spec.perforin_residual, pool)
+                         spec.decline_start_years, spec.perforin_residual, pool,
+                         spec.relative_to_fit)
         return ArmInputs(
             nk=nk,
             senolysis=tuple(Senolysis(s.rate_per_day, s.start_years, s.stop_years)
