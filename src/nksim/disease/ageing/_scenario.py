@@ -3,7 +3,7 @@
 Schema (docs/ageing.md)::
 
     [cohort]            name, seed, dt_days, follow_up_years, record_every_days,
-                        healthspan_fraction, paired, control
+                        healthspan_fraction, paired, control, compare
     [[arms]]            name, parameter_set, n, heterogeneity_cv, extrinsic_hazard_per_year
     [arms.nk]           share, per_cell_decline_per_year, count_change_per_year,
                         decline_start_years, perforin_residual, pool_cells, relative_to_fit
@@ -64,6 +64,7 @@ class CohortSpec:
                                        metadata=NUMBER)
     paired: bool = field(default=True, metadata=BOOL)
     control: str | None = None
+    compare: bool = field(default=True, metadata=BOOL)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -252,6 +253,8 @@ class AgeingScenario:
 
     def comparable(self, arm: ArmSpec) -> bool:
         """Compared with the control: another arm of the control's species."""
+        if not self.cohort.compare:
+            return False
         control = next(a for a in self.arms if a.name == self.control)
         return arm.name != control.name and arm.species == control.species
 
