@@ -61,8 +61,12 @@ LYMPHOMA_ASSUMPTION = Citation(
     verified="assumption",
 )
 
-#: Typical growth rate of r/r large B-cell lymphoma (1/day), calibrated (docs/calibration.md).
-GROWTH_RATE = 0.02
+#: Typical net growth rate of r/r large B-cell lymphoma (1/day), calibrated to Marin 2024
+#: (docs/calibration.md): just below Kimmel 2021's LBCL range 0.01-0.5/day.
+GROWTH_RATE = 0.007
+#: Kill rate of CD19 CAR-NK cells in lymphoma (targets per CAR-NK cell per day; shared
+#: product default 1, range 0.3-3), calibrated to Marin 2024's ORR (docs/calibration.md).
+CAR_NK_KILL = 2.0
 #: Host-ADCC kill rate of lymphoma cells relative to normal B cells (assumption).
 LYMPHOMA_ADCC_SENSITIVITY = 0.1
 
@@ -199,7 +203,9 @@ def lymphoma_model(products: Sequence[ProductSpec] = (), name: str = "lymphoma")
                     "Three antigen clones (CD19/CD20), host NK ADCC with FCGR3A genotype, "
                     "rituximab PK (Rozman 2017), lymphodepletion, infused NK products.",
                     comps)
-    return model
+    calibrated = {f"{s.prefix}_kill": CAR_NK_KILL for s in products
+                  if s.product.kind == "car_nk"}
+    return model.with_values(calibrated) if calibrated else model
 
 
 def genotype_affinity(genotype: str) -> float:

@@ -62,7 +62,7 @@ VISITS = (28.0, 56.0, 84.0, 112.0, 168.0, 224.0, 280.0, 365.0, 455.0, 545.0, 635
           820.0, 910.0, 1000.0, 1095.0)
 #: Burden at which a virtual patient dies of lymphoma (cells; calibrated to Marin 2024's
 #: 1-year OS, see docs/calibration.md; range 5e11-5e12).
-LETHAL_BURDEN_CELLS = 2e12
+LETHAL_BURDEN_CELLS = 1.5e12
 #: CRS surrogate: peak killing by infused products (blood-equivalent cell/uL/day) that
 #: gives grade >= 1 CRS for a median patient (assumption bounded by 0/48 CRS with
 #: cord-blood CAR-NK, Liu 2020 + Marin 2024, and 1/55 grade 1 with FT516), log-normal
