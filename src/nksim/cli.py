@@ -267,10 +267,12 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None) -> None:
         write_trial_outputs(result, staging, raw)
     for arm in result.arms:
         ep = arm.summary["endpoints"]
-        doris = ep.get("doris_remission_6m_rate", {})
-        crs = ep.get("crs_any_rate", {})
-        click.echo(f"{arm.name:10s} n={arm.summary['n']:3d}  DORIS 6 months "
-                   f"{doris.get('k')}/{doris.get('n')}  CRS any {crs.get('k')}/{crs.get('n')}")
+        # the setting's first binary endpoint (DORIS at 6 months in lupus), and CRS
+        main = next((e.name for e in result.endpoints() if e.kind == "binary"
+                     and e.name != "crs_any_rate"), "doris_remission_6m_rate")
+        first, crs = ep.get(main, {}), ep.get("crs_any_rate", {})
+        click.echo(f"{arm.name:10s} n={arm.summary['n']:3d}  {main} "
+                   f"{first.get('k')}/{first.get('n')}  CRS any {crs.get('k')}/{crs.get('n')}")
     for note in result.notes:
         click.echo(f"note: {note}")
     click.echo(f"wrote {out_dir}/summary.json and {out_dir}/report.html. "
