@@ -113,7 +113,7 @@ def test_stiff_robertson_against_scipy_radau():
 DAMPED = toy(
     "damped",
     [State("u", "dimensionless", "position", 1.0, nonnegative=False),
-     State("v", "dimensionless", "velocity", 0.0, nonnegative=False)],
+     State("v", "1/day", "velocity", 0.0, nonnegative=False)],
     [("w2", 1e6, "1/day**2"), ("c", 1e3, "1/day")],
     {"u": "v", "v": "-w2*u - c*v"},
 )

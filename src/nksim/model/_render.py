@@ -56,6 +56,16 @@ def render_markdown(model: Model) -> str:
     for sym, expr in zip(sm.states, sm.rhs_display, strict=True):
         lines.append(f"$$\\frac{{d{_latex_name(sm.name_of(sym))}}}{{dt}} = {tex(expr)}$$")
         lines.append("")
+    if model.observables:
+        lines += ["## Observables", "", "| observable | formula | unit | meaning |",
+                  "|---|---|---|---|"]
+        for name, (formula, unit, doc) in model.observables.items():
+            lines.append(f"| {name} | `{formula}` | {unit} | {doc} |")
+        lines.append("")
+    if model.unit_exempt:
+        lines += ["## Exempt from the dimensional analysis", ""]
+        lines += [f"- `{key}`: {reason}" for key, reason in model.unit_exempt.items()]
+        lines.append("")
     if model.notes:
         lines += ["## Notes", "", *[f"- {note}" for note in model.notes], ""]
     lines += ["## Sources", ""]
