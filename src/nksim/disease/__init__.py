@@ -56,4 +56,5 @@ from nksim.disease._steroids import steroid_withdrawal as steroid_withdrawal
 #: Bundled trial settings: name -> module registering it (imported by the trial runner on
 #: first use, so importing nksim.disease does not import the trial machinery).
 SETTINGS = {"sle": "nksim.disease._sle_setting",
-            "lymphoma": "nksim.disease._lymphoma_setting"}
+            "lymphoma": "nksim.disease._lymphoma_setting",
+            "pancreatic": "nksim.disease._pancreatic_setting"}

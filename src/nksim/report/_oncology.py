@@ -52,11 +52,12 @@ def waterfall_figure(result, spec: dict[str, Any]):
         shown = np.clip(np.nan_to_num(change[order], nan=0.0), -100, 200)
         ax.bar(np.arange(order.size), shown,
                color=[RESPONSE_COLOURS.get(r, "#999") for r in resp[order]], width=0.85)
-        ax.axhline(-50, color="#333", ls="--", lw=0.8)
-        ax.axhline(50, color="#333", ls=":", lw=0.8)
+        low, high = spec.get("thresholds", (-50.0, 50.0))  # response / progression lines
+        ax.axhline(low, color="#333", ls="--", lw=0.8)
+        ax.axhline(high, color="#333", ls=":", lw=0.8)
         ax.set_title(f"{arm.name} (n = {order.size})", fontsize=10)
         ax.set_xlabel("patients, by best change")
-        ax.set_ylabel("best change of SPD from baseline (%)")
+        ax.set_ylabel(f"best change of {spec.get('measure', 'SPD')} from baseline (%)")
         ax.set_ylim(-105, 205)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in RESPONSE_COLOURS.values()]
     axes[0][-1].legend(handles, list(RESPONSE_COLOURS), fontsize=8, loc="upper right")
@@ -78,10 +79,10 @@ def spider_figure(result, spec: dict[str, Any]):
             x = np.r_[0.0, visits[:values.size]]
             ax.plot(x, np.clip(np.r_[0.0, values], -100, 300), lw=0.8, alpha=0.7,
                     color=RESPONSE_COLOURS.get(r, "#999"))
-        ax.axhline(-50, color="#333", ls="--", lw=0.8)
+        ax.axhline(spec.get("thresholds", (-50.0, 50.0))[0], color="#333", ls="--", lw=0.8)
         ax.set_title(arm.name, fontsize=10)
         ax.set_xlabel("days from first infusion")
-        ax.set_ylabel("change of SPD from baseline (%)")
+        ax.set_ylabel(f"change of {spec.get('measure', 'SPD')} from baseline (%)")
         ax.set_ylim(-105, 305)
         ax.grid(alpha=0.3)
     return fig
@@ -168,10 +169,14 @@ def oncology_figures(result) -> list[tuple[str, str, Any]]:
     spec = _spec(result)
     if not spec:
         return []
-    out = [("waterfall", "Best change of the sum of products of diameters (SPD) from "
-            "baseline per patient, coloured by best overall response (Lugano 2014); dashed: "
-            "-50 % (partial response).", waterfall_figure(result, spec)),
-           ("spider", "Change of the SPD from baseline at each assessment, one line per "
+    m, (low, _) = spec.get("measure", "SPD"), spec.get("thresholds", (-50.0, 50.0))
+    name = {"SPD": "sum of products of diameters (SPD)", "SLD": "sum of longest "
+            "diameters (SLD)"}.get(m, m)
+    crit = spec.get("criteria", "Lugano 2014" if m == "SPD" else "RECIST 1.1")
+    out = [("waterfall", f"Best change of the {name} from baseline per patient, coloured by "
+            f"best overall response ({crit}); dashed: {low:g} % (partial response).",
+            waterfall_figure(result, spec)),
+           ("spider", f"Change of the {m} from baseline at each assessment, one line per "
             "patient, coloured by best overall response.", spider_figure(result, spec))]
     for label, column in spec.get("survival", {}).items():
         out.append((f"km_{label.lower()}", f"{label}: Kaplan-Meier estimate by arm with "
