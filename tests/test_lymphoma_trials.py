@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +20,7 @@ ENDPOINTS = ("orr_rate", "cr_rate", "pfs_median_months", "os_median_months", "cr
 def _small(name: str, tmp_path: Path, *changes: tuple[str, str]) -> Path:
     text = re.sub(r"n_candidates = \d+", "n_candidates = 30", (SCENARIOS / name).read_text())
     for old, new in (("patients_per_arm = 40", "patients_per_arm = 5"),
-                     ("follow_up_days = 730", "follow_up_days = 365"), *changes):
+                     ("follow_up_days = 730", "follow_up_days = 182"), *changes):
         assert old in text, old
         text = text.replace(old, new, 1)
     out = tmp_path / name
@@ -47,6 +48,14 @@ def test_bundled_lymphoma_trial_runs_from_cli(tmp_path: Path, name, arms):
         assert set(groups) == {"VV", "VF", "FF"}
         assert sum(g["n"] for g in groups.values()) == 5
         assert set(ENDPOINTS) <= set(groups["VF"]["endpoints"])
+    # subgroup estimates are the endpoint on that genotype's patients (patients.csv)
+    patients = pd.read_csv(out / "patients.csv")
+    for arm in arms:
+        for g, block in summary["arms"][arm]["subgroups"]["fcgr3a"].items():
+            rows = patients[(patients["arm"] == arm) & (patients["fcgr3a"] == g)]
+            est = block["endpoints"]["orr_rate"]
+            assert block["n"] == len(rows) == est["n"]
+            assert est["k"] == int(rows["responder"].sum())
     html = (out / "report.html").read_text()
     assert "Research use only" in html and "Number at risk" not in html  # drawn in a PNG
     assert "Kaplan-Meier estimate by arm" in html and "SPD" in html
