@@ -185,24 +185,32 @@ def _out_option(**kwargs):
               "parameters_file; may lie outside the scenario's folder.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on a terminal, for runs longer than ~2 s).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+              help="Patients per chunk (default: [execution] chunk_size, else about 100 MB "
+              "of records per chunk). Each chunk is written as soon as it is done.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="Run the chunks on this Dask scheduler (default: [execution] scheduler, "
+              "else this machine). Results are identical.")
+@click.option("--resume", is_flag=True, help="Continue a killed run into the same --out "
+              "from the chunks it had written.")
 def simulate(scenario_file: Path, out_dir: str, fmt: str, parameters_file: Path | None,
-             progress: bool | None) -> None:
-    """Simulate a scenario file; write timecourse.csv|parquet and summary.json."""
-    from nksim._io import atomic_output_dir, check_output_dir
+             progress: bool | None, chunk_size: int | None, scheduler: str | None,
+             resume: bool) -> None:
+    """Simulate a scenario file; write timecourse.csv|parquet, patients.parquet and
+    summary.json."""
+    from nksim._io import check_output_dir
     from nksim.scenario import Scenario, plan_simulation, read_toml, validate
 
     check_output_dir(out_dir)
     raw = read_toml(scenario_file)
-    plan = plan_simulation(validate(Scenario, raw), base_dir=scenario_file.parent,
+    scenario = validate(Scenario, raw)
+    plan = plan_simulation(scenario, base_dir=scenario_file.parent,
                            parameters_file=parameters_file)
-    result = plan.run(progress=progress)
-    from nksim.report.simulation import write_simulation_outputs
+    from nksim.cli_execution import run_simulation_plan
 
-    with atomic_output_dir(out_dir) as staging:
-        write_simulation_outputs(result, staging, fmt, raw)
-    counts = ", ".join(f"{k} {v}" for k, v in result.status_counts.items())
-    click.echo(f"{len(result.patients)} patient(s): {counts} in {result.run_time:.2f} s -> "
-               f"{out_dir}/timecourse.{fmt}, {out_dir}/summary.json")
+    run_simulation_plan(plan, raw, out_dir, fmt=fmt, progress=progress,
+                        chunk_size=chunk_size, scheduler=scheduler, resume=resume,
+                        execution=scenario.execution)
 
 
 @cli.command()

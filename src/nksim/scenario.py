@@ -27,7 +27,7 @@ from nksim.config import DoseSection, PopulationSection, Scenario, SimulationSec
 from nksim.config import read_toml as read_toml
 from nksim.config import validate as validate
 from nksim.dosing import DOSE_BASES, Dose
-from nksim.engine import SimulationResult, SolverOptions, simulate
+from nksim.engine import Population, SimulationResult, SolverOptions, simulate
 from nksim.errors import UserError
 from nksim.library import get_model
 from nksim.model import Citation, Model
@@ -90,6 +90,13 @@ class SimulationPlan:
         return simulate(self.model, self.times, parameters=self.parameters,
                         initial=self.initial, doses=self.doses, t_start=self.t_start,
                         options=options, patient_ids=self.patient_ids, **extra)
+
+    def population(self) -> Population:
+        """The plan as a :class:`nksim.engine.Population`, to be run in chunks
+        (:func:`nksim.execution.run_to_folder`)."""
+        return Population(self.model, self.times, self.parameters, self.initial,
+                          list(self.doses), self.t_start, self.options, self.patient_ids,
+                          self.covariates)
 
 
 def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,

@@ -176,6 +176,16 @@ class PopulationSection(Section):
         return self
 
 
+class ExecutionSection(Section):
+    """``[execution]``: where and in what pieces a large run is computed (``docs/scale.md``);
+    the results do not depend on it."""
+
+    scheduler: str | None = Field(
+        None, description="Dask scheduler address (tcp://HOST:PORT); default: this machine")
+    chunk_size: bounded_int(1, MAX_PATIENTS) | None = Field(
+        None, description="patients per chunk (default: about 100 MB of records per chunk)")
+
+
 class Scenario(Section):
     """A whole ``nksim simulate`` scenario file (``docs/scenarios.md``)."""
 
@@ -189,3 +199,4 @@ class Scenario(Section):
     doses: Annotated[list[DoseSection], Field(max_length=MAX_DOSE_COUNT)] = []
     simulation: SimulationSection
     population: PopulationSection | None = None
+    execution: ExecutionSection | None = None

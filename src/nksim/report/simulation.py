@@ -14,26 +14,40 @@ FORMATS = ("csv", "parquet")
 
 def write_timecourse(result: SimulationResult, folder: Path, fmt: str) -> Path:
     """``timecourse.csv|parquet``: columns ``patient, time`` and one per state."""
-    frame = result.to_frame()
+    from nksim.engine import timecourse_table
+
+    table = timecourse_table(result)  # Arrow, built from the arrays (no pandas frame)
     path = folder / f"timecourse.{fmt}"
     if fmt == "csv":
-        frame.to_csv(path, index=False)
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, path)  # pyarrow's CSV writer: ~10x pandas' to_csv
     else:
-        frame.to_parquet(path, index=False)
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
     return path
 
 
 def summary(result: SimulationResult, scenario: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run summary: status counts, per-patient statuses, run time, versions, scenario."""
-    model = result.model
     patients = result.patients.reset_index().to_dict(orient="records")
+    return run_summary(result.model, result.status_counts, len(patients), result.run_time,
+                       scenario, patients=patients)
+
+
+def run_summary(model, status_counts: dict[str, int], n_patients: int, run_time: float,
+                scenario: dict[str, Any] | None = None, *, patients: Any = None,
+                execution: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run summary from counts (a chunked run never holds every patient at once):
+    ``patients`` is the per-patient list or a note naming the table that has it."""
     assumptions = [f"{p.name}: {p.source.text}" for p in model.parameters
                    if p.source.is_assumption]
-    return {
+    out = {
         "notice": RESEARCH_ONLY,
-        "status_counts": result.status_counts,
-        "n_patients": len(patients),
-        "run_time_s": round(result.run_time, 4),
+        "status_counts": status_counts,
+        "n_patients": n_patients,
+        "run_time_s": round(run_time, 4),
         "model": {
             "name": model.name,
             "title": model.title,
@@ -48,6 +62,9 @@ def summary(result: SimulationResult, scenario: dict[str, Any] | None = None) ->
         "versions": versions(),
         "scenario": scenario,
     }
+    if execution is not None:
+        out["execution"] = execution
+    return out
 
 
 def write_simulation_outputs(result: SimulationResult, folder: Path, fmt: str,

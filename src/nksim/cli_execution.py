@@ -1,0 +1,58 @@
+"""The execution part of ``nksim simulate``: chunks, ``--scheduler``, ``--resume``, progress
+(``docs/scale.md``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+
+def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
+                        progress: bool | None, chunk_size: int | None,
+                        scheduler: str | None, resume: bool, execution=None) -> None:
+    """Run a :class:`nksim.scenario.SimulationPlan` in chunks into ``out_dir`` and print one
+    line of counts. Command-line options win over the scenario's ``[execution]``."""
+    from nksim.execution import run_to_folder
+    from nksim.report.simulation import run_summary
+
+    field = "--scheduler"
+    if scheduler is None and execution is not None and execution.scheduler is not None:
+        scheduler, field = execution.scheduler, "execution.scheduler"
+    if chunk_size is None and execution is not None:
+        chunk_size = execution.chunk_size
+    model = plan.model
+
+    def summary(counts, n, run_time, info):
+        return run_summary(model, counts, n, run_time, raw, execution=info)
+
+    bar = None
+    if progress or (progress is None and sys.stderr.isatty()):
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(plan.parameters), unit="patient", delay=2.0, file=sys.stderr,
+                   dynamic_ncols=True)
+
+    def on_chunk(chunk, done, total):
+        if bar is not None:
+            bar.update(chunk.n_patients)
+
+    try:
+        outcome = run_to_folder(plan.population(), out_dir, fmt=fmt, chunk_size=chunk_size,
+                                scheduler=scheduler, resume=resume, summary=summary,
+                                on_chunk=on_chunk, scheduler_field=field)
+    finally:
+        if bar is not None:
+            bar.close()
+    if outcome.already_complete:
+        click.echo(f"{out_dir} is already complete ({outcome.n_patients} patient(s)); "
+                   "nothing to resume")
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in outcome.status_counts.items())
+    resumed = (f", {outcome.chunks_resumed} of {outcome.chunks} chunks resumed"
+               if outcome.chunks_resumed else "")
+    click.echo(f"{outcome.n_patients} patient(s): {counts} in {outcome.run_time:.2f} s "
+               f"({outcome.chunks} chunk(s){resumed}) -> {out_dir}/timecourse.{fmt}, "
+               f"{out_dir}/patients.parquet, {out_dir}/summary.json. "
+               "Research use only: not medical advice.")

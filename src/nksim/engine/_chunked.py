@@ -1,0 +1,234 @@
+"""Chunked execution: a population simulated in chunks of patients, locally or as tasks on a
+Dask (``dask.distributed``) cluster, each chunk handed over as soon as it is done.
+
+Each chunk is one :func:`nksim.engine.simulate` call on a slice of the population; a
+patient's result does not depend on which chunk, thread or machine integrates it (every
+patient is integrated on its own lane with its own step-size control), so a chunked run,
+a one-call run and a run on a cluster give the same numbers bit for bit
+(``tests/test_chunked.py``, ``tests/test_dask.py``). What a chunk hands back is two Arrow
+tables (the long time course and the per-patient status table), so memory is bounded by
+the chunk size, not the population.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nksim.dosing import Dose
+from nksim.engine._results import SimulationResult
+from nksim.engine._simulate import SolverOptions, simulate
+from nksim.errors import UserError
+from nksim.model import Model
+
+#: Records (patients x output times x variables) aimed at per chunk by
+#: :func:`default_chunk_size`: 12.5 million float64 values, about 100 MB of solver output.
+TARGET_VALUES_PER_CHUNK = 12_500_000
+MIN_CHUNK, MAX_CHUNK = 256, 100_000
+
+
+def default_chunk_size(n_patients: int, n_times: int, n_variables: int) -> int:
+    """Patients per chunk so that one chunk's records hold about 100 MB (at least 256 and
+    at most 100,000 patients, never more than the population)."""
+    per_patient = max(1, n_times * max(1, n_variables))
+    size = int(np.clip(TARGET_VALUES_PER_CHUNK // per_patient, MIN_CHUNK, MAX_CHUNK))
+    return max(1, min(size, n_patients))
+
+
+@dataclass(frozen=True)
+class Population:
+    """A whole population, as :func:`nksim.engine.simulate` takes it, to be cut in chunks.
+
+    ``patient_ids`` default to 0 .. n-1 over the *whole* population (a chunk keeps them).
+    """
+
+    model: Model
+    times: np.ndarray
+    parameters: np.ndarray
+    initial: np.ndarray
+    doses: Sequence[Dose] = ()
+    t_start: float = 0.0
+    options: SolverOptions = dataclasses.field(default_factory=SolverOptions)
+    patient_ids: np.ndarray | None = None
+    covariates: pd.DataFrame | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.parameters.shape[0])
+
+    def chunk_bounds(self, chunk_size: int) -> list[tuple[int, int]]:
+        """``[(lo, hi), ...]``: patients lo..hi-1 in each chunk."""
+        if chunk_size < 1:
+            raise UserError(f"must be >= 1 (got {chunk_size})", field="execution.chunk_size")
+        return [(lo, min(lo + chunk_size, self.size))
+                for lo in range(0, self.size, chunk_size)]
+
+    def chunk(self, lo: int, hi: int) -> ChunkTask:
+        ids = (np.arange(lo, hi) if self.patient_ids is None
+               else np.asarray(self.patient_ids)[lo:hi])
+        cov = None if self.covariates is None else self.covariates.iloc[lo:hi]
+        doses = self.doses
+        if doses and isinstance(doses[0], Sequence) and not isinstance(doses[0], Dose):
+            doses = list(doses[lo:hi])  # one dose list per patient
+        return ChunkTask(self.model, self.times, self.parameters[lo:hi], self.initial[lo:hi],
+                         list(doses), self.t_start, self.options, ids, cov)
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk's inputs (picklable: sent to a Dask worker as they are)."""
+
+    model: Model
+    times: np.ndarray
+    parameters: np.ndarray
+    initial: np.ndarray
+    doses: list
+    t_start: float
+    options: SolverOptions
+    patient_ids: np.ndarray
+    covariates: pd.DataFrame | None
+
+
+@dataclass(frozen=True)
+class ChunkOutput:
+    """A finished chunk: its index, the long time course and the status table (Arrow)."""
+
+    index: int
+    timecourse: object  # pyarrow.Table: patient, time, <states>, <observables>
+    patients: object  # pyarrow.Table: patient, status, message, t_reached, ...
+    run_time: float
+    compile_time: float
+
+    @property
+    def n_patients(self) -> int:
+        return self.patients.num_rows
+
+
+def timecourse_table(result: SimulationResult):
+    """The long time course of a result as a ``pyarrow.Table`` (same rows and columns as
+    :meth:`SimulationResult.to_frame`, built from the arrays without pandas)."""
+    import pyarrow as pa
+
+    ds = result.dataset
+    ids = ds["patient"].values
+    times = ds["time"].values
+    names = [*result.model.state_names, *result.model.observables]
+    columns = {"patient": pa.array(np.repeat(ids, times.size)),
+               "time": pa.array(np.tile(times, ids.size))}
+    for name in names:
+        columns[name] = pa.array(np.ascontiguousarray(ds[name].values).reshape(-1))
+    return pa.table(columns)
+
+
+def status_table(result: SimulationResult):
+    """The per-patient status table of a result as a ``pyarrow.Table``."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(result.patients.reset_index(), preserve_index=False)
+
+
+def run_chunk(index: int, task: ChunkTask) -> ChunkOutput:
+    """Simulate one chunk (on this machine or on a Dask worker) and tabulate it."""
+    options = dataclasses.replace(task.options, progress=False)
+    extra = {} if task.covariates is None else {"covariates": task.covariates}
+    result = simulate(task.model, task.times, parameters=task.parameters,
+                      initial=task.initial, doses=task.doses, t_start=task.t_start,
+                      options=options, patient_ids=task.patient_ids, **extra)
+    return ChunkOutput(index, timecourse_table(result), status_table(result),
+                       result.run_time, result.compile_time)
+
+
+def connect(scheduler: str, *, timeout_s: float = 10.0, field: str = "--scheduler"):
+    """A ``distributed.Client`` on ``scheduler`` (``tcp://HOST:PORT``); one-line
+    :class:`UserError` if Dask is missing or the scheduler cannot be reached."""
+    text = str(scheduler).strip()
+    if not text or any(c.isspace() for c in text):
+        raise UserError(f"expected an address such as tcp://HOST:PORT (got {scheduler!r})",
+                        field=field)
+    if "://" not in text:
+        text = "tcp://" + text
+    scheme, _, rest = text.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("tcp", "tls") or not host or not port.isdigit():
+        raise UserError(f"expected an address such as tcp://HOST:PORT (got {scheduler!r})",
+                        field=field)
+    import socket
+
+    try:  # a plain TCP probe first: a refused connection is reported at once
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot reach the Dask scheduler: {reason} (got {scheduler!r})",
+                        field=field) from None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UserError("needs dask.distributed (pip install 'dask[distributed]') "
+                        f"(got {scheduler!r})", field=field) from None
+    try:
+        return Client(text, timeout=f"{timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise UserError(f"cannot reach the Dask scheduler: {reason} (got {scheduler!r})",
+                        field=field) from None
+
+
+def simulate_chunks(
+    population: Population,
+    chunk_size: int,
+    *,
+    skip: Iterable[int] = (),
+    client=None,
+    in_flight: int | None = None,
+) -> Iterator[ChunkOutput]:
+    """Simulate ``population`` in chunks of ``chunk_size`` patients and yield each chunk as
+    soon as it is finished (locally in chunk order; on a Dask ``client`` in the order the
+    workers finish them, with at most ``in_flight`` chunks submitted at once).
+
+    ``skip``: chunk indices already done (a resumed run).
+    """
+    bounds = population.chunk_bounds(chunk_size)
+    skip = set(skip)
+    todo = [k for k in range(len(bounds)) if k not in skip]
+    if client is None:
+        for k in todo:
+            yield run_chunk(k, population.chunk(*bounds[k]))
+        return
+    from distributed import as_completed
+
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    limit = in_flight or max(2, 2 * workers)
+    pending = iter(todo)
+
+    def submit(k: int):
+        return client.submit(run_chunk, k, population.chunk(*bounds[k]), pure=False,
+                             key=f"nksim-chunk-{k}-{time.time_ns()}")
+
+    first = [submit(k) for k, _ in zip(pending, range(limit), strict=False)]
+    queue = as_completed(first)
+    try:
+        for future in queue:
+            out = future.result()
+            future.release()
+            nxt = next(pending, None)
+            if nxt is not None:
+                queue.add(submit(nxt))
+            yield out
+    finally:
+        for future in list(getattr(queue, "futures", ())):
+            future.cancel()
+
+
+def count_chunks(n_patients: int, chunk_size: int) -> int:
+    """Number of chunks of ``chunk_size`` patients in ``n_patients``."""
+    return math.ceil(n_patients / chunk_size)
+
+
+ChunkHook = Callable[[ChunkOutput, int, int], None]
+"""Called after each chunk is written: ``hook(chunk, chunks_done, chunks_total)``."""

@@ -1,0 +1,339 @@
+"""A chunked run into an output folder: streamed, bounded in memory, resumable.
+
+While a run is going on, finished chunks are written to a hidden sibling of the output
+folder, ``.NAME.partial/`` (``manifest.json``, ``timecourse/part-K.parquet|csv``,
+``patients/part-K.parquet``); each part file appears by an atomic rename, the status part
+after the time-course part, so a chunk counts as done only when both are complete. The
+output folder itself appears (as a whole, through :func:`nksim._io.atomic_output_dir`)
+only when every chunk is done; a killed run leaves no ``summary.json`` anywhere.
+``resume=True`` continues from the chunks already written, after checking that the run
+there is of the same inputs (:func:`fingerprint`).
+
+Output folder: ``timecourse.parquet/`` (a partitioned Parquet dataset, one file per
+chunk; ``pandas.read_parquet`` and ``pyarrow.dataset`` read the folder as one table) or
+``timecourse.csv`` (written by pyarrow's CSV writer, chunk after chunk),
+``patients.parquet`` (one row per patient: status, message, steps, extinction times) and
+``summary.json`` (counts, execution, scenario; the per-patient list only for runs of at
+most :data:`SUMMARY_PATIENT_LIMIT` patients).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nksim import __version__
+from nksim._io import atomic_output_dir, check_output_dir, write_text_atomic
+from nksim.engine._chunked import (
+    ChunkOutput,
+    Population,
+    connect,
+    count_chunks,
+    default_chunk_size,
+    simulate_chunks,
+)
+from nksim.errors import UserError
+
+#: summary.json lists every patient only up to this many patients (all of them are always
+#: in patients.parquet).
+SUMMARY_PATIENT_LIMIT = 1000
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+MANIFEST = "manifest.json"
+FORMATS = ("csv", "parquet")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What :func:`run_to_folder` did: counts, times and where the files are."""
+
+    folder: Path
+    n_patients: int
+    status_counts: dict[str, int]
+    chunks: int
+    chunks_resumed: int
+    run_time: float
+    wall_time: float
+    files: list[str]
+    already_complete: bool = False
+
+
+def partial_dir(out_dir: str | os.PathLike) -> Path:
+    """The hidden folder holding the finished chunks of a run into ``out_dir``."""
+    target = Path(out_dir).absolute()
+    return target.parent / f".{target.name}.partial"
+
+
+def fingerprint(population: Population) -> str:
+    """SHA-256 of everything that determines the results (model structure and values,
+    output times, every patient's parameters, initial state, doses, ids and covariates,
+    solver tolerances, nksim's version); chunk size, threads and scheduler excluded."""
+    h = hashlib.sha256()
+    m = population.model
+    opts = population.options
+
+    def add(label: str, data: bytes | str) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        h.update(label.encode() + len(raw).to_bytes(8, "little") + raw)
+
+    add("nksim", __version__)
+    add("structure", m.structure_key())
+    add("values", np.ascontiguousarray(m.parameter_vector(), float).tobytes())
+    add("initial_default", np.ascontiguousarray(m.initial_vector(), float).tobytes())
+    add("extinction", repr([(s.name, s.extinction) for s in m.states]))
+    add("times", np.ascontiguousarray(population.times, float).tobytes())
+    add("t_start", repr(float(population.t_start)))
+    add("parameters", np.ascontiguousarray(population.parameters, float).tobytes())
+    add("initial", np.ascontiguousarray(population.initial, float).tobytes())
+    add("doses", repr(list(population.doses)))
+    add("options", repr((opts.rtol, sorted(opts.atol.items()) if isinstance(opts.atol, dict)
+                         else opts.atol, opts.max_steps, opts.h_max)))
+    if population.patient_ids is not None:
+        add("ids", "\x1f".join(map(str, np.asarray(population.patient_ids).tolist())))
+    if population.covariates is not None:
+        import pandas as pd
+
+        cov = population.covariates
+        add("covariates", repr(list(map(str, cov.columns))) +
+            pd.util.hash_pandas_object(cov, index=False).to_numpy().tobytes().hex())
+    return h.hexdigest()
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _part(k: int, ext: str) -> str:
+    return f"part-{k:06d}.{ext}"
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _write_chunk(work: Path, out: ChunkOutput, fmt: str) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    k = out.index
+    tc = work / "timecourse" / _part(k, fmt)
+    if fmt == "csv":
+        options = pcsv.WriteOptions(include_header=(k == 0))
+        _write_atomic(tc, lambda p: pcsv.write_csv(out.timecourse, p, write_options=options))
+    else:
+        _write_atomic(tc, lambda p: pq.write_table(out.timecourse, p))
+    # The status part last: its presence marks the chunk as done.
+    _write_atomic(work / "patients" / _part(k, "parquet"),
+                  lambda p: pq.write_table(out.patients, p))
+
+
+def _done_chunks(work: Path, fmt: str, n_chunks: int) -> set[int]:
+    """Chunks whose two parts are complete; stray parts of unfinished chunks are removed."""
+    done = set()
+    for k in range(n_chunks):
+        if (work / "patients" / _part(k, "parquet")).is_file() and \
+                (work / "timecourse" / _part(k, fmt)).is_file():
+            done.add(k)
+    for folder in ("timecourse", "patients"):
+        for item in (work / folder).iterdir():
+            keep = item.name.startswith("part-") and not item.name.startswith(".") and \
+                item.name[5:11].isdigit() and int(item.name[5:11]) in done
+            if not keep:
+                item.unlink()
+    return done
+
+
+def run_to_folder(
+    population: Population,
+    out_dir: str | os.PathLike,
+    *,
+    fmt: str = "parquet",
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    summary: Callable[[dict[str, int], int, float, dict[str, Any]], dict[str, Any]],
+    patients_in_summary: int = SUMMARY_PATIENT_LIMIT,
+    on_chunk: Callable[[ChunkOutput, int, int], None] | None = None,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    scheduler_field: str = "--scheduler",
+) -> RunOutcome:
+    """Simulate ``population`` in chunks into ``out_dir`` (see the module docstring).
+
+    ``summary(status_counts, n_patients, run_time_s, execution)`` returns the content of
+    ``summary.json`` (a ``"patients"`` list is added for small runs); ``on_chunk(chunk,
+    done, total)`` is called after each chunk is safely written (progress, tests).
+    Bad input (a folder of another run, an unreachable scheduler) raises a one-line
+    :class:`UserError` before anything is written or removed.
+    """
+    if fmt not in FORMATS:
+        raise UserError(f"must be one of {', '.join(FORMATS)} (got {fmt!r})", field="--format")
+    start = time.perf_counter()
+    target = check_output_dir(out_dir)
+    work = partial_dir(target)
+    key = fingerprint(population)
+    n = population.size
+    manifest = _read_json(work / MANIFEST) if work.is_dir() else None
+
+    if resume and manifest is None:
+        done_before = _read_json(target / "summary.json") if target.is_dir() else None
+        previous = (done_before or {}).get("execution", {}).get("fingerprint")
+        if previous == key:  # finished already: nothing to do
+            counts = done_before.get("status_counts", {})
+            return RunOutcome(target, n, counts, done_before["execution"]["chunks"],
+                              done_before["execution"]["chunks"], 0.0,
+                              time.perf_counter() - start,
+                              sorted(p.name for p in target.iterdir()), already_complete=True)
+        if done_before is not None:
+            raise UserError(f"{out_dir} holds the results of another scenario or population "
+                            "(its inputs differ); nothing to resume there (got --resume)",
+                            field="--resume")
+    if manifest is not None:
+        owner = int(manifest.get("pid", 0))
+        if owner and owner != os.getpid() and _pid_alive(owner) and \
+                manifest.get("host") == os.uname().nodename:
+            raise UserError(f"another nksim run (process {owner}) is writing {out_dir}; "
+                            "wait for it or choose another folder", field="--out")
+        if resume:
+            if manifest.get("fingerprint") != key:
+                raise UserError(f"the interrupted run in {out_dir} is of another scenario or "
+                                "population (its inputs differ); run without --resume to "
+                                "start again (got --resume)", field="--resume")
+            if manifest.get("format") != fmt:
+                raise UserError(f"the interrupted run writes {manifest.get('format')}; resume "
+                                f"it with that format (got {fmt!r})", field="--format")
+            if chunk_size is not None and chunk_size != manifest.get("chunk_size"):
+                raise UserError(f"the interrupted run uses chunks of "
+                                f"{manifest.get('chunk_size')} patients (got {chunk_size})",
+                                field="--chunk-size")
+            chunk_size = int(manifest["chunk_size"])
+    n_vars = len(population.model.states) + len(population.model.observables)
+    if chunk_size is None:
+        chunk_size = default_chunk_size(n, population.times.size, n_vars)
+    if chunk_size < 1:
+        raise UserError(f"must be >= 1 (got {chunk_size})", field="--chunk-size")
+    n_chunks = count_chunks(n, chunk_size)
+
+    client = None
+    if scheduler:  # before anything is written: an unreachable scheduler changes nothing
+        client = connect(scheduler, timeout_s=connect_timeout_s, field=scheduler_field)
+    try:
+        if not (resume and manifest is not None):
+            shutil.rmtree(work, ignore_errors=True)
+        (work / "timecourse").mkdir(parents=True, exist_ok=True)
+        (work / "patients").mkdir(parents=True, exist_ok=True)
+        write_text_atomic(work / MANIFEST, json.dumps({
+            "fingerprint": key, "format": fmt, "chunk_size": chunk_size, "chunks": n_chunks,
+            "n_patients": n, "nksim_version": __version__, "pid": os.getpid(),
+            "host": os.uname().nodename,
+            "note": "finished chunks of an nksim run that has not completed; continue it "
+                    "with the same command and --resume"}, indent=2))
+        done = _done_chunks(work, fmt, n_chunks)
+        resumed = len(done)
+        run_time = 0.0
+        with ThreadPoolExecutor(1, thread_name_prefix="nksim-writer") as writer:
+            pending = None  # the chunk being written while the next one is computed
+
+            def finish(job) -> None:
+                nonlocal run_time
+                future, out = job
+                future.result()
+                done.add(out.index)
+                run_time += out.run_time
+                if on_chunk is not None:
+                    on_chunk(out, len(done), n_chunks)
+
+            for out in simulate_chunks(population, chunk_size, skip=done, client=client):
+                if pending is not None:
+                    finish(pending)
+                pending = (writer.submit(_write_chunk, work, out, fmt), out)
+                del out
+            if pending is not None:
+                finish(pending)
+    finally:
+        if client is not None:
+            client.close()
+    if len(done) != n_chunks:  # pragma: no cover - simulate_chunks yields every chunk
+        raise RuntimeError(f"{n_chunks - len(done)} chunk(s) missing")
+    execution = {"chunk_size": chunk_size, "chunks": n_chunks, "chunks_resumed": resumed,
+                 "scheduler": scheduler or "local", "fingerprint": key, "format": fmt}
+    counts, files = _finalise(work, target, fmt, n, summary, execution, run_time,
+                              patients_in_summary)
+    return RunOutcome(target, n, counts, n_chunks, resumed, run_time,
+                      time.perf_counter() - start, files)
+
+
+def _finalise(work: Path, target: Path, fmt: str, n: int, summary, execution: dict,
+              run_time: float, patients_in_summary: int) -> tuple[dict[str, int], list[str]]:
+    """Gather the parts into the output folder and write summary.json last."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    parts = sorted((work / "patients").glob("part-*.parquet"))
+    patients = pq.ParquetDataset(parts).read() if parts else None
+    if patients is None or patients.num_rows != n or \
+            pc.count_distinct(patients["patient"]).as_py() != n:
+        raise RuntimeError(f"the status parts hold {0 if patients is None else patients.num_rows}"
+                           f" rows for {n} patients")  # never: each chunk is written once
+    counts = {str(d["values"]): int(d["counts"])
+              for d in pc.value_counts(patients["status"]).to_pylist()}
+    order = {"ok": 0, "implausible": 1, "failed": 2}
+    counts = dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])))
+    content = summary(counts, n, run_time, execution)
+    if n <= patients_in_summary:
+        content["patients"] = patients.to_pandas().to_dict(orient="records")
+    else:
+        content["patients"] = (f"{n} patients: one row each in patients.parquet "
+                               "(status, message, steps, extinction times)")
+    from nksim.report._common import to_json
+
+    moved = []
+    with atomic_output_dir(target) as staging:
+        try:
+            if fmt == "parquet":
+                os.replace(work / "timecourse", staging / "timecourse.parquet")
+                moved.append((staging / "timecourse.parquet", work / "timecourse"))
+            else:
+                with open(staging / "timecourse.csv", "wb") as dst:
+                    for part in sorted((work / "timecourse").glob("part-*.csv")):
+                        with open(part, "rb") as src:
+                            shutil.copyfileobj(src, dst, 16 << 20)
+            pq.write_table(patients, staging / "patients.parquet")
+            write_text_atomic(staging / "summary.json", to_json(content))
+            files = sorted(p.name for p in staging.iterdir())
+        except BaseException:
+            for src, dst in moved:  # keep the finished chunks for --resume
+                with contextlib.suppress(OSError):
+                    os.replace(src, dst)
+            raise
+    shutil.rmtree(work, ignore_errors=True)
+    return counts, files
