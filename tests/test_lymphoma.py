@@ -158,3 +158,56 @@ def test_cd19_car_kills_only_cd19_positive_clones():
     for x in ("L", "L20N"):
         assert "NKP1" in m.equations[x]
     assert "NKP1" not in m.equations["L19N"]
+
+
+# ---------------------------------------------------------------- regimens (no simulation)
+def _scenario(**arm0):
+    import tomllib
+    from pathlib import Path
+
+    from nksim.scenario import validate
+    from nksim.trials import TrialScenario
+
+    path = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios" \
+        / "lymphoma_ft516_rituximab.toml"
+    raw = tomllib.loads(path.read_text())
+    raw["arms"][0].update(arm0)
+    return validate(TrialScenario, raw)
+
+
+def test_ft516_regimen_doses_by_hand():
+    from types import SimpleNamespace
+
+    from nksim.disease._lymphoma_setting import LymphomaSetting
+
+    sc = _scenario()
+    setting = LymphomaSetting()
+    patient = SimpleNamespace(infused=True, weight_kg=70.0, bsa_m2=1.8)
+    treatment = lymphodepletion_doses(-6.0, 3)
+    doses = setting.doses(sc.arms[0], patient, treatment, sc)
+    prod = [d for d in doses if d.state == "NKP1"]
+    # 9e8 cells x purity 0.9 x viability 0.9 x 2 % in blood / (70 kg x 70 mL/kg x 1000 uL/mL)
+    assert prod[0].amount == pytest.approx(9e8 * 0.81 * 0.02 / 4.9e6)
+    assert (prod[0].time, prod[0].every, prod[0].count) == (0.0, 7.0, 3)
+    rtx = [d for d in doses if d.state == "RTX1"]
+    assert len(rtx) == 1 and rtx[0].amount == pytest.approx(375 * 1.8) and rtx[0].time == -5
+    assert sorted(d.time for d in doses if d.state == "LD") == [-6.0, -5.0, -4.0]
+    # the rituximab-alone arm: antibody only
+    alone = setting.doses(sc.arms[1], SimpleNamespace(infused=False, weight_kg=70.0,
+                                                      bsa_m2=1.8), [], sc)
+    assert {d.state for d in alone} == {"RTX1", "RTXS"}
+
+
+def test_bendamustine_lymphodepletion_in_ld_units():
+    from types import SimpleNamespace
+
+    from nksim.disease._lymphoma_setting import LymphomaSetting
+
+    sc = _scenario(lymphodepletion=False,
+                   regimen={"nk_product": "hncd16_nk", "support": "il2",
+                            "antibody": "rituximab", "bendamustine_mg_m2": 90.0,
+                            "bendamustine_days": [-5.0, -4.0]})
+    doses = LymphomaSetting().doses(sc.arms[0], SimpleNamespace(
+        infused=True, weight_kg=70.0, bsa_m2=1.8), [], sc)
+    ld = sorted((d.time, d.amount) for d in doses if d.state == "LD")
+    assert ld == [(-5.0, 1.0), (-4.0, 1.0)]  # 90 mg/m2 = 1 LD unit (assumption)
