@@ -100,11 +100,11 @@ def test_reflected_brownian_motion():
         sd = sigma * math.sqrt(t * (1 - 2 / math.pi))
         assert abs(x.mean() - expected) < 4.5 * sd / math.sqrt(n)
     # with drift -mu the stationary law is exponential with mean sigma^2 / (2 mu)
-    mu = 0.5
+    mu, n = 0.5, 10_000
     res = integrate_sde(_const, n=n, x0=0.0, sigma=1.0, params=np.full((n, 1), -mu),
-                        dt=0.005, t_end=20.0, reflect=True, seed=4, record_times=[20.0])
+                        dt=0.01, t_end=20.0, reflect=True, seed=4, record_times=[20.0])
     x = res.records[:, 0]
-    assert abs(x.mean() - 1.0) < 0.03  # 4.5 SE = 4.5 * 1/sqrt(n) = 0.032
+    assert abs(x.mean() - 1.0) < 0.045  # 4.5 SE = 4.5 * 1/sqrt(n)
     assert stats.kstest(x, stats.expon(scale=1.0).cdf).pvalue > 1e-3
 
 
@@ -149,6 +149,7 @@ def test_a_run_restarted_from_a_record_continues_the_same_paths():
     np.testing.assert_array_equal(rest.exit_time, full.exit_time[alive])
 
 
+@pytest.mark.slow
 def test_lifespans_change_by_less_than_one_percent_when_the_step_is_halved():
     ids = np.arange(20_000)
     coarse, fine = _sr_batch(ids, 1.0), _sr_batch(ids, 0.5)
