@@ -13,6 +13,7 @@ the chunk size, not the population.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -210,19 +211,20 @@ def simulate_chunks(
         return client.submit(run_chunk, k, population.chunk(*bounds[k]), pure=False,
                              key=f"nksim-chunk-{k}-{time.time_ns()}")
 
-    first = [submit(k) for k, _ in zip(pending, range(limit), strict=False)]
-    queue = as_completed(first)
-    try:
-        for future in queue:
-            out = future.result()
-            future.release()
-            nxt = next(pending, None)
-            if nxt is not None:
-                queue.add(submit(nxt))
-            yield out
-    finally:
-        for future in list(getattr(queue, "futures", ())):
-            future.cancel()
+    first = [submit(k) for k in itertools.islice(pending, limit)]
+    with client.as_current():
+        queue = as_completed(first)
+        try:
+            for future in queue:
+                out = future.result()
+                future.release()
+                nxt = next(pending, None)
+                if nxt is not None:
+                    queue.add(submit(nxt))
+                yield out
+        finally:
+            for future in list(getattr(queue, "futures", ())):
+                future.cancel()
 
 
 def count_chunks(n_patients: int, chunk_size: int) -> int:
