@@ -118,7 +118,7 @@ def test_dosing_tables_and_formulas():
     s1 = [x for x in d if x.state == "TEG"]
     assert [x.time for x in gem] == [0, 7, 21, 28, 42, 49]
     assert all(x.amount == pytest.approx(1700.0) for x in gem)
-    assert [x.count for x in s1] == [28] * 3 and s1[0].amount == pytest.approx(50.0)  # 100 mg/d at BSA >= 1.5
+    assert [x.count for x in s1] == [28] * 3 and s1[0].amount == pytest.approx(50.0)  # 100 mg/d
 
 
 @pytest.mark.parametrize("call", [lambda: s1_daily_dose_mg(0.1),

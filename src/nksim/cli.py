@@ -314,6 +314,9 @@ def _register_commands() -> None:
     lazy_command("patrol", "nksim.cli_patrol:patrol")  # issue 9 §4, §6 (H4b)
     lazy_command("assay", "nksim.cli_assay:assay")  # issue 9 §1-3, §5 (H4)
     lazy_command("ageing", "nksim.cli_ageing:ageing")  # issue 12 (H5)
+    lazy_command("power", "nksim.cli_power:power")  # issue 11 §3 (H11b)
+    lazy_command("simon", "nksim.cli_power:simon")  # issue 11 §3 (H11b)
+    lazy_command("n-of-1", "nksim.cli_power:n_of_1")  # issue 11 §3 (H11b)
 
 
 _register_commands()

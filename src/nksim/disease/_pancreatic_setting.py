@@ -96,6 +96,8 @@ class CohortTable(Section):
     doubling_time_median_days: Annotated[float, Field(gt=0, le=5000)] = DT_MEDIAN_DAYS
     doubling_time_sigma: Annotated[float, Field(ge=0, le=3)] = DT_SIGMA
     creatinine_median_mg_dl: Annotated[float, Field(gt=0, le=10)] = 0.8
+    #: imaging measurement error of a lesion diameter at the assessments (log-normal SD)
+    measurement_sigma: Annotated[float, Field(ge=0, le=1)] = MEASUREMENT_SIGMA
 
 
 class EligibilityTable(Section):
@@ -214,6 +216,8 @@ class PancreaticSetting(DiseaseSetting):
         "published": PUBLISHED,
         "measure": "SLD", "thresholds": (-30.0, 20.0),
     }
+    #: Parameter overrides for a stable tumour (the n-of-1 view's inactive product).
+    stable_disease = {"pdac_kg": 0.0}
 
     def model(self, scenario):
         product = _products(scenario)
@@ -290,7 +294,8 @@ class PancreaticSetting(DiseaseSetting):
         return out
 
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario):
-        return pancreatic_endpoints(dataset, patients, rngs, scenario.trial.follow_up_days)
+        return pancreatic_endpoints(dataset, patients, rngs, scenario.trial.follow_up_days,
+                                    _tables(scenario)[0].measurement_sigma)
 
 
 # ---------------------------------------------------------------- candidates
@@ -358,8 +363,8 @@ def patient_course(volume_ratio: np.ndarray, lesions_mm: np.ndarray, visit_days:
     }
 
 
-def pancreatic_endpoints(dataset, patients: pd.DataFrame, rngs, follow_up: float
-                         ) -> pd.DataFrame:
+def pancreatic_endpoints(dataset, patients: pd.DataFrame, rngs, follow_up: float,
+                         measurement_sigma: float = MEASUREMENT_SIGMA) -> pd.DataFrame:
     """Per patient: RECIST 1.1 every 8 weeks (measured with error), best response,
     PFS/OS (months; NaN = no event within follow-up), resection conversion, CRS."""
     t = dataset["time"].values
@@ -378,7 +383,7 @@ def pancreatic_endpoints(dataset, patients: pd.DataFrame, rngs, follow_up: float
         g = rngs[p]
         lesions = _lesions(patients["lesions_mm"].iloc[p])
         z_os = float(g.standard_normal())
-        noise = np.exp(MEASUREMENT_SIGMA * g.standard_normal((visits_all.size + 1,
+        noise = np.exp(measurement_sigma * g.standard_normal((visits_all.size + 1,
                                                               lesions.size)))
         v0 = ml[p, i0]
         ratio_tsr = np.cbrt(max(ml[p, it], 0.0) / v0) - 1.0 if v0 > 0 else 0.0

@@ -31,6 +31,17 @@ from nksim.trials._eligibility import Criterion as Criterion
 from nksim.trials._eligibility import EligibilityCriteria as EligibilityCriteria
 from nksim.trials._eligibility import screen as screen
 from nksim.trials._eligibility import screening_summary as screening_summary
+
+# ---- statistics of evidence: designs, power, log-rank, n-of-1 (issue 11 §3)
+from nksim.trials._n_of_1 import apparent_response_probability as apparent_response_probability
+from nksim.trials._n_of_1 import run_n_of_1 as run_n_of_1
+from nksim.trials._power import SimonDesign as SimonDesign
+from nksim.trials._power import log_rank as log_rank
+from nksim.trials._power import power_by_simulation as power_by_simulation
+from nksim.trials._power import schoenfeld_events as schoenfeld_events
+from nksim.trials._power import simon_operating as simon_operating
+from nksim.trials._power import simon_two_stage as simon_two_stage
+from nksim.trials._power import two_proportion_sample_size as two_proportion_sample_size
 from nksim.trials._schema import TrialScenario as TrialScenario
 from nksim.trials._setting import Baseline as Baseline
 from nksim.trials._setting import DiseaseSetting as DiseaseSetting

@@ -1,0 +1,317 @@
+"""The statistics of evidence: trial designs, power by repeated virtual trials, log-rank.
+
+Research use only (``docs/evidence-statistics.md``).
+
+- :func:`simon_two_stage`: Simon's (1989) optimal and minimax single-arm two-stage designs
+  by exact binomial search; :func:`simon_operating` their operating characteristics.
+- :func:`two_proportion_sample_size` (normal approximation, Fleiss without continuity
+  correction) and :func:`schoenfeld_events` (log-rank events for a hazard ratio): the
+  randomised designs.
+- :func:`log_rank`: two-arm log-rank test (lifelines ``logrank_test``) with the hazard
+  ratio from Cox (:func:`nksim.trials.cox_hazard_ratio`).
+- :func:`power_by_simulation`: the power of a scenario's primary endpoint at several
+  sample sizes, estimated by repeated virtual trials (seeded), each power with its exact
+  binomial 95 % interval (Monte-Carlo uncertainty from the few replicates).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+from nksim.errors import UserError
+from nksim.model import Citation
+
+SIMON1989 = Citation(
+    "Simon 1989",
+    "Simon R. Optimal two-stage designs for phase II clinical trials. Control Clin Trials "
+    "1989;10:1-10.",
+    verified="UNVERIFIED",
+    doi="10.1016/0197-2456(89)90015-9",
+    note="Design definition (stop after stage 1 if <= r1 responses of n1; reject the drug "
+         "if <= r of n). Table values used in tests are widely reproduced but were not read "
+         "in the original for nksim.",
+)
+SCHOENFELD1983 = Citation(
+    "Schoenfeld 1983",
+    "Schoenfeld DA. Sample-size formula for the proportional-hazards regression model. "
+    "Biometrics 1983;39:499-503.",
+    verified="UNVERIFIED",
+    note="events = (z_{1-a/2} + z_{1-b})^2 / (p (1 - p) ln(HR)^2), p = allocation share.",
+)
+
+
+# ---------------------------------------------------------------- Simon two-stage
+@dataclass(frozen=True)
+class SimonDesign:
+    """Stop after ``n1`` patients if ``<= r1`` respond; else treat ``n`` in all and call
+    the treatment inactive if ``<= r`` respond."""
+
+    design: str
+    p0: float
+    p1: float
+    r1: int
+    n1: int
+    r: int
+    n: int
+    alpha: float  # actual type I error at p0
+    power: float  # actual power at p1
+    en0: float  # expected sample size at p0
+    pet0: float  # probability of early termination at p0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def simon_operating(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, float]:
+    """``(P(declare active), P(early stop), expected sample size)`` at response rate p."""
+    if not (0 <= r1 < n1 < n and r1 <= r < n and 0 <= p <= 1):
+        raise UserError(f"need 0 <= r1 < n1 < n, r1 <= r < n and 0 <= p <= 1 (got r1={r1}, "
+                        f"n1={n1}, r={r}, n={n}, p={p})", field="design")
+    n2 = n - n1
+    x1 = np.arange(r1 + 1, n1 + 1)
+    reject = float(np.sum(stats.binom.pmf(x1, n1, p) * stats.binom.sf(r - x1, n2, p)))
+    pet = float(stats.binom.cdf(r1, n1, p))
+    return reject, pet, n1 + (1.0 - pet) * n2
+
+
+def _check_rates(p0, p1, alpha, beta) -> None:
+    for name, v in (("p0", p0), ("p1", p1), ("alpha", alpha), ("beta", beta)):
+        if not (isinstance(v, int | float) and math.isfinite(v) and 0 < v < 1):
+            raise UserError(f"must be a number in (0, 1) (got {v!r})", field=name)
+    if p1 <= p0:
+        raise UserError(f"the target rate p1 must exceed p0 = {p0} (got {p1})", field="p1")
+
+
+def simon_two_stage(p0: float, p1: float, alpha: float = 0.05, beta: float = 0.2, *,
+                    design: str = "optimal", n_max: int | None = None) -> SimonDesign:
+    """Simon's optimal (smallest expected size under p0) or minimax (smallest maximum size,
+    then smallest expected size) two-stage design with type I error <= ``alpha`` at p0 and
+    power >= 1 - ``beta`` at p1, by exhaustive exact search (n up to ``n_max``)."""
+    _check_rates(p0, p1, alpha, beta)
+    if design not in ("optimal", "minimax"):
+        raise UserError(f"design must be 'optimal' or 'minimax' (got {design!r})",
+                        field="design")
+    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(1 - beta)
+    pbar = (p0 + p1) / 2
+    single = math.ceil(z * z * pbar * (1 - pbar) / (p1 - p0) ** 2)
+    n_max = n_max or max(20, int(2.5 * single) + 10)
+    if n_max > 400:
+        raise UserError(f"the search needs n_max <= 400 (got {n_max}); choose rates further "
+                        "apart", field="n_max")
+    best: tuple | None = None
+    for n in range(2, n_max + 1):
+        if design == "minimax" and best is not None and n > best[1]:
+            break
+        for n1 in range(1, n):
+            n2 = n - n1
+            pmf0, pmf1 = stats.binom.pmf(np.arange(n1 + 1), n1, p0), \
+                stats.binom.pmf(np.arange(n1 + 1), n1, p1)
+            k = np.arange(-n1 - 1, n + 1)  # r - x1
+            sf0, sf1 = stats.binom.sf(k, n2, p0), stats.binom.sf(k, n2, p1)
+            x1 = np.arange(n1 + 1)
+            rs = np.arange(n)
+            idx = rs[None, :] - x1[:, None] + n1 + 1  # into k
+            m0 = pmf0[:, None] * sf0[idx]
+            m1 = pmf1[:, None] * sf1[idx]
+            # R[r1, r] = sum over x1 > r1
+            c0 = np.cumsum(m0[::-1], axis=0)[::-1]
+            c1 = np.cumsum(m1[::-1], axis=0)[::-1]
+            cdf0 = np.cumsum(pmf0)
+            for r1 in range(0, n1):
+                a = c0[r1 + 1]
+                pw = c1[r1 + 1]
+                ok = np.flatnonzero((a <= alpha) & (rs >= r1))
+                if ok.size == 0:
+                    continue
+                r = int(ok[0])  # smallest r meeting alpha: the most power
+                if pw[r] < 1 - beta:
+                    continue
+                pet = float(cdf0[r1])
+                en0 = n1 + (1 - pet) * n2
+                key = (en0, n) if design == "optimal" else (n, en0)
+                if best is None or key < best[0]:
+                    best = (key, n, SimonDesign(design, p0, p1, r1, n1, r, n, float(a[r]),
+                                                float(pw[r]), en0, pet))
+    if best is None:
+        raise UserError(f"no design with n <= {n_max} meets alpha {alpha} and power "
+                        f"{1 - beta}", field="n_max")
+    return best[2]
+
+
+# ---------------------------------------------------------------- randomised designs
+def two_proportion_sample_size(p_a: float, p_b: float, alpha: float = 0.05,
+                               power: float = 0.8) -> int:
+    """Patients per arm to detect p_a vs p_b (two-sided alpha; normal approximation
+    without continuity correction, Fleiss)."""
+    _check_rates(min(p_a, p_b), max(p_a, p_b) if p_a != p_b else 2, alpha, 1 - power)
+    za, zb = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
+    pbar = (p_a + p_b) / 2
+    num = za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(p_a * (1 - p_a)
+                                                                 + p_b * (1 - p_b))
+    return math.ceil(num ** 2 / (p_a - p_b) ** 2)
+
+
+def schoenfeld_events(hazard_ratio: float, alpha: float = 0.05, power: float = 0.8,
+                      allocation: float = 0.5) -> int:
+    """Events needed by a two-sided log-rank test to detect ``hazard_ratio`` (Schoenfeld)."""
+    if not (hazard_ratio > 0 and hazard_ratio != 1 and math.isfinite(hazard_ratio)):
+        raise UserError(f"must be a positive number other than 1 (got {hazard_ratio!r})",
+                        field="hazard_ratio")
+    _check_rates(0.1, 0.2, alpha, 1 - power)
+    if not 0 < allocation < 1:
+        raise UserError(f"must be in (0, 1) (got {allocation!r})", field="allocation")
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return math.ceil(z * z / (allocation * (1 - allocation) * math.log(hazard_ratio) ** 2))
+
+
+# ---------------------------------------------------------------- log-rank and Cox
+@dataclass(frozen=True)
+class LogRank:
+    statistic: float
+    p_value: float
+    hazard_ratio: float
+    hr_ci_low: float
+    hr_ci_high: float
+    events_a: int
+    events_b: int
+
+
+def log_rank(durations_a, events_a, durations_b, events_b) -> LogRank:
+    """Two-sided log-rank test of arm a vs arm b (lifelines ``logrank_test``) and the Cox
+    hazard ratio of a vs b (lifelines ``CoxPHFitter``, Efron ties) with its 95 % CI."""
+    from lifelines.statistics import logrank_test
+
+    from nksim.trials._comparisons import cox_hazard_ratio
+
+    da, db = np.asarray(durations_a, float), np.asarray(durations_b, float)
+    ea, eb = np.asarray(events_a, bool), np.asarray(events_b, bool)
+    if da.size == 0 or db.size == 0 or da.size != ea.size or db.size != eb.size:
+        raise UserError("each arm needs durations and event flags of equal, non-zero length",
+                        field="durations")
+    if not (np.all(np.isfinite(da)) and np.all(np.isfinite(db))) or min(da.min(),
+                                                                        db.min()) < 0:
+        raise UserError("durations must be finite and >= 0", field="durations")
+    res = logrank_test(da, db, event_observed_A=ea, event_observed_B=eb)
+    hr, lo, hi, _ = cox_hazard_ratio(np.r_[da, db], np.r_[ea, eb],
+                                     np.r_[np.ones(da.size), np.zeros(db.size)])
+    return LogRank(float(res.test_statistic), float(res.p_value), hr, lo, hi,
+                   int(ea.sum()), int(eb.sum()))
+
+
+# ---------------------------------------------------------------- power by simulation
+@dataclass(frozen=True)
+class PowerPoint:
+    n: int
+    replicates: int
+    rejections: int
+    power: float
+    ci_low: float
+    ci_high: float
+    mean_estimate_a: float
+    mean_estimate_b: float
+
+
+def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, float, float]:
+    """``(p value, estimate arm 1, estimate arm 2)`` of one virtual trial's primary test.
+
+    Two or more arms: binary -> Fisher exact (first two arms); time to event -> log-rank.
+    One arm: binary -> exact one-sided binomial test against ``p0``.
+    """
+    from nksim.trials._statistics import fisher_exact_test
+    from nksim.trials._survival import event_times
+    from nksim.trials._trial import analysed_mask
+
+    eps = _endpoint_list(result)
+    ep = next((e for e in eps if e.name == endpoint), None)
+    if ep is None:
+        raise UserError(f"unknown endpoint (known: {', '.join(e.name for e in eps)};"
+                        f" got {endpoint!r})", field="endpoint")
+    arms = [a for a in result.arms if len(a.patients)]
+    values = []
+    for arm in arms[:2]:
+        mask = analysed_mask(ep, arm.patients)
+        values.append(arm.patients.loc[mask, ep.column].to_numpy())
+    if ep.kind == "binary":
+        ks = [int(np.sum(v.astype(bool))) for v in values]
+        ns = [v.size for v in values]
+        est = [k / n if n else math.nan for k, n in zip(ks, ns, strict=True)]
+        if len(arms) == 1:
+            if p0 is None:
+                raise UserError("a single-arm trial needs the null response rate --p0",
+                                field="p0")
+            p = stats.binomtest(ks[0], ns[0], p0, alternative="greater").pvalue
+            return float(p), est[0], math.nan
+        p = fisher_exact_test(ks[0], ns[0], ks[1], ns[1])
+        return float(getattr(p, "p_value", p)), est[0], est[1]
+    if ep.kind == "time_to_event" and len(arms) >= 2:
+        follow = result.scenario.trial.follow_up_days
+        (da, ea), (db, eb) = (event_times(v.astype(float), follow) for v in values)
+        lr = log_rank(da, ea, db, eb)
+        return lr.p_value, lr.hazard_ratio, math.nan
+    raise UserError(f"power needs a binary endpoint, or a time-to-event endpoint with two "
+                    f"arms (got {ep.kind!r} with {len(arms)} arm(s))", field="endpoint")
+
+
+def _endpoint_list(result) -> tuple:
+    eps = result.endpoints
+    return tuple(eps() if callable(eps) else eps)
+
+
+def scenario_with(raw: dict, n: int, seed: int) -> dict:
+    """A copy of a raw scenario with ``n`` patients per arm, trial seed ``seed`` and enough
+    referred candidates (``[cohort] n_candidates`` scaled when the setting has it)."""
+    out = copy.deepcopy(raw)
+    trial = out.setdefault("trial", {})
+    old_n = int(trial.get("patients_per_arm", 20))
+    trial["patients_per_arm"] = int(n)
+    trial["seed"] = int(seed)
+    cohort = out.get("cohort")
+    if isinstance(cohort, dict) and "n_candidates" in cohort:
+        cohort["n_candidates"] = max(int(cohort["n_candidates"]),
+                                     math.ceil(int(cohort["n_candidates"]) * n / max(old_n, 1)))
+    return out
+
+
+def power_by_simulation(raw: dict, ns: Sequence[int], *, replicates: int = 20,
+                        seed: int = 0, endpoint: str | None = None, alpha: float = 0.05,
+                        p0: float | None = None,
+                        run: Callable[[dict], object] | None = None) -> list[PowerPoint]:
+    """Power of the primary test at each sample size (patients per arm), from
+    ``replicates`` virtual trials per size with seeds ``seed, seed+1, ...``."""
+    from nksim.config import validate
+    from nksim.trials._schema import TrialScenario
+    from nksim.trials._statistics import proportion_ci
+    from nksim.trials._trial import run_trial
+
+    if not ns or any((not isinstance(n, int)) or n < 2 or n > 10_000 for n in ns):
+        raise UserError(f"give sample sizes from 2 to 10000 per arm (got {list(ns)})",
+                        field="n")
+    if not (isinstance(replicates, int) and 1 <= replicates <= 10_000):
+        raise UserError(f"must be an integer from 1 to 10000 (got {replicates!r})",
+                        field="replicates")
+    if not (0 < alpha < 1):
+        raise UserError(f"must be in (0, 1) (got {alpha!r})", field="alpha")
+    if p0 is not None and not (0 < p0 < 1):
+        raise UserError(f"must be in (0, 1) (got {p0!r})", field="p0")
+    run = run or (lambda r: run_trial(validate(TrialScenario, r), progress=False))
+    out = []
+    for n in ns:
+        hits, ea, eb = 0, [], []
+        for i in range(replicates):
+            result = run(scenario_with(raw, n, seed + i))
+            name = endpoint or _endpoint_list(result)[0].name
+            p, a, b = replicate_p_value(result, name, p0)
+            hits += int(p < alpha)
+            ea.append(a)
+            eb.append(b)
+        ci = proportion_ci(hits, replicates)
+        out.append(PowerPoint(n, replicates, hits, ci.value, ci.ci_low, ci.ci_high,
+                              float(np.nanmean(ea)) if np.isfinite(ea).any() else math.nan,
+                              float(np.nanmean(eb)) if np.isfinite(eb).any() else math.nan))
+    return out

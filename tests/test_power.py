@@ -1,0 +1,188 @@
+"""Statistics of evidence: Simon two-stage designs against Simon 1989's table, their
+operating characteristics against brute-force enumeration, randomised sample sizes against
+textbook values, the log-rank test against a hand computation, Cox against a known hazard
+ratio, and `nksim power` (few replicates) with exact binomial CIs; bad input one line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+from nksim.cli import cli
+from nksim.errors import UserError
+from nksim.trials._power import (
+    log_rank,
+    power_by_simulation,
+    schoenfeld_events,
+    simon_operating,
+    simon_two_stage,
+    two_proportion_sample_size,
+)
+from nksim.trials._statistics import proportion_ci
+
+SCENARIO = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios/pancreatic_nk_gs.toml"
+
+
+# Simon 1989, Table (alpha = 0.05, beta = 0.20): r1/n1, r/n, EN(p0)
+@pytest.mark.parametrize("p0, p1, design, r1, n1, r, n, en0", [
+    (0.05, 0.25, "optimal", 0, 9, 2, 17, 12.0),
+    (0.05, 0.25, "minimax", 0, 12, 2, 16, 13.8),
+    (0.10, 0.30, "optimal", 1, 10, 5, 29, 15.0),
+    (0.10, 0.30, "minimax", 1, 15, 5, 25, 19.5),
+    (0.20, 0.40, "minimax", 4, 18, 10, 33, 22.3),
+])
+def test_simon_designs_match_the_published_table(p0, p1, design, r1, n1, r, n, en0):
+    d = simon_two_stage(p0, p1, 0.05, 0.2, design=design)
+    assert (d.r1, d.n1, d.r, d.n) == (r1, n1, r, n)
+    assert d.en0 == pytest.approx(en0, abs=0.05)
+    assert d.alpha <= 0.05 and d.power >= 0.8
+
+
+def test_simon_operating_characteristics_by_enumeration():
+    r1, n1, r, n, p = 1, 10, 5, 29, 0.3
+    reject = sum(stats.binom.pmf(x1, n1, p) * stats.binom.pmf(x2, n - n1, p)
+                 for x1 in range(r1 + 1, n1 + 1) for x2 in range(n - n1 + 1) if x1 + x2 > r)
+    got, pet, en = simon_operating(r1, n1, r, n, p)
+    assert got == pytest.approx(reject, rel=1e-12)
+    assert pet == pytest.approx(stats.binom.cdf(r1, n1, p))
+    assert en == pytest.approx(n1 + (1 - pet) * (n - n1))
+
+
+def test_randomised_sample_sizes_match_textbook_values():
+    assert two_proportion_sample_size(0.3, 0.5) == 93  # Fleiss, no continuity correction
+    assert schoenfeld_events(0.7) == 247  # HR 0.7, two-sided 5 %, 80 %, 1:1
+    assert schoenfeld_events(0.5) == 66
+
+
+def _hand_logrank(da, ea, db, eb):
+    """O - E and the hypergeometric variance summed over distinct event times."""
+    t = np.unique(np.r_[da[ea], db[eb]])
+    o_e, var = 0.0, 0.0
+    for s in t:
+        na, nb = np.sum(da >= s), np.sum(db >= s)
+        da_s, d = np.sum((da == s) & ea), np.sum((da == s) & ea) + np.sum((db == s) & eb)
+        nn = na + nb
+        o_e += da_s - d * na / nn
+        if nn > 1:
+            var += d * (na / nn) * (nb / nn) * (nn - d) / (nn - 1)
+    chi2 = o_e ** 2 / var
+    return chi2, stats.chi2.sf(chi2, 1)
+
+
+def test_log_rank_matches_a_hand_computation_with_ties():
+    rng = np.random.default_rng(3)
+    da = np.round(rng.exponential(10, 40))  # rounded: tied times
+    db = np.round(rng.exponential(16, 35))
+    ea, eb = rng.random(40) < 0.8, rng.random(35) < 0.8
+    lr = log_rank(da, ea, db, eb)
+    chi2, p = _hand_logrank(da, ea, db, eb)
+    assert lr.statistic == pytest.approx(chi2, rel=1e-9)
+    assert lr.p_value == pytest.approx(p, rel=1e-9)
+
+
+def test_cox_recovers_a_known_hazard_ratio():
+    rng = np.random.default_rng(7)
+    n = 1500
+    da, db = rng.exponential(1 / 0.2, n), rng.exponential(1 / 0.1, n)  # HR a vs b = 2
+    c = 15.0
+    lr = log_rank(np.minimum(da, c), da < c, np.minimum(db, c), db < c)
+    assert lr.hr_ci_low < 2.0 < lr.hr_ci_high and lr.p_value < 1e-10
+
+
+def _small_raw(**cohort):
+    from nksim.config import read_toml
+
+    raw = read_toml(SCENARIO)
+    raw["trial"]["follow_up_days"] = 365
+    raw["cohort"].update(cohort)
+    return raw
+
+
+def test_power_by_simulation_counts_rejections_with_exact_cis():
+    pts = power_by_simulation(_small_raw(), [4, 8], replicates=3, seed=11)
+    assert [p.n for p in pts] == [4, 8]
+    for p in pts:
+        ci = proportion_ci(p.rejections, 3)
+        assert (p.power, p.ci_low, p.ci_high) == (ci.value, ci.ci_low, ci.ci_high)
+    again = power_by_simulation(_small_raw(), [4], replicates=3, seed=11)
+    assert again[0] == pts[0]  # seeded
+
+
+def test_single_arm_power_equals_the_exact_binomial_power():
+    """A stub trial whose responders are Bernoulli(0.5): the one-sided exact test against
+    p0 = 0.2 at n = 15 has power P(X >= c | 0.5), c the critical count."""
+    import pandas as pd
+
+    from nksim.trials._setting import Endpoint
+
+    class Arm:
+        def __init__(self, k, n):
+            self.patients = pd.DataFrame({"status": ["ok"] * n,
+                                          "resp": [True] * k + [False] * (n - k)})
+
+    class Result:
+        endpoints = (Endpoint("orr_rate", "resp", "binary"),)
+
+        def __init__(self, raw):
+            g = np.random.default_rng(raw["trial"]["seed"])
+            n = raw["trial"]["patients_per_arm"]
+            self.arms = [Arm(int((g.random(n) < 0.5).sum()), n)]
+
+    reps, n, p0, alpha = 400, 15, 0.2, 0.05
+    c = int(stats.binom.isf(alpha, n, p0)) + 1  # smallest count with P(X >= c) <= alpha
+    while stats.binom.sf(c - 2, n, p0) <= alpha:
+        c -= 1
+    exact = stats.binom.sf(c - 1, n, 0.5)
+    pts = power_by_simulation({"trial": {"patients_per_arm": n}}, [n], replicates=reps,
+                              p0=p0, alpha=alpha, run=Result)
+    assert pts[0].power == pytest.approx(exact, abs=4 * math.sqrt(exact * (1 - exact) / reps))
+
+
+def test_cli_power_runs_and_writes(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO.read_text().replace("follow_up_days = 730",
+                                                 "follow_up_days = 365"))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["power", str(path), "--n", "4,6", "--replicates", "2",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "power.json").read_text())
+    assert [p["n"] for p in doc["points"]] == [4, 6] and (out / "power.png").exists()
+    assert "Research use only" in res.output
+
+
+def test_cli_simon():
+    res = CliRunner().invoke(cli, ["simon", "--p0", "0.1", "--p1", "0.3"])
+    assert res.exit_code == 0, res.output
+    assert "<= 1/10" in res.output and "<= 5/29" in res.output and "<= 1/15" in res.output
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--n", "20,x"], "n"),
+    (["--n", "1"], "n"),
+    (["--replicates", "0"], "replicates"),
+    (["--endpoint", "magic_rate"], "endpoint"),
+    (["--alpha", "2"], "alpha"),
+])
+def test_cli_power_bad_input_one_line_exit_2(tmp_path, args, field):
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["power", str(SCENARIO), *args, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert "\n" not in line and line.startswith("nksim: error:") and field in line, line
+    assert not out.exists()
+
+
+def test_bad_design_input():
+    with pytest.raises(UserError):
+        simon_two_stage(0.3, 0.2)
+    with pytest.raises(UserError):
+        schoenfeld_events(1.0)
+    with pytest.raises(UserError):
+        log_rank([], [], [1.0], [True])
