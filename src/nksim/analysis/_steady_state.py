@@ -1,0 +1,195 @@
+"""Steady states: Newton's method with the analytic Jacobian, falling back to integration.
+
+``steady_state(model, parameters=..., guess=...)`` solves f(x, p) = 0 for every patient
+(a row of ``parameters``), starting from ``guess`` (default: the model's initial state).
+Newton uses the compiled right-hand side and the analytic Jacobian derived from the
+declaration (:func:`nksim.model.compile_model`); a patient whose Newton iteration does not
+converge is integrated forward (the batched engine) until the right-hand side is small,
+and Newton is tried again from there. Each patient's outcome is reported in a status
+table (as :func:`nksim.engine.simulate` does): ``newton``, ``integration`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nksim.errors import UserError
+from nksim.model import Model, compile_model
+
+STATUSES = ("newton", "integration", "failed")
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """What :func:`steady_state` returns.
+
+    Attributes
+    ----------
+    states : DataFrame (patients x states, model units): the steady states (NaN where failed).
+    patients : DataFrame indexed by patient: ``status`` (``newton``: Newton from the guess
+        converged; ``integration``: reached after integrating forward; ``failed``),
+        ``residual`` (max |f_i| scaled by max(|x_i|, atol), per model time unit),
+        ``iterations`` (Newton steps), ``t_integrated`` and ``message``.
+    """
+
+    model: Model
+    states: pd.DataFrame
+    patients: pd.DataFrame
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.patients["status"].value_counts().items()}
+
+
+def steady_state(
+    model: Model,
+    *,
+    parameters: np.ndarray | Mapping[str, float | Sequence[float]] | pd.DataFrame | None = None,
+    guess: np.ndarray | Mapping[str, float] | None = None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    max_iter: int = 50,
+    integrate: bool = True,
+    t_max: float = 1e6,
+) -> SteadyState:
+    """Steady state of ``model`` for each patient (row of ``parameters``).
+
+    Parameters
+    ----------
+    parameters : as for :func:`nksim.engine.simulate` (array, mapping or DataFrame).
+    guess : starting state(s), array (patients, states) or ``{state: value}``; default the
+        model's initial state. Newton converges to the equilibrium nearest (in its basin)
+        to the guess; with the integration fallback, to the one the dynamics reach.
+    rtol, atol : convergence when |f_i(x)| <= rtol*max(|x_i|, atol/rtol) for every state
+        (a relative residual per model time unit) and the last Newton step is below
+        ``rtol*|x| + atol``.
+    max_iter : Newton steps from the guess (at least 20 to polish after integration).
+    integrate : fall back to integrating forward (to ``t_max`` at most, model time unit).
+    """
+    from nksim.engine._simulate import _population_arrays
+
+    if model.uses_time:
+        raise UserError("a model that uses the time t has no steady state in general",
+                        field="model")
+    if model.events:
+        raise UserError("steady states of models with discrete events are not supported",
+                        field="model")
+    initial = None
+    if guess is not None:
+        if isinstance(guess, Mapping):
+            y = model.initial_vector()
+            for name, value in guess.items():
+                model.state(name, field=f"guess.{name}")
+                y[model.state_names.index(name)] = float(value)
+            initial = y[None, :]
+        else:
+            initial = np.atleast_2d(np.asarray(guess, dtype=float))
+    params, y0 = _population_arrays(model, parameters, initial)
+    fns = compile_model(model)
+    n_pat, n = y0.shape
+    x = np.full((n_pat, n), np.nan)
+    status = np.array(["failed"] * n_pat, dtype=object)
+    residual = np.full(n_pat, np.nan)
+    iters = np.zeros(n_pat, dtype=int)
+    t_int = np.zeros(n_pat)
+    messages = np.array([""] * n_pat, dtype=object)
+    nonneg = np.array([s.nonnegative for s in model.states])
+    for i in range(n_pat):
+        ok, xi, res, k, msg = _newton(fns, y0[i], params[i], nonneg, rtol, atol, max_iter)
+        iters[i], residual[i], messages[i] = k, res, msg
+        if ok:
+            x[i], status[i] = xi, "newton"
+    todo = np.flatnonzero(status == "failed")
+    if integrate and todo.size:
+        reached = _integrate(model, params[todo], y0[todo], fns, rtol, atol, t_max)
+        for i, (xi, t_end) in zip(todo, reached, strict=True):
+            t_int[i] = t_end
+            if not np.isfinite(xi).all():
+                messages[i] = "integration failed"
+                continue
+            ok, xs, res, k, msg = _newton(fns, xi, params[i], nonneg, rtol, atol,
+                                          max(max_iter, 20))
+            iters[i] += k
+            residual[i] = res
+            if ok:
+                x[i], status[i], messages[i] = xs, "integration", ""
+            else:
+                messages[i] = f"no steady state reached by t = {t_end:g} ({msg})"
+    states = pd.DataFrame(x, columns=list(model.state_names))
+    states.index.name = "patient"
+    table = pd.DataFrame({"status": status, "residual": residual, "iterations": iters,
+                          "t_integrated": t_int, "message": messages})
+    table.index.name = "patient"
+    return SteadyState(model, states, table)
+
+
+def _scaled_residual(f: np.ndarray, x: np.ndarray, rtol: float, atol: float) -> float:
+    return float(np.max(np.abs(f) / np.maximum(np.abs(x), atol / rtol))) if f.size else 0.0
+
+
+def _newton(fns, x0, p, nonneg, rtol, atol, max_iter):
+    """Damped Newton on f(x) = 0; returns (converged, x, scaled residual, steps, message)."""
+    n = x0.size
+    x = np.array(x0, dtype=float)
+    f = np.empty(n)
+    J = np.empty((n, n))
+    fns.rhs(x, p, f)
+    res = _scaled_residual(f, x, rtol, atol)
+    for k in range(1, max_iter + 1):
+        if not np.isfinite(f).all():
+            return False, x, res, k, "non-finite right-hand side"
+        fns.jac(x, p, J)
+        try:
+            dx = np.linalg.solve(J, -f)
+        except np.linalg.LinAlgError:
+            dx = np.linalg.lstsq(J, -f, rcond=None)[0]  # conservation laws: least squares
+        norm0 = float(np.linalg.norm(f))
+        lam = 1.0
+        while True:  # backtracking on ||f||
+            xn = x + lam * dx
+            if nonneg.any():
+                xn[nonneg] = np.maximum(xn[nonneg], 0.0)
+            fn = np.empty(n)
+            fns.rhs(xn, p, fn)
+            if np.isfinite(fn).all() and (
+                    np.linalg.norm(fn) <= (1 - 1e-4 * lam) * norm0
+                    or _scaled_residual(fn, xn, rtol, atol) <= rtol):
+                break
+            lam *= 0.5
+            if lam < 1e-8:
+                return False, x, res, k, "line search failed (singular or no nearby root)"
+        step = np.abs(xn - x)
+        x, f = xn, fn
+        res = _scaled_residual(f, x, rtol, atol)
+        if res <= rtol and np.all(step <= 1e3 * (rtol * np.abs(x) + atol)):
+            return True, x, res, k, ""
+    return False, x, res, max_iter, f"no convergence in {max_iter} Newton steps"
+
+
+def _integrate(model, params, y0, fns, rtol, atol, t_max):
+    """Integrate forward on a geometric time grid, stopping per patient at the first time
+    where the scaled right-hand side is below sqrt(rtol) (then Newton polishes)."""
+    from nksim.engine import SolverOptions, simulate
+
+    times = np.geomspace(1e-3, t_max, 60)
+    res = simulate(model, times, parameters=params, initial=y0,
+                   options=SolverOptions(rtol=1e-8, atol=1e-10, threads=1, progress=False))
+    traj = np.stack([res.dataset[s].values for s in model.state_names], axis=-1)
+    out = []
+    f = np.empty(y0.shape[1])
+    for i in range(y0.shape[0]):
+        best = (traj[i, -1], times[-1])
+        for j, t in enumerate(times):
+            xj = traj[i, j]
+            if not np.isfinite(xj).all():
+                break
+            fns.rhs(xj, params[i], f)
+            if _scaled_residual(f, xj, rtol, atol) <= max(np.sqrt(rtol), 1e-6):
+                best = (xj, t)
+                break
+        out.append(best)
+    return out
