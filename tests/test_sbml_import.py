@@ -217,7 +217,6 @@ def _with_rate_of(m):
 
 
 @pytest.mark.parametrize("change, message", [
-    (_with_event, "SBML events are not supported (event 'kick'"),
     (_with_algebraic, "algebraic rules are not supported"),
     (_with_delay, "delay() is not supported"),
     (_with_rate_of, "rateOf() is not supported"),
@@ -328,3 +327,100 @@ def test_avogadro_value_is_the_sbml_one():
     si = registry().Quantity(1, "avogadro_constant").to("1/mol").m
     assert AVOGADRO == 6.02214179e23 and AVOGADRO != si
     assert AVOGADRO == pytest.approx(si, rel=2e-7)
+
+
+# ---------------------------------------------------------------- events
+def _event(m, eid, trigger, assignments, *, delay=None, priority=None, persistent=True,
+           initial_value=True, trigger_time_values=True):
+    ev = m.createEvent()
+    ev.setId(eid)
+    ev.setUseValuesFromTriggerTime(trigger_time_values)
+    tr = ev.createTrigger()
+    tr.setInitialValue(initial_value)
+    tr.setPersistent(persistent)
+    tr.setMath(_math(trigger))
+    if delay is not None:
+        ev.createDelay().setMath(_math(delay))
+    if priority is not None:
+        ev.createPriority().setMath(_math(priority))
+    for var, value in assignments.items():
+        ea = ev.createEventAssignment()
+        ea.setVariable(var)
+        ea.setMath(_math(value))
+
+
+def _decay_model():
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=1.0, hosu=True)
+    _parameter(m, "k", 1.0, constant=False)
+    _reaction(m, "r", [("X", 1)], [], "k*X")
+    return doc, m
+
+
+def test_state_triggered_events_are_located_on_the_integration():
+    """X' = -X, refilled to 1 whenever X < 0.5: a sawtooth with period ln 2 (closed form)."""
+    doc, m = _decay_model()
+    _event(m, "refill", "X < 0.5", {"X": "1"})
+    model = from_sbml(_text(doc), name="sbml_t_sawtooth")
+    t = np.linspace(0.0, 3.0, 13)
+    res = simulate(model, t, options=TIGHT)
+    phase = np.mod(t, math.log(2))
+    np.testing.assert_allclose(res.dataset["X"].values[0], np.exp(-phase), rtol=1e-7)
+
+
+def test_event_delay_priority_and_trigger_time_values():
+    """At t = 1 (trigger on time) k is set to 0 after a delay of 0.5, to the value X had at
+    the trigger (values from the trigger time); a second event at the same execution time
+    with a higher priority runs first and doubles X. So X = e^-t up to 1.5, then 2 e^-1.5,
+    and k = e^-1 from then on."""
+    doc, m = _decay_model()
+    _parameter(m, "dummy", 0.0, constant=False)
+    _event(m, "slow", "time >= 1", {"k": "X"}, delay="0.5", priority="1")
+    _event(m, "first", "time >= 1.5", {"X": "2*X"}, priority="10")
+    model = from_sbml(_text(doc), name="sbml_t_delay")
+    t = np.array([0.0, 1.0, 1.4, 1.6, 2.0, 3.0])
+    res = simulate(model, t, options=TIGHT)
+    x = res.dataset["X"].values[0]
+    np.testing.assert_allclose(x[:3], np.exp(-t[:3]), rtol=1e-7)
+    # after 1.5: X' = -k X with k = e^-1, from 2 e^-1.5
+    after = 2 * np.exp(-1.5) * np.exp(-np.exp(-1.0) * (t[3:] - 1.5))
+    np.testing.assert_allclose(x[3:], after, rtol=1e-7)
+
+
+def test_non_persistent_event_is_cancelled_and_initial_value_fires_at_start():
+    """A delayed, non-persistent event whose trigger turns false before it executes never
+    executes; a trigger true at t = 0 with initialValue = false fires at the start."""
+    doc, m = _decay_model()
+    _parameter(m, "hits", 0.0, constant=False)
+    _parameter(m, "start", 0.0, constant=False)
+    _event(m, "cancelled", "X > 0.5", {"hits": "hits + 1"}, delay="1", persistent=False)
+    _event(m, "at_start", "time >= 0", {"start": "1"}, initial_value=False)
+    model = from_sbml(_text(doc), name="sbml_t_persist")
+    res = simulate(model, np.linspace(0, 3, 4), options=TIGHT)
+    # X > 0.5 is true at the start only with initialValue = true: no rising edge, no event
+    assert res.dataset["X"].values[0][-1] == pytest.approx(math.exp(-3), rel=1e-7)
+    assert res.evaluate("start")[0, -1] == 1.0
+    assert res.evaluate("hits")[0, -1] == 0.0
+    doc, m = _decay_model()
+    _parameter(m, "hits", 0.0, constant=False)
+    # fires at t = 0 (initialValue false), trigger false from t = ln 2 < 1: cancelled
+    _event(m, "cancelled", "X > 0.5", {"hits": "hits + 1"}, delay="1", persistent=False,
+           initial_value=False)
+    # the same, persistent: executes at t = 1
+    _event(m, "kept", "X > 0.5", {"k": "0"}, delay="1", persistent=True, initial_value=False)
+    model = from_sbml(_text(doc), name="sbml_t_persist2")
+    res = simulate(model, np.array([0.0, 0.9, 2.0]), options=TIGHT)
+    assert res.evaluate("hits")[0, -1] == 0.0
+    np.testing.assert_allclose(res.dataset["X"].values[0], [1, math.exp(-0.9), math.exp(-1)],
+                               rtol=1e-7)
+
+
+def test_events_and_dose_records_are_not_mixed():
+    from nksim.dosing import Dose
+
+    doc, m = _decay_model()
+    _event(m, "refill", "X < 0.5", {"X": "1"})
+    model = from_sbml(_text(doc), name="sbml_t_sawtooth")
+    with pytest.raises(UserError, match="dose records cannot be combined"):
+        simulate(model, [1.0], doses=[Dose("X", 1.0, 0.5)])

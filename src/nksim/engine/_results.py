@@ -171,6 +171,14 @@ def _options_dict(options) -> dict:
             for k, v in raw.items() if k not in ("threads", "progress")}
 
 
+def _message(code: int) -> str:
+    if code in _rodas5p.STATUS_MESSAGES:
+        return _rodas5p.STATUS_MESSAGES[code]
+    from nksim.engine._events import MESSAGES
+
+    return MESSAGES.get(code, f"solver status {code}")
+
+
 def _plausibility(model: Model, times: np.ndarray, out: np.ndarray, ok: np.ndarray):
     """Index of the first patients whose trajectory leaves a state's plausible range."""
     found: dict[int, str] = {}
@@ -214,7 +222,7 @@ def build_result(
     ids = np.arange(n_pat) if patient_ids is None else np.asarray(patient_ids)
     codes = stats[:, 0].astype(int)
     messages = [
-        "parameters or initial state not finite" if bad else _rodas5p.STATUS_MESSAGES[c]
+        "parameters or initial state not finite" if bad else _message(c)
         for c, bad in zip(codes, bad_input, strict=True)
     ]
     status = np.where(codes == _rodas5p.OK, "ok", "failed").astype(object)

@@ -165,6 +165,19 @@ def simulate(
         out[idx], ext_time[idx], stats[idx] = sub_out, sub_ext, sub_stats
         return idx.size
 
+    if model.events:  # discrete events: patient by patient, from event to event
+        from nksim.engine._events import integrate_with_events
+
+        if any(per_patient):
+            raise UserError("dose records cannot be combined with a model's own events yet "
+                            "(write the doses as events of the model)", field="doses")
+        sel = np.flatnonzero(~bad_input)
+        out[sel], stats[sel] = integrate_with_events(
+            model, run_model, fns, times, params[sel], y0_run[sel], float(t_start), options,
+            threshold, nonneg, atol)
+        ext_time[:] = np.nan
+        todo = todo[:0]
+
     threads = max(1, options.threads or os.cpu_count() or 1)
     chunk = max(_rodas5p.LANES, min(4096, -(-todo.size // (threads * 4))))
     starts = range(0, todo.size, chunk)

@@ -13,6 +13,7 @@ Public API::
 from nksim.model._compose import Component as Component
 from nksim.model._compose import compose as compose
 from nksim.model._declaration import Citation as Citation
+from nksim.model._declaration import Event as Event
 from nksim.model._declaration import Model as Model
 from nksim.model._declaration import Parameter as Parameter
 from nksim.model._declaration import ParameterSet as ParameterSet

@@ -105,6 +105,29 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Event:
+    """A discrete event (as SBML's): when ``trigger`` turns from false to true, after
+    ``delay`` (model time unit), set states or parameters to ``assignments`` values.
+
+    ``trigger``, ``delay``, ``priority`` and the assigned values are formulas of states,
+    parameters, expressions and ``t``. ``persistent = False`` cancels a delayed event whose
+    trigger turns false before it executes; ``initial_value`` is the trigger's value just
+    before the start (``False``: an event true at the start fires then);
+    ``use_trigger_time_values`` evaluates the assignments when triggered rather than when
+    executed. Events executing at the same time go by decreasing ``priority``.
+    """
+
+    id: str
+    trigger: str
+    assignments: Mapping[str, str]
+    delay: str | None = None
+    priority: str | None = None
+    persistent: bool = True
+    initial_value: bool = True
+    use_trigger_time_values: bool = True
+
+
+@dataclass(frozen=True)
 class ParameterSet:
     """A named set of parameter values (in the model's units) with its source."""
 
@@ -125,6 +148,8 @@ class Model:
     states, parameters : declarations; their order fixes the array layout.
     equations : ``{state: "right-hand side"}`` for every state, time in ``time_unit``;
         ``t`` is the time (``time_unit``) and may be used in any formula.
+    events : discrete events (:class:`Event`, e.g. from SBML); they do not change the
+        compiled code.
     expressions : named intermediate quantities, usable in equations and in later
         expressions (e.g. a kill term); ``{name: (formula, unit, description)}``.
     observables : named outputs computed from states, parameters, expressions and ``t``
@@ -152,6 +177,7 @@ class Model:
     notes: tuple[str, ...] = ()
     observables: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
     unit_exempt: Mapping[str, str] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -353,6 +379,15 @@ def _validate(model: Model) -> None:
     formulas = [(f"expression {e}", spec[0]) for e, spec in model.expressions.items()]
     formulas += [(f"d{n}/dt", model.equations[n]) for n in model.state_names]
     formulas += [(f"observable {e}", spec[0]) for e, spec in model.observables.items()]
+    for ev in model.events:
+        formulas.append((f"event {ev.id}: trigger", ev.trigger))
+        formulas += [(f"event {ev.id}: {k}", v) for k, v in (("delay", ev.delay),
+                     ("priority", ev.priority)) if v is not None]
+        for target, value in ev.assignments.items():
+            if target not in (*model.state_names, *model.parameter_names):
+                raise ValueError(f"model {model.name!r}: event {ev.id}: {target!r} is not a "
+                                 "state or parameter")
+            formulas.append((f"event {ev.id}: {target}", value))
     for where, text in formulas:
         unknown = _names_in(text) - known
         if unknown:
@@ -445,7 +480,7 @@ def autonomous(model: Model) -> Model:
                   0.0, nonnegative=False)
     return dataclasses.replace(
         model, name=f"{model.name}_t", states=(*model.states, clock), equations=eqs,
-        expressions=exprs, observables={},
+        expressions=exprs, observables={}, events=(),
         unit_exempt={k: v for k, v in model.unit_exempt.items()})
 
 

@@ -17,8 +17,12 @@ varying size a concentration species is stored as an amount (state ``<id>_amount
 and its concentration is an expression. Initial assignments are evaluated once, at
 import, with the file's values.
 
+Events (triggers, delays, priorities, persistence, ``initialValue``, values from the
+trigger time) become :class:`~nksim.model.Event` s, run by the engine between
+integrations (:mod:`nksim.engine._events`).
+
 Refused before simulation, by name, with one line (:class:`~nksim.errors.UserError`):
-events, algebraic rules, ``delay()``, ``rateOf()``, fast reactions, variable
+algebraic rules, ``delay()``, ``rateOf()``, fast reactions, variable
 stoichiometry, SBML packages (comp, fbc, ...), and infinities or NaN in maths.
 """
 
@@ -382,9 +386,6 @@ class _Importer:
     # ------------------------------------------------------------ refusals
     def refuse_unsupported(self) -> None:
         m = self.m
-        if m.getNumEvents():
-            _fail(f"SBML events are not supported (event {m.getEvent(0).getId()!r} in "
-                  f"{self.label})")
         for r in m.getListOfRules():
             if r.isAlgebraic():
                 _fail(f"SBML algebraic rules are not supported (in {self.label})")
@@ -580,6 +581,23 @@ class _Importer:
             else:
                 quantity(name, values[name], unit, desc, state_eq=flux)
 
+        # quantities that events change are states (with rate 0 unless a rule says
+        # otherwise), so that their values are recorded like any state's
+        targets = set()
+        for ev in m.getListOfEvents():
+            for ea in ev.getListOfEventAssignments():
+                var = ea.getVariable()
+                targets.add(f"{self.nk(var)}_amount" if var in amount_states else self.nk(var))
+        kept = []
+        for q in params:
+            if q.name in targets:
+                states.append(State(q.name, q.unit, q.description, q.value, nonnegative=False))
+                equations[q.name] = "0"
+            else:
+                kept.append(q)
+        params = kept
+        events = self.events(species, amount_states, {s.name for s in states},
+                             {p.name for p in params})
         for q in (*params, *states):
             value = q.value if isinstance(q, Parameter) else q.initial
             if not math.isfinite(value):
@@ -594,6 +612,7 @@ class _Importer:
             description=f"SBML model {m.getId()!r} imported from {self.label}",
             states=tuple(states), parameters=tuple(params), equations=equations,
             references=(cite,), expressions=expressions, time_unit=time_unit,
+            events=events,
         )
         from nksim.model._dimensions import DimensionError
 
@@ -634,6 +653,46 @@ class _Importer:
                     except ValueError:
                         return {}
         return {}
+
+    def events(self, species, amount_states, state_names, param_names):
+        """SBML events as :class:`~nksim.model.Event` (targets: states and parameters)."""
+        from nksim.model._declaration import Event
+
+        out = []
+        for k, ev in enumerate(self.m.getListOfEvents()):
+            eid = ev.getId() or f"event{k}"
+            trig = ev.getTrigger()
+            if trig is None or trig.getMath() is None:
+                continue  # never fires
+            where = f"event {eid}"
+            assignments = {}
+            for ea in ev.getListOfEventAssignments():
+                var = ea.getVariable()
+                if ea.getMath() is None:
+                    continue
+                value = self.math(ea.getMath(), f"{where}: assignment to {var}")
+                target = self.nk(var)
+                if var in species and var in amount_states:
+                    comp = self.nk(species[var].getCompartment())
+                    target, value = f"{target}_amount", f"({value})*{comp}"
+                if target not in state_names and target not in param_names:
+                    _fail(f"{where}: assigns {var!r}, which nksim cannot change by an event "
+                          "(a rule defines it, or it is a stoichiometry)")
+                assignments[target] = value
+            delay = ev.getDelay().getMath() if ev.isSetDelay() else None
+            prio = ev.getPriority().getMath() if ev.isSetPriority() else None
+            out.append(Event(
+                id=self.nk(eid) if ev.getId() else eid,
+                trigger=self.math(trig.getMath(), f"{where}: trigger"),
+                assignments=assignments,
+                delay=None if delay is None else self.math(delay, f"{where}: delay"),
+                priority=None if prio is None else self.math(prio, f"{where}: priority"),
+                persistent=trig.getPersistent() if trig.isSetPersistent() else True,
+                initial_value=trig.getInitialValue() if trig.isSetInitialValue() else True,
+                use_trigger_time_values=ev.getUseValuesFromTriggerTime()
+                if ev.isSetUseValuesFromTriggerTime() else True,
+            ))
+        return tuple(out)
 
     def _default_size_unit(self, c) -> str:
         dims = c.getSpatialDimensions() if c.isSetSpatialDimensions() else 3
