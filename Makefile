@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint lock docs clean browser
+.PHONY: demo test bench lint lock docs clean browser time-tool
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,22 @@ browser:
 			>/dev/null) || echo "chromium could not be installed: browser tests will be skipped"; \
 	else echo "chromium not installed and apt-get unavailable (or not root): browser tests will be skipped"; fi
 
-bench: $(STAMP)  ## benchmark W1 against libRoadRunner and SciPy (several minutes)
+bench: $(STAMP) time-tool  ## benchmark W1 against libRoadRunner and SciPy (several minutes)
 	$(BIN)/python benchmarks/bench_w1.py
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_serial_killing.py
 	$(BIN)/python benchmarks/bench_claims.py
 	$(BIN)/python benchmarks/bench_sde.py
+
+# GNU time (Debian package `time`) measures the peak memory of the million-patient run in
+# benchmarks/bench_scale.py; installed with apt-get when missing and possible.
+time-tool:
+	@if [ -x /usr/bin/time ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing GNU time for the memory measurement (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time \
+			>/dev/null) || echo "GNU time could not be installed: peak memory not measured"; \
+	else echo "/usr/bin/time missing and apt-get unavailable (or not root): peak memory not measured"; fi
 
 docs: $(STAMP)  ## regenerate docs/models/*.md from the model declarations
 	for m in depillis2005 depillis2006 depillis2009 karin2019 sle_cd19; do \
