@@ -186,3 +186,18 @@ def test_bad_design_input():
         schoenfeld_events(1.0)
     with pytest.raises(UserError):
         log_rank([], [], [1.0], [True])
+
+
+def test_evidence_statistics_page_examples_run(capsys, monkeypatch):
+    """The Python examples of docs/evidence-statistics.md run (from the repository root)."""
+    import re as _re
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    text = (root / "docs" / "evidence-statistics.md").read_text()
+    blocks = _re.findall(r"```python\n(.*?)```", text, flags=_re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        exec(compile(block, "evidence-statistics.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "93 247" in out and "1 10 5 29 15.0" in out

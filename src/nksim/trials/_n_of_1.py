@@ -210,7 +210,7 @@ def n_of_1_figure(result: NOf1Result, path) -> None:
     bx.bar(keys, [counts[k] / result.replicates for k in keys],
            color=[RESPONSE_COLOURS.get(k, "#999") for k in keys])
     bx.set_ylabel("share of replicates")
-    bx.set_title("best response, same patient and treatment", fontsize=9)
+    bx.set_title("best response (same patient)", fontsize=9)
     fig.suptitle(f"one virtual patient ({result.arm}, candidate {result.candidate}), "
                  f"{result.replicates} replicates{' - inactive' if result.inactive else ''}",
                  fontsize=10)
