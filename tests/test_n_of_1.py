@@ -41,7 +41,7 @@ def _single_lesion_index(scenario) -> int:
 
 def test_inactive_product_gives_apparent_responders_at_the_analytic_rate():
     sc = _scenario(0.2)
-    reps = 4000
+    reps = 2000
     res = run_n_of_1(sc, patient=_single_lesion_index(sc), replicates=reps, inactive=True)
     np.testing.assert_allclose(res.true_change, 0.0, atol=1e-6)  # the tumour is stable
     p = apparent_response_probability(0.2)  # Phi(ln 0.7 / (0.2 sqrt 2)) = 0.1036

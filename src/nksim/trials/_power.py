@@ -105,39 +105,45 @@ def simon_two_stage(p0: float, p1: float, alpha: float = 0.05, beta: float = 0.2
         raise UserError(f"the search needs n_max <= 400 (got {n_max}); choose rates further "
                         "apart", field="n_max")
     best: tuple | None = None
+    # binomial tables by size, computed once: pmf(0..m) and sf(-1..m) at p0 and p1
+    pmf = {q: [stats.binom.pmf(np.arange(m + 1), m, q) for m in range(n_max + 1)]
+           for q in (p0, p1)}
+    sf = {q: [stats.binom.sf(np.arange(-1, m + 1), m, q) for m in range(n_max + 1)]
+          for q in (p0, p1)}
     for n in range(2, n_max + 1):
         if design == "minimax" and best is not None and n > best[1]:
             break
         for n1 in range(1, n):
             n2 = n - n1
-            pmf0, pmf1 = stats.binom.pmf(np.arange(n1 + 1), n1, p0), \
-                stats.binom.pmf(np.arange(n1 + 1), n1, p1)
-            k = np.arange(-n1 - 1, n + 1)  # r - x1
-            sf0, sf1 = stats.binom.sf(k, n2, p0), stats.binom.sf(k, n2, p1)
+            pmf0, pmf1 = pmf[p0][n1], pmf[p1][n1]
             x1 = np.arange(n1 + 1)
             rs = np.arange(n)
-            idx = rs[None, :] - x1[:, None] + n1 + 1  # into k
+            # P(X2 > r - x1): 1 below 0, 0 from n2 on; tables start at k = -1
+            idx = np.clip(rs[None, :] - x1[:, None], -1, n2) + 1
+            sf0, sf1 = sf[p0][n2], sf[p1][n2]
             m0 = pmf0[:, None] * sf0[idx]
             m1 = pmf1[:, None] * sf1[idx]
             # R[r1, r] = sum over x1 > r1
             c0 = np.cumsum(m0[::-1], axis=0)[::-1]
             c1 = np.cumsum(m1[::-1], axis=0)[::-1]
             cdf0 = np.cumsum(pmf0)
-            for r1 in range(0, n1):
-                a = c0[r1 + 1]
-                pw = c1[r1 + 1]
-                ok = np.flatnonzero((a <= alpha) & (rs >= r1))
-                if ok.size == 0:
-                    continue
-                r = int(ok[0])  # smallest r meeting alpha: the most power
-                if pw[r] < 1 - beta:
-                    continue
-                pet = float(cdf0[r1])
-                en0 = n1 + (1 - pet) * n2
-                key = (en0, n) if design == "optimal" else (n, en0)
-                if best is None or key < best[0]:
-                    best = (key, n, SimonDesign(design, p0, p1, r1, n1, r, n, float(a[r]),
-                                                float(pw[r]), en0, pet))
+            r1s = np.arange(n1)
+            a, pw = c0[1:], c1[1:]  # rows: r1 = 0 .. n1-1
+            ok = (a <= alpha) & (rs[None, :] >= r1s[:, None])
+            has = ok.any(axis=1)
+            r_first = np.argmax(ok, axis=1)  # smallest r meeting alpha: the most power
+            power_r = pw[r1s, r_first]
+            good = np.flatnonzero(has & (power_r >= 1 - beta))
+            if good.size == 0:
+                continue
+            pet = cdf0[good]
+            en0 = n1 + (1 - pet) * n2
+            j = int(np.argmin(en0))
+            r1, r = int(good[j]), int(r_first[good[j]])
+            key = (float(en0[j]), n) if design == "optimal" else (n, float(en0[j]))
+            if best is None or key < best[0]:
+                best = (key, n, SimonDesign(design, p0, p1, r1, n1, r, n, float(a[r1, r]),
+                                            float(pw[r1, r]), float(en0[j]), float(pet[j])))
     if best is None:
         raise UserError(f"no design with n <= {n_max} meets alpha {alpha} and power "
                         f"{1 - beta}", field="n_max")
