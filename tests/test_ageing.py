@@ -12,6 +12,7 @@ life (Baker 2016).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tomllib
@@ -345,3 +346,13 @@ def test_the_python_example_of_the_docs_runs(capsys):
     median, gain = (float(x) for x in capsys.readouterr().out.split())
     assert 800 < median < 920
     assert 18 < gain < 32
+
+
+def test_failed_individuals_are_left_out_and_counted():
+    r = simulate_arm("a", "karin2019_mouse", 50, dt=0.5, follow_up_days=6 * Y, seed=2)
+    cause = r.cause.copy()
+    cause[[3, 7]] = 3  # NON_FINITE
+    broken = dataclasses.replace(r, cause=cause)
+    assert broken.failed.sum() == 2
+    kept = broken.analysed()
+    assert kept.ids.size == 48 and 3 not in kept.ids and 7 not in kept.ids

@@ -22,6 +22,7 @@ from nksim.engine._sde import (
     ALIVE,
     DRIFT_SIGNATURE,
     EXTRINSIC,
+    NON_FINITE,
     THRESHOLD,
     philox4x32,
     stream_normals,
@@ -191,3 +192,15 @@ def test_time_below_a_level_follows_the_arcsine_law():
     res = integrate_sde(_const, n=200, x0=0.0, sigma=1.0, threshold=1.0,
                         params=np.full((200, 1), 1.0), dt=0.01, t_end=100.0, seed=2)
     np.testing.assert_allclose(res.time_below, res.exit_time, rtol=0, atol=1e-12)
+
+
+@numba.njit(DRIFT_SIGNATURE, cache=True)
+def _blows_up(t, x, p, u):
+    return math.nan if t >= p[0] else 0.0
+
+
+def test_a_failing_individual_is_reported_not_silent():
+    p = np.array([[0.5], [1e9]])  # the first individual's drift fails at t = 0.5
+    res = integrate_sde(_blows_up, n=2, sigma=0.1, params=p, dt=0.1, t_end=1.0, seed=1)
+    assert res.cause.tolist() == [NON_FINITE, ALIVE]
+    assert res.exit_time[0] == pytest.approx(0.5)

@@ -65,8 +65,9 @@ STREAM_STEPS = 0  # per-step noise, bridge and extrinsic uniforms
 STREAM_INDIVIDUAL = 1  # per-individual draws (heterogeneity)
 
 # Exit causes.
-ALIVE, THRESHOLD, EXTRINSIC = 0, 1, 2
-CAUSES = {ALIVE: "alive at end", THRESHOLD: "threshold crossed", EXTRINSIC: "extrinsic death"}
+ALIVE, THRESHOLD, EXTRINSIC, NON_FINITE = 0, 1, 2, 3
+CAUSES = {ALIVE: "alive at end", THRESHOLD: "threshold crossed", EXTRINSIC: "extrinsic death",
+          NON_FINITE: "failed: the drift gave NaN or infinity (exit_time = time of failure)"}
 
 _f8 = types.float64
 _v8 = types.float64[::1]
@@ -210,6 +211,10 @@ def _kernel(drift, ids, x0, sigma, threshold, hazard, params, inputs, dt, k0, k_
             w0, w1, w2, w3 = _block(_U(k), i, _U(STREAM_STEPS), seed)
             z = _normal(w0, w1)
             y = x + drift(t, x, p, u) * dt + s * sqdt * z
+            if not math.isfinite(y):
+                exit_time[j] = t
+                cause[j] = NON_FINITE
+                break
             if reflect and y < 0.0:
                 y = -y
             t_cross = np.inf

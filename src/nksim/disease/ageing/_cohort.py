@@ -14,6 +14,7 @@ individual's own counter-based stream (as SRtools multiplies by N(1, var)); with
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import numpy as np
 
 from nksim.disease.ageing._interventions import ArmInputs, input_table
 from nksim.engine import integrate_sde
-from nksim.engine._sde import DRIFT_SIGNATURE, THRESHOLD, stream_normals
+from nksim.engine._sde import DRIFT_SIGNATURE, NON_FINITE, THRESHOLD, stream_normals
 from nksim.library import get_model
 
 HETEROGENEITY_PARAMETERS = ("eta", "beta", "kappa", "epsilon", "Xc")
@@ -54,6 +55,20 @@ class ArmResult:
     @property
     def observed(self) -> np.ndarray:
         return ~np.isnan(self.lifespan)
+
+    @property
+    def failed(self) -> np.ndarray:
+        """Individuals whose integration failed (drift not finite): reported, not analysed."""
+        return self.cause == NON_FINITE
+
+    def analysed(self) -> ArmResult:
+        """The same arm without failed individuals."""
+        ok = ~self.failed
+        if ok.all():
+            return self
+        return dataclasses.replace(
+            self, ids=self.ids[ok], lifespan=self.lifespan[ok], cause=self.cause[ok],
+            healthspan=self.healthspan[ok], records=self.records[ok], params=self.params[ok])
 
     @property
     def durations(self) -> np.ndarray:

@@ -70,10 +70,11 @@ def _sources_of(scenario: AgeingScenario) -> list[dict[str, Any]]:
 
 def summarise(scenario: AgeingScenario, results: dict[str, ArmResult]) -> dict[str, Any]:
     """``summary.json`` content: arms with endpoints (95 % CIs), parameters and sources."""
-    control = results[scenario.control]
+    control = results[scenario.control].analysed()
     arms: dict[str, Any] = {}
     for spec in scenario.arms:
-        r = results[spec.name]
+        raw = results[spec.name]
+        r = raw.analysed()
         model = get_model("karin2019", parameter_set=spec.parameter_set)
         human = spec.species == "human"
         ep = arm_endpoints(r, human=human)
@@ -96,6 +97,9 @@ def summarise(scenario: AgeingScenario, results: dict[str, ArmResult]) -> dict[s
             "deaths_threshold": int(np.sum(r.cause == 1)),
             "deaths_extrinsic": int(np.sum(r.cause == 2)),
             "alive_at_end": int(np.sum(r.cause == 0)),
+            "failed": {"count": int(raw.failed.sum()),
+                       "ids": raw.ids[raw.failed][:100].tolist(),
+                       "message": "the drift gave NaN or infinity; left out of the endpoints"},
             "parameters": {p.name: {"value": p.value, "unit": p.unit,
                                     "source": p.source.label()} for p in model.parameters},
             "interventions": {
