@@ -101,6 +101,17 @@ def test_os_link_reproduces_the_published_30_week_responder_gain():
 
 
 # ---------------------------------------------------------------- NK killing mechanism
+def test_dose_levels_follow_their_weights():
+    from nksim.disease._pancreatic_setting import RegimenTable, dose_level
+
+    reg = RegimenTable(nk_dose_levels=[1e9, 2e9, 4e9, 8e9], nk_dose_weights=[4, 6, 7, 7])
+    u = (np.arange(24000) + 0.5) / 24000
+    got = np.array([dose_level(reg, x) for x in u])
+    for level, w in zip([1e9, 2e9, 4e9, 8e9], [4, 6, 7, 7], strict=True):
+        assert np.mean(got == level) == pytest.approx(w / 24, abs=1e-4)
+    assert dose_level(RegimenTable(), 0.3) is None
+
+
 def test_nk_killing_needs_cells_and_grows_with_the_gain():
     m = pancreatic_model(allogeneic_nk("peripheral_blood", 4e9))
     t = np.array([0.0, 28.0])
@@ -138,6 +149,10 @@ def test_bundled_pancreatic_trial_runs_from_cli(tmp_path: Path):
         assert block["n"] == 6
         for e in ENDPOINTS:
             assert {"value", "ci_low", "ci_high", "n"} <= set(block["endpoints"][e]), e
+    levels = summary["arms"]["nk_gs"]["subgroups"]["nk_dose"]
+    assert set(levels) <= {"1e+09", "2e+09", "4e+09", "8e+09"}, levels
+    assert sum(v["n"] for v in levels.values()) == 6
+    assert set(summary["arms"]["gs_alone"]["subgroups"]["nk_dose"]) == {"none"}
     html = (out / "report.html").read_text()
     assert "Research use only" in html and "Published or reported figures" in html
     assert "sum of longest diameters (SLD)" in html and "RECIST 1.1" in html
@@ -152,6 +167,10 @@ def test_bundled_pancreatic_trial_runs_from_cli(tmp_path: Path):
     (('nk_first_day = 2', 'nk_first_day = 2\ncolour = "blue"'), "arms[0].regimen.colour"),
     (('interval_days = 21\nlymphodepletion = false', 'interval_days = 21'),
      "arms[0].lymphodepletion"),
+    (("nk_dose_weights = [4, 6, 7, 7]", "nk_dose_weights = [4, 6]"),
+     "arms[0].regimen.nk_dose_weights"),
+    (("nk_dose_levels = [1e9, 2e9, 4e9, 8e9]", "nk_dose_levels = [1e9, -2e9, 4e9, 8e9]"),
+     "arms[0].regimen.nk_dose_levels"),
 ])
 def test_bad_pancreatic_input_is_one_line_exit_2(tmp_path: Path, change, field):
     out = tmp_path / "out"

@@ -82,6 +82,7 @@ COHORT_SOURCES = Citation(
 )
 _STREAM_COHORT = 5101
 _STREAM_RESPONSE = 5102
+_STREAM_DOSE = 5103
 
 
 class CohortTable(Section):
@@ -117,6 +118,10 @@ class RegimenTable(Section):
     nk_source: Literal["peripheral_blood", "cord_blood", "ipsc", "nk92"] = "peripheral_blood"
     nk_first_day: Annotated[float, Field(ge=-365, le=3650)] = 2.0
     nk_active: bool = True
+    #: cells per infusion, one level per patient drawn with nk_dose_weights (replaces the
+    #: arm's dose; Tan 2025: 1e9, 2e9, 4e9, 8e9 with 4, 6, 7, 7 patients)
+    nk_dose_levels: list[Annotated[float, Field(gt=0, le=1e12)]] | None = None
+    nk_dose_weights: list[Annotated[float, Field(gt=0)]] | None = None
 
 
 def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]]:
@@ -133,8 +138,25 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
             raise UserError("Tan 2025 gave NK cells without lymphodepletion; set "
                             "lymphodepletion = false (got a lymphodepletion table)",
                             field=f"arms[{i}].lymphodepletion")
+        levels, weights = reg.nk_dose_levels, reg.nk_dose_weights
+        if weights is not None and (levels is None or len(weights) != len(levels)):
+            raise UserError(f"give one weight per dose level ({len(levels or [])} levels; "
+                            f"got {len(weights)} weights)",
+                            field=f"arms[{i}].regimen.nk_dose_weights")
+        if levels is not None and (not levels or arm.product == "none"):
+            raise UserError("dose levels need an arm with a product and at least one level "
+                            f"(got {levels})", field=f"arms[{i}].regimen.nk_dose_levels")
         regimens.append(reg)
     return cohort, elig, regimens
+
+
+def dose_level(reg: RegimenTable, u: float) -> float | None:
+    """The patient's cells per infusion from the regimen's dose levels (uniform draw u)."""
+    if not reg.nk_dose_levels:
+        return None
+    w = np.asarray(reg.nk_dose_weights or [1.0] * len(reg.nk_dose_levels), float)
+    k = int(np.searchsorted(np.cumsum(w) / w.sum(), u, side="right"))
+    return float(reg.nk_dose_levels[min(k, len(w) - 1)])
 
 
 def arm_product(arm, reg: RegimenTable) -> NKProduct | None:
@@ -216,6 +238,8 @@ class PancreaticSetting(DiseaseSetting):
         "published": PUBLISHED,
         "measure": "SLD", "thresholds": (-30.0, 20.0),
     }
+    #: Every endpoint also by NK cells per infusion (dose levels; "none" without NK cells).
+    subgroups = {"nk_dose": ()}
     #: Parameter overrides for a stable tumour (the n-of-1 view's inactive product).
     stable_disease = {"pdac_kg": 0.0}
 
@@ -284,6 +308,9 @@ class PancreaticSetting(DiseaseSetting):
                             s1_mg_per_day=0.0 if chemo == "gemcitabine" else None)
         product = arm_product(arm, reg)
         if product is not None and bool(patient.infused):
+            level = dose_level(reg, float(patient.dose_u))
+            if level is not None:
+                product = dataclasses.replace(product, flat_dose=level, dose_per_kg=None)
             amount = product.cells_per_infusion(float(patient.weight_kg)) * \
                 NK_FRACTION_IN_BLOOD / float(patient.blood_ul)
             if not reg.nk_active:
@@ -294,8 +321,11 @@ class PancreaticSetting(DiseaseSetting):
         return out
 
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario):
-        return pancreatic_endpoints(dataset, patients, rngs, scenario.trial.follow_up_days,
-                                    _tables(scenario)[0].measurement_sigma)
+        out = pancreatic_endpoints(dataset, patients, rngs, scenario.trial.follow_up_days,
+                                   _tables(scenario)[0].measurement_sigma)
+        out["nk_dose"] = [_dose_label(d, b) for d, b in
+                          zip(doses, patients["blood_ul"].to_numpy(float), strict=True)]
+        return out
 
 
 # ---------------------------------------------------------------- candidates
@@ -327,11 +357,23 @@ def pancreatic_candidates(cohort: CohortTable, seed: int) -> pd.DataFrame:
             "largest_target_mm": max(diam),
             "tumour_ml": float(sum(math.pi / 6.0 * (d / 10.0) ** 3 for d in diam)),
             "doubling_time_days": dt, "growth_per_day": math.log(2) / dt,
+            "dose_u": float(patient_rng(seed, i, _STREAM_DOSE).random()),
         })
     frame = pd.DataFrame(rows)
     frame["bsa_m2"] = body_surface_area(frame["weight_kg"], frame["height_cm"])
     frame["blood_ul"] = frame["weight_kg"] * BLOOD_ML_PER_KG * 1000.0
     return frame
+
+
+def _dose_label(doses, blood_ul: float) -> str:
+    """Cells per infusion given (from the NK dose record), e.g. ``"4e+09"``; ``"none"``."""
+    nk = [d for d in doses if d.state == "NKP" and float(d.amount) > 0]
+    if not nk:
+        return "none"
+    ref = allogeneic_nk()  # purity x viability of the shared allogeneic definitions
+    cells = float(nk[0].amount) * blood_ul / (NK_FRACTION_IN_BLOOD * ref.purity
+                                              * ref.viability)
+    return f"{float(f'{cells:.1g}'):.0e}"
 
 
 def _lesions(text: str) -> np.ndarray:
