@@ -18,6 +18,7 @@ from nksim.disease.ageing._endpoints import (
     burden_by_age,
     gain_estimate,
     gompertz_fit,
+    hazard_by_age,
     hazard_ratio,
     paired_differences,
     survival_curve,
@@ -135,7 +136,8 @@ def report_png(scenario: AgeingScenario, results: dict[str, ArmResult]) -> bytes
     import matplotlib.pyplot as plt
 
     anyone = any(a.species == "human" for a in scenario.arms)
-    unit, label = ((DAYS_PER_YEAR, "age (years)") if anyone else (30.4375, "age (months)"))
+    unit, label, per = ((DAYS_PER_YEAR, "age (years)", "year") if anyone
+                        else (30.4375, "age (months)", "month"))
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     for name, r in results.items():
         km = survival_curve(r.durations, r.observed)
@@ -146,8 +148,6 @@ def report_png(scenario: AgeingScenario, results: dict[str, ArmResult]) -> bytes
         if len(b):
             axes[1].plot(b["age_days"] / unit, b["mean"], label=name)
         edges = np.linspace(0, np.nanquantile(r.durations, 0.99), 30)
-        from nksim.disease.ageing._endpoints import hazard_by_age
-
         h = hazard_by_age(r.durations, r.observed, edges)
         ok = h["deaths"] >= 5
         axes[2].semilogy((0.5 * (h["age_low"] + h["age_high"]))[ok] / unit,
@@ -155,7 +155,7 @@ def report_png(scenario: AgeingScenario, results: dict[str, ArmResult]) -> bytes
     axes[0].set(xlabel=label, ylabel="surviving fraction", title="Kaplan-Meier (95 % band)")
     axes[1].set(xlabel=label, ylabel="mean X among the living",
                 title="senescent-cell burden")
-    axes[2].set(xlabel=label, ylabel=f"hazard per {label.split('(')[1][:-1][:-1]}",
+    axes[2].set(xlabel=label, ylabel=f"hazard per {per}",
                 title="hazard by age")
     for ax in axes:
         ax.legend(fontsize=7)
