@@ -205,3 +205,41 @@ def test_evidence_statistics_page_examples_run(capsys, monkeypatch):
         exec(compile(block, "evidence-statistics.md", "exec"), {})
     out = capsys.readouterr().out
     assert "93 247" in out and "1 10 5 29 15.0" in out
+
+
+def test_time_to_event_primary_uses_the_log_rank_test():
+    """replicate_p_value on a time-to-event endpoint is the log-rank p value of the two
+    arms' event times, censored at the end of follow-up."""
+    import types
+
+    import pandas as pd
+
+    from nksim.trials._power import replicate_p_value
+    from nksim.trials._setting import Endpoint
+
+    rng = np.random.default_rng(5)
+    ta, tb = rng.exponential(100, 60), rng.exponential(200, 60)
+    follow = 365.0
+
+    def arm(t):
+        return types.SimpleNamespace(patients=pd.DataFrame({
+            "status": ["ok"] * t.size, "os": np.where(t <= follow, t, np.nan)}))
+
+    result = types.SimpleNamespace(
+        endpoints=(Endpoint("os_median", "os", "time_to_event"),), arms=[arm(ta), arm(tb)],
+        scenario=types.SimpleNamespace(trial=types.SimpleNamespace(follow_up_days=follow)))
+    p, hr, _ = replicate_p_value(result, "os_median", None)
+    lr = log_rank(np.minimum(ta, follow), ta <= follow, np.minimum(tb, follow), tb <= follow)
+    assert p == pytest.approx(lr.p_value, rel=1e-12) and hr == pytest.approx(lr.hazard_ratio)
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--p0", "0.5", "--p1", "0.3"], "p1"),
+    (["--p0", "2", "--p1", "0.3"], "p0"),
+    (["--p0", "0.1", "--p1", "0.3", "--beta", "0"], "beta"),
+])
+def test_cli_simon_bad_input_one_line_exit_2(args, field):
+    res = CliRunner().invoke(cli, ["simon", *args])
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert "\n" not in line and line.startswith("nksim: error:") and field in line, line
