@@ -178,7 +178,8 @@ def run_n_of_1(scenario, *, arm: str | None = None, patient: int = 0, replicates
         if vol is not None and k:
             i0 = int(np.searchsorted(t, 0.0))
             vi = np.clip(np.searchsorted(t, visits), 0, t.size - 1)
-            true = 100.0 * (np.cbrt(vol[vi] / vol[i0]) - 1.0)
+            power = 2.0 / 3.0 if onc.get("measure", "SPD") == "SPD" else 1.0 / 3.0
+            true = 100.0 * ((vol[vi] / vol[i0]) ** power - 1.0)  # spheres: SPD ~ V^(2/3)
     return NOf1Result(arm_name, cand, replicates, inactive, ends, visits, changes, true,
                       onc.get("response"), notes)
 
