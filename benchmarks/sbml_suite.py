@@ -42,11 +42,9 @@ DOC = ROOT / "docs" / "sbml.md"
 UNSUPPORTED = {
     "AlgebraicRule": "algebraic rules (DAEs)",
     "CSymbolDelay": "delay() (delay differential equations)",
-    "CSymbolRateOf": "rateOf()",
     "RandomEventExecution": "events executed in random order (a statistical test)",
     "DelayInTrigger": "delay() in event triggers",
     "DelayInEventAssignment": "delay() in event assignments",
-    "AssignedVariableStoichiometry": "stoichiometry changed by rules",
     "FastReaction": "fast reactions",
     "BoolNumericSwap": "booleans used as numbers",
     "FluxBalanceSteadyState": "flux balance analysis (not a time course)",

@@ -206,6 +206,7 @@ class _Importer:
         self.m = doc.getModel()
         self.model_name = name
         self.names: dict[str, str] = {}  # SBML id -> nksim name
+        self.rate_of: dict[str, str] = {}  # placeholder name -> SBML id (rateOf csymbol)
         self.units_ok = True
         self.unit_notes: list[str] = []
 
@@ -293,7 +294,14 @@ class _Importer:
         if t == libsbml.AST_FUNCTION_DELAY:
             _fail(f"{where}: delay() is not supported")
         if t == libsbml.AST_FUNCTION_RATE_OF:
-            _fail(f"{where}: rateOf() is not supported")
+            if len(kids) != 1 or kids[0].getType() != libsbml.AST_NAME:
+                _fail(f"{where}: rateOf() of anything but a symbol is not supported")
+            sid = kids[0].getName()
+            if sid in local:
+                return "0"  # a local parameter is constant
+            placeholder = f"nksim_rateof_{self.nk(sid)}"
+            self.rate_of[placeholder] = sid
+            return placeholder
         if t == libsbml.AST_CONSTANT_E:
             return "E"
         if t == libsbml.AST_CONSTANT_PI:
@@ -394,10 +402,6 @@ class _Importer:
                 _fail(f"fast reactions are not supported (reaction {r.getId()!r})")
             refs = [*r.getListOfReactants(), *r.getListOfProducts()]
             for ref in refs:
-                rid = ref.getId() if ref.isSetId() else ""
-                if rid and (m.getRule(rid) is not None and not m.getRule(rid).isAlgebraic()):
-                    _fail(f"variable stoichiometry is not supported (species reference "
-                          f"{rid!r} is set by a rule)")
                 if ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") \
                         else False:
                     _fail("variable stoichiometry (stoichiometryMath) is not supported")
@@ -492,6 +496,12 @@ class _Importer:
             if rules[var].getMath() is not None:
                 t0_formula[self.nk(var)] = self.math(
                     rules[var].getMath(), f"assignment rule of {var}")
+        seen: set[str] = set()
+        while set(self.rate_of) - seen:  # rateOf() in initial values: the rate at t = 0
+            for placeholder in sorted(set(self.rate_of) - seen):
+                seen.add(placeholder)
+                t0_formula[placeholder] = self.initial_rate(
+                    self.rate_of[placeholder], rules, rated, changed, species, comps)
         values = self.evaluate_initial(t0_formula)
 
         # --- declarations
@@ -530,9 +540,11 @@ class _Importer:
             quantity(name, values[name], unit, f"parameter {p.getName() or pid}",
                      state_eq=self.rule_math(rules, pid) if pid in rated else None,
                      expr=self.rule_math(rules, pid) if pid in assigned else None)
-        for sref, _v in stoich_params:
+        for sref, _v in stoich_params:  # constant, or set by a rule (variable stoichiometry)
             name = self.nk(sref)
-            quantity(name, values[name], "dimensionless", f"stoichiometry {sref}")
+            quantity(name, values[name], "dimensionless", f"stoichiometry {sref}",
+                     state_eq=self.rule_math(rules, sref) if sref in rated else None,
+                     expr=self.rule_math(rules, sref) if sref in assigned else None)
         for name, value, unit, desc in self.extra_params:
             params.append(Parameter(name, value, unit, desc,
                                     Citation("SBML L3V2", "avogadro csymbol", "V-src"), free))
@@ -598,6 +610,14 @@ class _Importer:
         params = kept
         events = self.events(species, amount_states, {s.name for s in states},
                              {p.name for p in params})
+        for name, value, unit, desc in self.extra_params:  # e.g. avogadro used by an event
+            if name not in {p.name for p in params}:
+                params.append(Parameter(name, value, unit, desc,
+                                        Citation("SBML L3V2", "avogadro csymbol", "V-src"),
+                                        (-math.inf, math.inf)))
+        if self.rate_of:
+            equations, expressions, events = self.resolve_rate_of(
+                equations, expressions, events, amount_states, species, comps)
         for q in (*params, *states):
             value = q.value if isinstance(q, Parameter) else q.initial
             if not math.isfinite(value):
@@ -653,6 +673,66 @@ class _Importer:
                     except ValueError:
                         return {}
         return {}
+
+    def initial_rate(self, sid, rules, rated, changed, species, comps) -> str:
+        """The rate of change of ``sid`` as a formula (for rateOf() in initial values)."""
+        if sid in rated:
+            return self.rule_math(rules, sid)
+        s = species.get(sid)
+        if s is None or s.getBoundaryCondition() or s.getConstant() or sid not in changed:
+            return "0"
+        flux = " + ".join(f"({coef})*{self.nk(rid)}" for rid, coef in changed[sid])
+        factor = s.getConversionFactor() if s.isSetConversionFactor() else \
+            (self.m.getConversionFactor() if self.m.isSetConversionFactor() else "")
+        if factor:
+            flux = f"({self.symbols[factor]})*({flux})"
+        if s.getHasOnlySubstanceUnits():
+            return f"({flux})"
+        comp = s.getCompartment()
+        if comp in rated:
+            _fail(f"rateOf({sid}) in an initial value with a compartment of varying size is "
+                  "not supported")
+        return f"(({flux})/{self.nk(comp)})"
+
+    def resolve_rate_of(self, equations, expressions, events, amount_states, species, comps):
+        """Replace rateOf(x) placeholders by x's rate of change (0 for a constant)."""
+        import dataclasses
+
+        from nksim.model._declaration import _names_in, replace_name
+
+        rates = {}
+        for placeholder, sid in self.rate_of.items():
+            name = self.nk(sid)
+            if sid in amount_states:
+                vol = self.nk(species[sid].getCompartment())
+                dvol = equations.get(vol, "0")
+                rates[placeholder] = (f"((({equations[f'{name}_amount']}) - "
+                                      f"({name}_amount/{vol})*({dvol}))/{vol})")
+            elif name in equations:
+                rates[placeholder] = f"({equations[name]})"
+            elif name in expressions:
+                _fail(f"rateOf({sid}): the rate of a quantity set by an assignment rule is "
+                      "not supported")
+            else:
+                rates[placeholder] = "0"
+
+        def sub(text):
+            for _ in range(10):
+                used = _names_in(text) & set(rates)
+                if not used:
+                    return text
+                for placeholder in used:
+                    text = replace_name(text, placeholder, rates[placeholder])
+            _fail("rateOf() refers to itself in a loop")
+
+        equations = {k: sub(v) for k, v in equations.items()}
+        expressions = {k: (sub(v[0]), v[1], v[2]) for k, v in expressions.items()}
+        events = tuple(dataclasses.replace(
+            ev, trigger=sub(ev.trigger),
+            delay=None if ev.delay is None else sub(ev.delay),
+            priority=None if ev.priority is None else sub(ev.priority),
+            assignments={k: sub(v) for k, v in ev.assignments.items()}) for ev in events)
+        return equations, expressions, events
 
     def events(self, species, amount_states, state_names, param_names):
         """SBML events as :class:`~nksim.model.Event` (targets: states and parameters)."""
