@@ -424,3 +424,18 @@ def test_events_and_dose_records_are_not_mixed():
     model = from_sbml(_text(doc), name="sbml_t_sawtooth")
     with pytest.raises(UserError, match="dose records cannot be combined"):
         simulate(model, [1.0], doses=[Dose("X", 1.0, 0.5)])
+
+
+def test_events_survive_export_and_import():
+    doc, m = _decay_model()
+    _event(m, "refill", "X < 0.5", {"X": "1"}, priority="2", persistent=False,
+           initial_value=False, trigger_time_values=False)
+    model = from_sbml(_text(doc), name="sbml_t_sawtooth")
+    back = from_sbml(to_sbml(model, extinction_events=False), name="sbml_t_sawtooth")
+    (a,), (b,) = model.events, back.events
+    assert (a.persistent, a.initial_value, a.use_trigger_time_values) == (
+        b.persistent, b.initial_value, b.use_trigger_time_values) == (False, False, False)
+    t = np.linspace(0.0, 3.0, 13)
+    np.testing.assert_allclose(simulate(back, t, options=TIGHT).dataset["X"].values,
+                               simulate(model, t, options=TIGHT).dataset["X"].values,
+                               rtol=1e-9)

@@ -242,6 +242,35 @@ def to_sbml(
         _check(rule.setMath(b.math(text)), f"rate rule {s.name}")
     for k, (t, target, assignment) in enumerate(_dose_events(doses)):
         _event(b, f"dose_{k}", f"time >= {t!r}", target, assignment, fire_at_start=True)
+    if model.events:  # the model's own events (e.g. imported from SBML)
+        from nksim.model._symbolic import parse
+
+        table = {str(x): x for x in (*sm.states, *sm.parameters, *sm.expressions)}
+        table["t"] = TIME_SYMBOL
+        assigned = {target for ev in model.events for target in ev.assignments}
+        for name in assigned & set(model.parameter_names):
+            m.getParameter(safe_identifier(name)).setConstant(False)
+
+        def sbml_math(text, where):
+            return b.math(parse(text, table, f"{model.name}: event {where}"))
+
+        for ev in model.events:
+            e = m.createEvent()
+            e.setId(safe_identifier(ev.id))
+            e.setUseValuesFromTriggerTime(ev.use_trigger_time_values)
+            trig = e.createTrigger()
+            trig.setInitialValue(ev.initial_value)
+            trig.setPersistent(ev.persistent)
+            _check(trig.setMath(sbml_math(ev.trigger, ev.id)), f"trigger of {ev.id}")
+            if ev.delay is not None:
+                _check(e.createDelay().setMath(sbml_math(ev.delay, ev.id)), f"delay of {ev.id}")
+            if ev.priority is not None:
+                _check(e.createPriority().setMath(sbml_math(ev.priority, ev.id)),
+                       f"priority of {ev.id}")
+            for target, value in ev.assignments.items():
+                ea = e.createEventAssignment()
+                ea.setVariable(safe_identifier(target))
+                _check(ea.setMath(sbml_math(value, ev.id)), f"assignment of {ev.id}")
     if extinction_events:
         for s, sym in zip(model.states, sm.states, strict=True):
             if s.extinction is not None:
