@@ -18,7 +18,7 @@ from nksim.evidence import assess, load_claims
 from nksim.evidence._article import VERDICTS, Finding
 
 ARTICLE_MD = Path(__file__).resolve().parents[2] / "shared" / "reference" / "article.md"
-FAST = "B2,B4,B5,T5,T8,S1,S5,A2,E1,E2,E4,E5"
+FAST = "B2,B4,B5,T5,T8,S1,S5,A2,E1,E2,E3,E4,E5"
 
 
 def test_claims_are_the_rows_of_the_reference_list():

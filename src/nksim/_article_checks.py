@@ -737,3 +737,86 @@ def ageing_nk_infusions() -> Finding:
             f"从 60 岁起每年回输 NK 细胞使中位寿命变化 {text_en}:效应很小,其大小完全取决于假设,"
             "只有随机对照试验才能回答。"),
     )
+
+
+# ------------------------------------------------------------------ cancer and evidence
+def _trial_scenario(name: str):
+    from nksim.config import validate
+    from nksim.trials._schema import TrialScenario
+
+    return validate(TrialScenario, _scenario_raw(name))
+
+
+@check("one_case")
+def one_case() -> Finding:
+    """E3: one treated and one untreated virtual mouse, with a senolytic that truly works."""
+    import numpy as np
+
+    from nksim.disease.ageing import ArmInputs, Senolysis, simulate_arm
+
+    n, days = 2000, 1600.0  # virtual mice; follow-up long enough for every death
+    ids = np.arange(n, dtype=np.int64)
+    control = simulate_arm("control", "karin2019_mouse", n, ids=ids, seed=3,
+                           follow_up_days=days)
+    # the calibrated Baker-like senolysis of scenarios/ageing_mice_senolysis.toml (+25 %),
+    # given to other mice (own random streams): a treated case beside an untreated one
+    treated = simulate_arm("treated", "karin2019_mouse", n, ids=ids + (1 << 32), seed=3,
+                           follow_up_days=days,
+                           inputs=ArmInputs(senolysis=(Senolysis(0.00537, 1.0),)))
+    both = (control.cause == 1) & (treated.cause == 1)
+    worse = float(np.mean(control.lifespan[both] > treated.lifespan[both]))
+    gain = float(np.median(treated.lifespan[both]) / np.median(control.lifespan[both]) - 1)
+    return Finding(
+        verdict="reproduced" if worse > 0.05 else "contradicted", date=_today(),
+        command="nksim ageing scenarios/ageing_mice_senolysis.toml --out DIR   "
+                "(paired arms; also: nksim n-of-1 SCENARIO --inactive)",
+        numbers={"pairs": int(both.sum()), "median_gain": gain,
+                 "untreated_lives_longer": worse},
+        evidence_en=(
+            f"nksim pairs {int(both.sum())} virtual mice given a senolytic that raises median "
+            f"lifespan by {100 * gain:.0f} % with as many untreated mice of the same strain. "
+            f"In {100 * worse:.0f} % of pairs the untreated mouse lives longer: a single case "
+            "can point either way even for a treatment that works. Only comparing many patients, randomised, settles it "
+            "(nksim power; nksim n-of-1 shows how measurement error alone makes "
+            "'responders' with an inactive product)."),
+        evidence_zh=(
+            f"nksim 将 {int(both.sum())} 只接受衰老细胞清除治疗(使中位寿命延长 {100 * gain:.0f}%)的虚拟小鼠"
+            f"与同样数量的未治疗同品系小鼠逐一配对。{100 * worse:.0f}% 的配对中未治疗的那只活得更久:"
+            "即使疗法确实有效,单个案例也可能指向任一方向。只有对大量患者进行"
+            "随机比较才能得出结论(nksim power;nksim n-of-1 展示仅测量误差就能让无效产品出现“应答者”)。"),
+    )
+
+
+_SCENARIOS.update({"lymphoma_ft516": ("lymphoma_ft516_rituximab.toml",)})
+
+
+@slow
+@check("lymphoma_ft516")
+def lymphoma_ft516() -> Finding:
+    """T7: the FT516-like virtual trial beside the article's 58 % / 44 %."""
+    from nksim.trials import run_trial
+
+    result = run_trial(_trial_scenario("lymphoma_ft516_rituximab.toml"), progress=False)
+    arm = next(a for a in result.arms if a.name == "ft516_rituximab")
+    orr = arm.summary["endpoints"]["orr_rate"]
+    cr = arm.summary["endpoints"]["cr_rate"]
+    return Finding(
+        verdict="not_yet_testable", date=_today(),
+        command="nksim trial scenarios/lymphoma_ft516_rituximab.toml --out DIR",
+        numbers={"orr": orr["value"], "orr_ci": [orr["ci_low"], orr["ci_high"]],
+                 "cr": cr["value"], "cr_ci": [cr["ci_low"], cr["ci_high"]], "n": orr["n"]},
+        evidence_en=(
+            f"nksim's virtual FT516 + rituximab trial (n = {orr['n']}) predicts objective "
+            f"response {100 * orr['value']:.0f} % ({100 * orr['ci_low']:.0f}-"
+            f"{100 * orr['ci_high']:.0f} %) and complete response {100 * cr['value']:.0f} % "
+            f"({100 * cr['ci_low']:.0f}-{100 * cr['ci_high']:.0f} %), against the article's "
+            "58 % and 44 %, which could not be traced to the paper. The lymphoma model's "
+            "antibody and tumour parameters are uncalibrated assumptions, so this is a "
+            "prediction, not yet a test."),
+        evidence_zh=(
+            f"nksim 的虚拟 FT516 + 利妥昔单抗试验(n = {orr['n']})预测客观缓解率 "
+            f"{100 * orr['value']:.0f}%({100 * orr['ci_low']:.0f}–{100 * orr['ci_high']:.0f}%)、"
+            f"完全缓解率 {100 * cr['value']:.0f}%({100 * cr['ci_low']:.0f}–"
+            f"{100 * cr['ci_high']:.0f}%),而报道为 58% 和 44%(未能追溯到论文原文)。淋巴瘤模型的抗体和"
+            "肿瘤参数为未校准的假设,因此这只是预测,尚不构成检验。"),
+    )
