@@ -91,3 +91,60 @@ def test_scenario_execution_section_uses_the_cluster(tmp_path, cluster):
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["execution"]["scheduler"] == cluster.scheduler_address
     assert summary["execution"]["chunk_size"] == 20 and summary["n_patients"] == 50
+
+
+def test_trial_batches_on_the_cluster_are_the_same(cluster):
+    """The trial runner's simulation batches as Dask tasks (``nksim trial --scheduler``)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from nksim.dosing import Dose
+    from nksim.library import get_model
+    from nksim.population import lognormal_parameters
+    from nksim.trials._trial import _simulate_in_batches
+
+    model = get_model("depillis2006", "patient9")
+    n = 23
+    params = lognormal_parameters(model, n, 5, 0.3)
+    initial = np.tile(model.initial_vector(), (n, 1))
+    doses = [[Dose("M", 5.0, 7.0 + k % 3, every=7.0, count=3)] for k in range(n)]
+    patients = pd.DataFrame({"candidate": np.arange(100, 100 + n)})
+    trial = SimpleNamespace(trial=SimpleNamespace(batch_size=5, rtol=1e-6, atol=1e-6,
+                                                  threads=None, run_in_days=0.0))
+    times = np.arange(0.0, 41.0)
+
+    class Bar:
+        done = 0
+
+        def update(self, k):
+            self.done += k
+
+    bar = Bar()
+    local = _simulate_in_batches(model, times, params, initial, doses, patients, trial, Bar())
+    client = distributed.Client(cluster.scheduler_address, set_as_default=False)
+    try:
+        remote = _simulate_in_batches(model, times, params, initial, doses, patients, trial,
+                                      bar, client)
+    finally:
+        client.close()
+    assert bar.done == n and list(remote.patients.index) == list(range(100, 100 + n))
+    assert remote.dataset.equals(local.dataset)  # every value, bit for bit
+    pd.testing.assert_frame_equal(remote.patients, local.patients, check_exact=True)
+
+
+def test_trial_cli_with_an_unreachable_scheduler_writes_nothing(tmp_path):
+    import socket
+
+    from test_trial import SMALL
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "t.toml").write_text(textwrap.dedent(SMALL))
+    r = CliRunner().invoke(cli, ["trial", str(tmp_path / "t.toml"), "--out",
+                                 str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().startswith("nksim: error: --scheduler: cannot reach the Dask")
+    assert len(r.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.toml"]

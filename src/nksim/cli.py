@@ -252,7 +252,10 @@ def demo(out_dir: str) -> None:
 @_out_option(required=True, help="Output folder (replaced as a whole; files appear only if "
              "the run succeeds).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
-def trial(scenario_file: Path, out_dir: str, progress: bool | None) -> None:
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="Run the simulation batches on this Dask scheduler (same results).")
+def trial(scenario_file: Path, out_dir: str, progress: bool | None,
+          scheduler: str | None) -> None:
     """Run a virtual trial; write summary.json, report.html, screening_log.csv,
     patients.csv and timecourse.parquet."""
     from nksim._io import atomic_output_dir, check_output_dir
@@ -262,13 +265,21 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None) -> None:
     check_output_dir(out_dir)
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)
+    client = None
+    if scheduler is not None:
+        from nksim.execution import connect_scheduler
+
+        client = connect_scheduler(scheduler)
     try:
-        result = run_trial(scenario, progress=progress)
+        result = run_trial(scenario, progress=progress, client=client)
     except UserError as exc:  # the engine names [simulation] fields; a trial sets them in [trial]
         if exc.field and exc.field.startswith("simulation."):
             raise UserError(str(exc).split(": ", 1)[-1],
                             field="trial." + exc.field.removeprefix("simulation.")) from None
         raise
+    finally:
+        if client is not None:
+            client.close()
     from nksim.report.trial import write_trial_outputs
 
     with atomic_output_dir(out_dir) as staging:
@@ -317,6 +328,8 @@ def _register_commands() -> None:
     lazy_command("power", "nksim.cli_power:power")  # issue 11 §3 (H11b)
     lazy_command("simon", "nksim.cli_power:simon")  # issue 11 §3 (H11b)
     lazy_command("n-of-1", "nksim.cli_power:n_of_1")  # issue 11 §3 (H11b)
+    lazy_command("sensitivity", "nksim.cli_analysis:sensitivity")  # issue 15 §3 (H15b)
+    lazy_command("fit", "nksim.cli_analysis:fit")  # issue 15 §4 (H15b)
 
 
 _register_commands()

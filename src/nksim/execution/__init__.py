@@ -3,7 +3,7 @@ streamed to a partitioned Parquet dataset, and resumable after a killed run.
 
 Public API::
 
-    from nksim.execution import run_to_folder, DEFAULT_CONNECT_TIMEOUT_S
+    from nksim.execution import run_to_folder, connect_scheduler, DEFAULT_CONNECT_TIMEOUT_S
 
 See ``docs/scale.md``.
 """
@@ -11,6 +11,7 @@ See ``docs/scale.md``.
 from nksim.execution._folder import DEFAULT_CONNECT_TIMEOUT_S as DEFAULT_CONNECT_TIMEOUT_S
 from nksim.execution._folder import SUMMARY_PATIENT_LIMIT as SUMMARY_PATIENT_LIMIT
 from nksim.execution._folder import RunOutcome as RunOutcome
+from nksim.execution._folder import connect_scheduler as connect_scheduler  # Dask client
 from nksim.execution._folder import fingerprint as fingerprint
 from nksim.execution._folder import partial_dir as partial_dir
 from nksim.execution._folder import run_to_folder as run_to_folder

@@ -50,6 +50,7 @@ from nksim.errors import UserError
 SUMMARY_PATIENT_LIMIT = 1000
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 MANIFEST = "manifest.json"
+connect_scheduler = connect  # a distributed.Client, or a one-line UserError
 FORMATS = ("csv", "parquet")
 
 

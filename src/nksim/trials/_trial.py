@@ -110,11 +110,13 @@ def _endpoints(setting: DiseaseSetting) -> tuple[Endpoint, ...]:
     return (*setting.endpoints, *GENERIC_ENDPOINTS, *extra)
 
 
-def run_trial(scenario: TrialScenario, *, progress: bool | None = None) -> TrialResult:
+def run_trial(scenario: TrialScenario, *, progress: bool | None = None,
+              client=None) -> TrialResult:
     """Run a virtual trial described by a validated :class:`TrialScenario`.
 
     ``progress``: a progress bar on stderr for runs longer than :data:`PROGRESS_DELAY_S`
-    (``None``: only when stderr is a terminal).
+    (``None``: only when stderr is a terminal). ``client``: a ``distributed.Client``; the
+    simulation batches then run as tasks on its cluster (same results, docs/scale.md).
     """
     trial = scenario.trial
     setting = get_setting(trial.setting)
@@ -128,7 +130,7 @@ def run_trial(scenario: TrialScenario, *, progress: bool | None = None) -> Trial
         eligible, log = _baseline(setting, model, eligible, log, scenario)
         bar.update(len(eligible))
         groups, notes = _allocate(eligible, scenario)
-        arms = [_run_arm(i, arm, groups[arm.name], model, setting, scenario, bar)
+        arms = [_run_arm(i, arm, groups[arm.name], model, setting, scenario, bar, client)
                 for i, arm in enumerate(scenario.arms)]
     comparisons = compare_arms(arms, _endpoints(setting), paired=trial.design == "paired",
                                follow_up=trial.follow_up_days, seed=trial.seed)
@@ -211,7 +213,8 @@ def _allocate(eligible: pd.DataFrame, scenario: TrialScenario):
 
 
 def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
-             setting: DiseaseSetting, scenario: TrialScenario, bar) -> ArmResult:
+             setting: DiseaseSetting, scenario: TrialScenario, bar,
+             client=None) -> ArmResult:
     trial = scenario.trial
     where = f"arms[{i}]"
     if patients.empty:
@@ -239,7 +242,8 @@ def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
     doses = [setting.doses(arm, row, _treatment(arm, product, row), scenario)
              for row in patients.itertuples(index=False)]
     times = _output_times(trial.run_in_days, trial.follow_up_days)
-    sim = _simulate_in_batches(model, times, params, initial, doses, patients, scenario, bar)
+    sim = _simulate_in_batches(model, times, params, initial, doses, patients, scenario, bar,
+                               client)
     rngs = [patient_rng(trial.seed, int(c), STREAM_ENDPOINTS) for c in patients["candidate"]]
     endpoints = setting.patient_endpoints(sim.dataset, doses, patients, rngs, scenario)
     patients = pd.concat([patients.reset_index(drop=True), endpoints.reset_index(drop=True)],
@@ -304,18 +308,28 @@ def _output_times(run_in: float, follow_up: float) -> np.ndarray:
 
 
 def _simulate_in_batches(model, times, params, initial, doses, patients, scenario,
-                         bar) -> SimulationResult:
+                         bar, client=None) -> SimulationResult:
     trial = scenario.trial
     n = params.shape[0]
     size = trial.batch_size or n
     options = SolverOptions(rtol=trial.rtol, atol=trial.atol, threads=trial.threads,
                             progress=False)  # the trial's own bar counts patients
     parts = []
-    for lo in range(0, n, size):
+    ids = patients["candidate"].to_numpy()
+    if client is not None:  # batches as Dask tasks, gathered in order (docs/scale.md)
+        futures = [client.submit(simulate, model, times, parameters=params[lo:lo + size],
+                                 initial=initial[lo:lo + size], doses=doses[lo:lo + size],
+                                 t_start=-trial.run_in_days, options=options,
+                                 patient_ids=ids[lo:lo + size], pure=False)
+                   for lo in range(0, n, size)]
+        for future in futures:
+            parts.append(future.result())
+            bar.update(len(parts[-1].patients))
+    for lo in range(0, n, size) if client is None else ():
         hi = min(n, lo + size)
         parts.append(simulate(model, times, parameters=params[lo:hi], initial=initial[lo:hi],
                               doses=doses[lo:hi], t_start=-trial.run_in_days, options=options,
-                              patient_ids=patients["candidate"].to_numpy()[lo:hi]))
+                              patient_ids=ids[lo:hi]))
         bar.update(hi - lo)
     if len(parts) == 1:
         return parts[0]
