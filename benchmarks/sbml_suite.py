@@ -152,8 +152,8 @@ def _cases(spec: str | None) -> list[Path]:
 
 def load() -> dict:
     """Cached results (the main file and the shards' files, merged)."""
-    results: dict = {}
-    for path in sorted(RESULTS.parent.glob(f"{RESULTS.stem}*.json")):
+    results: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for path in sorted(RESULTS.parent.glob(f"{RESULTS.stem}.*.json")):  # newer than the main
         results.update(json.loads(path.read_text()))
     return results
 

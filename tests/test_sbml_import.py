@@ -439,3 +439,34 @@ def test_events_survive_export_and_import():
     np.testing.assert_allclose(simulate(back, t, options=TIGHT).dataset["X"].values,
                                simulate(model, t, options=TIGHT).dataset["X"].values,
                                rtol=1e-9)
+
+
+# ---------------------------------------------------------------- [model] file = "model.xml"
+def test_scenario_runs_an_sbml_file_and_refuses_unsupported_ones(tmp_path):
+    from click.testing import CliRunner
+
+    from nksim.cli import cli
+
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=4.0, hosu=True)
+    _parameter(m, "k", 0.25)
+    _reaction(m, "out", [("X", 1)], [], "k*X")
+    (tmp_path / "model.xml").write_text(_text(doc))
+    (tmp_path / "s.toml").write_text('[model]\nfile = "model.xml"\n[parameters]\nk = 0.5\n'
+                                     '[simulation]\nt_end = 2\nrecord_every = 1\n')
+    res = CliRunner().invoke(cli, ["simulate", str(tmp_path / "s.toml"), "--out",
+                                   str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "out" / "timecourse.csv")
+    np.testing.assert_allclose(frame["X"], 4 * np.exp(-0.5 * frame["time"]), rtol=1e-5)
+    _with_algebraic(m)
+    (tmp_path / "model.xml").write_text(_text(doc))
+    res = CliRunner().invoke(cli, ["simulate", str(tmp_path / "s.toml"), "--out",
+                                   str(tmp_path / "out2")])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        "nksim: error: model.file: SBML algebraic rules are not supported (in model.xml)"]
+    assert not (tmp_path / "out2").exists()

@@ -107,7 +107,12 @@ def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,
     must stay inside it); ``parameters_file`` (from the command line) replaces
     ``[population] parameters_file`` and may lie anywhere.
     """
-    model = get_model(scenario.model.name, scenario.model.parameter_set)
+    if scenario.model.file is not None:  # an SBML file (nksim.model.from_sbml)
+        from nksim.model import from_sbml
+
+        model = from_sbml(resolve_scenario_path(scenario.model.file, base_dir, "model.file"))
+    else:
+        model = get_model(scenario.model.name, scenario.model.parameter_set)
     model = model.with_values(scenario.parameters, scenario.initial)
     if scenario.extinction:
         model = model.with_extinction(dict(scenario.extinction))

@@ -48,10 +48,20 @@ Threshold = Annotated[Any, PlainValidator(_threshold), WithJsonSchema({
 
 
 class ModelSection(Section):
-    """``[model]``: which library model (``nksim models`` lists them)."""
+    """``[model]``: which library model (``nksim models`` lists them), or an SBML file."""
 
-    name: str = Field(description="model name, e.g. 'depillis2006'")
+    name: str | None = Field(None, description="model name, e.g. 'depillis2006'")
     parameter_set: str | None = Field(None, description="a published parameter set")
+    file: str | None = Field(None, description="an SBML model file (relative to the "
+                             "scenario's folder), instead of 'name'")
+
+    @model_validator(mode="after")
+    def _name_or_file(self) -> ModelSection:
+        if (self.name is None) == (self.file is None):
+            raise ValueError("give either 'name' (a library model) or 'file' (an SBML file)")
+        if self.file is not None and self.parameter_set is not None:
+            raise ValueError("'parameter_set' goes with 'name', not with 'file'")
+        return self
 
 
 class DoseSection(Section):
