@@ -193,70 +193,55 @@ def test_carnk_kills_cd19_targets_and_less_than_car_t(model):
 
 
 # ------------------------------------------------------------------ CAR-T kinetics
-def test_car_t_reference_setting_has_the_shape_of_stein_2019(model):
-    """Peak on day 8-11, fast then slow decline (alpha ~0.16/d, beta ~0.0032/d).
-
-    The terminal slope is measured from peak + 400 d, after B cells have come back and the
-    effectors they re-stimulate while host T cells recover (to ~day 300) have contracted
-    (docs/calibration.md); in Stein's B-ALL patients B-cell aplasia persisted instead."""
+def test_car_t_reference_setting_is_biphasic_like_stein_2019(model):
+    """Peak within days 7-14, fast then slow decline (alpha ~0.16/d, beta ~0.0032/d), memory
+    ~F_B of the peak a month later. (Issue 10: the Stein shape in lupus patients at 1e5 and
+    1e6/kg is tested on sle_cd19 in tests/test_sle_cart_kinetics.py.)"""
     doses = REF_LD + CAR_T_MACKENSEN2022.doses_for(WEIGHT)
     ds = _run(model, LONG, [{}], doses)
     total = ds.CART.values[0] + ds.CARTM.values[0]
     k = int(np.argmax(total))
     tp = LONG[k]
-    assert 8.0 <= tp <= 11.0
-    c0 = doses[-1].amount
-    fold = total[k] / c0
-    assert 0.5 * STEIN2019_TYPICAL["foldx"] <= fold <= 2.0 * STEIN2019_TYPICAL["foldx"]
+    assert 7.0 <= tp <= 14.0
     early = _slope(LONG, total, tp + 2, tp + 12)
     late = _slope(LONG, total, tp + 400, tp + 590)
     alpha, beta = STEIN2019_TYPICAL["alpha_per_day"], STEIN2019_TYPICAL["beta_per_day"]
     assert early == pytest.approx(alpha, rel=0.2)
     assert 0.5 * beta <= late <= 2.0 * beta
     assert early > 10 * late  # biphasic
-    # memory pool about F_B of the peak a month later (Stein F_B = 0.0079)
     memory = ds.CARTM.values[0][np.searchsorted(LONG, tp + 30)] / total[k]
     assert 0.5 * STEIN2019_TYPICAL["memory_fraction"] <= memory <= 2 * STEIN2019_TYPICAL[
         "memory_fraction"]
-    # deep B-cell depletion, then reappearance (10 cells/uL, the trial endpoint) within
-    # months and recovery to half the baseline later, within a year
     b = ds.B.values[0]
     assert b[(LONG > 5) & (LONG < 40)].min() < 0.01 * B_REF
     back = LONG[(LONG > tp) & (b >= 10.0)]
-    half = LONG[(LONG > tp) & (b > 0.5 * B_REF)]
-    assert back.size and half.size and 40 <= back[0] < half[0] <= 365
+    assert back.size and 30 <= back[0] <= 365
 
 
-def test_car_t_expansion_is_limited_by_targets_or_by_proliferative_capacity(model):
-    """Peak ~ min(target-limited, dose-limited): the infused effectors have a finite
-    proliferative capacity (cart_foldx, anchored on Stein's fold-expansion 3900), so the peak
-    grows with burden up to infused level x ~1.5 cart_foldx and with dose up to the
-    target-limited level; in the reference setting both limits are about equal."""
-    burdens = [50.0, 100.0, 200.0, 400.0, 800.0]
-    cases = [(b, 1e6) for b in burdens] + [(200.0, 1e5), (200.0, 1e7), (800.0, 1e5),
-                                            (800.0, 1e7)]
-    rows = [{"B0": b} for b, _ in cases]
+def test_car_t_expansion_is_target_limited_without_a_capacity_cap(model):
+    """Default (issue 10, no capacity limit): the peak level does not depend on the dose
+    (Stein 2019 retained no dose covariate) and grows with the target burden; a lower dose
+    only peaks later, by about ln(10)/growth rate per 10-fold. With the former finite
+    capacity (cart_foldx = 3900, a variant) a 1e5/kg dose is capacity-limited instead."""
+    assert _value(model, "cart_foldx") >= 1e8
+    cases = [(200.0, 1e5, None), (200.0, 1e6, None), (200.0, 1e7, None), (50.0, 1e6, None),
+             (800.0, 1e6, None), (200.0, 1e5, 3900.0), (200.0, 1e6, 3900.0)]
+    rows = [{"B0": b, **({"cart_foldx": f} if f else {})} for b, _, f in cases]
     doses = [REF_LD + CellProduct("t", "car_t", dose_per_kg=d).doses_for(WEIGHT)
-             for _, d in cases]
+             for _, d, _ in cases]
     ds = _run(model, FINE, rows, doses)
-    peaks = dict(zip(cases, (ds.CART + ds.CARTM).max("time").values, strict=True))
-    c0 = {d: CellProduct("t", "car_t", dose_per_kg=d).doses_for(WEIGHT)[0].amount
-          for d in (1e5, 1e6, 1e7)}
-    by_burden = np.array([peaks[(b, 1e6)] for b in burdens])
-    assert np.all(np.diff(by_burden) > 0)  # more targets, more expansion ...
-    assert by_burden[-1] / by_burden[0] > 4  # ... though saturating above the reference
-    assert peaks[(800.0, 1e6)] < 2.0 * peaks[(200.0, 1e6)]  # (4-fold burden)
-    # low dose: capacity-limited whatever the burden, at ~1.5 cart_foldx-fold
-    foldx = _value(model, "cart_foldx")
-    for b in (200.0, 800.0):
-        assert 1.2 * foldx <= peaks[(b, 1e5)] / c0[1e5] <= 2.0 * foldx
-    assert peaks[(800.0, 1e5)] == pytest.approx(peaks[(200.0, 1e5)], rel=0.05)
-    assert peaks[(200.0, 1e5)] < 0.25 * peaks[(200.0, 1e6)]
-    # high dose at the reference burden: target-limited, the peak saturates (Stein 2019:
-    # no dose covariate over the tisagenlecleucel range) ...
-    assert 1.0 <= peaks[(200.0, 1e7)] / peaks[(200.0, 1e6)] <= 1.5
-    # ... while with abundant targets the dose matters
-    assert peaks[(800.0, 1e7)] > 1.5 * peaks[(800.0, 1e6)]
+    total = (ds.CART + ds.CARTM).values
+    peaks = dict(zip(cases, total.max(axis=1), strict=True))
+    days = dict(zip(cases, FINE[total.argmax(axis=1)], strict=True))
+    p5, p6, p7 = (peaks[(200.0, d, None)] for d in (1e5, 1e6, 1e7))
+    assert max(p5, p6, p7) / min(p5, p6, p7) < 1.5  # dose-independent peak level
+    assert days[(200.0, 1e5, None)] > days[(200.0, 1e6, None)] > days[(200.0, 1e7, None)]
+    assert days[(200.0, 1e5, None)] - days[(200.0, 1e6, None)] < 8.0
+    assert peaks[(50.0, 1e6, None)] < p6 < peaks[(800.0, 1e6, None)]  # burden matters
+    # the capacity variant: the low dose expands ~1.5 x 3900-fold and peaks far lower
+    c0 = CellProduct("t", "car_t", dose_per_kg=1e5).doses_for(WEIGHT)[0].amount
+    assert 1.2 * 3900 <= peaks[(200.0, 1e5, 3900.0)] / c0 <= 2.0 * 3900
+    assert peaks[(200.0, 1e5, 3900.0)] < 0.5 * p5
 
 
 def test_proliferative_capacity_state_is_inert_without_car_t_and_recovers(model):
@@ -299,7 +284,7 @@ def test_no_car_t_given_means_no_car_t_even_when_expansion_is_favoured(model):
     cart = ds.CART.values
     assert cart[0].max() <= 1e-12 * (1 + 1e-6) and cart[0, -1] < 1e-15
     assert cart[1, -1] < 0.1 * seed * 1e-3  # the speck dies out
-    assert cart[2].max() > 100.0  # a real infusion still expands
+    assert cart[2].max() > 300 * doses[2][-1].amount  # a real infusion still expands
 
 
 def test_kill_terms_only_touch_b_and_pb(model):
@@ -399,30 +384,20 @@ def test_crs_rises_with_dose_and_burden_and_car_nk_gives_grade_0(model):
                                                  interval_days=3.0))
     grades, il6 = _crs_scenarios(model, scenarios)
     ref = grades[(1.0, 1e6)]
-    # common random numbers: each patient's grade is non-decreasing in dose and in burden
-    for f in (1.0, 5.0):
-        assert np.all(grades[(f, 1e5)] <= grades[(f, 1e6)])
-        assert np.all(grades[(f, 1e6)] <= grades[(f, 1e7)])
-        assert np.all(il6[(f, 1e6)] > il6[(f, 1e5)])  # peak IL-6 rises with dose ...
-        assert grades[(f, 1e5)].mean() < grades[(f, 1e6)].mean()
+    # common random numbers: each patient's grade is non-decreasing in burden
     for d in (1e5, 1e6, 1e7):
         assert np.all(grades[(5.0, d)] >= grades[(1.0, d)])
     assert np.all(grades[(10.0, 1e7)] >= grades[(5.0, 1e7)])
-    # low dose: less expansion, mostly no CRS; the reference dose: mild CRS
-    assert grades[(1.0, 1e5)].mean() <= ref.mean() - 0.5
-    assert np.median(ref) == 1 and (ref >= 3).mean() < 0.05
-    # ... up to saturation: above the reference the peak is target-limited at SLE burden
-    # (median IL-6 ratio 1e7/1e6 ~1.0; up to ~1.45 in the patients with the most B cells),
-    # while at 5x burden the dose keeps raising CRS
-    ratio = il6[(1.0, 1e7)] / il6[(1.0, 1e6)]
-    assert np.median(ratio) < 1.2 and ratio.max() < 1.6
-    assert abs(grades[(1.0, 1e7)].mean() - ref.mean()) <= 0.25
-    assert grades[(5.0, 1e7)].mean() >= grades[(5.0, 1e6)].mean() + 0.5
-    # at the reference dose a higher burden still raises CRS, but capacity-limited
+    # no capacity limit (issue 10): expansion is target-limited, so at SLE burden the dose
+    # hardly changes peak IL-6 or the grade (Stein 2019: no dose covariate)
+    for f in (1.0, 5.0):
+        ratio = il6[(f, 1e6)] / il6[(f, 1e5)]
+        assert 0.7 <= np.median(ratio) <= 1.4
+        assert abs(grades[(f, 1e5)].mean() - grades[(f, 1e6)].mean()) <= 0.3
+    assert np.median(ref) <= 1 and (ref >= 3).mean() < 0.05  # mild CRS at SLE burden
+    # a higher burden raises CRS at any dose
     assert grades[(5.0, 1e6)].mean() >= ref.mean() + 0.3
-    assert (grades[(5.0, 1e6)] >= 3).mean() < 0.05
-    # severe CRS needs both a high burden and a high dose
-    assert (grades[(10.0, 1e7)] >= 3).mean() > 0.2
+    assert grades[(10.0, 1e7)].mean() >= grades[(5.0, 1e7)].mean()
     # CAR-NK: little CRS
     assert (grades["car_nk"] == 0).mean() >= 0.9
     assert (grades["car_nk_high"] == 0).mean() >= 0.9

@@ -40,6 +40,7 @@ from nksim.disease._sle_activity import b_cell_recovery_day as b_cell_recovery_d
 from nksim.disease._sle_activity import clinical_sledai as clinical_sledai
 from nksim.disease._sle_activity import doris_remission as doris_remission
 from nksim.disease._sle_activity import flares as flares
+from nksim.disease._sle_activity import lldas as lldas
 from nksim.disease._sle_activity import pga as pga
 from nksim.disease._sle_activity import sledai as sledai
 from nksim.disease._sle_activity import sledai_components as sledai_components

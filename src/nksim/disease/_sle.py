@@ -2,12 +2,16 @@
 
 States (cells per microlitre of blood; LLPC as a blood-equivalent count)::
 
-    dB/dt    = s_B - d_B B - a B                                    (+ CAR kill terms)
+    dBPRE/dt = s_B - k_pre BPRE                                     (+ CAR, Flu/Cy kill terms)
+    dBTR/dt  = k_pre BPRE - k_tr BTR                                (+ CAR, Flu/Cy kill terms)
+    dB/dt    = k_tr BTR - d_B B - a B                               (+ CAR kill terms)
     dPB/dt   = rho_PB a B - (d_PB + f_LL) PB                        (+ CAR kill terms)
     dLLPC/dt = f_LL PB - d_LL LLPC                                  (CD19-negative: no kill)
     dAB/dt   = p_PB PB + p_LL LLPC - d_AB AB
     dC3/dt   = s_C3 - d_C3 C3 - k_C3 AB/(AB + K_C3) C3
     dINF/dt  = k_INF (1 - Emax_INF E) D - d_INF INF
+               + d_INF (1 - Emax_INF E) FLT PB/(PB + K_FLT)         (flare triggers)
+    dFLT/dt  = - d_FLT FLT                                          (dosed: random triggers)
 
     a = k_auto (1 - Emax_auto E) h(AB),   h(AB) = (AB/K_ic)^n / (1 + (AB/K_ic)^n)
     D = (1 - f_INF_PB) AB + f_INF_PB q PB,   q = (p_PB + p_LL f_LL/d_LL) / d_AB
@@ -15,9 +19,18 @@ States (cells per microlitre of blood; LLPC as a blood-equivalent count)::
 with ``E = gc_effect`` from the glucocorticoid component (:mod:`._steroids`); ``h`` is written
 as ``Piecewise((0, AB <= 0), ...)`` so that it and its Jacobian stay finite at ``AB = 0``.
 
-* Marrow output ``s_B`` is constant; peripheral B cells are lost at ``d_B`` (net of
-  homeostatic proliferation), so after depletion they come back as
-  ``B(t) = s_B/d_B (1 - exp(-d_B t))`` when nothing activates or kills them.
+* B lymphopoiesis (issue 10): CD19-negative lymphoid progenitors (never depleted) feed
+  CD19+ pro/pre-B cells in the marrow ``BPRE`` at the constant rate ``s_B``; they leave as
+  transitional B cells ``BTR`` (rate ``k_pre``), which mature into naive B cells ``B``
+  (rate ``k_tr``). At steady state ``BPRE = s_B/k_pre``, ``BTR = s_B/k_tr`` and the flux into
+  ``B`` is ``s_B``, so every steady state below is unchanged by the stages; after a CD19
+  depletion that also empties the precursors, B cells return only after a lag of weeks,
+  transitional cells first (rituximab and CD19 CAR-T repopulation).
+* Peripheral B cells are lost at ``d_B`` (net of homeostatic proliferation).
+* Flare triggers (infection, UV, hormones: extrinsic) are random boluses into ``FLT``
+  (:mod:`nksim.disease._sle_setting` draws them); they become inflammation only where
+  autoreactive plasmablasts are present and are masked by glucocorticoid
+  (calibrated to CORTICOLUP; docs/calibration.md §11).
 * Autoreactive activation ``a`` needs immune complexes of the autoantibody (BCR + TLR9 dual
   engagement by chromatin-IgG complexes): a positive loop AB -> a -> PB -> AB with a steep
   (Hill) threshold. The loop has two stable states: active disease and remission
@@ -66,15 +79,18 @@ from nksim.disease._sle_activity import (
 )
 from nksim.disease._sources import (
     B_COUNTS,
+    B_LYMPHOPOIESIS,
     BHOJ2016,
     C3_SYNTHESIS_SLE,
     C3_TURNOVER,
     CHAN1999,
+    FLARE_TRIGGERS,
     IGG_HALF_LIFE,
     IMMUNE_COMPLEX_BCR_TLR,
     LLPC_AUTOIMMUNITY,
     MACALLAN2005,
     MACKENSEN2022,
+    RITUXIMAB_REPOPULATION,
     SEVERITY_MAPPING,
     SLE_PLASMABLASTS,
     SLEDAI_SURROGATE,
@@ -84,7 +100,7 @@ from nksim.disease._steroids import GC_EFFECT_STATE, GC_STATE, steroid_component
 from nksim.errors import UserError
 from nksim.model import Component, Model, Parameter, State, compose
 
-SLE_STATES = ("B", "PB", "LLPC", "AB", "C3", "INF")
+SLE_STATES = ("BPRE", "BTR", "B", "PB", "LLPC", "AB", "C3", "INF", "FLT")
 #: parameters: None (the model's values), {name: value} overrides, or an array
 #: (parameter,) / (patient, parameter) in the model's order
 ParameterInput = Mapping[str, float] | np.ndarray | Sequence[float] | None
@@ -102,6 +118,8 @@ _D_C3 = 0.0212 * 24  # 1/day, C3 fractional catabolic rate 2.12 %/h
 _F_INF_PB = 0.85  # share of the inflammatory drive carried by plasmablasts (docs/calibration.md)
 _K_IC = 80.0  # IU/mL, half-maximal immune-complex activation (docs/calibration.md)
 _F_LL = 2e-5  # 1/day, entry into the long-lived plasma-cell pool (docs/calibration.md)
+_K_PRE = 1.0 / 21.0  # 1/day, marrow pro/pre-B -> transitional (mean residence 21 d)
+_K_TR = 1.0 / 10.0  # 1/day, transitional -> naive (mean 10 d)
 
 
 def _a(key: str, text: str, note: str):
@@ -138,6 +156,13 @@ def _parameters() -> list[tuple[str, float, str, str, object, tuple[float, float
             "Normal CD19+ B cells 100-500 cells/uL in adults, higher in children (B-cell "
             "reference ranges [UNVERIFIED]); set s_B per patient for age: 1-10 cells/uL/day."),
          (0.0, inf)),
+        ("k_pre", _K_PRE, "1/day",
+         "exit rate of CD19+ pro/pre-B cells from the marrow as transitional B cells "
+         "(mean residence 21 days; range 1/42-1/10 per day)", B_LYMPHOPOIESIS, (1e-3, 10.0)),
+        ("k_tr", _K_TR, "1/day",
+         "maturation rate of transitional into naive B cells (mean 10 days; range 1/21-1/3 "
+         "per day); with k_pre checked against rituximab repopulation in SLE (median ~6 "
+         "months, transitional first)", RITUXIMAB_REPOPULATION, (1e-3, 10.0)),
         ("d_B", d_B, "1/day", "net loss rate of blood B cells (death minus proliferation)",
          _a("nksim B-cell loss", "Net loss 1 %/day (half-life 69 days): sets the months-long "
             "recovery of B cells to normal after depletion.",
@@ -225,6 +250,16 @@ def _parameters() -> list[tuple[str, float, str, str, object, tuple[float, float
          _a("nksim inflammation resolution", "Half-life 7 days: clinical features (rash, "
             "arthritis, serositis) settle over 1-3 weeks once the drive stops.",
             "Range 0.02-0.35/day (half-life 2-35 days; nephritis slower)."), (1e-4, 100.0)),
+        ("d_FLT", 0.05, "1/day",
+         "decay rate of a flare trigger (half-life 14 days: a flare lasts weeks; calibrated "
+         "with the trigger rate and size to CORTICOLUP, docs/calibration.md §11; assumption, "
+         "range 0.02-0.2)",
+         FLARE_TRIGGERS, (1e-3, 10.0)),
+        ("K_FLT", 3.0, "cell/uL",
+         "autoreactive plasmablasts at which a flare trigger has half its inflammatory "
+         "effect (assumption, range 1-10: about a quarter of the plasmablasts of the least "
+         "active disease steady state, 11 cells/uL at SLEDAI 6 on 5 mg/day)", FLARE_TRIGGERS,
+         (1e-3, 1e4)),
         ("f_INF_PB", _F_INF_PB, "dimensionless",
          "share of the inflammatory drive carried by autoreactive B-lineage cells (plasmablasts) "
          "rather than by circulating anti-dsDNA",
@@ -256,14 +291,20 @@ _EXPRESSIONS = {
     ),
 }
 _TERMS = {
-    "B": ["s_B", "-d_B*B", "-sle_act*B"],
+    "BPRE": ["s_B", "-k_pre*BPRE"],
+    "BTR": ["k_pre*BPRE", "-k_tr*BTR"],
+    "B": ["k_tr*BTR", "-d_B*B", "-sle_act*B"],
     "PB": ["rho_PB*sle_act*B", "-(d_PB + f_LL)*PB"],
     "LLPC": ["f_LL*PB", "-d_LL*LLPC"],
     "AB": ["p_PB*PB + p_LL*LLPC", "-d_AB*AB"],
     "C3": ["s_C3 - d_C3*C3", "-sle_c3_use*C3"],
-    "INF": ["k_INF*(1 - Emax_INF*gc_effect)*sle_inf_drive", "-d_INF*INF"],
+    "INF": ["k_INF*(1 - Emax_INF*gc_effect)*sle_inf_drive", "-d_INF*INF",
+            "d_INF*(1 - Emax_INF*gc_effect)*FLT*PB/(PB + K_FLT)"],
+    "FLT": ["-d_FLT*FLT"],
 }
 _DESCRIPTIONS = {
+    "BPRE": ("cell/uL", "CD19+ pro/pre-B cells in the marrow (blood-equivalent)"),
+    "BTR": ("cell/uL", "CD19+ transitional B cells (newly emigrated from the marrow)"),
     "B": ("cell/uL", "CD19+ naive/memory B cells"),
     "PB": ("cell/uL", "CD19+ plasmablasts (short-lived)"),
     "LLPC": ("cell/uL", "CD19-negative long-lived plasma cells (blood-equivalent)"),
@@ -271,6 +312,7 @@ _DESCRIPTIONS = {
     "C3": ("mg/dL", "complement C3 (consumed by immune complexes)"),
     "INF": ("dimensionless", "tissue inflammation index (0 = none; 1 unit = 1 clinical "
             "SLEDAI-2K point)"),
+    "FLT": ("dimensionless", "extrinsic flare trigger (infection, UV; in INF units, dosed)"),
 }
 
 
@@ -297,13 +339,15 @@ def sle_disease_component() -> Component:
     )
     states = tuple(State(n, _DESCRIPTIONS[n][0], _DESCRIPTIONS[n][1], float(start[n]))
                    for n in SLE_STATES)
-    refs = (MACKENSEN2022, MACALLAN2005, B_COUNTS, SLE_PLASMABLASTS, LLPC_AUTOIMMUNITY,
+    refs = (MACKENSEN2022, MACALLAN2005, B_COUNTS, B_LYMPHOPOIESIS, RITUXIMAB_REPOPULATION,
+            FLARE_TRIGGERS, SLE_PLASMABLASTS, LLPC_AUTOIMMUNITY,
             CHAN1999, BHOJ2016, IMMUNE_COMPLEX_BCR_TLR, IGG_HALF_LIFE, C3_TURNOVER,
             C3_SYNTHESIS_SLE, SLEDAI_SURROGATE, SEVERITY_MAPPING)
     return Component(
         name="sle",
         description=(
-            "Systemic lupus erythematosus: marrow-fed CD19+ B cells, immune-complex-driven "
+            "Systemic lupus erythematosus: CD19+ B cells from marrow pro/pre-B and transitional "
+            "stages, immune-complex-driven "
             "activation into CD19+ plasmablasts, CD19-negative long-lived plasma cells, "
             "anti-dsDNA, complement C3 consumption and tissue inflammation, with "
             "glucocorticoid suppression of inflammation and B-cell activation."
@@ -318,7 +362,9 @@ def sle_disease_component() -> Component:
             "Bistable: active disease and drug-free remission (PB = LLPC = AB = INF = 0) are "
             "both stable; k_auto (severity) is set from the baseline SLEDAI-2K.",
             "Untreated steady state: see nksim.disease.sle_steady_state / sle_initial_state.",
-            "B recovers after depletion as s_B/d_B (1 - exp(-d_B t)) when not activated.",
+            "B cells come from the marrow through CD19+ pro/pre-B (BPRE) and transitional (BTR) "
+            "stages: after a depletion that empties them, B returns after a lag of weeks.",
+            "Flare triggers (FLT, dosed) act only where autoreactive plasmablasts are present.",
             "Inflammation is driven by anti-dsDNA and, with share f_INF_PB, by the autoreactive "
             "plasmablasts (equal at every equilibrium; faster fall after CD19 depletion).",
         ),
@@ -382,8 +428,9 @@ def _states_from_ab(p: _P, ab: float, e_gc: float, prednisone: float) -> dict[st
     LLPC = p.f_LL * PB / p.d_LL if p.d_LL > 0 else 0.0
     gc = prednisone / p.k_GC if prednisone > 0 else 0.0
     return {
+        "BPRE": p.s_B / p.k_pre, "BTR": p.s_B / p.k_tr,
         "B": B, "PB": PB, "LLPC": LLPC, "AB": ab, "C3": _c3(p, ab),
-        "INF": (1.0 - p.Emax_INF * e_gc) * p.k_INF * ab / p.d_INF,
+        "INF": (1.0 - p.Emax_INF * e_gc) * p.k_INF * ab / p.d_INF, "FLT": 0.0,
         GC_STATE: gc, GC_EFFECT_STATE: gc,
     }
 

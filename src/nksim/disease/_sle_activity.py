@@ -26,6 +26,7 @@ import xarray as xr
 from nksim.disease._sources import (
     DORIS2021,
     FURIE2009,
+    LLDAS2016,
     MACKENSEN2022,
     PGA_SURROGATE,
     SFI,
@@ -229,6 +230,47 @@ def doris_remission(
     s = _states_at(data, times, day, ("INF",))
     pred = _dose_at(prednisone_mg_per_day, _times(data, times), day, s["INF"].shape)
     return ((mapping.clinical_points(s["INF"]) == 0) & (mapping.pga(s["INF"]) < max_pga)
+            & (pred <= max_prednisone_mg_per_day + 1e-9))
+
+
+def lldas(
+    data: Data,
+    prednisone_mg_per_day,
+    day: float,
+    *,
+    previous_day: float | None = None,
+    times=None,
+    max_sledai: int = 4,
+    max_pga: float = 1.0,
+    max_prednisone_mg_per_day: float = 7.5,
+    mapping: SledaiMapping = DEFAULT_MAPPING,
+) -> np.ndarray:
+    """Lupus Low Disease Activity State (LLDAS, Franklyn 2016) at ``day`` for each patient.
+
+    Criteria (Franklyn 2016 [UNVERIFIED, as recalled]) and how they are represented:
+
+    - SLEDAI-2K <= 4, with no activity in major organ systems (renal, CNS, cardiopulmonary,
+      vasculitis, fever) and no haemolytic anaemia or gastrointestinal activity: the
+      SLEDAI-2K surrogate <= ``max_sledai`` (the model has one organ index, so "no major
+      organ activity" cannot be told apart: an assumption);
+    - no new lupus activity compared with the previous assessment: no rise of the clinical
+      points since ``previous_day`` (default ``day - 28``);
+    - physician global assessment <= 1 (0-3): PGA surrogate <= ``max_pga``;
+    - prednisolone <= 7.5 mg/day: the prescribed dose at ``day``;
+    - standard maintenance immunosuppressants and approved biologics: not modelled.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape ``(patient,)``.
+    """
+    prev = day - 28.0 if previous_day is None else previous_day
+    now = _states_at(data, times, day)
+    before = _states_at(data, times, prev, ("INF",))
+    pred = _dose_at(prednisone_mg_per_day, _times(data, times), day, now["INF"].shape)
+    clin_now = mapping.clinical_points(now["INF"])
+    return ((sledai(now, mapping) <= max_sledai)
+            & (clin_now <= mapping.clinical_points(before["INF"]))
+            & (mapping.pga(now["INF"]) <= max_pga + 1e-12)
             & (pred <= max_prednisone_mg_per_day + 1e-9))
 
 
@@ -441,5 +483,5 @@ def b_cell_depleted(
 
 READOUT_SOURCES: tuple[Citation, ...] = (
     SLEDAI2K, SLEDAI_SURROGATE, PGA_SURROGATE, DORIS2021, FURIE2009, SFI, MACKENSEN2022,
-    B_CELL_RETURN,
+    B_CELL_RETURN, LLDAS2016,
 )

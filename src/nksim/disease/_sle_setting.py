@@ -14,12 +14,17 @@ CD19 CAR-NK, cytokines) into the disease-free trial runner through
   not a stable state of its parameters excludes the candidate at screening;
 - doses: standard-of-care prednisone during the run-in, the arm's steroid plan
   (``[arms.steroids]``), then the runner's lymphodepletion and product doses;
+- flare triggers (issue 10): each patient's random extrinsic triggers
+  (:func:`nksim.disease._flares.flare_trigger_doses`, own random stream) over the run-in and
+  follow-up, in every arm;
 - endpoints (``docs/trials.md``; day 0 = first infusion): CRS/ICANS among infused, B-cell
-  return (Kaplan-Meier) among depleted, DORIS remission at 3 and 6 months, SRI-4, steroid
-  freedom and flares at 6 months (intention to treat); cost per DORIS remission.
+  return (Kaplan-Meier) among depleted, DORIS remission at 3, 6 and 12 months, SRI-4,
+  steroid freedom and flares at 6 months, LLDAS and "LLDAS or DORIS" at 12 months, flares
+  by 12 months (intention to treat); cost per DORIS remission.
 
-Moved here from ``trials/`` without changing a number (``tests/test_trial.py`` compares
-the bundled scenarios with the numbers of commit c9c60d2).
+Moved here from ``trials/`` without changing a number; the lupus model then changed on
+purpose in issue 10 (B-cell precursor stages, flare triggers, CAR-T without a capacity
+limit), so the c9c60d2 regression fixture was retired (``tests/test_trial_settings.py``).
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nksim.disease._flares import flare_trigger_doses
 from nksim.disease._sle import sle_initial_state
 from nksim.disease._sle_activity import (
     any_flare,
     b_cell_depleted,
     b_cell_recovery_day,
     doris_remission,
+    lldas,
     sledai,
     sri4_response,
     steroid_free_at,
@@ -50,8 +57,10 @@ from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, reg
 
 #: ASSUMPTION: T cells are ~60-80 % of blood lymphocytes (textbook range); used for th_normal.
 T_CELL_FRACTION = 0.7
-MONTH_3, MONTH_6 = 91.0, 182.0
+MONTH_3, MONTH_6, MONTH_12 = 91.0, 182.0, 365.0
 VISITS = (0.0, 14.0, 28.0, 56.0, 91.0, 126.0, 154.0, 182.0)  # flare assessment visits
+#: visits of the 12-month flare endpoint (then every 4 weeks; ASSUMPTION)
+VISITS_12M = VISITS + (210.0, 238.0, 266.0, 294.0, 322.0, 350.0, 365.0)
 
 _INF = ("infused",)
 
@@ -96,6 +105,12 @@ class SleSetting(DiseaseSetting):
         Endpoint("steroid_free_6m_rate", "steroid_free_6m", "binary", (),
                  "steroid-free at 6 months, no flare"),
         Endpoint("flare_6m_rate", "flare_6m", "binary", (), "flare by 6 months"),
+        Endpoint("doris_remission_12m_rate", "doris_12m", "binary", (),
+                 "DORIS remission at 12 months"),
+        Endpoint("lldas_12m_rate", "lldas_12m", "binary", (), "LLDAS at 12 months"),
+        Endpoint("lldas_or_doris_12m_rate", "lldas_or_doris_12m", "binary", (),
+                 "LLDAS or DORIS remission at 12 months"),
+        Endpoint("flare_12m_rate", "flare_12m", "binary", (), "flare by 12 months"),
     )
     cost_per_response = ("cost_per_remission", "doris_6m")
     report_panels = (
@@ -176,6 +191,8 @@ class SleSetting(DiseaseSetting):
                                    hold_weeks=s.hold_weeks,
                                    max_mg_per_day=scenario.standard_of_care
                                    .max_prednisone_mg_per_day, step_days=7.0)
+        doses += flare_trigger_doses(scenario.trial.seed, int(patient.candidate), -run_in,
+                                     follow_up + 1.0)
         return doses + list(treatment)
 
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario) -> pd.DataFrame:
@@ -186,6 +203,9 @@ class SleSetting(DiseaseSetting):
         b = dataset["B"].values
         score = np.asarray(sledai(dataset))
         flare = any_flare(dataset, VISITS)
+        year = times[-1] >= MONTH_12 - 1e-9
+        doris_12 = doris_remission(dataset, prednisone, MONTH_12) & year
+        lldas_12 = lldas(dataset, prednisone, MONTH_12) & year
         crs = tox["crs_grade"].to_numpy()
         icans = tox["icans_grade"].to_numpy()
         return pd.DataFrame({
@@ -205,6 +225,10 @@ class SleSetting(DiseaseSetting):
             "sri4_6m": sri4_response(dataset, MONTH_6),
             "flare_6m": flare,
             "steroid_free_6m": steroid_free_at(prednisone, times, MONTH_6) & ~flare,
+            "doris_12m": doris_12,
+            "lldas_12m": lldas_12,
+            "lldas_or_doris_12m": lldas_12 | doris_12,
+            "flare_12m": any_flare(dataset, [v for v in VISITS_12M if v <= times[-1]]),
         })
 
     def arm_counts(self, patients, analysed) -> dict[str, Any]:

@@ -219,3 +219,69 @@ PGA_SURROGATE = assumption(
     "needs INF < 1.4, so with this map the DORIS PGA criterion is implied by clinical SLEDAI "
     "= 0. PGA and SLEDAI correlate at r ~0.7, so any monotone map is a simplification.",
 )
+
+
+# ---------------------------------------------------------------- issue 10 anchors
+CORTICOLUP = Citation(
+    "CORTICOLUP (Mathian 2020)",
+    "Mathian A, Pha M, Haroche J, et al. Withdrawal of low-dose prednisone in SLE patients with "
+    "a clinically quiescent disease for more than 1 year: a randomised clinical trial. Ann Rheum "
+    "Dis 2020;79:339-346.",
+    verified="UNVERIFIED",
+    doi="10.1136/annrheumdis-2019-216303",
+    note="Numbers as given in nksim issue 10 (not re-read in the source here): stopping 5 mg/day "
+    "prednisone in quiescent SLE -> flare within 52 weeks in 17/63 vs 4/61 continuing "
+    "(27 % vs 6.6 %). Inclusion (clinical SLEDAI-2K quiescent, 5 mg/day for >= 1 year) as "
+    "recalled.",
+)
+LLDAS2016 = Citation(
+    "LLDAS (Franklyn 2016)",
+    "Franklyn K, Lau CS, Navarra SV, et al. Definition and initial validation of a Lupus Low "
+    "Disease Activity State (LLDAS). Ann Rheum Dis 2016;75:1615-1621.",
+    verified="UNVERIFIED",
+    doi="10.1136/annrheumdis-2015-207726",
+    note="Definition as recalled: SLEDAI-2K <= 4 with no activity in major organ systems "
+    "(renal, CNS, cardiopulmonary, vasculitis, fever) and no haemolytic anaemia or "
+    "gastrointestinal activity; no new lupus activity since the previous assessment; "
+    "physician global assessment <= 1 (0-3); prednisolone <= 7.5 mg/day; standard maintenance "
+    "immunosuppressants and approved biologics allowed.",
+)
+RITUXIMAB_REPOPULATION = Citation(
+    "Rituximab B-cell repopulation in SLE",
+    "B-cell repopulation after rituximab in SLE: median about 6 months (e.g. Vital EM et al. "
+    "Arthritis Rheum 2011;63:3038-3047; Anolik JH et al. Arthritis Rheum 2004;50:3580-3590), "
+    "repopulating cells mostly transitional and naive.",
+    verified="UNVERIFIED",
+    note="Median ~6 months as stated in nksim issue 10; the transitional-first phenotype of "
+    "the returning cells after rituximab and after CD19 CAR-T (Mackensen 2022 [V-src]: "
+    "naive, non-class-switched) is consistent.",
+)
+B_LYMPHOPOIESIS = assumption(
+    "nksim marrow B-lymphopoiesis stages",
+    "CD19-negative lymphoid progenitors (not depleted) feed CD19+ pro/pre-B cells in the "
+    "marrow (mean residence 1/k_pre), which leave as transitional B cells (mean 1/k_tr) and "
+    "mature into naive B cells in blood. Mean marrow residence 21 days (range 10-42), "
+    "transitional stage 10 days (range 3-21): after a complete CD19 depletion blood B cells "
+    "stay below 10 cells/uL for ~3 weeks (23 days) after killing stops (4 days without the "
+    "stages), transitional cells first. Consistency check, not a fit: with rituximab "
+    "depleting while it persists (~4-5 months after 2 x 1000 mg, recalled, UNVERIFIED) "
+    "this lag gives repopulation at ~5-6 months, the median reported in SLE.",
+    "Human marrow pro-B -> immature B takes weeks (recalled, UNVERIFIED); the precursor pool "
+    "size follows from s_B/k_pre at steady state.",
+)
+FLARE_TRIGGERS = assumption(
+    "nksim flare triggers",
+    "Extrinsic flare triggers (infection, UV light, hormonal change, missed doses) arrive as "
+    "a Poisson process (rate flare_trigger_rate per year) with exponentially distributed "
+    "size (mean flare_trigger_mean_points clinical SLEDAI points); each is dosed into FLT "
+    "(decay d_FLT) and becomes tissue inflammation only where autoreactive B-lineage cells "
+    "are active (PB/(PB + K_FLT): triggers such as TLR7/9 ligands of infection or UV-induced "
+    "apoptotic debris act through autoreactive B cells; plasmablast bursts accompany SLE "
+    "flares, Odendahl 2000 / Jacobi 2003 [UNVERIFIED]), masked by glucocorticoid like all "
+    "inflammation (1 - Emax_INF gc_effect).",
+    "Rate (4 per year), mean size (2 FLT units) and decay (d_FLT 0.05/day) calibrated to "
+    "CORTICOLUP (17/63 vs 4/61 flares in 52 weeks; virtual 25 % vs 5 %; docs/calibration.md "
+    "§11); ranges 1-10 per year, 1-4 units, 0.02-0.2/day. K_FLT = 3 cells/uL "
+    "(range 1-10): patients without autoreactive plasmablasts (after CD19 CAR-T) rarely "
+    "flare.",
+)

@@ -87,15 +87,18 @@ from nksim.therapy._nk_products import with_expansion as with_expansion
 
 
 def therapy_components(targets: tuple[str, ...] = ("B", "PB"),
-                       depletes: tuple[str, ...] = ("B",)) -> list[Component]:
+                       depletes: tuple[str, ...] = ("B",),
+                       second_targets: tuple[str, ...] = ()) -> list[Component]:
     """Lymphodepletion, CAR-T, CAR-NK and cytokine components, in composition order.
 
     ``targets``: the antigen-carrying states both products kill (default: the lupus
     disease component's CD19+ ``B`` and ``PB``; e.g. ``("T",)`` for tumour cells);
-    ``depletes``: the states Flu/Cy kills besides host T cells (default ``("B",)``).
+    ``depletes``: the states Flu/Cy kills besides host T cells (default ``("B",)``);
+    ``second_targets``: states reached only by a dual CAR-NK's second CAR (parameter
+    ``carnk_dual``; e.g. ``("LLPC",)`` for CD19/BCMA).
     """
     return [lymphodepletion_component(depletes), car_t_component(targets),
-            car_nk_component(targets), cytokine_component()]
+            car_nk_component(targets, second_targets), cytokine_component()]
 
 
 __all__ = [

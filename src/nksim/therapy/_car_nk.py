@@ -39,6 +39,16 @@ _PERSISTENCE = Citation(
     "rate of Zhang 2007), carnk_rej 0.2-2/d.",
 )
 
+DUAL = Parameter(
+    "carnk_dual", 0.0, "dimensionless",
+    "1 for a dual CAR-NK whose second CAR (BCMA) also reaches the states carrying only the "
+    "second antigen (long-lived plasma cells), 0 for a CD19-only product; set per arm "
+    "(KN5601-like CD19/BCMA CAR-NK: BCMA on plasmablasts and plasma cells, Gao 2025 "
+    "[V-src design] / product description; the kill rate per cell is the CD19 rate: "
+    "assumption, range 0.3-1 of it)",
+    ASSUMPTION, bounds=(0.0, 1.0),
+)
+
 #: Extinction threshold of CARNK (cell/uL): 1e-4 cells/uL of blood is 250-500 circulating
 #: cells in 2.5-5 L of blood, far below flow-cytometry or qPCR detection (~0.1-1 cell/uL).
 CARNK_EXTINCTION = 1e-4
@@ -89,7 +99,8 @@ PARAMETERS = (
 )
 
 
-def car_nk_component(targets: Sequence[str] = ("B", "PB")) -> Component:
+def car_nk_component(targets: Sequence[str] = ("B", "PB"),
+                     second_targets: Sequence[str] = ()) -> Component:
     """The CAR-NK component (state ``CARNK``; kill terms on ``targets``).
 
     ``targets`` are the antigen-carrying states (cell/uL): CD19+ ``B`` and ``PB`` in lupus
@@ -99,9 +110,24 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB")) -> Component:
     expressions ``carnk_stim``, ``carnk_rejection`` (1/day) and ``kill_carnk``
     (cell/uL/day). ``CARNK`` goes extinct below :data:`CARNK_EXTINCTION`; a new infusion
     brings it back.
+
+    ``second_targets``: states carrying only a second CAR antigen (a dual CAR, e.g.
+    CD19/BCMA: long-lived plasma cells ``("LLPC",)``), killed in proportion to the
+    parameter ``carnk_dual`` (0 = single CAR, the default value; 1 = dual CAR, set per arm).
+    Cells carrying both antigens belong in ``targets``.
     """
     names = _target_names(targets, "car_nk_component")
-    targets = _sum(names)
+    second = tuple(second_targets)
+    if second:
+        _target_names(second, "car_nk_component")
+        if set(second) & set(names):
+            raise ValueError("car_nk_component: second_targets must not repeat targets, got "
+                             f"{second!r}")
+    if second:
+        load = _sum(names)[:-1] + " + carnk_dual*" + " + carnk_dual*".join(second) + ")"
+    else:
+        load = _sum(names)
+    targets = load
     return Component(
         name="car_nk",
         description="Allogeneic CD19 CAR-NK: no meaningful expansion, host rejection by "
@@ -110,7 +136,7 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB")) -> Component:
             State("CARNK", "cell/uL", "CAR-NK cells (allogeneic, donor-derived)", 0.0,
                   extinction=CARNK_EXTINCTION),
         ),
-        parameters=PARAMETERS,
+        parameters=PARAMETERS + ((DUAL,) if second else ()),
         expressions={
             "carnk_stim": (f"{targets}**2/(carnk_K_act**2 + {targets}**2)", "dimensionless",
                            "CAR-NK antigen stimulation by CD19+ targets (0..1)"),
@@ -126,8 +152,10 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB")) -> Component:
                 "-ld_kill_lymph*LD*CARNK",
             ],
             **{x: f"-carnk_kill*CARNK*{x}/(carnk_K_kill + {targets})" for x in names},
+            **{x: f"-carnk_dual*carnk_kill*CARNK*{x}/(carnk_K_kill + {targets})"
+               for x in second},
         },
-        requires=(*names, "TH", "LD"),
+        requires=(*names, *second, "TH", "LD"),
         references=(FT596, LIU2020, ZHANG2007, PRAGER2019, _PERSISTENCE),
         notes=(
             _kill_note(names),

@@ -165,11 +165,12 @@ PARAMETERS = (
         CARTMATH2021, bounds=(0.0, 10.0),
     ),
     Parameter(
-        "cart_kill", 0.289, "1/day",
-        "maximal CD19+ targets killed per effector CAR-T per day; calibrated with cart_rho "
-        "to the Stein peak day and fold expansion (inside the 0.1-7/d range of in-vivo "
-        "per-cell rates implied by CARTmath fits; re-fitted with the capacity limit "
-        "cart_foldx, was 0.359, before that 0.3)",
+        "cart_kill", 1.2, "1/day",
+        "maximal CD19+ targets killed per effector CAR-T per day; re-calibrated in issue 10 "
+        "(no capacity limit, marrow precursors as targets; docs/calibration.md §11) so that "
+        "the peak comes on day ~10 at 1e6/kg (Stein Tmax 9.3 d) with a dose-independent "
+        "peak level (was 0.289 with the capacity limit, before that 0.359, 0.3); inside the "
+        "0.1-7/d range of in-vivo per-cell rates implied by CARTmath fits",
         NKSIM_CALIBRATION, bounds=(0.0, 100.0),
     ),
     Parameter(
@@ -179,14 +180,13 @@ PARAMETERS = (
         ASSUMPTION, bounds=(1e-3, 1e6),
     ),
     Parameter(
-        "cart_foldx", STEIN2019_TYPICAL["foldx"], "dimensionless",
+        "cart_foldx", 1e9, "dimensionless",
         "proliferative capacity of the infused effectors: realised fold expansion of the "
-        "effector pool (CARTF) at which proliferation is halved, Hill coefficient 4 (a "
-        "finite proliferative burst, as in Stein's fold-expansion; assumption anchored on "
-        "Stein 2019 foldx = 3900). Without target limitation the pool expands ~1.5 x "
-        "cart_foldx (~5800-fold); in the reference setting the capacity and the targets "
-        "limit expansion about equally, so lower doses expand less and higher doses are "
-        "target-limited. Range 1000-20000 (Stein IIV on foldx: omega^2 = 2.4)",
+        "effector pool (CARTF) at which proliferation is halved, Hill coefficient 4. "
+        "Default 1e9 = no capacity limit (issue 10): Stein 2019 retained no dose covariate "
+        "and SLE programmes report robust expansion at 1e5 cells/kg, so expansion is "
+        "target-limited. The former finite burst (3900, Stein foldx; docs/calibration.md "
+        "§10) remains available as a variant. Range 1000-1e9",
         STEIN_FOLDX_CAPACITY, bounds=(1.0, 1e9),
     ),
     Parameter(

@@ -81,10 +81,11 @@ PARAMETERS = (
     ),
     TH_NORMAL,
     Parameter(
-        "th_recovery", 0.006, "1/day",
-        "relative recovery rate of host T cells after lymphodepletion (half-recovery ~116 d); "
-        "calibrated to the B-cell return of Mackensen 2022 (110 +/- 32 d) with cart_K_hom and "
-        "the CAR-T rates re-fitted to the Stein shape (docs/calibration.md; was 0.01). Range "
+        "th_recovery", 0.012, "1/day",
+        "relative recovery rate of host T cells after lymphodepletion (half-recovery ~58 d); "
+        "calibrated to the B-cell return of Mackensen 2022 (110 +/- 32 d) with the marrow "
+        "precursor lag and CAR-T kinetics of issue 10 (docs/calibration.md §11; was 0.006, "
+        "before that 0.01). Range "
         "0.002-0.05: CD4+ counts stay < 200/uL for 18 months in half of axi-cel patients, and "
         "the length of B-cell aplasia follows CD4 recovery (Blood Adv 2021)",
         MACKENSEN_RECALIBRATION, bounds=(0.0, 10.0),

@@ -297,6 +297,13 @@ class ArmSection(Section):
     regimen: Annotated[dict, WithJsonSchema({
         "type": "object", "description": "setting-specific regimen of the arm, checked "
         "by the disease setting ([trial] setting)"})] = {}
+    #: this arm's own parameter values (e.g. a product variant such as a dual CAR), set on
+    #: every patient of the arm after the baseline: meant for product parameters, which do
+    #: not change the untreated steady state
+    parameters: Annotated[dict[str, ModelQuantity], Field(
+        description="this arm's own parameter values (e.g. a product variant such as a dual "
+        "CAR), set on every patient of the arm after the baseline; for product parameters, "
+        "which do not change the untreated steady state")] = {}
 
     @model_validator(mode="before")
     @classmethod

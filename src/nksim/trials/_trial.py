@@ -236,7 +236,7 @@ def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
         patients["cost_rmb"] = 0.0
     patients["infused"] = (arm.product != "none") & ~patients["manufacturing_failed"]
 
-    params = patients.attrs["parameters"]
+    params = _arm_parameters(model, arm, patients.attrs["parameters"], where)
     initial = patients.attrs["initial"]
     product = _product(arm, where)
     doses = [setting.doses(arm, row, _treatment(arm, product, row), scenario)
@@ -252,6 +252,22 @@ def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
     summary = summarise_arm(patients, arm.product, setting, trial.follow_up_days,
                             seed=trial.seed)
     return ArmResult(arm.name, arm, patients, sim, summary, params, initial)
+
+
+def _arm_parameters(model: Model, arm: ArmSection, params: np.ndarray,
+                    where: str) -> np.ndarray:
+    """Every patient's parameters with the arm's own values (``[arms.parameters]``)."""
+    if not arm.parameters:
+        return params
+    try:
+        checked = model.with_values(arm.parameters)  # names, units and bounds
+    except UserError as exc:
+        raise UserError(str(exc).split(": ", 1)[-1],
+                        field=f"{where}.{exc.field or 'parameters'}") from None
+    params = np.array(params, dtype=float, copy=True)
+    for name in arm.parameters:
+        params[:, model.parameter_names.index(name)] = checked.parameter(name).value
+    return params
 
 
 def _varied_parameters(model: Model, patients: pd.DataFrame,
