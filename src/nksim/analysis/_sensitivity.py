@@ -47,7 +47,22 @@ def _clean(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+_CACHE: dict = {}
+
+
 def sensitivity_model(model: Model, parameters: Sequence[str] | None = None) -> Model:
+    """Cached :func:`_sensitivity_model` (per model structure, values and parameters)."""
+    names = tuple(model.parameter_names if parameters is None else parameters)
+    key = (id(model), model.structure_key(), names)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    aug = _sensitivity_model(model, names)
+    _CACHE[key] = (model, aug)
+    return aug
+
+
+def _sensitivity_model(model: Model, parameters: Sequence[str] | None = None) -> Model:
     """The model augmented with the forward sensitivity equations for ``parameters``
     (default: every parameter). Sensitivity states have the unit ``state unit / parameter
     unit``, may be negative and have no extinction threshold (extinction would break the

@@ -1,0 +1,211 @@
+"""PEtab problems: the objective against a closed-form likelihood, its gradient against
+central differences, recovery of known parameters from synthetic data with the coverage
+of the profile-likelihood intervals, and bad tables refused in one line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+from nksim.analysis import multistart, profiles, read_petab
+from nksim.cli import cli
+from nksim.errors import UserError
+from nksim.model import Citation, Model, Parameter, State, to_sbml
+
+TEST = Citation("test", "toy model written for the tests", "assumption")
+DECAY = Model(name="decay", title="decay", description="x' = -k x",
+              states=(State("x", "mmol/L", "x", 10.0),),
+              parameters=(Parameter("k", 0.3, "1/hour", "rate", TEST),),
+              equations={"x": "-k*x"}, time_unit="hour")
+TIMES = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0])
+
+
+def write_problem(folder: Path, data: np.ndarray, *, sigma="0.5", obs_formula="x",
+                  transformation="lin", observable_parameters="", k_scale="log10",
+                  extra_params=()):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.xml").write_text(to_sbml(DECAY, extinction_events=False))
+    pd.DataFrame({"conditionId": ["c1"], "x": ["x0"]}).to_csv(
+        folder / "conditions.tsv", sep="\t", index=False)
+    pd.DataFrame({"observableId": ["obs_x"], "observableFormula": [obs_formula],
+                  "noiseFormula": ["noiseParameter1_obs_x"],
+                  "observableTransformation": [transformation],
+                  "noiseDistribution": ["normal"]}).to_csv(
+        folder / "observables.tsv", sep="\t", index=False)
+    pd.DataFrame({"observableId": "obs_x", "simulationConditionId": "c1",
+                  "time": np.tile(TIMES, data.size // TIMES.size), "measurement": data,
+                  "observableParameters": observable_parameters,
+                  "noiseParameters": sigma}).to_csv(
+        folder / "measurements.tsv", sep="\t", index=False)
+    rows = [("k", k_scale, 1e-3, 10.0, 0.3, 1), ("x0", "lin", 0.1, 50.0, 10.0, 1),
+            *extra_params]
+    pd.DataFrame(rows, columns=["parameterId", "parameterScale", "lowerBound", "upperBound",
+                                "nominalValue", "estimate"]).to_csv(
+        folder / "parameters.tsv", sep="\t", index=False)
+    (folder / "problem.yaml").write_text(
+        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
+        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
+    return folder / "problem.yaml"
+
+
+def synthetic(rng, k=0.3, x0=10.0, sigma=0.5, replicates=1):
+    t = np.tile(TIMES, replicates)
+    return x0 * np.exp(-k * t) + sigma * rng.standard_normal(t.size)
+
+
+def test_nominal_llh_matches_closed_form(tmp_path):
+    data = synthetic(np.random.default_rng(0))
+    prob = read_petab(write_problem(tmp_path, data))
+    out = prob.nominal_summary()
+    expected = stats.norm.logpdf(data, 10.0 * np.exp(-0.3 * TIMES), 0.5).sum()
+    assert out["llh"] == pytest.approx(expected, rel=1e-7)
+    resid = (data - 10 * np.exp(-0.3 * TIMES)) / 0.5
+    assert out["chi2"] == pytest.approx((resid**2).sum(), rel=1e-6)
+    assert out["n_measurements"] == TIMES.size
+
+
+def test_log_normal_llh_with_scaling_parameter_matches_closed_form(tmp_path):
+    """observable s*x on log10 scale, s an estimated PEtab-only parameter (placeholder),
+    sigma estimated: PEtab's log10-normal density includes the 1/(y ln 10) term."""
+    rng = np.random.default_rng(5)
+    data = 2.0 * 10.0 * np.exp(-0.3 * TIMES) * 10 ** (0.05 * rng.standard_normal(TIMES.size))
+    folder = write_problem(tmp_path, data, sigma="sd", obs_formula="observableParameter1_obs_x*x",
+                           transformation="log10", observable_parameters="s",
+                           extra_params=[("s", "log10", 0.01, 100.0, 2.0, 1),
+                                         ("sd", "log10", 1e-3, 1.0, 0.05, 1)])
+    prob = read_petab(folder)
+    h = 2.0 * 10.0 * np.exp(-0.3 * TIMES)
+    expected = (stats.norm.logpdf(np.log10(data), np.log10(h), 0.05)
+                - np.log(data * math.log(10))).sum()
+    assert prob.nominal_summary()["llh"] == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("method", ["sensitivities", "differences"])
+def test_gradient_matches_central_differences(tmp_path, method):
+    rng = np.random.default_rng(5)
+    data = 2.0 * 10.0 * np.exp(-0.3 * TIMES) * 10 ** (0.05 * rng.standard_normal(TIMES.size))
+    prob = read_petab(write_problem(
+        tmp_path, data, sigma="sd", obs_formula="observableParameter1_obs_x*x",
+        transformation="log10", observable_parameters="s",
+        extra_params=[("s", "log10", 0.01, 100.0, 2.0, 1), ("sd", "log10", 1e-3, 1.0, 0.05, 1)]))
+    prob.gradient = method
+    theta = np.array([[math.log10(0.25), 12.0, math.log10(1.7), math.log10(0.08)]])
+    _, grad, _ = prob.objective(theta)
+    h = 1e-5
+    fd = []
+    for m in range(theta.shape[1]):
+        e = np.zeros_like(theta)
+        e[0, m] = h
+        up, _, _ = prob.objective(theta + e, gradient=False)
+        dn, _, _ = prob.objective(theta - e, gradient=False)
+        fd.append((up - dn)[0] / (2 * h))
+    np.testing.assert_allclose(grad[0], fd, rtol=1e-4, atol=1e-6)
+
+
+def test_multistart_recovers_known_parameters(tmp_path):
+    data = synthetic(np.random.default_rng(11), replicates=3)
+    prob = read_petab(write_problem(tmp_path, data))
+    res = multistart(prob, 8, seed=1)
+    k_hat, x0_hat = 10 ** res.best[0], res.best[1]
+    assert k_hat == pytest.approx(0.3, rel=0.05) and x0_hat == pytest.approx(10.0, rel=0.05)
+    # the best start is a least-squares optimum: compare with scipy's curve_fit
+    from scipy.optimize import curve_fit
+
+    t = np.tile(TIMES, 3)
+    (k_ls, x0_ls), _ = curve_fit(lambda t, k, a: a * np.exp(-k * t), t, data, p0=[0.2, 8.0])
+    assert k_hat == pytest.approx(k_ls, rel=1e-4) and x0_hat == pytest.approx(x0_ls, rel=1e-4)
+    assert (res.starts["nll"] - res.best_nll < 1e-3).sum() >= 6  # most starts agree
+
+
+@pytest.mark.slow
+def test_profile_intervals_have_their_coverage(tmp_path):
+    """40 seeded replicates: the 95 % profile interval of k covers the truth in 34 or more
+    (binomial(40, 0.95): P(X <= 33) = 0.007)."""
+    covered = 0
+    for rep in range(40):
+        data = synthetic(np.random.default_rng(100 + rep))
+        prob = read_petab(write_problem(tmp_path / f"r{rep}", data))
+        res = profiles(prob, multistart(prob, 3, seed=rep), which=["k"], steps=200)
+        ci = res.intervals.loc["k"]
+        covered += ci["lower_linear"] <= 0.3 <= ci["upper_linear"]
+    assert covered >= 34
+
+
+def test_profile_interval_matches_a_direct_scan(tmp_path):
+    """The profile interval of k: where 2*(min over x0 of nll - nll*) = 3.84, found here
+    independently by brentq on a scan with scipy's bounded scalar optimiser."""
+    from scipy.optimize import brentq, minimize_scalar
+
+    data = synthetic(np.random.default_rng(3))
+    prob = read_petab(write_problem(tmp_path, data))
+    res = profiles(prob, multistart(prob, 3, seed=0), which=["k"], steps=100)
+    ci = res.intervals.loc["k"]
+
+    def nll(logk, x0):
+        mu = x0 * np.exp(-(10 ** logk) * TIMES)
+        return -stats.norm.logpdf(data, mu, 0.5).sum()
+
+    def prof(logk):
+        return minimize_scalar(lambda a: nll(logk, a), bounds=(0.1, 50), method="bounded",
+                               options={"xatol": 1e-10}).fun
+
+    best = res.best_nll
+    q = stats.chi2.ppf(0.95, 1)
+    lo = brentq(lambda v: 2 * (prof(v) - best) - q, res.best[0] - 1, res.best[0])
+    hi = brentq(lambda v: 2 * (prof(v) - best) - q, res.best[0], res.best[0] + 1)
+    assert ci["lower"] == pytest.approx(lo, abs=2e-3)
+    assert ci["upper"] == pytest.approx(hi, abs=2e-3)
+
+
+def test_cli_nominal_json(tmp_path):
+    data = synthetic(np.random.default_rng(0))
+    path = write_problem(tmp_path, data)
+    out = CliRunner().invoke(cli, ["fit", str(path), "--nominal", "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output)
+    assert set(got) == {"llh", "chi2", "n_measurements"}
+    assert got["llh"] == pytest.approx(
+        stats.norm.logpdf(data, 10.0 * np.exp(-0.3 * TIMES), 0.5).sum(), rel=1e-7)
+
+
+def test_cli_fit_writes_its_outputs(tmp_path):
+    data = synthetic(np.random.default_rng(2), replicates=2)
+    path = write_problem(tmp_path / "p", data)
+    out = CliRunner().invoke(cli, ["fit", str(path), "--starts", "4", "--out",
+                                   str(tmp_path / "fit")])
+    assert out.exit_code == 0, out.output
+    for name in ("best.tsv", "starts.csv", "waterfall.png", "intervals.csv", "profiles.csv",
+                 "profiles.png", "summary.json"):
+        assert (tmp_path / "fit" / name).is_file(), name
+    assert len(pd.read_csv(tmp_path / "fit" / "starts.csv")) == 4
+
+
+@pytest.mark.parametrize("break_it, field", [
+    (lambda f: (f / "parameters.tsv").write_text(
+        "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
+        "k\tlog7\t1\t2\t1\t1\nx0\tlin\t0\t1\t1\t1\n"), "parameters.parameterScale"),
+    (lambda f: (f / "observables.tsv").write_text(
+        "observableId\tobservableFormula\tnoiseFormula\tobservableTransformation\n"
+        "obs_x\tx\t1\tsqrt\n"), "observables.observableTransformation"),
+    (lambda f: (f / "measurements.tsv").write_text(
+        "observableId\tsimulationConditionId\ttime\tmeasurement\n"
+        "obs_y\tc1\t1\t2.0\n"), "measurements.observableId"),
+])
+def test_invalid_table_is_one_line_and_exit_2(tmp_path, break_it, field):
+    path = write_problem(tmp_path, synthetic(np.random.default_rng(0)))
+    break_it(tmp_path)
+    with pytest.raises(UserError):
+        read_petab(path)
+    out = CliRunner().invoke(cli, ["fit", str(path), "--nominal", "--json"])
+    assert out.exit_code == 2
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nksim: error:"), out.output
+    assert field.split(".")[0] in lines[0]
