@@ -21,9 +21,11 @@ Events (triggers, delays, priorities, persistence, ``initialValue``, values from
 trigger time) become :class:`~nksim.model.Event` s, run by the engine between
 integrations (:mod:`nksim.engine._events`).
 
+``rateOf()`` is the argument's rate of change; stoichiometries may be set by rules.
+
 Refused before simulation, by name, with one line (:class:`~nksim.errors.UserError`):
-algebraic rules, ``delay()``, ``rateOf()``, fast reactions, variable
-stoichiometry, SBML packages (comp, fbc, ...), and infinities or NaN in maths.
+algebraic rules, ``delay()``, fast reactions, ``stoichiometryMath``, SBML packages other
+than comp (flattened) and layout/render/groups, and infinities or NaN in maths.
 """
 
 from __future__ import annotations
