@@ -12,7 +12,8 @@ from nksim.report._render import fmt_number
 
 MIN_PATIENTS = 5  # an estimate resting on fewer patients is flagged
 # endpoints that are implausible when they hold for every patient of an arm
-ALL_PATIENTS_FLAGS = {"flare_6m_rate": "every patient flared by 6 months"}
+ALL_PATIENTS_FLAGS = {"flare_6m_rate": "every patient flared by 6 months",
+                      "flare_12m_rate": "every patient flared by 12 months"}
 
 
 def _endpoint_flags(summary: dict[str, Any], labels: dict[str, str]) -> list[str]:

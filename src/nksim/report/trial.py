@@ -85,67 +85,84 @@ def arm_series(result, panels: tuple[Panel, ...] | None = None
     return times, series
 
 
+EARLY_DAYS = 30.0  # the left view of every figure: lymphodepletion to day 30
+
+
 def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple[str, str, Any]]:
     """One matplotlib figure per panel: ``(id, caption, figure)``.
 
-    Each arm is drawn in its fixed colour and line style (:func:`arm_style`), as its
-    median and 10-90th percentile band over analysed patients; nothing is drawn below
-    the panel's detection limit (a dotted line shows the limit); infusions and
-    lymphodepletion are marked on the time axis; every figure has a legend.
+    Two views share the y axis: the first 30 days (lymphodepletion, infusions, cytokine
+    peaks) and the whole follow-up. Each arm is drawn in its fixed colour and line style
+    (:func:`arm_style`), as its median and 10-90th percentile band over analysed
+    patients; nothing is drawn below the panel's detection limit (a dotted line shows
+    the limit); infusions and lymphodepletion are marked on the time axis; every figure
+    has a legend.
     """
     plt = pyplot()
     panels = panels_for(result) if panels is None else panels
     times, series = arm_series(result, panels)
     index = {arm.name: i for i, arm in enumerate(result.arms)}
-    events = [arm_events(index[a.name], a) for a in result.arms
-              if a.simulation is not None and (arm_events(index[a.name], a).infusions
-                                               or arm_events(index[a.name], a).lymphodepletion)]
+    events = [ev for ev in (arm_events(index[a.name], a) for a in result.arms
+                            if a.simulation is not None)
+              if ev.infusions or ev.lymphodepletion]
     first = min([e.lymphodepletion[0] for e in events if e.lymphodepletion] + [0.0])
-    x_from = first - 7.0
+    start = min((t.min() for t in times.values()), default=first - 7.0)
+    x_from = max(first - 7.0, start)
     out = []
     for panel in panels:
-        fig, ax = plt.subplots(figsize=(9.0, 3.6), constrained_layout=True)
+        fig, (early, whole) = plt.subplots(1, 2, figsize=(11.0, 3.8), sharey=True,
+                                           width_ratios=(1, 2), constrained_layout=True)
         limit = detection_limit(panel)
-        for arm in result.arms:
-            if arm.name not in series:
-                continue
-            t = times[arm.name]
-            y = series[arm.name][panel.key]
-            if not y.size:
-                continue
-            style = arm_style(index[arm.name])
-            lo, mid, hi = percentile_band(y, limit)
-            ax.fill_between(t, lo, hi, color=style["color"], alpha=0.15, lw=0)
-            seen = "" if np.isfinite(hi).any() else ", below the detection limit throughout"
-            ax.plot(t, mid, color=style["color"], ls=style["ls"], lw=1.8,
-                    marker=style["marker"], markevery=max(len(t) // 12, 1), ms=4,
-                    label=f"{arm.name}: median, 10–90th percentiles (n = {y.shape[0]}{seen})")
-        if panel.plausible is not None and np.isfinite(panel.plausible[1]):
-            top = max((np.nanmax(v[panel.key]) for v in series.values()
-                       if v[panel.key].size), default=-np.inf)
-            if top > 0.8 * panel.plausible[1]:  # only when the data come near it
-                ax.axhline(panel.plausible[1], color="#b00", lw=0.9, ls="--",
-                           label=f"plausible maximum ({fmt_number(panel.plausible[1])} "
-                                 f"{panel.unit}); higher values are flagged")
-        if limit is not None:
-            ax.axhline(limit, color="#555", lw=0.9, ls=":",
-                       label=f"detection limit ({fmt_number(limit)} "
-                             f"{panel.unit}); lower values not drawn")
-        if panel.log:
-            readable_log_axis(ax, limit)
-        mark_events(ax, events)
-        ax.set_xlim(left=max(x_from, min(t.min() for t in times.values()) if times else x_from))
-        ax.set_xlabel("days from first infusion")
-        ax.set_ylabel(panel.unit)
-        ax.set_title(panel.title, fontsize=11)
-        ax.grid(alpha=0.3)
-        legend_outside(ax)
-        caption = (f"{panel.title} ({panel.unit}) over time by arm"
+        for ax in (early, whole):
+            _draw_panel(ax, result, panel, limit, times, series, index, events)
+        early.set_xlim(x_from, EARLY_DAYS)
+        whole.set_xlim(left=x_from)
+        early.set_title(f"first {EARLY_DAYS:g} days", fontsize=10)
+        whole.set_title("whole follow-up", fontsize=10)
+        early.set_ylabel(panel.unit)
+        fig.suptitle(panel.title, fontsize=11)
+        legend_outside(whole)
+        caption = (f"{panel.title} ({panel.unit}) over time by arm: the first "
+                   f"{EARLY_DAYS:g} days (left) and the whole follow-up (right)"
                    + ("." if limit is None else
-                      f"; values below {fmt_number(limit)} {panel.unit} "
-                      "are not drawn."))
+                      f"; values below {fmt_number(limit)} {panel.unit} are not drawn."))
         out.append((panel.key, caption, fig))
     return out
+
+
+def _draw_panel(ax, result, panel: Panel, limit: float | None, times, series, index,
+                events) -> None:
+    for arm in result.arms:
+        if arm.name not in series:
+            continue
+        t = times[arm.name]
+        y = series[arm.name][panel.key]
+        if not y.size:
+            continue
+        style = arm_style(index[arm.name])
+        lo, mid, hi = percentile_band(y, limit)
+        ax.fill_between(t, lo, hi, color=style["color"], alpha=0.15, lw=0)
+        seen = "" if np.isfinite(hi).any() else ", below the detection limit throughout"
+        ax.plot(t, mid, color=style["color"], ls=style["ls"], lw=1.8, marker=style["marker"],
+                # markers evenly spaced on screen (matplotlib needs a visible point for that)
+                markevery=0.1 if np.isfinite(mid).any() else None, ms=4,
+                label=f"{arm.name}: median, 10–90th percentiles (n = {y.shape[0]}{seen})")
+    if panel.plausible is not None and np.isfinite(panel.plausible[1]):
+        top = max((np.nanmax(v[panel.key]) for v in series.values() if v[panel.key].size),
+                  default=-np.inf)
+        if top > 0.8 * panel.plausible[1]:  # only when the data come near it
+            ax.axhline(panel.plausible[1], color="#b00", lw=0.9, ls="--",
+                       label=f"plausible maximum ({fmt_number(panel.plausible[1])} "
+                             f"{panel.unit}); higher values are flagged")
+    if limit is not None:
+        ax.axhline(limit, color="#555", lw=0.9, ls=":",
+                   label=f"detection limit ({fmt_number(limit)} {panel.unit}); "
+                         "lower values not drawn")
+    if panel.log:
+        readable_log_axis(ax, limit)
+    mark_events(ax, events)
+    ax.set_xlabel("days from first infusion")
+    ax.grid(alpha=0.3)
 
 
 def plot_arms(result) -> list[tuple[str, str, bytes]]:
