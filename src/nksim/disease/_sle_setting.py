@@ -203,9 +203,13 @@ class SleSetting(DiseaseSetting):
         b = dataset["B"].values
         score = np.asarray(sledai(dataset))
         flare = any_flare(dataset, VISITS)
-        year = times[-1] >= MONTH_12 - 1e-9
-        doris_12 = doris_remission(dataset, prednisone, MONTH_12) & year
-        lldas_12 = lldas(dataset, prednisone, MONTH_12) & year
+        if times[-1] >= MONTH_12 - 1e-9:
+            doris_12 = doris_remission(dataset, prednisone, MONTH_12)
+            lldas_12 = lldas(dataset, prednisone, MONTH_12)
+            either_12 = lldas_12 | doris_12
+            flare_12 = any_flare(dataset, VISITS_12M)
+        else:  # follow-up shorter than a year: the 12-month endpoints are missing
+            doris_12 = lldas_12 = either_12 = flare_12 = np.full(len(patients), np.nan)
         crs = tox["crs_grade"].to_numpy()
         icans = tox["icans_grade"].to_numpy()
         return pd.DataFrame({
@@ -227,8 +231,8 @@ class SleSetting(DiseaseSetting):
             "steroid_free_6m": steroid_free_at(prednisone, times, MONTH_6) & ~flare,
             "doris_12m": doris_12,
             "lldas_12m": lldas_12,
-            "lldas_or_doris_12m": lldas_12 | doris_12,
-            "flare_12m": any_flare(dataset, [v for v in VISITS_12M if v <= times[-1]]),
+            "lldas_or_doris_12m": either_12,
+            "flare_12m": flare_12,
         })
 
     def arm_counts(self, patients, analysed) -> dict[str, Any]:
