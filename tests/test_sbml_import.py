@@ -219,7 +219,6 @@ def _with_rate_of(m):
 @pytest.mark.parametrize("change, message", [
     (_with_algebraic, "algebraic rules are not supported"),
     (_with_delay, "delay() is not supported"),
-    (_with_rate_of, "rateOf() is not supported"),
 ])
 def test_unsupported_features_are_refused_by_name(change, message):
     doc, m = _new()
@@ -232,6 +231,27 @@ def test_unsupported_features_are_refused_by_name(change, message):
         from_sbml(_text(doc), name="sbml_t_refused")
     assert message in str(err.value) and err.value.field == "model.file"
     assert "\n" not in str(err.value)
+
+
+def test_rate_of_is_the_rate_of_change():
+    """z = rateOf(X) = -k X for X' = -k X; rateOf of a quantity set by a rule is refused."""
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=1.0)
+    _parameter(m, "k", 0.5)
+    _reaction(m, "r", [("X", 1)], [], "k*X")
+    _with_rate_of(m)
+    model = from_sbml(_text(doc), name="sbml_t_rateof")
+    t = np.linspace(0, 2, 5)
+    res = simulate(model, t, options=TIGHT)
+    np.testing.assert_allclose(res.evaluate("z")[0], -0.5 * np.exp(-0.5 * t), rtol=1e-8)
+    _parameter(m, "w", 0.0, constant=False)
+    r = m.createAssignmentRule()
+    r.setVariable("w")
+    r.setMath(_math("rateOf(z)"))
+    with pytest.raises(UserError, match=r"rateOf\(z\): the rate of a quantity set by an "
+                                        "assignment rule is not supported"):
+        from_sbml(_text(doc), name="sbml_t_rateof")
 
 
 def test_fast_reactions_and_packages_are_refused():
