@@ -93,6 +93,8 @@ def _inputs(prob, full):
     sel = pmap >= 0
     params[:, sel] = full[:, pmap[sel]]
     params = params.reshape(K * nc, -1)
+    for j, expr in getattr(prob, "_derived", []):  # SBML initial assignments of parameters
+        params[:, j] = _lambdify_params(model, expr)(params)
     x0 = np.tile(model.initial_vector(), (K * nc, 1))
     pnames = list(model.parameter_names)
     for si, expr in enumerate(prob._x0):

@@ -67,6 +67,7 @@ class PetabProblem:
     _rows: dict = None
     _obs: dict = None
     sens_params: list = None
+    _derived: list = field(default_factory=list)  # (model param index, sympy expr of params)
     gradient: str | None = None        # force "sensitivities" or "differences"
 
     # -------------------------------------------------------------- parameters
@@ -244,7 +245,9 @@ def read_petab(path: str | Path) -> PetabProblem:
             elif _is_number(value) and not np.isnan(float(value)):
                 x0_const[ci, si] = float(value)
 
-    x0 = _initial_formulas(problem, model)
+    formulas = _initial_formulas(problem, model)
+    x0 = formulas[:len(model.states)]
+    derived = [(j, e) for j, e in enumerate(formulas[len(model.states):]) if e is not None]
     obs = _observables(problem, model, ids)
     grid = np.unique(times)
     if grid[-1] <= 0:
@@ -262,6 +265,9 @@ def read_petab(path: str | Path) -> PetabProblem:
     prob._pmap, prob._pconst, prob._x0 = pmap, pconst, x0
     prob._x0_override, prob._x0_const = x0_over, x0_const
     prob._obs = obs
+    prob._derived = derived
+    if derived:  # parameters set by initial assignments: gradient by differences
+        prob.gradient = "differences"
     prob.sens_params = sens
     from nksim.analysis._objective import prepare_rows
 
@@ -346,6 +352,12 @@ def _sbml_symbols(model):
     return sm, table, subs
 
 
+# MathML operators libSBML may print as calls (e.g. ``times(x)`` for a one-argument times)
+_MATHML_CALLS = {"times": lambda *a: sp.Mul(*a), "plus": lambda *a: sp.Add(*a),
+                 "minus": lambda a, b=None: -a if b is None else a - b,
+                 "divide": lambda a, b: a / b, "power": sp.Pow, "pow": sp.Pow}
+
+
 def _initial_formulas(problem, model):
     """Per state: a sympy expression of model parameters for its initial value if the SBML
     sets it by an initial assignment (re-evaluated for every parameter vector), else None."""
@@ -354,18 +366,23 @@ def _initial_formulas(problem, model):
     from nksim.model._symbolic import parse
 
     sm, table, subs = _sbml_symbols(model)
-    m = problem.model.sbml_model
-    out = [None] * len(model.states)
-    names = list(model.state_names)
+    doc = libsbml.readSBMLFromString(problem.model.to_sbml_str())
+    props = libsbml.ConversionProperties()
+    props.addOption("expandFunctionDefinitions", True)
+    doc.convert(props)
+    m = doc.getModel()
+    names = [*model.state_names, *model.parameter_names]
+    out = [None] * len(names)
     for ia in m.getListOfInitialAssignments():
         sid = ia.getSymbol()
         if sid not in names or ia.getMath() is None:
             continue
         text = libsbml.formulaToL3String(ia.getMath()).replace("^", "**")
         try:
-            expr = parse(text, {**table, **{str(k): k for k in subs}}, f"initial {sid}")
-        except ValueError:
-            continue  # refers to things we cannot re-evaluate: keep the imported value
+            expr = parse(text, {**table, **{str(k): k for k in subs}, **_MATHML_CALLS},
+                         f"initial {sid}")
+        except Exception:  # noqa: BLE001 - e.g. function calls: keep the imported value
+            continue
         expr = expr.xreplace(subs)
         if expr.free_symbols - set(sm.parameters):
             continue
