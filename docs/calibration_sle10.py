@@ -8,6 +8,7 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     .venv/bin/python docs/calibration_sle10.py anchors     # Mackensen adult CAR-T anchors
     .venv/bin/python docs/calibration_sle10.py pediatric   # paediatric CAR-T vs CAR-NK scenario
     .venv/bin/python docs/calibration_sle10.py kn5501      # the prediction (large cohort + 18)
+    .venv/bin/python docs/calibration_sle10.py kn5501_sensitivity  # one parameter at a time
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
 """
@@ -176,6 +177,17 @@ def main(argv: list[str]) -> None:
                              for k, v in arm.summary["endpoints"].items()})
     elif what == "kn5501":
         print(kn5501())
+    elif what == "kn5501_sensitivity":
+        for over in ({"carnk_kill": 0.5}, {"carnk_kill": 2.0}, {"carnk_delta": 0.1}):
+            raw = scenario("sle_adult_carnk_kn5501.toml")
+            raw["trial"]["patients_per_arm"] = 60
+            raw["cohort"]["n_candidates"] = 720
+            raw["parameters"] = over
+            k = n = 0
+            for arm in run(raw).arms:
+                x = arm.patients["lldas_or_doris_12m"].to_numpy(bool)
+                k, n = k + int(x.sum()), n + int(x.size)
+            print(over, k, n, round(k / n, 3))
     else:
         raise SystemExit(f"unknown command {what!r}")
 
