@@ -72,6 +72,9 @@ def _time_v(cmd, env=None, cwd=None, timeout=3600):
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
     if m:
         rss = int(m[1]) * 1024
+    cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)",
+                                         p.stderr)]
+    _time_v.cpu_s = sum(cpu) if len(cpu) == 2 else None
     return p.returncode, w.wall, rss, p.stdout + p.stderr[-3000:], w.other_cores, use
 
 
@@ -89,7 +92,13 @@ def bench_million(n: int, tmp: Path) -> dict:
     rc, wall, rss, text, other, timed = _time_v(
         [*NKSIM, "simulate", str(scen), "--out", str(out), "--format", "parquet",
          "--no-progress"])
+    cores = os.cpu_count() or 1
+    cpu = getattr(_time_v, "cpu_s", None)
     rep = {"patients": n, "returncode": rc, "wall_s": wall, "max_rss_bytes": rss,
+           "cpu_s": cpu, "cores": cores,
+           # what the wall time would be with every core to itself (CPU time / cores; the
+           # serial parts - population, finalisation - make the real figure a bit higher)
+           "wall_if_quiet_s": None if cpu is None else cpu / cores,
            "other_cores": other, "load_average_before": load0,
            "load_average_after": _w1.load_average(), "time_v": timed,
            "output": text.strip().splitlines()[-1:] if rc == 0 else text[-2000:]}
@@ -267,6 +276,9 @@ def print_report(rep: dict) -> None:
               f"{rss / 1e9 if rss else float('nan'):.2f} GB (other processes "
               f"{m['other_cores'] or 0:.2f} cores; load {m['load_average_before']}) "
               f"time {verdict(m['pass_time'])} memory {verdict(m['pass_memory'])}")
+        if m.get("cpu_s"):
+            print(f"  CPU time {m['cpu_s']:.0f} s: {m['cpu_s'] / m['patients'] * 1e3:.3f} ms "
+                  f"per patient; CPU time / {m['cores']} cores = {m['wall_if_quiet_s']:.0f} s")
         if "chunks" in m:
             print(f"  {m['chunks']} chunks of {m['chunk_size']}, solve {m['solve_s']:.1f} s "
                   f"({m['solve_s_per_chunk']:.2f} s per chunk), output "
