@@ -202,6 +202,20 @@ def test_regimen_absolute_dose_range_is_dose_times_weight(result, html):
     assert "then tapered to zero over 8 weeks" in text
 
 
+def test_setting_specific_regimen_in_words():
+    from types import SimpleNamespace
+
+    from nksim.report._regimen import _other_words
+
+    spec = SimpleNamespace(regimen={"antibody": "rituximab", "antibody_mg_m2": 375,
+                                    "antibody_days": [-5, 2], "nk_product": "hncd16_nk"},
+                           parameters={"carnk_bcma": 1.0})
+    assert _other_words(spec) == ("antibody: rituximab; antibody (mg/m²): 375; antibody "
+                                  "(days): −5, 2; nk product: hncd16 nk; parameter carnk_bcma "
+                                  "set to 1")
+    assert _other_words(SimpleNamespace(regimen={}, parameters={})) == ""
+
+
 # ------------------------------------------------------------------ endpoints, labels
 
 def test_every_identifier_has_words_and_none_is_shown_raw(result, summary, html):

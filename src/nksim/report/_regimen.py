@@ -92,6 +92,37 @@ def _steroid_words(spec, scenario, ld_days: list[float]) -> str:
             f"{fmt_number(s.taper_weeks)} weeks")
 
 
+def _value_words(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_words(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return fmt_number(value)
+    return str(value).replace("_", " ")
+
+
+_UNIT_SUFFIXES = (("_mg_m2", " (mg/m²)"), ("_mg_kg", " (mg/kg)"), ("_mg", " (mg)"),
+                  ("_days", " (days)"), ("_day", " (day)"), ("_iu", " (IU)"))
+
+
+def _key_words(key: str) -> str:
+    for suffix, words in _UNIT_SUFFIXES:
+        if key.endswith(suffix):
+            return key[: -len(suffix)].replace("_", " ") + words
+    return key.replace("_", " ")
+
+
+def _other_words(spec) -> str:
+    """The setting-specific regimen (``[arms.regimen]``) and the arm's own parameter
+    values (``[arms.parameters]``), in words; empty when there are none."""
+    parts = [f"{_key_words(k)}: {_value_words(v)}"
+             for k, v in (getattr(spec, "regimen", None) or {}).items()]
+    parts += [f"parameter {k} set to {_value_words(v)}"
+              for k, v in (getattr(spec, "parameters", None) or {}).items()]
+    return "; ".join(parts)
+
+
 def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
     """The regimen of ``arm`` (an ArmResult) in words, for the report's design section."""
     spec = arm.spec
@@ -129,6 +160,7 @@ def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
     else:
         lymph = "none"
     return {
+        "other": _other_words(spec),
         "name": arm.name,
         "colour": arm_colour(index),
         "product": PRODUCTS.get(product, product),
