@@ -86,8 +86,34 @@ def _list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def run_case(case: Path) -> tuple[str, str]:
-    """("pass" | "fail" | "skip", detail) for one case."""
+TIME_LIMIT = 300  # seconds per case (import, code generation, compilation, integration)
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+def run_case(case: Path, time_limit: int = TIME_LIMIT) -> tuple[str, str]:
+    """("pass" | "fail" | "skip", detail) for one case; a case that takes longer than
+    ``time_limit`` seconds fails (on a busy machine, compiling a model with many states,
+    such as parameters changed by events, can take minutes)."""
+    import signal
+
+    def stop(*_):
+        raise _TimeLimit()
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(time_limit)
+    try:
+        return _run_case(case)
+    except _TimeLimit:
+        return "fail", f"time limit of {time_limit} s reached"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _run_case(case: Path) -> tuple[str, str]:
     import libsbml
     import pandas as pd
 
@@ -136,6 +162,8 @@ def run_case(case: Path) -> tuple[str, str]:
                 worst = f"{var} at t={times[k]:g}: got {got[k]:.10g}, expected {want[k]:.10g}"
                 break
         return ("fail", worst) if worst else ("pass", "")
+    except _TimeLimit:
+        raise
     except Exception as exc:  # noqa: BLE001 - every crash of an attempted case is a failure
         line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return "fail", f"{type(exc).__name__}: {line}"[:300]
