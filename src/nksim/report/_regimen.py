@@ -113,12 +113,14 @@ def _key_words(key: str) -> str:
     return key.replace("_", " ")
 
 
-def _other_words(spec) -> str:
+def _other_words(spec, model=None) -> str:
     """The setting-specific regimen (``[arms.regimen]``) and the arm's own parameter
     values (``[arms.parameters]``), in words; empty when there are none."""
     parts = [f"{_key_words(k)}: {_value_words(v)}"
              for k, v in (getattr(spec, "regimen", None) or {}).items()]
-    parts += [f"parameter {k} set to {_value_words(v)}"
+    described = {p.name: p.description for p in model.parameters} if model is not None else {}
+    parts += [f"{described[k]} ({k}) set to {_value_words(v)}" if k in described
+              else f"parameter {k} set to {_value_words(v)}"
               for k, v in (getattr(spec, "parameters", None) or {}).items()]
     return "; ".join(parts)
 
@@ -160,7 +162,7 @@ def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
     else:
         lymph = "none"
     return {
-        "other": _other_words(spec),
+        "other": _other_words(spec, arm.simulation.model if arm.simulation else None),
         "name": arm.name,
         "colour": arm_colour(index),
         "product": PRODUCTS.get(product, product),
