@@ -1,7 +1,7 @@
 """PEtab benchmark collection: import, nominal log-likelihood, multi-start fits, times.
 
     .venv/bin/python benchmarks/bench_petab.py nominal [--timeout 300]
-    .venv/bin/python benchmarks/bench_petab.py fit PROBLEM [--starts 100]
+    .venv/bin/python benchmarks/bench_petab.py fit PROBLEM [--starts 100] [--gradient sensitivities]
 
 Each problem runs in its own process (a time limit per problem; numba compilation of a new
 model is counted apart as the first call's extra time). Results are appended to
@@ -53,19 +53,24 @@ def one_nominal(problem: str) -> dict:
             .gradient_method(prob), "llh_first": first["llh"]}
 
 
-def one_fit(problem: str, starts: int) -> dict:
+def one_fit(problem: str, starts: int, gradient: str = "") -> dict:
     from nksim.analysis import multistart, read_petab
 
     prob = read_petab(_yaml(problem))
+    if gradient:
+        prob.gradient = gradient
     prob.nominal_summary()  # compile outside the timing
     t0 = time.perf_counter()
     res = multistart(prob, starts, seed=0)
     seconds = time.perf_counter() - t0
+    from nksim.analysis._objective import gradient_method
+
+    method = gradient_method(prob)
     nominal_nll = -prob.nominal_summary()["llh"]
     return {"problem": problem, "status": "fit", "starts": starts, "best_nll": res.best_nll,
             "nominal_nll_without_priors": nominal_nll,
             "within_0.1": int((res.starts["nll"] - res.best_nll < 0.1).sum()),
-            "seconds": seconds, "batches": res.n_batches}
+            "seconds": seconds, "batches": res.n_batches, "gradient": method}
 
 
 def _record(row: dict) -> None:
@@ -80,7 +85,7 @@ def main(argv: list[str]) -> None:
         print(json.dumps(one_nominal(argv[1])))
         return
     if argv[:1] == ["_fit"]:
-        print(json.dumps(one_fit(argv[1], int(argv[2]))))
+        print(json.dumps(one_fit(argv[1], int(argv[2]), *argv[3:4])))
         return
     timeout = int(argv[argv.index("--timeout") + 1]) if "--timeout" in argv else 300
     if argv[:1] == ["nominal"]:
@@ -89,7 +94,8 @@ def main(argv: list[str]) -> None:
         jobs = [(n, ["_nominal", n]) for n in names]
     elif argv[:1] == ["fit"]:
         starts = int(argv[argv.index("--starts") + 1]) if "--starts" in argv else 100
-        jobs = [(argv[1], ["_fit", argv[1], str(starts)])]
+        grad = argv[argv.index("--gradient") + 1] if "--gradient" in argv else ""
+        jobs = [(argv[1], ["_fit", argv[1], str(starts), grad])]
     else:
         raise SystemExit(__doc__)
     for name, args in jobs:

@@ -117,3 +117,50 @@ def test_sobol_indices_of_the_ishigami_function():
     V13 = b**2 * np.pi**8 * (1 / 18 - 1 / 50)
     np.testing.assert_allclose(table["S1"], [V1 / V, V2 / V, 0.0], atol=0.03)
     np.testing.assert_allclose(table["ST"], [(V1 + V13) / V, V2 / V, V13 / V], atol=0.03)
+
+
+SCENARIO = """
+[model]
+name = "depillis2005"
+parameter_set = "patient9"
+
+[[doses]]
+state = "N"
+amount = "1e5 cell"
+start = "3 day"
+every = "4 day"
+count = 3
+
+[simulation]
+t_end = 20
+rtol = 1e-11
+atol = 1e-11
+"""
+
+
+def test_cli_sensitivity_table_matches_central_differences(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from nksim.cli import cli
+
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO)
+    out = CliRunner().invoke(cli, ["sensitivity", str(path), "--output", "T", "--at", "10 day",
+                                   "--parameters", "a,d,f", "--out", str(tmp_path / "o"),
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    got = {r["parameter"]: r for r in json.loads(out.output)["sensitivities"]}
+    model = get_model("depillis2005", "patient9")
+    import dataclasses
+    model = dataclasses.replace(model, states=tuple(
+        dataclasses.replace(s, extinction=None) for s in model.states))
+    fd = central_differences(model, np.array([0.0, 10.0]), ["a", "d", "f"], {},
+                             doses=[Dose("N", 1e5, 3.0, every=4.0, count=3)])
+    for j, p in enumerate(["a", "d", "f"]):
+        assert got[p]["derivative"] == pytest.approx(fd[-1, 0, j], rel=1e-5)
+    for name in ("sensitivity.csv", "tornado.png", "summary.json"):
+        assert (tmp_path / "o" / name).is_file()
+    bad = CliRunner().invoke(cli, ["sensitivity", str(path), "--output", "Q", "--at", "10"])
+    assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1
