@@ -25,7 +25,7 @@ def write_timecourse(result: SimulationResult, folder: Path, fmt: str) -> Path:
     else:
         import pyarrow.parquet as pq
 
-        pq.write_table(table, path)
+        pq.write_table(table, path, use_dictionary=["patient", "time"])  # 3x cheaper
     return path
 
 
