@@ -85,10 +85,31 @@ def prepare_rows(prob) -> dict:
 
 
 def _inputs(prob, full):
-    """Model parameters and initial states of every (parameter vector, condition) pair."""
+    """Model parameters and initial states of every (parameter vector, condition) pair;
+    preequilibrated conditions start from the steady state of their preequilibration."""
+    params, x0 = _condition_inputs(prob, full, prob._pmap, prob._pconst, prob._x0_override,
+                                   prob._x0_const)
+    if getattr(prob, "_pre", None) is not None:
+        from nksim.analysis._steady_state import steady_state
+
+        K, nc = full.shape[0], len(prob.conditions)
+        has = np.tile(prob._has_pre, K)
+        p_pre, x_pre = _condition_inputs(prob, full, *prob._pre)
+        ss = steady_state(prob.model, parameters=p_pre[has], guess=x_pre[has],
+                          rtol=1e-10, atol=1e-12,
+                          at=0.0 if prob.model.uses_time else None)
+        start = ss.states.to_numpy()
+        over = np.tile(prob._x0_override, (K, 1))[has]
+        const = np.tile(prob._x0_const, (K, 1))[has]
+        keep = (over >= 0) | ~np.isnan(const)  # the main condition sets these species
+        x0[has] = np.where(keep, x0[has], start)
+        del nc
+    return params, x0
+
+
+def _condition_inputs(prob, full, pmap, pconst, x0_over, x0_const):
     model = prob.model
-    K, nc = full.shape[0], len(prob.conditions)
-    pmap, pconst = prob._pmap, prob._pconst
+    K, nc = full.shape[0], pmap.shape[0]
     params = np.repeat(pconst[None], K, axis=0)  # K, nc, npar
     sel = pmap >= 0
     params[:, sel] = full[:, pmap[sel]]
@@ -96,19 +117,16 @@ def _inputs(prob, full):
     for j, expr in getattr(prob, "_derived", []):  # SBML initial assignments of parameters
         params[:, j] = _lambdify_params(model, expr)(params)
     x0 = np.tile(model.initial_vector(), (K * nc, 1))
-    pnames = list(model.parameter_names)
     for si, expr in enumerate(prob._x0):
         if expr is not None:
-            fn = _lambdify_params(model, expr)
-            x0[:, si] = fn(params)
-    over = np.repeat(prob._x0_override[None], K, axis=0).reshape(K * nc, -1)
-    const = np.repeat(prob._x0_const[None], K, axis=0).reshape(K * nc, -1)
+            x0[:, si] = _lambdify_params(model, expr)(params)
+    over = np.repeat(x0_over[None], K, axis=0).reshape(K * nc, -1)
+    const = np.repeat(x0_const[None], K, axis=0).reshape(K * nc, -1)
     for si in range(x0.shape[1]):
         has = over[:, si] >= 0
         x0[has, si] = params[has, over[has, si]]
         c = ~np.isnan(const[:, si])
         x0[c, si] = const[c, si]
-    del pnames
     return params, x0
 
 

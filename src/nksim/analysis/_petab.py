@@ -10,8 +10,9 @@ condition) pair is one patient of one batched :func:`nksim.engine.simulate` call
 gradient comes from the forward sensitivity equations
 (:func:`nksim.analysis.sensitivity_model`).
 
-Not supported (refused by name, one line, exit 2 on the command line): preequilibration,
-steady-state (``inf``) measurement times, compartment sizes set by conditions, SBML events
+Preequilibration runs to the steady state (:func:`nksim.analysis.steady_state`); the
+main condition's species values then override it. Not supported (refused by name, one
+line, exit 2 on the command line): steady-state (``inf``) measurement times, compartment sizes set by conditions, SBML events
 together with gradients (the objective is still available), formulas in the condition
 table and priors other than (parameterScale)Normal, (parameterScale)Uniform,
 (parameterScale)Laplace, logNormal and logLaplace.
@@ -67,6 +68,8 @@ class PetabProblem:
     _rows: dict = None
     _obs: dict = None
     sens_params: list = None
+    _pre: tuple | None = None         # preequilibration conditions' arrays (as above)
+    _has_pre: np.ndarray | None = None
     _derived: list = field(default_factory=list)  # (model param index, sympy expr of params)
     gradient: str | None = None        # force "sensitivities" or "differences"
 
@@ -142,9 +145,10 @@ def read_petab(path: str | Path) -> PetabProblem:
     model = from_sbml(problem.model.to_sbml_str(), name=_model_name(problem))
     meas = problem.measurement_df.copy()
     par = problem.parameter_df
-    if "preequilibrationConditionId" in meas and meas["preequilibrationConditionId"].notna().any() \
-            and (meas["preequilibrationConditionId"].astype(str).str.len() > 0).any():
-        _fail("preequilibration is not supported yet", "measurements.preequilibrationConditionId")
+    if "preequilibrationConditionId" not in meas:
+        meas["preequilibrationConditionId"] = ""
+    meas["preequilibrationConditionId"] = meas["preequilibrationConditionId"].fillna("") \
+        .astype(str).replace("nan", "")
     times = pd.to_numeric(meas["time"], errors="coerce").to_numpy()
     if not np.isfinite(times).all():
         _fail("steady-state (inf) or non-numeric measurement times are not supported",
@@ -180,11 +184,13 @@ def read_petab(path: str | Path) -> PetabProblem:
     # --- model parameters per condition
     extra_species_params: set[str] = set()
     cond_df = problem.condition_df
-    conditions = list(pd.unique(meas["simulationConditionId"].astype(str)))
-    for c in conditions:
-        if c not in cond_df.index:
-            _fail(f"condition {c!r} is not in the condition table",
-                  "measurements.simulationConditionId")
+    pairs = list(dict.fromkeys(zip(meas["preequilibrationConditionId"],
+                                   meas["simulationConditionId"].astype(str), strict=True)))
+    conditions = [f"{pre}->{c}" if pre else c for pre, c in pairs]
+    for pre, c in pairs:
+        for cid, col in ((c, "simulationConditionId"), (pre, "preequilibrationConditionId")):
+            if cid and cid not in cond_df.index:
+                _fail(f"condition {cid!r} is not in the condition table", f"measurements.{col}")
     comps = {n for n in model.parameter_names if _is_compartment(model, n)}
     state_set = set(model.state_names)
     for col in cond_df.columns:
@@ -214,36 +220,45 @@ def read_petab(path: str | Path) -> PetabProblem:
         model = dataclasses.replace(model, parameters=(*model.parameters, *new))
 
     pnames = list(model.parameter_names)
-    nc, npar, ns = len(conditions), len(pnames), len(model.states)
-    pmap = np.full((nc, npar), -1, dtype=int)
-    pconst = np.tile(model.parameter_vector(), (nc, 1))
-    x0_over = np.full((nc, ns), -1, dtype=int)
-    x0_const = np.full((nc, ns), np.nan)
     idx = {p: i for i, p in enumerate(ids)}
-    for ci, c in enumerate(conditions):
-        row = cond_df.loc[c]
-        for j, name in enumerate(pnames):
-            value = row[name] if name in cond_df.columns else name
-            if name not in cond_df.columns and name not in idx:
+
+    def arrays(cids):
+        nc, npar, ns = len(cids), len(pnames), len(model.states)
+        pmap = np.full((nc, npar), -1, dtype=int)
+        pconst = np.tile(model.parameter_vector(), (nc, 1))
+        x0_over = np.full((nc, ns), -1, dtype=int)
+        x0_const = np.full((nc, ns), np.nan)
+        for ci, c in enumerate(cids):
+            if not c:
                 continue
-            if isinstance(value, str) and value in idx:
-                pmap[ci, j] = idx[value]
-                pconst[ci, j] = nominal[idx[value]]
-            elif _is_number(value):
-                if not np.isnan(float(value)):
-                    pconst[ci, j] = float(value)
-            else:
-                _fail(f"cannot use {value!r} for {name}", f"conditions.{c}.{name}")
-        for si, name in enumerate(model.state_names):
-            if name not in cond_df.columns:
-                continue
-            value = row[name]
-            if isinstance(value, str) and value in idx:
-                x0_over[ci, si] = pnames.index(value) if value in pnames else -1
-                if value in pnames:  # through the (extra) model parameter
-                    pmap[ci, pnames.index(value)] = idx[value]
-            elif _is_number(value) and not np.isnan(float(value)):
-                x0_const[ci, si] = float(value)
+            row = cond_df.loc[c]
+            for j, name in enumerate(pnames):
+                value = row[name] if name in cond_df.columns else name
+                if name not in cond_df.columns and name not in idx:
+                    continue
+                if isinstance(value, str) and value in idx:
+                    pmap[ci, j] = idx[value]
+                    pconst[ci, j] = nominal[idx[value]]
+                elif _is_number(value):
+                    if not np.isnan(float(value)):
+                        pconst[ci, j] = float(value)
+                else:
+                    _fail(f"cannot use {value!r} for {name}", f"conditions.{c}.{name}")
+            for si, name in enumerate(model.state_names):
+                if name not in cond_df.columns:
+                    continue
+                value = row[name]
+                if isinstance(value, str) and value in idx:
+                    x0_over[ci, si] = pnames.index(value) if value in pnames else -1
+                    if value in pnames:  # through the (extra) model parameter
+                        pmap[ci, pnames.index(value)] = idx[value]
+                elif _is_number(value) and not np.isnan(float(value)):
+                    x0_const[ci, si] = float(value)
+        return pmap, pconst, x0_over, x0_const
+
+    pmap, pconst, x0_over, x0_const = arrays([c for _, c in pairs])
+    pre_ids = [pre for pre, _ in pairs]
+    pre_arrays = arrays(pre_ids) if any(pre_ids) else None
 
     formulas = _initial_formulas(problem, model)
     x0 = formulas[:len(model.states)]
@@ -253,7 +268,9 @@ def read_petab(path: str | Path) -> PetabProblem:
     if grid[-1] <= 0:
         grid = np.append(grid, 1e-9)
     meas = meas.reset_index(drop=True)
-    meas["_cond"] = [conditions.index(str(c)) for c in meas["simulationConditionId"]]
+    meas["_cond"] = [pairs.index((pre, str(c))) for pre, c in
+                     zip(meas["preequilibrationConditionId"], meas["simulationConditionId"],
+                         strict=True)]
     meas["_time"] = np.searchsorted(grid, times)
     sens = sorted({pnames[j] for j in np.unique(np.flatnonzero((pmap >= 0).any(axis=0)))
                    if est[pmap[:, j][pmap[:, j] >= 0]].any()})
@@ -266,7 +283,9 @@ def read_petab(path: str | Path) -> PetabProblem:
     prob._x0_override, prob._x0_const = x0_over, x0_const
     prob._obs = obs
     prob._derived = derived
-    if derived:  # parameters set by initial assignments: gradient by differences
+    prob._pre = pre_arrays
+    prob._has_pre = np.array([bool(p) for p in pre_ids])
+    if derived or pre_arrays is not None:  # gradient by differences
         prob.gradient = "differences"
     prob.sens_params = sens
     from nksim.analysis._objective import prepare_rows

@@ -55,6 +55,7 @@ def steady_state(
     max_iter: int = 50,
     integrate: bool = True,
     t_max: float = 1e6,
+    at: float | None = None,
 ) -> SteadyState:
     """Steady state of ``model`` for each patient (row of ``parameters``).
 
@@ -69,12 +70,15 @@ def steady_state(
         ``rtol*|x| + atol``.
     max_iter : Newton steps from the guess (at least 20 to polish after integration).
     integrate : fall back to integrating forward (to ``t_max`` at most, model time unit).
+    at : for a model that uses ``t``: solve f(x, p, t=at) = 0 with the time held fixed
+        (Newton only, no integration fallback), as PEtab's preequilibration does.
     """
     from nksim.engine._simulate import _population_arrays
 
-    if model.uses_time:
-        raise UserError("a model that uses the time t has no steady state in general",
-                        field="model")
+    frozen = model.uses_time  # Newton at the fixed time ``at`` (PEtab preequilibration)
+    if frozen and at is None:
+        raise UserError("a model that uses the time t has no steady state in general "
+                        "(give at= to solve with t held fixed)", field="model")
     if model.events:
         raise UserError("steady states of models with discrete events are not supported",
                         field="model")
@@ -90,6 +94,9 @@ def steady_state(
             initial = np.atleast_2d(np.asarray(guess, dtype=float))
     params, y0 = _population_arrays(model, parameters, initial)
     fns = compile_model(model)
+    if frozen:
+        fns = _Frozen(fns, y0.shape[1], float(at))
+        integrate = False
     n_pat, n = y0.shape
     x = np.full((n_pat, n), np.nan)
     status = np.array(["failed"] * n_pat, dtype=object)
@@ -125,6 +132,27 @@ def steady_state(
                           "t_integrated": t_int, "message": messages})
     table.index.name = "patient"
     return SteadyState(model, states, table)
+
+
+class _Frozen:
+    """The compiled functions of a non-autonomous model (time as a last state) with the
+    time held at ``at``: the first ``n`` equations and their Jacobian block."""
+
+    def __init__(self, fns, n: int, at: float):
+        self.fns, self.n, self.at = fns, n, at
+        self._f = np.empty(n + 1)
+        self._J = np.empty((n + 1, n + 1))
+
+    def _y(self, x):
+        return np.append(x, self.at)
+
+    def rhs(self, x, p, out):
+        self.fns.rhs(self._y(x), p, self._f)
+        out[:] = self._f[:self.n]
+
+    def jac(self, x, p, out):
+        self.fns.jac(self._y(x), p, self._J)
+        out[:, :] = self._J[:self.n, :self.n]
 
 
 def _scaled_residual(f: np.ndarray, x: np.ndarray, rtol: float, atol: float) -> float:
