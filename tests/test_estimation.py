@@ -209,3 +209,37 @@ def test_invalid_table_is_one_line_and_exit_2(tmp_path, break_it, field):
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("nksim: error:"), out.output
     assert field.split(".")[0] in lines[0]
+
+
+PRODUCTION = Model(name="production", title="production", description="x' = a - k x",
+                   states=(State("x", "mmol/L", "x", 0.0),),
+                   parameters=(Parameter("a", 2.0, "mmol/L/hour", "production", TEST),
+                               Parameter("k", 0.4, "1/hour", "loss", TEST)),
+                   equations={"x": "a - k*x"}, time_unit="hour")
+
+
+def test_preequilibration_starts_from_the_steady_state(tmp_path):
+    """Preequilibrate with a = 1 (x* = 1/k), then a = 3: x(t) = 3/k + (1/k - 3/k) e^{-kt}."""
+    (tmp_path / "model.xml").write_text(to_sbml(PRODUCTION, extinction_events=False))
+    pd.DataFrame({"conditionId": ["pre", "main"], "a": [1.0, 3.0]}).to_csv(
+        tmp_path / "conditions.tsv", sep="\t", index=False)
+    pd.DataFrame({"observableId": ["obs_x"], "observableFormula": ["x"],
+                  "noiseFormula": ["0.2"]}).to_csv(tmp_path / "observables.tsv", sep="\t",
+                                                   index=False)
+    rng = np.random.default_rng(4)
+    k = 0.4
+    truth = 3 / k + (1 / k - 3 / k) * np.exp(-k * TIMES)
+    data = truth + 0.2 * rng.standard_normal(TIMES.size)
+    pd.DataFrame({"observableId": "obs_x", "preequilibrationConditionId": "pre",
+                  "simulationConditionId": "main", "time": TIMES, "measurement": data}).to_csv(
+        tmp_path / "measurements.tsv", sep="\t", index=False)
+    pd.DataFrame({"parameterId": ["k"], "parameterScale": ["log10"], "lowerBound": [1e-3],
+                  "upperBound": [10.0], "nominalValue": [k], "estimate": [1]}).to_csv(
+        tmp_path / "parameters.tsv", sep="\t", index=False)
+    (tmp_path / "problem.yaml").write_text(
+        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
+        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
+    prob = read_petab(tmp_path / "problem.yaml")
+    expected = stats.norm.logpdf(data, truth, 0.2).sum()
+    assert prob.nominal_summary()["llh"] == pytest.approx(expected, rel=1e-6)  # solver rtol 1e-8
