@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_petab.py nominal [--timeout 300]
     .venv/bin/python benchmarks/bench_petab.py fit PROBLEM [--starts 100] [--gradient sensitivities]
+    .venv/bin/python benchmarks/bench_petab.py table   # Markdown for docs/estimation.md
 
 Each problem runs in its own process (a time limit per problem; numba compilation of a new
 model is counted apart as the first call's extra time). Results are appended to
@@ -73,6 +74,47 @@ def one_fit(problem: str, starts: int, gradient: str = "") -> dict:
             "seconds": seconds, "batches": res.n_batches, "gradient": method}
 
 
+# Reference log-likelihoods at the nominal parameters: AMICI's benchmark tests
+# (AMICI-dev/AMICI, tests/benchmark_models/benchmark_models.yaml, commit 5c524dd).
+AMICI_LLH = {
+    "Bachmann_MSB2011": 418.40573341425295, "Beer_MolBioSystems2014": 58622.9145631413,
+    "Boehm_JProteomeRes2014": -138.22199693517703, "Borghans_BiophysChem1997": 83.3237191357272,
+    "Brannmark_JBC2010": -141.889113770537, "Bruno_JExpBot2016": 46.688176988431806,
+    "Chen_MSB2009": -115700.1192629893, "Crauste_CellSystems2017": -190.96521897435176,
+    "Elowitz_Nature2000": 63.20279991419332, "Fiedler_BMCSystBiol2016": 58.58390161681,
+    "Fujita_SciSignal2010": 53.08377736998929, "Isensee_JCB2018": -3949.375966548649,
+    "Lucarelli_CellSystems2018": -1681.6059879426584, "Schwen_PONE2014": -943.9992988598723,
+    "Sneyd_PNAS2002": 319.79177818768756, "Smith_BMCSystBiol2013": -888198.436541014,
+    "Weber_BMC2015": -296.2017922646865, "Zheng_PNAS2012": 278.33353271001477,
+}
+
+
+def table() -> str:
+    """Markdown table of the latest result per problem in benchmarks/results/petab.jsonl."""
+    nominal, fits = {}, {}
+    for line in OUT.read_text().splitlines():
+        row = json.loads(line)
+        (fits if row.get("status") == "fit" else nominal)[row["problem"]] = row
+    lines = ["| problem | states | estimated | nksim llh (nominal) | AMICI llh | difference "
+             "| one simulation (s) | best of starts (nll) | starts within 0.1 | fit time (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in sorted(nominal):
+        r = nominal[name]
+        f = fits.get(name)
+        fit_cells = (f"{f['best_nll']:.6f} ({f['starts']} starts, {f['gradient']})",
+                     str(f["within_0.1"]), f"{f['seconds']:.0f}") if f else ("", "", "")
+        if r["status"] != "ok":
+            lines.append(f"| {name} | | | {r['status']}: {r['reason']} | "
+                         f"{AMICI_LLH.get(name, '')} | | | | | |")
+            continue
+        ref = AMICI_LLH.get(name)
+        diff = f"{r['llh'] - ref:.2e}" if ref is not None else ""
+        lines.append(f"| {name} | {r['n_states']} | {r['n_estimated']} | {r['llh']:.6f} | "
+                     f"{'' if ref is None else f'{ref:.6f}'} | {diff} | "
+                     f"{r['simulate_s']:.3f} | {' | '.join(fit_cells)} |")
+    return "\n".join(lines)
+
+
 def _record(row: dict) -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("a") as fh:
@@ -83,6 +125,9 @@ def _record(row: dict) -> None:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["_nominal"]:
         print(json.dumps(one_nominal(argv[1])))
+        return
+    if argv[:1] == ["table"]:
+        print(table())
         return
     if argv[:1] == ["_fit"]:
         print(json.dumps(one_fit(argv[1], int(argv[2]), *argv[3:4])))
