@@ -26,7 +26,6 @@ import os
 import re
 import sys
 import time
-import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -169,6 +168,26 @@ def _run_case(case: Path) -> tuple[str, str]:
         return "fail", f"{type(exc).__name__}: {line}"[:300]
 
 
+def _isolated(case: Path) -> tuple[str, str]:
+    """Run one case in a child process, killed at the time limit (a compilation in LLVM
+    does not return to Python to see an alarm)."""
+    import subprocess
+
+    if unsupported(case_tags(case)):
+        return "skip", ", ".join(unsupported(case_tags(case)))
+    try:
+        proc = subprocess.run([sys.executable, __file__, "--one", case.name],
+                              capture_output=True, text=True, timeout=TIME_LIMIT + 30)
+    except subprocess.TimeoutExpired:
+        return "fail", f"time limit of {TIME_LIMIT} s reached (process killed)"
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        return result["outcome"], result["detail"]
+    except (ValueError, IndexError, KeyError):
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return "fail", f"crashed: {tail}"[:300]
+
+
 def _cases(spec: str | None) -> list[Path]:
     cases = sorted(p for p in SUITE.iterdir() if p.is_dir())
     if not spec:
@@ -249,11 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", action="store_true", help="only rewrite the table in docs")
     ap.add_argument("--rerun", action="store_true", help="rerun cases already in the cache")
     ap.add_argument("--failed", action="store_true", help="rerun only cached failures")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # run one case, print JSON (child)
     ap.add_argument("--shard", help="I/N: run every N-th case from the I-th (parallel runs)")
     ap.add_argument("--merge", action="store_true", help="fold shard results into the main file")
     ap.add_argument("--shuffle", action="store_true",
                     help="run in a fixed random order (a partial run is then a fair sample)")
     args = ap.parse_args(argv)
+    if args.one:
+        outcome, detail = run_case(SUITE / args.one)
+        print(json.dumps({"outcome": outcome, "detail": detail}))
+        return 0
     if args.merge:
         merge()
     results = load()
@@ -276,10 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.failed and not prev:
                 continue
             t0 = time.perf_counter()
-            try:
-                outcome, detail = run_case(case)
-            except Exception:  # noqa: BLE001
-                outcome, detail = "fail", traceback.format_exc().splitlines()[-1]
+            outcome, detail = _isolated(case)
             results[case.name] = mine[case.name] = {
                 "outcome": outcome, "detail": detail,
                 "seconds": round(time.perf_counter() - t0, 2)}
