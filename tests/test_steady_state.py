@@ -84,3 +84,23 @@ def test_bad_guess_name_is_a_user_error():
     with pytest.raises(UserError) as err:
         steady_state(LINEAR, guess={"z": 1.0})
     assert err.value.field == "guess.z"
+
+
+def test_scenario_preequilibrate_starts_at_the_steady_state(tmp_path):
+    """[simulation] preequilibrate = true: de Pillis 2005 without tumour starts at
+    N* = sigma/f (hand-derived), then a dose of NK cells is added on day 1."""
+    from nksim.scenario import load_scenario, plan_simulation
+
+    path = tmp_path / "s.toml"
+    path.write_text('[model]\nname = "depillis2005"\nparameter_set = "patient9"\n'
+                    '[initial]\nT = 0\nN = 1000\nL = 0\n'
+                    '[[doses]]\nstate = "N"\namount = "1e4 cell"\nstart = "1 day"\n'
+                    '[simulation]\nt_end = 2\ntimes = [0, 0.5, 1]\npreequilibrate = true\n'
+                    'rtol = 1e-10\natol = 1e-10\n')
+    plan = plan_simulation(load_scenario(path), tmp_path)
+    model = plan.model
+    P = dict(zip(model.parameter_names, model.parameter_vector(), strict=True))
+    n_star = P["sigma"] / P["f"]
+    res = plan.run(progress=False)
+    np.testing.assert_allclose(res.dataset["N"].values[0, :3], [n_star, n_star, n_star + 1e4],
+                               rtol=1e-9)

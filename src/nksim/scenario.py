@@ -135,6 +135,11 @@ def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,
     doses = [x for i, d in enumerate(scenario.doses)
              for x in _doses(d, i, model, t, t_start, t_end, covariates)]
     initial = np.tile(model.initial_vector(), (parameters.shape[0], 1))
+    if sim.preequilibrate:  # issue 15 §3: steady state before the first dose
+        from nksim.analysis import steady_state
+
+        ss = steady_state(model, parameters=parameters, guess=initial)
+        initial = ss.states.to_numpy()  # NaN where none was found: that patient fails
     return SimulationPlan(model, times, t_start, parameters, initial, doses, options, ids,
                           covariates)
 

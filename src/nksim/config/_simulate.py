@@ -101,6 +101,10 @@ class SimulationSection(Section):
     max_steps: StepCount = Field(
         100_000, description="step attempts per patient before it is reported as failed")
     threads: ThreadCount | None = Field(None, description="worker threads (default: all)")
+    preequilibrate: bool = Field(
+        False, description="start every patient at its steady state (Newton from the initial "
+        "state, integration fallback: nksim.analysis.steady_state) before the first dose; "
+        "a patient without one fails")
 
     @model_validator(mode="after")
     def _one_grid(self) -> SimulationSection:
