@@ -153,8 +153,8 @@ def _run_case(case: Path) -> tuple[str, str]:
                     formula = f"({formula})/({vol})"
             got = result.evaluate(formula)[0][: len(times)]
             want = expected[var].to_numpy(dtype=float)
-            ok = np.isclose(got, want, rtol=0, atol=0) | (
-                np.abs(got - want) <= float(cfg["absolute"]) + float(cfg["relative"]) * np.abs(want))
+            tol = float(cfg["absolute"]) + float(cfg["relative"]) * np.abs(want)
+            ok = np.isclose(got, want, rtol=0, atol=0) | (np.abs(got - want) <= tol)
             ok |= np.isnan(got) & np.isnan(want)
             if not ok.all():
                 k = int(np.argmin(ok))

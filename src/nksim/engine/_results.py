@@ -38,7 +38,8 @@ class SimulationResult:
     ----------
     dataset : xarray.Dataset with dims ``patient`` and ``time`` and one variable per
         state and per observable (its unit and meaning in ``attrs``; an observable's
-        formula in ``attrs["observable"]``); values after a patient's failure are NaN. Provenance travels with it (and through ``to_netcdf``): each patient's
+        formula in ``attrs["observable"]``); values after a patient's failure are NaN.
+        Provenance travels with it (and through ``to_netcdf``): each patient's
         parameters (``"patient.parameters"``, dims patient x parameter), initial state
         (``"patient.initial"``, patient x state), covariates (``"covariate.<name>"``) and,
         in ``attrs``, the solver options, the model's structure key and nksim's version.

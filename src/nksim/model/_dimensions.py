@@ -15,8 +15,9 @@ declared units of states, parameters, expressions and time:
 A plain number carries no unit (it adapts, as in SBML: ``1 - T/K`` is fine when ``T/K``
 is dimensionless). A term may convert units with a literal factor: ``1440*X/tau`` with
 ``tau`` in minutes is accepted in cells/day because 1440 is exactly the factor from
-cells/min to cells/day (any other number would be reported). A power with a parameter as exponent (``T**l``) takes the parameter's
-declared value. The error names the offending term and its unit.
+cells/min to cells/day (any other number would be reported). A power with a parameter
+as exponent (``T**l``) takes the parameter's declared value. The error names the
+offending term and its unit.
 
 Opt-out (``Model.unit_exempt``): ``{key: reason}`` where ``key`` is either the name of
 what is checked (``"dM/dt"``, an expression or an observable: not checked at all) or a

@@ -422,7 +422,8 @@ class _Importer:
 
         # --- which compartments vary
         comps = {c.getId(): c for c in m.getListOfCompartments()}
-        varying = {cid for cid, c in comps.items() if cid in assigned | rated or not c.getConstant()}
+        varying = {cid for cid, c in comps.items()
+                   if cid in assigned | rated or not c.getConstant()}
 
         # --- species: in reactions (as reactant/product, not boundary)
         changed: dict[str, list[tuple[str, str]]] = {}  # species -> [(reaction, stoich)]
