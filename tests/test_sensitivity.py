@@ -99,7 +99,7 @@ def test_unknown_parameter_is_a_user_error():
 
 
 ISHIGAMI = toy("sens_ishigami", [("y", "dimensionless", "Ishigami output", 0.0, False)],
-               [("x1", 0.0, "dimensionless"), ("x2", 0.0, "dimensionless"), ("x3", 0.0, "dimensionless")],
+               [(x, 0.0, "dimensionless") for x in ("x1", "x2", "x3")],
                {"y": "sin(x1) + 7*sin(x2)**2 + 0.1*x3**4*sin(x1)"}, time_unit="day",
                unit_exempt={"dy/dt": "Ishigami test function integrated over one unit of time"})
 

@@ -203,7 +203,7 @@ def profiles(problem, result: FitResult, *, level: float = 0.95, steps: int = 30
         chains += [(m, -1), (m, +1)]
     out = _run_workers(batcher, [chain(m, d) for m, d in chains])
     prof, rows = {}, []
-    for (m, d), pts in zip(chains, out, strict=True):
+    for (m, _d), pts in zip(chains, out, strict=True):
         if isinstance(pts, Exception):
             pts = [(best[m], f0)]
         frame = pd.DataFrame(pts, columns=["value", "nll"])

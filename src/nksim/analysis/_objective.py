@@ -44,7 +44,7 @@ def prepare_rows(prob) -> dict:
         fdh = sp.lambdify(z, [dh[i] for i in nz_h], modules="numpy")
         fds = sp.lambdify(z, [ds[i] for i in nz_s], modules="numpy")
 
-        def placeholders(col, n):
+        def placeholders(col, n, rows=rows, oid=oid):
             val = np.zeros((rows.size, n))
             pix = np.full((rows.size, n), -1, dtype=int)
             if n == 0:
@@ -230,7 +230,7 @@ def evaluate(prob, thetas, *, gradient=True, options=None, priors=True):
         only = full[:, g["only_idx"]][:, None, :] if g["n_only"] else np.zeros((K, 1, 0))
         only = np.broadcast_to(only, (*pid.shape, g["n_only"]))
 
-        def ph(pair):
+        def ph(pair, pid=pid):
             val, pix = pair
             v = np.broadcast_to(val, (*pid.shape, val.shape[1])).copy()
             for i in range(val.shape[1]):

@@ -12,10 +12,10 @@ gradient comes from the forward sensitivity equations
 
 Preequilibration runs to the steady state (:func:`nksim.analysis.steady_state`); the
 main condition's species values then override it. Not supported (refused by name, one
-line, exit 2 on the command line): steady-state (``inf``) measurement times, compartment sizes set by conditions, SBML events
-together with gradients (the objective is still available), formulas in the condition
-table and priors other than (parameterScale)Normal, (parameterScale)Uniform,
-(parameterScale)Laplace, logNormal and logLaplace.
+line, exit 2 on the command line): steady-state (``inf``) measurement times, compartment
+sizes set by conditions, formulas in the condition table and priors other than
+(parameterScale)Normal, (parameterScale)Uniform, (parameterScale)Laplace, logNormal and
+logLaplace.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import sympy as sp
 
 from nksim.errors import UserError
 
+# Models with SBML events get their gradient by batched central differences
+# (nksim.analysis._objective.gradient_method).
 _SCALES = {"lin", "log", "log10"}
 _PRIORS = {"normal", "laplace", "uniform", "parameterScaleNormal", "parameterScaleUniform",
            "parameterScaleLaplace", "logNormal", "logLaplace"}
@@ -422,7 +424,7 @@ def _observables(problem, model, ids):
         local.update({str(k): k for k in subs})
         for pid in ids:
             local.setdefault(pid, sp.Symbol(pid, real=True))
-        n_obs = _count_placeholders(str(row["observableFormula"]), f"observableParameter", oid)
+        n_obs = _count_placeholders(str(row["observableFormula"]), "observableParameter", oid)
         n_noise = _count_placeholders(str(row.get("noiseFormula", "")), "noiseParameter", oid)
         ph_o = [sp.Symbol(f"observableParameter{i + 1}_{oid}", real=True) for i in range(n_obs)]
         ph_n = [sp.Symbol(f"noiseParameter{i + 1}_{oid}", real=True) for i in range(n_noise)]

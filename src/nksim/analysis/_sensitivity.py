@@ -21,7 +21,7 @@ import pandas as pd
 import sympy as sp
 
 from nksim.errors import UserError
-from nksim.model import Citation, Model, Parameter, State
+from nksim.model import Citation, Model, State
 
 SOURCE = Citation("forward sensitivity equations",
                   "derived symbolically from the model's declaration by nksim.analysis",
