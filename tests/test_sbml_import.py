@@ -490,3 +490,20 @@ def test_scenario_runs_an_sbml_file_and_refuses_unsupported_ones(tmp_path):
     assert res.output.strip().splitlines() == [
         "nksim: error: model.file: SBML algebraic rules are not supported (in model.xml)"]
     assert not (tmp_path / "out2").exists()
+
+
+def test_antimony_files(tmp_path):
+    """``.ant`` text models through the antimony package when it is installed; otherwise a
+    one-line error saying what is missing."""
+    path = tmp_path / "decay.ant"
+    path.write_text("model decay\n  X -> ; k*X\n  X = 4; k = 0.25\nend\n")
+    try:
+        import antimony  # noqa: F401
+    except ImportError:
+        with pytest.raises(UserError, match="needs the 'antimony' package"):
+            from_sbml(path)
+        return
+    model = from_sbml(path, name="sbml_t_antimony")
+    t = np.linspace(0, 2, 3)
+    res = simulate(model, t, options=TIGHT)
+    np.testing.assert_allclose(res.dataset["X"].values[0], 4 * np.exp(-0.25 * t), rtol=1e-8)

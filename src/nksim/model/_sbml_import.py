@@ -79,26 +79,36 @@ def from_sbml(source: str | Path, *, name: str | None = None) -> Model:
     Unsupported SBML (events, algebraic rules, ``delay``, ...) raises a one-line
     :class:`~nksim.errors.UserError` naming the feature, before anything is simulated.
     """
+    return _Importer(*_read(source), name).build()
+
+
+def _read(source: str | Path) -> tuple[libsbml.SBMLDocument, str]:
+    """The libSBML document and a label for messages; ``.ant`` files through Antimony."""
     text = str(source)
     if text.lstrip().startswith("<"):
-        doc, label = libsbml.readSBMLFromString(text), "SBML text"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise UserError(f"no such SBML file: {path}", field=FIELD)
-        doc, label = libsbml.readSBMLFromFile(str(path)), path.name
-    return _Importer(doc, label, name).build()
+        return libsbml.readSBMLFromString(text), "SBML text"
+    path = Path(source)
+    if not path.is_file():
+        raise UserError(f"no such SBML file: {path}", field=FIELD)
+    if path.suffix == ".ant":
+        try:
+            import antimony
+        except ImportError:
+            raise UserError("reading an Antimony (.ant) model needs the 'antimony' package, "
+                            "which is not installed (pip install antimony), or convert it to "
+                            f"SBML first (got {path.name})", field=FIELD) from None
+        antimony.clearPreviousLoads()
+        if antimony.loadAntimonyFile(str(path)) < 0:
+            raise UserError(f"Antimony cannot read {path.name}: "
+                            f"{antimony.getLastError().strip().splitlines()[0]}", field=FIELD)
+        return libsbml.readSBMLFromString(antimony.getSBMLString()), path.name
+    return libsbml.readSBMLFromFile(str(path)), path.name
 
 
 def from_sbml_with_symbols(source: str | Path, *, name: str | None = None):
     """:func:`from_sbml` and ``{SBML id: formula of its value in the model}`` (a species'
     formula gives what its SBML symbol means: concentration or amount)."""
-    text = str(source)
-    if text.lstrip().startswith("<"):
-        doc, label = libsbml.readSBMLFromString(text), "SBML text"
-    else:
-        doc, label = libsbml.readSBMLFromFile(str(source)), Path(source).name
-    importer = _Importer(doc, label, name)
+    importer = _Importer(*_read(source), name)
     model = importer.build()
     return model, dict(importer.symbols)
 
