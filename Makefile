@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint lock docs clean browser time-tool
+.PHONY: demo test test-all bench lint lock docs clean browser time-tool
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,10 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)  ## run the main job on embedded defaults: de Pillis 2006 patient 9 under three regimens
 	$(BIN)/nksim demo --out out/demo
 
-test: $(STAMP) browser  ## run the test suite
+test: $(STAMP) browser  ## run the test suite (without the checks marked slow)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m "not slow"
+
+test-all: $(STAMP) browser  ## run every test, the slow ones included
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 # Headless Chromium renders the HTML reports in tests/test_report_*.py. Installed with
