@@ -135,9 +135,13 @@ def read_petab(path: str | Path) -> PetabProblem:
     path = Path(path)
     if not path.is_file():
         _fail(f"no such file (got {str(path)!r})", "problem")
+    import warnings
+
     logging.getLogger("petab").setLevel(logging.CRITICAL)
     try:
-        problem = petab.Problem.from_yaml(path)
+        with warnings.catch_warnings():  # pandas deprecation notices from inside petab
+            warnings.simplefilter("ignore")
+            problem = petab.Problem.from_yaml(path)
     except Exception as exc:  # petab raises many kinds on bad files
         _fail(f"cannot read the PEtab problem: {_first_line(exc)}", "problem")
     for name in ("measurement_df", "observable_df", "parameter_df", "condition_df"):
