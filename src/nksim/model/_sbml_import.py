@@ -461,8 +461,8 @@ class _Importer:
             name = self.nk(sid)
             conc = not s.getHasOnlySubstanceUnits()
             if conc and comps[s.getCompartment()] is not None and \
-                    s.getCompartment() in varying and sid not in rated and sid not in assigned \
-                    and not s.getConstant():
+                    s.getCompartment() in varying and sid not in rated and sid not in assigned:
+                # (a constant species too: its amount is held, as the SBML Test Suite reads it)
                 amount_states.add(sid)
                 self.symbols[sid] = f"({name}_amount/{self.nk(s.getCompartment())})"
             else:
