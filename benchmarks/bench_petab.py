@@ -134,8 +134,9 @@ def main(argv: list[str]) -> None:
         return
     timeout = int(argv[argv.index("--timeout") + 1]) if "--timeout" in argv else 300
     if argv[:1] == ["nominal"]:
-        names = argv[1:] if len(argv) > 1 and not argv[1].startswith("--") else \
-            sorted(p.name for p in COLLECTION.iterdir() if p.is_dir())
+        args = argv[1:argv.index("--timeout")] + argv[argv.index("--timeout") + 2:] \
+            if "--timeout" in argv else argv[1:]
+        names = args or sorted(p.name for p in COLLECTION.iterdir() if p.is_dir())
         jobs = [(n, ["_nominal", n]) for n in names]
     elif argv[:1] == ["fit"]:
         starts = int(argv[argv.index("--starts") + 1]) if "--starts" in argv else 100
