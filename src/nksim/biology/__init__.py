@@ -3,9 +3,9 @@
 Rate laws and small models that disease settings and therapies reuse (``docs/nk-biology.md``).
 Public names are re-exported below, one block per module.
 """
-# ruff: noqa: I001  (one re-export block per helper/module, kept together on purpose)
+# ruff: noqa: I001  (one re-export block per module, kept together on purpose)
 
-# --- H4: decision, Vav1 switch (issue 9 §1) ---
+# --- decision, Vav1 switch (issue 9 §1) ---
 from nksim.biology._decision import DECISION_PARAMETERS as DECISION_PARAMETERS
 from nksim.biology._decision import Microenvironment as Microenvironment
 from nksim.biology._decision import NKReceptors as NKReceptors
@@ -22,8 +22,7 @@ from nksim.biology._vav1_switch import VAV1_SWITCH_MODEL as VAV1_SWITCH_MODEL
 from nksim.biology._vav1_switch import goldbeter_koshland as goldbeter_koshland
 from nksim.biology._vav1_switch import vav1_dose_response as vav1_dose_response
 from nksim.biology._vav1_switch import vav1_steady_state as vav1_steady_state
-# --- end H4 decision ---
-# --- H4b: patrol (trafficking) and the T1 reinfusion scenario (issue 9 §4, §6) ---
+# --- patrol (trafficking) and the T1 reinfusion scenario (issue 9 §4, §6) ---
 from nksim.biology._patrol_reinfusion import ReinfusionSpec as ReinfusionSpec
 from nksim.biology._patrol_reinfusion import reinfusion_model as reinfusion_model
 from nksim.biology._patrol_reinfusion import run_reinfusion as run_reinfusion
@@ -34,9 +33,8 @@ from nksim.biology._trafficking import patrol_answer as patrol_answer
 from nksim.biology._trafficking import patrol_model as patrol_model
 from nksim.biology._trafficking import steady_state_shares as steady_state_shares
 from nksim.biology._trafficking import trafficking_component as trafficking_component
-# --- end H4b ---
 
-# --- H4: killing routes, serial killing, kill-count statistics (issue 9 §2) ---
+# --- killing routes, serial killing, kill-count statistics (issue 9 §2) ---
 from nksim.biology._kill_counts import CountFit as CountFit
 from nksim.biology._kill_counts import compare_kill_count_models as compare_kill_count_models
 from nksim.biology._kill_counts import counts_from_table as counts_from_table
@@ -49,18 +47,16 @@ from nksim.biology._serial_killing import KillingParameters as KillingParameters
 from nksim.biology._serial_killing import KillingPreset as KillingPreset
 from nksim.biology._serial_killing import SerialKillingResult as SerialKillingResult
 from nksim.biology._serial_killing import simulate_serial_killing as simulate_serial_killing
-# --- end H4 killing ---
 
-# --- H4: virtual cytotoxicity assay (issue 9 §3) ---
+# --- virtual cytotoxicity assay (issue 9 §3) ---
 from nksim.biology._assay import ASSAY_PARAMETERS as ASSAY_PARAMETERS
 from nksim.biology._assay import AssayCondition as AssayCondition
 from nksim.biology._assay import LysisFit as LysisFit
 from nksim.biology._assay import expected_killed_fraction as expected_killed_fraction
 from nksim.biology._assay import fit_lysis_curve as fit_lysis_curve
 from nksim.biology._assay import simulate_assay as simulate_assay
-# --- end H4 assay ---
 
-# --- H4: tumour escape (issue 9 §5) ---
+# --- tumour escape (issue 9 §5) ---
 from nksim.biology._escape import ESCAPE_PARAMETERS as ESCAPE_PARAMETERS
 from nksim.biology._escape import EscapeProfile as EscapeProfile
 from nksim.biology._escape import apply_escape as apply_escape
@@ -68,4 +64,3 @@ from nksim.biology._escape import cd8_kill_factor as cd8_kill_factor
 from nksim.biology._escape import escape_tumour_model as escape_tumour_model
 from nksim.biology._escape import nk_kill_factor as nk_kill_factor
 from nksim.biology._escape import tumour_after as tumour_after
-# --- end H4 escape ---

@@ -69,7 +69,7 @@ from nksim.therapy._toxicity import crs_index as crs_index
 from nksim.therapy._toxicity import icans_grade as icans_grade
 from nksim.therapy._toxicity import icans_index as icans_index
 from nksim.therapy._toxicity import toxicity_table as toxicity_table
-# --- H4b: NK and comparison products for any target (issue 9 §6) ---
+# --- NK and comparison products for any target (issue 9 §6) ---
 from nksim.therapy._nk_products import KINDS as PRODUCT_KINDS
 from nksim.therapy._nk_products import NKProduct as NKProduct
 from nksim.therapy._nk_products import allogeneic_nk as allogeneic_nk
@@ -83,7 +83,6 @@ from nksim.therapy._nk_products import memory_like_nk as memory_like_nk
 from nksim.therapy._nk_products import product_component as product_component
 from nksim.therapy._nk_products import trafficking_for as trafficking_for
 from nksim.therapy._nk_products import with_expansion as with_expansion
-# --- end H4b ---
 
 
 def therapy_components(targets: tuple[str, ...] = ("B", "PB"),
@@ -115,4 +114,4 @@ __all__ = [
 ]
 __all__ += ["PRODUCT_KINDS", "NKProduct", "allogeneic_nk", "autologous_nk", "car_nk", "car_t",
             "catalogue", "expansion_events", "hncd16_nk", "memory_like_nk",
-            "product_component", "trafficking_for", "with_expansion"]  # H4b
+            "product_component", "trafficking_for", "with_expansion"]
