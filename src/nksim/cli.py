@@ -322,14 +322,14 @@ def _register_commands() -> None:
     lazy_command("landscape", "nksim.cli_evidence:landscape")
     lazy_command("check-claim", "nksim.cli_evidence:check_claim")
     lazy_command("article", "nksim.cli_article:article")  # issue 14 §3
-    lazy_command("patrol", "nksim.cli_patrol:patrol")  # issue 9 §4, §6 (H4b)
-    lazy_command("assay", "nksim.cli_assay:assay")  # issue 9 §1-3, §5 (H4)
-    lazy_command("ageing", "nksim.cli_ageing:ageing")  # issue 12 (H5)
-    lazy_command("power", "nksim.cli_power:power")  # issue 11 §3 (H11b)
-    lazy_command("simon", "nksim.cli_power:simon")  # issue 11 §3 (H11b)
-    lazy_command("n-of-1", "nksim.cli_power:n_of_1")  # issue 11 §3 (H11b)
-    lazy_command("sensitivity", "nksim.cli_analysis:sensitivity")  # issue 15 §3 (H15b)
-    lazy_command("fit", "nksim.cli_analysis:fit")  # issue 15 §4 (H15b)
+    lazy_command("patrol", "nksim.cli_patrol:patrol")  # issue 9 §4, §6
+    lazy_command("assay", "nksim.cli_assay:assay")  # issue 9 §1-3, §5
+    lazy_command("ageing", "nksim.cli_ageing:ageing")  # issue 12
+    lazy_command("power", "nksim.cli_power:power")  # issue 11 §3
+    lazy_command("simon", "nksim.cli_power:simon")  # issue 11 §3
+    lazy_command("n-of-1", "nksim.cli_power:n_of_1")  # issue 11 §3
+    lazy_command("sensitivity", "nksim.cli_analysis:sensitivity")  # issue 15 §3
+    lazy_command("fit", "nksim.cli_analysis:fit")  # issue 15 §4
 
 
 _register_commands()
