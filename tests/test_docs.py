@@ -61,5 +61,7 @@ def test_the_scenario_example_of_the_specification_works_as_written():
 def test_readme_commands_exist():
     readme = (DOCS.parent / "README.md").read_text()
     assert readme.index("make demo") < readme.index("make test") < readme.index("## ")
-    for command in ("models", "simulate", "trial", "demo", "check-claim", "landscape"):
+    for command in ("models", "simulate", "trial", "demo", "check-claim", "landscape",
+                    "assay", "patrol", "ageing", "article", "schema", "power", "n-of-1",
+                    "fit", "sensitivity"):
         assert CliRunner().invoke(cli, [command, "--help"]).exit_code == 0
