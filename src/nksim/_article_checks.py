@@ -438,12 +438,15 @@ CHECKS["lupus_pediatric_regimen"] = _lupus(_pediatric_regimen)
 
 # ------------------------------------------------------------------ NK biology
 def _assay(name: str) -> dict[str, list[dict[str, float]]]:
-    """Lysis (% at each E:T) by condition of a bundled assay scenario."""
+    """Noise-free % specific lysis at each E:T, by condition, of a bundled assay scenario
+    (the expected curve: replicate wells add reader noise that can read above 100 %)."""
     from nksim.cli_assay import load_assay_scenario, run_assay_scenario
 
     path = Path(str(resources.files("nksim.data").joinpath(f"scenarios/{name}")))
-    summary, _ = run_assay_scenario(load_assay_scenario(path))
-    return {c["name"]: c["lysis"] for c in summary["conditions"]}
+    _, details = run_assay_scenario(load_assay_scenario(path))
+    return {c["name"]: [{"et_ratio": float(et), "specific_lysis_pct": float(pct)}
+                        for et, pct in c["expected_pct"].items()]
+            for c in details["conditions"]}
 
 
 def _higher_everywhere(a: list[dict[str, float]], b: list[dict[str, float]]) -> bool:
@@ -609,7 +612,7 @@ def escape() -> Finding:
     ok = all(v < 1 for v in numbers.values())
     return Finding(
         verdict="consistent" if ok else "contradicted", date=_today(),
-        command="python -c \"from nksim.biology._escape import *; ...\" (docs/nk-biology.md)",
+        command="nksim.biology escape model (docs/nk-biology.md, tumour escape)",
         numbers=numbers,
         evidence_en=(
             f"In nksim's escape model PD-L1 on the tumour lowers NK killing to "
