@@ -18,7 +18,7 @@ ENDPOINTS = ("orr_rate", "cr_rate", "pfs_median_months", "os_median_months", "cr
 
 
 def _small(name: str, tmp_path: Path, *changes: tuple[str, str]) -> Path:
-    text = re.sub(r"n_candidates = \d+", "n_candidates = 30", (SCENARIOS / name).read_text())
+    text = re.sub(r"n_candidates = \d+", "n_candidates = 45", (SCENARIOS / name).read_text())
     for old, new in (("patients_per_arm = 40", "patients_per_arm = 5"),
                      ("follow_up_days = 730", "follow_up_days = 182"), *changes):
         assert old in text, old
@@ -30,7 +30,7 @@ def _small(name: str, tmp_path: Path, *changes: tuple[str, str]) -> Path:
 
 @pytest.mark.parametrize("name, arms", [
     ("lymphoma_ft516_rituximab.toml", ("ft516_rituximab", "rituximab")),
-    ("lymphoma_cd19_carnk.toml", ("cd19_carnk",)),
+    ("lymphoma_cd19_carnk.toml", ("cd19_carnk", "cd19_carnk_1e5", "cd19_carnk_1e7")),
 ])
 def test_bundled_lymphoma_trial_runs_from_cli(tmp_path: Path, name, arms):
     out = tmp_path / "out"
@@ -65,7 +65,7 @@ def test_bundled_lymphoma_trial_runs_from_cli(tmp_path: Path, name, arms):
     (('nk_product = "hncd16_nk"', 'nk_product = "nk_magic"'), "arms[0].regimen.nk_product"),
     (('antibody = "rituximab"', 'antibody = "obinutuzumab"'), "arms[0].regimen.antibody"),
     (("antibody_days = [-5]", "antibody_days = []"), "arms[0].regimen.antibody_days"),
-    (("n_candidates = 30", "n_candidates = 30\nmtv_median_ml = -3"), "cohort.mtv_median_ml"),
+    (("n_candidates = 45", "n_candidates = 45\nmtv_median_ml = -3"), "cohort.mtv_median_ml"),
     (("min_largest_ldi_cm = 1.5", 'min_largest_ldi_cm = "on"'),
      "eligibility.min_largest_ldi_cm"),
     (('product = "none"\n[arms.regimen]', 'product = "none"\n[arms.regimen]\n'
