@@ -29,7 +29,7 @@ def _small(name: str, tmp_path: Path, *changes: tuple[str, str]) -> Path:
 
 
 @pytest.mark.parametrize("name, arms", [
-    ("lymphoma_ft516_rituximab.toml", ("ft516_rituximab", "rituximab")),
+    ("lymphoma_ft516_rituximab.toml", ("ft516_rituximab", "rituximab", "ft516_rituximab_3e7")),
     ("lymphoma_cd19_carnk.toml", ("cd19_carnk", "cd19_carnk_1e5", "cd19_carnk_1e7")),
 ])
 def test_bundled_lymphoma_trial_runs_from_cli(tmp_path: Path, name, arms):
