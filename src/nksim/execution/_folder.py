@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from nksim import __version__
-from nksim._io import atomic_output_dir, check_output_dir, write_text_atomic
+from nksim._io import _pid_alive, atomic_output_dir, check_output_dir, write_text_atomic
 from nksim.engine._chunked import (
     ChunkOutput,
     Population,
@@ -118,16 +118,6 @@ def _read_json(path: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _part(k: int, ext: str) -> str:
