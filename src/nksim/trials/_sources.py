@@ -56,17 +56,8 @@ ADULT_SLE_DEMOGRAPHY = Citation(
     doi="10.1016/j.ejr.2019.04.003",
     note="Abstracts read; cohorts from Egypt, used as anchors, not as Chinese data.",
 )
-CDC2000_WEIGHT = Citation(
-    "CDC 2000 weight-for-age",
-    "Kuczmarski RJ et al. 2000 CDC growth charts for the United States: methods and "
-    "development. Vital Health Stat 11(246), 2002. LMS parameters of weight-for-age, "
-    "2-20 years (file wtage.csv).",
-    verified="V-code",
-    note="Yearly nodes copied from a public copy of CDC wtage.csv "
-    "(github zainul1996/baby-prediction-backend); tests check that the LMS formula "
-    "reproduces the file's own P3/P97 columns. US reference: Chinese children may be "
-    "somewhat lighter (assumption: a few kg in adolescence).",
-)
+from nksim.population._sources import CDC2000_WEIGHT as CDC2000_WEIGHT  # noqa: E402
+
 ADULT_WEIGHT = Citation(
     "assumption: adult body weight",
     "Adults (20 y and older): log-normal body weight, median 58 kg (women) and 70 kg (men), "
