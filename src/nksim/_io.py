@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +59,7 @@ def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -
     target = Path(path).absolute()
     if target.exists() and not target.is_dir():
         raise UserError(f"is an existing file, not a folder (got {str(path)!r})", field=option)
-    if target.is_dir() and _nonempty(target) and not (target / MARKER).is_file():
+    if _foreign(target):
         raise UserError(f"is a folder that nksim did not write and that is not empty; "
                         f"choose a new folder (got {str(path)!r})", field=option)
     parent = target.parent
@@ -66,10 +68,21 @@ def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -
     if not parent.is_dir():
         raise UserError(f"{parent} is not a folder (got {str(path)!r})", field=option)
     if not os.access(parent, os.W_OK | os.X_OK) or \
-            (target.is_dir() and not os.access(target, os.W_OK | os.X_OK)):
+            (target.is_dir() and not os.access(target, os.W_OK | os.X_OK)
+             and target.is_dir()):  # (not a folder another nksim run is swapping in)
         raise UserError(f"cannot write there (read-only place) (got {str(path)!r})",
                         field=option)
     return target
+
+
+def _foreign(target: Path) -> bool:
+    """A non-empty folder without nksim's marker. Checked twice: a concurrent nksim run
+    may be swapping its folder in between the listing and the marker check."""
+    for _ in range(2):
+        if not (target.is_dir() and _nonempty(target) and not (target / MARKER).is_file()):
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def _nonempty(folder: Path) -> bool:
@@ -131,16 +144,18 @@ def atomic_output_dir(path: str | os.PathLike) -> Iterator[Path]:
         old = Path(tempfile.mkdtemp(dir=target.parent,
                                     prefix=f".{target.name}.old-{pid}-", suffix=".tmp"))
         try:
-            for attempt in range(20):  # another run may put its folder there meanwhile
+            attempts = 200  # another run may put its folder there meanwhile
+            for attempt in range(attempts):
                 if target.exists():
-                    with contextlib.suppress(FileNotFoundError):
+                    with contextlib.suppress(FileNotFoundError, OSError):
                         os.replace(target, old / f"previous-{attempt}")
                 try:
                     os.replace(staging, target)
                     break
                 except OSError:  # the target reappeared (a concurrent run): again
-                    if attempt == 19:
+                    if attempt == attempts - 1:
                         raise
+                    time.sleep(random.uniform(0.0, 0.005))  # let the other run finish
         finally:
             shutil.rmtree(old, ignore_errors=True)
         created = []
