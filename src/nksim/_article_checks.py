@@ -387,12 +387,15 @@ def _cart_toxicity(n: dict[str, Any]):
 
 def _carnk_expansion(n: dict[str, Any]):
     """T4: CAR-NK barely expands; fewer side effects."""
+    from nksim.units import to_magnitude
+
     crs_nk, k, m = _rate(n, "car_nk.crs_any_rate")
     peak_t = n.get("car_t.peak_car_cells_ul_median", float("nan"))
     peak_nk = n.get("car_nk.peak_car_cells_ul_median", float("nan"))
     arms = {a["name"]: a for a in _scenario_raw("sle_pediatric_cart_vs_carnk.toml")["arms"]}
-    dose_t = float(str(arms["car_t"]["dose_per_kg"]).split()[0])
-    dose_nk = float(str(arms["car_nk"]["dose_per_kg"]).split()[0])
+    dose_t = to_magnitude(arms["car_t"]["dose_per_kg"], "cell/kg", field="car_t.dose_per_kg")
+    dose_nk = to_magnitude(arms["car_nk"]["dose_per_kg"], "cell/kg",
+                           field="car_nk.dose_per_kg")
     # blood CAR cells at the peak per cell/kg infused: how much the product multiplied
     fold = (peak_t / dose_t) / (peak_nk / dose_nk)
     verdict = "consistent" if fold > 10 and k == 0 else "contradicted"
@@ -770,12 +773,21 @@ def _trial_scenario(name: str):
     return validate(TrialScenario, _scenario_raw(name))
 
 
+def _bundled_senolysis():
+    """The calibrated senolysis of scenarios/ageing_mice_senolysis.toml (one place)."""
+    from nksim.disease.ageing import Senolysis
+
+    arm = next(a for a in _scenario_raw("ageing_mice_senolysis.toml")["arms"]
+               if a.get("senolysis"))
+    return Senolysis(**arm["senolysis"][0])
+
+
 @check("one_case")
 def one_case() -> Finding:
     """E3: one treated and one untreated virtual mouse, with a senolytic that truly works."""
     import numpy as np
 
-    from nksim.disease.ageing import ArmInputs, Senolysis, simulate_arm
+    from nksim.disease.ageing import ArmInputs, simulate_arm
 
     n, days = 2000, 1600.0  # virtual mice; follow-up long enough for every death
     ids = np.arange(n, dtype=np.int64)
@@ -785,7 +797,7 @@ def one_case() -> Finding:
     # given to other mice (own random streams): a treated case beside an untreated one
     treated = simulate_arm("treated", "karin2019_mouse", n, ids=ids + (1 << 32), seed=3,
                            follow_up_days=days,
-                           inputs=ArmInputs(senolysis=(Senolysis(0.00537, 1.0),)))
+                           inputs=ArmInputs(senolysis=(_bundled_senolysis(),)))
     both = (control.cause == 1) & (treated.cause == 1)
     worse = float(np.mean(control.lifespan[both] > treated.lifespan[both]))
     gain = float(np.median(treated.lifespan[both]) / np.median(control.lifespan[both]) - 1)
