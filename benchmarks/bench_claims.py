@@ -7,18 +7,23 @@ Workloads, each about 1,000,000 characters:
   evasive    red flags with zero-width characters, U+3000, look-alike letters and pinyin
   random     random printable characters (no structure at all)
 
-Each is timed after one warm-up call (the learned component is fitted or loaded from its
-disk cache once per process, and jieba loads its dictionary once; both are reported
-separately as "first call"). Run: ``python benchmarks/bench_claims.py``; results are
-written to benchmarks/results/claims.json. Research use only.
+Each is timed after one warm-up call (best of two). The first call of a fresh process is
+timed separately, each in its own new Python process (``cold``): importing
+``nksim.evidence``, then one call on a short English text, a short Chinese text, a Chinese
+text with a negator before a match (the only case that loads jieba's dictionary), and 1 MB
+of random characters. Run: ``python benchmarks/bench_claims.py``; results are written to
+benchmarks/results/claims.json. Research use only.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import string
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,12 +48,57 @@ def workloads() -> dict[str, str]:
     }
 
 
+_COLD = """
+import json, sys, time
+t0 = time.perf_counter()
+from nksim.evidence import check_claim
+t1 = time.perf_counter()
+text = sys.stdin.read()
+t2 = time.perf_counter()
+r = check_claim(text)
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_call_s": t3 - t2, "verdict": r.verdict,
+                  "jieba_loaded": "jieba" in sys.modules}))
+"""
+
+COLD_PROBES = {
+    "en_short": "Our NK cell infusion cures all diseases. 100% safe, no side effects!",
+    "zh_short": "本院NK细胞回输，包治百病，绝对安全，一针见效！",
+    "zh_negated": "细胞治疗不是万能的，更不存在绝对安全的疗法。",
+    "random_1mb": "",  # filled in main()
+}
+
+
+def cold_start(text: str) -> dict[str, object]:
+    """Import and first call in a fresh Python process (best of two processes)."""
+    best: dict[str, object] = {}
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", _COLD],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        res = json.loads(out.stdout)
+        if not best or res["first_call_s"] < best["first_call_s"]:  # type: ignore[operator]
+            best = res
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in best.items()}
+
+
 def main() -> None:
-    t0 = time.perf_counter()
-    check_claim("本院NK细胞回输，不是万能的。Our NK cells are 100% safe.")
-    first = time.perf_counter() - t0
-    results = {"first_call_s": round(first, 3), "workloads": {}}
-    for name, text in workloads().items():
+    work = workloads()
+    results: dict[str, object] = {"cold": {}, "workloads": {}}
+    for name, text in COLD_PROBES.items():
+        res = cold_start(text or work["random"])
+        results["cold"][name] = res  # type: ignore[index]
+        print(
+            f"cold {name:11s} import {res['import_s']:5.2f} s, first call "
+            f"{res['first_call_s']:5.2f} s ({res['verdict']}, jieba loaded: {res['jieba_loaded']})"
+        )
+    check_claim("本院NK细胞回输，不是万能的。Our NK cells are 100% safe.")  # warm-up
+    for name, text in work.items():
         best = float("inf")
         for _ in range(2):
             t = time.perf_counter()
@@ -64,11 +114,16 @@ def main() -> None:
         }
         flags = len(r.flags)
         print(f"{name:9s} {len(text):>9,d} chars {best:6.2f} s {r.verdict:13s} flags={flags}")
-    results["machine"] = {"python": platform.python_version(), "cpu": platform.processor()}
+    results["machine"] = {
+        "python": platform.python_version(),
+        "cpu": platform.processor(),
+        "cores": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
     out = Path(__file__).parent / "results" / "claims.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"first call (model + jieba load): {first:.2f} s; wrote {out}")
+    print(f"load average {os.getloadavg()[0]:.1f}; wrote {out}")
 
 
 if __name__ == "__main__":

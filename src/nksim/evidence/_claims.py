@@ -65,6 +65,9 @@ _ZH_NEGATORS = frozenset(
     "不宜 非 无 毫无".split()
 )
 
+_ZH_NEGATOR_CHARS = frozenset("不没未非无别勿禁严")
+assert all(_ZH_NEGATOR_CHARS.intersection(w) for w in _ZH_NEGATORS)
+
 
 def _cx(name: str) -> re.Pattern[str]:
     """A context lexicon of ``claim_rules.toml`` ([context] table)."""
@@ -319,9 +322,12 @@ def _in_quotes(sentence: str, rel: int) -> bool:
 
 def _zh_negated(before: str) -> str | None:
     """A Chinese negator word among the last words before a match, by jieba segmentation."""
-    if not _CJK.search(before):
+    tail = before[-24:]
+    # every negator word holds one of these characters: without one there is nothing to
+    # segment, and jieba (its dictionary takes about a second to load) is not needed
+    if not _CJK.search(tail) or not _ZH_NEGATOR_CHARS.intersection(tail):
         return None
-    tokens = _jieba().lcut(before[-24:])
+    tokens = _jieba().lcut(tail)
     for tok in reversed(tokens[-8:]):
         if tok in _ZH_NEGATORS:
             return tok
