@@ -122,8 +122,9 @@ def test_browser_harness_sees_console_errors_and_broken_images(tmp_path):
 def test_templates_are_strict_and_escaped():
     env = environment()
     assert env.undefined is jinja2.StrictUndefined
-    with pytest.raises(jinja2.UndefinedError):
-        render("trial.html")  # every variable is required
+    for page in ("trial.html", "ageing.html"):
+        with pytest.raises(jinja2.UndefinedError):
+            render(page)  # every variable is required
     html = env.from_string("{{ x }}").render(x="<script>alert(1)</script>")
     assert "<script>" not in html and "&lt;script&gt;" in html
 
@@ -131,7 +132,7 @@ def test_templates_are_strict_and_escaped():
 def test_every_report_page_extends_the_base_template():
     folder = ROOT / "src" / "nksim" / "report" / "templates"
     pages = [p for p in folder.glob("*.html") if not p.name.startswith("_")]
-    assert {"base.html", "trial.html", "demo.html"} <= {p.name for p in pages}
+    assert {"base.html", "trial.html", "demo.html", "ageing.html"} <= {p.name for p in pages}
     for page in pages:
         if page.name != "base.html":
             assert page.read_text().startswith('{% extends "base.html" %}'), page.name
@@ -144,7 +145,7 @@ def test_templates_ship_in_the_wheel(tmp_path):
     assert run.returncode == 0, run.stderr
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for page in ("base.html", "_macros.html", "trial.html", "demo.html"):
+    for page in ("base.html", "_macros.html", "trial.html", "demo.html", "ageing.html"):
         assert f"nksim/report/templates/{page}" in names
 
 

@@ -11,18 +11,20 @@ import click
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True,
               help="Output folder (replaced as a whole; files appear only if the run "
-              "succeeds): summary.json, report.html, report.png, lifespans.csv.")
+              "succeeds): summary.json, report.html, report.png (survival), lifespans.csv.")
 def ageing(scenario_file: Path, out_dir: str) -> None:
     """Run an ageing cohort scenario (SR model of senescent cells; docs/ageing.md)."""
     from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.disease.ageing._run import RESEARCH_USE, run_scenario, write_outputs
+    from nksim.disease.ageing._run import RESEARCH_USE, run_scenario
     from nksim.disease.ageing._scenario import load_scenario
 
     check_output_dir(out_dir)
     scenario = load_scenario(scenario_file)
     run = run_scenario(scenario, progress=lambda m: click.echo(m, err=True))
+    from nksim.report.ageing import write_ageing_outputs  # the CLI glues model and report
+
     with atomic_output_dir(out_dir) as staging:
-        write_outputs(staging, scenario, run)
+        write_ageing_outputs(staging, scenario, run)
     s = run["summary"]
     for name, arm in s["arms"].items():
         human = arm["species"] == "human"

@@ -59,6 +59,7 @@ MEASURES = {
     "median_difference": "difference in medians",
     "difference": "difference",
     "odds_ratio": "odds ratio",
+    "relative_difference_pct": "relative difference (%: A over B, minus 1)",
 }
 PERCENT_MEASURES = ("risk_difference", "paired_risk_difference")
 

@@ -1,12 +1,12 @@
-"""Run an ageing scenario: simulate every arm, compute endpoints, write summary and report."""
+"""Run an ageing scenario: simulate every arm, compute endpoints and the summary.
+
+The files (``summary.json``, ``report.html``, ``lifespans.csv``) are written by
+:mod:`nksim.report.ageing`; the command line glues the two (this layer knows no report)."""
 
 from __future__ import annotations
 
-import html
-import io
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,13 +15,10 @@ import pandas as pd
 from nksim.disease.ageing._cohort import ArmResult, simulate_arm
 from nksim.disease.ageing._endpoints import (
     arm_endpoints,
-    burden_by_age,
     gain_estimate,
     gompertz_fit,
-    hazard_by_age,
     hazard_ratio,
     paired_differences,
-    survival_curve,
 )
 from nksim.disease.ageing._scenario import AgeingScenario
 from nksim.disease.ageing._sources import DEFAULTS, NK_BRIDGE
@@ -122,103 +119,38 @@ def summarise(scenario: AgeingScenario, results: dict[str, ArmResult]) -> dict[s
         "healthspan_level": f"X < {scenario.cohort.healthspan_fraction:g} x Xc "
                             f"({DEFAULTS['healthspan_fraction'].source.label()})",
         "arms": arms,
+        "comparisons": comparisons(arms, scenario.control),
         "sources": _sources_of(scenario),
         "assumptions": {k: v.label() for k, v in DEFAULTS.items()},
     }
 
 
-# ---------------------------------------------------------------- report
-def report_png(scenario: AgeingScenario, results: dict[str, ArmResult]) -> bytes:
-    """Kaplan–Meier survival, senescent-cell burden by age and hazard by age."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    anyone = any(a.species == "human" for a in scenario.arms)
-    unit, label, per = ((DAYS_PER_YEAR, "age (years)", "year") if anyone
-                        else (30.4375, "age (months)", "month"))
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    for name, r in results.items():
-        km = survival_curve(r.durations, r.observed)
-        t = np.r_[0.0, km["time"].to_numpy()] / unit
-        axes[0].step(t, np.r_[1.0, km["survival"].to_numpy()], where="post", label=name)
-        axes[0].fill_between(t[1:], km["ci_low"], km["ci_high"], step="post", alpha=0.2)
-        b = burden_by_age(r)
-        if len(b):
-            axes[1].plot(b["age_days"] / unit, b["mean"], label=name)
-        edges = np.linspace(0, np.nanquantile(r.durations, 0.99), 30)
-        h = hazard_by_age(r.durations, r.observed, edges)
-        ok = h["deaths"] >= 5
-        axes[2].semilogy((0.5 * (h["age_low"] + h["age_high"]))[ok] / unit,
-                         h["hazard"][ok] * unit, marker=".", label=name)
-    axes[0].set(xlabel=label, ylabel="surviving fraction", title="Kaplan-Meier (95 % band)")
-    axes[1].set(xlabel=label, ylabel="mean X among the living",
-                title="senescent-cell burden")
-    axes[2].set(xlabel=label, ylabel=f"hazard per {per}",
-                title="hazard by age")
-    for ax in axes:
-        ax.legend(fontsize=7)
-    fig.suptitle(f"{scenario.cohort.name} - research use only", fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _fmt(e: dict[str, Any] | None) -> str:
-    if not e or e.get("value") is None:
-        return "-" if not e else html.escape(e.get("note") or "-")
-
-    def f(x):
-        return "?" if x is None else f"{x:.4g}"
-
-    return f"{f(e['value'])} ({f(e['ci_low'])} to {f(e['ci_high'])})"
-
-
-def report_html(summary: dict[str, Any], png_name: str) -> str:
-    """A small HTML page: research-use banner, endpoint table, figure, sources."""
-    names = ["lifespan_median_days", "lifespan_median_years", "lifespan_q25_days",
-             "lifespan_q75_days", "healthspan_median_days", "lifespan_gain_pct", "hazard_ratio"]
-    rows = []
-    for arm, a in summary["arms"].items():
-        cells = "".join(f"<td>{_fmt(a['endpoints'].get(n))}</td>" for n in names)
-        rows.append(f"<tr><td>{html.escape(arm)}</td><td>{html.escape(a['parameter_set'])}"
-                    f"</td><td>{a['n']}</td>{cells}</tr>")
-    head = "".join(f"<th>{n}</th>" for n in ["arm", "parameter set", "n", *names])
-    src = "".join(f"<li>[{html.escape(s['verified'])}] {html.escape(s['key'])}: "
-                  f"{html.escape(s['text'])}</li>" for s in summary["sources"])
-    ass = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>"
-                  for k, v in summary["assumptions"].items())
-    return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>{html.escape(summary['scenario'])}</title>
-<style>body{{font-family:sans-serif;max-width:1300px;margin:auto}}
-td,th{{border:1px solid #ccc;padding:3px;font-size:12px}}table{{border-collapse:collapse}}
-.ruo{{background:#fee;padding:6px;border:1px solid #c66}}</style></head><body>
-<h1>{html.escape(summary['scenario'])}</h1>
-<p class="ruo">{html.escape(summary['research_use_only'])}</p>
-<p>Model: {html.escape(summary['model'])}; control arm: {html.escape(summary['control'])};
-paired: {summary['paired']}; healthspan:
-{html.escape(summary['healthspan_level'])}. Values are estimates with 95 % intervals.</p>
-<table><tr>{head}</tr>{''.join(rows)}</table>
-<p><img src="{html.escape(png_name)}" style="max-width:100%"></p>
-<h2>Sources</h2><ul>{src}</ul><h2>Assumptions (value, source, range)</h2><ul>{ass}</ul>
-</body></html>"""
+def comparisons(arms: dict[str, Any], control: str) -> list[dict[str, Any]]:
+    """The between-arm comparisons of ``summary.json`` (as ``nksim trial`` writes them):
+    each compared arm against the control, ``{"endpoint", "arm_a", "arm_b", "measure",
+    "value", "ci_low", "ci_high", "n_a", "n_b", "method", ...}``, taken from the arm's
+    ``lifespan_gain_pct`` (relative difference of median lifespans, %) and
+    ``hazard_ratio`` (Cox) endpoints."""
+    out = []
+    measures = {"lifespan_gain_pct": ("lifespan_median_days", "relative_difference_pct"),
+                "hazard_ratio": ("lifespan", "hazard_ratio")}
+    for name, arm in arms.items():
+        for key, (endpoint, measure) in measures.items():
+            e = arm["endpoints"].get(key)
+            if e is None:
+                continue
+            out.append({"endpoint": endpoint, "arm_a": name, "arm_b": control,
+                        "measure": measure, "value": e["value"], "ci_low": e["ci_low"],
+                        "ci_high": e["ci_high"], "n_a": arm["n"] - arm["failed"]["count"],
+                        "n_b": arms[control]["n"] - arms[control]["failed"]["count"],
+                        "p_value": e.get("p_value"), "method": e["method"],
+                        "note": e.get("note", "")})
+    return out
 
 
 def lifespans_frame(results: dict[str, ArmResult]) -> pd.DataFrame:
+    """One row per virtual individual: arm, id, lifespan and healthspan (days), cause."""
     frames = [pd.DataFrame({"arm": name, "id": r.ids, "lifespan_days": r.lifespan,
                             "cause": r.cause, "healthspan_days": r.healthspan})
               for name, r in results.items()]
     return pd.concat(frames, ignore_index=True)
-
-
-def write_outputs(out_dir: Path, scenario: AgeingScenario, run: dict[str, Any]) -> None:
-    """summary.json, report.png, report.html, lifespans.csv into ``out_dir``."""
-    from nksim.report._common import to_json
-
-    (out_dir / "summary.json").write_text(to_json(run["summary"]))
-    (out_dir / "report.png").write_bytes(report_png(scenario, run["results"]))
-    (out_dir / "report.html").write_text(report_html(run["summary"], "report.png"))
-    lifespans_frame(run["results"]).to_csv(out_dir / "lifespans.csv", index=False)
