@@ -282,6 +282,8 @@ class _Context:
     starts: list[int] = field(default_factory=list)
     reported_doc: bool = False
     cue_doc: bool = False
+    selling_doc: bool = False  # a first-person voice, prices or booking anywhere
+    selling_any: bool = True  # the same, or a second-person voice ("you", 您)
     lower: str = ""
     hits: dict[str, list[int]] = field(default_factory=dict)
 
@@ -308,7 +310,9 @@ class _Context:
 
 
 def _in_quotes(sentence: str, rel: int) -> bool:
-    """True when position ``rel`` of ``sentence`` lies inside quotation marks."""
+    """True when position ``rel`` of ``sentence`` lies inside quotation marks (a quote may
+    have opened in an earlier sentence: a closing mark after ``rel`` with no opening mark
+    between counts)."""
     depth = 0
     for ch in sentence[:rel]:
         if ch in "“「『‘":
@@ -317,7 +321,33 @@ def _in_quotes(sentence: str, rel: int) -> bool:
             depth -= 1
     if depth:
         return True
-    return sentence[:rel].count('"') % 2 == 1
+    if sentence[:rel].count('"') % 2 == 1:
+        return True
+    for ch in sentence[rel:]:
+        if ch in "“「『":
+            return False
+        if ch in "”」』":
+            return True
+    return False
+
+
+def _outside_quotes(sentence: str) -> str:
+    """The sentence with quoted passages blanked out."""
+    out = []
+    depth = 0
+    straight = False
+    for ch in sentence:
+        if ch in "“「『":
+            depth += 1
+        elif ch in "”」』":
+            depth = max(0, depth - 1)
+        elif ch == '"':
+            straight = not straight
+        elif not depth and not straight:
+            out.append(ch)
+            continue
+        out.append(" ")
+    return "".join(out)
 
 
 def _zh_negated(before: str) -> str | None:
@@ -361,13 +391,19 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
         return f"forbidden, not offered ({m.group()!r} after it)"
 
     # (b) quoted, or the sentence warns against or reports the claim, and does not sell
-    if not selling and ctx.cue_doc and _in_quotes(sentence, start - s_start):
-        return "quoted, not claimed (inside quotation marks)"
+    if not selling and _in_quotes(sentence, start - s_start):
+        if ctx.cue_doc:
+            return "quoted, not claimed (inside quotation marks)"
+        m = _cx("reporting_verb").search(_outside_quotes(sentence))
+        if m and not ctx.selling_doc:
+            return f"quoted in a report ({m.group()!r}), not claimed"
     cue = _cx("cue").search(sentence)
     if cue and not selling:
         return f"reported or warned against ({cue.group()!r} in the sentence)"
     if ctx.reported_doc:
         return "the text reports or warns against such claims and does not sell anything"
+    if rule.requires_selling and not ctx.selling_any and not _CJK.search(sentence):
+        return "not a sales pitch (no we/our/you, price or booking anywhere in the text)"
 
     # (c) hedged, asked or research statements, for rules about promises of effect
     if rule.hedge:
@@ -694,6 +730,8 @@ def check_claim(
         sentences,
         reported_doc=cue_doc and not selling_doc,
         cue_doc=cue_doc,
+        selling_doc=selling_doc,
+        selling_any=selling_doc or bool(_search(_cx("second_person"), t, lower, hits)),
         lower=lower,
         hits=hits,
     )

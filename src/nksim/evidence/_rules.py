@@ -179,6 +179,7 @@ class ClaimRule:
     detector: str | None = None
     hedge: bool = False
     requires_cell_context: bool = False
+    requires_selling: bool = False
     unless: re.Pattern[str] | None = None
     examples: tuple[str, ...] = ()
     counterexamples: tuple[str, ...] = ()
@@ -236,6 +237,7 @@ CONTEXT_KEYS = (
     "cell_context",
     "sales",
     "prohibition",
+    "reporting_verb",
 )
 
 
@@ -273,6 +275,7 @@ def claim_rules() -> ClaimRules:
                 detector=detector,
                 hedge=bool(item.get("hedge", False)),
                 requires_cell_context=bool(item.get("requires_cell_context", False)),
+                requires_selling=bool(item.get("requires_selling", False)),
                 unless=_compile(item["unless"], where) if item.get("unless") else None,
                 examples=tuple(item.get("examples", ())),
                 counterexamples=tuple(item.get("counterexamples", ())),
