@@ -12,8 +12,8 @@ import platform
 import time
 from pathlib import Path
 
-from nksim.config import read_toml, validate
-from nksim.trials import TrialScenario, power_by_simulation, run_trial, simon_two_stage
+from nksim.config import TrialScenario, read_toml, validate
+from nksim.trials import power_by_simulation, run_trial, simon_two_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "src/nksim/data/scenarios/pancreatic_nk_gs.toml"
@@ -36,7 +36,9 @@ def main() -> None:
         "pancreatic_trial_40_per_arm_s": timed(
             lambda: run_trial(validate(TrialScenario, raw), progress=False)),
         "power_20_40_80_x3_replicates_s": timed(
-            lambda: power_by_simulation(raw, [20, 40, 80], replicates=3, seed=1)),
+            lambda: power_by_simulation(
+                raw, [20, 40, 80], replicates=3, seed=1,
+                run=lambda r: run_trial(validate(TrialScenario, r), progress=False))),
     }
     for k, v in out.items():
         print(f"{k:40s} {v}")

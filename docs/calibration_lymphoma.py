@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from nksim.config import TrialScenario
 from nksim.scenario import read_toml, validate
-from nksim.trials import TrialScenario, run_trial
+from nksim.trials import run_trial
 
 TARGETS = {"ORR": 0.486, "1-y PFS": 0.32, "1-y OS": 0.68, "CRS any": 0.0}  # Marin 2024
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nksim.config import read_toml, validate
-from nksim.trials import TrialScenario, run_trial
+from nksim.config import TrialScenario, read_toml, validate
+from nksim.trials import run_trial
 
 SCENARIO = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios/pancreatic_nk_gs.toml"
 KEYS = ("orr_rate", "dcr_rate", "cr_rate", "pfs_median_months", "os_median_months",

@@ -50,12 +50,13 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 import nksim.disease._sle_setting as trial_module  # the lupus setting draws the candidates
+from nksim.config import TrialScenario
 from nksim.disease import sledai
 from nksim.engine import simulate
 from nksim.model import Citation, Component, Parameter, State, compose
 from nksim.scenario import read_toml, validate
 from nksim.therapy import CAR_T_MACKENSEN2022, lymphodepletion_doses, therapy_components
-from nksim.trials import TrialScenario, run_trial
+from nksim.trials import run_trial
 
 warnings.filterwarnings("ignore")
 
@@ -157,18 +158,18 @@ def refit_stein(th_recovery: float, x0=(1.3, 0.35), **fixed) -> dict:
 @contextlib.contextmanager
 def mackensen_baselines(pattern=MACKENSEN_SLEDAI):
     """Candidates' baseline SLEDAI-2K cycled over Mackensen's published values."""
-    original = trial_module.generate_candidates
+    original = trial_module.sle_candidates
 
     def patched(*args, **kwargs):
         cands = original(*args, **kwargs)
         cands["sledai"] = np.resize(np.asarray(pattern, dtype=np.int64), len(cands))
         return cands
 
-    trial_module.generate_candidates = patched
+    trial_module.sle_candidates = patched
     try:
         yield
     finally:
-        trial_module.generate_candidates = original
+        trial_module.sle_candidates = original
 
 
 def adult_raw() -> dict:

@@ -24,6 +24,7 @@ from importlib import resources
 
 import numpy as np
 
+from nksim.config import TrialScenario
 from nksim.disease import sle_initial_state, sledai
 from nksim.disease._flares import (
     CORTICOLUP_CONTINUE,
@@ -36,7 +37,7 @@ from nksim.engine import simulate
 from nksim.library import get_model
 from nksim.scenario import read_toml, validate
 from nksim.therapy import CellProduct, lymphodepletion_doses
-from nksim.trials import TrialScenario, run_trial
+from nksim.trials import run_trial
 
 warnings.filterwarnings("ignore")
 T = np.round(np.concatenate([np.arange(-6.0, 60.0, 0.1), np.arange(60.0, 600.5, 0.5)]), 10)

@@ -76,9 +76,10 @@ def clones() -> None:
 
 
 def trial() -> None:
+    from nksim.config import TrialScenario
     from nksim.report._oncology import km_figure, waterfall_figure
     from nksim.scenario import read_toml, validate
-    from nksim.trials import TrialScenario, run_trial
+    from nksim.trials import run_trial
 
     raw = read_toml(Path(__file__).resolve().parents[1]
                     / "src/nksim/data/scenarios/lymphoma_ft516_rituximab.toml")

@@ -18,14 +18,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nksim.config import read_toml, validate  # noqa: E402
+from nksim.config import (  # noqa: E402
+    TrialScenario,  # noqa: E402
+    read_toml,
+    validate,
+)
 from nksim.disease._pancreatic import pancreatic_model  # noqa: E402
 from nksim.disease._pancreatic_setting import NK_GAIN  # noqa: E402
 from nksim.dosing import Dose  # noqa: E402
 from nksim.engine import SolverOptions, simulate  # noqa: E402
 from nksim.therapy._chemotherapy import gs_doses  # noqa: E402
 from nksim.therapy._nk_products import allogeneic_nk  # noqa: E402
-from nksim.trials import TrialScenario, run_trial  # noqa: E402
+from nksim.trials import run_trial  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "figures"
 SCENARIO = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios/pancreatic_nk_gs.toml"
@@ -101,7 +105,9 @@ def power() -> None:
     from nksim.cli_power import _power_figure
     from nksim.trials import power_by_simulation
 
-    pts = power_by_simulation(read_toml(SCENARIO), [20, 40, 80], replicates=10, seed=2025)
+    pts = power_by_simulation(read_toml(SCENARIO), [20, 40, 80], replicates=10, seed=2025,
+                              run=lambda r: run_trial(validate(TrialScenario, r),
+                                                      progress=False))
     for p in pts:
         print(p)
     _power_figure(pts, OUT / "evidence-power.png")

@@ -30,9 +30,10 @@ from importlib import resources
 import numpy as np
 import pytest
 
+from nksim.config import TrialScenario
 from nksim.disease import sledai
 from nksim.scenario import read_toml, validate
-from nksim.trials import TrialScenario, run_trial
+from nksim.trials import run_trial
 
 MACKENSEN_COHORT = {"sledai_median": 16, "sledai_sigma": 0.2}
 B_RETURN_MEAN, B_RETURN_SD = 110.0, 32.0  # Mackensen 2022, days (mean +/- SD, n = 5)

@@ -10,34 +10,35 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from nksim.disease import SLE_CANDIDATE_COLUMNS, SleCohortSpec, sle_candidates
 from nksim.errors import UserError
-from nksim.trials import CANDIDATE_COLUMNS, CohortSpec, cdc_weight_lms, generate_candidates
+from nksim.population import cdc_weight_lms
 
 P_MIN = 1e-3  # distribution tests fail only below this p-value (seeded, so deterministic)
 
 
 def test_a_candidate_is_the_same_whatever_the_number_generated():
-    small = generate_candidates(20, seed=7)
-    large = generate_candidates(300, seed=7)
+    small = sle_candidates(20, seed=7)
+    large = sle_candidates(300, seed=7)
     pd.testing.assert_frame_equal(small, large.iloc[:20])
-    batch = generate_candidates(30, seed=7, start=100)
+    batch = sle_candidates(30, seed=7, start=100)
     pd.testing.assert_frame_equal(batch.reset_index(drop=True),
                                   large.iloc[100:130].reset_index(drop=True))
-    assert not generate_candidates(20, seed=8).equals(small)
-    assert list(small.columns) == list(CANDIDATE_COLUMNS)
+    assert not sle_candidates(20, seed=8).equals(small)
+    assert list(small.columns) == list(SLE_CANDIDATE_COLUMNS)
     assert small["candidate"].tolist() == list(range(20))
 
 
 def test_each_covariate_has_its_own_stream():
-    base = generate_candidates(200, seed=1)
-    other = generate_candidates(200, seed=1, spec=CohortSpec(sledai_median=14.0,
+    base = sle_candidates(200, seed=1)
+    other = sle_candidates(200, seed=1, spec=SleCohortSpec(sledai_median=14.0,
                                                              alc_sigma=0.3))
     for col in ("age_years", "sex", "weight_kg", "disease_duration_months",
                 "failed_regimens"):
         pd.testing.assert_series_equal(base[col], other[col])
     assert not base["sledai"].equals(other["sledai"])
     # an age change moves age-dependent covariates only
-    older = generate_candidates(200, seed=1, spec=CohortSpec(age_mean_years=14.0))
+    older = sle_candidates(200, seed=1, spec=SleCohortSpec(age_mean_years=14.0))
     for col in ("sex", "sledai", "alc_per_ul"):
         pd.testing.assert_series_equal(base[col], older[col])
     assert not base["weight_kg"].equals(older["weight_kg"])
@@ -45,7 +46,7 @@ def test_each_covariate_has_its_own_stream():
 
 def test_independent_covariates_are_uncorrelated():
     """Separate streams: sex, SLEDAI and lymphocytes do not depend on age or each other."""
-    c = generate_candidates(3000, seed=12)
+    c = sle_candidates(3000, seed=12)
     female = (c["sex"] == "F").astype(float)
     pairs = [(c["age_years"], female), (c["age_years"], c["sledai"]),
              (c["age_years"], c["alc_per_ul"]), (c["sledai"], c["alc_per_ul"]),
@@ -57,12 +58,12 @@ def test_independent_covariates_are_uncorrelated():
 
 
 def test_age_is_the_documented_truncated_normal():
-    c = generate_candidates(3000, seed=2)
+    c = sle_candidates(3000, seed=2)
     lo, hi, mu, sd = 3.0, 18.0, 12.5, 3.5
     assert c["age_years"].between(lo, hi, inclusive="left").all()
     ref = stats.truncnorm((lo - mu) / sd, (hi - mu) / sd, loc=mu, scale=sd)
     assert stats.kstest(c["age_years"], ref.cdf).pvalue > P_MIN
-    uni = generate_candidates(2000, seed=2, spec=CohortSpec(age_distribution="uniform",
+    uni = sle_candidates(2000, seed=2, spec=SleCohortSpec(age_distribution="uniform",
                                                             age_min_years=5,
                                                             age_max_years=17))
     assert stats.kstest(uni["age_years"], stats.uniform(5, 12).cdf).pvalue > P_MIN
@@ -70,7 +71,7 @@ def test_age_is_the_documented_truncated_normal():
 
 @pytest.mark.parametrize("population, fraction", [("pediatric", 0.82), ("adult", 0.90)])
 def test_sex_ratio(population, fraction):
-    c = generate_candidates(3000, seed=4, spec=CohortSpec(population=population))
+    c = sle_candidates(3000, seed=4, spec=SleCohortSpec(population=population))
     k = int((c["sex"] == "F").sum())
     assert stats.binomtest(k, 3000, fraction).pvalue > P_MIN
     assert set(c["sex"]) == {"F", "M"}
@@ -94,9 +95,9 @@ def test_cdc_lms_reproduces_the_cdc_file_percentiles():
 
 
 def test_weight_follows_the_lms_curve_at_a_fixed_age():
-    spec = CohortSpec(age_distribution="uniform", age_min_years=10.0, age_max_years=10.001,
+    spec = SleCohortSpec(age_distribution="uniform", age_min_years=10.0, age_max_years=10.001,
                       female_fraction=1.0)
-    c = generate_candidates(4000, seed=5, spec=spec)
+    c = sle_candidates(4000, seed=5, spec=spec)
     L, M, S = (float(v) for v in cdc_weight_lms(10.0005, "F"))
     # invert the LMS transform: z must be standard normal
     z = ((c["weight_kg"] / M) ** L - 1) / (L * S)
@@ -105,7 +106,7 @@ def test_weight_follows_the_lms_curve_at_a_fixed_age():
 
 
 def test_adult_weights_are_log_normal_by_sex():
-    c = generate_candidates(4000, seed=6, spec=CohortSpec(population="adult",
+    c = sle_candidates(4000, seed=6, spec=SleCohortSpec(population="adult",
                                                           age_min_years=25))
     for sex, median in (("F", 58.0), ("M", 70.0)):
         logs = np.log(c.loc[c["sex"] == sex, "weight_kg"] / median) / 0.15
@@ -113,7 +114,7 @@ def test_adult_weights_are_log_normal_by_sex():
 
 
 def test_disease_duration_is_bounded_by_age():
-    c = generate_candidates(2000, seed=9)
+    c = sle_candidates(2000, seed=9)
     assert (c["disease_duration_months"] >= 0).all()
     assert (c["disease_duration_months"] <= 12 * (c["age_years"] - 2.0) + 1e-9).all()
     assert (c["age_at_diagnosis_years"] >= 2.0 - 1e-9).all()
@@ -123,7 +124,7 @@ def test_disease_duration_is_bounded_by_age():
 
 
 def test_failed_regimens_are_poisson_given_duration():
-    c = generate_candidates(3000, seed=10)
+    c = sle_candidates(3000, seed=10)
     lam = 1.0 + 0.8 * c["disease_duration_months"] / 12
     keep = lam < 6  # the cap of 12 is then practically never reached
     resid = (c["failed_regimens"] - lam)[keep]
@@ -133,7 +134,7 @@ def test_failed_regimens_are_poisson_given_duration():
 
 
 def test_sledai_and_lymphocyte_counts():
-    c = generate_candidates(3000, seed=11)
+    c = sle_candidates(3000, seed=11)
     assert c["sledai"].dtype.kind == "i" and c["sledai"].between(0, 105).all()
     p8 = stats.norm.sf(math.log(7.5 / 10.0) / 0.5)  # round(10 e^{0.5 z}) >= 8
     assert stats.binomtest(int((c["sledai"] >= 8).sum()), 3000, p8).pvalue > P_MIN
@@ -142,14 +143,14 @@ def test_sledai_and_lymphocyte_counts():
 
 
 def test_cohort_spec_from_a_scenario_table():
-    spec = CohortSpec.from_dict({"population": "adult", "n_candidates": 50,
+    spec = SleCohortSpec.from_dict({"population": "adult", "n_candidates": 50,
                                  "age_max_years": "600 month", "alc_median_per_ul": 900})
     r = spec.resolved()
     assert (r["age_min_years"], r["age_max_years"], r["female_fraction"]) == (18.0, 50.0, 0.9)
-    c = generate_candidates(seed=0, spec=spec)
+    c = sle_candidates(seed=0, spec=spec)
     assert len(c) == 50 and c["age_years"].between(18, 50).all()
     assert (c["population"] == "adult").all()
-    assert CohortSpec(**{f.name: getattr(spec, f.name)
+    assert SleCohortSpec(**{f.name: getattr(spec, f.name)
                          for f in dataclasses.fields(spec)}) == spec
 
 
@@ -166,11 +167,11 @@ def test_cohort_spec_from_a_scenario_table():
 ])
 def test_bad_cohort_tables_name_the_field(raw, field):
     with pytest.raises(UserError) as info:
-        CohortSpec.from_dict(raw)
+        SleCohortSpec.from_dict(raw)
     assert info.value.field == field
 
 
 def test_bad_arguments():
     with pytest.raises(UserError):
-        generate_candidates(-1, seed=0)
-    assert len(generate_candidates(0, seed=0)) == 0
+        sle_candidates(-1, seed=0)
+    assert len(sle_candidates(0, seed=0)) == 0

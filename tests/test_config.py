@@ -154,7 +154,7 @@ def kind_of(raw: dict) -> str | None:
 
 
 def test_bundled_scenarios_are_valid():
-    from nksim.trials import TrialScenario
+    from nksim.config import TrialScenario
 
     kinds = []
     for path in sorted(SCENARIOS.iterdir(), key=lambda p: p.name):
@@ -241,7 +241,7 @@ after = "keep_then_taper"
      "arms[0].manufacturing.shipping_sigma: must be a finite number (got nan)"),
 ])
 def test_trial_fields_are_named_correctly(change, expected):
-    from nksim.trials import TrialScenario
+    from nksim.config import TrialScenario
 
     raw = tomllib.loads(TRIAL.replace(*change))
     if expected is None:
@@ -355,8 +355,8 @@ def test_the_examples_of_the_scenario_page_work_as_written(tmp_path):
 
 
 def test_arm_tables_are_converted_to_the_units_their_keys_name():
+    from nksim.config import TrialScenario
     from nksim.therapy._manufacturing import CostSpec, ManufacturingSpec
-    from nksim.trials import TrialScenario
 
     text = TRIAL + ("[arms.cost]\nbatch_cost_rmb = \"300000 CNY\"\n"
                     "[arms.manufacturing]\nallogeneic_lead_median_days = \"2 week\"\n")
@@ -368,7 +368,7 @@ def test_arm_tables_are_converted_to_the_units_their_keys_name():
 
 
 def test_an_arm_dose_may_be_flat_or_per_kg():
-    from nksim.trials import TrialScenario
+    from nksim.config import TrialScenario
 
     per_kg = TRIAL.replace('dose_per_kg = "3e7 cell/kg"', 'dose = "3e7 cell/kg"')
     arm = validate(TrialScenario, tomllib.loads(per_kg)).arms[0]

@@ -127,9 +127,9 @@ def test_adults_match_the_declared_means():
 
 
 def test_weights_equal_the_trial_candidates_drawn_from_the_same_streams():
-    from nksim.trials import CohortSpec, generate_candidates
+    from nksim.disease import SleCohortSpec, sle_candidates
 
-    cands = generate_candidates(30, seed=5, spec=CohortSpec(
+    cands = sle_candidates(30, seed=5, spec=SleCohortSpec(
         population="pediatric", age_distribution="uniform", age_min_years=5.0,
         age_max_years=18.0, female_fraction=0.82))
     mine = sample_covariates(30, 5, CovariateSpec(age_years=(5.0, 18.0), female_fraction=0.82))

@@ -8,16 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nksim.disease import SleCohortSpec, SleEligibility, sle_candidates
 from nksim.errors import UserError
 from nksim.model import Citation
-from nksim.trials import (
-    CohortSpec,
-    Criterion,
-    EligibilityCriteria,
-    generate_candidates,
-    screen,
-    screening_summary,
-)
+from nksim.trials import Criterion, screen, screening_summary
+
+LUPUS = SleEligibility()  # the article's criteria (the lupus setting's defaults)
 
 
 def _people(**columns):
@@ -31,7 +27,7 @@ def _people(**columns):
 
 
 def test_article_criteria_are_the_defaults_with_sources():
-    rules = {r.name: r for r in EligibilityCriteria().rules()}
+    rules = {r.name: r for r in SleEligibility().rules()}
     assert (rules["min_age_years"].operator, rules["min_age_years"].threshold) == (">=", 5.0)
     assert (rules["max_age_years"].operator, rules["max_age_years"].threshold) == ("<", 18.0)
     assert (rules["min_disease_duration_months"].operator,
@@ -39,7 +35,7 @@ def test_article_criteria_are_the_defaults_with_sources():
     assert rules["min_failed_regimens"].threshold == 4 and rules["min_sledai"].threshold == 8
     assert rules["min_sledai"].source.verified == "assumption"
     assert rules["min_age_years"].source.key == "article S5"
-    table = EligibilityCriteria().table()
+    table = SleEligibility().table()
     assert list(table["criterion"]) == list(rules)
 
 
@@ -48,7 +44,7 @@ def test_boundaries():
                      disease_duration_months=[24, 24, 24, 24, 6.0, 6.01, 24, 24],
                      failed_regimens=[5, 5, 5, 5, 5, 5, 3, 4],
                      sledai=[12] * 8)
-    _, log = screen(people)
+    _, log = screen(people, LUPUS)
     assert log["eligible"].tolist() == [False, True, True, False, False, True, False, True]
 
 
@@ -57,7 +53,7 @@ def test_reasons_are_readable_and_list_every_failed_rule():
                      disease_duration_months=[24.0, 24.0, 24.0, 4.1, 36.0],
                      failed_regimens=[3, 5, 5, 5, 6],
                      sledai=[12, 12, 6, np.nan, 9])
-    eligible, log = screen(people)
+    eligible, log = screen(people, LUPUS)
     assert log["reasons"].tolist() == [
         "age 4.2 y < 5 y; failed regimens 3 < 4",
         "age 4.96 y < 5 y",
@@ -73,15 +69,15 @@ def test_reasons_are_readable_and_list_every_failed_rule():
 
 
 def test_screening_generated_candidates_agrees_with_a_direct_query():
-    candidates = generate_candidates(400, seed=3, spec=CohortSpec(age_max_years=19.5))
-    eligible, log = screen(candidates)
+    candidates = sle_candidates(400, seed=3, spec=SleCohortSpec(age_max_years=19.5))
+    eligible, log = screen(candidates, LUPUS)
     expected = candidates.query(
         "age_years >= 5 and age_years < 18 and disease_duration_months > 6 "
         "and failed_regimens >= 4 and sledai >= 8")
     assert eligible["candidate"].tolist() == expected["candidate"].tolist()
     assert len(log) == len(candidates)
     assert (log["reasons"] != "").tolist() == (~log["eligible"]).tolist()
-    summary = screening_summary(log)
+    summary = screening_summary(log, LUPUS)
     assert summary.loc["screened", "n"] == 400
     assert summary.loc["eligible", "n"] == len(expected)
     assert summary.loc["min_sledai", "n"] == int((candidates["sledai"] < 8).sum())
@@ -89,19 +85,20 @@ def test_screening_generated_candidates_agrees_with_a_direct_query():
 
 
 def test_criteria_from_a_scenario_table():
-    c = EligibilityCriteria.from_dict({"min_age_years": 6, "max_age_years": "off",
+    c = SleEligibility.from_dict({"min_age_years": 6, "max_age_years": "off",
                                        "min_disease_duration_months": "1 year",
                                        "min_sledai": 10})
     assert c.min_age_years == 6 and c.max_age_years is None
     assert c.min_disease_duration_months == pytest.approx(12.0)
     assert [r.name for r in c.rules()] == ["min_age_years", "min_disease_duration_months",
                                            "min_failed_regimens", "min_sledai"]
-    _, log = screen(_people(age_years=[30.0], sledai=[9]), {"max_age_years": "off"})
+    _, log = screen(_people(age_years=[30.0], sledai=[9]),
+                    SleEligibility.from_dict({"max_age_years": "off"}))
     assert log["eligible"][0]
     _, log = screen(_people(age_years=[30.0], sledai=[9]), c)
     assert log["reasons"][0] == "SLEDAI-2K 9 < 10"
-    assert EligibilityCriteria.from_dict(None) == EligibilityCriteria()
-    assert EligibilityCriteria(**dataclasses.asdict(c)) == c  # rebuildable
+    assert SleEligibility.from_dict(None) == SleEligibility()
+    assert SleEligibility(**dataclasses.asdict(c)) == c  # rebuildable
 
 
 @pytest.mark.parametrize("raw, field", [
@@ -114,7 +111,7 @@ def test_criteria_from_a_scenario_table():
 ])
 def test_bad_eligibility_tables_name_the_field(raw, field):
     with pytest.raises(UserError) as info:
-        EligibilityCriteria.from_dict(raw)
+        SleEligibility.from_dict(raw)
     assert info.value.field == field
     assert str(info.value).startswith(field + ": ")
 
@@ -128,6 +125,8 @@ def test_custom_criteria_and_missing_columns():
     assert eligible["candidate"].tolist() == [1]
     assert log["reasons"][0] == "lymphocytes 450 cells/uL < 500 cells/uL"
     with pytest.raises(UserError, match="no column"):
-        screen(people)
+        screen(people, LUPUS)
+    with pytest.raises(TypeError, match="rules"):
+        screen(people, {"min_age_years": 5})  # a raw table is the setting's to read
     with pytest.raises(ValueError):
         Criterion("x", "y", "==", 1.0, "y", "", "", rule.source)

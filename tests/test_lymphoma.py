@@ -165,8 +165,8 @@ def _scenario(**arm0):
     import tomllib
     from pathlib import Path
 
+    from nksim.config import TrialScenario
     from nksim.scenario import validate
-    from nksim.trials import TrialScenario
 
     path = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios" \
         / "lymphoma_ft516_rituximab.toml"

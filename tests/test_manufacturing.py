@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from nksim.disease import sle_candidates
 from nksim.errors import UserError
 from nksim.therapy._manufacturing import (
     MANUFACTURING_SOURCES,
@@ -19,7 +20,7 @@ from nksim.therapy._manufacturing import (
     patient_costs,
     simulate_manufacturing,
 )
-from nksim.trials import cost_per_patient_treated, cost_per_remission, generate_candidates
+from nksim.trials import cost_per_patient_treated, cost_per_remission
 
 P_MIN = 1e-3
 
@@ -158,7 +159,7 @@ def test_costs_by_hand():
 
 
 def test_cohort_cost_summaries_from_simulated_patients():
-    cands = generate_candidates(300, seed=2)
+    cands = sle_candidates(300, seed=2)
     m = patient_costs(simulate_manufacturing(cands, ManufacturingSpec(), seed=2), CostSpec())
     treated = ~m["manufacturing_failed"].to_numpy()
     per_treated = cost_per_patient_treated(m["cost_rmb"], treated)

@@ -13,9 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from nksim.cli import cli
-from nksim.config import read_toml, validate
+from nksim.config import TrialScenario, read_toml, validate
 from nksim.errors import UserError
-from nksim.trials import TrialScenario
 from nksim.trials._n_of_1 import apparent_response_probability, run_n_of_1
 
 SCENARIO = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios/pancreatic_nk_gs.toml"

@@ -25,6 +25,7 @@ from nksim.trials._power import (
     two_proportion_sample_size,
 )
 from nksim.trials._statistics import proportion_ci
+from nksim.trials._trial import run_trial
 
 SCENARIO = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios/pancreatic_nk_gs.toml"
 
@@ -107,13 +108,19 @@ def _small_raw(**cohort):
     return raw
 
 
+def _run(raw):
+    from nksim.config import TrialScenario, validate
+
+    return run_trial(validate(TrialScenario, raw), progress=False)
+
+
 def test_power_by_simulation_counts_rejections_with_exact_cis():
-    pts = power_by_simulation(_small_raw(), [4, 6], replicates=1, seed=11)
+    pts = power_by_simulation(_small_raw(), [4, 6], run=_run, replicates=1, seed=11)
     assert [p.n for p in pts] == [4, 6]
     for p in pts:
         ci = proportion_ci(p.rejections, 1)
         assert (p.power, p.ci_low, p.ci_high) == (ci.value, ci.ci_low, ci.ci_high)
-    again = power_by_simulation(_small_raw(), [4], replicates=1, seed=11)
+    again = power_by_simulation(_small_raw(), [4], run=_run, replicates=1, seed=11)
     assert again[0] == pts[0]  # seeded
 
 

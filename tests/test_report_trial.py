@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
 
+from nksim.config import TrialScenario
+from nksim.disease import SleEligibility
 from nksim.report import trial as report
 from nksim.report._caveats import (
     MIN_PATIENTS,
@@ -33,8 +35,7 @@ from nksim.report._tables import (
     endpoint_table,
 )
 from nksim.scenario import validate
-from nksim.trials import TrialScenario, run_trial
-from nksim.trials._eligibility import EligibilityCriteria
+from nksim.trials import run_trial
 from test_report_render import browse, probe, visible_text
 
 SMALL = """
@@ -109,7 +110,7 @@ def html(outputs):
 def test_consort_counts_equal_the_rules_applied_afresh(result):
     """Each excluded candidate once, under the first rule (in rule order) that it fails,
     recomputed from the candidates and the scenario's rules, not from the log's text."""
-    rules = EligibilityCriteria.from_dict(result.scenario.eligibility).rules()
+    rules = SleEligibility.from_dict(result.scenario.eligibility).rules()
     cands = result.candidates.set_index("candidate")
     first, any_fail, overlaps = Counter(), Counter(), 0
     for cand in cands.index:
@@ -337,7 +338,7 @@ def test_caveats_list_the_unverified_and_assumed_values(result, html):
     expected = {p.name for p in result.model.parameters
                 if p.source.verified in ("UNVERIFIED", "assumption")}
     assert {r["name"] for r in rows} == expected
-    rules = EligibilityCriteria.from_dict(result.scenario.eligibility).rules()
+    rules = SleEligibility.from_dict(result.scenario.eligibility).rules()
     rule_rows = uncertain_rules(rules)
     # "high disease activity" read as SLEDAI-2K >= 8 is an assumption of the scenario's rules
     assert any("SLEDAI-2K 8 or more" in r["name"] and r["label"] == "ASSUMPTION"

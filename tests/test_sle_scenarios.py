@@ -14,8 +14,9 @@ from importlib import resources
 
 import pytest
 
+from nksim.config import TrialScenario
 from nksim.scenario import read_toml, validate
-from nksim.trials import TrialScenario, get_setting
+from nksim.trials import get_setting
 
 
 def _load(name: str) -> TrialScenario:

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from nksim.cli import cli
+from nksim.config import TrialScenario
 from nksim.errors import UserError
 from nksim.scenario import read_toml, validate
-from nksim.trials import TrialScenario, proportion_ci, run_trial
+from nksim.trials import proportion_ci, run_trial
 
 SMALL = """
 [trial]

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from nksim.cli import cli
+from nksim.config import TrialScenario
 from nksim.errors import UserError
 from nksim.model import Citation, Component, State, compose
 from nksim.population import patient_rng
@@ -33,7 +34,6 @@ from nksim.trials import (
     DiseaseSetting,
     Endpoint,
     Panel,
-    TrialScenario,
     get_setting,
     register_setting,
     run_trial,

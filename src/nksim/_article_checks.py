@@ -251,12 +251,13 @@ def claim_checker() -> Finding:
 @check("eligibility")
 def eligibility() -> Finding:
     """S5: the programme's eligibility rules run on the bundled paediatric cohort."""
-    from nksim.trials import CohortSpec, EligibilityCriteria, generate_candidates, screen
+    from nksim.disease import SleCohortSpec, SleEligibility, sle_candidates
+    from nksim.trials import screen
 
     raw = _scenario_raw("sle_pediatric_cart_vs_carnk.toml")
-    cohort = CohortSpec.from_dict(raw.get("cohort", {}), field="cohort")
-    criteria = EligibilityCriteria.from_dict(raw.get("eligibility", {}), field="eligibility")
-    candidates = generate_candidates(seed=raw["trial"].get("seed", 0), spec=cohort)
+    cohort = SleCohortSpec.from_dict(raw.get("cohort", {}), field="cohort")
+    criteria = SleEligibility.from_dict(raw.get("eligibility", {}), field="eligibility")
+    candidates = sle_candidates(seed=raw["trial"].get("seed", 0), spec=cohort)
     _, log = screen(candidates, criteria)
     n, k = len(log), int(log["eligible"].sum())
     return Finding(
@@ -290,8 +291,9 @@ def lupus_children() -> Finding:
     """The bundled paediatric CAR-T vs CAR-NK trial, run once; the lupus claims read it."""
     import numpy as np
 
+    from nksim.config import TrialScenario
     from nksim.scenario import validate
-    from nksim.trials import TrialScenario, run_trial
+    from nksim.trials import run_trial
 
     result = run_trial(validate(TrialScenario, _scenario_raw(
         "sle_pediatric_cart_vs_carnk.toml")), progress=False)
@@ -767,8 +769,7 @@ def ageing_nk_infusions() -> Finding:
 
 # ------------------------------------------------------------------ cancer and evidence
 def _trial_scenario(name: str):
-    from nksim.config import validate
-    from nksim.trials._schema import TrialScenario
+    from nksim.config import TrialScenario, validate
 
     return validate(TrialScenario, _scenario_raw(name))
 

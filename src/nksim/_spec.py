@@ -1,9 +1,11 @@
-"""Frozen dataclass specifications built from scenario tables, with one-line errors.
+"""Specifications built from scenario tables, with one-line errors.
 
-A field's ``metadata`` says what a scenario may give for it: ``quantity(unit)`` (a number
-in ``unit`` or a ``"value unit"`` string), ``NUMBER``, ``INT``, ``BOOL`` or
-``choice(*options)``. :func:`spec_from_mapping` checks every key and value and names
-the field at fault (``"cohort.age_min_years: ..."``).
+:class:`Table` is the strict pydantic base of every scenario table (a disease setting
+declares its own tables on it; :mod:`nksim.config` builds its sections on it). For frozen
+dataclass specs, a field's ``metadata`` says what a scenario may give for it:
+``quantity(unit)`` (a number in ``unit`` or a ``"value unit"`` string), ``NUMBER``,
+``INT``, ``BOOL`` or ``choice(*options)``. :func:`spec_from_mapping` checks every key
+and value and names the field at fault (``"cohort.age_min_years: ..."``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,19 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from nksim.errors import UserError
 from nksim.units import to_magnitude
+
+
+class Table(BaseModel):
+    """A scenario table: strict (a boolean is not a number, ``"10"`` is not an integer),
+    frozen, finite numbers only, unknown keys refused. Validated by the scenario loader
+    (:func:`nksim.config.validate`), which reports the first problem in one line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False,
+                              arbitrary_types_allowed=True)
 
 NUMBER: dict[str, Any] = {"kind": "number"}
 INT: dict[str, Any] = {"kind": "int"}

@@ -259,8 +259,8 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None,
     """Run a virtual trial; write summary.json, report.html, screening_log.csv,
     patients.csv and timecourse.parquet."""
     from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.config import read_toml, validate
-    from nksim.trials import TrialScenario, run_trial
+    from nksim.config import TrialScenario, read_toml, validate
+    from nksim.trials import run_trial
 
     check_output_dir(out_dir)
     raw = read_toml(scenario_file)

@@ -47,9 +47,8 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
     """Power of a trial scenario's primary endpoint at several sample sizes, by repeated
     virtual trials (seeded), with exact binomial 95 % CIs."""
     from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.config import read_toml, validate
+    from nksim.config import TrialScenario, read_toml, validate
     from nksim.trials._power import power_by_simulation
-    from nksim.trials._schema import TrialScenario
 
     ns = _sizes(sizes)
     if out_dir:
@@ -65,8 +64,11 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
                             f"{endpoint!r})", field="endpoint")
     first = scenario.trial.seed if seed is None else seed
-    points = power_by_simulation(raw, ns, replicates=replicates, seed=first,
-                                 endpoint=endpoint, alpha=alpha, p0=p0)
+    from nksim.trials import run_trial
+
+    points = power_by_simulation(
+        raw, ns, run=lambda r: run_trial(validate(TrialScenario, r), progress=False),
+        replicates=replicates, seed=first, endpoint=endpoint, alpha=alpha, p0=p0)
     click.echo(f"{'n/arm':>6} {'power':>6}  95 % CI        rejections  mean estimate(s)")
     for p in points:
         est = f"{p.mean_estimate_a:.3g}" + ("" if math.isnan(p.mean_estimate_b)
@@ -134,9 +136,8 @@ def n_of_1(scenario_file: Path, arm: str | None, patient: int, replicates: int,
     """One virtual patient, the same treatment, many replicates: how much of one course is
     chance (measurement error, stochastic events)."""
     from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.config import read_toml, validate
+    from nksim.config import TrialScenario, read_toml, validate
     from nksim.trials._n_of_1 import n_of_1_figure, run_n_of_1
-    from nksim.trials._schema import TrialScenario
 
     if out_dir:
         check_output_dir(out_dir)

@@ -6,6 +6,7 @@ models raise plain exceptions that the loaders map to scenario fields.
 Public API::
 
     from nksim.config import read_toml, validate, Scenario          # simulate scenarios
+    from nksim.config import TrialScenario, ArmSection               # trial scenarios
     from nksim.config import json_schema, reference_markdown         # published schema
     from nksim.config import Section, ModelQuantity, quantity_in     # building sections
 
@@ -23,6 +24,9 @@ from nksim.config._simulate import ModelSection as ModelSection
 from nksim.config._simulate import PopulationSection as PopulationSection
 from nksim.config._simulate import Scenario as Scenario
 from nksim.config._simulate import SimulationSection as SimulationSection
+from nksim.config._trial import ArmSection as ArmSection
+from nksim.config._trial import TrialScenario as TrialScenario
+from nksim.config._trial import TrialSection as TrialSection
 from nksim.config._types import MAX_CANDIDATES as MAX_CANDIDATES
 from nksim.config._types import MAX_DOSE_COUNT as MAX_DOSE_COUNT
 from nksim.config._types import MAX_OUTPUT_TIMES as MAX_OUTPUT_TIMES

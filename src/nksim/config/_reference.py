@@ -16,7 +16,7 @@ def schema_model(kind: str):
 
         return Scenario
     if kind == "trial":
-        from nksim.trials import TrialScenario  # the trial sections live with the runner
+        from nksim.config._trial import TrialScenario
 
         return TrialScenario
     from nksim.errors import UserError
@@ -89,6 +89,8 @@ def _sections(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     visit("", schema)
     for condition in schema.get("allOf", []):  # tables whose fields depend on another field
         for name, node in condition.get("then", {}).get("properties", {}).items():
+            if name == "arms":  # each arm's setting-specific [arms.regimen]
+                name, node = "arms.regimen", node["items"]["properties"]["regimen"]
             if "properties" in node:
                 out.append((f"[{name}] ({condition.get('description', '')})", node))
     return out
@@ -103,8 +105,8 @@ def reference_markdown() -> str:
     lines = [
         "# Scenario schema reference",
         "",
-        "Generated from the code (`nksim.config`, `nksim.trials`): do not edit; run",
-        "`python -m nksim.config > docs/schema.md` after changing a section",
+        "Generated from the code (`nksim.config` and the disease settings' tables): do not",
+        "edit; run `python -m nksim.config > docs/schema.md` after changing a section",
         "(`tests/test_config.py` checks that this page is current). The same schema is",
         "printed as JSON Schema by `nksim schema simulate` and `nksim schema trial`.",
         "How to write scenarios, with examples: [scenarios.md](scenarios.md) and",

@@ -2,11 +2,13 @@
 ``[parameters]`` and ``[[arms]]`` (documented with examples in ``docs/trials.md``; field
 reference in ``docs/schema.md``).
 
-Built from the shared scenario types of :mod:`nksim.config` (strict, frozen sections; one
-quantity type; bounded counts). ``[cohort]``, ``[eligibility]``, ``[arms.manufacturing]``
-and ``[arms.cost]`` are validated at load time by the specs that use them
-(:class:`CohortSpec`, :class:`EligibilityCriteria`, :class:`ManufacturingSpec`,
-:class:`CostSpec`), so every mistake is found before any computation.
+Built from the shared scenario types of this package (strict, frozen sections; one
+quantity type; bounded counts). The disease setting's own tables (``[cohort]``,
+``[eligibility]``, ``[arms.regimen]``; declared in ``DiseaseSetting.tables``) and the arms'
+``[arms.manufacturing]`` and ``[arms.cost]`` are validated at load time by the sections or
+specs that use them, and the setting's cross-checks run last
+(``DiseaseSetting.check``), so every mistake is found before any computation. The trial
+runner (:mod:`nksim.trials`) reads the validated scenario and never imports this package.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    BaseModel,
     ConfigDict,
     Field,
     PlainValidator,
@@ -26,7 +29,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from nksim.config import (
+from nksim.config._load import validate
+from nksim.config._types import (
     MAX_CANDIDATES,
     MAX_PATIENTS,
     ModelQuantity,
@@ -35,12 +39,9 @@ from nksim.config import (
     Sigma,
     bounded_int,
     quantity_in,
-    validate,
 )
 from nksim.errors import UserError
 from nksim.therapy._manufacturing import CostSpec, ManufacturingSpec
-from nksim.trials._cohort import CohortSpec
-from nksim.trials._eligibility import EligibilityCriteria
 
 MAX_DAYS = 3650.0  # follow-up and run-in: at most 10 years
 
@@ -72,10 +73,13 @@ def _off_or(tp: Any) -> Any:
     return Literal["off"] | tp
 
 
-def _section_from_dataclass(cls: type, name: str, *, max_ints: dict[str, int],
-                            off: bool = False, skip: tuple[str, ...] = ()) -> type[Section]:
+def _section_from_dataclass(cls: type, name: str, *, max_ints: dict[str, int] | None = None,
+                            skip: tuple[str, ...] = ()) -> type[Section]:
     """A strict section mirroring a spec dataclass whose field metadata say what a scenario
-    may give (``quantity(unit)``, ``NUMBER``, ``INT``, ``BOOL``, ``choice(...)``)."""
+    may give (``quantity(unit)``, ``NUMBER``, ``INT``, ``BOOL``, ``choice(...)``; ``"max"``
+    bounds an integer, default :data:`MAX_CANDIDATES`; ``"off": True`` also accepts the
+    string ``"off"``, a rule turned off)."""
+    max_ints = max_ints or {}
     fields: dict[str, Any] = {}
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -88,24 +92,19 @@ def _section_from_dataclass(cls: type, name: str, *, max_ints: dict[str, int],
         elif kind == "quantity" or meta.get("unit"):
             tp = quantity_in(meta["unit"])
         elif kind == "int" or hints[f.name] in (int, int | None):
-            tp = bounded_int(0, max_ints.get(f.name))
+            tp = bounded_int(0, max_ints.get(f.name, meta.get("max", MAX_CANDIDATES)))
         elif kind == "bool":
             tp = bool
         elif kind == "choice":
             tp = Literal[tuple(meta["choices"])]
         else:
             tp = float
-        if off:
+        if meta.get("off"):
             tp = _off_or(tp)
         fields[f.name] = (tp | None, None)
     return create_model(name, __base__=Section, **fields)
 
 
-CohortSection = _section_from_dataclass(
-    CohortSpec, "CohortSection", max_ints={"n_candidates": MAX_CANDIDATES,
-                                           "regimens_max": 1000})
-EligibilitySection = _section_from_dataclass(
-    EligibilityCriteria, "EligibilitySection", max_ints={"min_failed_regimens": 1000}, off=True)
 ManufacturingSection = _section_from_dataclass(
     ManufacturingSpec, "ManufacturingSection", max_ints={"max_apheresis_attempts": 20})
 CostSection = _section_from_dataclass(CostSpec, "CostSection",
@@ -119,25 +118,40 @@ def _schema_of(section: type[Section], text: str) -> Any:
     return WithJsonSchema(schema)
 
 
-#: The ``[cohort]`` and ``[eligibility]`` tables of each disease setting whose tables have a
-#: section here; a setting not listed validates its own tables when the trial runs.
-#: (Remaining step: let :class:`DiseaseSetting` declare these sections itself.)
-SETTING_TABLES: dict[str, dict[str, tuple[type[Section], Any]]] = {
-    "sle": {"cohort": (CohortSection, CohortSpec.from_dict),
-            "eligibility": (EligibilitySection, EligibilityCriteria.from_dict)},
-}
+def _setting(raw: Any):
+    """The disease setting named by ``[trial] setting`` (default ``"sle"``), or ``None``
+    when the name is not a known setting (reported by :class:`TrialSection`)."""
+    from nksim.trials import get_setting, setting_names
+
+    trial = raw.get("trial") if isinstance(raw, dict) else None
+    name = trial.get("setting", "sle") if isinstance(trial, dict) else "sle"
+    return get_setting(name) if isinstance(name, str) and name in setting_names() else None
+
+
+def _table_section(table: type) -> type[BaseModel]:
+    """The strict section of a setting's table (a pydantic table as it is; a spec dataclass
+    mirrored by :func:`_section_from_dataclass`)."""
+    if isinstance(table, type) and issubclass(table, BaseModel):
+        return table
+    return _section_from_dataclass(table, f"{table.__name__}Section")
+
+
+def _check_table(table: type, raw: Any, where: str) -> dict[str, Any]:
+    """Validate one setting table; a plain table of checked values (in the units their keys
+    name) comes back."""
+    values = validate(_table_section(table), raw, where).model_dump(exclude_unset=True)
+    if not (isinstance(table, type) and issubclass(table, BaseModel)):
+        table.from_dict(values, field=where)  # the spec's own checks (ranges, relations)
+    return values
 
 
 def _check_tables(raw: Any) -> Any:
-    """Validate the arms' ``[manufacturing]``/``[cost]`` tables and the setting's
-    ``[cohort]``/``[eligibility]`` tables (before the rest, as their shape depends on
-    ``[trial] setting``); they stay plain tables of checked values, converted to the units
-    their keys name."""
+    """Validate the arms' ``[manufacturing]``/``[cost]`` tables and the setting's own tables
+    (before the rest, as their shape depends on ``[trial] setting``)."""
     if not isinstance(raw, dict):
         return raw
-    trial = raw.get("trial")
-    setting = trial.get("setting", "sle") if isinstance(trial, dict) else "sle"
-    tables = SETTING_TABLES.get(setting) if isinstance(setting, str) else None
+    setting = _setting(raw)
+    tables = setting.tables if setting is not None else {}
     raw = dict(raw)
     if isinstance(raw.get("arms"), list):  # arms' [manufacturing]/[cost]: strict, with units
         arms = []
@@ -149,20 +163,20 @@ def _check_tables(raw: Any) -> Any:
                     if name in arm:
                         arm[name] = validate(section, arm[name], f"arms[{i}].{name}") \
                             .model_dump(exclude_unset=True)
+                if "regimen" in tables and isinstance(arm.get("regimen", {}), dict):
+                    arm["regimen"] = _check_table(tables["regimen"], arm.get("regimen", {}),
+                                                  f"arms[{i}].regimen")
             arms.append(arm)
         raw["arms"] = arms
-    if not tables:
-        return raw
-    for name, (section, build) in tables.items():
-        values = validate(section, raw.get(name, {}), name).model_dump(exclude_unset=True)
-        build(values, field=name)
-        raw[name] = values
+    for name in ("cohort", "eligibility"):
+        if name in tables:
+            raw[name] = _check_table(tables[name], raw.get(name, {}), name)
     return raw
 
 
 def _table_schema(name: str) -> Any:
     """JSON Schema of a setting-dependent table: any table here; the fields of each
-    setting in :data:`SETTING_TABLES` are added as ``if setting == NAME then ...`` by
+    bundled setting's tables are added as ``if setting == NAME then ...`` by
     :func:`_setting_conditions`."""
     return WithJsonSchema({"type": "object",
                            "description": f"[{name}] of the disease setting "
@@ -171,19 +185,28 @@ def _table_schema(name: str) -> Any:
 
 def _setting_conditions(schema: dict[str, Any]) -> None:
     """Add ``allOf: [{if: {setting is NAME}, then: {cohort: ..., eligibility: ...}}]``."""
+    from nksim.trials import get_setting, setting_names
+
     conditions = []
-    for setting, tables in SETTING_TABLES.items():
+    for setting in setting_names():
+        tables = get_setting(setting).tables
+        if not tables:
+            continue
         test: dict[str, Any] = {"properties": {"trial": {"properties": {
             "setting": {"const": setting}}}}}
         if setting == "sle":  # the default: also when [trial] setting is not given
             test = {"anyOf": [test, {"properties": {"trial": {"not": {
                 "required": ["setting"]}}}}]}
-        props = {}
-        for name, (section, _) in tables.items():
-            sub = section.model_json_schema()
+        props: dict[str, Any] = {}
+        for name, table in tables.items():
+            sub = _table_section(table).model_json_schema()
             sub.pop("title", None)
-            sub["description"] = f"[{name}] of the '{setting}' setting"
-            props[name] = sub
+            sub["description"] = f"[{'arms.' if name == 'regimen' else ''}{name}] of the " \
+                                 f"'{setting}' setting"
+            if name == "regimen":
+                props["arms"] = {"items": {"properties": {"regimen": sub}}}
+            else:
+                props[name] = sub
         conditions.append({"if": test, "then": {"properties": props},
                            "description": f"setting '{setting}'"})
     schema["allOf"] = conditions
@@ -210,7 +233,7 @@ class TrialSection(Section):
     @model_validator(mode="after")
     def _known_names(self) -> TrialSection:
         from nksim.library import model_names
-        from nksim.trials._setting import setting_names
+        from nksim.trials import setting_names
 
         for field, value, known in (("model", self.model, model_names()),
                                     ("setting", self.setting, setting_names())):
@@ -389,4 +412,7 @@ class TrialScenario(Section):
                 ManufacturingSpec.from_dict(arm.manufacturing, product=arm.product,
                                             field=f"{where}.manufacturing")
                 CostSpec.from_dict(arm.cost, product=arm.product, field=f"{where}.cost")
+        setting = _setting({"trial": {"setting": self.trial.setting}})
+        if setting is not None:
+            setting.check(self)
         return self

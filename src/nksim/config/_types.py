@@ -13,9 +13,10 @@ import math
 from typing import Annotated, Any
 
 import pint
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from nksim._spec import Table
 from nksim.errors import UserError
 from nksim.units import format_quantity, parse_quantity, to_magnitude
 
@@ -29,11 +30,8 @@ MAX_SEED = 2**63 - 1
 _QUANTITY_PATTERN = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*[A-Za-z_(1%\u00b5\u03bc].*$"
 
 
-class Section(BaseModel):
+class Section(Table):
     """Base of every scenario section: strict, frozen, unknown keys refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False,
-                              arbitrary_types_allowed=True)
 
 
 def _fail(message: str) -> PydanticCustomError:

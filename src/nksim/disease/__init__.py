@@ -9,6 +9,8 @@ Public API::
                           maintenance_weeks=12, final_taper_weeks=4)
     score = sledai(result.dataset)                       # SLEDAI-2K surrogate (patient x time)
     doris_remission(result.dataset, prednisone_mg_per_day(doses, times)[None], day=90)
+    people = sle_candidates(200, seed=1, spec=SleCohortSpec(population="adult"))  # referred
+    rules = SleEligibility(max_age_years=None)           # the article's criteria, adults
 
 See ``docs/sle-disease.md`` for the equations, parameters and definitions.
 
@@ -46,6 +48,10 @@ from nksim.disease._sle_activity import sledai as sledai
 from nksim.disease._sle_activity import sledai_components as sledai_components
 from nksim.disease._sle_activity import sri4_response as sri4_response
 from nksim.disease._sle_activity import steroid_free_at as steroid_free_at
+from nksim.disease._sle_cohort import SLE_CANDIDATE_COLUMNS as SLE_CANDIDATE_COLUMNS
+from nksim.disease._sle_cohort import SleCohortSpec as SleCohortSpec
+from nksim.disease._sle_cohort import sle_candidates as sle_candidates
+from nksim.disease._sle_eligibility import SleEligibility as SleEligibility
 from nksim.disease._steroids import GC_EFFECT_STATE as GC_EFFECT_STATE
 from nksim.disease._steroids import GC_STATE as GC_STATE
 from nksim.disease._steroids import constant_steroid as constant_steroid
@@ -55,7 +61,7 @@ from nksim.disease._steroids import steroid_taper as steroid_taper
 from nksim.disease._steroids import steroid_withdrawal as steroid_withdrawal
 
 #: Bundled trial settings: name -> module registering it (imported by the trial runner on
-#: first use, so importing nksim.disease does not import the trial machinery).
+#: first use).
 SETTINGS = {"sle": "nksim.disease._sle_setting",
             "lymphoma": "nksim.disease._lymphoma_setting",
             "pancreatic": "nksim.disease._pancreatic_setting"}

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from nksim.config import Section, validate
+from nksim._spec import Table
 from nksim.disease._lymphoma import (
     LYMPHOMA_ASSUMPTION,
     ProductSpec,
@@ -86,7 +86,7 @@ _STREAM_RESPONSE = 4202
 
 
 # ---------------------------------------------------------------- scenario tables
-class CohortTable(Section):
+class CohortTable(Table):
     """``[cohort]`` of the lymphoma setting (all assumptions, docs/cancer.md)."""
 
     n_candidates: Annotated[int, Field(ge=1, le=100_000)] = 200
@@ -100,14 +100,14 @@ class CohortTable(Section):
     t_cells_median_per_ul: Annotated[float, Field(gt=0, le=10000)] = 800.0
 
 
-class EligibilityTable(Section):
+class EligibilityTable(Table):
     """``[eligibility]``: ``"off"`` drops a rule."""
 
     min_age_years: Literal["off"] | Annotated[float, Field(ge=0)] = 18.0
     min_largest_ldi_cm: Literal["off"] | Annotated[float, Field(ge=0)] = 1.5
 
 
-class RegimenTable(Section):
+class RegimenTable(Table):
     """``[arms.regimen]`` of the lymphoma setting."""
 
     nk_product: Literal["hncd16_nk", "car_nk", "ipsc_nk", "cord_blood_nk",
@@ -123,11 +123,13 @@ class RegimenTable(Section):
 
 
 def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]]:
-    cohort = validate(CohortTable, dict(scenario.cohort), "cohort")
-    elig = validate(EligibilityTable, dict(scenario.eligibility), "eligibility")
+    """The setting's tables (validated by the scenario loader, :attr:`tables`) with the
+    checks across them (:meth:`check`)."""
+    cohort = CohortTable.model_validate(dict(scenario.cohort))
+    elig = EligibilityTable.model_validate(dict(scenario.eligibility))
     regimens = []
     for i, arm in enumerate(scenario.arms):
-        reg = validate(RegimenTable, dict(arm.regimen), f"arms[{i}].regimen")
+        reg = RegimenTable.model_validate(dict(arm.regimen))
         where = f"arms[{i}].regimen"
         if arm.product == "car_t":
             raise UserError("the lymphoma setting models NK products: use product = "
@@ -230,6 +232,11 @@ class LymphomaSetting(DiseaseSetting):
     """Relapsed/refractory B-cell lymphoma after anti-CD20 failure (``docs/cancer.md``)."""
 
     name = "lymphoma"
+    tables = {"cohort": CohortTable, "eligibility": EligibilityTable, "regimen": RegimenTable}
+
+    def check(self, scenario) -> None:
+        _tables(scenario)  # the checks across tables, at load time
+
     endpoints = (
         Endpoint("orr_rate", "responder", "binary", (),
                  "overall response (Lugano 2014 CR or PR, best)"),

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from nksim.config import Section, validate
+from nksim._spec import Table
 from nksim.disease._pancreatic import (
     DT_MEDIAN_DAYS,
     DT_RANGE_DAYS,
@@ -85,7 +85,7 @@ _STREAM_RESPONSE = 5102
 _STREAM_DOSE = 5103
 
 
-class CohortTable(Section):
+class CohortTable(Table):
     """``[cohort]`` of the pancreatic setting (assumptions, docs/cancer.md)."""
 
     n_candidates: Annotated[int, Field(ge=1, le=100_000)] = 120
@@ -101,7 +101,7 @@ class CohortTable(Section):
     measurement_sigma: Annotated[float, Field(ge=0, le=1)] = MEASUREMENT_SIGMA
 
 
-class EligibilityTable(Section):
+class EligibilityTable(Table):
     """``[eligibility]``: ``"off"`` drops a rule."""
 
     min_age_years: Literal["off"] | Annotated[float, Field(ge=0)] = 18.0
@@ -109,7 +109,7 @@ class EligibilityTable(Section):
     min_clcr_ml_min: Literal["off"] | Annotated[float, Field(ge=0)] = 30.0
 
 
-class RegimenTable(Section):
+class RegimenTable(Table):
     """``[arms.regimen]`` of the pancreatic setting."""
 
     chemotherapy: Literal["gs", "gemcitabine", "s1", "none"] = "gs"
@@ -125,11 +125,13 @@ class RegimenTable(Section):
 
 
 def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]]:
-    cohort = validate(CohortTable, dict(scenario.cohort), "cohort")
-    elig = validate(EligibilityTable, dict(scenario.eligibility), "eligibility")
+    """The setting's tables (validated by the scenario loader, :attr:`tables`) with the
+    checks across them (:meth:`check`)."""
+    cohort = CohortTable.model_validate(dict(scenario.cohort))
+    elig = EligibilityTable.model_validate(dict(scenario.eligibility))
     regimens = []
     for i, arm in enumerate(scenario.arms):
-        reg = validate(RegimenTable, dict(arm.regimen), f"arms[{i}].regimen")
+        reg = RegimenTable.model_validate(dict(arm.regimen))
         if arm.product == "car_t":
             raise UserError("the pancreatic setting models NK products: use product = "
                             "'car_nk' with regimen.nk_source (got 'car_t')",
@@ -206,6 +208,11 @@ class PancreaticSetting(DiseaseSetting):
     """First-line advanced pancreatic cancer, NK + gemcitabine/S-1 (``docs/cancer.md``)."""
 
     name = "pancreatic"
+    tables = {"cohort": CohortTable, "eligibility": EligibilityTable, "regimen": RegimenTable}
+
+    def check(self, scenario) -> None:
+        _tables(scenario)  # the checks across tables, at load time
+
     endpoints = (
         Endpoint("orr_rate", "responder", "binary", (),
                  "objective response (RECIST 1.1 CR or PR, best, unconfirmed)"),

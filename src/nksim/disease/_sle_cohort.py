@@ -1,8 +1,9 @@
-"""Virtual candidates: the people referred to a trial, before screening.
+"""Virtual lupus candidates: the people referred to a lupus trial, before screening
+(the scenario's ``[cohort]`` table of the ``sle`` setting).
 
 Each candidate gets age, sex, body weight, disease duration, failed regimens, baseline
 SLEDAI-2K and absolute lymphocyte count from documented distributions (sources and
-assumptions in :mod:`nksim.trials._sources`). Every covariate is drawn from its own
+assumptions in :mod:`nksim.disease._sle_trial_sources`). Every covariate is drawn from its own
 random stream of the candidate, ``patient_rng(seed, candidate, stream)``, with exactly
 one draw per covariate (inverse-CDF sampling, also for truncated distributions), so:
 
@@ -27,7 +28,7 @@ from nksim._spec import INT, NUMBER, quantity, spec_from_mapping
 from nksim.errors import UserError
 from nksim.population import cdc_weight_lms, patient_rng
 
-__all__ = ["CohortSpec", "generate_candidates", "cdc_weight_lms", "CANDIDATE_COLUMNS"]
+__all__ = ["SleCohortSpec", "sle_candidates", "SLE_CANDIDATE_COLUMNS"]
 
 #: Random stream of each covariate (``patient_rng(seed, candidate, stream)``).
 STREAMS: dict[str, int] = {
@@ -40,8 +41,8 @@ STREAMS: dict[str, int] = {
     "alc": 107,
 }
 
-#: Columns of :func:`generate_candidates`, with units.
-CANDIDATE_COLUMNS: dict[str, str] = {
+#: Columns of :func:`sle_candidates`, with units.
+SLE_CANDIDATE_COLUMNS: dict[str, str] = {
     "candidate": "integer id (index of the candidate's random streams)",
     "population": "'pediatric' or 'adult'",
     "age_years": "years",
@@ -72,7 +73,7 @@ def _require(ok: bool, message: str, name: str) -> None:
 
 # ---------------------------------------------------------------- cohort specification
 _POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Sources: trials._sources (AGE_DISTRIBUTION, CSLE_DEMOGRAPHY, ADULT_SLE_DEMOGRAPHY,
+    # Sources: disease._sle_trial_sources (AGE_DISTRIBUTION, CSLE_DEMOGRAPHY, ADULT_SLE_DEMOGRAPHY,
     # DURATION_DISTRIBUTION, ALC_DISTRIBUTION).
     "pediatric": {
         "age_min_years": 3.0, "age_max_years": 18.0,
@@ -92,18 +93,18 @@ _POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
-class CohortSpec:
+class SleCohortSpec:
     """How virtual candidates are generated (the scenario's ``[cohort]`` table).
 
     Fields left at ``None`` take the population's default (see
-    :meth:`resolved`); every default is documented in :mod:`nksim.trials._sources`.
+    :meth:`resolved`); every default is documented in :mod:`nksim.disease._sle_trial_sources`.
 
     Parameters
     ----------
     population : {"pediatric", "adult"}
         Children (candidates aged 3-18 y by default) or adults (18-70 y).
     n_candidates : int
-        Default number of candidates for :func:`generate_candidates`.
+        Default number of candidates for :func:`sle_candidates`.
     age_distribution : {"truncated_normal", "uniform"}
         Age on ``[age_min_years, age_max_years)``: a normal with ``age_mean_years`` and
         ``age_sd_years`` truncated to the range, or uniform on it.
@@ -126,7 +127,7 @@ class CohortSpec:
 
     population: str = field(default="pediatric",
                             metadata={"kind": "choice", "choices": ("pediatric", "adult")})
-    n_candidates: int = field(default=200, metadata=INT)
+    n_candidates: int = field(default=200, metadata={**INT, "max": 1_000_000})
     age_distribution: str = field(
         default="truncated_normal",
         metadata={"kind": "choice", "choices": ("truncated_normal", "uniform")})
@@ -143,7 +144,7 @@ class CohortSpec:
     min_onset_age_years: float = field(default=2.0, metadata=quantity("year"))
     regimens_base: float = field(default=1.0, metadata=NUMBER)
     regimens_per_year: float = field(default=0.8, metadata=NUMBER)
-    regimens_max: int = field(default=12, metadata=INT)
+    regimens_max: int = field(default=12, metadata={**INT, "max": 1000})
     sledai_median: float = field(default=10.0, metadata=NUMBER)
     sledai_sigma: float = field(default=0.5, metadata=NUMBER)
     alc_median_per_ul: float | None = field(default=None, metadata=quantity("cell/uL"))
@@ -188,7 +189,7 @@ class CohortSpec:
         return out
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any] | None, *, field: str = "cohort") -> CohortSpec:
+    def from_dict(cls, raw: Mapping[str, Any] | None, *, field: str = "cohort") -> SleCohortSpec:
         """The spec of a scenario's ``[cohort]`` table; unknown keys raise :class:`UserError`.
 
         Quantities with units accept numbers (in the unit of the key's suffix) or
@@ -206,10 +207,10 @@ def _normals(seed: int, ids: np.ndarray, stream: int) -> np.ndarray:
     return np.array([patient_rng(seed, int(i), stream).standard_normal() for i in ids])
 
 
-def generate_candidates(
+def sle_candidates(
     n: int | None = None,
     seed: int = 0,
-    spec: CohortSpec | None = None,
+    spec: SleCohortSpec | None = None,
     *,
     start: int = 0,
 ) -> pd.DataFrame:
@@ -221,21 +222,21 @@ def generate_candidates(
         Number of candidates (default ``spec.n_candidates``).
     seed : int
         The trial's seed. Candidate ``i`` depends only on ``seed``, ``i`` and ``spec``.
-    spec : CohortSpec, optional
+    spec : SleCohortSpec, optional
         Distributions (default: paediatric).
     start : int
-        Id of the first candidate: ``generate_candidates(10, s, start=5)`` returns
-        candidates 5-14, identical to rows 5-14 of ``generate_candidates(15, s)``
+        Id of the first candidate: ``sle_candidates(10, s, start=5)`` returns
+        candidates 5-14, identical to rows 5-14 of ``sle_candidates(15, s)``
         (so candidates can be generated in batches).
 
     Returns
     -------
     pandas.DataFrame
-        One row per candidate, columns :data:`CANDIDATE_COLUMNS` (units there).
+        One row per candidate, columns :data:`SLE_CANDIDATE_COLUMNS` (units there).
 
     Notes
     -----
-    Distributions (sources and plausible ranges in :mod:`nksim.trials._sources`):
+    Distributions (sources and plausible ranges in :mod:`nksim.disease._sle_trial_sources`):
 
     * age: truncated normal (or uniform) on ``[age_min, age_max)``, by inverse CDF;
     * sex: female with probability ``female_fraction``;
@@ -246,7 +247,7 @@ def generate_candidates(
     * SLEDAI-2K: ``round(median * exp(sigma z))`` clipped to [0, 105];
     * lymphocyte count: ``median * exp(sigma z)`` cells/uL.
     """
-    spec = CohortSpec() if spec is None else spec
+    spec = SleCohortSpec() if spec is None else spec
     n = spec.n_candidates if n is None else n
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise UserError(f"must be an integer >= 0 (got {n!r})", field="cohort.n_candidates")

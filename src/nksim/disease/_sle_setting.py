@@ -4,9 +4,11 @@ Plugs the SLE model (``sle_cd19``: lupus, glucocorticoids, lymphodepletion, CD19
 CD19 CAR-NK, cytokines) into the disease-free trial runner through
 :class:`nksim.trials.DiseaseSetting`:
 
-- candidates: :func:`nksim.trials.generate_candidates` (age, sex, weight, disease
-  duration, failed regimens, SLEDAI-2K, lymphocytes) from ``[cohort]``; rules from
-  ``[eligibility]`` (:class:`nksim.trials.EligibilityCriteria`);
+- candidates: :func:`nksim.disease.sle_candidates` (age, sex, weight, disease
+  duration, failed regimens, SLEDAI-2K, lymphocytes) from ``[cohort]``
+  (:class:`nksim.disease.SleCohortSpec`); rules from ``[eligibility]``
+  (:class:`nksim.disease.SleEligibility`); both tables are declared in
+  :attr:`SleSetting.tables` and validated by the scenario loader;
 - covariates -> parameters: body weight sets ``weight_GC`` (steroid exposure) and the
   patient's T cells (``T_CELL_FRACTION`` x lymphocytes) set ``th_normal``;
 - baseline: the untreated steady state at the candidate's SLEDAI-2K on its
@@ -47,12 +49,12 @@ from nksim.disease._sle_activity import (
     sri4_response,
     steroid_free_at,
 )
+from nksim.disease._sle_cohort import SleCohortSpec, sle_candidates
+from nksim.disease._sle_eligibility import SleEligibility
 from nksim.disease._steroids import GC_STATE, prednisone_mg_per_day, steroid_taper
 from nksim.dosing import Dose
 from nksim.errors import UserError
 from nksim.therapy import toxicity_table
-from nksim.trials._cohort import CohortSpec, generate_candidates
-from nksim.trials._eligibility import EligibilityCriteria
 from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, register_setting
 
 #: ASSUMPTION: T cells are ~60-80 % of blood lymphocytes (textbook range); used for th_normal.
@@ -113,6 +115,7 @@ class SleSetting(DiseaseSetting):
         Endpoint("flare_12m_rate", "flare_12m", "binary", (), "flare by 12 months"),
     )
     cost_per_response = ("cost_per_remission", "doris_6m")
+    tables = {"cohort": SleCohortSpec, "eligibility": SleEligibility}
     report_panels = (
         Panel("B", "CD19+ B cells", "cells/µL", _state("B"),
               detection_limit=CELL_DETECTION_LIMIT),
@@ -128,11 +131,11 @@ class SleSetting(DiseaseSetting):
     )
 
     def candidates(self, scenario) -> pd.DataFrame:
-        cohort = CohortSpec.from_dict(scenario.cohort, field="cohort")
-        return generate_candidates(seed=scenario.trial.seed, spec=cohort)
+        cohort = SleCohortSpec.from_dict(scenario.cohort, field="cohort")
+        return sle_candidates(seed=scenario.trial.seed, spec=cohort)
 
-    def criteria(self, scenario) -> EligibilityCriteria:
-        return EligibilityCriteria.from_dict(scenario.eligibility, field="eligibility")
+    def criteria(self, scenario) -> SleEligibility:
+        return SleEligibility.from_dict(scenario.eligibility, field="eligibility")
 
     def covariate_parameters(self, model, patients, parameters) -> np.ndarray:
         """Body weight for steroid exposure; the patient's T cells set ``th_normal``."""

@@ -4,7 +4,7 @@ Every covariate of patient ``i`` comes from its own random stream,
 ``patient_rng(seed, i, STREAMS[name])``, with one draw per covariate (inverse-CDF
 sampling), so patient ``i`` is the same whatever the population size, batch size,
 number of threads or arms. The streams of age, sex and weight are those of
-:func:`nksim.trials.generate_candidates`: a child drawn here with the same seed, age
+:func:`nksim.disease.sle_candidates`: a child drawn here with the same seed, age
 range and female fraction weighs what the trial's candidate weighs.
 
 Distributions (sources in :mod:`nksim.population._sources`):

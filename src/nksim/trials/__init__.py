@@ -2,33 +2,25 @@
 
 Public API::
 
-    from nksim.trials import TrialScenario, run_trial                 # the runner
+    from nksim.trials import run_trial    # the runner (scenario: nksim.config.TrialScenario)
     from nksim.trials import DiseaseSetting, Endpoint, Panel, Baseline, register_setting
     from nksim.trials import get_setting, setting_names              # disease settings
     from nksim.trials import compare_arms, paired_difference, risk_ratio  # comparisons
 
-    from nksim.trials import CohortSpec, generate_candidates          # who is referred
-    from nksim.trials import EligibilityCriteria, Criterion, screen   # who is eligible
+    from nksim.trials import Criterion, screen, screening_summary     # who is eligible
     from nksim.trials import proportion_ci, km_median, endpoint_summary, ...  # statistics
 
 See ``docs/trials.md`` (runner, settings, designs, comparisons) and
 ``docs/trials-statistics.md`` (definitions, distributions and sources).
 """
 
-# ---- candidates, eligibility and statistics (trials/_cohort, _eligibility, _statistics)
-from nksim.trials._cohort import CANDIDATE_COLUMNS as CANDIDATE_COLUMNS
-from nksim.trials._cohort import CohortSpec as CohortSpec
-from nksim.trials._cohort import cdc_weight_lms as cdc_weight_lms
-from nksim.trials._cohort import generate_candidates as generate_candidates
-
-# ---- end of candidates, eligibility and statistics
-# ---- the trial runner
 from nksim.trials._comparisons import compare_arms as compare_arms
 from nksim.trials._comparisons import cox_hazard_ratio as cox_hazard_ratio
 from nksim.trials._comparisons import paired_difference as paired_difference
 from nksim.trials._comparisons import risk_ratio as risk_ratio
+from nksim.trials._eligibility import Criteria as Criteria
 from nksim.trials._eligibility import Criterion as Criterion
-from nksim.trials._eligibility import EligibilityCriteria as EligibilityCriteria
+from nksim.trials._eligibility import RuleSet as RuleSet
 from nksim.trials._eligibility import screen as screen
 from nksim.trials._eligibility import screening_summary as screening_summary
 
@@ -42,7 +34,6 @@ from nksim.trials._power import schoenfeld_events as schoenfeld_events
 from nksim.trials._power import simon_operating as simon_operating
 from nksim.trials._power import simon_two_stage as simon_two_stage
 from nksim.trials._power import two_proportion_sample_size as two_proportion_sample_size
-from nksim.trials._schema import TrialScenario as TrialScenario
 from nksim.trials._setting import Baseline as Baseline
 from nksim.trials._setting import DiseaseSetting as DiseaseSetting
 from nksim.trials._setting import Endpoint as Endpoint

@@ -284,16 +284,16 @@ def scenario_with(raw: dict, n: int, seed: int) -> dict:
     return out
 
 
-def power_by_simulation(raw: dict, ns: Sequence[int], *, replicates: int = 20,
-                        seed: int = 0, endpoint: str | None = None, alpha: float = 0.05,
-                        p0: float | None = None,
-                        run: Callable[[dict], object] | None = None) -> list[PowerPoint]:
+def power_by_simulation(raw: dict, ns: Sequence[int], *, run: Callable[[dict], object],
+                        replicates: int = 20, seed: int = 0, endpoint: str | None = None,
+                        alpha: float = 0.05, p0: float | None = None) -> list[PowerPoint]:
     """Power of the primary test at each sample size (patients per arm), from
-    ``replicates`` virtual trials per size with seeds ``seed, seed+1, ...``."""
-    from nksim.config import validate
-    from nksim.trials._schema import TrialScenario
+    ``replicates`` virtual trials per size with seeds ``seed, seed+1, ...``.
+
+    ``run(raw)`` validates and runs one replicate's scenario table (the command line
+    passes ``run_trial(validate(TrialScenario, raw))``) and returns its trial result.
+    """
     from nksim.trials._statistics import proportion_ci
-    from nksim.trials._trial import run_trial
 
     if not ns or any((not isinstance(n, int)) or n < 2 or n > 10_000 for n in ns):
         raise UserError(f"give sample sizes from 2 to 10000 per arm (got {list(ns)})",
@@ -305,7 +305,6 @@ def power_by_simulation(raw: dict, ns: Sequence[int], *, replicates: int = 20,
         raise UserError(f"must be in (0, 1) (got {alpha!r})", field="alpha")
     if p0 is not None and not (0 < p0 < 1):
         raise UserError(f"must be in (0, 1) (got {p0!r})", field="p0")
-    run = run or (lambda r: run_trial(validate(TrialScenario, r), progress=False))
     out = []
     for n in ns:
         hits, ea, eb = 0, [], []

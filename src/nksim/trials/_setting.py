@@ -5,7 +5,9 @@ simulation, endpoints, statistics) knows no disease. A :class:`DiseaseSetting` s
 
 1. its model (:meth:`DiseaseSetting.model`);
 2. the referred candidates with their covariates (:meth:`~DiseaseSetting.candidates`) and
-   the eligibility rules (:meth:`~DiseaseSetting.criteria`);
+   the eligibility rules (:meth:`~DiseaseSetting.criteria`), read from its own scenario
+   tables (``[cohort]``, ``[eligibility]``, each arm's ``[arms.regimen]``), which it
+   declares in :attr:`~DiseaseSetting.tables` for the scenario loader to validate;
 3. covariates -> parameters (:meth:`~DiseaseSetting.covariate_parameters`), applied after
    the runner's log-normal between-patient variability;
 4. each patient's baseline state, e.g. a steady state (:meth:`~DiseaseSetting.baseline`);
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -38,10 +40,10 @@ from nksim.errors import UserError
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
+    from nksim.config import ArmSection, TrialScenario
     from nksim.dosing import Dose
     from nksim.model import Model
-    from nksim.trials._eligibility import Criterion, EligibilityCriteria
-    from nksim.trials._schema import ArmSection, TrialScenario
+    from nksim.trials._eligibility import Criteria
 
 EndpointKind = Literal["binary", "time_to_event", "median"]
 
@@ -139,6 +141,19 @@ class DiseaseSetting(ABC):
     #: Every endpoint is also summarised per level, under
     #: ``arms.ARM.subgroups.COLUMN.LEVEL.endpoints`` of ``summary.json``.
     subgroups: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: The setting's own scenario tables: ``"cohort"``, ``"eligibility"`` and/or
+    #: ``"regimen"`` (each arm's ``[arms.regimen]``) -> a strict table class
+    #: (:class:`nksim._spec.Table`, a pydantic model) or a spec dataclass with a
+    #: ``from_dict(raw, field=...)`` constructor. The scenario loader validates them before
+    #: any computation (errors name the field); a table not declared is passed through and
+    #: is the setting's to check.
+    tables: ClassVar[Mapping[str, type]] = {}
+
+    def check(self, scenario: TrialScenario) -> None:
+        """Checks across tables (e.g. an arm's regimen against its product), called by the
+        scenario loader after the tables are validated; raise :class:`nksim.errors.UserError`
+        naming the field. Default: nothing to check."""
+        return None
 
     def model(self, scenario: TrialScenario) -> Model:
         """The model, with the scenario's ``[parameters]`` (default: ``[trial] model``)."""
@@ -153,8 +168,7 @@ class DiseaseSetting(ABC):
         criteria or the model use."""
 
     @abstractmethod
-    def criteria(self, scenario: TrialScenario
-                 ) -> EligibilityCriteria | Sequence[Criterion]:
+    def criteria(self, scenario: TrialScenario) -> Criteria:
         """Eligibility rules (an empty sequence: everybody referred is eligible)."""
 
     def covariate_parameters(self, model: Model, patients: pd.DataFrame,

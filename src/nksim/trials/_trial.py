@@ -24,7 +24,7 @@ import math
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,10 +44,12 @@ from nksim.therapy._manufacturing import (
 )
 from nksim.trials._comparisons import compare_arms
 from nksim.trials._eligibility import screen
-from nksim.trials._schema import ArmSection, TrialScenario
 from nksim.trials._setting import DiseaseSetting, Endpoint, get_setting
 from nksim.trials._statistics import StatisticalWarning, cost_per_remission, endpoint_summary
 from nksim.units import to_magnitude
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nksim.config import ArmSection, TrialScenario  # validated by the scenario loader
 
 STREAM_PARAMETERS = 11  # log-normal parameter variability
 STREAM_ENDPOINTS = 12  # the setting's endpoint draws (e.g. individual CRS/ICANS thresholds)
