@@ -393,3 +393,15 @@ def test_ageing_report_renders_in_headless_chromium(page, tmp_path):
         assert f'id="{section}"' in dom
     assert "Table 1: the arms at the start" in dom
     assert "Flow of virtual individuals" in dom
+
+
+def test_an_endpoint_of_people_only_is_not_shown_as_missing_for_mice(nk_mice):
+    _, run = nk_mice
+    rows = report.arm_endpoint_table(run["summary"])
+    years = next(r for r in rows if r["key"] == "lifespan_median_years")
+    assert years["cells"]["mice"] == {"n": "–", "estimate": "–",
+                                      "ci": "not computed for mice"}
+    e = run["summary"]["arms"]["women"]["endpoints"]["lifespan_median_years"]
+    assert years["cells"]["women"]["estimate"] == fmt_number(e["value"])
+    days = run["summary"]["arms"]["women"]["endpoints"]["lifespan_median_days"]["value"]
+    assert e["value"] == pytest.approx(days / 365.0)

@@ -79,12 +79,10 @@ PARAMETERS = {
 
 #: Words for the NK-layer assumptions (keys of ``DEFAULTS``).
 NK_VALUES = {
-    "nk_share": ("share of senescent-cell removal done by NK cells", "share"),
-    "per_cell_decline_per_year": ("loss of per-cell NK killing per year of age",
-                                  "per_cell_decline_per_year"),
-    "perforin_residual": ("NK killing left without perforin (1 = wild type)",
-                          "perforin_residual"),
-    "endogenous_nk": ("body pool of NK cells", "pool_cells"),
+    "nk_share": "share of senescent-cell removal done by NK cells",
+    "per_cell_decline_per_year": "loss of per-cell NK killing per year of age",
+    "perforin_residual": "NK killing left without perforin (1 = wild type)",
+    "endogenous_nk": "body pool of NK cells",
 }
 
 #: Median lifespans outside these ranges are flagged as implausible (ASSUMPTION: laboratory
@@ -264,8 +262,14 @@ def arm_endpoint_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
     arms = {name: {**a, "endpoints": {k: v for k, v in a["endpoints"].items()
                                       if k not in COMPARISON_KEYS}}
             for name, a in summary["arms"].items()}
-    return endpoint_table({"arms": arms}, ENDPOINTS,
+    rows = endpoint_table({"arms": arms}, ENDPOINTS,
                           {k: "continuous" for a in arms.values() for k in a["endpoints"]})
+    for row in rows:  # e.g. the median in years, computed for people only
+        for name, a in arms.items():
+            if row["key"] not in a["endpoints"]:
+                row["cells"][name] = {"n": "–", "estimate": "–",
+                                      "ci": f"not computed for {SPECIES_WORDS[a['species']]}"}
+    return rows
 
 
 def comparison_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -405,7 +409,7 @@ def uncertain_values(scenario: AgeingScenario) -> list[dict[str, Any]]:
             "β(t) = β₀ [(1 − s) + s C(t)]", "–", "ASSUMPTION", NK_BRIDGE.text,
             f"{NK_BRIDGE.note}; arms: {', '.join(arms)}"), spec.name)
         pool_key = "endogenous_nk_human" if spec.species == "human" else "endogenous_nk_mouse"
-        for key, (words, _) in NK_VALUES.items():
+        for key, words in NK_VALUES.items():
             dkey = pool_key if key == "endogenous_nk" else key
             value = {"nk_share": nk.share, "per_cell_decline_per_year":
                      nk.per_cell_decline_per_year, "perforin_residual": nk.perforin_residual,
