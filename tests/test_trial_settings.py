@@ -11,11 +11,15 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+from typing import Annotated
+
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from pydantic import Field
 
+from nksim._spec import Table
 from nksim.cli import cli
 from nksim.config import TrialScenario
 from nksim.errors import UserError
@@ -64,10 +68,23 @@ def logistic(t: np.ndarray, t0: float, y0: float, r: float, k: float) -> np.ndar
     return k * y0 * e / (k + y0 * (e - 1.0))
 
 
+class TumourCohort(Table):
+    """``[cohort]`` of the test setting, validated by the scenario loader."""
+
+    n_candidates: Annotated[int, Field(ge=1, le=1000)] = 40
+
+
 class TumourSetting(DiseaseSetting):
     """Defined in the tests only: nothing under ``trials/`` knows it."""
 
     name = "tumour_test"
+    tables = {"cohort": TumourCohort}
+
+    def check(self, scenario):
+        for i, arm in enumerate(scenario.arms):
+            if arm.product == "car_t":
+                raise UserError("this test setting infuses CAR-NK cells only (got 'car_t')",
+                                field=f"arms[{i}].product")
     endpoints = (
         Endpoint("shrinkage_28d_rate", "shrunk_28d", "binary", (),
                  "tumour smaller on day 28 than on day 0"),
@@ -234,6 +251,59 @@ def test_unknown_setting_is_a_user_error():
     with pytest.raises(UserError, match="tumour_test") as info:
         run_trial(tumour_scenario(setting="tumor_test"))
     assert info.value.field == "trial.setting"
+
+
+def test_a_setting_declares_its_tables_and_the_loader_checks_them():
+    """Tables and cross-checks of a setting defined here are checked when the scenario is
+    loaded, before any computation, with the usual one-line errors."""
+    raw = tomllib.loads(textwrap.dedent(TUMOUR))
+    raw["cohort"] = {"n_candidate": 30}
+    with pytest.raises(UserError) as info:
+        validate(TrialScenario, raw)
+    assert str(info.value) == ("cohort.n_candidate: unknown field; did you mean "
+                               "'n_candidates'?")
+    raw["cohort"] = {"n_candidates": 5000}
+    with pytest.raises(UserError, match=r"^cohort\.n_candidates: .*1000"):
+        validate(TrialScenario, raw)
+    raw["cohort"] = {"n_candidates": 30}
+    raw["arms"][0]["product"] = "car_t"
+    with pytest.raises(UserError) as info:
+        validate(TrialScenario, raw)
+    assert info.value.field == "arms[0].product" and "CAR-NK" in str(info.value)
+
+
+def _imports(path: Path) -> list[str]:
+    """Modules imported by a file, outside ``if TYPE_CHECKING:`` blocks; relative imports
+    resolved against the file's package."""
+    tree = ast.parse(path.read_text())
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+               and getattr(node.test, "id", "") == "TYPE_CHECKING"
+               for n in ast.walk(node)}
+    package = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts[:-1])
+    out = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            out.append(".".join(x for x in (base, node.module or "") if x))
+    return out
+
+
+def test_only_the_command_line_and_the_loaders_import_config():
+    """issue 8 §1: the schema has one home; the engine, models, trials and diseases
+    receive validated objects and raise plain errors (type hints only otherwise)."""
+    allowed = {"scenario.py", "_article_checks.py"}  # the simulate and article loaders
+    offenders = []
+    for path in (ROOT / "src/nksim").rglob("*.py"):
+        rel = path.relative_to(ROOT / "src/nksim")
+        if rel.parts[0] == "config" or rel.name.startswith("cli") or rel.name in allowed:
+            continue
+        if any(m == "nksim.config" or m.startswith("nksim.config.") for m in _imports(path)):
+            offenders.append(str(rel))
+    assert offenders == []
 
 
 def test_trials_runner_imports_no_disease():
