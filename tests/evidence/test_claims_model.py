@@ -23,7 +23,13 @@ def test_shipped_model_belongs_to_the_current_train_split():
 
 def test_char_ngrams_are_scikit_learns(pipe):
     analyzer = pipe[0].build_analyzer()
-    for text in ["Our NK cells cure  all\ndiseases!", "本院 NK细胞回输 a", "x", "  ", "ab abc abcd"]:
+    for text in [
+        "Our NK cells cure  all\ndiseases!",
+        "本院 NK细胞回输 a",
+        "x",
+        "  ",
+        "ab abc abcd",
+    ]:
         assert cm.char_wb_ngrams(text) == analyzer(text)
 
 
