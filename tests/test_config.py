@@ -168,27 +168,12 @@ def test_bundled_scenarios_are_valid():
 
 
 # ---------------------------------------------------------------- trial fields
-TRIAL = """
-[trial]
-name = "t"
-seed = 1
-patients_per_arm = 2
-follow_up_days = 200
-run_in_days = 30
-[cohort]
-n_candidates = 10
-[[arms]]
-name = "car_nk"
-product = "car_nk"
-dose_per_kg = "3e7 cell/kg"
-infusions = 3
-interval_days = 3
-[arms.lymphodepletion]
-fludarabine_mg_m2 = 25
-cyclophosphamide_mg_m2 = 300
-[arms.steroids]
-after = "keep_then_taper"
-"""
+@pytest.fixture(scope="module")
+def trial_toml(small_trial_toml) -> str:
+    """One CAR-NK arm of the shared small trial, 2 patients, 10 candidates."""
+    return small_trial_toml(name="t", seed=1, patients_per_arm=2, follow_up_days=200,
+                            n_candidates=10, population=None, variability=False,
+                            arms=("car_nk",))
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -240,10 +225,10 @@ after = "keep_then_taper"
     (("interval_days = 3", "interval_days = 3\n[arms.manufacturing]\nshipping_sigma = nan"),
      "arms[0].manufacturing.shipping_sigma: must be a finite number (got nan)"),
 ])
-def test_trial_fields_are_named_correctly(change, expected):
+def test_trial_fields_are_named_correctly(change, expected, trial_toml):
     from nksim.config import TrialScenario
 
-    raw = tomllib.loads(TRIAL.replace(*change))
+    raw = tomllib.loads(trial_toml.replace(*change))
     if expected is None:
         assert validate(TrialScenario, raw).trial.follow_up_days == pytest.approx(365.25)
         return
@@ -354,12 +339,12 @@ def test_the_examples_of_the_scenario_page_work_as_written(tmp_path):
         assert plan.times[-1] > plan.times[0] and plan.doses
 
 
-def test_arm_tables_are_converted_to_the_units_their_keys_name():
+def test_arm_tables_are_converted_to_the_units_their_keys_name(trial_toml):
     from nksim.config import TrialScenario
     from nksim.therapy._manufacturing import CostSpec, ManufacturingSpec
 
-    text = TRIAL + ("[arms.cost]\nbatch_cost_rmb = \"300000 CNY\"\n"
-                    "[arms.manufacturing]\nallogeneic_lead_median_days = \"2 week\"\n")
+    text = trial_toml + ("[arms.cost]\nbatch_cost_rmb = \"300000 CNY\"\n"
+                         "[arms.manufacturing]\nallogeneic_lead_median_days = \"2 week\"\n")
     arm = validate(TrialScenario, tomllib.loads(text)).arms[0]
     assert arm.cost == {"batch_cost_rmb": 300000.0}
     assert ManufacturingSpec.from_dict(arm.manufacturing, product="car_nk") \
@@ -367,12 +352,12 @@ def test_arm_tables_are_converted_to_the_units_their_keys_name():
     assert CostSpec.from_dict(arm.cost, product="car_nk").batch_cost_rmb == 300000.0
 
 
-def test_an_arm_dose_may_be_flat_or_per_kg():
+def test_an_arm_dose_may_be_flat_or_per_kg(trial_toml):
     from nksim.config import TrialScenario
 
-    per_kg = TRIAL.replace('dose_per_kg = "3e7 cell/kg"', 'dose = "3e7 cell/kg"')
+    per_kg = trial_toml.replace('dose_per_kg = "3e7 cell/kg"', 'dose = "3e7 cell/kg"')
     arm = validate(TrialScenario, tomllib.loads(per_kg)).arms[0]
     assert arm.dose is None and arm.dose_per_kg == 3e7
-    flat = TRIAL.replace('dose_per_kg = "3e7 cell/kg"', 'dose = "7.5e8 cell"')
+    flat = trial_toml.replace('dose_per_kg = "3e7 cell/kg"', 'dose = "7.5e8 cell"')
     arm = validate(TrialScenario, tomllib.loads(flat)).arms[0]
     assert arm.dose == 7.5e8 and arm.dose_per_kg is None

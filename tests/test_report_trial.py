@@ -38,49 +38,12 @@ from nksim.scenario import validate
 from nksim.trials import run_trial
 from test_report_render import browse, probe, visible_text
 
-SMALL = """
-[trial]
-name = "report test trial"
-seed = 11
-patients_per_arm = 5
-follow_up_days = 365
-run_in_days = 30
-[cohort]
-population = "pediatric"
-n_candidates = 70
-[variability]
-lognormal_sigma = { all = 0.1, Emax_INF = 0.0, Emax_auto = 0.0, n_ic = 0.0 }
-[[arms]]
-name = "car_t"
-product = "car_t"
-dose_per_kg = "1e6 cell/kg"
-[arms.lymphodepletion]
-fludarabine_mg_m2 = 25
-cyclophosphamide_mg_m2 = [0, 0, 1000]
-[arms.steroids]
-after = "stop"
-[[arms]]
-name = "car_nk"
-product = "car_nk"
-dose_per_kg = "3e7 cell/kg"
-infusions = 3
-interval_days = 3
-[arms.lymphodepletion]
-fludarabine_mg_m2 = 25
-cyclophosphamide_mg_m2 = 300
-[arms.steroids]
-after = "keep_then_taper"
-[[arms]]
-name = "control"
-product = "none"
-[arms.steroids]
-after = "continue"
-"""
-
 
 @pytest.fixture(scope="module")
-def raw():
-    return tomllib.loads(SMALL)
+def raw(small_trial_toml):
+    return tomllib.loads(small_trial_toml(
+        name="report test trial", seed=11, patients_per_arm=5, follow_up_days=365,
+        n_candidates=70, car_t_lymphodepletion=True))
 
 
 @pytest.fixture(scope="module")

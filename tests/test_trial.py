@@ -17,44 +17,14 @@ from nksim.errors import UserError
 from nksim.scenario import read_toml, validate
 from nksim.trials import proportion_ci, run_trial
 
-SMALL = """
-[trial]
-name = "small test trial"
-seed = 7
-patients_per_arm = 6
-follow_up_days = 200
-run_in_days = 30
-[cohort]
-population = "pediatric"
-n_candidates = 90
-[variability]
-lognormal_sigma = { all = 0.1, Emax_INF = 0.0, Emax_auto = 0.0, n_ic = 0.0 }
-[[arms]]
-name = "car_t"
-product = "car_t"
-dose_per_kg = "1e6 cell/kg"
-[arms.steroids]
-after = "stop"
-[[arms]]
-name = "car_nk"
-product = "car_nk"
-dose_per_kg = "3e7 cell/kg"
-infusions = 3
-interval_days = 3
-[arms.lymphodepletion]
-fludarabine_mg_m2 = 25
-cyclophosphamide_mg_m2 = 300
-[arms.steroids]
-after = "keep_then_taper"
-[[arms]]
-name = "control"
-product = "none"
-[arms.steroids]
-after = "continue"
-"""
+
+@pytest.fixture(scope="module")
+def small(small_trial_toml) -> str:
+    return small_trial_toml(name="small test trial", seed=7, patients_per_arm=6,
+                            follow_up_days=200, n_candidates=90)
 
 
-def scenario(text: str = SMALL, **trial) -> TrialScenario:
+def scenario(text: str, **trial) -> TrialScenario:
     raw = read_toml_text(text)
     raw["trial"].update(trial)
     return validate(TrialScenario, raw)
@@ -67,20 +37,20 @@ def read_toml_text(text: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def result():
-    return run_trial(scenario())
+def result(small):
+    return run_trial(scenario(small))
 
 
-def test_same_seed_same_results_whatever_the_batch_size(result):
-    other = run_trial(scenario(batch_size=4))
+def test_same_seed_same_results_whatever_the_batch_size(result, small):
+    other = run_trial(scenario(small, batch_size=4))
     for a, b in zip(result.arms, other.arms, strict=True):
         assert a.summary == b.summary
         np.testing.assert_array_equal(a.simulation.dataset["B"].values,
                                       b.simulation.dataset["B"].values)
 
 
-def test_different_seed_different_patients(result):
-    other = run_trial(scenario(seed=8))
+def test_different_seed_different_patients(result, small):
+    other = run_trial(scenario(small, seed=8))
     assert not result.arms[0].patients["candidate"].equals(other.arms[0].patients["candidate"])
 
 
@@ -140,8 +110,8 @@ def test_summary_has_the_required_endpoints(result):
             assert {"value", "ci_low", "ci_high"} <= set(ep)
 
 
-def test_cli_trial_writes_outputs(tmp_path: Path):
-    (tmp_path / "t.toml").write_text(textwrap.dedent(SMALL))
+def test_cli_trial_writes_outputs(tmp_path: Path, small):
+    (tmp_path / "t.toml").write_text(small)
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["trial", str(tmp_path / "t.toml"), "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -163,8 +133,8 @@ def test_cli_trial_writes_outputs(tmp_path: Path):
     (("seed = 7", 'seed = 7\nsetting = "lupus"'), "trial.setting"),
     (("seed = 7", 'seed = 7\ndesign = "crossover"'), "trial.design"),
 ])
-def test_bad_trial_input_is_one_line_and_no_output(tmp_path: Path, change, field):
-    (tmp_path / "t.toml").write_text(textwrap.dedent(SMALL).replace(*change))
+def test_bad_trial_input_is_one_line_and_no_output(tmp_path: Path, change, field, small):
+    (tmp_path / "t.toml").write_text(small.replace(*change))
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["trial", str(tmp_path / "t.toml"), "--out", str(out)])
     assert res.exit_code == 2, res.output
@@ -180,14 +150,14 @@ def test_bundled_trial_scenarios_validate():
         assert sc.arms
 
 
-def test_unknown_variability_parameter():
-    sc = scenario(SMALL.replace("n_ic = 0.0", "nope = 0.1"))
+def test_unknown_variability_parameter(small):
+    sc = scenario(small.replace("n_ic = 0.0", "nope = 0.1"))
     with pytest.raises(UserError, match="nope"):
         run_trial(sc)
 
 
-def test_paired_lupus_design_same_patients_same_course_until_treatment_differs():
-    sc = scenario(design="paired", patients_per_arm=3)
+def test_paired_lupus_design_same_patients_same_course_until_treatment_differs(small):
+    sc = scenario(small, design="paired", patients_per_arm=3)
     res = run_trial(sc)
     ids = [a.patients["candidate"].tolist() for a in res.arms]
     assert ids[0] == ids[1] == ids[2] and len(ids[0]) == 3
