@@ -337,15 +337,55 @@ def test_concurrent_runs_into_one_folder_never_mix(tmp_path):
 
 
 def test_engine_errors_in_a_trial_name_the_trial_field(tmp_path, monkeypatch):
-    """The engine names [simulation] fields; in a trial they are set in [trial]."""
+    """The engine names its own arguments (``atol``); the command line names the trial's
+    field."""
     import nksim.trials
     from nksim.errors import UserError
 
     def fails(*args, **kwargs):
-        raise UserError("must be > 0 (got 0)", field="simulation.atol")
+        raise UserError("must be > 0 (got 0)", field="atol")
 
     monkeypatch.setattr(nksim.trials, "run_trial", fails)
     (tmp_path / "t.toml").write_text(textwrap.dedent(TRIAL), encoding="utf-8")
     result = invoke(["trial", str(tmp_path / "t.toml"), "--out", str(tmp_path / "out")])
     assert_one_line_error(result, "nksim: error: trial.atol: must be > 0 (got 0)",
                           tmp_path / "out")
+
+
+# ---------------------------------------------------------------- plain errors, mapped fields
+@pytest.mark.parametrize("text, expected", [
+    (BASE + "atol = { nope = 1e-6 }\n",
+     "nksim: error: simulation.atol.nope: model 'depillis2006' has no state 'nope'"),
+    (BASE + "[population]\nsize = 3\nseed = 1\nlognormal_sigma = { nope = 0.1 }\n",
+     "nksim: error: population.lognormal_sigma: unknown parameter(s) ['nope']"),
+    (BASE.replace('"patient9"', '"patient99"'),
+     "nksim: error: model.parameter_set: model 'depillis2006' has no parameter set"),
+])
+def test_engine_and_population_errors_get_the_scenario_field(tmp_path, text, expected):
+    """The engine, model and population modules name their own arguments (``atol.nope``,
+    ``sigma``, ``parameter_set``); the scenario loader names the scenario's field."""
+    result, out = simulate(tmp_path, text)
+    assert_one_line_error(result, expected, out)
+
+
+def test_engine_and_population_modules_name_no_scenario_field():
+    """issue 8 §1: the engine, models, dosing and population raise plain errors naming
+    their arguments; only the loaders (nksim.scenario, nksim.config, the trial runner and
+    the settings, which read scenarios) name scenario fields."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "src/nksim"
+    files = [*(root / "engine").glob("*.py"), *(root / "model").glob("*.py"),
+             *(root / "population").glob("*.py"), root / "dosing.py", root / "units.py"]
+    sections = ("simulation.", "population.", "doses.", "execution.", "trial.", "model.")
+    named = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "field":
+                parts = [node.value] if isinstance(node.value, ast.Constant) else [
+                    v for v in getattr(node.value, "values", [])
+                    if isinstance(v, ast.Constant)][:1]
+                for part in parts:
+                    if isinstance(part.value, str) and part.value.startswith(sections):
+                        named.append(f"{path.name}:{node.lineno} {part.value}")
+    assert named == []

@@ -231,10 +231,11 @@ def test_dataset_is_labelled_with_units():
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    ({"times": [1.0, 0.5]}, "simulation.times"),
-    ({"times": [0.0]}, "simulation.t_end"),
+    ({"times": [1.0, 0.5]}, "times"),
+    ({"times": [0.0]}, "times"),
     ({"times": [1.0], "parameters": np.ones((1, 3))}, "parameters"),
-    ({"times": [1.0], "doses": [Dose("nope", 1.0, 0.0)]}, "doses.state"),
+    ({"times": [1.0], "doses": [Dose("nope", 1.0, 0.0)]}, "doses"),
+    ({"times": [1.0], "options": SolverOptions(atol={"nope": 1e-6})}, "atol.nope"),
 ])
 def test_bad_arguments_name_the_field(kwargs, field):
     times = kwargs.pop("times")

@@ -10,7 +10,6 @@ import math
 import textwrap
 import tomllib
 from pathlib import Path
-
 from typing import Annotated
 
 import numpy as np

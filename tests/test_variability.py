@@ -85,7 +85,7 @@ def test_perfect_correlation_is_positive_semi_definite_and_works():
 def test_bad_omega_is_a_clear_error(omega, match):
     with pytest.raises(UserError, match=match) as err:
         omega_matrix(omega)
-    assert err.value.field == "population.omega"
+    assert err.value.field == "omega"  # the argument; the scenario loader names its field
 
 
 def test_omega_naming_an_unknown_parameter():

@@ -99,6 +99,5 @@ def spec_from_mapping(cls: type, raw: Mapping[str, Any] | None, prefix: str, **f
     try:
         return cls(**values)
     except UserError as exc:
-        message = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
-        raise UserError(message, field=f"{prefix}.{exc.field}" if exc.field else prefix) \
+        raise UserError(exc.message, field=f"{prefix}.{exc.field}" if exc.field else prefix) \
             from None

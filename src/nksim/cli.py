@@ -207,10 +207,13 @@ def simulate(scenario_file: Path, out_dir: str, fmt: str, parameters_file: Path 
     plan = plan_simulation(scenario, base_dir=scenario_file.parent,
                            parameters_file=parameters_file)
     from nksim.cli_execution import run_simulation_plan
+    from nksim.config import fields_of
+    from nksim.scenario import SOLVER_FIELDS
 
-    run_simulation_plan(plan, raw, out_dir, fmt=fmt, progress=progress,
-                        chunk_size=chunk_size, scheduler=scheduler, resume=resume,
-                        execution=scenario.execution)
+    with fields_of({**SOLVER_FIELDS, "chunk_size": "execution.chunk_size"}):
+        run_simulation_plan(plan, raw, out_dir, fmt=fmt, progress=progress,
+                            chunk_size=chunk_size, scheduler=scheduler, resume=resume,
+                            execution=scenario.execution)
 
 
 @cli.command()
@@ -259,7 +262,7 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None,
     """Run a virtual trial; write summary.json, report.html, screening_log.csv,
     patients.csv and timecourse.parquet."""
     from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.config import TrialScenario, read_toml, validate
+    from nksim.config import TrialScenario, fields_of, read_toml, validate
     from nksim.trials import run_trial
 
     check_output_dir(out_dir)
@@ -271,12 +274,8 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None,
 
         client = connect_scheduler(scheduler)
     try:
-        result = run_trial(scenario, progress=progress, client=client)
-    except UserError as exc:  # the engine names [simulation] fields; a trial sets them in [trial]
-        if exc.field and exc.field.startswith("simulation."):
-            raise UserError(str(exc).split(": ", 1)[-1],
-                            field="trial." + exc.field.removeprefix("simulation.")) from None
-        raise
+        with fields_of({name: f"trial.{name}" for name in ("rtol", "atol", "threads")}):
+            result = run_trial(scenario, progress=progress, client=client)
     finally:
         if client is not None:
             client.close()

@@ -80,7 +80,7 @@ class Dose:
         ]
         for ok, name, problem in checks:
             if not ok:
-                raise UserError(f"{problem} (got {getattr(self, name)!r})", field=f"doses.{name}")
+                raise UserError(f"{problem} (got {getattr(self, name)!r})", field=name)
 
     @property
     def basis(self) -> str:
@@ -93,7 +93,7 @@ class Dose:
         return self._quantity is None
 
     def absolute(self, unit: str, covariates: Mapping[str, float] | None = None, *,
-                 field: str = "doses.amount") -> float:
+                 field: str = "amount") -> float:
         """The amount per dose in ``unit`` for a patient with ``covariates``.
 
         A per-kg amount is multiplied by ``covariates["weight_kg"]``, a per-m² amount by
@@ -124,7 +124,7 @@ class Dose:
         return value
 
     def resolved(self, unit: str, covariates: Mapping[str, float] | None = None, *,
-                 field: str = "doses.amount") -> Dose:
+                 field: str = "amount") -> Dose:
         """This record with ``amount`` as a number in ``unit`` (see :meth:`absolute`)."""
         if self._quantity is None:
             return self
@@ -146,7 +146,7 @@ class Dose:
 def _parse_amount(amount: object) -> tuple[pint.Quantity, str]:
     """A dose amount as a pint quantity and its basis (flat, per kg, per m²)."""
     reg = registry()
-    field = "doses.amount"
+    field = "amount"
     if isinstance(amount, str):
         from nksim import units
 
@@ -257,11 +257,11 @@ def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
         if not dose.is_resolved:
             raise UserError(f"dose {dose.amount!r} into {dose.state} must be resolved to the "
                             "state's unit first (nksim.dosing.resolve_doses)",
-                            field="doses.amount")
+                            field="doses")
         if dose.state not in index:
             raise UserError(
                 f"unknown state {dose.state!r} (states: {', '.join(state_names)})",
-                field="doses.state",
+                field="doses",
             )
         s = index[dose.state]
         for t in dose.times():

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nksim.config import DoseSection, PopulationSection, Scenario, SimulationSection
+from nksim.config import DoseSection, PopulationSection, Scenario, SimulationSection, fields_of
 from nksim.config import read_toml as read_toml
 from nksim.config import validate as validate
 from nksim.dosing import DOSE_BASES, Dose
@@ -46,6 +46,16 @@ __all__ = ["Scenario", "SimulationPlan", "load_scenario", "plan_simulation", "re
            "validate", "resolve_scenario_path"]
 
 MAX_OUTPUT_TIMES = 1_000_000
+
+#: Scenario fields of the arguments that the engine and the population modules name in
+#: their errors (nksim.config.fields_of).
+SOLVER_FIELDS = {"rtol": "simulation.rtol", "atol": "simulation.atol",
+                 "max_steps": "simulation.max_steps", "threads": "simulation.threads",
+                 "times": "simulation.times", "parameters": "parameters",
+                 "initial": "initial"}
+POPULATION_FIELDS = {"size": "population.size", "sigma": "population.lognormal_sigma",
+                     "bsa_formula": "population.covariates.bsa_formula",
+                     "covariates": "population.covariates"}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -112,7 +122,8 @@ def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,
 
         model = from_sbml(resolve_scenario_path(scenario.model.file, base_dir, "model.file"))
     else:
-        model = get_model(scenario.model.name, scenario.model.parameter_set)
+        with fields_of({"parameter_set": "model.parameter_set"}):
+            model = get_model(scenario.model.name, scenario.model.parameter_set)
     model = model.with_values(scenario.parameters, scenario.initial)
     if scenario.extinction:
         model = model.with_extinction(dict(scenario.extinction))
@@ -128,10 +139,15 @@ def plan_simulation(scenario: Scenario, base_dir: str | Path = ".", *,
         raise UserError(f"must be > t_start ({t_start:g}) (got {t_end:g})",
                         field="simulation.t_end")
     times = _output_times(sim, t_start, t_end, t)
-    options = SolverOptions(rtol=sim.rtol, atol=sim.atol, max_steps=sim.max_steps,
-                            threads=sim.threads)
-    parameters, ids, covariates = _population(model, scenario.population, base_dir,
-                                              parameters_file)
+    with fields_of(SOLVER_FIELDS):
+        options = SolverOptions(rtol=sim.rtol, atol=sim.atol, max_steps=sim.max_steps,
+                                threads=sim.threads)
+        if isinstance(sim.atol, dict):
+            for name in sim.atol:
+                model.state(name, field=f"atol.{name}")
+    with fields_of(POPULATION_FIELDS):
+        parameters, ids, covariates = _population(model, scenario.population, base_dir,
+                                                  parameters_file)
     doses = [x for i, d in enumerate(scenario.doses)
              for x in _doses(d, i, model, t, t_start, t_end, covariates)]
     initial = np.tile(model.initial_vector(), (parameters.shape[0], 1))
@@ -223,7 +239,7 @@ def _amount(d: DoseSection, where: str, unit: str,
     try:
         probe = Dose(d.state, d.amount, 0.0)
     except UserError as exc:
-        raise UserError(str(exc).split(": ", 1)[-1], field=f"{where}.amount") from None
+        raise UserError(exc.message, field=f"{where}.amount") from None
     if probe.basis == "flat":
         return to_magnitude(d.amount, unit, field=f"{where}.amount")
     column = DOSE_BASES[probe.basis]
@@ -246,7 +262,7 @@ def _parameters_file(model: Model, path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         parameters, ids = read_parameters_file(model, path)
     except UserError as exc:
-        message = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
+        message = exc.message
 
         def names(m: re.Match) -> str:  # show column names only if they look like names
             items = [x.strip(" '\"") for x in m[1].split(",")]
@@ -332,4 +348,4 @@ def _doses(d: DoseSection, i: int, model: Model, t, t_start: float, t_end: float
         if exc.field and exc.field.startswith(where):
             raise
         name = (exc.field or "").rsplit(".", 1)[-1]
-        raise UserError(str(exc).split(": ", 1)[-1], field=f"{where}.{name}") from None
+        raise UserError(exc.message, field=f"{where}.{name}") from None

@@ -13,6 +13,7 @@ Public API::
 See ``docs/scenarios.md`` (how to write one) and ``docs/schema.md`` (every field).
 """
 
+from nksim.config._errors import fields_of as fields_of
 from nksim.config._errors import user_error as user_error
 from nksim.config._load import parse_toml as parse_toml
 from nksim.config._load import read_toml as read_toml

@@ -8,8 +8,10 @@ offending value is shown cut to a few dozen characters (a file's content is neve
 
 from __future__ import annotations
 
+import contextlib
 import types
 import typing
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -150,3 +152,21 @@ def user_error(schema: type[BaseModel], exc: ValidationError, prefix: str = "") 
                 "float_type", "int_type", "string_type", "list_type", "nksim_type")
     best = next((e for e in errors if e["type"] not in mismatch), errors[0])
     return format_error(schema, best, prefix)
+
+
+@contextlib.contextmanager
+def fields_of(paths: Mapping[str, str]) -> Iterator[None]:
+    """Name the scenario field of an engine or model error raised inside.
+
+    The engine, the models and the population and dosing modules name their own
+    arguments (``rtol``, ``atol.B``, ``size``); ``paths`` maps an argument to the scenario's
+    field (``{"rtol": "simulation.rtol"}``; ``atol.B`` follows ``atol``). Other errors pass
+    unchanged.
+    """
+    try:
+        yield
+    except UserError as exc:
+        head, dot, rest = (exc.field or "").partition(".")
+        if head not in paths:
+            raise
+        raise type(exc)(exc.message, field=paths[head] + dot + rest) from None

@@ -283,7 +283,7 @@ class LymphomaSetting(DiseaseSetting):
         try:
             return _CACHE[key].with_values(scenario.parameters)
         except UserError as exc:
-            raise UserError(str(exc).split(": ", 1)[-1], field="parameters") from None
+            raise UserError(exc.message, field="parameters") from None
 
     # ------------------------------------------------------------ candidates
     def candidates(self, scenario) -> pd.DataFrame:

@@ -258,7 +258,7 @@ class PancreaticSetting(DiseaseSetting):
         try:
             return _CACHE[key].with_values(scenario.parameters)
         except UserError as exc:
-            raise UserError(str(exc).split(": ", 1)[-1], field="parameters") from None
+            raise UserError(exc.message, field="parameters") from None
 
     def candidates(self, scenario) -> pd.DataFrame:
         cohort, _, _ = _tables(scenario)

@@ -66,7 +66,7 @@ class Population:
     def chunk_bounds(self, chunk_size: int) -> list[tuple[int, int]]:
         """``[(lo, hi), ...]``: patients lo..hi-1 in each chunk."""
         if chunk_size < 1:
-            raise UserError(f"must be >= 1 (got {chunk_size})", field="execution.chunk_size")
+            raise UserError(f"must be >= 1 (got {chunk_size})", field="chunk_size")
         return [(lo, min(lo + chunk_size, self.size))
                 for lo in range(0, self.size, chunk_size)]
 

@@ -46,14 +46,14 @@ class SolverOptions:
 
     def __post_init__(self) -> None:
         if not (1e-13 <= self.rtol < 1):
-            raise UserError(f"must be in [1e-13, 1), got {self.rtol!r}", field="simulation.rtol")
+            raise UserError(f"must be in [1e-13, 1), got {self.rtol!r}", field="rtol")
         values = self.atol.values() if isinstance(self.atol, Mapping) else [self.atol]
         if any(not (0 < v < math.inf) for v in values):
-            raise UserError(f"must be > 0, got {self.atol!r}", field="simulation.atol")
+            raise UserError(f"must be > 0, got {self.atol!r}", field="atol")
         if self.max_steps < 1:
-            raise UserError("must be >= 1", field="simulation.max_steps")
+            raise UserError("must be >= 1", field="max_steps")
         if not self.h_max > 0:
-            raise UserError("must be > 0", field="simulation.h_max")
+            raise UserError("must be > 0", field="h_max")
 
 
 def simulate(
@@ -224,9 +224,9 @@ def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, n
         params = np.tile(params, (y0.shape[0], 1))
     if params.shape[0] != y0.shape[0]:
         raise UserError(f"{params.shape[0]} parameter rows but {y0.shape[0]} initial states",
-                        field="population")
+                        field="initial")
     if params.shape[0] == 0:
-        raise UserError("no patients to simulate", field="population.size")
+        raise UserError("no patients to simulate", field="parameters")
     return np.ascontiguousarray(params), np.ascontiguousarray(y0)
 
 
@@ -262,15 +262,15 @@ def _parameters_by_name(model: Model, parameters) -> np.ndarray:
 
 def _check_times(times: np.ndarray, t_start: float) -> None:
     if times.ndim != 1 or times.size == 0:
-        raise UserError("need at least one output time", field="simulation.times")
+        raise UserError("need at least one output time", field="times")
     if not np.isfinite(times).all() or np.any(np.diff(times) < 0):
-        raise UserError("output times must be finite and sorted", field="simulation.times")
+        raise UserError("output times must be finite and sorted", field="times")
     if times[0] < t_start:
         raise UserError(f"output time {times[0]:g} is before the start {t_start:g}",
-                        field="simulation.times")
+                        field="times")
     if not times[-1] > t_start:
         raise UserError(f"the last time must be after the start ({t_start:g})",
-                        field="simulation.t_end")
+                        field="times")
 
 
 def _event_arrays(per_patient: list[list[Dose]], model: Model):
@@ -311,7 +311,7 @@ def _select_events(idx, ptr, ev_time, ev_state, ev_bolus, ev_rate):
 def _atol_vector(model: Model, atol) -> np.ndarray:
     if isinstance(atol, Mapping):
         for name in atol:
-            model.state(name, field=f"simulation.atol.{name}")
+            model.state(name, field=f"atol.{name}")
         return np.array([float(atol.get(s.name, 1e-6)) for s in model.states])
     return np.full(len(model.states), float(atol))
 

@@ -233,7 +233,7 @@ class Model:
             known = ", ".join(self.parameter_sets) or "none"
             raise UserError(
                 f"model {self.name!r} has no parameter set {name!r} (known: {known})",
-                field="model.parameter_set",
+                field="parameter_set",
             )
         pset = self.parameter_sets[name]
         params = tuple(

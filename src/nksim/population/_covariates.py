@@ -83,7 +83,7 @@ def body_surface_area(weight_kg, height_cm, formula: str = "mosteller") -> np.nd
     """
     if formula not in BSA_FORMULAS:
         raise UserError(f"unknown formula {formula!r} (known: {', '.join(BSA_FORMULAS)})",
-                        field="population.bsa_formula")
+                        field="bsa_formula")
     w = np.asarray(weight_kg, dtype=float)
     h = np.asarray(height_cm, dtype=float)
     return BSA_FORMULAS[formula][1](w, h)
@@ -262,7 +262,7 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
     """
     spec = CovariateSpec() if spec is None else spec
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
-        raise UserError(f"must be an integer >= 0 (got {size!r})", field="population.size")
+        raise UserError(f"must be an integer >= 0 (got {size!r})", field="size")
     ids = np.arange(start, start + size, dtype=np.int64)
 
     u = _uniforms(seed, ids, STREAMS["age"])
@@ -361,7 +361,7 @@ def check_covariates(table: pd.DataFrame, *, bsa_formula: str = "mosteller",
                             field=f"{field}.sex")
     if bsa_formula not in BSA_FORMULAS:
         raise UserError(f"unknown formula {bsa_formula!r} (known: {', '.join(BSA_FORMULAS)})",
-                        field="population.bsa_formula")
+                        field="bsa_formula")
     if "bsa_m2" not in table and {"weight_kg", "height_cm"} <= set(table):
         table["bsa_m2"] = body_surface_area(table["weight_kg"], table["height_cm"], bsa_formula)
         table.attrs["bsa_formula"] = BSA_FORMULAS[bsa_formula][0]

@@ -37,7 +37,7 @@ def lognormal_parameters(
     Values outside a parameter's bounds are clipped to them.
     """
     if size < 1:
-        raise UserError(f"must be >= 1, got {size}", field="population.size")
+        raise UserError(f"must be >= 1, got {size}", field="size")
     sig = _sigma_vector(model, sigma)
     typical = model.parameter_vector()
     lo = np.array([p.bounds[0] for p in model.parameters])
@@ -55,12 +55,12 @@ def _sigma_vector(model: Model, sigma: float | Mapping[str, float]) -> np.ndarra
     if unknown:
         raise UserError(f"unknown parameter(s) {sorted(unknown)} "
                         f"(parameters: {', '.join(model.parameter_names)})",
-                        field="population.lognormal_sigma")
+                        field="sigma")
     default = float(sigma.get("all", 0.0))
     vec = np.array([float(sigma.get(name, default)) for name in model.parameter_names])
     if not np.all(np.isfinite(vec)) or np.any(vec < 0):
         raise UserError("every sigma must be a finite number >= 0",
-                        field="population.lognormal_sigma")
+                        field="sigma")
     return vec
 
 

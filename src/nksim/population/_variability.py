@@ -40,7 +40,7 @@ STREAM_THETA = 301
 OmegaLike = Mapping[str, float] | pd.DataFrame | tuple[Sequence[str], Sequence[Sequence[float]]]
 
 
-def omega_matrix(omega: OmegaLike, *, field: str = "population.omega") -> pd.DataFrame:
+def omega_matrix(omega: OmegaLike, *, field: str = "omega") -> pd.DataFrame:
     """OMEGA as a labelled, validated covariance matrix (index = columns = parameter names).
 
     ``omega`` is ``{name: variance}`` (a diagonal block), a square DataFrame,
@@ -214,7 +214,7 @@ def population_parameters(
     model's values.
     """
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
-        raise UserError(f"must be an integer >= 1 (got {size!r})", field="population.size")
+        raise UserError(f"must be an integer >= 1 (got {size!r})", field="size")
     names = list(model.parameter_names)
     typical = model.parameter_vector()
 
@@ -224,8 +224,8 @@ def population_parameters(
         return [names.index(n) for n in block.index]
 
     if theta_uncertainty is not None:
-        block = omega_matrix(theta_uncertainty, field="population.theta_uncertainty")
-        cols = columns(block, "population.theta_uncertainty")
+        block = omega_matrix(theta_uncertainty, field="theta_uncertainty")
+        cols = columns(block, "theta_uncertainty")
         w = patient_rng(seed, replicate, STREAM_THETA).standard_normal(len(cols))
         typical = typical.copy()
         typical[cols] *= np.exp(_factor(block.to_numpy()) @ w)
@@ -234,22 +234,22 @@ def population_parameters(
     if effects:
         if covariates is None:
             raise UserError("covariate effects need covariates (none were given)",
-                            field="population.covariate_effects")
+                            field="effects")
         if len(covariates) != size:
             raise UserError(f"{len(covariates)} covariate rows for {size} patients",
-                            field="population.covariates")
+                            field="covariates")
         for eff in effects:
             j = names.index(model.parameter(
-                eff.parameter, field=f"population.covariate_effects.{eff.parameter}").name)
+                eff.parameter, field=f"effects.{eff.parameter}").name)
             if eff.covariate not in covariates:
                 raise UserError(f"unknown covariate {eff.covariate!r} (covariates: "
                                 f"{', '.join(map(str, covariates.columns))})",
-                                field=f"population.covariate_effects.{eff.parameter}.covariate")
+                                field=f"effects.{eff.parameter}.covariate")
             params[:, j] *= eff.factor(covariates[eff.covariate].to_numpy())
 
     if omega is not None:
         block = omega_matrix(omega)
-        cols = columns(block, "population.omega")
+        cols = columns(block, "omega")
         a = _factor(block.to_numpy())
         z = np.array([patient_rng(seed, int(i), STREAM_ETA).standard_normal(len(cols))
                       for i in range(start, start + size)]).reshape(size, len(cols))

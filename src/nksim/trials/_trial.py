@@ -264,7 +264,7 @@ def _arm_parameters(model: Model, arm: ArmSection, params: np.ndarray,
     try:
         checked = model.with_values(arm.parameters)  # names, units and bounds
     except UserError as exc:
-        raise UserError(str(exc).split(": ", 1)[-1],
+        raise UserError(exc.message,
                         field=f"{where}.{exc.field or 'parameters'}") from None
     params = np.array(params, dtype=float, copy=True)
     for name in arm.parameters:
