@@ -49,7 +49,7 @@ class _Patient:
     # ------------------------------------------------------------ integration
     def integrate(self, y: np.ndarray, t0: float, rec: np.ndarray):
         n = y.size
-        out = np.empty((1, rec.size, n))
+        out = np.empty((n, 1, rec.size))  # the solver's layout: state, patient, record
         ext = np.empty((1, n))
         st = np.empty((1, 4))
         ptr = np.zeros(2, dtype=np.int64)
@@ -70,7 +70,7 @@ class _Patient:
             self.failed = int(st[0, 0])
             self.t_reached = float(st[0, 1])
             return None
-        return out[0]
+        return np.ascontiguousarray(out[:, 0, :].T)  # (records, states)
 
     # ------------------------------------------------------------ formulas
     def env(self, ys: np.ndarray, ts: np.ndarray) -> dict:

@@ -187,7 +187,7 @@ def _plausibility(model: Model, times: np.ndarray, out: np.ndarray, ok: np.ndarr
         if s.plausible is None:
             continue
         lo, hi = s.plausible
-        values = out[:, :, i]
+        values = out[i]
         outside = ((values < lo) | (values > hi)) & ok[:, None]
         for p in np.flatnonzero(outside.any(axis=1)):
             if p in found:
@@ -216,10 +216,12 @@ def build_result(
     covariates: pd.DataFrame | None = None,
     compile_time: float = 0.0,
 ) -> SimulationResult:
-    """Assemble the dataset, its provenance and the status table from the solver's arrays."""
+    """Assemble the dataset, its provenance and the status table from the solver's arrays
+    (``out``: states x patients x times, as the solver writes it; each state's values become
+    a dataset variable without a copy)."""
     from nksim.model._codegen import toolchain_key
 
-    n_pat = out.shape[0]
+    n_pat = out.shape[1]
     ids = np.arange(n_pat) if patient_ids is None else np.asarray(patient_ids)
     codes = stats[:, 0].astype(int)
     messages = [
@@ -243,7 +245,7 @@ def build_result(
     table = table.set_index("patient")
 
     data_vars = {
-        s.name: (("patient", "time"), out[:, :, i],
+        s.name: (("patient", "time"), out[i],
                  {"units": s.unit, "long_name": s.description})
         for i, s in enumerate(model.states)
     }
@@ -252,7 +254,7 @@ def build_result(
 
         par = (np.tile(model.parameter_vector(), (n_pat, 1)) if parameters is None
                else np.asarray(parameters, float))
-        for name, values in observables(model, times, out, par).items():
+        for name, values in observables(model, times, np.moveaxis(out, 0, -1), par).items():
             formula, unit, description = model.observables[name]
             data_vars[name] = (("patient", "time"), values,
                                {"units": unit, "long_name": description,

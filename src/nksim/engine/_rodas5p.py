@@ -130,7 +130,8 @@ if LANES != _codegen.LANES:  # pragma: no cover - a development error
 
 # ---------------------------------------------------------------- signatures
 _i8, _f8 = types.int64, types.float64
-_v8, _m8, _c8 = types.float64[::1], types.float64[:, ::1], types.float64[:, :, ::1]
+_v8, _m8 = types.float64[::1], types.float64[:, ::1]
+_a3 = types.float64[:, :, :]  # out: any strides, so a caller can pass a view
 _vi, _vb = types.int64[::1], types.boolean[::1]
 SOLVER_SIGNATURE = types.void(
     types.FunctionType(RHS_SIGNATURE),
@@ -157,7 +158,7 @@ SOLVER_SIGNATURE = types.void(
     _v8,
     _f8,
     _i8,  # threshold, nonneg, rtol, atol, h_max, max_steps
-    _c8,
+    _a3,
     _m8,
     _m8,  # out, ext_time, stats
 )
@@ -336,7 +337,8 @@ def integrate_range(
     ``ev_state`` and its infusion rate changes by ``ev_rate``; values recorded at a
     dose time are post-dose). ``threshold[s] > 0`` makes state ``s`` extinct below
     it (held at zero, time in ``ext_time``); ``nonneg[s]`` keeps it >= 0.
-    Writes ``out[q, record, state]`` (NaN after a failure) and
+    Writes ``out[state, q, record]`` (state-major: each state's block is a patients x
+    records table, ready for a columnar output without copying; NaN after a failure) and
     ``stats[q] = (status, time reached, accepted steps, rejected steps)``.
     A patient's arithmetic does not depend on its lane or on the other patients.
     """
@@ -428,7 +430,7 @@ def integrate_range(
                         ext_time[q, i] = np.nan
                     for i in range(npar):
                         p[i * LANES + b] = params[q, i]
-                    out[q, :, :] = np.nan
+                    out[:, q, :] = np.nan
                     t[b] = t0
                     ie[b] = ev_ptr[q]
                     ir[b] = 0
@@ -450,7 +452,7 @@ def integrate_range(
                     ie[b] += 1
                 while ir[b] < n_rec and t_record[ir[b]] <= t[b]:
                     for i in range(n):
-                        out[q, ir[b], i] = y[i * LANES + b]
+                        out[i, q, ir[b]] = y[i * LANES + b]
                     ir[b] += 1
                 setup[b] = False
                 if t[b] >= t_end:
@@ -507,28 +509,32 @@ def integrate_range(
         for b in range(LANES):
             for i in range(n):
                 inv_h_x[i * LANES + b] = inv_h[b]
-        for x in range(8 * nL):
-            k[x] = 0.0  # stages not yet computed enter the sums below with weight 0
         for st in range(8):
             if st == 0:
                 for x in range(nL):
                     r[x] = f0[x]
             else:
+                # sums over the stages computed so far, one vectorised pass per stage (the
+                # same order of additions as a sum over all eight with zero weights)
                 if st <= 5:
                     for x in range(nL):
-                        s = y[x]
-                        for j in range(8):
-                            s += A[st, j] * k[j * nL + x]
-                        u[x] = s
+                        u[x] = y[x]
+                    for j in range(st):
+                        a_j = A[st, j]
+                        for x in range(nL):
+                            u[x] += a_j * k[j * nL + x]
                 else:
                     for x in range(nL):
                         u[x] += k[(st - 1) * nL + x]
                 rhs_lanes(u, p, fu)
                 for x in range(nL):
-                    s = 0.0
-                    for j in range(8):
-                        s += C[st, j] * k[j * nL + x]
-                    r[x] = (fu[x] + rate[x]) * keep[x] + inv_h_x[x] * s
+                    r[x] = 0.0
+                for j in range(st):
+                    c_j = C[st, j]
+                    for x in range(nL):
+                        r[x] += c_j * k[j * nL + x]
+                for x in range(nL):
+                    r[x] = (fu[x] + rate[x]) * keep[x] + inv_h_x[x] * r[x]
             if any_pivoted:
                 for x in range(nL):
                     r_save[x] = r[x]
@@ -641,7 +647,7 @@ def integrate_range(
                         v = _dense(theta, y, y1, kd, n, i, b)
                     if nonneg[i] and v < 0.0:
                         v = 0.0
-                    out[q, ir[b], i] = v
+                    out[i, q, ir[b]] = v
                 ir[b] += 1
             if crossing:
                 # restart from the crossing with the extinct population(s) set to zero

@@ -134,7 +134,7 @@ def simulate(
     n, n_rec = len(run_model.states), times.size
     y0_run = y0 if n == n_user else np.ascontiguousarray(
         np.hstack([y0, np.full((n_pat, 1), float(t_start))]))
-    out = np.empty((n_pat, n_rec, n))
+    out = np.empty((n, n_pat, n_rec))  # state-major, as the solver writes it
     ext_time = np.empty((n_pat, n))
     stats = np.empty((n_pat, 4))
     threshold = np.array([s.extinction or 0.0 for s in run_model.states])
@@ -149,20 +149,29 @@ def simulate(
         idx = todo[lo:hi]
         if idx.size == 0:
             return 0
-        sub_out = np.empty((idx.size, n_rec, n))
-        sub_ext = np.empty((idx.size, n))
-        sub_stats = np.empty((idx.size, 4))
+        a, b = int(idx[0]), int(idx[-1]) + 1
+        whole = b - a == idx.size  # a contiguous range: the solver writes in place
+        if whole:
+            sub_out, sub_ext, sub_stats = out[:, a:b], ext_time[a:b], stats[a:b]
+            sub_y0, sub_par = y0_run[a:b], params[a:b]
+        else:
+            sub_out = np.empty((n, idx.size, n_rec))
+            sub_ext = np.empty((idx.size, n))
+            sub_stats = np.empty((idx.size, 4))
+            sub_y0 = np.ascontiguousarray(y0_run[idx])
+            sub_par = np.ascontiguousarray(params[idx])
         sub_ptr, sub_time, sub_state, sub_bolus, sub_rate = _select_events(
             idx, ev_ptr, ev_time, ev_state, ev_bolus, ev_rate)
         _rodas5p.integrate_range(
             fns.rhs, fns.jac, fns.rhs_lanes, fns.fw_lanes, fns.lu_lanes, fns.solve_lanes,
-            0, idx.size, np.ascontiguousarray(y0_run[idx]), np.ascontiguousarray(params[idx]),
+            0, idx.size, sub_y0, sub_par,
             times, float(t_start), float(times[-1]),
             sub_ptr, sub_time, sub_state, sub_bolus, sub_rate,
             threshold, nonneg, float(options.rtol), atol, float(options.h_max),
             int(options.max_steps), sub_out, sub_ext, sub_stats,
         )
-        out[idx], ext_time[idx], stats[idx] = sub_out, sub_ext, sub_stats
+        if not whole:
+            out[:, idx], ext_time[idx], stats[idx] = sub_out, sub_ext, sub_stats
         return idx.size
 
     if model.events:  # discrete events: patient by patient, from event to event
@@ -172,9 +181,10 @@ def simulate(
             raise UserError("dose records cannot be combined with a model's own events yet "
                             "(write the doses as events of the model)", field="doses")
         sel = np.flatnonzero(~bad_input)
-        out[sel], stats[sel] = integrate_with_events(
+        by_patient, stats[sel] = integrate_with_events(
             model, run_model, fns, times, params[sel], y0_run[sel], float(t_start), options,
             threshold, nonneg, atol)
+        out[:, sel] = by_patient.transpose(2, 0, 1)
         ext_time[:] = np.nan
         todo = todo[:0]
 
@@ -191,10 +201,10 @@ def simulate(
                     bar.update(done)
 
     if bad_input.any():
-        out[bad_input] = np.nan
+        out[:, bad_input] = np.nan
         ext_time[bad_input] = np.nan
         stats[bad_input] = [_rodas5p.NON_FINITE, t_start, 0, 0]
-    out, ext_time = out[:, :, :n_user], ext_time[:, :n_user]
+    out, ext_time = out[:n_user], ext_time[:, :n_user]
     return build_result(
         model, times, out, ext_time, stats, bad_input, per_patient,
         options=options, run_time=time.perf_counter() - t0, patient_ids=patient_ids,
