@@ -133,15 +133,15 @@ def test_trial_batches_on_the_cluster_are_the_same(cluster):
     pd.testing.assert_frame_equal(remote.patients, local.patients, check_exact=True)
 
 
-def test_trial_cli_with_an_unreachable_scheduler_writes_nothing(tmp_path):
+def test_trial_cli_with_an_unreachable_scheduler_writes_nothing(tmp_path, small_trial_toml):
     import socket
-
-    from test_trial import SMALL
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    (tmp_path / "t.toml").write_text(textwrap.dedent(SMALL))
+    (tmp_path / "t.toml").write_text(small_trial_toml(
+        name="small test trial", seed=7, patients_per_arm=6, follow_up_days=200,
+        n_candidates=90))
     r = CliRunner().invoke(cli, ["trial", str(tmp_path / "t.toml"), "--out",
                                  str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}"])
     assert r.exit_code == 2, r.output

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from nksim.engine._results import SimulationResult
 from nksim.engine._simulate import SolverOptions, simulate
 from nksim.errors import UserError
 from nksim.model import Model
+from nksim.model._codegen import compile_model
+from nksim.model._declaration import autonomous
 
 #: Records (patients x output times x variables) aimed at per chunk by
 #: :func:`default_chunk_size`: 12.5 million float64 values, about 100 MB of solver output.
@@ -134,8 +137,15 @@ def status_table(result: SimulationResult):
     return pa.Table.from_pandas(result.patients.reset_index(), preserve_index=False)
 
 
+#: Loading a model's compiled module is not safe from two threads at once (chunks run
+#: concurrently here and in a Dask worker with several threads): the first chunk loads it.
+_LOAD_LOCK = threading.Lock()
+
+
 def run_chunk(index: int, task: ChunkTask) -> ChunkOutput:
     """Simulate one chunk (on this machine or on a Dask worker) and tabulate it."""
+    with _LOAD_LOCK:
+        compile_model(autonomous(task.model))  # loaded once per process, then found at once
     options = dataclasses.replace(task.options, progress=False)
     extra = {} if task.covariates is None else {"covariates": task.covariates}
     result = simulate(task.model, task.times, parameters=task.parameters,
@@ -198,8 +208,7 @@ def simulate_chunks(
     skip = set(skip)
     todo = [k for k in range(len(bounds)) if k not in skip]
     if client is None:
-        for k in todo:
-            yield run_chunk(k, population.chunk(*bounds[k]))
+        yield from _local_chunks(population, bounds, todo)
         return
     from distributed import as_completed
 
@@ -224,6 +233,34 @@ def simulate_chunks(
                 yield out
         finally:
             for future in list(getattr(queue, "futures", ())):
+                future.cancel()
+
+
+def _local_chunks(population: Population, bounds, todo: list[int]) -> Iterator[ChunkOutput]:
+    """Chunks in order on this machine, the next one started while the current one
+    finishes: the solver threads of a chunk run out of work one after the other near its
+    end, and the next chunk fills those cores (two chunks in memory at most, plus the one
+    handed over)."""
+    if len(todo) < 2:
+        for k in todo:
+            yield run_chunk(k, population.chunk(*bounds[k]))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="nksim-chunk") as pool:
+        queue = iter(todo)
+        running = [pool.submit(run_chunk, k, population.chunk(*bounds[k]))
+                   for k in itertools.islice(queue, 2)]
+        try:
+            while running:
+                out = running.pop(0).result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    running.append(pool.submit(run_chunk, nxt, population.chunk(*bounds[nxt])))
+                yield out
+                del out
+        finally:
+            for future in running:
                 future.cancel()
 
 
