@@ -1,9 +1,10 @@
 """Chunked execution: a population simulated in chunks of patients, locally or as tasks on a
 Dask (``dask.distributed``) cluster, each chunk handed over as soon as it is done.
 
-Each chunk is one :func:`nksim.engine.simulate` call on a slice of the population; a
-patient's result does not depend on which chunk, thread or machine integrates it (every
-patient is integrated on its own lane with its own step-size control), so a chunked run,
+Each chunk is one integration (:func:`nksim.engine.simulate` without the dataset) of a
+slice of the population; a patient's result does not depend on which chunk, thread or
+machine integrates it (every patient is integrated on its own lane with its own step-size
+control), so a chunked run,
 a one-call run and a run on a cluster give the same numbers bit for bit
 (``tests/test_chunked.py``, ``tests/test_dask.py``). What a chunk hands back is two Arrow
 tables (the long time course and the per-patient status table), so memory is bounded by
@@ -24,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from nksim.dosing import Dose
-from nksim.engine._results import SimulationResult
-from nksim.engine._simulate import SolverOptions, simulate
+from nksim.engine._results import SimulationResult, status_frame
+from nksim.engine._simulate import RawRun, SolverOptions, integrate
 from nksim.errors import UserError
 from nksim.model import Model
 from nksim.model._codegen import compile_model
@@ -117,24 +118,48 @@ class ChunkOutput:
 def timecourse_table(result: SimulationResult):
     """The long time course of a result as a ``pyarrow.Table`` (same rows and columns as
     :meth:`SimulationResult.to_frame`, built from the arrays without pandas)."""
+    ds = result.dataset
+    names = [*result.model.state_names, *result.model.observables]
+    return _long_table(ds["patient"].values, ds["time"].values,
+                       {name: ds[name].values for name in names})
+
+
+def _long_table(ids: np.ndarray, times: np.ndarray, columns: dict):
+    """``patient, time, <columns>`` (each column patients x times) as a ``pyarrow.Table``;
+    a C-contiguous column is taken without a copy."""
     import pyarrow as pa
 
-    ds = result.dataset
-    ids = ds["patient"].values
-    times = ds["time"].values
-    names = [*result.model.state_names, *result.model.observables]
-    columns = {"patient": pa.array(np.repeat(ids, times.size)),
-               "time": pa.array(np.tile(times, ids.size))}
-    for name in names:
-        columns[name] = pa.array(np.ascontiguousarray(ds[name].values).reshape(-1))
-    return pa.table(columns)
+    table = {"patient": pa.array(np.repeat(ids, times.size)),
+             "time": pa.array(np.tile(times, ids.size))}
+    for name, values in columns.items():
+        table[name] = pa.array(np.ascontiguousarray(values).reshape(-1))
+    return pa.table(table)
 
 
 def status_table(result: SimulationResult):
     """The per-patient status table of a result as a ``pyarrow.Table``."""
+    return _status_arrow(result.patients)
+
+
+def _status_arrow(patients: pd.DataFrame):
     import pyarrow as pa
 
-    return pa.Table.from_pandas(result.patients.reset_index(), preserve_index=False)
+    return pa.Table.from_pandas(patients.reset_index(), preserve_index=False)
+
+
+def _raw_tables(raw: RawRun):
+    """The two tables of a chunk straight from the solver's arrays (no dataset built)."""
+    model = raw.model
+    ids = np.asarray(raw.patient_ids)
+    columns = {s: raw.out[i] for i, s in enumerate(model.state_names)}
+    if model.observables:
+        from nksim.model._evaluate import observables
+
+        columns.update(observables(model, raw.times, np.moveaxis(raw.out, 0, -1),
+                                   np.asarray(raw.parameters, float)))
+    status = status_frame(model, raw.times, raw.out, raw.ext_time, raw.stats, raw.bad_input,
+                          ids)
+    return _long_table(ids, raw.times, columns), _status_arrow(status)
 
 
 #: Loading a model's compiled module is not safe from two threads at once (chunks run
@@ -148,11 +173,11 @@ def run_chunk(index: int, task: ChunkTask) -> ChunkOutput:
         compile_model(autonomous(task.model))  # loaded once per process, then found at once
     options = dataclasses.replace(task.options, progress=False)
     extra = {} if task.covariates is None else {"covariates": task.covariates}
-    result = simulate(task.model, task.times, parameters=task.parameters,
-                      initial=task.initial, doses=task.doses, t_start=task.t_start,
-                      options=options, patient_ids=task.patient_ids, **extra)
-    return ChunkOutput(index, timecourse_table(result), status_table(result),
-                       result.run_time, result.compile_time)
+    raw = integrate(task.model, task.times, parameters=task.parameters,
+                    initial=task.initial, doses=task.doses, t_start=task.t_start,
+                    options=options, patient_ids=task.patient_ids, **extra)
+    timecourse, patients = _raw_tables(raw)
+    return ChunkOutput(index, timecourse, patients, raw.run_time, raw.compile_time)
 
 
 def connect(scheduler: str, *, timeout_s: float = 10.0, field: str = "--scheduler"):

@@ -9,15 +9,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from nksim import __version__
 from nksim.dosing import Dose
 from nksim.engine import _rodas5p
 from nksim.model import Model
 from nksim.model._declaration import FUNCTION_NAMES as _FUNCTIONS
+
+if TYPE_CHECKING:  # imported when a dataset is built: a chunked run needs none
+    import xarray as xr
 
 #: Names of the provenance variables in :attr:`SimulationResult.dataset` (a state name
 #: cannot contain a dot, so they never collide with states).
@@ -199,6 +203,31 @@ def _plausibility(model: Model, times: np.ndarray, out: np.ndarray, ok: np.ndarr
     return found
 
 
+def status_frame(model: Model, times: np.ndarray, out: np.ndarray, ext_time: np.ndarray,
+                 stats: np.ndarray, bad_input: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
+    """The per-patient status table (index ``patient``) from the solver's arrays."""
+    codes = stats[:, 0].astype(int)
+    messages = [
+        "parameters or initial state not finite" if bad else _message(c)
+        for c, bad in zip(codes, bad_input, strict=True)
+    ]
+    status = np.where(codes == _rodas5p.OK, "ok", "failed").astype(object)
+    for p, message in _plausibility(model, times, out, codes == _rodas5p.OK).items():
+        status[p], messages[p] = "implausible", message
+    table = pd.DataFrame({
+        "patient": ids,
+        "status": status,
+        "message": messages,
+        "t_reached": stats[:, 1],
+        "n_steps": stats[:, 2].astype(int),
+        "n_rejected": stats[:, 3].astype(int),
+    })
+    for i, s in enumerate(model.states):
+        if s.extinction is not None:
+            table[f"extinction_time_{s.name}"] = ext_time[:, i]
+    return table.set_index("patient")
+
+
 def build_result(
     model: Model,
     times: np.ndarray,
@@ -223,26 +252,7 @@ def build_result(
 
     n_pat = out.shape[1]
     ids = np.arange(n_pat) if patient_ids is None else np.asarray(patient_ids)
-    codes = stats[:, 0].astype(int)
-    messages = [
-        "parameters or initial state not finite" if bad else _message(c)
-        for c, bad in zip(codes, bad_input, strict=True)
-    ]
-    status = np.where(codes == _rodas5p.OK, "ok", "failed").astype(object)
-    for p, message in _plausibility(model, times, out, codes == _rodas5p.OK).items():
-        status[p], messages[p] = "implausible", message
-    table = pd.DataFrame({
-        "patient": ids,
-        "status": status,
-        "message": messages,
-        "t_reached": stats[:, 1],
-        "n_steps": stats[:, 2].astype(int),
-        "n_rejected": stats[:, 3].astype(int),
-    })
-    for i, s in enumerate(model.states):
-        if s.extinction is not None:
-            table[f"extinction_time_{s.name}"] = ext_time[:, i]
-    table = table.set_index("patient")
+    table = status_frame(model, times, out, ext_time, stats, bad_input, ids)
 
     data_vars = {
         s.name: (("patient", "time"), out[i],
@@ -295,6 +305,8 @@ def build_result(
             data_vars[f"{COVARIATE_PREFIX}{col}"] = ("patient", values)
         if "bsa_formula" in covariates.attrs:
             attrs["bsa_formula"] = str(covariates.attrs["bsa_formula"])
+    import xarray as xr
+
     dataset = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     return SimulationResult(model=model, dataset=dataset, patients=table, doses=doses,
                             run_time=run_time, compile_time=compile_time)
@@ -306,6 +318,8 @@ def read_netcdf(path: str | Path) -> tuple[xr.Dataset, pd.DataFrame]:
     Provenance helpers work on the dataset: :func:`parameters_frame`,
     :func:`initial_frame`, :func:`covariates_frame`, :func:`provenance`.
     """
+    import xarray as xr
+
     with xr.open_dataset(path) as ds:
         ds = ds.load()
     status_vars = [str(v) for v in ds.data_vars if str(v).startswith("status.")]

@@ -97,6 +97,53 @@ def simulate(
     provenance in ``attrs``) and a per-patient table (status, message, extinction times).
     ``compile_time`` (s) is reported apart from ``run_time`` (s).
     """
+    return integrate(model, times, parameters=parameters, initial=initial, doses=doses,
+                     t_start=t_start, options=options, patient_ids=patient_ids,
+                     covariates=covariates).result()
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """The solver's arrays of a run, before they become a :class:`SimulationResult`
+    (``out``: states x patients x times)."""
+
+    model: Model
+    times: np.ndarray
+    out: np.ndarray
+    ext_time: np.ndarray
+    stats: np.ndarray
+    bad_input: np.ndarray
+    doses: list
+    options: SolverOptions
+    run_time: float
+    patient_ids: Sequence | None
+    parameters: np.ndarray
+    initial: np.ndarray
+    covariates: pd.DataFrame | None
+    compile_time: float
+
+    def result(self) -> SimulationResult:
+        return build_result(
+            self.model, self.times, self.out, self.ext_time, self.stats, self.bad_input,
+            self.doses, options=self.options, run_time=self.run_time,
+            patient_ids=self.patient_ids, parameters=self.parameters, initial=self.initial,
+            covariates=self.covariates, compile_time=self.compile_time)
+
+
+def integrate(
+    model: Model,
+    times: Sequence[float] | np.ndarray,
+    *,
+    parameters: np.ndarray | Mapping[str, float | Sequence[float]] | pd.DataFrame | None = None,
+    initial: np.ndarray | None = None,
+    doses: Sequence[Dose] | Sequence[Sequence[Dose]] = (),
+    t_start: float = 0.0,
+    options: SolverOptions | None = None,
+    patient_ids: Sequence | None = None,
+    covariates: pd.DataFrame | None = None,
+) -> RawRun:
+    """:func:`simulate` without assembling the result: the solver's arrays (a chunk of a
+    large run tabulates them without building a dataset)."""
     options = options or SolverOptions()
     times = np.asarray(times, dtype=float)
     params, y0 = _population_arrays(model, parameters, initial)
@@ -205,7 +252,7 @@ def simulate(
         ext_time[bad_input] = np.nan
         stats[bad_input] = [_rodas5p.NON_FINITE, t_start, 0, 0]
     out, ext_time = out[:n_user], ext_time[:, :n_user]
-    return build_result(
+    return RawRun(
         model, times, out, ext_time, stats, bad_input, per_patient,
         options=options, run_time=time.perf_counter() - t0, patient_ids=patient_ids,
         parameters=params, initial=y0, covariates=covariates,

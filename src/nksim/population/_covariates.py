@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from nksim.errors import UserError
 from nksim.population._growth import cdc_stature_lms, cdc_weight_lms, lms_value
@@ -120,6 +119,8 @@ def distribution(spec: Mapping[str, Any], *, field: str = "population.covariates
     if kind in known and set(args) - known[kind]:
         raise UserError(f"{kind}: unknown setting(s) {sorted(set(args) - known[kind])} "
                         f"(known: {sorted(known[kind])})", field=field)
+    from scipy import stats  # imported when used: most runs draw no covariates
+
     if kind == "normal":
         mean, sd = num("mean"), num("sd", positive=True)
         low = num("low") if "low" in args else -math.inf
