@@ -197,9 +197,10 @@ def _with_event(m):
 
 
 def _with_algebraic(m):
+    """An algebraic rule with two roots (k = 1 or k = -1): no one closed form."""
     m.getParameter("k").setConstant(False)
     r = m.createAlgebraicRule()
-    r.setMath(_math("k - 1"))
+    r.setMath(_math("k*k - 1"))
 
 
 def _with_delay(m):
@@ -217,7 +218,7 @@ def _with_rate_of(m):
 
 
 @pytest.mark.parametrize("change, message", [
-    (_with_algebraic, "algebraic rules are not supported"),
+    (_with_algebraic, "algebraic rules cannot be solved for k in closed form"),
     (_with_delay, "delay() is not supported"),
 ])
 def test_unsupported_features_are_refused_by_name(change, message):
@@ -488,7 +489,8 @@ def test_scenario_runs_an_sbml_file_and_refuses_unsupported_ones(tmp_path):
                                    str(tmp_path / "out2")])
     assert res.exit_code == 2
     assert res.output.strip().splitlines() == [
-        "nksim: error: model.file: SBML algebraic rules are not supported (in model.xml)"]
+        "nksim: error: model.file: SBML algebraic rules cannot be solved for k in closed form "
+        "with one solution (differential-algebraic systems are not supported)"]
     assert not (tmp_path / "out2").exists()
 
 
@@ -507,3 +509,61 @@ def test_antimony_files(tmp_path):
     t = np.linspace(0, 2, 3)
     res = simulate(model, t, options=TIGHT)
     np.testing.assert_allclose(res.dataset["X"].values[0], 4 * np.exp(-0.25 * t), rtol=1e-8)
+
+
+def test_algebraic_rules_solved_in_closed_form():
+    """Algebraic rules that determine one quantity each become assignment rules: X decays
+    at rate k (X = 2 e^{-k t}); ``0 = X + Y - total`` fixes the boundary species Y and
+    ``0 = (1 + a) * Z - 3 Y`` the parameter Z, so Y = total - X and Z = 3 Y / (1 + a)."""
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=2.0, hosu=True)
+    _species(m, "Y", "c", amount=99.0, hosu=True, boundary=True)  # overridden by the rule
+    m.getSpecies("Y").setConstant(False)
+    _parameter(m, "k", 0.5)
+    _parameter(m, "total", 5.0)
+    _parameter(m, "a", 2.0)
+    _parameter(m, "Z", None, constant=False)
+    _reaction(m, "decay", [("X", 1)], [], "k*X")
+    for formula in ("X + Y - total", "(1 + a)*Z - 3*Y"):
+        m.createAlgebraicRule().setMath(_math(formula))
+    model = from_sbml(_text(doc), name="sbml_t_algebraic")
+    assert model.state_names == ("X",) and {"Y", "Z"} <= set(model.expressions)
+    times = np.array([0.0, 1.0, 2.5])
+    res = simulate(model, times, options=SolverOptions(rtol=1e-10, atol=1e-12, threads=1))
+    x = 2 * np.exp(-0.5 * times)
+    np.testing.assert_allclose(res.evaluate("Y")[0], 5 - x, rtol=1e-8)
+    np.testing.assert_allclose(res.evaluate("Z")[0], (5 - x), rtol=1e-8)
+
+
+def test_algebraic_rules_that_determine_nothing_are_refused():
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=2.0, hosu=True)
+    _parameter(m, "k", 0.5)
+    _reaction(m, "decay", [("X", 1)], [], "k*X")
+    m.createAlgebraicRule().setMath(_math("X - k"))  # X is set by its reaction, k constant
+    with pytest.raises(UserError, match="1 rule.s. but 0 quantit") as err:
+        from_sbml(_text(doc), name="sbml_t_algebraic_bad")
+    assert "\n" not in str(err.value)
+
+
+def test_division_by_zero_at_the_initial_time():
+    """A rate that divides by zero at t = 0 (Laske_PLOSComputBiol2019 of the PEtab
+    collection) does not stop the import; a quantity whose initial value is a division by
+    zero is refused by name, in one line."""
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=0.0, hosu=True)
+    _parameter(m, "k", 0.5)
+    _reaction(m, "r", [], [("X", 1)], "k*X/(X + 0)")  # 0/0 at t = 0, never used there
+    model = from_sbml(_text(doc), name="sbml_t_zero_div")
+    assert model.state_names == ("X",)
+    _parameter(m, "z", 0.0)
+    _parameter(m, "a", None)
+    ia = m.createInitialAssignment()
+    ia.setSymbol("a")
+    ia.setMath(_math("1/z"))
+    with pytest.raises(UserError, match="parameter a: its value is inf") as err:
+        from_sbml(_text(doc), name="sbml_t_zero_div2")
+    assert "\n" not in str(err.value)

@@ -32,7 +32,9 @@ from nksim.model._codegen import (
 )
 from nksim.model._vmath import vexp, vlog, vpow
 
-_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+# fastmath "contract" only: a*b+c as one fused multiply-add (one rounding instead of two;
+# the same instructions for every lane, so results stay independent of lane and batch)
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={{"contract"}})
 _INF = math.inf
 N_STATES = {n}
 LANES = {lanes}
@@ -196,13 +198,20 @@ def generate_source(model: Model) -> str:
         "def fw_lanes(_y, _p, _fac, _keep, _dydt, _w):",
         '    """f(y) and W = fac*I - J together (they share powers and exponentials); rows',
         '    and columns of frozen states (keep = 0) and NaN/inf entries of J are zeroed."""',
-        "    for _b in range(LANES):",
     ]
+    # a large model: zero W in one fill, not n*n unrolled stores (which LLVM takes minutes
+    # to compile for ~50 states, SBML Test Suite 01530); small models keep their code
+    fill_zeros = n > 24
+    if fill_zeros:
+        src.append("    _w[:] = 0.0")
+    src.append("    for _b in range(LANES):")
     src += unpack(True, pad)
     src += assignments([f"_dydt{at(i)}" for i in range(n)] + [f"_j{i}_{j}" for i, j in nonzero],
                        list(sm.rhs) + [jac[i, j] for i, j in nonzero], pad)
     for i in range(n):
         for j in range(n):
+            if fill_zeros and i != j and (i, j) not in nonzero:
+                continue
             entry = "0.0"
             if (i, j) in nonzero:
                 v = f"_j{i}_{j}"

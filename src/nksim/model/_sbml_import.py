@@ -36,6 +36,7 @@ import re
 from pathlib import Path
 
 import libsbml
+import numpy as np
 
 from nksim.errors import UserError
 from nksim.model._declaration import (
@@ -46,6 +47,7 @@ from nksim.model._declaration import (
     Parameter,
     State,
 )
+from nksim.model._sbml_algebraic import SolvedRule, solve_algebraic
 
 # 1/mol: the value the SBML Level 3 specifications fix for the avogadro csymbol (CODATA
 # 2006), not the SI 2019 value 6.02214076e23 (SBML Test Suite case 01323 checks this).
@@ -275,6 +277,8 @@ class _Importer:
     def math(self, ast: libsbml.ASTNode | None, where: str, local: dict | None = None) -> str:
         if ast is None:
             _fail(f"{where} has no maths")
+        if isinstance(ast, SolvedRule):
+            return ast.render(self.symbols)
         return self._m(ast, where, local or {})
 
     def _m(self, a, where: str, local: dict) -> str:  # noqa: C901 - one case per node type
@@ -406,9 +410,6 @@ class _Importer:
     # ------------------------------------------------------------ refusals
     def refuse_unsupported(self) -> None:
         m = self.m
-        for r in m.getListOfRules():
-            if r.isAlgebraic():
-                _fail(f"SBML algebraic rules are not supported (in {self.label})")
         for r in m.getListOfReactions():
             if r.isSetFast() and r.getFast():
                 _fail(f"fast reactions are not supported (reaction {r.getId()!r})")
@@ -424,7 +425,10 @@ class _Importer:
         self.refuse_unsupported()
         self.extra_params: list[tuple[str, float, str, str]] = []
         # a rule or initial assignment without maths has no effect (SBML L3V2)
-        rules = {r.getVariable(): r for r in m.getListOfRules() if r.getMath() is not None}
+        rules = {r.getVariable(): r for r in m.getListOfRules()
+                 if r.getMath() is not None and not r.isAlgebraic()}
+        # algebraic rules solved in closed form become assignment rules (else refused)
+        rules.update(solve_algebraic(self, _fail))
         assigned = {v for v, r in rules.items() if r.isAssignment()}
         rated = {v for v, r in rules.items() if r.isRate()}
         inits = {ia.getSymbol(): ia for ia in m.getListOfInitialAssignments()
@@ -856,12 +860,18 @@ class _Importer:
             visiting.add(name)
             from nksim.model._declaration import safe_identifier
 
-            deps = {safe_identifier(d): value(d)
+            # numpy floats: x/0 is inf or NaN (as in the simulation), not an exception; a
+            # quantity that ends up not finite is refused by name only if the model uses it
+            deps = {safe_identifier(d): np.float64(value(d))
                     for d in _names_in(formulas[name]) - FUNCTION_NAMES if d != "t"}
-            deps["t"] = 0.0
+            deps["t"] = np.float64(0.0)
             from nksim.model._declaration import rename_keywords
 
-            result = float(evaluate(rename_keywords(formulas[name]), deps))
+            try:
+                with np.errstate(all="ignore"):
+                    result = float(evaluate(rename_keywords(formulas[name]), deps))
+            except ZeroDivisionError:  # between two literal numbers
+                result = math.nan
             visiting.discard(name)
             values[name] = result
             return result
