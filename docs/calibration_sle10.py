@@ -9,6 +9,8 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     .venv/bin/python docs/calibration_sle10.py pediatric   # paediatric CAR-T vs CAR-NK scenario
     .venv/bin/python docs/calibration_sle10.py kn5501      # the prediction (large cohort + 18)
     .venv/bin/python docs/calibration_sle10.py kn5501_sensitivity  # one parameter at a time
+    .venv/bin/python docs/calibration_sle10.py exhaustion  # §13: CAR-T exhaustion x K_ic grid
+    .venv/bin/python docs/calibration_sle10.py allogeneic  # §13: allogeneic CAR-T (Wang)
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
 """
@@ -147,6 +149,48 @@ def kn5501(n_large: int = 60) -> dict:
     return out
 
 
+def mackensen_cohort(n: int, overrides: dict | None = None) -> dict:
+    """The Mackensen design (sle_adult_cart.toml) with n patients whose baseline follows
+    Mackensen (n = 5: median 16; else median 14, log-sd 0.25), as in tests/test_calibration.py."""
+    raw = scenario("sle_adult_cart.toml")
+    raw["trial"]["patients_per_arm"] = n
+    raw.setdefault("cohort", {}).update({"sledai_median": 16, "sledai_sigma": 0.2} if n == 5
+                                        else {"sledai_median": 14, "sledai_sigma": 0.25})
+    raw["cohort"]["n_candidates"] = max(int(raw["cohort"].get("n_candidates", 100)), 15 * n)
+    raw.setdefault("parameters", {}).update(overrides or {})
+    arm = run(raw).arms[0]
+    p = arm.patients[arm.patients["infused"].to_numpy(bool)]
+    back = p["b_cell_return_day"].to_numpy(float)
+    return {"n": len(p), "doris_3m": round(float(p["doris_3m"].mean()), 3),
+            "kept_6m": round(float((p["doris_6m"] & ~p["flare_6m"]).mean()), 3),
+            "b_return_mean": round(float(np.nanmean(back)), 1),
+            "b_return_sd": round(float(np.nanstd(back, ddof=1)), 1),
+            "crs_any": round(float((p["crs_grade"] >= 1).mean()), 3),
+            "crs_2plus": round(float((p["crs_grade"] >= 2).mean()), 3)}
+
+
+def exhaustion_grid() -> list[dict]:
+    """§13: the exhaustion rate and threshold against Stein's day-90 level and Mackensen's
+    anchors (K_ic 80 = before, 90 = chosen)."""
+    rows = []
+    for k_exh, k_half, k_ic in ((0.0, 2.0, 80.0), (0.02, 1.0, 80.0), (0.012, 1.0, 80.0),
+                                (0.008, 1.0, 80.0), (0.012, 2.0, 90.0), (0.012, 3.0, 90.0),
+                                (0.015, 3.0, 100.0)):
+        over = {"cart_k_exh": k_exh, "cart_K_exh": k_half, "K_ic": k_ic}
+        ref = [cart_metrics(d, over) for d in (1e5, 1e6)]
+        rows.append({**over, "tmax": [r["tmax"] for r in ref],
+                     "d90_share": [round(r["d90_share"], 4) for r in ref],
+                     "b_back_ref": ref[1]["b_back_day"],
+                     "cohort40": mackensen_cohort(40, over), "cohort5": mackensen_cohort(5, over)})
+    return rows
+
+
+def allogeneic(rates=(0.5, 1.0, 1.1, 1.15, 1.2, 1.3)) -> list[dict]:
+    """§13: allogeneic CD19 CAR-T (cart_allo = 1) at 1e6/kg: peak day against Wang's 14."""
+    return [{"cart_rej": r, **cart_metrics(1e6, {"cart_allo": 1.0, "cart_rej": r})}
+            for r in rates]
+
+
 def main(argv: list[str]) -> None:
     what = argv[1] if len(argv) > 1 else "stein"
     if what == "stein":
@@ -178,6 +222,12 @@ def main(argv: list[str]) -> None:
                              for k, v in arm.summary["endpoints"].items()})
     elif what == "kn5501":
         print(kn5501())
+    elif what == "exhaustion":
+        for row in exhaustion_grid():
+            print(row)
+    elif what == "allogeneic":
+        for row in allogeneic():
+            print(row)
     elif what == "kn5501_sensitivity":
         for over in ({"carnk_kill": 0.5}, {"carnk_kill": 2.0}, {"carnk_delta": 0.1}):
             raw = scenario("sle_adult_carnk_kn5501.toml")

@@ -132,16 +132,18 @@ LONG = np.concatenate([FINE, np.arange(60.0, 600.5, 0.5)])
 
 # ------------------------------------------------------------------ CAR-NK persistence
 def test_non_expanding_carnk_decays_with_its_persistence_half_life(model):
-    """No targets, no drug, TH held constant: CARNK(t) = C0 exp(-(delta + rejection) t)."""
+    """No targets, no drug, TH held constant: CARNK(t) = C0 exp(-(delta + rejection - rho) t)
+    (the shared catalogue's law: proliferation does not need antigen)."""
     c0 = 5.0
     th_values = [100.0, 1200.0]
     rows = [{"B0": 0.0, "no_production": True, "th_recovery": 0.0, "TH0": th} for th in th_values]
     times = np.linspace(0.0, 20.0, 81)
     ds = _run(model, times, rows, [Dose("CARNK", c0, 0.0)], TIGHT)
-    delta, rej, k_rej = (_value(model, n) for n in ("carnk_delta", "carnk_rej", "carnk_K_rej"))
+    delta, rej, k_rej, rho = (_value(model, n) for n in ("carnk_delta", "carnk_rej",
+                                                          "carnk_K_rej", "carnk_rho"))
     for i, th in enumerate(th_values):
         assert np.allclose(ds.TH.values[i], th)  # TH constant by construction
-        loss = delta + rej * th / (k_rej + th)
+        loss = delta + rej * th / (k_rej + th) - rho
         expected = c0 * np.exp(-loss * times)
         alive = expected > 10 * CARNK_EXTINCTION
         assert np.allclose(ds.CARNK.values[i][alive], expected[alive], rtol=1e-4)
@@ -194,7 +196,8 @@ def test_carnk_kills_cd19_targets_and_less_than_car_t(model):
 
 # ------------------------------------------------------------------ CAR-T kinetics
 def test_car_t_reference_setting_is_biphasic_like_stein_2019(model):
-    """Peak within days 7-14, fast then slow decline (alpha ~0.16/d, beta ~0.0032/d), memory
+    """Peak within one between-patient SD of Stein's Tmax (9.3 d x/÷ exp(sqrt(0.38)): 5.0-17
+    d), fast then slow decline (alpha ~0.16/d, beta ~0.0032/d), memory
     ~F_B of the peak a month later. (Issue 10: the Stein shape in lupus patients at 1e5 and
     1e6/kg is tested on sle_cd19 in tests/test_sle_cart_kinetics.py.)"""
     doses = REF_LD + CAR_T_MACKENSEN2022.doses_for(WEIGHT)
@@ -202,7 +205,9 @@ def test_car_t_reference_setting_is_biphasic_like_stein_2019(model):
     total = ds.CART.values[0] + ds.CARTM.values[0]
     k = int(np.argmax(total))
     tp = LONG[k]
-    assert 7.0 <= tp <= 14.0
+    spread = math.exp(math.sqrt(0.38))  # Stein 2019 Table 1: IIV omega^2 of Tmax
+    tmax = STEIN2019_TYPICAL["tmax_day"]
+    assert tmax / spread <= tp <= tmax * spread
     early = _slope(LONG, total, tp + 2, tp + 12)
     late = _slope(LONG, total, tp + 400, tp + 590)
     alpha, beta = STEIN2019_TYPICAL["alpha_per_day"], STEIN2019_TYPICAL["beta_per_day"]
@@ -255,7 +260,9 @@ def test_proliferative_capacity_state_is_inert_without_car_t_and_recovers(model)
     f = ds.CARTF.values
     assert np.all(f[0] == 1.0)
     assert np.abs(f[1] - 1.0).max() < 1e-9  # round-off CART (~1e-17 cell/uL) barely moves it
-    assert f[2].min() > 0.0
+    # positive while effectors are present (it decays as e^(-alpha t) once they contract under
+    # exhaustion, and reaches the solver's absolute tolerance after ~200 d)
+    assert f[2][LONG < 150.0].min() > 0.0 and f[2].min() >= -1e-9
     k = int(np.argmax(f[2]))
     assert f[2, k] > 1000.0 and f[2, np.searchsorted(LONG, LONG[k] + 60.0)] < 0.5 * f[2, k]
 

@@ -116,7 +116,7 @@ _C3_LOW_AT_AB = 40.0  # IU/mL, anti-dsDNA at which C3 reaches 90 mg/dL
 _AB_PER_POINT = 30.0  # IU/mL anti-dsDNA per clinical SLEDAI point at steady state, no steroid
 _D_C3 = 0.0212 * 24  # 1/day, C3 fractional catabolic rate 2.12 %/h
 _F_INF_PB = 0.85  # share of the inflammatory drive carried by plasmablasts (docs/calibration.md)
-_K_IC = 80.0  # IU/mL, half-maximal immune-complex activation (docs/calibration.md)
+_K_IC = 90.0  # IU/mL, half-maximal immune-complex activation (docs/calibration.md)
 _F_LL = 2e-5  # 1/day, entry into the long-lived plasma-cell pool (docs/calibration.md)
 _K_PRE = 1.0 / 21.0  # 1/day, marrow pro/pre-B -> transitional (mean residence 21 d)
 _K_TR = 1.0 / 10.0  # 1/day, transitional -> naive (mean 10 d)
@@ -174,14 +174,19 @@ def _parameters() -> list[tuple[str, float, str, str, object, tuple[float, float
          "maximal rate of autoreactive B-cell activation by immune complexes (disease severity)",
          SEVERITY_MAPPING, (0.0, 100.0)),
         ("K_ic", _K_IC, "IU/mL", "anti-dsDNA level for half-maximal immune-complex activation",
-         _a("nksim immune-complex activation threshold", "K_ic = 80 IU/mL, calibrated to "
+         _a("nksim immune-complex activation threshold", "K_ic = 90 IU/mL, calibrated to "
             "Mackensen 2022 [V-src] (drug-free remission kept after B cells reappeared, with "
-            "anti-dsDNA seroconversion; docs/calibration.md; was 40): the loop's re-ignition "
-            "threshold is then ~30 IU/mL, the positivity cut-off, for a SLEDAI-16 patient "
-            "(12 IU/mL with 40, which would re-ignite the disease in seronegative patients).",
+            "anti-dsDNA seroconversion; docs/calibration.md §13; was 80, before that 40): "
+            "re-fitted once the CAR-T exhaustion state (issue 10) made B cells return at "
+            "Mackensen's 110 +/- 32 d instead of ~130-150 d (with 80 the earlier return "
+            "re-ignited the loop in ~30 % of Mackensen-like patients); the largest value that "
+            "keeps the lowest stable untreated score at 7 and 6 on 5 mg/day prednisone "
+            "(CORTICOLUP patients; 100, the stage-2b optimum of §4, raises it to 8). The "
+            "loop's re-ignition threshold is then ~33 IU/mL for a SLEDAI-16 patient, about "
+            "the positivity cut-off (12 IU/mL with 40).",
             "Range 20-150 IU/mL. Mechanism: Leadbetter 2002 [UNVERIFIED]. It and n_ic set the "
             "remission threshold of the loop and the lowest attainable disease SLEDAI (7 "
-            "untreated with 80; 5 with 40)."),
+            "untreated with 80 and 90; 5 with 40)."),
          (1e-3, 1e4)),
         ("n_ic", 4.0, "dimensionless", "Hill coefficient of immune-complex activation",
          _a("nksim immune-complex cooperativity", "n_ic = 4: a switch-like threshold (BCR "

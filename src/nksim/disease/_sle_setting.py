@@ -31,6 +31,7 @@ limit), so the c9c60d2 regression fixture was retired (``tests/test_trial_settin
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -54,7 +55,8 @@ from nksim.disease._sle_eligibility import SleEligibility
 from nksim.disease._steroids import GC_STATE, prednisone_mg_per_day, steroid_taper
 from nksim.dosing import Dose
 from nksim.errors import UserError
-from nksim.therapy import toxicity_table
+from nksim.therapy import blood_volume_ml_per_kg, toxicity_table
+from nksim.therapy._nk_products import NKProduct, car_nk, car_t
 from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, register_setting
 
 #: ASSUMPTION: T cells are ~60-80 % of blood lymphocytes (textbook range); used for th_normal.
@@ -171,7 +173,8 @@ class SleSetting(DiseaseSetting):
 
     def doses(self, arm, patient, treatment, scenario) -> list[Dose]:
         """Standard-of-care prednisone until the arm's steroid plan starts, the plan, then
-        lymphodepletion and product (``treatment``)."""
+        lymphodepletion (``treatment``) and the arm's product from the shared catalogue
+        (:func:`arm_product`)."""
         s = arm.steroids
         run_in = scenario.trial.run_in_days
         follow_up = scenario.trial.follow_up_days
@@ -196,6 +199,11 @@ class SleSetting(DiseaseSetting):
                                    .max_prednisone_mg_per_day, step_days=7.0)
         doses += flare_trigger_doses(scenario.trial.seed, int(patient.candidate), -run_in,
                                      follow_up + 1.0)
+        product = arm_product(arm)
+        if infused and product is not None:  # the catalogue's dose records replace the runner's
+            treatment = [d for d in treatment if d.state == "LD"] + product.doses_for(
+                PRODUCT_STATE[product.kind], float(patient.weight_kg), 0.0,
+                blood_ml_per_kg=blood_volume_ml_per_kg(float(patient.age_years)))
         return doses + list(treatment)
 
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario) -> pd.DataFrame:
@@ -241,6 +249,47 @@ class SleSetting(DiseaseSetting):
     def arm_counts(self, patients, analysed) -> dict[str, Any]:
         depleted = patients["b_depleted"].to_numpy(bool) & analysed
         return {"n_b_depleted": int(depleted.sum())}
+
+
+#: The lupus model's state dosed by each catalogue product kind.
+PRODUCT_STATE = {"car_t": "CART", "car_nk": "CARNK"}
+
+
+def _switch(arm, name: str) -> bool:
+    """A 0/1 product switch of ``[arms.parameters]`` (e.g. ``carnk_dual``) is on."""
+    value = arm.parameters.get(name, 0.0)
+    try:
+        return float(str(value).split()[0]) > 0.5
+    except ValueError:
+        return False
+
+
+def arm_product(arm) -> NKProduct | None:
+    """The arm's product from the shared catalogue (issue 9 §6), or ``None``.
+
+    ``car_t``: :func:`nksim.therapy.car_t` (autologous CD19 CAR-T, allogeneic when the arm
+    sets ``cart_allo = 1``); ``car_nk``:
+    :func:`nksim.therapy.car_nk` against CD19, with BCMA as second antigen when the arm sets
+    ``carnk_dual = 1`` and IL-15 armour when it sets ``carnk_il15 = 1``. Dose, infusions and
+    interval come from the arm; purity and viability are 1 because trial doses are stated
+    as viable CAR+ cells (ASSUMPTION; the catalogue's 0.9 x 0.9 applies to products dosed
+    in total cells).
+    """
+    if arm.product == "none":
+        return None
+    if arm.product == "car_t":
+        base = car_t("CD19", allogeneic=_switch(arm, "cart_allo"))
+    else:
+        base = car_nk("CD19", second_antigen="BCMA" if _switch(arm, "carnk_dual") else None,
+                      il15_armoured=_switch(arm, "carnk_il15"))
+    if arm.dose is not None:
+        dose = {"flat_dose": float(arm.dose), "dose_per_kg": None}
+    else:
+        dose = {"flat_dose": None, "dose_per_kg": float(arm.dose_per_kg)}
+    if not next(v for v in dose.values() if v is not None) > 0:
+        return None  # a zero dose infuses nothing
+    return dataclasses.replace(base, infusions=arm.infusions, interval_days=arm.interval_days,
+                               purity=1.0, viability=1.0, **dose)
 
 
 def _background_prednisone(scenario, patients: pd.DataFrame) -> np.ndarray:

@@ -1,22 +1,34 @@
-"""Allogeneic CD19 CAR-NK cells: no meaningful expansion, host rejection, killing.
+"""Allogeneic CD19 (or CD19/BCMA) CAR-NK in the lupus model, from the shared product catalogue.
 
-State (contract ``docs/design-sle.md``): ``CARNK`` (cell/uL). Targets are the disease
-component's CD19+ ``B`` and ``PB``; CD19-negative ``LLPC`` is never touched::
+State (contract ``docs/design-sle.md``): ``CARNK`` (cell/uL). The product is the catalogue's
+CAR-NK (:func:`nksim.therapy.car_nk`, issue 9 §6): its loss, proliferation, host rejection,
+IL-15 armour and killing are the values of :data:`nksim.therapy._nk_products.KINETICS`
+``["car_nk"]`` and the catalogue's support constants, with the same kinetic law as
+:func:`nksim.therapy.product_component` (host T cells ``TH`` scale rejection)::
 
-    A               = B + PB
-    carnk_stim      = A^2 / (carnk_K_act^2 + A^2)
+    A               = B + PB  (the targets; + carnk_dual x second targets for a dual CAR)
+    carnk_stim      = A^2 / (carnk_K_act^2 + A^2)       engagement (drives cytokine release)
+    carnk_growth    = carnk_rho + carnk_il15 carnk_il15_rho
+    carnk_loss      = carnk_delta / (1 + carnk_il15 (carnk_il15_loss - 1))
     carnk_rejection = carnk_rej TH / (carnk_K_rej + TH)       host T cells reject donor cells
     kill_carnk      = carnk_kill CARNK A / (carnk_K_kill + A)   cell/uL/day
 
-    dCARNK/dt = (carnk_rho carnk_stim - carnk_delta - carnk_rejection - ld_kill_lymph LD) CARNK
-    dB/dt    += - carnk_kill CARNK B  / (carnk_K_kill + A)
-    dPB/dt   += - carnk_kill CARNK PB / (carnk_K_kill + A)
+    dCARNK/dt = (carnk_growth - carnk_loss - carnk_rejection - ld_kill_lymph LD) CARNK
+    dX/dt    += - carnk_kill CARNK X / (carnk_K_kill + A)      for each target X
 
-Without targets and with TH constant the product decays exponentially with the
-persistence half-life ``ln 2 / (carnk_delta + carnk_rejection)`` (:func:`carnk_half_life`).
-Lymphodepletion lowers TH and so lengthens persistence. ``carnk_rho`` < ``carnk_delta``
-by default: the product cannot expand (an IL-15-armoured product may be explored by
-raising it).
+Two lupus-model additions to the catalogue's law, both switches set per arm: ``carnk_il15``
+(0/1, IL-15 armour as the catalogue defines it: loss divided by the IL-15 support factor,
+autocrine proliferation added) and ``carnk_dual`` (a second CAR, e.g. BCMA, reaching the
+states that carry only the second antigen). Lymphodepletion acts through ``LD`` (drug) and
+``TH`` (fewer host T cells, less rejection) rather than through the catalogue's
+``lymphodepleted`` factor. The catalogue's in-vivo expansion event (a minority of patients)
+is not drawn in the lupus setting (``docs/calibration.md`` §13).
+
+Without targets and with TH constant the product changes exponentially at
+``carnk_growth - carnk_loss - carnk_rejection`` (:func:`carnk_half_life`). Unarmoured, the
+growth (0.05/d) is below the loss (0.2/d): no expansion; armoured, growth 0.15/d against
+loss 0.1/d, so the product persists for months while lymphodepletion keeps host T cells low
+(Liu 2020: low levels >= 12 months).
 """
 
 from __future__ import annotations
@@ -27,25 +39,25 @@ from collections.abc import Sequence
 from nksim.model import Component, Parameter, State
 from nksim.therapy._car_t import _kill_note, _kills, _sum, _target_names
 from nksim.therapy._lymphodepletion import LD_KILL_LYMPH
-from nksim.therapy._sources import ASSUMPTION, FT596, LIU2020, PRAGER2019, ZHANG2007, Citation
-
-_PERSISTENCE = Citation(
-    "nksim CAR-NK persistence",
-    "Intrinsic loss and host rejection chosen so that, after Flu/Cy, an unarmoured "
-    "allogeneic CAR-NK product is detectable for about two weeks (FT596: persisted <= 15 d) "
-    "and for about one week without lymphodepletion.",
-    verified="assumption",
-    note="Ranges: carnk_delta 0.07-0.5/d (the lower end is the endogenous NK disappearance "
-    "rate of Zhang 2007), carnk_rej 0.2-2/d.",
+from nksim.therapy._nk_products import (
+    IL15_ARMOUR_RHO,
+    K_REJ,
+    KINETICS,
+    SUPPORT_LOSS_FACTOR,
+    Value,
 )
+from nksim.therapy._sources import ASSUMPTION, FT596, LIU2020, PRAGER2019, ZHANG2007
+
+#: The catalogue's CAR-NK kinetics (one definition for every disease setting).
+CATALOGUE = KINETICS["car_nk"]
 
 DUAL = Parameter(
     "carnk_dual", 0.0, "dimensionless",
     "1 for a dual CAR-NK whose second CAR (BCMA) also reaches the states carrying only the "
     "second antigen (long-lived plasma cells), 0 for a CD19-only product; set per arm "
-    "(KN5601-like CD19/BCMA CAR-NK: BCMA on plasmablasts and plasma cells, Gao 2025 "
-    "[V-src design] / product description; the kill rate per cell is the CD19 rate: "
-    "assumption, range 0.3-1 of it)",
+    "(catalogue car_nk(second_antigen='BCMA'), KN5601-like CD19/BCMA CAR-NK: BCMA on "
+    "plasmablasts and plasma cells, Gao 2025 [V-src design] / product description; the kill "
+    "rate per cell is the CD19 rate: assumption, range 0.3-1 of it)",
     ASSUMPTION, bounds=(0.0, 1.0),
 )
 
@@ -53,48 +65,43 @@ DUAL = Parameter(
 #: cells in 2.5-5 L of blood, far below flow-cytometry or qPCR detection (~0.1-1 cell/uL).
 CARNK_EXTINCTION = 1e-4
 
+
+def _from(v: Value, name: str, what: str, bounds: tuple[float, float]) -> Parameter:
+    """A lupus parameter carrying a catalogue value, its range and its source."""
+    return Parameter(name, v.value, v.unit,
+                     f"{what} (shared product catalogue, nksim.therapy.car_nk; range "
+                     f"{v.low:g}-{v.high:g} {v.unit})", v.source, bounds=bounds)
+
+
 PARAMETERS = (
-    Parameter(
-        "carnk_rho", 0.05, "1/day",
-        "maximal antigen-driven CAR-NK proliferation (order of the endogenous NK "
-        "proliferation rate, 4.3 %/d; below carnk_delta so the product cannot expand; "
-        "range 0-0.3, higher for IL-15-armoured products)",
-        ZHANG2007, bounds=(0.0, 10.0),
-    ),
+    _from(CATALOGUE.rho, "carnk_rho", "proliferation of infused CAR-NK cells (order of the "
+          "endogenous NK proliferation rate, 4.3 %/d; below carnk_delta: no expansion)",
+          (0.0, 10.0)),
     Parameter(
         "carnk_K_act", 20.0, "cell/uL",
-        "CD19+ targets for half-maximal CAR-NK stimulation (assumption, range 5-200)",
+        "targets for half-maximal CAR-NK engagement, which drives cytokine release "
+        "(assumption, range 5-200)",
         ASSUMPTION, bounds=(1e-3, 1e6),
     ),
+    _from(CATALOGUE.delta, "carnk_delta", "intrinsic loss rate of infused CAR-NK cells "
+          "without cytokine support (half-life 3.5 d)", (0.0, 10.0)),
+    _from(CATALOGUE.rej, "carnk_rej", "maximal rejection rate of donor CAR-NK cells by host "
+          "T cells (was 0.8 in the lupus model before it used the catalogue)", (0.0, 50.0)),
+    _from(K_REJ, "carnk_K_rej", "host T cells for half-maximal rejection", (1e-3, 1e6)),
+    _from(CATALOGUE.kill, "carnk_kill", "maximal targets killed per CAR-NK cell per day "
+          "(activated NK cells kill serially in vitro, Prager 2019, but many kill none)",
+          (0.0, 100.0)),
+    _from(CATALOGUE.k_kill, "carnk_K_kill", "targets for half-maximal killing", (1e-3, 1e6)),
     Parameter(
-        "carnk_delta", 0.2, "1/day",
-        "intrinsic loss rate of infused CAR-NK cells without cytokine support "
-        "(assumption; half-life 3.5 d; range 0.07-0.5)",
-        _PERSISTENCE, bounds=(0.0, 10.0),
+        "carnk_il15", 0.0, "dimensionless",
+        "1 for an IL-15-armoured CAR-NK (catalogue car_nk(il15_armoured=True): cord-blood "
+        "CAR-NK with IL-15, Liu 2020), 0 without; set per arm",
+        LIU2020, bounds=(0.0, 1.0),
     ),
-    Parameter(
-        "carnk_rej", 0.8, "1/day",
-        "maximal rejection rate of donor CAR-NK cells by host T cells (assumption, "
-        "range 0.2-2)",
-        _PERSISTENCE, bounds=(0.0, 50.0),
-    ),
-    Parameter(
-        "carnk_K_rej", 500.0, "cell/uL",
-        "host T cells for half-maximal rejection (assumption, range 100-2000)",
-        _PERSISTENCE, bounds=(1e-3, 1e6),
-    ),
-    Parameter(
-        "carnk_kill", 1.0, "1/day",
-        "maximal CD19+ targets killed per CAR-NK cell per day (assumption, range 0.3-3: "
-        "activated NK cells kill serially in vitro, up to a few targets per day, but many "
-        "kill none)",
-        PRAGER2019, bounds=(0.0, 100.0),
-    ),
-    Parameter(
-        "carnk_K_kill", 20.0, "cell/uL",
-        "CD19+ targets for half-maximal killing (assumption, range 5-200)",
-        ASSUMPTION, bounds=(1e-3, 1e6),
-    ),
+    _from(IL15_ARMOUR_RHO, "carnk_il15_rho", "extra (autocrine IL-15) proliferation of an "
+          "armoured product", (0.0, 10.0)),
+    _from(SUPPORT_LOSS_FACTOR["il15"], "carnk_il15_loss", "IL-15 divides the loss rate of "
+          "infused NK cells by this factor", (1.0, 100.0)),
     LD_KILL_LYMPH,
 )
 
@@ -130,8 +137,8 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB"),
     targets = load
     return Component(
         name="car_nk",
-        description="Allogeneic CD19 CAR-NK: no meaningful expansion, host rejection by "
-        f"T cells, kills {_kills(names)}.",
+        description="Allogeneic CD19 CAR-NK from the shared product catalogue: no "
+        f"expansion unless IL-15-armoured, host rejection by T cells, kills {_kills(names)}.",
         states=(
             State("CARNK", "cell/uL", "CAR-NK cells (allogeneic, donor-derived)", 0.0,
                   extinction=CARNK_EXTINCTION),
@@ -139,7 +146,11 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB"),
         parameters=PARAMETERS + ((DUAL,) if second else ()),
         expressions={
             "carnk_stim": (f"{targets}**2/(carnk_K_act**2 + {targets}**2)", "dimensionless",
-                           "CAR-NK antigen stimulation by CD19+ targets (0..1)"),
+                           "CAR-NK engagement by CD19+ targets (0..1; cytokine release)"),
+            "carnk_growth": ("carnk_rho + carnk_il15*carnk_il15_rho", "1/day",
+                             "CAR-NK proliferation (IL-15 armour adds autocrine growth)"),
+            "carnk_loss": ("carnk_delta/(1 + carnk_il15*(carnk_il15_loss - 1))", "1/day",
+                           "intrinsic CAR-NK loss (IL-15 armour divides it)"),
             "carnk_rejection": ("carnk_rej*TH/(carnk_K_rej + TH)", "1/day",
                                 "rejection rate of donor cells by host T cells"),
             "kill_carnk": (f"carnk_kill*CARNK*{targets}/(carnk_K_kill + {targets})",
@@ -147,8 +158,7 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB"),
         },
         terms={
             "CARNK": [
-                "carnk_rho*carnk_stim*CARNK",
-                "-(carnk_delta + carnk_rejection)*CARNK",
+                "(carnk_growth - carnk_loss - carnk_rejection)*CARNK",
                 "-ld_kill_lymph*LD*CARNK",
             ],
             **{x: f"-carnk_kill*CARNK*{x}/(carnk_K_kill + {targets})" for x in names},
@@ -156,7 +166,7 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB"),
                for x in second},
         },
         requires=(*names, *second, "TH", "LD"),
-        references=(FT596, LIU2020, ZHANG2007, PRAGER2019, _PERSISTENCE),
+        references=(FT596, LIU2020, ZHANG2007, PRAGER2019, CATALOGUE.delta.source),
         notes=(
             _kill_note(names),
             "Rejection acts at once in proportion to TH (no priming delay): a simplification.",
@@ -164,11 +174,13 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB"),
     )
 
 
-def carnk_half_life(th: float, *, carnk_delta: float = 0.2, carnk_rej: float = 0.8,
-                    carnk_K_rej: float = 500.0) -> float:
-    """Persistence half-life (days) of CAR-NK without targets or drug, host T cells ``th``.
-
-    ``ln 2 / (carnk_delta + carnk_rej * th / (carnk_K_rej + th))``.
-    """
-    loss = carnk_delta + carnk_rej * th / (carnk_K_rej + th)
-    return math.log(2.0) / loss
+def carnk_half_life(th: float, *, carnk_delta: float = CATALOGUE.delta.value,
+                    carnk_rej: float = CATALOGUE.rej.value,
+                    carnk_K_rej: float = K_REJ.value, carnk_rho: float = CATALOGUE.rho.value,
+                    il15_armoured: bool = False) -> float:
+    """Persistence half-life (days) of CAR-NK without drug, host T cells ``th`` (catalogue
+    values by default): ``ln 2 / (loss + rejection - growth)``, ``inf`` if it grows."""
+    growth = carnk_rho + (IL15_ARMOUR_RHO.value if il15_armoured else 0.0)
+    loss = carnk_delta / (SUPPORT_LOSS_FACTOR["il15"].value if il15_armoured else 1.0)
+    net = loss + carnk_rej * th / (carnk_K_rej + th) - growth
+    return math.log(2.0) / net if net > 0 else math.inf

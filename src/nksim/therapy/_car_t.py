@@ -68,6 +68,7 @@ from collections.abc import Sequence
 
 from nksim.model import Citation, Component, Parameter, State
 from nksim.therapy._lymphodepletion import LD_KILL_LYMPH, TH_NORMAL
+from nksim.therapy._nk_products import ALLO_CAR_T_REJ, K_REJ
 from nksim.therapy._sources import (
     ASSUMPTION,
     CARTMATH2021,
@@ -111,16 +112,31 @@ _COMPETITION = Citation(
     "no covariate retained by Stein 2019; see docs/calibration.md.",
 )
 
+_EXHAUSTION = Citation(
+    "nksim CAR-T exhaustion under persistent antigen",
+    "Persistent antigen stimulation makes effector T cells lose proliferative capacity "
+    "(T-cell exhaustion; Wherry 2011 [UNVERIFIED, recalled]). Here CARTX, the exhausted share "
+    "of the effector pool's proliferative response, rises with CD19 antigen at rate cart_k_exh "
+    "(half-maximal at cart_K_exh targets, below the proliferation threshold cart_K_act: "
+    "chronic low-antigen signalling); proliferation is multiplied by (1 - CARTX). It ends the "
+    "'smouldering' effector pool that marrow B-cell output would otherwise sustain, so the "
+    "post-peak curve keeps Stein 2019's shape (about 0.6 % of the peak at day 90; issue 10).",
+    verified="assumption",
+    note="cart_k_exh calibrated to Stein 2019's typical day-90 level (science.md 3a, V-src) "
+    "and Mackensen 2022's B-cell return (110 +/- 32 d); range 0.01-0.1/d. cart_K_exh range "
+    "0.3-10 cell/uL. See docs/calibration.md section 13.",
+)
+
 PARAMETERS = (
     Parameter(
-        "cart_rho", 1.283, "1/day",
-        "maximal CAR-T proliferation rate (full antigen stimulation, no competition, full "
-        "proliferative capacity); calibrated with cart_kill and the CAR-T blood fraction so "
-        "that the reference setting peaks on day 9.3 after a ~3900-fold expansion (mean "
-        "doubling ~0.78 d); re-fitted with th_recovery = 0.006 and cart_K_hom = 0.3 "
-        "(docs/calibration.md; was 2.25), then with the capacity limit cart_foldx (was "
-        "1.238); at the host T-cell set-point cart_rho*cart_hom = 0.11/d < alpha; "
-        "T cells divide at most ~2-3 times a day",
+        "cart_rho", 1.7, "1/day",
+        "maximal CAR-T proliferation rate (full antigen stimulation, no competition, no "
+        "exhaustion); re-fitted in issue 10 with the exhaustion state CARTX (was 1.283 with "
+        "the capacity limit, 1.238 and 2.25 before): SLEDAI-16 adult after Flu/Cy peaks on "
+        "day ~8 at 1e6/kg and ~11 at 1e5/kg (Stein Tmax 9.3 d, no dose covariate; the "
+        "difference is ln(10)/growth rate), mean doubling ~0.8 d early (Stein 0.78 d); at "
+        "the host T-cell set-point cart_rho*cart_hom = 0.14/d < alpha (no expansion without "
+        "lymphodepletion); T cells divide at most ~2-3 times a day (docs/calibration.md §13)",
         NKSIM_CALIBRATION, bounds=(0.0, 20.0),
     ),
     Parameter(
@@ -197,6 +213,46 @@ PARAMETERS = (
         "cell/uL one infusion gives, so the Stein calibration is unaffected)",
         ASSUMPTION, bounds=(0.0, 1.0),
     ),
+    Parameter(
+        "cart_k_exh", 0.012, "1/day",
+        "rate at which CD19 antigen exhausts the effector pool's proliferative response "
+        "(CARTX), at full antigen (issue 10: contraction without a proliferation cap); "
+        "calibrated to Stein 2019's typical day-90 level and Mackensen's B-cell return; "
+        "range 0.01-0.1",
+        _EXHAUSTION, bounds=(0.0, 10.0),
+    ),
+    Parameter(
+        "cart_mem_kill", 1.0, "dimensionless",
+        "killing by a persisting (memory) CAR-T cell relative to an effector: Stein 2019's "
+        "persistence phase is the CAR-T pool that keeps B cells aplastic after the "
+        "contraction (assumption, range 0-1; 0 = memory cells do not kill)",
+        _EXHAUSTION, bounds=(0.0, 1.0),
+    ),
+    Parameter(
+        "cart_K_exh", 2.0, "cell/uL",
+        "CD19+ targets for half-maximal exhaustion drive (assumption: chronic signalling at "
+        "antigen levels below the proliferation threshold cart_K_act; calibrated with "
+        "cart_k_exh; range 0.3-10)",
+        _EXHAUSTION, bounds=(1e-6, 1e6),
+    ),
+    Parameter(
+        "cart_allo", 0.0, "dimensionless",
+        "1 for an allogeneic (donor) CAR-T rejected by host T cells (catalogue "
+        "car_t(allogeneic=True); Wang, NCT05859997), 0 for autologous; set per arm",
+        ALLO_CAR_T_REJ.source, bounds=(0.0, 1.0),
+    ),
+    Parameter(
+        "cart_rej", ALLO_CAR_T_REJ.value, ALLO_CAR_T_REJ.unit,
+        "maximal rejection of allogeneic CAR-T cells by host T cells (shared product "
+        f"catalogue; range {ALLO_CAR_T_REJ.low:g}-{ALLO_CAR_T_REJ.high:g} 1/day)",
+        ALLO_CAR_T_REJ.source, bounds=(0.0, 50.0),
+    ),
+    Parameter(
+        "cart_K_rej", K_REJ.value, K_REJ.unit,
+        "host T cells for half-maximal rejection of allogeneic CAR-T (shared product "
+        f"catalogue; range {K_REJ.low:g}-{K_REJ.high:g} cell/uL)", K_REJ.source,
+        bounds=(1e-3, 1e6),
+    ),
     LD_KILL_LYMPH,
     TH_NORMAL,
 )
@@ -226,6 +282,9 @@ def car_t_component(targets: Sequence[str] = ("B", "PB")) -> Component:
             State("CARTF", "dimensionless",
                   "realised fold expansion of the CAR-T effector pool since infusion "
                   "(1 before; memory re-activation not counted)", 1.0),
+            State("CARTX", "dimensionless",
+                  "exhausted share of the CAR-T effector pool's proliferative response "
+                  "(0 before infusion, 0..1)", 0.0),
         ),
         parameters=PARAMETERS,
         expressions={
@@ -233,9 +292,11 @@ def car_t_component(targets: Sequence[str] = ("B", "PB")) -> Component:
                           "CAR-T antigen stimulation by CD19+ targets (0..1)"),
             "cart_hom": ("cart_K_hom**2/(cart_K_hom**2 + (TH/th_normal)**2)", "dimensionless",
                          "share of homeostatic cytokines left to CAR-T by host T cells"),
-            "cart_cap": ("1/(1 + (CARTF/cart_foldx)**4)", "dimensionless",
-                         "proliferative capacity left to the infused effectors (0..1)"),
-            "kill_cart": (f"cart_kill*CART*{targets}/(cart_K_kill + {targets})",
+            "cart_cap": ("(1 - CARTX)/(1 + (CARTF/cart_foldx)**4)", "dimensionless",
+                         "proliferative capacity left to the infused effectors (0..1): "
+                         "not exhausted and below the fold-expansion limit"),
+            "kill_cart": (f"cart_kill*(CART + cart_mem_kill*CARTM)*{targets}"
+                          f"/(cart_K_kill + {targets})",
                           "cell/uL/day", "CD19+ targets killed by CAR-T"),
         },
         terms={
@@ -244,16 +305,21 @@ def car_t_component(targets: Sequence[str] = ("B", "PB")) -> Component:
                 "cart_theta*cart_stim*CARTM",
                 "-(cart_delta + cart_conv)*CART",
                 "-ld_kill_lymph*LD*CART",
+                "-cart_allo*cart_rej*TH/(cart_K_rej + TH)*CART",
             ],
             "CARTM": [
                 "cart_conv*CART",
                 "-cart_theta*cart_stim*CARTM",
                 "-cart_beta*CARTM",
                 "-ld_kill_lymph*LD*CARTM",
+                "-cart_allo*cart_rej*TH/(cart_K_rej + TH)*CARTM",
             ],
             "CARTF": "CARTF*CART/(CART + cart_seed)*(cart_rho*cart_hom*cart_stim*cart_cap "
                      "- cart_delta - cart_conv - ld_kill_lymph*LD)",
-            **{x: f"-cart_kill*CART*{x}/(cart_K_kill + {targets})" for x in names},
+            "CARTX": f"CART/(CART + cart_seed)*cart_k_exh*{targets}/(cart_K_exh + {targets})"
+                     "*(1 - CARTX)",
+            **{x: f"-cart_kill*(CART + cart_mem_kill*CARTM)*{x}/(cart_K_kill + {targets})"
+               for x in names},
         },
         requires=(*names, "TH", "LD"),
         references=(STEIN2019, STEIN_FOLDX_CAPACITY, CARTMATH2021, HARDIANSYAH2019, KIMMEL2021,

@@ -221,6 +221,22 @@ SUPPORT_LOSS_FACTOR = {"none": _v(1.0, "dimensionless", 1.0, 1.0),
 LD_REJECTION_FACTOR = _v(0.2, "dimensionless", 0.05, 0.5, RUBNITZ2010)
 #: IL-15 raises alloreactive rejection by this factor (Berrien-Elliott).
 IL15_REJECTION_FACTOR = _v(1.5, "dimensionless", 1.0, 3.0, BERRIEN_ELLIOTT)
+#: Extra proliferation of an IL-15-armoured product (autocrine IL-15; assumption, range
+#: 0.05-0.2/d; Liu 2020: cord-blood CAR-NK with IL-15 persisted at low levels >= 12 months).
+IL15_ARMOUR_RHO = _v(0.1, "1/day", 0.05, 0.2, LIU2020)
+#: Host T cells for half-maximal rejection of allogeneic cells (assumption, range 100-2000).
+K_REJ = _v(500.0, "cell/uL", 100.0, 2000.0)
+WANG_ALLO_CAR_T = Citation(
+    "Wang (allogeneic CAR-T in SLE)",
+    "Allogeneic CD19 CAR-T in SLE, NCT05859997, n = 3, 1e6 cells/kg.",
+    verified="V-src",
+    note="CAR-T peaked at day 14; no CRS, ICANS or GvHD (science.md §4). The rejection rate "
+    "is calibrated in the lupus model to the peak on day 14 (docs/calibration.md §13).",
+)
+#: Maximal host rejection of allogeneic (donor) CAR-T cells, 1/day, scaled by host T cells
+#: as for allogeneic NK: calibrated in the lupus model (SLEDAI-16 adult, Flu/Cy, 1e6/kg) to
+#: Wang's peak on day 14 (docs/calibration.md §13; range 0.5-2).
+ALLO_CAR_T_REJ = _v(1.15, "1/day", 0.5, 2.0, WANG_ALLO_CAR_T)
 
 
 def _p_table(none_ld: float, il2_ld: float, il15_ld: float, no_ld: float,
@@ -308,6 +324,7 @@ class NKProduct:
     viability: float = 0.9
     allogeneic: bool = True
     car_antigen: str | None = None
+    second_antigen: str | None = None
     il15_armoured: bool = False
     antibody: str | None = None
     trafficking_profile: str = "activated"
@@ -355,8 +372,10 @@ class NKProduct:
         # cytokine support acts on NK products; CAR-T kinetics are Stein 2019's as given
         factor = 1.0 if self.kind == "car_t" else SUPPORT_LOSS_FACTOR[eff].value
         delta = k.delta.value / factor
-        rho = k.rho.value + (0.1 if self.il15_armoured else 0.0)
+        rho = k.rho.value + (IL15_ARMOUR_RHO.value if self.il15_armoured else 0.0)
         rej = k.rej.value if self.allogeneic else 0.0
+        if self.kind == "car_t" and self.allogeneic:
+            rej = ALLO_CAR_T_REJ.value  # donor CAR-T (Wang); autologous CAR-T: none
         if lymphodepleted:
             rej *= LD_REJECTION_FACTOR.value
         if support == "il15":
@@ -443,15 +462,20 @@ def allogeneic_nk(source: str = "peripheral_blood", dose: float = 1e9,
 
 
 def car_nk(antigen: str, *, il15_armoured: bool = False, dose: float = 0.75e9,
-           infusions: int = 3, interval_days: float = 3.0) -> NKProduct:
+           infusions: int = 3, interval_days: float = 3.0,
+           second_antigen: str | None = None) -> NKProduct:
     """Allogeneic cord-blood CAR-NK against ``antigen`` (any target), optionally IL-15 armoured.
 
     Default 0.75e9 cells x 3 on days 0, 3, 6 (Gao 2025 starting dose; NCT06421701 interval).
+    ``second_antigen`` makes a dual CAR-NK (e.g. CD19/BCMA, KN5601-like): cells carrying only
+    the second antigen are targets too (same kinetics and kill per cell: assumption).
     """
     tag = "IL-15 " if il15_armoured else ""
-    return NKProduct(f"{antigen} {tag}CAR-NK", "car_nk", flat_dose=dose, infusions=infusions,
+    name = f"{antigen}/{second_antigen}" if second_antigen else antigen
+    return NKProduct(f"{name} {tag}CAR-NK", "car_nk", flat_dose=dose, infusions=infusions,
                      interval_days=interval_days, car_antigen=antigen,
-                     il15_armoured=il15_armoured, source=LIU2020)
+                     second_antigen=second_antigen, il15_armoured=il15_armoured,
+                     source=LIU2020)
 
 
 def hncd16_nk(antibody: str = "rituximab", dose: float = 9e8, infusions: int = 3,
@@ -477,11 +501,15 @@ def memory_like_nk(dose_per_kg: float = 1e7) -> NKProduct:
                      source=BEDNARSKI2022)
 
 
-def car_t(antigen: str = "CD19", dose_per_kg: float = 1e6) -> NKProduct:
-    """Autologous CAR-T against ``antigen``, for comparison (Mackensen 2022 dose)."""
-    return NKProduct(f"{antigen} CAR-T", "car_t", dose_per_kg=dose_per_kg,
-                     car_antigen=antigen, allogeneic=False, trafficking_profile="activated",
-                     source=MACKENSEN2022)
+def car_t(antigen: str = "CD19", dose_per_kg: float = 1e6, *,
+          allogeneic: bool = False) -> NKProduct:
+    """Autologous CAR-T against ``antigen``, for comparison (Mackensen 2022 dose); with
+    ``allogeneic=True`` a donor CAR-T rejected by host T cells (Wang, NCT05859997)."""
+    tag = "allogeneic " if allogeneic else ""
+    return NKProduct(f"{antigen} {tag}CAR-T", "car_t", dose_per_kg=dose_per_kg,
+                     car_antigen=antigen, allogeneic=allogeneic,
+                     trafficking_profile="activated",
+                     source=WANG_ALLO_CAR_T if allogeneic else MACKENSEN2022)
 
 
 def catalogue() -> dict[str, NKProduct]:
@@ -494,9 +522,11 @@ def catalogue() -> dict[str, NKProduct]:
         "nk92": allogeneic_nk("nk92"),
         "car_nk": car_nk("CD19"),
         "car_nk_il15": car_nk("CD19", il15_armoured=True),
+        "car_nk_cd19_bcma": car_nk("CD19", second_antigen="BCMA", infusions=6),
         "hncd16_nk": hncd16_nk(),
         "memory_like_nk": memory_like_nk(),
         "car_t": car_t(),
+        "car_t_allogeneic": car_t(allogeneic=True),
     }
 
 
@@ -565,8 +595,8 @@ def product_component(product: NKProduct, targets: Sequence[str], *, prefix: str
     ]
     rej = f"{P}_rej"
     if host_t:
-        params.append(par("Krej", 500.0, "cell/uL", "host T cells for half-maximal "
-                          "rejection (range 100-2000)", PRODUCT_ASSUMPTION))
+        params.append(par("Krej", K_REJ.value, "cell/uL", "host T cells for half-maximal "
+                          f"rejection (range {K_REJ.low:g}-{K_REJ.high:g})", K_REJ.source))
         rej = f"{P}_rej*{host_t}/({P}_Krej + {host_t})"
     A = "(" + " + ".join(targets) + ")"
     adcc = "1"
