@@ -54,7 +54,7 @@ connect_scheduler = connect  # a distributed.Client, or a one-line UserError
 FORMATS = ("csv", "parquet")
 #: Dictionary encoding only for the repetitive columns: 3x less CPU than pyarrow's default
 #: (dictionary for every column) on W1 chunks, and smaller files (benchmarks/bench_scale.py).
-PARQUET_OPTIONS = {"use_dictionary": ["patient", "time"]}
+PARQUET_OPTIONS = {"use_dictionary": ["patient", "time"], "write_statistics": ["patient", "time"]}
 
 
 @dataclass(frozen=True)
