@@ -11,6 +11,7 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     .venv/bin/python docs/calibration_sle10.py kn5501_sensitivity  # one parameter at a time
     .venv/bin/python docs/calibration_sle10.py exhaustion  # §13: CAR-T exhaustion x K_ic grid
     .venv/bin/python docs/calibration_sle10.py allogeneic  # §13: allogeneic CAR-T (Wang)
+    .venv/bin/python docs/calibration_sle10.py rituximab   # §13.5: paediatric rituximab PD
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
 """
@@ -191,6 +192,44 @@ def allogeneic(rates=(0.5, 1.0, 1.1, 1.15, 1.2, 1.3)) -> list[dict]:
             for r in rates]
 
 
+def rituximab(fold: float = 35.0, decay: float = 0.036, k_out: float = 0.02) -> dict:
+    """§13.5 (exploratory, not a calibration): the paediatric rituximab B-cell PD of
+    PMC6624401 (science-nk-cancer-ageing.md §2, V-src: one dose raises the CD19+ death rate
+    35-fold, the effect decays at 0.036/d, CD19+ turnover 0.02/d) applied to the CD20+ stages
+    (transitional, naive/memory) of a remission-state lupus patient, against the published
+    one-compartment model with the same numbers."""
+    from nksim.disease import sle_model
+    from nksim.dosing import Dose
+    from nksim.model import Citation, Component, Parameter, State
+
+    src = Citation("PMC6624401", "Paediatric rituximab B-cell PD in autoimmune disease",
+                   verified="V-src")
+    comp = Component(
+        name="rtx_pd", description="rituximab effect on CD20+ B cells (PMC6624401)",
+        states=(State("RTXE", "dimensionless", "extra CD20+ death in multiples of k_out", 0.0),),
+        parameters=(Parameter("rtx_decay", decay, "1/day", "effect decay", src, bounds=(0, 10)),
+                     Parameter("rtx_kout", k_out, "1/day", "CD19+ turnover", src,
+                               bounds=(0, 10))),
+        terms={"RTXE": "-rtx_decay*RTXE", "BTR": "-rtx_kout*RTXE*BTR",
+               "B": "-rtx_kout*RTXE*B"},
+        requires=("BTR", "B"))
+    m = sle_model(comp, name="sle_rituximab_check")
+    base = sle_initial_state(m, None, 0)
+    t = np.arange(0.0, 400.0, 1.0)
+    b = simulate(m, t, parameters=base.parameters, initial=base.initial,
+                 doses=[[Dose("RTXE", fold - 1.0, 0.0)]]).dataset.B.values[0]
+    low = np.flatnonzero(b < 10.0)
+    # published one-compartment model: dB/dt = k_out (B0 - B) - k_out E(t) B (Euler, 0.01 d)
+    y, ys, dt = 1.0, [], 0.01
+    for i in range(int(400 / dt)):
+        y += dt * (k_out * (1 - y) - k_out * (fold - 1.0) * np.exp(-decay * i * dt) * y)
+        ys.append(y)
+    return {"lupus_model_b_back_10_per_ul_day": float(t[low[-1] + 1]) if low.size else None,
+            "lupus_model_nadir": float(b.min()),
+            "published_model_nadir_fraction": float(min(ys)),
+            "published_model_nadir_per_ul_at_250": float(min(ys) * b[0])}
+
+
 def main(argv: list[str]) -> None:
     what = argv[1] if len(argv) > 1 else "stein"
     if what == "stein":
@@ -225,6 +264,8 @@ def main(argv: list[str]) -> None:
     elif what == "exhaustion":
         for row in exhaustion_grid():
             print(row)
+    elif what == "rituximab":
+        print(rituximab())
     elif what == "allogeneic":
         for row in allogeneic():
             print(row)

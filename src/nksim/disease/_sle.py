@@ -182,8 +182,9 @@ def _parameters() -> list[tuple[str, float, str, str, object, tuple[float, float
             "re-ignited the loop in ~30 % of Mackensen-like patients); the largest value that "
             "keeps the lowest stable untreated score at 7 and 6 on 5 mg/day prednisone "
             "(CORTICOLUP patients; 100, the stage-2b optimum of §4, raises it to 8). The "
-            "loop's re-ignition threshold is then ~33 IU/mL for a SLEDAI-16 patient, about "
-            "the positivity cut-off (12 IU/mL with 40).",
+            "loop's re-ignition threshold is then ~37 IU/mL for a SLEDAI-16 patient scored on "
+            "9 mg/day prednisone (53 untreated), about the positivity cut-off (12 IU/mL with "
+            "40).",
             "Range 20-150 IU/mL. Mechanism: Leadbetter 2002 [UNVERIFIED]. It and n_ic set the "
             "remission threshold of the loop and the lowest attainable disease SLEDAI (7 "
             "untreated with 80 and 90; 5 with 40)."),
