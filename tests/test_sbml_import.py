@@ -564,6 +564,32 @@ def test_division_by_zero_at_the_initial_time():
     ia = m.createInitialAssignment()
     ia.setSymbol("a")
     ia.setMath(_math("1/z"))
+    assert "a" in from_sbml(_text(doc), name="sbml_t_zero_div1").expressions  # unused: kept
+    m.getReaction("r").getKineticLaw().setMath(_math("a*X/(X + 0)"))  # now a is used
     with pytest.raises(UserError, match="parameter a: its value is inf") as err:
         from_sbml(_text(doc), name="sbml_t_zero_div2")
     assert "\n" not in str(err.value)
+
+
+def test_infinite_and_nan_constants():
+    """SBML Test Suite 00950: constants set to INF, -INF and NaN by initial assignments are
+    reported as such when nothing uses them; one that the dynamics use is refused by name."""
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=1.0, hosu=True)
+    _parameter(m, "k", 0.5)
+    _reaction(m, "r", [("X", 1)], [], "k*X")
+    for pid, formula in (("P", "INF"), ("Q", "-INF"), ("R", "NaN")):
+        _parameter(m, pid, None)
+        ia = m.createInitialAssignment()
+        ia.setSymbol(pid)
+        ia.setMath(_math(formula))
+    model = from_sbml(_text(doc), name="sbml_t_nonfinite")
+    res = simulate(model, np.array([0.0, 1.0]), options=TIGHT)
+    assert (res.evaluate("P")[0] == np.inf).all() and (res.evaluate("Q")[0] == -np.inf).all()
+    assert np.isnan(res.evaluate("R")[0]).all()
+    np.testing.assert_allclose(res.dataset["X"].values[0], np.exp(-0.5 * np.array([0, 1.0])),
+                               rtol=1e-8)
+    m.getReaction("r").getKineticLaw().setMath(_math("k*X*R"))
+    with pytest.raises(UserError, match="parameter R: its value is nan"):
+        from_sbml(_text(doc), name="sbml_t_nonfinite2")

@@ -25,7 +25,8 @@ integrations (:mod:`nksim.engine._events`).
 
 Refused before simulation, by name, with one line (:class:`~nksim.errors.UserError`):
 algebraic rules, ``delay()``, fast reactions, ``stoichiometryMath``, SBML packages other
-than comp (flattened) and layout/render/groups, and infinities or NaN in maths.
+than comp (flattened) and layout/render/groups, NaN in maths other than initial
+assignments, and infinite or NaN values of quantities the model uses.
 """
 
 from __future__ import annotations
@@ -292,8 +293,12 @@ class _Importer:
             return f"{a.getInteger()}"
         if t in (libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL):
             v = a.getValue()
-            if not math.isfinite(v):
-                _fail(f"{where}: infinity or NaN in maths is not supported")
+            if math.isinf(v):  # a float literal beyond the largest double: inf in numpy,
+                return "1e309" if v > 0 else "(-1e309)"  # numba and sympy's printed code
+            if math.isnan(v):
+                if not where.startswith("initial assignment"):
+                    _fail(f"{where}: NaN in maths is not supported")
+                return "(0*1e309)"  # evaluated once, at import (numpy: NaN)
             return repr(float(v)) if t != libsbml.AST_RATIONAL else \
                 f"({a.getNumerator()}/{a.getDenominator()})"
         if t == libsbml.AST_NAME:
@@ -635,6 +640,7 @@ class _Importer:
         if self.rate_of:
             equations, expressions, events = self.resolve_rate_of(
                 equations, expressions, events, amount_states, species, comps)
+        params = self.non_finite_constants(params, states, equations, expressions, events)
         for q in (*params, *states):
             value = q.value if isinstance(q, Parameter) else q.initial
             if not math.isfinite(value):
@@ -670,6 +676,28 @@ class _Importer:
                   **{e: reason for e in expressions}}
         notes.append("Dimensional analysis skipped: " + reason)
         return Model(**kwargs, notes=tuple(notes), unit_exempt=exempt)
+
+    def non_finite_constants(self, params, states, equations, expressions, events):
+        """Parameters whose value is infinite or NaN (SBML allows them; the engine does not)
+        become named expressions holding the value, if nothing in the model uses them."""
+        from nksim.model._declaration import _names_in
+
+        bad = {p.name: p for p in params if not math.isfinite(p.value)}
+        if not bad:
+            return params
+        used: set[str] = set()
+        for text in (*equations.values(), *(e[0] for e in expressions.values())):
+            used |= _names_in(text)
+        for ev in events:
+            for text in (ev.trigger, ev.delay, ev.priority, *ev.assignments.values()):
+                used |= _names_in(text) if text else set()
+        for name, p in bad.items():
+            if name in used:
+                continue  # refused below, by name
+            literal = "(0*1e309)" if math.isnan(p.value) else (
+                "1e309" if p.value > 0 else "(-1e309)")
+            expressions[name] = (literal, p.unit, p.description)
+        return [p for p in params if p.name not in bad or p.name in used]
 
     def declared_exemptions(self) -> dict[str, str]:
         """Unit exemptions written by nksim's export (annotation), if any."""
