@@ -404,9 +404,10 @@ def integrate_range(
 
     next_pid = lo
     active = 0
+    need = True  # some lane is done, failed or at a segment start
     while True:
         # ---- 1. lanes that are idle, done, failed or at a segment start (per lane, rare)
-        for b in range(LANES):
+        for b in range(LANES if need else 0):
             while True:
                 if pid[b] < 0 or status[b] != OK or (not setup[b] and t[b] >= t_end):
                     if pid[b] >= 0:  # the patient in this lane is done
@@ -463,6 +464,7 @@ def integrate_range(
                 h[b] = _initial_step(
                     rhs, y, p, rate, keep, b, ys, ps, f_a, f_b, rtol, atol, h_max, t_stop[b] - t[b]
                 )
+        need = False
         if active == 0:
             break
         # ---- 2. step sizes of this attempt
@@ -472,9 +474,11 @@ def integrate_range(
                 continue
             if n_acc[b] + n_rej[b] >= max_steps:
                 status[b] = TOO_MANY_STEPS
+                need = True
                 continue
             if h[b] < 1e-14 * max(1.0, abs(t[b])):
                 status[b] = NON_FINITE if nan_seen[b] else STEP_UNDERFLOW
+                need = True
                 continue
             stepping[b] = True
             last[b] = t[b] + 1.0001 * h[b] >= t_stop[b]
@@ -674,6 +678,7 @@ def integrate_range(
                 h[b] = min(h_max, h[b] * min(_FAC_MAX, max(_FAC_MIN, grow[b])))
             t[b] = t_new
             setup[b] = at_stop
+            need = need or at_stop
         for x in range(nL):
             y[x] = y_new[x]
 
