@@ -33,11 +33,13 @@ import json
 import multiprocessing as mp
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -167,11 +169,18 @@ def _rr_start(sbml, names, nominal):
 
 
 def _rr_block(rows):
+    """(failures, CPU seconds of this worker process) for a block of patients."""
+    cpu = time.process_time()
     fails = 0
     for row in rows:
         ok, _msg, _res = _RR.run(row)
         fails += not ok
-    return fails
+    return fails, time.process_time() - cpu
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def bench_per_core(n_cli: int, n_rr: int, rounds: int, tmp: Path) -> dict:
@@ -195,12 +204,14 @@ def bench_per_core(n_cli: int, n_rr: int, rounds: int, tmp: Path) -> dict:
     log(f"percore: {cores} cores; nksim CLI {n_cli:,} patients vs roadrunner pool "
         f"{n_rr:,} patients, {rounds} interleaved rounds")
     nk, rr, nk_o, rr_o, rr_fail = [], [], [], [], 0
+    nk_cpu, rr_cpu = [], []  # CPU seconds per patient (all processes of each side)
     # warm-up of the CLI (compiled model loaded from the cache)
     subprocess.run([*NKSIM, "simulate", str(scen), "--out", str(tmp / "warm")],
                    capture_output=True, timeout=1200)
     with ctx.Pool(cores, initializer=_rr_start, initargs=(sbml, names, nominal)) as pool:
         pool.map(_rr_block, [[list(nominal)]] * cores)  # every process warmed
         for r in range(rounds):
+            cpu0 = _children_cpu()
             with CpuWatch() as w:
                 p = subprocess.run([*NKSIM, "simulate", str(scen), "--out", str(tmp / "nk"),
                                     "--parameters-file", str(pfile), "--format", "parquet",
@@ -209,19 +220,29 @@ def bench_per_core(n_cli: int, n_rr: int, rounds: int, tmp: Path) -> dict:
             if p.returncode != 0:
                 return {"error": p.stderr[-2000:]}
             nk.append(w.wall / n_cli)
+            nk_cpu.append((_children_cpu() - cpu0) / n_cli)
             nk_o.append(w.other_cores)
             with CpuWatch() as w:
-                rr_fail += sum(pool.map(_rr_block, pieces))
+                blocks = pool.map(_rr_block, pieces)
+            rr_fail += sum(f for f, _ in blocks)
+            rr_cpu.append(sum(c for _, c in blocks) / n_rr)
             rr.append(w.wall / n_rr)
             rr_o.append(w.other_cores)
             log(f"  round {r + 1}: nksim {nk[-1] * 1e3:.4f} ms/patient, roadrunner "
-                f"{rr[-1] * 1e3:.4f} ms/patient -> {rr[-1] / nk[-1]:.1f}x")
+                f"{rr[-1] * 1e3:.4f} ms/patient -> {rr[-1] / nk[-1]:.1f}x (CPU time per "
+                f"patient {nk_cpu[-1] * 1e3:.4f} vs {rr_cpu[-1] * 1e3:.4f} ms -> "
+                f"{rr_cpu[-1] / nk_cpu[-1]:.1f}x; others used {nk_o[-1] or 0:.2f} and "
+                f"{rr_o[-1] or 0:.2f} cores)")
     rep = {"cores": cores, "nksim_patients": n_cli, "roadrunner_patients": n_rr,
            "nksim_ms_per_patient": [x * 1e3 for x in nk],
            "roadrunner_ms_per_patient": [x * 1e3 for x in rr],
            "nksim_other_cores": nk_o, "roadrunner_other_cores": rr_o,
            "roadrunner_failures": rr_fail,
-           "ratios": [b / a for a, b in zip(nk, rr, strict=True)]}
+           "ratios": [b / a for a, b in zip(nk, rr, strict=True)],
+           "nksim_cpu_ms_per_patient": [x * 1e3 for x in nk_cpu],
+           "roadrunner_cpu_ms_per_patient": [x * 1e3 for x in rr_cpu],
+           "cpu_ratios": [b / a for a, b in zip(nk_cpu, rr_cpu, strict=True)]}
+    rep["cpu_ratio_of_medians"] = statistics.median(rr_cpu) / statistics.median(nk_cpu)
     rep["nksim_median_ms"] = statistics.median(rep["nksim_ms_per_patient"])
     rep["roadrunner_median_ms"] = statistics.median(rep["roadrunner_ms_per_patient"])
     rep["ratio_of_medians"] = rep["roadrunner_median_ms"] / rep["nksim_median_ms"]
@@ -294,6 +315,10 @@ def print_report(rep: dict) -> None:
               f"ms/patient, roadrunner pool {p['roadrunner_median_ms']:.4f} ms/patient -> "
               f"{p['ratio_of_medians']:.1f}x (rounds: "
               f"{', '.join(f'{x:.1f}' for x in p['ratios'])}) {verdict(p['pass'])}")
+        print(f"  CPU time per patient (every process of each side): nksim "
+              f"{statistics.median(p['nksim_cpu_ms_per_patient']):.4f} ms, roadrunner "
+              f"{statistics.median(p['roadrunner_cpu_ms_per_patient']):.4f} ms -> "
+              f"{p['cpu_ratio_of_medians']:.1f}x (less sensitive to other processes' load)")
     s = rep.get("start")
     if s and "error" not in s:
         print(f"start: python -c pass {statistics.median(s['python_pass_s']):.2f} s; first "
