@@ -284,7 +284,8 @@ def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, n
                         field="initial")
     if params.shape[0] == 0:
         raise UserError("no patients to simulate", field="parameters")
-    return np.ascontiguousarray(params), np.ascontiguousarray(y0)
+    # C-contiguous and writable (a read-only frame column, e.g. a steady state, is copied)
+    return np.require(params, float, ["C", "W"]), np.require(y0, float, ["C", "W"])
 
 
 def _parameters_by_name(model: Model, parameters) -> np.ndarray:
