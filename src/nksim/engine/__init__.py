@@ -7,6 +7,12 @@ Public API::
     from nksim.engine import Population, simulate_chunks  # chunked, locally or on Dask
 """
 
+from nksim.engine._chunked import ChunkOutput as ChunkOutput  # chunked runs (docs/scale.md)
+from nksim.engine._chunked import Population as Population
+from nksim.engine._chunked import default_chunk_size as default_chunk_size
+from nksim.engine._chunked import simulate_chunks as simulate_chunks
+from nksim.engine._chunked import status_table as status_table
+from nksim.engine._chunked import timecourse_table as timecourse_table
 from nksim.engine._results import SimulationResult as SimulationResult
 from nksim.engine._results import covariates_frame as covariates_frame
 from nksim.engine._results import initial_frame as initial_frame
@@ -16,9 +22,3 @@ from nksim.engine._results import read_netcdf as read_netcdf
 from nksim.engine._sde import integrate_sde as integrate_sde  # batched SDEs, first passage
 from nksim.engine._simulate import SolverOptions as SolverOptions
 from nksim.engine._simulate import simulate as simulate
-from nksim.engine._chunked import ChunkOutput as ChunkOutput  # chunked runs (docs/scale.md)
-from nksim.engine._chunked import Population as Population
-from nksim.engine._chunked import default_chunk_size as default_chunk_size
-from nksim.engine._chunked import simulate_chunks as simulate_chunks
-from nksim.engine._chunked import status_table as status_table
-from nksim.engine._chunked import timecourse_table as timecourse_table

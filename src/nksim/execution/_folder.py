@@ -253,16 +253,15 @@ def run_to_folder(
                     "with the same command and --resume"}, indent=2))
         done = _done_chunks(work, fmt, n_chunks)
         resumed = len(done)
-        run_time = 0.0
+        run_time = 0.0  # wall time of the chunks (they overlap: not the sum of their times)
+        loop_start = time.perf_counter()
         with ThreadPoolExecutor(1, thread_name_prefix="nksim-writer") as writer:
             pending = None  # the chunk being written while the next one is computed
 
             def finish(job) -> None:
-                nonlocal run_time
                 future, out = job
                 future.result()
                 done.add(out.index)
-                run_time += out.run_time
                 if on_chunk is not None:
                     on_chunk(out, len(done), n_chunks)
 
@@ -273,6 +272,7 @@ def run_to_folder(
                 del out
             if pending is not None:
                 finish(pending)
+        run_time = time.perf_counter() - loop_start
     finally:
         if client is not None:
             client.close()
