@@ -287,6 +287,23 @@ def test_reference_page_is_generated_from_the_code():
         assert field in text
 
 
+def test_published_schema_does_not_depend_on_settings_registered_at_run_time():
+    from nksim.trials import get_setting, register_setting
+    from nksim.trials._setting import _REGISTRY
+
+    before = reference_markdown()
+
+    class Extra(type(get_setting("pancreatic"))):  # same tables, another name
+        name = "extra_for_schema_test"
+
+    register_setting(Extra)
+    try:
+        assert reference_markdown() == before
+        assert "extra_for_schema_test" not in json.dumps(json_schema("trial"))
+    finally:
+        _REGISTRY.pop("extra_for_schema_test")
+
+
 # ---------------------------------------------------------------- nksim models
 def test_model_listing_matches_the_built_models():
     from nksim.library import get_model, model_names

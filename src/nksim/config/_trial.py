@@ -184,11 +184,14 @@ def _table_schema(name: str) -> Any:
 
 
 def _setting_conditions(schema: dict[str, Any]) -> None:
-    """Add ``allOf: [{if: {setting is NAME}, then: {cohort: ..., eligibility: ...}}]``."""
-    from nksim.trials import get_setting, setting_names
+    """Add ``allOf: [{if: {setting is NAME}, then: {cohort: ..., eligibility: ...}}]`` for
+    the bundled settings (a setting registered at run time is checked all the same, but
+    the published schema and docs/schema.md do not depend on what a program registered)."""
+    from nksim.disease import SETTINGS
+    from nksim.trials import get_setting
 
     conditions = []
-    for setting in setting_names():
+    for setting in sorted(SETTINGS):
         tables = get_setting(setting).tables
         if not tables:
             continue
