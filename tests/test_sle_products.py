@@ -274,3 +274,49 @@ def test_variant_products_run_end_to_end_in_a_trial(small_trial_toml):
     x = nk.simulation.dataset["CARNK"].values[nk.patients["infused"].to_numpy(bool)]
     seen = [t[np.flatnonzero(row >= DETECTION)[-1]] - 6.0 for row in x]
     assert np.median(seen) >= 20.0, seen
+
+
+def _row(candidate: int):
+    return type("Row", (), {"infused": True, "weight_kg": 60.0, "age_years": 40.0,
+                            "background_prednisone_mg_day": 0.0, "candidate": candidate})()
+
+
+@pytest.mark.parametrize("il15", [False, True])
+def test_in_vivo_expansion_is_a_per_patient_event_at_the_catalogue_rate(il15):
+    """Expansion of infused NK cells happens in a minority of patients (Bachanova 2014: 10 %
+    with IL-2; Cooley 2019: 27-36 % with IL-15; science-nk-cancer-ageing.md §3b), drawn per
+    patient, never a mean rate: the lupus arm draws the catalogue's event with the product's
+    probability (unarmoured CAR-NK after Flu/Cy 0.05; IL-15-armoured >= 0.5)."""
+    from scipy.stats import binomtest
+
+    from nksim.therapy._nk_products import KINETICS
+
+    sc = _scenario("sle_adult_carnk_kn5501.toml")
+    arm = sc.arms[0]
+    if il15:
+        arm = arm.model_copy(update={"parameters": {**arm.parameters, "carnk_il15": 1.0}})
+    ids = range(1000, 1600)
+    flags = [any(d.state == "CARNKX" for d in SETTING.doses(arm, _row(i), [], sc)) for i in ids]
+    p = 0.5 if il15 else KINETICS["car_nk"].p_expand[("none", True)].value
+    assert binomtest(sum(flags), len(flags), p).pvalue > 0.001
+    again = [any(d.state == "CARNKX" for d in SETTING.doses(arm, _row(i), [], sc)) for i in ids]
+    assert flags == again  # the patient's own stream: reproducible
+
+
+def test_an_expansion_event_deepens_and_prolongs_depletion():
+    """Same adult and regimen (Gao's Flu/Cy, 0.75e9 x 3): with the event the CAR-NK grow
+    towards the catalogue's plateau (kexp 1000 cells/uL, Bachanova 2014's median) and B cells
+    stay below 10 cells/uL for longer."""
+    m = get_model("sle_cd19")
+    base = sle_initial_state(m, {"th_normal": 1000.0, "weight_GC": 60.0}, 12)
+    Y = np.repeat(base.initial, 2, axis=0)
+    Y[:, m.state_names.index("TH")] = 1000.0
+    product = dataclasses.replace(car_nk("CD19"), purity=1.0, viability=1.0)
+    doses = lymphodepletion_doses(-5, 3, 25, 300) + product.doses_for("CARNK", 60.0, 0.0)
+    times = np.round(np.arange(-6.0, 120.0, 0.25), 10)
+    ds = simulate(m, times, parameters=np.repeat(base.parameters, 2, axis=0), initial=Y,
+                  doses=[doses, doses + [Dose("CARNKX", 1.0, 0.0)]], t_start=-6.0).dataset
+    x, b = ds.CARNK.values, ds.B.values
+    assert x[1].max() > 10 * x[0].max() and x[1].max() < KINETICS["car_nk"].kexp.value
+    low = [(times[(times > 0) & (row < 10.0)]).size for row in b]
+    assert low[1] > low[0]

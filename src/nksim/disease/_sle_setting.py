@@ -56,7 +56,7 @@ from nksim.disease._steroids import GC_STATE, prednisone_mg_per_day, steroid_tap
 from nksim.dosing import Dose
 from nksim.errors import UserError
 from nksim.therapy import blood_volume_ml_per_kg, toxicity_table
-from nksim.therapy._nk_products import NKProduct, car_nk, car_t
+from nksim.therapy._nk_products import NKProduct, car_nk, car_t, expansion_events
 from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, register_setting
 
 #: ASSUMPTION: T cells are ~60-80 % of blood lymphocytes (textbook range); used for th_normal.
@@ -174,7 +174,8 @@ class SleSetting(DiseaseSetting):
     def doses(self, arm, patient, treatment, scenario) -> list[Dose]:
         """Standard-of-care prednisone until the arm's steroid plan starts, the plan, then
         lymphodepletion (``treatment``) and the arm's product from the shared catalogue
-        (:func:`arm_product`)."""
+        (:func:`arm_product`); for CAR-NK, the catalogue's per-patient in-vivo expansion event
+        (a dose record setting ``CARNKX`` to 1, drawn from the patient's own stream)."""
         s = arm.steroids
         run_in = scenario.trial.run_in_days
         follow_up = scenario.trial.follow_up_days
@@ -204,6 +205,10 @@ class SleSetting(DiseaseSetting):
             treatment = [d for d in treatment if d.state == "LD"] + product.doses_for(
                 PRODUCT_STATE[product.kind], float(patient.weight_kg), 0.0,
                 blood_ml_per_kg=blood_volume_ml_per_kg(float(patient.age_years)))
+            if product.kind == "car_nk" and expansion_events(
+                    product, scenario.trial.seed, [int(patient.candidate)],
+                    lymphodepleted=bool(arm.lymphodepletion))[0]:
+                treatment.append(Dose(EXPANSION_STATE, 1.0, 0.0))  # in-vivo expansion event
         return doses + list(treatment)
 
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario) -> pd.DataFrame:
@@ -231,6 +236,7 @@ class SleSetting(DiseaseSetting):
             "icans_any": icans.astype(float) >= 1,
             "peak_il6_pg_ml": tox["peak_il6"].to_numpy(),
             "peak_car_cells_ul": tox["peak_car"].to_numpy(),
+            "carnk_expanded": np.asarray(dataset[EXPANSION_STATE].values[:, -1]) > 0.5,
             "b_depleted": b_cell_depleted(b, times, 0.0),
             "b_cell_return_day": b_cell_recovery_day(b, times, 0.0),
             "sledai_day0": score[:, np.searchsorted(times, 0.0)],
@@ -253,6 +259,9 @@ class SleSetting(DiseaseSetting):
 
 #: The lupus model's state dosed by each catalogue product kind.
 PRODUCT_STATE = {"car_t": "CART", "car_nk": "CARNK"}
+#: State set to 1 (dose record at the first infusion) when a patient's CAR-NK expand in vivo:
+#: the catalogue's per-patient event (nksim.therapy.expansion_events, own random stream).
+EXPANSION_STATE = "CARNKX"
 
 
 def _switch(arm, name: str) -> bool:

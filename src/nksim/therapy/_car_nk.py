@@ -14,15 +14,20 @@ IL-15 armour and killing are the values of :data:`nksim.therapy._nk_products.KIN
     kill_carnk      = carnk_kill CARNK A / (carnk_K_kill + A)   cell/uL/day
 
     dCARNK/dt = (carnk_growth - carnk_loss - carnk_rejection - ld_kill_lymph LD) CARNK
+                + CARNKX carnk_rexp (1 - CARNK/carnk_kexp) CARNK
     dX/dt    += - carnk_kill CARNK X / (carnk_K_kill + A)      for each target X
+
+``CARNKX`` (0 or 1, constant between doses) is the catalogue's per-patient in-vivo expansion
+event (``expand``; Bachanova 2014, Cooley 2019: 10-36 % of patients, not a mean rate): the
+lupus setting draws it from each patient's own stream with the product's probability
+(:func:`nksim.therapy.expansion_events`) and sets it with a dose record at the first infusion.
 
 Two lupus-model additions to the catalogue's law, both switches set per arm: ``carnk_il15``
 (0/1, IL-15 armour as the catalogue defines it: loss divided by the IL-15 support factor,
 autocrine proliferation added) and ``carnk_dual`` (a second CAR, e.g. BCMA, reaching the
 states that carry only the second antigen). Lymphodepletion acts through ``LD`` (drug) and
 ``TH`` (fewer host T cells, less rejection) rather than through the catalogue's
-``lymphodepleted`` factor. The catalogue's in-vivo expansion event (a minority of patients)
-is not drawn in the lupus setting (``docs/calibration.md`` §13).
+``lymphodepleted`` factor.
 
 Without targets and with TH constant the product changes exponentially at
 ``carnk_growth - carnk_loss - carnk_rejection`` (:func:`carnk_half_life`). Unarmoured, the
@@ -102,6 +107,10 @@ PARAMETERS = (
           "armoured product", (0.0, 10.0)),
     _from(SUPPORT_LOSS_FACTOR["il15"], "carnk_il15_loss", "IL-15 divides the loss rate of "
           "infused NK cells by this factor", (1.0, 100.0)),
+    _from(CATALOGUE.rexp, "carnk_rexp", "net growth during an in-vivo expansion event "
+          "(per-patient, state CARNKX)", (0.0, 10.0)),
+    _from(CATALOGUE.kexp, "carnk_kexp", "level where in-vivo expansion stops (Bachanova "
+          "2014: median 1000 donor NK/uL)", (1e-3, 1e6)),
     LD_KILL_LYMPH,
 )
 
@@ -142,6 +151,9 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB"),
         states=(
             State("CARNK", "cell/uL", "CAR-NK cells (allogeneic, donor-derived)", 0.0,
                   extinction=CARNK_EXTINCTION),
+            State("CARNKX", "dimensionless",
+                  "1 once this patient's CAR-NK expand in vivo (a per-patient event, set by a "
+                  "dose record at the first infusion), else 0", 0.0),
         ),
         parameters=PARAMETERS + ((DUAL,) if second else ()),
         expressions={
@@ -159,6 +171,7 @@ def car_nk_component(targets: Sequence[str] = ("B", "PB"),
         terms={
             "CARNK": [
                 "(carnk_growth - carnk_loss - carnk_rejection)*CARNK",
+                "CARNKX*carnk_rexp*(1 - CARNK/carnk_kexp)*CARNK",
                 "-ld_kill_lymph*LD*CARNK",
             ],
             **{x: f"-carnk_kill*CARNK*{x}/(carnk_K_kill + {targets})" for x in names},
