@@ -176,3 +176,46 @@ def test_profile_intervals_match_closed_form_profiles():
         row = res.intervals.loc[pid]
         assert row["lower_linear"] == pytest.approx(lo, rel=5e-3), pid
         assert row["upper_linear"] == pytest.approx(hi, rel=5e-3), pid
+
+
+def test_bundled_tables_equal_a_fresh_build(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "calibration_petab", Path(__file__).resolve().parents[1] / "docs" / "calibration_petab.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    builder.build_gemcitabine_tgi(tmp_path)
+    for name in ("conditions.tsv", "observables.tsv", "measurements.tsv", "parameters.tsv",
+                 "problem.yaml"):
+        assert (tmp_path / name).read_text() == (FOLDER / name).read_text(), name
+
+
+def test_a_broken_copy_is_one_line_and_exit_2(tmp_path):
+    import shutil
+
+    shutil.copytree(FOLDER, tmp_path / "p")
+    meas = pd.read_csv(tmp_path / "p" / "measurements.tsv", sep="\t")
+    meas.loc[0, "measurement"] = 0.0  # log-normal noise needs measurements > 0
+    meas.to_csv(tmp_path / "p" / "measurements.tsv", sep="\t", index=False)
+    out = CliRunner().invoke(cli, ["fit", str(tmp_path / "p" / "problem.yaml"), "--nominal"])
+    assert out.exit_code == 2
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nksim: error: measurements")
+
+
+def test_docs_examples_run(capsys):
+    import re
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "calibrations-petab.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    assert blocks
+    namespace: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/calibrations-petab.md[{i}]", "exec"), namespace)
+        assert capsys.readouterr().out, f"example {i} prints nothing"
+    ci = namespace["fit"].intervals
+    for pid, lo_hi in (("gem_kd", (0.1058, 0.1702)), ("tgi_lam", (0.004208, 0.006753))):
+        # the numbers the page prints in its table (checked, not copied: closed form above)
+        assert ci.loc[pid, "lower_linear"] == pytest.approx(lo_hi[0], rel=2e-3)
+        assert ci.loc[pid, "upper_linear"] == pytest.approx(lo_hi[1], rel=2e-3)
