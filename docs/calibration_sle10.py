@@ -12,6 +12,7 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     .venv/bin/python docs/calibration_sle10.py exhaustion  # §13: CAR-T exhaustion x K_ic grid
     .venv/bin/python docs/calibration_sle10.py allogeneic  # §13: allogeneic CAR-T (Wang)
     .venv/bin/python docs/calibration_sle10.py rituximab   # §13.5: paediatric rituximab PD
+    .venv/bin/python docs/calibration_sle10.py crs         # §13.2: CRS grade-1 threshold
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
 """
@@ -230,6 +231,32 @@ def rituximab(fold: float = 35.0, decay: float = 0.036, k_out: float = 0.02) -> 
             "published_model_nadir_per_ul_at_250": float(min(ys) * b[0])}
 
 
+def crs_thresholds(thresholds=(12.0, 14.0, 16.0, 20.0)) -> list[tuple]:
+    """§13.2: CRS any grade / grade >= 2 among infused patients of the bundled adult (40) and
+    paediatric scenarios for several grade-1 thresholds, on the same patients and the same
+    individual threshold draws (the trial's endpoint streams)."""
+    from nksim.population import patient_rng
+    from nksim.therapy import CRSMapping, toxicity_table
+
+    rows = []
+    for name, n in (("sle_adult_cart.toml", 40), ("sle_pediatric_cart_vs_carnk.toml", 20)):
+        raw = scenario(name)
+        raw["trial"]["patients_per_arm"] = n
+        if n == 40:
+            raw["cohort"]["n_candidates"] = 400
+        for arm in run(raw).arms:
+            infused = arm.patients["infused"].to_numpy(bool)
+            for th in thresholds:
+                rngs = [patient_rng(raw["trial"]["seed"], int(k), 12)  # STREAM_ENDPOINTS
+                        for k in arm.patients["candidate"]]
+                tox = toxicity_table(arm.simulation.dataset, rngs=rngs, t_from=0.0,
+                                     crs=CRSMapping(thresholds=(th, 100.0, 500.0, 2500.0)))
+                g = tox["crs_grade"].to_numpy()[infused]
+                rows.append((name, arm.name, th, round(float((g >= 1).mean()), 3),
+                             round(float((g >= 2).mean()), 3)))
+    return rows
+
+
 def main(argv: list[str]) -> None:
     what = argv[1] if len(argv) > 1 else "stein"
     if what == "stein":
@@ -263,6 +290,9 @@ def main(argv: list[str]) -> None:
         print(kn5501())
     elif what == "exhaustion":
         for row in exhaustion_grid():
+            print(row)
+    elif what == "crs":
+        for row in crs_thresholds():
             print(row)
     elif what == "rituximab":
         print(rituximab())

@@ -22,7 +22,7 @@ BASE = 5.0  # default IL-6 and IFN-gamma baselines (pg/mL)
 
 
 def test_default_thresholds_are_as_documented():
-    assert DEFAULT_CRS.thresholds == (12.0, 100.0, 500.0, 2500.0)
+    assert DEFAULT_CRS.thresholds == (16.0, 100.0, 500.0, 2500.0)
     assert DEFAULT_CRS.ifng_weight == 0.5
     assert DEFAULT_ICANS.thresholds == (1.0, 2.0, 4.0, 8.0)
     assert (DEFAULT_ICANS.il6_scale, DEFAULT_ICANS.car_scale) == (500.0, 1000.0)
@@ -48,8 +48,8 @@ def test_crs_grade_by_hand(il6, ifng, index, grade):
 
 
 def test_crs_threshold_factor_scales_every_threshold():
-    # factor 2: thresholds 24, 200, 1000, 5000
-    il6 = BASE + np.array([23.9, 24.0, 199.0, 200.0, 1000.0, 5000.0])
+    # factor 2: thresholds 32, 200, 1000, 5000
+    il6 = BASE + np.array([31.9, 32.0, 199.0, 200.0, 1000.0, 5000.0])
     grades = crs_grade(il6, np.full(il6.shape, BASE), threshold_factor=2.0)
     assert grades.tolist() == [0, 1, 1, 2, 3, 4]
 
