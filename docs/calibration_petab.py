@@ -140,6 +140,39 @@ def build_gemcitabine_tgi(folder: Path) -> Path:
     return yaml
 
 
+def build_gemcitabine_tgi_events(folder: Path) -> Path:
+    """The same problem with the 18 infusions as SBML events (to_sbml with dose records) and a
+    treated and an untreated tumour (TGI = 1 - (Y/YU)^(1/3); exponential growth cancels in
+    the ratio, so none is modelled): a check of the superposition and of the engine's event
+    path. Not bundled: the event path is slow (docs page, notes)."""
+    from nksim.dosing import Dose
+    from nksim.model import Component, State, compose, to_sbml
+    from nksim.therapy._chemotherapy import (
+        GEM_INFUSION_DAYS,
+        GEM_MONO_MG_M2,
+        REFERENCE_BSA_M2,
+        chemotherapy_component,
+    )
+
+    yaml = build_gemcitabine_tgi(folder)
+    tumour = Component(
+        name="tumours", description="treated (Y) and untreated (YU) tumour, relative size",
+        states=(State("Y", "dimensionless", "treated tumour, relative to baseline", 1.0),
+                State("YU", "dimensionless", "untreated tumour, relative to baseline", 1.0)),
+        terms={"Y": "-chemo_effect*Y"}, requires=("GEMC",))
+    model = compose("gemcitabine_tgi_events", "gemcitabine TGI, dosing as events",
+                    "chemotherapy component and two tumours", [chemotherapy_component(), tumour])
+    doses = [Dose("GEMC", GEM_MONO_MG_M2 * REFERENCE_BSA_M2, t, duration=GEM_INFUSION_DAYS)
+             for t in dose_times()]
+    (folder / "model.xml").write_text(to_sbml(model, doses, extinction_events=False))
+    pd.DataFrame({"conditionId": ["gemcitabine_mono"]}).to_csv(
+        folder / "conditions.tsv", sep="\t", index=False)
+    obs = pd.read_csv(folder / "observables.tsv", sep="\t")
+    obs.loc[obs["observableId"] == "tgi_sld", "observableFormula"] = "1 - (Y/YU)^(1/3)"
+    obs.to_csv(folder / "observables.tsv", sep="\t", index=False)
+    return yaml
+
+
 PROBLEMS = {"gemcitabine_tgi": build_gemcitabine_tgi}
 
 

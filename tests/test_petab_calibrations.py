@@ -219,3 +219,21 @@ def test_docs_examples_run(capsys):
         # the numbers the page prints in its table (checked, not copied: closed form above)
         assert ci.loc[pid, "lower_linear"] == pytest.approx(lo_hi[0], rel=2e-3)
         assert ci.loc[pid, "upper_linear"] == pytest.approx(lo_hi[1], rel=2e-3)
+
+
+@pytest.mark.slow
+def test_dosing_as_sbml_events_gives_the_same_likelihood(tmp_path):
+    """The infusions as 36 SBML events (the engine's event path) instead of superposition:
+    the same nominal llh as the independent SciPy computation (slow: ~minutes)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "calibration_petab", Path(__file__).resolve().parents[1] / "docs" / "calibration_petab.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    yaml = builder.build_gemcitabine_tgi_events(tmp_path)
+    out = CliRunner().invoke(cli, ["fit", str(yaml), "--nominal", "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output.strip().splitlines()[-1])
+    h = full_schedule_observables(GEM_TGI.kd, GEM_TGI.lam)
+    assert got["llh"] == pytest.approx(lognormal_llh([TGI, RETAINED], h), abs=1e-6)
