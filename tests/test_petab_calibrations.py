@@ -188,7 +188,8 @@ def test_bundled_tables_equal_a_fresh_build(tmp_path):
     builder.build_gemcitabine_tgi(tmp_path)
     for name in ("conditions.tsv", "observables.tsv", "measurements.tsv", "parameters.tsv",
                  "problem.yaml"):
-        assert (tmp_path / name).read_text() == (FOLDER / name).read_text(), name
+        assert (tmp_path / name).read_text() == (FOLDER / name).read_text(), (
+            f"{name} is stale: rebuild with .venv/bin/python docs/calibration_petab.py build")
 
 
 def test_a_broken_copy_is_one_line_and_exit_2(tmp_path):
