@@ -54,6 +54,21 @@ from nksim.therapy._manufacturing import (
 )
 from nksim.therapy._manufacturing import patient_costs as patient_costs
 from nksim.therapy._manufacturing import simulate_manufacturing as simulate_manufacturing
+
+# --- NK and comparison products for any target (issue 9 §6) ---
+from nksim.therapy._nk_products import KINDS as PRODUCT_KINDS
+from nksim.therapy._nk_products import NKProduct as NKProduct
+from nksim.therapy._nk_products import allogeneic_nk as allogeneic_nk
+from nksim.therapy._nk_products import autologous_nk as autologous_nk
+from nksim.therapy._nk_products import car_nk as car_nk
+from nksim.therapy._nk_products import car_t as car_t
+from nksim.therapy._nk_products import catalogue as catalogue
+from nksim.therapy._nk_products import expansion_events as expansion_events
+from nksim.therapy._nk_products import hncd16_nk as hncd16_nk
+from nksim.therapy._nk_products import memory_like_nk as memory_like_nk
+from nksim.therapy._nk_products import product_component as product_component
+from nksim.therapy._nk_products import trafficking_for as trafficking_for
+from nksim.therapy._nk_products import with_expansion as with_expansion
 from nksim.therapy._products import CAR_NK_GAO2025 as CAR_NK_GAO2025
 from nksim.therapy._products import CAR_NK_PER_KG as CAR_NK_PER_KG
 from nksim.therapy._products import CAR_T_MACKENSEN2022 as CAR_T_MACKENSEN2022
@@ -69,20 +84,6 @@ from nksim.therapy._toxicity import crs_index as crs_index
 from nksim.therapy._toxicity import icans_grade as icans_grade
 from nksim.therapy._toxicity import icans_index as icans_index
 from nksim.therapy._toxicity import toxicity_table as toxicity_table
-# --- NK and comparison products for any target (issue 9 §6) ---
-from nksim.therapy._nk_products import KINDS as PRODUCT_KINDS
-from nksim.therapy._nk_products import NKProduct as NKProduct
-from nksim.therapy._nk_products import allogeneic_nk as allogeneic_nk
-from nksim.therapy._nk_products import autologous_nk as autologous_nk
-from nksim.therapy._nk_products import car_nk as car_nk
-from nksim.therapy._nk_products import car_t as car_t
-from nksim.therapy._nk_products import catalogue as catalogue
-from nksim.therapy._nk_products import expansion_events as expansion_events
-from nksim.therapy._nk_products import hncd16_nk as hncd16_nk
-from nksim.therapy._nk_products import memory_like_nk as memory_like_nk
-from nksim.therapy._nk_products import product_component as product_component
-from nksim.therapy._nk_products import trafficking_for as trafficking_for
-from nksim.therapy._nk_products import with_expansion as with_expansion
 
 
 def therapy_components(targets: tuple[str, ...] = ("B", "PB"),
