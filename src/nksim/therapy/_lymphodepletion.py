@@ -48,6 +48,56 @@ FLUDARABINE_SHARE = 0.5
 GAO2025_FLUDARABINE_MG_M2 = 25.0
 GAO2025_CYCLOPHOSPHAMIDE_MG_M2 = 300.0
 
+#: Published blood lymphocyte counts around lymphodepletion (issue 10 §1), 10^9 cells/L:
+#: Gandler 2025 (ASH 2025 abstract 5506; V-src, abstract read at
+#: https://ashpublications.com/blood/article/146/Supplement%201/5506/549796/): 45 adults with
+#: NHL given axi-cel after fludarabine/cyclophosphamide (38 %) or bendamustine (62 %).
+#: The ALC nadir is at or just before infusion: ALC then rises with CAR-T expansion, to a
+#: peak a median 10 days (range 4-30) after infusion. Used by tests/test_sle_lymphodepletion.py.
+GANDLER2025_ALC = {
+    "n": 45,
+    "alc_leukapheresis_median": 0.6, "alc_leukapheresis_range": (0.1, 2.5),
+    "alc_infusion_median": 0.1, "alc_infusion_range": (0.0, 0.7),
+    "alc_peak_day_median": 10.0, "alc_peak_day_range": (4.0, 30.0),
+}
+GANDLER2025 = Citation(
+    "Gandler 2025",
+    "Gandler H, ..., Stack A. Lymphocyte kinetics as a predictor of clinical outcomes after "
+    "axicabtagene ciloleucel in non-Hodgkin lymphoma. Blood 2025;146(Suppl 1):5506 (ASH "
+    "abstract; https://ashpublications.com/blood/article/146/Supplement%201/5506/549796/; "
+    "news summary https://ascopost.com/news/december-2025/"
+    "lymphocyte-kinetics-after-car-t-infusion-predict-survival-outcomes-in-non-hodgkin-lymphoma).",
+    verified="V-src",
+    note="Abstract read: n = 45; Flu/Cy lymphodepletion in 38 %, bendamustine in 62 %; median "
+    "ALC 0.6e9/L (0.1-2.5) at leukapheresis and 0.1e9/L (0-0.7) at CAR-T infusion; peak ALC "
+    "a median 10 days (4-30) after infusion, median 0.7e9/L. Heavily pretreated lymphoma "
+    "patients (median age 63), not lupus; the Flu/Cy dose is not given in the abstract.",
+)
+KOCHENDERFER2017 = Citation(
+    "Kochenderfer 2017",
+    "Kochenderfer JN, Somerville RPT, Lu T, et al. Lymphoma remissions caused by anti-CD19 "
+    "chimeric antigen receptor T cells are associated with high serum interleukin-15 levels. "
+    "J Clin Oncol 2017;35:1803-1813 (https://pmc.ncbi.nlm.nih.gov/articles/PMC5455597).",
+    verified="V-src",
+    doi="10.1200/JCO.2016.71.3024",
+    note="Abstract read: fludarabine 30 + cyclophosphamide 300 (18 patients) or 500 mg/m2/d "
+    "(4) for 3 days, CAR-T 2 days later; the regimen 'depleted blood lymphocytes' and raised "
+    "serum IL-15 (qualitative: no nadir number in the abstract).",
+)
+LD_NADIR_CHECK = Citation(
+    "nksim Flu/Cy nadir check",
+    "Kill rates per LD unit are nksim assumptions, checked (not fitted) against published "
+    "lymphocyte nadirs: with the reference regimen the model's blood lymphocytes (host T "
+    "cells + B lineage) fall to 0.14 of baseline on the day of infusion, nadir on day 0; "
+    "published median ALC 0.1/0.6 = 0.17 of the leukapheresis value at infusion (Gandler "
+    "2025 [V-src]); tests/test_sle_lymphodepletion.py.",
+    verified="assumption",
+    note="No published B-cell- or plasmablast-specific Flu/Cy nadir was found (docs/"
+    "calibration.md §14): B cells are ~15 % of blood lymphocytes, so the ALC check constrains "
+    "mostly ld_kill_lymph; ld_kill_b (B-lineage cells half as sensitive as T cells) is not "
+    "constrained by it.",
+)
+
 _LD_UNIT = Citation(
     "nksim LD exposure unit",
     "1 LD unit = one day of fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2; other doses "
@@ -61,8 +111,10 @@ LD_KILL_LYMPH = Parameter(
     "ld_kill_lymph", 0.8, "1/day",
     "kill rate of lymphocytes (host T cells, infused CAR-T/CAR-NK) per LD unit; calibrated "
     "so that the reference regimen (3 x 1 unit) lowers host T cells ~10-fold by day 0 "
-    "(assumption; nadir 5-20 % of baseline is typical of Flu/Cy; range 0.3-1.2)",
-    ASSUMPTION, bounds=(0.0, 20.0),
+    "(assumption, range 0.3-1.2); checked against published ALC at infusion, 0.1 of "
+    "0.6e9/L before (Gandler 2025 [V-src]): model lymphocytes 0.14 of baseline on day 0 "
+    "(docs/calibration.md §14)",
+    LD_NADIR_CHECK, bounds=(0.0, 20.0),
 )
 
 TH_NORMAL = Parameter(
@@ -94,9 +146,11 @@ PARAMETERS = (
     Parameter(
         "ld_kill_b", 0.35, "1/day",
         "kill rate of CD19+ B cells per LD unit: Flu/Cy alone depletes B cells partially "
-        "(nadir ~35 % of baseline with the reference regimen and 1 %/d B turnover; "
-        "assumption, range 0.1-1.0)",
-        ASSUMPTION, bounds=(0.0, 20.0),
+        "(B + transitional nadir ~33 % of baseline on day 0 with the reference regimen; "
+        "assumption, range 0.1-1.0): no published B-cell-specific Flu/Cy nadir found; the "
+        "ALC check (Gandler 2025 [V-src]) is met but constrains mostly T cells "
+        "(docs/calibration.md §14)",
+        LD_NADIR_CHECK, bounds=(0.0, 20.0),
     ),
 )
 
@@ -127,7 +181,8 @@ def lymphodepletion_component(depletes: Sequence[str] = ("B",)) -> Component:
             **{x: f"-ld_kill_b*LD*{x}" for x in depleted},
         },
         requires=depleted,
-        references=(FT516, GAO2025, FLU_PK, _LD_UNIT, BAIRD2021, MACKENSEN_RECALIBRATION),
+        references=(FT516, GAO2025, FLU_PK, _LD_UNIT, BAIRD2021, MACKENSEN_RECALIBRATION,
+                    GANDLER2025, KOCHENDERFER2017),
         notes=(
             "LD exposure unit: one day of fludarabine 30 + cyclophosphamide 500 mg/m2.",
             "Set TH's initial value and th_normal to the patient's T-cell count.",
