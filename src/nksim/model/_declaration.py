@@ -9,6 +9,7 @@ equations are all derived from this one declaration (see :mod:`nksim.model`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import keyword
@@ -439,8 +440,10 @@ def _names_in(text: str) -> set[str]:
 _PYTHON_CONSTANTS = frozenset({"True", "False", "None", "and", "or", "not"})
 
 
+@functools.lru_cache(maxsize=4096)
 def rename_keywords(text: str) -> str:
-    """Rename model symbols that are Python keywords (``lambda`` -> ``lambda_``) in a formula."""
+    """Rename model symbols that are Python keywords (``lambda`` -> ``lambda_``) in a formula
+    (cached: the event loop renames the same triggers at every check)."""
     tokens = []
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         if tok.type == tokenize.NAME and tok.string not in _PYTHON_CONSTANTS:

@@ -89,7 +89,9 @@ class _ArrayLogic(ast.NodeTransformer):
 
 
 @lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _compiled(formula: str):
+    """The formula parsed and compiled once (event triggers are evaluated many times)."""
     tree = ast.parse(formula.strip(), mode="eval")
     tree = ast.fix_missing_locations(_ArrayLogic().visit(tree))
     return compile(tree, "<formula>", "eval")
