@@ -11,7 +11,7 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     .venv/bin/python docs/calibration_sle10.py kn5501_sensitivity  # one parameter at a time
     .venv/bin/python docs/calibration_sle10.py exhaustion  # §13: CAR-T exhaustion x K_ic grid
     .venv/bin/python docs/calibration_sle10.py allogeneic  # §13: allogeneic CAR-T (Wang)
-    .venv/bin/python docs/calibration_sle10.py rituximab   # §13.5: paediatric rituximab PD
+    .venv/bin/python docs/calibration_sle10.py rituximab   # §14.2: rituximab PD vs SLE repopulation
     .venv/bin/python docs/calibration_sle10.py crs         # §13.2: CRS grade-1 threshold
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
@@ -193,12 +193,30 @@ def allogeneic(rates=(0.5, 1.0, 1.1, 1.15, 1.2, 1.3)) -> list[dict]:
             for r in rates]
 
 
-def rituximab(fold: float = 35.0, decay: float = 0.036, k_out: float = 0.02) -> dict:
-    """§13.5 (exploratory, not a calibration): the paediatric rituximab B-cell PD of
-    PMC6624401 (science-nk-cancer-ageing.md §2, V-src: one dose raises the CD19+ death rate
-    35-fold, the effect decays at 0.036/d, CD19+ turnover 0.02/d) applied to the CD20+ stages
-    (transitional, naive/memory) of a remission-state lupus patient, against the published
-    one-compartment model with the same numbers."""
+#: Published SLE repopulation after rituximab (docs/calibration.md §14.2), months:
+#: Iwata 2011 (J Rheumatol, abstract [V-src] at http://www.yukawa-sonosuke13.com/page5.html):
+#: naive B cells recovered within 3.9 months (n = 10, long-term remission); Lu 2008 (Ann Rheum
+#: Dis 67:1493, https://ard.bmj.com/content/67/10/1493 [V-src], summarising earlier SLE series):
+#: depletion lasts about 6 months, repopulation 9-12 months after treatment in most cases.
+SLE_RTX_NAIVE_BACK_MONTHS = 3.9
+SLE_RTX_DEPLETION_MONTHS = 6.0
+SLE_RTX_REPOPULATION_MONTHS = (9.0, 12.0)
+DAYS_PER_MONTH = 30.44
+
+
+def rituximab(fold: float = 35.0, decay: float = 0.036, k_out: float = 0.02,
+              doses: tuple[float, ...] = (0.0, 14.0), dose_scale: float = 1.0,
+              targets: tuple[str, ...] = ("BTR", "B"), sledai0: int = 0) -> dict:
+    """§13.5/§14.2 (a check, not a calibration): the paediatric rituximab B-cell PD of
+    PMC6624401 (Pan 2019, abstract [V-src]: the effect raises the CD19+ death rate 35-fold and
+    decays at 0.036/d; CD19+ turnover 0.02/d; data from 2 x 750 mg/m2 on days 1 and 15 or
+    4 x 375 mg/m2 weekly) applied to the CD20+ stages (``targets``) of a lupus patient, against
+    the published one-compartment model with the same numbers.
+
+    ``doses``: infusion days; each adds ``dose_scale x (fold - 1)`` to the extra death multiple
+    (assumption: effect additive over infusions and proportional to dose; 1.0 = 750 mg/m2,
+    0.74 = an adult's 1 g at 1.8 m2). Returns the days on which blood B cells are back at
+    10 cells/uL (the lupus endpoint's threshold), at 25 % and at 50 % of their baseline."""
     from nksim.disease import sle_model
     from nksim.dosing import Dose
     from nksim.model import Citation, Component, Parameter, State
@@ -211,24 +229,42 @@ def rituximab(fold: float = 35.0, decay: float = 0.036, k_out: float = 0.02) -> 
         parameters=(Parameter("rtx_decay", decay, "1/day", "effect decay", src, bounds=(0, 10)),
                      Parameter("rtx_kout", k_out, "1/day", "CD19+ turnover", src,
                                bounds=(0, 10))),
-        terms={"RTXE": "-rtx_decay*RTXE", "BTR": "-rtx_kout*RTXE*BTR",
-               "B": "-rtx_kout*RTXE*B"},
-        requires=("BTR", "B"))
-    m = sle_model(comp, name="sle_rituximab_check")
-    base = sle_initial_state(m, None, 0)
-    t = np.arange(0.0, 400.0, 1.0)
+        terms={"RTXE": "-rtx_decay*RTXE", **{x: f"-rtx_kout*RTXE*{x}" for x in targets}},
+        requires=tuple(targets))
+    m = sle_model(comp, name="sle_rituximab_check_" + "_".join(targets))
+    base = sle_initial_state(m, None, sledai0)
+    t = np.arange(0.0, 600.0, 0.5)
+    amount = dose_scale * (fold - 1.0)
     b = simulate(m, t, parameters=base.parameters, initial=base.initial,
-                 doses=[[Dose("RTXE", fold - 1.0, 0.0)]]).dataset.B.values[0]
-    low = np.flatnonzero(b < 10.0)
+                 doses=[[Dose("RTXE", amount, d) for d in doses]]).dataset.B.values[0]
+
+    def back(y, level):
+        low = np.flatnonzero(y < level)
+        return float(t[low[-1] + 1]) if low.size and low[-1] + 1 < t.size else None
+
     # published one-compartment model: dB/dt = k_out (B0 - B) - k_out E(t) B (Euler, 0.01 d)
-    y, ys, dt = 1.0, [], 0.01
-    for i in range(int(400 / dt)):
-        y += dt * (k_out * (1 - y) - k_out * (fold - 1.0) * np.exp(-decay * i * dt) * y)
-        ys.append(y)
-    return {"lupus_model_b_back_10_per_ul_day": float(t[low[-1] + 1]) if low.size else None,
-            "lupus_model_nadir": float(b.min()),
-            "published_model_nadir_fraction": float(min(ys)),
-            "published_model_nadir_per_ul_at_250": float(min(ys) * b[0])}
+    dt, y, ys = 0.01, 1.0, []
+    for i in range(int(600 / dt)):
+        tt = i * dt
+        e = sum(amount * np.exp(-decay * (tt - d)) for d in doses if tt >= d)
+        y += dt * (k_out * (1 - y) - k_out * e * y)
+        if i % 50 == 0:
+            ys.append(y)
+    ys = np.asarray(ys)
+    return {"doses": doses, "dose_scale": dose_scale, "targets": targets,
+            "lupus_model_nadir": round(float(b.min()), 3),
+            "lupus_model_back_10_per_ul_day": back(b, 10.0),
+            "lupus_model_back_25pct_day": back(b, 0.25 * b[0]),
+            "lupus_model_back_50pct_day": back(b, 0.5 * b[0]),
+            "lupus_model_fraction_at_6_9_12_months": [
+                round(float(b[np.searchsorted(t, mo * DAYS_PER_MONTH)] / b[0]), 3)
+                for mo in (6.0, 9.0, 12.0)],
+            "published_model_nadir_fraction": round(float(ys.min()), 4),
+            "published_model_back_25pct_day": back(ys, 0.25),
+            "published_model_back_50pct_day": back(ys, 0.5),
+            "published_sle_months": {"naive_back_within": SLE_RTX_NAIVE_BACK_MONTHS,
+                                     "depletion": SLE_RTX_DEPLETION_MONTHS,
+                                     "repopulation": SLE_RTX_REPOPULATION_MONTHS}}
 
 
 def crs_thresholds(thresholds=(12.0, 14.0, 16.0, 20.0)) -> list[tuple]:
@@ -295,7 +331,9 @@ def main(argv: list[str]) -> None:
         for row in crs_thresholds():
             print(row)
     elif what == "rituximab":
-        print(rituximab())
+        for kw in ({"doses": (0.0,)}, {}, {"dose_scale": 1000 / 1.8 / 750},
+                   {"targets": ("BPRE", "BTR", "B")}, {"sledai0": 16}):
+            print(rituximab(**kw))
     elif what == "allogeneic":
         for row in allogeneic():
             print(row)
