@@ -25,9 +25,6 @@ from nksim.config._simulate import ModelSection as ModelSection
 from nksim.config._simulate import PopulationSection as PopulationSection
 from nksim.config._simulate import Scenario as Scenario
 from nksim.config._simulate import SimulationSection as SimulationSection
-from nksim.config._trial import ArmSection as ArmSection
-from nksim.config._trial import TrialScenario as TrialScenario
-from nksim.config._trial import TrialSection as TrialSection
 from nksim.config._types import MAX_CANDIDATES as MAX_CANDIDATES
 from nksim.config._types import MAX_DOSE_COUNT as MAX_DOSE_COUNT
 from nksim.config._types import MAX_OUTPUT_TIMES as MAX_OUTPUT_TIMES
@@ -39,3 +36,19 @@ from nksim.config._types import Seed as Seed
 from nksim.config._types import Sigma as Sigma
 from nksim.config._types import bounded_int as bounded_int
 from nksim.config._types import quantity_in as quantity_in
+
+#: Built on first use (building its sections takes ~0.1-0.2 s, which ``nksim simulate``
+#: does not need): ``TrialScenario``, ``ArmSection``, ``TrialSection``.
+_TRIAL_NAMES = ("TrialScenario", "ArmSection", "TrialSection")
+
+
+def __getattr__(name: str):
+    if name in _TRIAL_NAMES:
+        from nksim.config import _trial
+
+        return getattr(_trial, name)
+    raise AttributeError(f"module 'nksim.config' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_TRIAL_NAMES])

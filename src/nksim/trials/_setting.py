@@ -40,7 +40,7 @@ from nksim.errors import UserError
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-    from nksim.config import ArmSection, TrialScenario
+    from nksim.config._trial import ArmSection, TrialScenario
     from nksim.dosing import Dose
     from nksim.model import Model
     from nksim.trials._eligibility import Criteria

@@ -49,7 +49,7 @@ from nksim.trials._statistics import StatisticalWarning, cost_per_remission, end
 from nksim.units import to_magnitude
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nksim.config import ArmSection, TrialScenario  # validated by the scenario loader
+    from nksim.config._trial import ArmSection, TrialScenario  # validated by the loader
 
 STREAM_PARAMETERS = 11  # log-normal parameter variability
 STREAM_ENDPOINTS = 12  # the setting's endpoint draws (e.g. individual CRS/ICANS thresholds)
