@@ -125,6 +125,20 @@ def test_rates_in_forty_mackensen_like_patients(mackensen40):
     assert (p["crs_grade"] >= 3).sum() == 0 and p["icans_grade"].max() == 0
 
 
+def test_doris_3m_rate_is_compatible_with_five_of_five(mackensen40):
+    """Issue 10 §3: the model's DORIS rate at 3 months (~0.8) against Mackensen's 5/5. The
+    check comes from the published count alone: the rate lies inside the exact (Clopper-
+    Pearson) 95 % interval of 5/5 (0.478-1), and if it were the true rate, 5 of 5 patients
+    in remission would not be a surprise at the 5 % level (p**5 >= 0.05, i.e. p >= 0.549)."""
+    from scipy.stats import binomtest
+
+    arm, infused = mackensen40
+    p_model = float(arm.patients["doris_3m"].to_numpy(bool)[infused].mean())
+    ci = binomtest(5, 5).proportion_ci(confidence_level=0.95, method="exact")
+    assert ci.low <= p_model <= ci.high
+    assert binomtest(5, 5, p_model, alternative="greater").pvalue >= 0.05
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "Serology lags: on a baseline scored on prednisone the model's anti-dsDNA (30 IU/mL per "
     "clinical point, IgG half-life 21 d) is still >= 30 IU/mL, or C3 still low, at 3 months "
