@@ -2,11 +2,12 @@
 
 The published numbers live with their source in ``nksim.therapy._lymphodepletion``
 (``GANDLER2025_ALC``, V-src: median ALC 0.6e9/L at leukapheresis, 0.1e9/L at CAR-T infusion,
-peak ALC a median 10 days, range 4-30, after infusion); the checks below are derived from
-them, not from numbers the model printed. Without a product the model's blood lymphocytes
-are host T cells plus the B lineage (transitional, naive/memory B cells, plasmablasts).
-No published B-cell-specific nadir was found (docs/calibration.md §14), so B cells are
-checked only as part of the lymphocyte count. Research use only.
+peak ALC a median 10 days, range 4-30, after infusion; ``LACKI1997_CY_FALL``, V-src: during
+pulse cyclophosphamide in SLE CD19+ B cells fell by 67.4 %, CD3+ T cells by 31.4 %); the
+checks below are derived from them, not from numbers the model printed. Without a product
+the model's blood lymphocytes are host T cells plus the B lineage (transitional,
+naive/memory B cells, plasmablasts). No B-cell count after a single Flu/Cy course was found
+(docs/calibration.md §14.1). Research use only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from nksim.disease import sle_initial_state
 from nksim.engine import simulate
 from nksim.library import get_model
 from nksim.therapy import lymphodepletion_doses
-from nksim.therapy._lymphodepletion import GANDLER2025_ALC
+from nksim.therapy._lymphodepletion import GANDLER2025_ALC, LACKI1997_CY_FALL
 
 LYMPHOCYTES = ("TH", "BTR", "B", "PB")
 T = np.round(np.arange(-6.0, 30.0, 0.05), 10)
@@ -71,3 +72,58 @@ def test_flu_cy_alone_lets_b_cells_recover_without_reaching_depletion(course):
     assert b.min() > 10.0
     k = int(np.argmin(b))
     assert b[-1] > b[k]
+
+
+#: Flu/Cy regimens of the lupus trials (days -5 to -3): flu mg/m2/d, cy mg/m2 per day
+REGIMENS = {"reference 30/500": (30, 500), "KN5501 25/300": (25, 300),
+            "Mackensen 25 + Cy 1000 once": (25, [0, 0, 1000])}
+
+
+@pytest.fixture(scope="module")
+def regimens():
+    m = get_model("sle_cd19")
+    base = sle_initial_state(m, {"th_normal": 1200.0}, [0, 16])
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, (flu, cy) in REGIMENS.items():
+            out[name] = simulate(m, T, parameters=base.parameters, initial=base.initial,
+                                 doses=[lymphodepletion_doses(-5, 3, flu, cy)] * 2,
+                                 t_start=-6.0).dataset
+    return out
+
+
+_GAP = (
+    "Known gap (docs/calibration.md §14.1): ld_kill_b = 0.35 makes the B lineage half as "
+    "sensitive to Flu/Cy as T cells (B/T log-depletion ratio ~0.48; B + transitional at 0.44 "
+    "of baseline after Flu 25 + Cy 300), against the published B-selectivity of "
+    "cyclophosphamide in SLE. Not recalibrated: the CAR-T kinetics and CRS rates were "
+    "calibrated with the B cells this value leaves at infusion (with 0.8: CAR-T fold < 1000, "
+    "paediatric CRS 0.11); both need re-fitting together.")
+
+
+@pytest.mark.xfail(strict=True, reason=_GAP)
+def test_b_lineage_falls_at_least_as_far_as_t_cells(regimens):
+    """Cyclophosphamide depletes B cells preferentially in SLE (Lacki 1997: log-depletion
+    ratio B/T = ln(1 - 0.674)/ln(1 - 0.314) = 3.0; Horwitz 1974, Gabcova 2019): the model's
+    B/T log-depletion ratio on the day of infusion lies between 1 (fludarabine acting on both
+    alike) and Lacki's ratio for cyclophosphamide alone."""
+    upper = np.log(1 - LACKI1997_CY_FALL["B"]) / np.log(1 - LACKI1997_CY_FALL["T"])
+    i0 = np.searchsorted(T, 0.0)
+    for name, ds in regimens.items():
+        b = ds["B"].values + ds["BTR"].values
+        th = ds["TH"].values
+        ratio = np.log(b[:, i0] / b[:, 0]) / np.log(th[:, i0] / th[:, 0])
+        assert np.all((ratio >= 1.0) & (ratio <= upper)), (name, ratio)
+
+
+@pytest.mark.xfail(strict=True, reason=_GAP)
+def test_flu_cy_depletes_b_cells_at_least_as_deeply_as_pulse_cyclophosphamide(regimens):
+    """Each lupus regimen gives >= 900 mg/m2 cyclophosphamide plus fludarabine, so its B-cell
+    nadir should be at least as deep as the 67.4 % fall during pulse cyclophosphamide alone
+    (Lacki 1997; pulse dose not in the abstract, ~0.5-1 g/m2 assumed), plasmablasts too."""
+    for name, ds in regimens.items():
+        b = ds["B"].values + ds["BTR"].values
+        assert np.all(b.min(axis=1) / b[:, 0] <= 1 - LACKI1997_CY_FALL["B"]), name
+        pb = ds["PB"].values[1]  # the SLEDAI-16 patient has plasmablasts
+        assert pb.min() / pb[0] <= 1 - LACKI1997_CY_FALL["B"], name

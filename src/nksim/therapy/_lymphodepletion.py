@@ -16,7 +16,7 @@ Equations::
 
     dLD/dt = -ld_k LD
     dTH/dt = th_recovery (th_normal - TH) - ld_kill_lymph LD TH
-    dB/dt += -ld_kill_b LD B          (Flu/Cy also depletes B cells, partially)
+    dB/dt += -ld_kill_b LD B          (Flu/Cy also depletes the B lineage, partially)
 
 The same ``ld_kill_lymph`` acts on infused CAR-T/CAR-NK cells while drug is left
 (terms written by the product components): the reason for the wash-out before infusion.
@@ -92,10 +92,45 @@ LD_NADIR_CHECK = Citation(
     "published median ALC 0.1/0.6 = 0.17 of the leukapheresis value at infusion (Gandler "
     "2025 [V-src]); tests/test_sle_lymphodepletion.py.",
     verified="assumption",
-    note="No published B-cell- or plasmablast-specific Flu/Cy nadir was found (docs/"
-    "calibration.md §14): B cells are ~15 % of blood lymphocytes, so the ALC check constrains "
-    "mostly ld_kill_lymph; ld_kill_b (B-lineage cells half as sensitive as T cells) is not "
-    "constrained by it.",
+    note="B cells are a small share of blood lymphocytes, so the ALC check constrains mostly "
+    "ld_kill_lymph; the B-lineage kill ld_kill_b is a known gap (LD_B_GAP, docs/"
+    "calibration.md §14.1).",
+)
+
+#: Cyclophosphamide in SLE depletes B cells more than T cells (issue 10 §1): Lacki 1997
+#: (Rheumatol Int 17:55; abstract [V-src] read at
+#: https://acnpsearch.tweb-dev.unibo.it/singlejournalindex/8890165): during IV pulse
+#: cyclophosphamide in 17 lupus patients CD3+ T cells fell by 31.4 %, CD19+ B cells by 67.4 %,
+#: NK cells by 27.4 %; all back to entry levels 6 months after the regimen ended.
+LACKI1997_CY_FALL = {"n": 17, "T": 0.314, "B": 0.674, "NK": 0.274, "recovered_months": 6.0}
+LACKI1997 = Citation(
+    "Lacki 1997",
+    "Lacki JK, et al. The effect of intravenous cyclophosphamide pulse on peripheral blood "
+    "lymphocytes in lupus erythematosus patients. Rheumatol Int 1997;17:55-60 (abstract: "
+    "https://acnpsearch.tweb-dev.unibo.it/singlejournalindex/8890165).",
+    verified="V-src",
+    note="Abstract read: during IV pulse cyclophosphamide (dose and schedule not in the "
+    "abstract; NIH-type monthly pulses assumed [UNVERIFIED]) CD3+ -31.4 %, CD19+ -67.4 %, "
+    "CD16+ -27.4 %; recovered 6 months after the regimen. Concordant: Horwitz 1974 (Arthritis "
+    "Rheum 1974;17(4), doi 10.1002/art.1780170405, abstract [V-src]: 'selective depletion of "
+    "B-lymphocytes by cyclophosphamide' in SLE/RA) and Gabcova 2019 (Arch Immunol Ther Exp, "
+    "Euro-Lupus 6 x 500 mg, abstract [V-src]: mainly the lowering of B cells).",
+)
+LD_B_GAP = Citation(
+    "nksim Flu/Cy B-lineage kill (known gap)",
+    "ld_kill_b 0.35 per LD unit (B lineage half as sensitive as T cells, ld_kill_lymph 0.8) is "
+    "an assumption that contradicts the direction of the published evidence: cyclophosphamide "
+    "depletes B cells more than T cells in SLE (Lacki 1997, Horwitz 1974, Gabcova 2019 "
+    "[V-src]), and Flu 25 + Cy 300 x 3 leaves B cells at 0.44 of baseline where pulse "
+    "cyclophosphamide alone lowered them by 67 %. Not recalibrated: the CAR-T kinetics (Stein "
+    "shape, CRS rates, Mackensen anchors) were calibrated with the B cells this value leaves "
+    "at infusion; with 0.8 (equal sensitivity) CAR-T expansion falls (fold < 1000) and "
+    "paediatric CRS to 0.11, so both must be re-fitted together (docs/calibration.md §14.1).",
+    verified="assumption",
+    note="Plausible range 0.8-1.6 per LD unit (1.6: Lacki's B/T log-depletion ratio 2.97 "
+    "applied to the cyclophosphamide half of the LD unit). Sensitivity: KN5501 LLDAS-or-DORIS "
+    "at 12 months 0.34 with 0.8 (0.28 with 0.35). Strict xfails in "
+    "tests/test_sle_lymphodepletion.py pin the gap.",
 )
 
 _LD_UNIT = Citation(
@@ -145,12 +180,13 @@ PARAMETERS = (
     LD_KILL_LYMPH,
     Parameter(
         "ld_kill_b", 0.35, "1/day",
-        "kill rate of CD19+ B cells per LD unit: Flu/Cy alone depletes B cells partially "
-        "(B + transitional nadir ~33 % of baseline on day 0 with the reference regimen; "
-        "assumption, range 0.1-1.0): no published B-cell-specific Flu/Cy nadir found; the "
-        "ALC check (Gandler 2025 [V-src]) is met but constrains mostly T cells "
-        "(docs/calibration.md §14)",
-        LD_NADIR_CHECK, bounds=(0.0, 20.0),
+        "kill rate of B-lineage cells (pro/pre-B, transitional, naive/memory, plasmablasts) "
+        "per LD unit (B + transitional cells on day 0 at 0.33 of baseline with the reference "
+        "regimen, 0.44 with Flu 25 + Cy 300). Assumption, range 0.1-1.6; a KNOWN GAP: "
+        "cyclophosphamide depletes B cells more than T cells in SLE (Lacki 1997 [V-src]: "
+        "-67 % vs -31 %), which argues for >= 0.8; not recalibrated because the CAR-T "
+        "calibration rests on it (docs/calibration.md §14.1)",
+        LD_B_GAP, bounds=(0.0, 20.0),
     ),
 )
 
@@ -182,7 +218,7 @@ def lymphodepletion_component(depletes: Sequence[str] = ("B",)) -> Component:
         },
         requires=depleted,
         references=(FT516, GAO2025, FLU_PK, _LD_UNIT, BAIRD2021, MACKENSEN_RECALIBRATION,
-                    GANDLER2025, KOCHENDERFER2017),
+                    GANDLER2025, KOCHENDERFER2017, LACKI1997),
         notes=(
             "LD exposure unit: one day of fludarabine 30 + cyclophosphamide 500 mg/m2.",
             "Set TH's initial value and th_normal to the patient's T-cell count.",
