@@ -1,4 +1,4 @@
-"""Issue 10 calibration and the KN5501 out-of-sample prediction (docs/calibration.md §11-12).
+"""Issue 10 calibration and the KN5501 out-of-sample prediction (docs/calibration.md §11-14).
 
 Research use only. Every number of docs/calibration.md §11-12 comes from here::
 
@@ -13,6 +13,8 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     .venv/bin/python docs/calibration_sle10.py allogeneic  # §13: allogeneic CAR-T (Wang)
     .venv/bin/python docs/calibration_sle10.py rituximab   # §14.2: rituximab PD vs SLE repopulation
     .venv/bin/python docs/calibration_sle10.py crs         # §13.2: CRS grade-1 threshold
+    .venv/bin/python docs/calibration_sle10.py flucy       # §14.1: Flu/Cy nadirs, no product
+    .venv/bin/python docs/calibration_sle10.py doris5      # §14.3: DORIS rate vs 5/5
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
 """
@@ -267,6 +269,56 @@ def rituximab(fold: float = 35.0, decay: float = 0.036, k_out: float = 0.02,
                                      "repopulation": SLE_RTX_REPOPULATION_MONTHS}}
 
 
+def flucy(ld_kill_b: float | None = None) -> list[dict]:
+    """§14.1: Flu/Cy alone (no product) in a remission-state (SLEDAI 0) and a SLEDAI-16
+    patient, T cells at 1200/uL: blood lymphocytes (TH + BTR + B + PB), B + transitional and
+    T cells on the day of infusion as fractions of baseline, the lymphocyte nadir day, the
+    B/T log-depletion ratio and the plasmablast nadir, for the three lupus regimens."""
+    m = model()
+    over = {"th_normal": 1200.0, **({"ld_kill_b": ld_kill_b} if ld_kill_b is not None else {})}
+    base = sle_initial_state(m, over, [0, 16])
+    t = np.round(np.arange(-6.0, 60.0, 0.05), 10)
+    i0 = int(np.searchsorted(t, 0.0))
+    rows = []
+    for name, flu, cy in (("Flu 30 + Cy 500 x 3", 30, 500), ("Flu 30 + Cy 300 x 3", 30, 300),
+                          ("Flu 25 + Cy 300 x 3", 25, 300),
+                          ("Flu 25 x 3 + Cy 1000 once", 25, [0, 0, 1000])):
+        d = lymphodepletion_doses(-5, 3, flu, cy)
+        ds = simulate(m, t, parameters=base.parameters, initial=base.initial, doses=[d, d],
+                      t_start=-6.0).dataset
+        b = ds.B.values + ds.BTR.values
+        th = ds.TH.values
+        alc = th + b + ds.PB.values
+        pb = ds.PB.values[1]
+        rows.append({"regimen": name, "sledai": [0, 16],
+                     "lymphocytes_day0": np.round(alc[:, i0] / alc[:, 0], 3).tolist(),
+                     "lymphocyte_nadir_day": [float(t[k]) for k in np.argmin(alc, axis=1)],
+                     "b_transitional_day0": np.round(b[:, i0] / b[:, 0], 3).tolist(),
+                     "t_cells_day0": np.round(th[:, i0] / th[:, 0], 3).tolist(),
+                     "b_over_t_log_depletion": np.round(np.log(b[:, i0] / b[:, 0])
+                                                        / np.log(th[:, i0] / th[:, 0]), 2).tolist(),
+                     "plasmablast_nadir_sledai16": (round(float(pb.min() / pb[0]), 3),
+                                                    float(t[int(np.argmin(pb))]))})
+    return rows
+
+
+def doris_five_of_five(n: int = 40) -> dict:
+    """§14.3: the Mackensen-like cohort's DORIS rate at 3 months against 5/5 (exact
+    binomial)."""
+    from scipy.stats import binomtest
+
+    r = mackensen_cohort(n)
+    k = round(r["doris_3m"] * r["n"])
+    ci_model = binomtest(k, r["n"]).proportion_ci(0.95, method="exact")
+    ci_55 = binomtest(5, 5).proportion_ci(0.95, method="exact")
+    p = k / r["n"]
+    return {"model": (k, r["n"], round(p, 3), (round(ci_model.low, 3), round(ci_model.high, 3))),
+            "five_of_five_ci": (round(ci_55.low, 3), ci_55.high),
+            "p_all_five": round(p ** 5, 3),
+            "p_all_five_over_model_ci": (round(ci_model.low ** 5, 3), round(ci_model.high ** 5, 3)),
+            "p_at_least_four": round(p ** 5 + 5 * p ** 4 * (1 - p), 3)}
+
+
 def crs_thresholds(thresholds=(12.0, 14.0, 16.0, 20.0)) -> list[tuple]:
     """§13.2: CRS any grade / grade >= 2 among infused patients of the bundled adult (40) and
     paediatric scenarios for several grade-1 thresholds, on the same patients and the same
@@ -334,11 +386,18 @@ def main(argv: list[str]) -> None:
         for kw in ({"doses": (0.0,)}, {}, {"dose_scale": 1000 / 1.8 / 750},
                    {"targets": ("BPRE", "BTR", "B")}, {"sledai0": 16}):
             print(rituximab(**kw))
+    elif what == "flucy":
+        for kb in (None, 0.8):
+            for row in flucy(kb):
+                print("ld_kill_b", kb or "default", row)
+    elif what == "doris5":
+        print(doris_five_of_five())
     elif what == "allogeneic":
         for row in allogeneic():
             print(row)
     elif what == "kn5501_sensitivity":
-        for over in ({"carnk_kill": 0.5}, {"carnk_kill": 2.0}, {"carnk_delta": 0.1}):
+        for over in ({"carnk_kill": 0.5}, {"carnk_kill": 2.0}, {"carnk_delta": 0.1},
+                     {"ld_kill_b": 0.8}):
             raw = scenario("sle_adult_carnk_kn5501.toml")
             raw["trial"]["patients_per_arm"] = 60
             raw["cohort"]["n_candidates"] = 720
