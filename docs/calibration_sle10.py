@@ -195,14 +195,19 @@ def allogeneic(rates=(0.5, 1.0, 1.1, 1.15, 1.2, 1.3)) -> list[dict]:
             for r in rates]
 
 
-#: Published SLE repopulation after rituximab (docs/calibration.md §14.2), months:
-#: Iwata 2011 (J Rheumatol, abstract [V-src] at http://www.yukawa-sonosuke13.com/page5.html):
-#: naive B cells recovered within 3.9 months (n = 10, long-term remission); Lu 2008 (Ann Rheum
-#: Dis 67:1493, https://ard.bmj.com/content/67/10/1493 [V-src], summarising earlier SLE series):
-#: depletion lasts about 6 months, repopulation 9-12 months after treatment in most cases.
-SLE_RTX_NAIVE_BACK_MONTHS = 3.9
+#: Published SLE repopulation after rituximab (docs/calibration.md §14.2), months or days:
+#: Iwata 2011 (J Rheumatol 38:633, doi 10.3899/jrheum.100729; abstract [V-src] in the journal's
+#: record http://www.jrheum.org/highwire/citation/12533/medlars): in long-term remission naive
+#: B cells recovered within 3-9 months (n = 10; a third-party copy of the abstract prints
+#: "3.9", a lost dash). Lu 2008 (Ann Rheum Dis 67:1493, https://ard.bmj.com/content/67/10/1493
+#: [V-src], summarising earlier SLE series): depletion lasts about 6 months, repopulation 9-12
+#: months after treatment in most cases. Gomez Mendez 2018 (LUNAR, CJASN 13:1502,
+#: https://pmc.ncbi.nlm.nih.gov/articles/PMC6218830 [V-src]): complete depletion (0 cells/uL)
+#: lasted a median 71 days (IQR 14-158).
+SLE_RTX_NAIVE_RECOVERY_MONTHS = (3.0, 9.0)
 SLE_RTX_DEPLETION_MONTHS = 6.0
 SLE_RTX_REPOPULATION_MONTHS = (9.0, 12.0)
+LUNAR_COMPLETE_DEPLETION_MEDIAN_DAYS = 71.0
 DAYS_PER_MONTH = 30.44
 
 
@@ -264,7 +269,7 @@ def rituximab(fold: float = 35.0, decay: float = 0.036, k_out: float = 0.02,
             "published_model_nadir_fraction": round(float(ys.min()), 4),
             "published_model_back_25pct_day": back(ys, 0.25),
             "published_model_back_50pct_day": back(ys, 0.5),
-            "published_sle_months": {"naive_back_within": SLE_RTX_NAIVE_BACK_MONTHS,
+            "published_sle_months": {"naive_recovery": SLE_RTX_NAIVE_RECOVERY_MONTHS,
                                      "depletion": SLE_RTX_DEPLETION_MONTHS,
                                      "repopulation": SLE_RTX_REPOPULATION_MONTHS}}
 
