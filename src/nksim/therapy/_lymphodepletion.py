@@ -105,10 +105,13 @@ LD_NADIR_CHECK = Citation(
 LACKI1997_CY_FALL = {"n": 17, "T": 0.314, "B": 0.674, "NK": 0.274, "recovered_months": 6.0}
 LACKI1997 = Citation(
     "Lacki 1997",
-    "Lacki JK, et al. The effect of intravenous cyclophosphamide pulse on peripheral blood "
-    "lymphocytes in lupus erythematosus patients. Rheumatol Int 1997;17:55-60 (abstract: "
-    "https://acnpsearch.tweb-dev.unibo.it/singlejournalindex/8890165).",
+    "Lacki JK, Mackiewicz SH, Leszczynski P, Muller W. The effect of intravenous "
+    "cyclophosphamide pulse on peripheral blood lymphocytes in lupus erythematosus patients. "
+    "Rheumatol Int 1997;17:55-60 (abstract in two index records: "
+    "https://acnpsearch.tweb-dev.unibo.it/singlejournalindex/8890165, "
+    "https://bvbvf1.bib-bvb.de/vufind/PrimoRecord/cdi_proquest_journals_884138005).",
     verified="V-src",
+    doi="10.1007/PL00006852",
     note="Abstract read: during IV pulse cyclophosphamide (dose and schedule not in the "
     "abstract; NIH-type monthly pulses assumed [UNVERIFIED]) CD3+ -31.4 %, CD19+ -67.4 %, "
     "CD16+ -27.4 %; recovered 6 months after the regimen. Concordant: Horwitz 1974 (Arthritis "
