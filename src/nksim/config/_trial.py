@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import typing
 from typing import Annotated, Any, Literal
 
@@ -128,9 +129,10 @@ def _setting(raw: Any):
     return get_setting(name) if isinstance(name, str) and name in setting_names() else None
 
 
+@functools.cache
 def _table_section(table: type) -> type[BaseModel]:
     """The strict section of a setting's table (a pydantic table as it is; a spec dataclass
-    mirrored by :func:`_section_from_dataclass`)."""
+    mirrored by :func:`_section_from_dataclass`, built once)."""
     if isinstance(table, type) and issubclass(table, BaseModel):
         return table
     return _section_from_dataclass(table, f"{table.__name__}Section")
