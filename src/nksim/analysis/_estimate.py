@@ -110,10 +110,52 @@ class FitResult:
     n_batches: int = 0
 
 
-def multistart(problem, starts: int = 100, *, seed: int = 0, max_iter: int = 500,
+#: A start counts as converged when the largest projected gradient component (on the
+#: parameters' scales) is at most GTOL x max(1, |objective|); otherwise L-BFGS-B is restarted
+#: from where it stopped.
+GTOL = 1e-4
+
+
+def _projected_gradient(x, g, lo, hi) -> float:
+    """Largest component of the gradient that the bounds do not block."""
+    g = np.where((x <= lo) & (g > 0) | (x >= hi) & (g < 0), 0.0, g)
+    return float(np.abs(g).max()) if g.size else 0.0
+
+
+def _lbfgsb(fun, x0, bounds, max_iter, lo, hi):
+    """L-BFGS-B, restarted (fresh curvature memory) from where it stopped while the projected
+    gradient is still above :data:`GTOL` (relative), up to ``max_iter`` iterations in all.
+
+    L-BFGS-B also stops when one iteration lowers the objective by less than ~2e-9
+    relative, which in a long curved valley happens far from a stationary point
+    (Fiedler_BMCSystBiol2016: stopped at nll -56.17 with a projected gradient of 0.9; the
+    restarted run reaches the published optimum -58.58)."""
+    x, used, restarts = np.asarray(x0, float), 0, 0
+    while True:
+        r = optimize.minimize(fun, x, jac=True, method="L-BFGS-B", bounds=bounds,
+                              options={"maxiter": max(1, max_iter - used)})
+        used += int(r.nit)
+        pg = _projected_gradient(r.x, np.asarray(r.jac, float), lo, hi) \
+            if r.fun < FAILED else np.inf
+        tol = GTOL * max(1.0, abs(float(r.fun)))
+        if pg <= tol or used >= max_iter or r.fun >= FAILED or \
+                (restarts and np.allclose(r.x, x, rtol=0, atol=1e-12)):
+            break
+        x, restarts = r.x, restarts + 1
+    r.nit, r.projected_gradient, r.restarts = used, pg, restarts
+    r.success = pg <= GTOL * max(1.0, abs(float(r.fun)))
+    return r
+
+
+def multistart(problem, starts: int = 100, *, seed: int = 0, max_iter: int = 2000,
                options=None, x0: np.ndarray | None = None) -> FitResult:
     """Minimise the negative log-posterior from ``starts`` points drawn uniformly within the
-    bounds (on the parameters' scales; ``x0`` adds given points first), side by side."""
+    bounds (on the parameters' scales; ``x0`` adds given points first), side by side.
+
+    Each start runs L-BFGS-B until its projected gradient is below :data:`GTOL` (restarting
+    it where it stops early) or ``max_iter`` iterations in all; ``starts`` in the result
+    gives each start's objective, iterations, restarts, final projected gradient and status
+    (``converged`` only when the gradient criterion is met)."""
     t0 = time.perf_counter()
     lo, hi = problem.lower, problem.upper
     rng = np.random.default_rng(seed)
@@ -125,9 +167,7 @@ def multistart(problem, starts: int = 100, *, seed: int = 0, max_iter: int = 500
 
     def task(x_start):
         def run(wid):
-            return optimize.minimize(lambda x: batcher(wid, x), x_start, jac=True,
-                                     method="L-BFGS-B", bounds=bounds,
-                                     options={"maxiter": max_iter})
+            return _lbfgsb(lambda x: batcher(wid, x), x_start, bounds, max_iter, lo, hi)
         return run
 
     results = _run_workers(batcher, [task(p) for p in points])
@@ -140,6 +180,7 @@ def multistart(problem, starts: int = 100, *, seed: int = 0, max_iter: int = 500
             continue
         value = float(r.fun) if r.fun < FAILED else np.inf
         rows.append({"start": i, "nll": value, "iterations": int(r.nit),
+                     "restarts": r.restarts, "projected_gradient": r.projected_gradient,
                      "status": "converged" if r.success else "stopped",
                      "message": str(r.message)[:200],
                      **dict(zip(problem.estimated_ids, r.x, strict=True))})
