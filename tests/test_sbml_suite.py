@@ -24,9 +24,11 @@ pytestmark = pytest.mark.skipif(not suite.SUITE.is_dir(),
 # A few cases (each compiles a model): a basic reaction, assignment rules, a compartment of
 # varying size with a rate rule, local parameters, conversion factors, the avogadro value
 # (initial assignments), comp (flattened), algebraic rules solved for one quantity
-# (00039, 00568), a parameter called "Time" (01820). The whole suite: the slow test below.
-SAMPLE = ["00001", "00089", "00912", "01031", "01726", "01323", "01125", "00039", "00568",
-          "01820"]
+# (00039), a parameter called "Time" (01820), an event resizing a compartment whose species
+# has a rate rule (01506), infinite and NaN constants (00950). The whole suite: the slow
+# test below.
+SAMPLE = ["00001", "00089", "00912", "01031", "01726", "01323", "01125", "00039", "01820",
+          "01506", "00950"]
 
 
 @pytest.mark.parametrize("case", SAMPLE)

@@ -116,6 +116,14 @@ def from_sbml_with_symbols(source: str | Path, *, name: str | None = None):
     return model, dict(importer.symbols)
 
 
+def _number(v: float) -> str:
+    """A value as formula text; infinities as a literal beyond the largest double (inf
+    wherever it is evaluated), NaN as inf*0 (only ever evaluated numerically, at import)."""
+    if math.isinf(v):
+        return "1e309" if v > 0 else "(-1e309)"
+    return "(0*1e309)" if math.isnan(v) else repr(float(v))
+
+
 def _fail(message: str) -> None:
     raise UserError(message, field=FIELD)
 
@@ -294,11 +302,11 @@ class _Importer:
         if t in (libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL):
             v = a.getValue()
             if math.isinf(v):  # a float literal beyond the largest double: inf in numpy,
-                return "1e309" if v > 0 else "(-1e309)"  # numba and sympy's printed code
+                return _number(v)  # numba and sympy's printed code
             if math.isnan(v):
                 if not where.startswith("initial assignment"):
                     _fail(f"{where}: NaN in maths is not supported")
-                return "(0*1e309)"  # evaluated once, at import (numpy: NaN)
+                return _number(v)  # evaluated once, at import (numpy: NaN)
             return repr(float(v)) if t != libsbml.AST_RATIONAL else \
                 f"({a.getNumerator()}/{a.getDenominator()})"
         if t == libsbml.AST_NAME:
@@ -488,22 +496,22 @@ class _Importer:
         # --- initial values (numbers, or formulas evaluated at t = 0)
         t0_formula: dict[str, str] = {}  # nksim name -> formula at t = 0
         for cid, c in comps.items():
-            size = repr(c.getSize()) if c.isSetSize() else "nan"
+            size = _number(c.getSize()) if c.isSetSize() else "nan"
             if not c.isSetSize() and c.isSetSpatialDimensions() and c.getSpatialDimensions() == 0:
                 size = "1.0"  # a 0-D compartment has no size: its species behave as amounts
             t0_formula[self.nk(cid)] = size
         for p in m.getListOfParameters():
-            t0_formula[self.nk(p.getId())] = repr(p.getValue()) if p.isSetValue() else "nan"
+            t0_formula[self.nk(p.getId())] = _number(p.getValue()) if p.isSetValue() else "nan"
         for sref, v in stoich_params:
             t0_formula[self.nk(sref)] = repr(float(v))
         for sid, s in species.items():
             name = self.nk(sid)
             vol = self.nk(s.getCompartment())
             if s.isSetInitialAmount():
-                amount = repr(s.getInitialAmount())
+                amount = _number(s.getInitialAmount())
                 value = amount if s.getHasOnlySubstanceUnits() else f"({amount}/{vol})"
             elif s.isSetInitialConcentration():
-                c0 = repr(s.getInitialConcentration())
+                c0 = _number(s.getInitialConcentration())
                 value = f"({c0}*{vol})" if s.getHasOnlySubstanceUnits() else c0
             else:
                 value = "nan"
@@ -694,9 +702,7 @@ class _Importer:
         for name, p in bad.items():
             if name in used:
                 continue  # refused below, by name
-            literal = "(0*1e309)" if math.isnan(p.value) else (
-                "1e309" if p.value > 0 else "(-1e309)")
-            expressions[name] = (literal, p.unit, p.description)
+            expressions[name] = (_number(p.value), p.unit, p.description)
         return [p for p in params if p.name not in bad or p.name in used]
 
     def declared_exemptions(self) -> dict[str, str]:
@@ -804,6 +810,20 @@ class _Importer:
                     _fail(f"{where}: assigns {var!r}, which nksim cannot change by an event "
                           "(a rule defines it, or it is a stoichiometry)")
                 assignments[target] = value
+            # a compartment resized by the event keeps its species' amounts (SBML; a
+            # concentration the same event assigns is an amount at the old size, Test Suite
+            # 01779): a concentration held as a state (it has a rate rule) is rescaled by
+            # V_old/V_new
+            resized = {ea.getVariable(): assignments[self.nk(ea.getVariable())]
+                       for ea in ev.getListOfEventAssignments()
+                       if self.m.getCompartment(ea.getVariable()) is not None
+                       and self.nk(ea.getVariable()) in assignments}
+            for sid, sp in species.items():
+                comp, name = sp.getCompartment(), self.nk(sid)
+                if comp in resized and not sp.getHasOnlySubstanceUnits() and \
+                        sid not in amount_states and name in state_names:
+                    base = assignments.get(name, name)
+                    assignments[name] = f"({base})*({self.nk(comp)})/({resized[comp]})"
             delay = ev.getDelay().getMath() if ev.isSetDelay() else None
             prio = ev.getPriority().getMath() if ev.isSetPriority() else None
             out.append(Event(
