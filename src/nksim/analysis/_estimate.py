@@ -114,6 +114,7 @@ class FitResult:
 #: parameters' scales) is at most GTOL x max(1, |objective|); otherwise L-BFGS-B is restarted
 #: from where it stopped.
 GTOL = 1e-4
+MAX_RESTARTS = 50
 
 
 def _projected_gradient(x, g, lo, hi) -> float:
@@ -130,18 +131,20 @@ def _lbfgsb(fun, x0, bounds, max_iter, lo, hi):
     relative, which in a long curved valley happens far from a stationary point
     (Fiedler_BMCSystBiol2016: stopped at nll -56.17 with a projected gradient of 0.9; the
     restarted run reaches the published optimum -58.58)."""
-    x, used, restarts = np.asarray(x0, float), 0, 0
+    x, used, restarts, f_prev = np.asarray(x0, float), 0, 0, np.inf
     while True:
         r = optimize.minimize(fun, x, jac=True, method="L-BFGS-B", bounds=bounds,
                               options={"maxiter": max(1, max_iter - used)})
         used += int(r.nit)
         pg = _projected_gradient(r.x, np.asarray(r.jac, float), lo, hi) \
             if r.fun < FAILED else np.inf
-        tol = GTOL * max(1.0, abs(float(r.fun)))
-        if pg <= tol or used >= max_iter or r.fun >= FAILED or \
-                (restarts and np.allclose(r.x, x, rtol=0, atol=1e-12)):
+        scale = max(1.0, abs(float(r.fun)))
+        # stop: stationary, out of iterations, failed, or a restart that gained nothing
+        # (a gradient with noise, e.g. from finite differences, may never pass the test)
+        if pg <= GTOL * scale or used >= max_iter or r.fun >= FAILED or \
+                f_prev - r.fun <= 1e-12 * scale or restarts >= MAX_RESTARTS:
             break
-        x, restarts = r.x, restarts + 1
+        x, restarts, f_prev = r.x, restarts + 1, float(r.fun)
     r.nit, r.projected_gradient, r.restarts = used, pg, restarts
     r.success = pg <= GTOL * max(1.0, abs(float(r.fun)))
     return r
