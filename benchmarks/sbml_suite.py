@@ -84,7 +84,7 @@ def _list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-TIME_LIMIT = 300  # seconds per case (import, code generation, compilation, integration)
+TIME_LIMIT = 900  # seconds per case (import, code generation, compilation, integration)
 
 
 class _TimeLimit(Exception):
