@@ -15,6 +15,9 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     .venv/bin/python docs/calibration_sle10.py crs         # §13.2: CRS grade-1 threshold
     .venv/bin/python docs/calibration_sle10.py flucy       # §14.1: Flu/Cy nadirs, no product
     .venv/bin/python docs/calibration_sle10.py doris5      # §14.3: DORIS rate vs 5/5
+    git apply docs/attempts/sle_cytokine_surge.patch    # §14.5 (not merged), then:
+    .venv/bin/python docs/calibration_sle10.py surge       # §14.5: Flu/Cy cytokine surge attempt
+    git apply -R docs/attempts/sle_cytokine_surge.patch
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
 """
@@ -350,6 +353,43 @@ def crs_thresholds(thresholds=(12.0, 14.0, 16.0, 20.0)) -> list[tuple]:
     return rows
 
 
+#: §14.5: the cytokine-surge attempt's grid (patch docs/attempts/sle_cytokine_surge.patch;
+#: ld_kill_b 0.8 in every row). Keys: cart_rho, cart_rho_h, cart_h_use, cart_h_k, cart_k_exh.
+SURGE_ROWS = (
+    {"cart_rho_h": 0.0},                                           # B-selective Flu/Cy alone
+    {"cart_rho_h": 0.3, "cart_h_k": 0.4, "cart_h_use": 0.0},       # surge, no consumption
+    {"cart_rho_h": 0.6, "cart_h_k": 0.2, "cart_h_use": 0.0},
+    {"cart_rho_h": 1.0, "cart_h_k": 0.1, "cart_h_use": 0.01},      # consumed surge, fast
+    {"cart_rho": 1.4, "cart_rho_h": 0.6, "cart_h_k": 0.1, "cart_h_use": 0.003},  # patch default
+    {"cart_rho": 1.4, "cart_rho_h": 0.4, "cart_h_k": 0.03, "cart_h_use": 0.003},
+    {"cart_rho": 1.5, "cart_rho_h": 0.6, "cart_h_k": 0.1, "cart_h_use": 0.002, "cart_k_exh": 0.015},
+)
+
+
+def surge() -> list[dict]:
+    """§14.5 (an attempt, not merged): B-selective Flu/Cy (ld_kill_b 0.8) with a
+    lymphodepletion cytokine surge driving antigen-independent CAR-T growth. Needs the patch
+    docs/attempts/sle_cytokine_surge.patch applied (parameters cart_rho_h, cart_h_k,
+    cart_h_use, cart_h_rej). Per row: Stein shape at 1e5/1e6 per kg, Mackensen cohorts (40
+    and 5) and the allogeneic peak day for three rejection rates."""
+    if "cart_rho_h" not in model().parameter_names:
+        raise SystemExit("surge: apply docs/attempts/sle_cytokine_surge.patch first")
+    rows = []
+    for extra in SURGE_ROWS:
+        over = {"ld_kill_b": 0.8, "cart_rho": 1.7, "cart_h_use": 0.0, **extra}
+        r5, r6 = cart_metrics(1e5, over), cart_metrics(1e6, over)
+        allo = {rej: round(cart_metrics(1e6, {**over, "cart_allo": 1.0,
+                                              "cart_rej": rej})["tmax"], 1)
+                for rej in (1.15, 1.5, 2.0)}
+        rows.append({"over": extra, "tmax": (r5["tmax"], r6["tmax"]),
+                     "peak": (round(r5["peak"]), round(r6["peak"])),
+                     "d90_share": (round(r5["d90_share"], 4), round(r6["d90_share"], 4)),
+                     "alpha": round(r6["alpha"], 3), "b_back": r6["b_back_day"],
+                     "allo_tmax": allo, "cohort40": mackensen_cohort(40, over),
+                     "cohort5": mackensen_cohort(5, over)})
+    return rows
+
+
 def main(argv: list[str]) -> None:
     what = argv[1] if len(argv) > 1 else "stein"
     if what == "stein":
@@ -395,6 +435,9 @@ def main(argv: list[str]) -> None:
         for kb in (None, 0.8):
             for row in flucy(kb):
                 print("ld_kill_b", kb or "default", row)
+    elif what == "surge":
+        for row in surge():
+            print(row)
     elif what == "doris5":
         print(doris_five_of_five())
     elif what == "allogeneic":
