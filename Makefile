@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-all bench lint lock docs clean browser time-tool
+.PHONY: demo test test-all bench bench-amici lint lock docs clean browser time-tool
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,20 @@ bench: $(STAMP) time-tool  ## benchmark W1 against libRoadRunner and SciPy (seve
 	$(BIN)/python benchmarks/bench_serial_killing.py
 	$(BIN)/python benchmarks/bench_claims.py
 	$(BIN)/python benchmarks/bench_sde.py
+	$(MAKE) bench-amici
+
+# AMICI (issue 15: one PEtab simulation side by side) lives in its own environment: it is not
+# in the lock file and has no wheel for this platform, so pip builds it from source (about
+# 10 minutes, scipy-openblas as BLAS, the pip SWIG); skipped with a message where it cannot.
+AMICI_VENV := .venv-amici
+bench-amici: $(STAMP)  ## one PEtab simulation: nksim against AMICI (builds AMICI once)
+	@if [ ! -x $(AMICI_VENV)/bin/python ] || ! $(AMICI_VENV)/bin/python -c "import amici" 2>/dev/null; then \
+		echo "building AMICI into $(AMICI_VENV) (first time only, about 10 minutes)"; \
+		($(PYTHON) -m venv $(AMICI_VENV) && $(AMICI_VENV)/bin/python -m pip install --quiet \
+			"amici==1.0.1" "petab==0.8.2" scipy "swig==4.5.1") \
+		|| echo "AMICI could not be built here: the side-by-side timing is skipped"; fi
+	@if $(AMICI_VENV)/bin/python -c "import amici" 2>/dev/null; then \
+		$(BIN)/python benchmarks/bench_amici.py --amici-python $(AMICI_VENV)/bin/python; fi
 
 # GNU time (Debian package `time`) measures the peak memory of the million-patient run in
 # benchmarks/bench_scale.py; installed with apt-get when missing and possible.
@@ -65,4 +79,4 @@ lock:  ## re-resolve requirements.lock from pyproject.toml (needs network)
 		--output-file requirements.lock --quiet
 
 clean:
-	rm -rf $(VENV) out .nksim-cache .pytest_cache
+	rm -rf $(VENV) $(AMICI_VENV) out .nksim-cache .pytest_cache

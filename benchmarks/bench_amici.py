@@ -1,0 +1,153 @@
+"""One simulation of a PEtab benchmark problem: nksim against AMICI, side by side (issue 15).
+
+    .venv/bin/python benchmarks/bench_amici.py [PROBLEM ...] [--amici-python PATH] [--repeats 20]
+
+For each problem both tools simulate every condition of the problem at the nominal
+parameters and return the log-likelihood, with the same tolerances (rtol 1e-8, atol 1e-10,
+nksim's PEtab default) and one thread. Two AMICI times: through its PEtab interface
+(``simulate_petab``: tables -> conditions -> simulation -> likelihood, the same work as
+``nksim fit --nominal``), and its solver alone (``run_simulations`` on conditions prepared
+once), a lower bound that favours AMICI. Compilation is done once, outside the timing; the
+time is the median of ``--repeats`` calls, the rounds of the two tools interleaved. AMICI
+runs in its own Python (it is not in nksim's lock file: AMICI 1.x has no wheel for this
+platform and builds from source in ~10 minutes, with scipy-openblas as BLAS); give it with
+``--amici-python`` or ``NKSIM_AMICI_PYTHON``; without one the script says so and exits 0.
+Results: benchmarks/results/amici.json and docs/performance.md. Research use only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COLLECTION = ROOT.parent / "shared" / "data" / "petab-benchmark" / "Benchmark-Models"
+OUT = ROOT / "benchmarks" / "results" / "amici.json"
+DEFAULT = ["Boehm_JProteomeRes2014", "Fiedler_BMCSystBiol2016", "Bertozzi_PNAS2020",
+           "Brannmark_JBC2010", "Zheng_PNAS2012"]
+RTOL, ATOL = 1e-8, 1e-10
+
+# The AMICI side, run in AMICI's interpreter: reads lines "PROBLEM" and answers one JSON
+# line per call (the model is imported and compiled on the first call of a problem).
+AMICI_WORKER = r"""
+import json, sys, time, tempfile
+import petab.v1 as petab
+from amici.importers.petab.v1 import import_petab_problem
+from amici.sim.sundials import run_simulations
+from amici.sim.sundials.petab.v1 import simulate_petab, LLH, EDATAS
+cache = {}
+for line in sys.stdin:
+    yaml = line.strip()
+    if yaml not in cache:
+        problem = petab.Problem.from_yaml(yaml)
+        if petab.lint.measurement_table_has_timepoint_specific_mappings(
+                problem.measurement_df):  # AMICI needs these flattened (same likelihood)
+            petab.flatten_timepoint_specific_output_overrides(problem)
+        model = import_petab_problem(problem, output_dir=tempfile.mkdtemp())
+        solver = model.create_solver()
+        solver.set_relative_tolerance(RTOL)
+        solver.set_absolute_tolerance(ATOL)
+        cache[yaml] = (problem, model, solver)
+    problem, model, solver = cache[yaml]
+    t0 = time.perf_counter()
+    res = simulate_petab(problem, amici_model=model, solver=solver)
+    seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()  # the solver alone, on the conditions prepared above
+    rdatas = run_simulations(model, solver, res[EDATAS])
+    core = time.perf_counter() - t0
+    print("@@" + json.dumps({"seconds": seconds, "core_seconds": core,
+                             "llh": float(res[LLH]),
+                             "core_llh": float(sum(r.llh for r in rdatas))}), flush=True)
+""".replace("RTOL", repr(RTOL)).replace("ATOL", repr(ATOL))
+
+
+def _yaml(problem: str) -> Path:
+    return sorted((COLLECTION / problem).glob("*.yaml"))[0]
+
+
+def main(argv: list[str]) -> None:
+    amici_python = os.environ.get("NKSIM_AMICI_PYTHON")
+    repeats = 20
+    if "--amici-python" in argv:
+        i = argv.index("--amici-python")
+        amici_python = argv[i + 1]
+        del argv[i:i + 2]
+    if "--repeats" in argv:
+        i = argv.index("--repeats")
+        repeats = int(argv[i + 1])
+        del argv[i:i + 2]
+    if not amici_python:
+        print("bench_amici: no AMICI interpreter (--amici-python or NKSIM_AMICI_PYTHON); "
+              "skipped")
+        return
+    if not COLLECTION.exists():
+        print(f"bench_amici: {COLLECTION} not found; skipped")
+        return
+    from nksim.analysis import read_petab
+    from nksim.engine import SolverOptions
+
+    options = SolverOptions(rtol=RTOL, atol=ATOL, max_steps=200_000, threads=1,
+                            progress=False)
+    env = dict(os.environ)  # the AMICI environment's own SWIG compiles the models
+    env["PATH"] = str(Path(amici_python).parent) + os.pathsep + env.get("PATH", "")
+    worker = subprocess.Popen([amici_python, "-c", AMICI_WORKER], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=env)
+
+    def amici_call(yaml: Path) -> dict:
+        worker.stdin.write(f"{yaml}\n")
+        worker.stdin.flush()
+        while True:  # AMICI writes its own lines too; answers start with "@@"
+            line = worker.stdout.readline()
+            if not line:
+                raise SystemExit(f"bench_amici: the AMICI worker stopped on {yaml.parent.name}")
+            if line.startswith("@@"):
+                return json.loads(line[2:])
+
+    rows = []
+    for name in argv or DEFAULT:
+        yaml = _yaml(name)
+        prob = read_petab(yaml)
+        t0 = time.perf_counter()
+        nk_llh = prob.nominal_summary(options)["llh"]  # compiles on a first run
+        nk_first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        am = amici_call(yaml)  # imports and compiles the AMICI model
+        am_first = time.perf_counter() - t0
+        nk_times, am_times, core_times = [], [], []
+        for _ in range(repeats):  # interleaved rounds
+            t0 = time.perf_counter()
+            prob.nominal_summary(options)
+            nk_times.append(time.perf_counter() - t0)
+            answer = amici_call(yaml)
+            am_times.append(answer["seconds"])
+            core_times.append(answer["core_seconds"])
+        nk, am_s = statistics.median(nk_times), statistics.median(am_times)
+        core = statistics.median(core_times)
+        row = {"problem": name, "states": len(prob.model.states),
+               "conditions": len(prob.conditions), "nksim_llh": nk_llh,
+               "amici_llh": am["llh"], "nksim_s": nk, "amici_s": am_s,
+               "ratio_nksim_over_amici": nk / am_s, "amici_solver_only_s": core,
+               "ratio_nksim_over_amici_solver_only": nk / core, "nksim_first_s": nk_first,
+               "amici_import_and_compile_s": am_first}
+        rows.append(row)
+        print(f"{name:26s} llh nksim {nk_llh:12.5f} amici {am['llh']:12.5f}  "
+              f"nksim {nk * 1e3:7.2f} ms  amici PEtab {am_s * 1e3:7.2f} ms "
+              f"(ratio {nk / am_s:4.2f})  amici solver only {core * 1e3:7.2f} ms "
+              f"(ratio {nk / core:5.2f})", flush=True)
+    worker.stdin.close()
+    worker.wait()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({"machine": platform.platform(),
+                               "processor": platform.processor(),
+                               "cpus": os.cpu_count(), "repeats": repeats,
+                               "rtol": RTOL, "atol": ATOL, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
