@@ -1,4 +1,5 @@
-"""Where the numbers of the trial modules come from (eligibility and virtual candidates).
+"""Where the numbers of the lupus trials' candidates and eligibility rules come from
+(:mod:`nksim.disease._sle_cohort`, :mod:`nksim.disease._sle_eligibility`).
 
 Labels as in ``nksim.model.Citation``: ``V-src`` (read in the source), ``V-code`` (from
 public code or data files that reproduce the source), ``UNVERIFIED`` (not confirmed)
