@@ -238,3 +238,28 @@ def test_dosing_as_sbml_events_gives_the_same_likelihood(tmp_path):
     got = json.loads(out.output.strip().splitlines()[-1])
     h = full_schedule_observables(GEM_TGI.kd, GEM_TGI.lam)
     assert got["llh"] == pytest.approx(lognormal_llh([TGI, RETAINED], h), abs=1e-6)
+
+
+def test_profile_steps_option_reaches_the_profiles(tmp_path, monkeypatch):
+    """``nksim fit --profile-steps N`` profiles with N steps (the interval ends are
+    interpolated linearly, so more steps give ends closer to the exact ones); values outside
+    5..10000 are one line and exit 2."""
+    import nksim.analysis
+
+    seen = {}
+    real = nksim.analysis.profiles
+
+    def spy(problem, result, **kwargs):
+        seen.update(kwargs)
+        return real(problem, result, **kwargs)
+
+    monkeypatch.setattr(nksim.analysis, "profiles", spy)
+    out = CliRunner().invoke(cli, ["fit", str(PROBLEM), "--starts", "2", "--profile-steps",
+                                   "40", "--out", str(tmp_path / "fit")])
+    assert out.exit_code == 0, out.output
+    assert seen == {"steps": 40}
+    bad = CliRunner().invoke(cli, ["fit", str(PROBLEM), "--profile-steps", "2",
+                                   "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2
+    assert bad.output.strip() == "nksim: error: --profile-steps: must be from 5 to 10000 (got 2)"
+    assert not (tmp_path / "bad").exists()

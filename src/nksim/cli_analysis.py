@@ -120,11 +120,14 @@ def _tornado(table, title: str, path: Path) -> None:
 @click.option("--starts", type=int, default=100, show_default=True, help="Multi-start count.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts.")
 @click.option("--no-profiles", is_flag=True, help="Skip the profile likelihoods.")
+@click.option("--profile-steps", type=int, default=30, show_default=True,
+              help="Steps across each parameter's bounded range in the profiles (more: "
+              "interval ends closer to exact, as they are interpolated linearly).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for best.tsv, starts.csv, waterfall.png, profiles.csv, "
               "profiles.png, summary.json.")
 def fit(problem_file: Path, nominal: bool, as_json: bool, starts: int, seed: int,
-        no_profiles: bool, out_dir: Path | None) -> None:
+        no_profiles: bool, profile_steps: int, out_dir: Path | None) -> None:
     """Fit a PEtab problem (YAML): multi-start optimisation with the starts run side by
     side in the batched engine, gradients from forward sensitivities, profile-likelihood
     95 % intervals. Research use only: not medical advice."""
@@ -132,6 +135,9 @@ def fit(problem_file: Path, nominal: bool, as_json: bool, starts: int, seed: int
 
     if starts < 1:
         raise UserError(f"must be >= 1 (got {starts})", field="--starts")
+    if not 5 <= profile_steps <= 10_000:
+        raise UserError(f"must be from 5 to 10000 (got {profile_steps})",
+                        field="--profile-steps")
     if not nominal and out_dir is None:
         raise UserError("give --out DIR (or --nominal)", field="--out")
     problem = read_petab(problem_file)
@@ -147,7 +153,7 @@ def fit(problem_file: Path, nominal: bool, as_json: bool, starts: int, seed: int
 
     result = multistart(problem, starts, seed=seed)
     if not no_profiles and np.isfinite(result.best_nll):
-        result = profiles(problem, result)
+        result = profiles(problem, result, steps=profile_steps)
     summary = {"problem": str(problem_file), "starts": starts, "best_nll": result.best_nll,
                "best": dict(zip(result.parameter_ids, map(float, result.best), strict=True)),
                "seconds": result.seconds, "converged_within_0.1": int(
