@@ -95,7 +95,8 @@ def main(argv: list[str]) -> None:
     options = SolverOptions(rtol=RTOL, atol=ATOL, max_steps=200_000, threads=1,
                             progress=False)
     env = dict(os.environ)  # the AMICI environment's own SWIG compiles the models
-    env["PATH"] = str(Path(amici_python).parent) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = os.path.dirname(os.path.abspath(amici_python)) + os.pathsep + env.get(
+        "PATH", "")  # absolute: AMICI compiles in another folder
     worker = subprocess.Popen([amici_python, "-c", AMICI_WORKER], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, env=env)
 
