@@ -291,12 +291,9 @@ def lupus_children() -> Finding:
     """The bundled paediatric CAR-T vs CAR-NK trial, run once; the lupus claims read it."""
     import numpy as np
 
-    from nksim.config import TrialScenario
-    from nksim.scenario import validate
     from nksim.trials import run_trial
 
-    result = run_trial(validate(TrialScenario, _scenario_raw(
-        "sle_pediatric_cart_vs_carnk.toml")), progress=False)
+    result = run_trial(_trial_scenario("sle_pediatric_cart_vs_carnk.toml"), progress=False)
     numbers: dict[str, Any] = {}
     for arm in result.arms:
         for name, est in arm.summary["endpoints"].items():

@@ -51,8 +51,7 @@ MAX_OUTPUT_TIMES = 1_000_000
 #: their errors (nksim.config.fields_of).
 SOLVER_FIELDS = {"rtol": "simulation.rtol", "atol": "simulation.atol",
                  "max_steps": "simulation.max_steps", "threads": "simulation.threads",
-                 "times": "simulation.times", "parameters": "parameters",
-                 "initial": "initial"}
+                 "times": "simulation.times"}
 POPULATION_FIELDS = {"size": "population.size", "sigma": "population.lognormal_sigma",
                      "bsa_formula": "population.covariates.bsa_formula",
                      "covariates": "population.covariates"}

@@ -417,7 +417,7 @@ class TrialScenario(Section):
                 ManufacturingSpec.from_dict(arm.manufacturing, product=arm.product,
                                             field=f"{where}.manufacturing")
                 CostSpec.from_dict(arm.cost, product=arm.product, field=f"{where}.cost")
-        setting = _setting({"trial": {"setting": self.trial.setting}})
-        if setting is not None:
-            setting.check(self)
+        from nksim.trials import get_setting
+
+        get_setting(self.trial.setting).check(self)  # the name is known (TrialSection)
         return self
