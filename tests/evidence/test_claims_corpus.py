@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from nksim.evidence._corpus import LANGS, SPLITS, TEST_SHA256, load_corpus, split_sha256
+from nksim.evidence._corpus import (
+    FIRST_TEST_SHA256,
+    LANGS,
+    SPLITS,
+    TEST2_SHA256,
+    TEST_SHA256,
+    load_corpus,
+    retired_test_sha256,
+    split_sha256,
+)
 from nksim.evidence._rules import claim_rules
 
 
@@ -12,6 +21,23 @@ def test_test_split_is_frozen():
     # changing, adding or removing a test text changes this hash: the test split is
     # frozen; new texts go to train or dev only.
     assert split_sha256("test") == TEST_SHA256
+    # the English half was retired to dev unchanged: put back, it rebuilds the
+    # first frozen test split exactly
+    assert retired_test_sha256() == FIRST_TEST_SHA256
+    retired = [t for t in load_corpus() if t.retired_from]
+    assert len(retired) == 51 and {t.split for t in retired} == {"dev"}
+    assert {t.lang for t in retired} == {"en"}
+
+
+def test_second_test_split_is_frozen_and_fresh():
+    # test2: fresh English texts frozen before any tuning; none of its sites (and so
+    # none of its pages) appears in any other split
+    assert split_sha256("test2") == TEST2_SHA256
+    test2 = load_corpus("test2")
+    assert len(test2) >= 120 and sum(t.red_flag for t in test2) >= 50
+    assert {t.lang for t in test2} == {"en"}
+    other_sites = {t.site for t in load_corpus() if t.split != "test2"}
+    assert not other_sites & {t.site for t in test2}
 
 
 def test_corpus_shape_and_labels():
@@ -38,5 +64,7 @@ def test_no_site_on_two_sides_of_the_split():
 def test_every_split_has_both_classes_in_both_languages():
     for split in SPLITS:
         c = Counter((t.lang_group, t.red_flag) for t in load_corpus(split))
-        for key in (("en", True), ("en", False), ("zh", True), ("zh", False)):
+        # test holds the Chinese test texts, test2 the English ones
+        langs = {"test": ("zh",), "test2": ("en",)}.get(split, ("en", "zh"))
+        for key in [(lang, flag) for lang in langs for flag in (True, False)]:
             assert c[key] >= 4, (split, key, c)

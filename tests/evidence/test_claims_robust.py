@@ -98,23 +98,24 @@ def test_one_megabyte_of_chinese_and_empty_texts():
         assert result.verdict == "no_red_flags" and result.probability is None
 
 
-# ------------------------------------------------------------ measured on the frozen test split
-# Measured after the rules and the learned component were fixed, and recorded in
-# docs/evidence.md (first measurement at commit ed45f9f; re-measured once after 20 more
-# training texts refitted the model; measured a third time after the English rule and
-# context changes and 42 more training texts, all chosen on train and dev). The goal was
-# >= 0.9 for each figure; these are the honestly measured values (rounded down), kept as
-# floors against regressions. They were NOT reached by tuning on the test split.
+# ------------------------------------------------------------ measured on the frozen test splits
+# Chinese: the Chinese texts of the first frozen test split ("test"), measured after the
+# rules and the learned component were fixed, and recorded in docs/evidence.md. English:
+# the English texts of that split were measured three times (plus once by accident) and
+# were retired to dev; a fresh English split, "test2", was collected and frozen before
+# any further change (commit recorded in docs/evidence.md). It is measured once, at the
+# end of that work, and its measured values become the English floors here. The goal
+# was >= 0.9 for each figure; the floors are the honestly measured values (rounded
+# down), kept as guards against regressions, NOT reached by tuning on a test split.
 FLOORS = {
-    "en": {"precision": 0.64, "recall": 0.60, "specificity": 0.86},
-    "zh": {"precision": 0.90, "recall": 0.90, "specificity": 0.96},
+    ("test", "zh"): {"precision": 0.90, "recall": 0.90, "specificity": 0.96},
 }
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_quality_on_frozen_test_split(lang):
-    ev = evaluate_corpus("test", lang)
-    for name, floor in FLOORS[lang].items():
+@pytest.mark.parametrize(("split", "lang"), sorted(FLOORS))
+def test_quality_on_frozen_test_split(split, lang):
+    ev = evaluate_corpus(split, lang)
+    for name, floor in FLOORS[(split, lang)].items():
         value = getattr(ev, name)
         assert not math.isnan(value) and value >= floor, ev.to_dict()
 
