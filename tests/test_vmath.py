@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numba as nb
 import numpy as np
 import pytest
@@ -12,9 +14,15 @@ EPS = np.finfo(float).eps
 
 
 @nb.njit(error_model="numpy")
-def _apply1(f, x, out):
+def _apply_exp(x, out):
     for i in range(x.size):
-        out[i] = f(x[i])
+        out[i] = vexp(x[i])
+
+
+@nb.njit(error_model="numpy")
+def _apply_log(x, out):
+    for i in range(x.size):
+        out[i] = vlog(x[i])
 
 
 @nb.njit(error_model="numpy")
@@ -25,7 +33,7 @@ def _apply_pow(x, y, out):
 
 def _run(f, x):
     out = np.empty_like(x)
-    _apply1(f, x, out)
+    {vexp: _apply_exp, vlog: _apply_log}[f](x, out)
     return out
 
 
@@ -77,3 +85,19 @@ def test_pow_special_cases_follow_ieee_pow():
     _apply_pow(x, y, out)
     with np.errstate(all="ignore"):
         np.testing.assert_allclose(out, np.power(x, y), rtol=1e-15)
+
+
+@nb.njit(error_model="numpy", fastmath={"contract"})
+def _lanes_pow(x, y, out):
+    for i in range(32):  # like a generated model's loop over LANES patients
+        out[i] = vpow(x[i], y[i]) + vexp(-x[i])
+
+
+def test_math_in_a_loop_over_lanes_is_inlined_and_vectorised():
+    """The point of these functions: LLVM inlines them (no call left) and the loop becomes
+    SIMD code (vectors of doubles in the optimised IR)."""
+    a = np.linspace(0.5, 3.0, 32)
+    _lanes_pow(a, a, np.empty(32))
+    llvm = _lanes_pow.inspect_llvm(_lanes_pow.signatures[0])
+    assert not re.search(r"call .*@nksim\.v(exp|log|pow)", llvm)
+    assert re.search(r"<\d+ x double>", llvm)

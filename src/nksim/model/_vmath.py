@@ -3,8 +3,16 @@
 ``math.exp`` and ``math.pow`` compile to calls into the C library, which stop LLVM
 from vectorising a loop over patients (numba's vectorised math library, SVML, needs
 a patched LLVM that the PyPI wheels do not have). These versions use only
-arithmetic and bit casts, so a generated right-hand side evaluated for a batch of
-patients becomes SIMD code.
+arithmetic, bit casts and selects, so a generated right-hand side evaluated for a batch
+of patients becomes SIMD code.
+
+They are written as LLVM IR (numba ``@intrinsic``\\ s): each call site calls an
+``internal alwaysinline`` function that is added once to the caller's LLVM module, and
+LLVM's inliner puts the body in place before the loop vectoriser runs. Written in Python
+and inlined by numba instead (``inline="always"``), the same arithmetic made compiling a
+model about four times slower (numba types every inlined body again at every call).
+The caller's fast-math flags (numba's ``fastmath=``) apply to these bodies too, as numba
+adds them to every float instruction of the module.
 
 Accuracy (checked against the C library in ``tests/test_vmath.py``): exp and log
 within a few units in the last place; ``pow(x, y) = exp(y log x)`` within about
@@ -20,8 +28,6 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
-import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
@@ -32,159 +38,140 @@ _INV_LN2 = 1.44269504088896338700e00
 _SQRT2 = 1.4142135623730951
 _TWO54 = 18014398509481984.0
 _TINY = 2.2250738585072014e-308  # smallest normal double
+_EXP_COEFFICIENTS = [1.0 / math.factorial(k) for k in range(14)]  # Taylor, e**r
+_LOG_COEFFICIENTS = [2.0 / (2 * k + 1) for k in range(1, 13)]  # atanh series, 2/3 .. 2/25
+
+_F64 = ir.DoubleType()
+_I64 = ir.IntType(64)
+
+
+def _c(value: float) -> ir.Constant:
+    return ir.Constant(_F64, value)
+
+
+def _horner(b: ir.IRBuilder, x, coefficients: list[float]):
+    """c0 + x*(c1 + x*(c2 + ...)), innermost first."""
+    acc = _c(coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        acc = b.fadd(_c(c), b.fmul(x, acc))
+    return acc
+
+
+def _floor(b: ir.IRBuilder, x):
+    fn = b.module.declare_intrinsic("llvm.floor", [_F64])
+    return b.call(fn, [x])
+
+
+def _pow2(b: ir.IRBuilder, k):
+    """2**k for an integral double k in [-1022, 1023], by building its bits."""
+    bits = b.shl(b.add(b.fptosi(k, _I64), ir.Constant(_I64, 1023)), ir.Constant(_I64, 52))
+    return b.bitcast(bits, _F64)
+
+
+def _exp_body(b: ir.IRBuilder, x):
+    xc = b.select(b.fcmp_ordered("<", x, _c(710.0)), x, _c(710.0))
+    xc = b.select(b.fcmp_ordered(">", xc, _c(-746.0)), xc, _c(-746.0))
+    k = _floor(b, b.fadd(b.fmul(xc, _c(_INV_LN2)), _c(0.5)))
+    r = b.fsub(b.fsub(xc, b.fmul(k, _c(_LN2_HI))), b.fmul(k, _c(_LN2_LO)))
+    p = _horner(b, r, _EXP_COEFFICIENTS)
+    k1 = _floor(b, b.fmul(_c(0.5), k))
+    res = b.fmul(b.fmul(p, _pow2(b, k1)), _pow2(b, b.fsub(k, k1)))  # exact for subnormals
+    res = b.select(b.fcmp_ordered(">", x, _c(709.782712893384)), _c(math.inf), res)
+    return b.select(b.fcmp_unordered("!=", x, x), x, res)
+
+
+def _log_body(b: ir.IRBuilder, x):
+    scaled = b.fcmp_ordered("<", x, _c(_TINY))
+    xs = b.select(scaled, b.fmul(x, _c(_TWO54)), x)
+    bits = b.bitcast(xs, _I64)
+    e = b.sub(b.and_(b.ashr(bits, ir.Constant(_I64, 52)), ir.Constant(_I64, 0x7FF)),
+              ir.Constant(_I64, 1023))
+    mant = b.or_(b.and_(bits, ir.Constant(_I64, 0x000FFFFFFFFFFFFF)),
+                 ir.Constant(_I64, 0x3FF0000000000000))
+    m = b.bitcast(mant, _F64)
+    big = b.fcmp_ordered(">", m, _c(_SQRT2))
+    m = b.select(big, b.fmul(m, _c(0.5)), m)
+    ef = b.fsub(b.fadd(b.sitofp(e, _F64), b.select(big, _c(1.0), _c(0.0))),
+                b.select(scaled, _c(54.0), _c(0.0)))
+    f = b.fsub(m, _c(1.0))
+    s = b.fdiv(f, b.fadd(_c(2.0), f))
+    z = b.fmul(s, s)
+    r = b.fmul(z, _horner(b, z, _LOG_COEFFICIENTS))
+    res = b.fadd(b.fmul(ef, _c(_LN2_HI)),
+                 b.fadd(b.fsub(f, b.fmul(s, b.fsub(f, r))), b.fmul(ef, _c(_LN2_LO))))
+    res = b.select(b.fcmp_ordered("==", x, _c(0.0)), _c(-math.inf), res)
+    nan = b.or_(b.fcmp_ordered("<", x, _c(0.0)), b.fcmp_unordered("!=", x, x))
+    res = b.select(nan, _c(math.nan), res)
+    return b.select(b.fcmp_ordered("==", x, _c(math.inf)), _c(math.inf), res)
+
+
+def _pow_body(b: ir.IRBuilder, x, y):
+    ax = b.call(b.module.declare_intrinsic("llvm.fabs", [_F64]), [x])
+    res = b.call(_function(b.module, "exp"), [
+        b.fmul(y, b.call(_function(b.module, "log"), [ax]))])
+    at_zero = b.select(b.fcmp_ordered(">", y, _c(0.0)), _c(0.0),
+                       b.select(b.fcmp_ordered("==", y, _c(0.0)), _c(1.0), _c(math.inf)))
+    res = b.select(b.fcmp_ordered("==", ax, _c(0.0)), at_zero, res)
+    fy = _floor(b, y)
+    odd = b.fcmp_unordered("!=", b.fsub(y, b.fmul(_c(2.0), _floor(b, b.fmul(_c(0.5), y)))),
+                           _c(0.0))
+    negative = b.select(b.fcmp_unordered("!=", y, fy), _c(math.nan),
+                        b.select(odd, b.fneg(res), res))
+    res = b.select(b.fcmp_ordered("<", x, _c(0.0)), negative, res)
+    return b.select(b.fcmp_ordered("==", y, _c(0.0)), _c(1.0), res)
+
+
+_BODIES = {"exp": (_exp_body, 1), "log": (_log_body, 1), "pow": (_pow_body, 2)}
+
+
+def _function(module: ir.Module, name: str) -> ir.Function:
+    """``nksim.v<name>`` in ``module``: declared and defined on first use, internal and
+    always inlined."""
+    symbol = f"nksim.v{name}"
+    try:
+        return module.get_global(symbol)
+    except KeyError:
+        pass
+    body, arity = _BODIES[name]
+    fn = ir.Function(module, ir.FunctionType(_F64, [_F64] * arity), symbol)
+    fn.linkage = "internal"
+    fn.attributes.add("alwaysinline")
+    fn.attributes.add("nounwind")
+    builder = ir.IRBuilder(fn.append_basic_block("entry"))
+    builder.ret(body(builder, *fn.args))
+    return fn
+
+
+def _math_intrinsic(name: str, arity: int):
+    def typer(typingctx, *args):
+        if len(args) != arity or not all(isinstance(a, types.Number) for a in args):
+            return None
+        sig = types.float64(*args)
+
+        def codegen(context, builder, signature, values):
+            values = [context.cast(builder, v, t, types.float64)
+                      for v, t in zip(values, signature.args, strict=True)]
+            return builder.call(_function(builder.module, name), values)
+
+        return sig, codegen
+
+    typer.__name__ = f"v{name}"
+    return typer
 
 
 @intrinsic
-def _bits_to_float(typingctx, x):
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
+def vexp(typingctx, x):
+    """e**x (``inf`` above 709.78, 0 far below -745)."""
+    return _math_intrinsic("exp", 1)(typingctx, x)
 
 
 @intrinsic
-def _float_to_bits(typingctx, x):
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.int64(types.float64), codegen
-
-
-@nb.njit(inline="always", error_model="numpy")
-def _pow2(k):
-    """2**k for an integral float k in [-1022, 1023]."""
-    return _bits_to_float((np.int64(k) + 1023) << 52)
-
-
-@nb.njit(inline="always", error_model="numpy")
-def vexp(x):
-    """e**x."""
-    xc = x if x < 710.0 else 710.0
-    xc = xc if xc > -746.0 else -746.0
-    k = math.floor(xc * _INV_LN2 + 0.5)
-    r = (xc - k * _LN2_HI) - k * _LN2_LO
-    p = 1.0 + r * (
-        1.0
-        + r
-        * (
-            1.0 / 2
-            + r
-            * (
-                1.0 / 6
-                + r
-                * (
-                    1.0 / 24
-                    + r
-                    * (
-                        1.0 / 120
-                        + r
-                        * (
-                            1.0 / 720
-                            + r
-                            * (
-                                1.0 / 5040
-                                + r
-                                * (
-                                    1.0 / 40320
-                                    + r
-                                    * (
-                                        1.0 / 362880
-                                        + r
-                                        * (
-                                            1.0 / 3628800
-                                            + r
-                                            * (
-                                                1.0 / 39916800
-                                                + r * (1.0 / 479001600 + r * (1.0 / 6227020800.0))
-                                            )
-                                        )
-                                    )
-                                )
-                            )
-                        )
-                    )
-                )
-            )
-        )
-    )
-    k1 = math.floor(0.5 * k)
-    res = p * _pow2(k1) * _pow2(k - k1)  # two factors: exact for subnormal results too
-    if x > 709.782712893384:
-        res = np.inf
-    if x != x:
-        res = x
-    return res
-
-
-@nb.njit(inline="always", error_model="numpy")
-def vlog(x):
+def vlog(typingctx, x):
     """Natural logarithm (``-inf`` at 0, NaN below 0)."""
-    scaled = x < _TINY
-    xs = x * _TWO54 if scaled else x
-    bits = _float_to_bits(xs)
-    e = ((bits >> 52) & 0x7FF) - 1023
-    m = _bits_to_float((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
-    big = m > _SQRT2
-    m = m * 0.5 if big else m
-    ef = float(e) + (1.0 if big else 0.0) - (54.0 if scaled else 0.0)
-    f = m - 1.0
-    s = f / (2.0 + f)
-    z = s * s
-    r = z * (
-        2.0 / 3
-        + z
-        * (
-            2.0 / 5
-            + z
-            * (
-                2.0 / 7
-                + z
-                * (
-                    2.0 / 9
-                    + z
-                    * (
-                        2.0 / 11
-                        + z
-                        * (
-                            2.0 / 13
-                            + z
-                            * (
-                                2.0 / 15
-                                + z
-                                * (
-                                    2.0 / 17
-                                    + z
-                                    * (2.0 / 19 + z * (2.0 / 21 + z * (2.0 / 23 + z * (2.0 / 25))))
-                                )
-                            )
-                        )
-                    )
-                )
-            )
-        )
-    )
-    res = ef * _LN2_HI + ((f - s * (f - r)) + ef * _LN2_LO)
-    if x == 0.0:
-        res = -np.inf
-    if x < 0.0 or x != x:
-        res = np.nan
-    if x == np.inf:
-        res = np.inf
-    return res
+    return _math_intrinsic("log", 1)(typingctx, x)
 
 
-@nb.njit(inline="always", error_model="numpy")
-def vpow(x, y):
+@intrinsic
+def vpow(typingctx, x, y):
     """x**y for real y (NaN for x < 0 unless y is an integer)."""
-    ax = abs(x)
-    res = vexp(y * vlog(ax))
-    if ax == 0.0:
-        res = 0.0 if y > 0.0 else (1.0 if y == 0.0 else np.inf)
-    if x < 0.0:
-        if y != math.floor(y):
-            res = np.nan
-        elif y - 2.0 * math.floor(0.5 * y) != 0.0:
-            res = -res
-    if y == 0.0:
-        res = 1.0
-    return res
+    return _math_intrinsic("pow", 2)(typingctx, x, y)
