@@ -172,3 +172,52 @@ def test_real_wordings_named_in_the_issue(text, rule):
 )
 def test_false_alarms_named_in_the_issue(text):
     assert check_claim(text).verdict == "no_red_flags"
+
+
+def test_a_venue_word_alone_is_not_an_offer():
+    # "SPa" in random characters, or a spa named far from any cell product, is not a
+    # red flag; a venue next to a cell-therapy offer still is
+    alone = "Relax at our SPa. " + "Lorem ipsum dolor sit amet. " * 6 + "细胞"
+    assert "non_medical_venue" not in {f.rule for f in check_claim(alone, learned=False).flags}
+    for offer in ("Stem cell shots at our wellness center.", "NK infusions at our med spa"):
+        assert "non_medical_venue" in {f.rule for f in check_claim(offer, learned=False).flags}
+
+
+def test_one_megabyte_of_random_characters_has_no_red_flags():
+    import random
+    import string
+
+    rng = random.Random(14)  # the benchmark's random workload (benchmarks/bench_claims.py)
+    text = "".join(rng.choice(string.printable + "细胞治疗安全") for _ in range(1_000_000))
+    assert check_claim(text).verdict == "no_red_flags"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # context handling added with the test2 work, each from a train/dev error
+        "It is impossible to say with certainty that revitalization is really effective "
+        "and absolutely safe.",  # doubt earlier in the sentence (en-062)
+        "Only certain stem cell therapies, like those for blood disorders, are FDA-approved.",
+        "A physician settled charges by the Federal Trade Commission that “amniotic stem "
+        "cell therapy” can treat Parkinson’s disease, autism and multiple sclerosis.",
+        "Claims range from skin rejuvenation to hair restoration. Here is what patients "
+        "should understand before spending $1,000–$3,000 per session on exosomes.",
+        "To study safety, we analyzed 1011 patients given stem cells. At follow-up, 90.6% "
+        "patients showed overall improvement.",  # an abstract's result after its method
+    ],
+)
+def test_doubt_approved_uses_legal_news_prices_and_abstracts_are_not_claims(text):
+    assert check_claim(text, learned=False).verdict == "no_red_flags", check_claim(text).flags
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("About a week after stem cells his therapist was extremely excited.", "testimonial"),
+        ("Our stem cells repair damaged tissue and restore movement.", "cure_assertion"),
+        ("Exosomes improve skin texture and reduce wrinkles.", "anti_ageing"),
+        ("Find other countries where you can get stem cell treatments.", "trip_abroad"),
+    ],
+)
+def test_patient_stories_repair_promises_skin_and_destinations(text, rule):
+    assert rule in {f.rule for f in check_claim(text, learned=False).flags}

@@ -282,8 +282,8 @@ class _Context:
     starts: list[int] = field(default_factory=list)
     reported_doc: bool = False
     cue_doc: bool = False
-    selling_doc: bool = False  # a first-person voice, prices or booking anywhere
-    selling_any: bool = True  # the same, or a second-person voice ("you", 您)
+    selling_doc: bool = False  # a first-person voice, booking or offers anywhere
+    selling_any: bool = True  # the same, a second-person voice ("you", 您) or a price
     lower: str = ""
     hits: dict[str, list[int]] = field(default_factory=dict)
 
@@ -385,6 +385,10 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
     zh_neg = _zh_negated(before)
     if zh_neg and not (parallel and _cx("conjunction").search(before[before.rfind(zh_neg) :])):
         return f"negated ({zh_neg!r} before it)"
+    # ... or put in doubt earlier in the sentence ("it is impossible to say that ...")
+    m = _cx("doubt").search(text[s_start:start])
+    if m:
+        return f"doubted, not claimed ({m.group()!r} before it)"
     # ... or forbidden after it ("beauty salons may not give cell therapy", "不得开展")
     m = _cx("prohibition").search(after)
     if m and not selling:
@@ -412,7 +416,9 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
         m = _cx("hedge").search(text[c_start:c_end])
         if m and not selling:
             return f"hedged ({m.group()!r})"
-        m = _cx("research").search(sentence)
+        # research words in the sentence or the one before or after it (an abstract's
+        # result follows its methods)
+        m = _cx("research").search(sentence) or _cx("research").search(ctx.window(start))
         if (
             m
             and not selling
@@ -421,7 +427,10 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
         ):
             return f"research context ({m.group()!r})"
 
-    # (d) rule-specific exception
+    # (d) rule-specific conditions: a word that only counts near a cell-therapy offer
+    # (a venue named alone is not one), and exceptions
+    if rule.near is not None and not rule.near.search(ctx.window(start)):
+        return "no cell-therapy offer in or next to the sentence"
     if rule.unless is not None:
         m = rule.unless.search(sentence)
         if m:
@@ -721,6 +730,8 @@ def check_claim(
     lower = lowered(t)
     hits: dict[str, list[int]] = {}
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
+    # a seller's voice: "we/our", booking or offers. A price alone is not one (news
+    # reports prices); it counts, with "you", only for rules that need a sales pitch.
     selling_doc = bool(
         _search(_cx("first_person"), t, lower, hits) or _search(_cx("sales"), t, lower, hits)
     )
@@ -731,7 +742,9 @@ def check_claim(
         reported_doc=cue_doc and not selling_doc,
         cue_doc=cue_doc,
         selling_doc=selling_doc,
-        selling_any=selling_doc or bool(_search(_cx("second_person"), t, lower, hits)),
+        selling_any=selling_doc
+        or bool(_search(_cx("second_person"), t, lower, hits))
+        or bool(_search(_cx("price"), t, lower, hits)),
         lower=lower,
         hits=hits,
     )

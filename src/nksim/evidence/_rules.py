@@ -181,6 +181,7 @@ class ClaimRule:
     requires_cell_context: bool = False
     requires_selling: bool = False
     unless: re.Pattern[str] | None = None
+    near: re.Pattern[str] | None = None
     examples: tuple[str, ...] = ()
     counterexamples: tuple[str, ...] = ()
 
@@ -238,6 +239,8 @@ CONTEXT_KEYS = (
     "sales",
     "prohibition",
     "reporting_verb",
+    "price",
+    "doubt",
 )
 
 
@@ -277,6 +280,7 @@ def claim_rules() -> ClaimRules:
                 requires_cell_context=bool(item.get("requires_cell_context", False)),
                 requires_selling=bool(item.get("requires_selling", False)),
                 unless=_compile(item["unless"], where) if item.get("unless") else None,
+                near=_compile(item["near"], where) if item.get("near") else None,
                 examples=tuple(item.get("examples", ())),
                 counterexamples=tuple(item.get("counterexamples", ())),
             )
