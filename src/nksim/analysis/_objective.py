@@ -194,14 +194,33 @@ def simulate_problem(prob, full, *, sensitivities=False, options=None):
 
 
 def evaluate(prob, thetas, *, gradient=True, options=None, priors=True):
-    """See :meth:`PetabProblem.objective`."""
-    K, nest = thetas.shape
+    """See :meth:`PetabProblem.objective`: the prepared evaluation
+    (:mod:`nksim.analysis._prepared`, built once per problem)."""
+    from nksim.analysis._prepared import prepared
+
+    _check_size(prob, thetas)
+    if gradient and gradient_method(prob) == "differences":
+        return _finite_difference(prob, thetas, options, priors, evaluate)
+    return prepared(prob).evaluate(prob, thetas, gradient=gradient, options=options,
+                                   priors=priors)
+
+
+def _check_size(prob, thetas) -> None:
+    nest = thetas.shape[1]
     if nest != prob.n_estimated:
         raise UserError(f"expected {prob.n_estimated} parameters, got {nest}", field="theta")
+
+
+def evaluate_direct(prob, thetas, *, gradient=True, options=None, priors=True):
+    """The objective computed directly from the problem's tables each call (condition
+    mapping, formulas and solve through :func:`nksim.engine.simulate`): the plain
+    reference the prepared :func:`evaluate` is tested against."""
+    K, nest = thetas.shape
+    _check_size(prob, thetas)
     use_fd = gradient and gradient_method(prob) == "differences"
 
     if use_fd:
-        return _finite_difference(prob, thetas, options, priors)
+        return _finite_difference(prob, thetas, options, priors, evaluate_direct)
     full = prob.full_linear(thetas)
     params, traj, S, ok = simulate_problem(prob, full, sensitivities=gradient, options=options)
     nc = len(prob.conditions)
@@ -330,7 +349,7 @@ def gradient_method(prob) -> str:
     return "sensitivities" if size <= MAX_SENSITIVITY_STATES else "differences"
 
 
-def _finite_difference(prob, thetas, options, priors, h=1e-5):
+def _finite_difference(prob, thetas, options, priors, fn, h=1e-5):
     """Objective and a central-difference gradient, every perturbation in one batch."""
     K, n = thetas.shape
     steps = h * np.maximum(1.0, np.abs(thetas))
@@ -344,7 +363,7 @@ def _finite_difference(prob, thetas, options, priors, h=1e-5):
 
     options = options or SolverOptions(rtol=1e-10, atol=1e-12, max_steps=200_000,
                                        progress=False)
-    nll, _, chi2 = evaluate(prob, allx, gradient=False, options=options, priors=priors)
+    nll, _, chi2 = fn(prob, allx, gradient=False, options=options, priors=priors)
     f0 = nll[:K]
     grad = np.empty((K, n))
     for m in range(n):

@@ -38,7 +38,8 @@ _PRIORS = {"normal", "laplace", "uniform", "parameterScaleNormal", "parameterSca
 
 
 def to_linear(x, scale):
-    return np.where(scale == 1, np.exp(x), np.where(scale == 2, 10.0 ** x, x))
+    with np.errstate(over="ignore"):  # an overflow is a failed vector (inf), not a warning
+        return np.where(scale == 1, np.exp(x), np.where(scale == 2, 10.0 ** x, x))
 
 
 def _scale_code(s: str) -> int:
@@ -153,8 +154,8 @@ def read_petab(path: str | Path) -> PetabProblem:
     par = problem.parameter_df
     if "preequilibrationConditionId" not in meas:
         meas["preequilibrationConditionId"] = ""
-    meas["preequilibrationConditionId"] = meas["preequilibrationConditionId"].fillna("") \
-        .astype(str).replace("nan", "")
+    meas["preequilibrationConditionId"] = meas["preequilibrationConditionId"] \
+        .astype(object).fillna("").astype(str).replace("nan", "")
     times = pd.to_numeric(meas["time"], errors="coerce").to_numpy()
     if not np.isfinite(times).all():
         _fail("steady-state (inf) or non-numeric measurement times are not supported",

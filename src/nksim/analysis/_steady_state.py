@@ -93,10 +93,30 @@ def steady_state(
         else:
             initial = np.atleast_2d(np.asarray(guess, dtype=float))
     params, y0 = _population_arrays(model, parameters, initial)
+    fns = prepare_functions(model, at)
+    x, status, residual, iters, t_int, messages = solve_arrays(
+        model, fns, params, y0, rtol=rtol, atol=atol, max_iter=max_iter,
+        integrate=integrate and not frozen, t_max=t_max)
+    states = pd.DataFrame(x, columns=list(model.state_names))
+    states.index.name = "patient"
+    table = pd.DataFrame({"status": status, "residual": residual, "iterations": iters,
+                          "t_integrated": t_int, "message": messages})
+    table.index.name = "patient"
+    return SteadyState(model, states, table)
+
+
+def prepare_functions(model: Model, at: float | None = None):
+    """The compiled right-hand side and Jacobian Newton uses (with the time held at ``at``
+    for a model that uses ``t``); made once by a caller that solves many times."""
     fns = compile_model(model)
-    if frozen:
-        fns = _Frozen(fns, y0.shape[1], float(at))
-        integrate = False
+    return _Frozen(fns, len(model.states), float(at)) if model.uses_time else fns
+
+
+def solve_arrays(model: Model, fns, params: np.ndarray, y0: np.ndarray, *, rtol: float,
+                 atol: float, max_iter: int = 50, integrate: bool = True,
+                 t_max: float = 1e6):
+    """:func:`steady_state` on arrays: ``(x, status, residual, iterations, t_integrated,
+    messages)``, one row per patient (``fns`` from :func:`prepare_functions`)."""
     n_pat, n = y0.shape
     x = np.full((n_pat, n), np.nan)
     status = np.array(["failed"] * n_pat, dtype=object)
@@ -126,12 +146,7 @@ def steady_state(
                 x[i], status[i], messages[i] = xs, "integration", ""
             else:
                 messages[i] = f"no steady state reached by t = {t_end:g} ({msg})"
-    states = pd.DataFrame(x, columns=list(model.state_names))
-    states.index.name = "patient"
-    table = pd.DataFrame({"status": status, "residual": residual, "iterations": iters,
-                          "t_integrated": t_int, "message": messages})
-    table.index.name = "patient"
-    return SteadyState(model, states, table)
+    return x, status, residual, iters, t_int, messages
 
 
 class _Frozen:

@@ -1,0 +1,184 @@
+"""The prepared PEtab objective (nksim.analysis._prepared, built once per problem) against
+the direct one (evaluate_direct: the tables mapped, formulas evaluated and the engine's
+simulate called afresh on every evaluation): the same log-likelihood, chi-square and
+gradient, on problems that use every part of the mapping (condition parameters and
+species from the table, shared preequilibration, placeholders, PEtab-only parameters,
+log/Laplace noise, a model using t, SBML events, initial assignments); the gradient
+against central differences; multi-start fits through it unchanged."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nksim
+from nksim.analysis import _objective, multistart, read_petab
+from nksim.analysis._objective import evaluate, evaluate_direct
+from nksim.engine import SolverOptions
+from nksim.model import Citation, Model, Parameter, State, to_sbml
+
+TEST = Citation("test", "toy model written for the tests", "assumption")
+OPTS = SolverOptions(rtol=1e-8, atol=1e-10, max_steps=200_000, threads=1, progress=False)
+TIMES = np.array([0.0, 0.5, 1.0, 2.0, 4.0, 8.0])
+
+
+def _model(uses_time: bool) -> Model:
+    source = "a*exp(-w*t) - k*x" if uses_time else "a - k*x"
+    return Model(
+        name="prep_t" if uses_time else "prep", title="prep", description="x -> y",
+        states=(State("x", "mmol/L", "x", 2.0), State("y", "mmol/L", "y", 0.3)),
+        parameters=(Parameter("a", 1.0, "mmol/L/hour", "production", TEST),
+                    Parameter("k", 0.4, "1/hour", "transfer", TEST),
+                    Parameter("b", 0.2, "1/hour", "loss", TEST),
+                    Parameter("w", 0.05, "1/hour", "decline of production", TEST)),
+        equations={"x": source, "y": "k*x - b*y"}, time_unit="hour")
+
+
+def write_problem(folder: Path, *, pre: bool, uses_time: bool = False) -> Path:
+    """Three conditions: c1 sets a and y from estimated parameters, c2 sets them to
+    numbers, c3 sets a only; with ``pre`` c1 and c2 share the preequilibration ``pre``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.xml").write_text(to_sbml(_model(uses_time), extinction_events=False))
+    pd.DataFrame({"conditionId": ["pre", "c1", "c2", "c3"],
+                  "a": ["1.0", "a1", "2.5", "a1"],
+                  "y": ["0.2", "y0par", "0.5", "nan"]}).to_csv(
+        folder / "conditions.tsv", sep="\t", index=False)
+    pd.DataFrame({"observableId": ["obs_x", "obs_y"],
+                  "observableFormula": ["observableParameter1_obs_x*x", "y + off"],
+                  "noiseFormula": ["noiseParameter1_obs_x", "0.1 + 0.05*y"],
+                  "observableTransformation": ["lin", "log"],
+                  "noiseDistribution": ["normal", "laplace"]}).to_csv(
+        folder / "observables.tsv", sep="\t", index=False)
+    rng = np.random.default_rng(3)
+    rows = []
+    for cond, obs_par in (("c1", "sx"), ("c2", "1.5"), ("c3", "sx")):
+        for t in TIMES:
+            rows.append(("obs_x", "pre" if pre and cond != "c3" else "", cond, t,
+                         abs(1.0 + rng.normal()), obs_par, "sd_x"))
+            if cond != "c2":
+                rows.append(("obs_y", "pre" if pre and cond != "c3" else "", cond, t,
+                             0.5 + abs(rng.normal()), "", ""))
+    pd.DataFrame(rows, columns=["observableId", "preequilibrationConditionId",
+                                "simulationConditionId", "time", "measurement",
+                                "observableParameters", "noiseParameters"]).to_csv(
+        folder / "measurements.tsv", sep="\t", index=False)
+    pars = [("k", "log10", 1e-3, 10.0, 0.4, 1), ("b", "log", 1e-3, 10.0, 0.2, 1),
+            ("a1", "lin", 0.0, 10.0, 3.0, 1), ("y0par", "lin", 0.0, 5.0, 0.7, 1),
+            ("sx", "log10", 0.1, 10.0, 1.2, 1), ("sd_x", "log10", 0.01, 10.0, 0.3, 1),
+            ("off", "lin", 0.0, 2.0, 0.1, 1)]
+    pd.DataFrame(pars, columns=["parameterId", "parameterScale", "lowerBound", "upperBound",
+                                "nominalValue", "estimate"]).to_csv(
+        folder / "parameters.tsv", sep="\t", index=False)
+    (folder / "problem.yaml").write_text(
+        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
+        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
+    return folder / "problem.yaml"
+
+
+def _vectors(prob, n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.vstack([prob.nominal_scaled()[None],
+                      rng.uniform(prob.lower, prob.upper, size=(n, prob.lower.size))])
+
+
+def _same(prob, thetas, gradient=False, rtol=1e-10):
+    a = evaluate_direct(prob, thetas, gradient=gradient, options=OPTS)
+    b = evaluate(prob, thetas, gradient=gradient, options=OPTS)
+    assert np.isfinite(a[0][0])
+    np.testing.assert_array_equal(np.isfinite(a[0]), np.isfinite(b[0]))
+    ok = np.isfinite(a[0])
+    np.testing.assert_allclose(b[0][ok], a[0][ok], rtol=rtol, atol=0)   # nll
+    np.testing.assert_allclose(b[2][ok], a[2][ok], rtol=rtol, atol=0)   # chi2
+    if gradient:
+        np.testing.assert_allclose(b[1][ok], a[1][ok], rtol=1e-8, atol=1e-9)
+    return a, b
+
+
+@pytest.mark.parametrize("pre,uses_time", [(True, False), (False, False), (True, True),
+                                           (False, True)])
+def test_prepared_equals_direct(tmp_path, pre, uses_time):
+    prob = read_petab(write_problem(tmp_path, pre=pre, uses_time=uses_time))
+    assert prob._has_pre.any() == pre
+    _same(prob, _vectors(prob))
+    if pre:  # c1 and c2 share one preequilibration: solved once per vector
+        from nksim.analysis._prepared import prepared
+
+        assert prepared(prob).pre_n == 1 and prepared(prob).pre_has.size == 2
+    # batched: the same values one vector at a time
+    X = _vectors(prob, 2, seed=1)
+    one = np.concatenate([evaluate(prob, x[None], gradient=False, options=OPTS)[0]
+                          for x in X])
+    np.testing.assert_allclose(evaluate(prob, X, gradient=False, options=OPTS)[0], one,
+                               rtol=1e-13)
+
+
+def test_failed_vector_is_infinite_in_both(tmp_path):
+    prob = read_petab(write_problem(tmp_path, pre=True))
+    X = _vectors(prob, 1)
+    X[1, 0] = 400.0  # k = 10**400: not finite, the simulation fails before integration
+    a, b = _same(prob, X)
+    assert a[0][1] == b[0][1] == np.inf
+
+
+@pytest.mark.parametrize("uses_time", [False, True])
+def test_sensitivity_gradient_equals_direct_and_differences(tmp_path, uses_time):
+    prob = read_petab(write_problem(tmp_path, pre=False, uses_time=uses_time))
+    prob.gradient = "sensitivities"
+    X = _vectors(prob, 2, seed=2)
+    _, (nll, grad, _) = _same(prob, X, gradient=True)
+    h = 1e-5
+    for m in range(X.shape[1]):
+        e = np.zeros_like(X)
+        e[:, m] = h
+        up = evaluate(prob, X + e, gradient=False, options=OPTS)[0]
+        dn = evaluate(prob, X - e, gradient=False, options=OPTS)[0]
+        np.testing.assert_allclose(grad[:, m], (up - dn) / (2 * h), rtol=1e-4, atol=1e-5)
+
+
+def test_difference_gradient_equals_direct(tmp_path):
+    prob = read_petab(write_problem(tmp_path, pre=True))
+    assert _objective.gradient_method(prob) == "differences"
+    _same(prob, _vectors(prob, 1), gradient=True)
+
+
+def test_multistart_through_the_prepared_path_reaches_the_same_optimum(tmp_path,
+                                                                       monkeypatch):
+    prob = read_petab(write_problem(tmp_path, pre=False))
+    fast = multistart(prob, 3, seed=4, max_iter=300)
+    assert getattr(prob, "_prepared", None) is not None
+    monkeypatch.setattr(_objective, "evaluate", evaluate_direct)
+    slow = multistart(read_petab(tmp_path / "problem.yaml"), 3, seed=4, max_iter=300)
+    assert fast.best_nll == pytest.approx(slow.best_nll, rel=1e-9)
+
+
+def test_bundled_problems_prepared_equals_direct():
+    folder = Path(nksim.__file__).parent / "data" / "petab"
+    yamls = sorted(folder.glob("*/problem.yaml"))
+    assert yamls
+    for yaml in yamls:
+        prob = read_petab(yaml)
+        _same(prob, _vectors(prob, 2))
+
+
+COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "petab-benchmark" \
+    / "Benchmark-Models"
+
+
+@pytest.mark.slow  # numba compiles each model on a fresh machine (20-60 s each)
+@pytest.mark.skipif(not COLLECTION.exists(), reason="PEtab benchmark collection not present")
+@pytest.mark.parametrize("name", ["Boehm_JProteomeRes2014", "Bertozzi_PNAS2020",
+                                  "Fiedler_BMCSystBiol2016", "Brannmark_JBC2010",
+                                  "Zheng_PNAS2012"])
+def test_benchmark_problems_prepared_equals_direct(name):
+    """Initial assignments (Boehm, Fiedler), preequilibration shared by 8 conditions
+    (Brannmark), a model using t, 1-8 conditions."""
+    prob = read_petab(sorted((COLLECTION / name).glob("*.yaml"))[0])
+    th = prob.nominal_scaled()[None]
+    rng = np.random.default_rng(0)
+    _same(prob, np.vstack([th, th + 0.05 * rng.standard_normal((2, th.shape[1]))]))
+    assert math.isfinite(prob.nominal_summary(OPTS)["llh"])
