@@ -345,7 +345,7 @@ def test_engine_errors_in_a_trial_name_the_trial_field(tmp_path, monkeypatch):
     def fails(*args, **kwargs):
         raise UserError("must be > 0 (got 0)", field="atol")
 
-    monkeypatch.setattr(nksim.trials, "run_trial", fails)
+    monkeypatch.setattr(nksim.trials, "plan_trial", fails)  # nksim trial streams: plans first
     (tmp_path / "t.toml").write_text(textwrap.dedent(TRIAL), encoding="utf-8")
     result = invoke(["trial", str(tmp_path / "t.toml"), "--out", str(tmp_path / "out")])
     assert_one_line_error(result, "nksim: error: trial.atol: must be > 0 (got 0)",

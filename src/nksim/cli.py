@@ -255,46 +255,28 @@ def demo(out_dir: str) -> None:
 @_out_option(required=True, help="Output folder (replaced as a whole; files appear only if "
              "the run succeeds).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+              help="Patients per chunk (default: [execution] chunk_size, else [trial] "
+              "batch_size, else about 100 MB of records per chunk). Each chunk's time "
+              "course is written as soon as it is done.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
-              help="Run the simulation batches on this Dask scheduler (same results).")
-def trial(scenario_file: Path, out_dir: str, progress: bool | None,
-          scheduler: str | None) -> None:
+              help="Run the chunks on this Dask scheduler (default: [execution] scheduler, "
+              "else this machine). Results are identical.")
+@click.option("--resume", is_flag=True, help="Continue a killed run into the same --out "
+              "from the chunks it had written.")
+def trial(scenario_file: Path, out_dir: str, progress: bool | None, chunk_size: int | None,
+          scheduler: str | None, resume: bool) -> None:
     """Run a virtual trial; write summary.json, report.html, screening_log.csv,
-    patients.csv and timecourse.parquet."""
-    from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.config import TrialScenario, fields_of, read_toml, validate
-    from nksim.trials import run_trial
+    patients.csv and timecourse.parquet/."""
+    from nksim._io import check_output_dir
+    from nksim.cli_execution import run_trial_scenario
+    from nksim.config import TrialScenario, read_toml, validate
 
     check_output_dir(out_dir)
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)
-    client = None
-    if scheduler is not None:
-        from nksim.execution import connect_scheduler
-
-        client = connect_scheduler(scheduler)
-    try:
-        with fields_of({name: f"trial.{name}" for name in ("rtol", "atol", "threads")}):
-            result = run_trial(scenario, progress=progress, client=client)
-    finally:
-        if client is not None:
-            client.close()
-    from nksim.report.trial import write_trial_outputs
-
-    with atomic_output_dir(out_dir) as staging:
-        write_trial_outputs(result, staging, raw)
-    for arm in result.arms:
-        ep = arm.summary["endpoints"]
-        # the setting's first binary endpoint (DORIS at 6 months in lupus), and CRS
-        main = next((e.name for e in result.endpoints() if e.kind == "binary"
-                     and e.name != "crs_any_rate"), "doris_remission_6m_rate")
-        first, crs = ep.get(main, {}), ep.get("crs_any_rate", {})
-        click.echo(f"{arm.name:10s} n={arm.summary['n']:3d}  {main} "
-                   f"{first.get('k')}/{first.get('n')}  CRS any {crs.get('k')}/{crs.get('n')}")
-    for note in result.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"wrote {out_dir}/summary.json and {out_dir}/report.html. "
-               "Research use only: not medical advice.")
+    run_trial_scenario(scenario, raw, out_dir, progress=progress, chunk_size=chunk_size,
+                       scheduler=scheduler, resume=resume)
 
 
 @cli.command("export-sbml")

@@ -1,5 +1,5 @@
-"""The execution part of ``nksim simulate``: chunks, ``--scheduler``, ``--resume``, progress
-(``docs/scale.md``)."""
+"""The execution part of ``nksim simulate`` and ``nksim trial``: chunks, ``--scheduler``,
+``--resume``, progress (``docs/scale.md``)."""
 
 from __future__ import annotations
 
@@ -55,4 +55,46 @@ def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
     click.echo(f"{outcome.n_patients} patient(s): {counts} in {outcome.run_time:.2f} s "
                f"({outcome.chunks} chunk(s){resumed}) -> {out_dir}/timecourse.{fmt}, "
                f"{out_dir}/patients.parquet, {out_dir}/summary.json. "
+               "Research use only: not medical advice.")
+
+
+def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress: bool | None,
+                       chunk_size: int | None, scheduler: str | None, resume: bool) -> None:
+    """Run a validated trial scenario in chunks into ``out_dir`` and print one line per
+    arm. Command-line options win over ``[execution]``; the chunk size falls back to
+    ``[trial] batch_size``."""
+    from nksim.config import fields_of
+    from nksim.report.trial import run_trial_to_folder
+
+    execution = scenario.execution
+    field = "--scheduler"
+    if scheduler is None and execution is not None and execution.scheduler is not None:
+        scheduler, field = execution.scheduler, "execution.scheduler"
+    if chunk_size is None and execution is not None:
+        chunk_size = execution.chunk_size
+    if chunk_size is None and not resume:
+        chunk_size = scenario.trial.batch_size
+    with fields_of({**{name: f"trial.{name}" for name in ("rtol", "atol", "threads")},
+                    "chunk_size": "execution.chunk_size"}):
+        result, outcome = run_trial_to_folder(scenario, out_dir, raw, chunk_size=chunk_size,
+                                              scheduler=scheduler, resume=resume,
+                                              progress=progress, scheduler_field=field)
+    if result is None:
+        click.echo(f"{out_dir} is already complete ({outcome.n_patients} simulated "
+                   "patient(s)); nothing to resume")
+        return
+    main = next((e.name for e in result.endpoints() if e.kind == "binary"
+                 and e.name != "crs_any_rate"), "doris_remission_6m_rate")
+    for arm in result.arms:
+        ep = arm.summary["endpoints"]
+        # the setting's first binary endpoint (DORIS at 6 months in lupus), and CRS
+        first, crs = ep.get(main, {}), ep.get("crs_any_rate", {})
+        click.echo(f"{arm.name:10s} n={arm.summary['n']:3d}  {main} "
+                   f"{first.get('k')}/{first.get('n')}  CRS any {crs.get('k')}/{crs.get('n')}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    resumed = (f"; {outcome.chunks_resumed} of {outcome.chunks} chunks resumed"
+               if outcome.chunks_resumed else "")
+    click.echo(f"{outcome.chunks} chunk(s){resumed}. wrote {out_dir}/summary.json, "
+               f"{out_dir}/report.html and {out_dir}/timecourse.parquet/. "
                "Research use only: not medical advice.")

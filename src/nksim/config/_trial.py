@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from nksim.config._load import validate
+from nksim.config._simulate import ExecutionSection
 from nksim.config._types import (
     MAX_CANDIDATES,
     MAX_PATIENTS,
@@ -378,6 +379,8 @@ class TrialScenario(Section):
     variability: VariabilitySection = VariabilitySection()
     parameters: dict[str, ModelQuantity] = {}
     arms: Annotated[list[ArmSection], Field(min_length=1, max_length=20)]
+    execution: ExecutionSection | None = Field(
+        None, description="chunks and Dask scheduler of `nksim trial` (docs/scale.md)")
 
     _tables = model_validator(mode="before")(_check_tables)
 

@@ -9,6 +9,11 @@ only when every chunk is done; a killed run leaves no ``summary.json`` anywhere.
 ``resume=True`` continues from the chunks already written, after checking that the run
 there is of the same inputs (:func:`fingerprint`).
 
+Two halves, shared by ``nksim simulate`` (:func:`run_to_folder`) and ``nksim trial``
+(``nksim.report.trial.run_trial_to_folder``): :func:`run_chunks` computes and writes the
+chunks, :func:`finish_run` gathers them into the output folder, where a caller's
+``write`` puts its own files (``summary.json`` last).
+
 Output folder: ``timecourse.parquet/`` (a partitioned Parquet dataset, one file per
 chunk; ``pandas.read_parquet`` and ``pyarrow.dataset`` read the folder as one table) or
 ``timecourse.csv`` (written by pyarrow's CSV writer, chunk after chunk),
@@ -54,7 +59,8 @@ connect_scheduler = connect  # a distributed.Client, or a one-line UserError
 FORMATS = ("csv", "parquet")
 #: Dictionary encoding only for the repetitive columns: 3x less CPU than pyarrow's default
 #: (dictionary for every column) on W1 chunks, and smaller files (benchmarks/bench_scale.py).
-PARQUET_OPTIONS = {"use_dictionary": ["patient", "time"], "write_statistics": ["patient", "time"]}
+PARQUET_OPTIONS = {"use_dictionary": ["patient", "time", "arm"],
+                   "write_statistics": ["patient", "time"]}
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,11 @@ def partial_dir(out_dir: str | os.PathLike) -> Path:
     return target.parent / f".{target.name}.partial"
 
 
-def fingerprint(population: Population) -> str:
+def fingerprint(population: Population, extra: str = "") -> str:
     """SHA-256 of everything that determines the results (model structure and values,
     output times, every patient's parameters, initial state, doses, ids and covariates,
-    solver tolerances, nksim's version); chunk size, threads and scheduler excluded."""
+    solver tolerances, nksim's version, and ``extra``: what a caller adds to each chunk,
+    e.g. a trial's arms); chunk size, threads and scheduler excluded."""
     h = hashlib.sha256()
     m = population.model
     opts = population.options
@@ -110,6 +117,8 @@ def fingerprint(population: Population) -> str:
         cov = population.covariates
         add("covariates", repr(list(map(str, cov.columns))) +
             pd.util.hash_pandas_object(cov, index=False).to_numpy().tobytes().hex())
+    if extra:
+        add("extra", extra)
     return h.hexdigest()
 
 
@@ -135,17 +144,24 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _write_chunk(work: Path, out: ChunkOutput, fmt: str) -> None:
+def _write_chunk(work: Path, out: ChunkOutput, fmt: str, annotate=None,
+                 chunk_size: int = 0) -> None:
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     k = out.index
+    if annotate is not None:
+        lo = k * chunk_size
+        out = annotate(out, lo, lo + out.n_patients)
     tc = work / "timecourse" / _part(k, fmt)
     if fmt == "csv":
         options = pcsv.WriteOptions(include_header=(k == 0))
         _write_atomic(tc, lambda p: pcsv.write_csv(out.timecourse, p, write_options=options))
     else:
-        _write_atomic(tc, lambda p: pq.write_table(out.timecourse, p, **PARQUET_OPTIONS))
+        names = out.timecourse.column_names
+        parquet = {key: [c for c in columns if c in names]
+                   for key, columns in PARQUET_OPTIONS.items()}
+        _write_atomic(tc, lambda p: pq.write_table(out.timecourse, p, **parquet))
     # The status part last: its presence marks the chunk as done.
     _write_atomic(work / "patients" / _part(k, "parquet"),
                   lambda p: pq.write_table(out.patients, p))
@@ -167,7 +183,29 @@ def _done_chunks(work: Path, fmt: str, n_chunks: int) -> set[int]:
     return done
 
 
-def run_to_folder(
+@dataclass
+class ChunkedRun:
+    """A run whose chunks are all written to its hidden folder (:func:`partial_dir`) and
+    not yet gathered into the output folder (:func:`finish_run` does that)."""
+
+    target: Path
+    work: Path
+    fmt: str
+    n_patients: int
+    chunk_size: int
+    chunks: int
+    chunks_resumed: int
+    run_time: float
+    execution: dict[str, Any]
+    started: float  # time.perf_counter() at the start
+
+    @property
+    def timecourse_parts(self) -> list[Path]:
+        """The chunks' time-course files, in chunk order."""
+        return sorted((self.work / "timecourse").glob(f"part-*.{self.fmt}"))
+
+
+def run_chunks(
     population: Population,
     out_dir: str | os.PathLike,
     *,
@@ -175,26 +213,26 @@ def run_to_folder(
     chunk_size: int | None = None,
     scheduler: str | None = None,
     resume: bool = False,
-    summary: Callable[[dict[str, int], int, float, dict[str, Any]], dict[str, Any]],
-    patients_in_summary: int = SUMMARY_PATIENT_LIMIT,
     on_chunk: Callable[[ChunkOutput, int, int], None] | None = None,
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
     scheduler_field: str = "--scheduler",
-) -> RunOutcome:
-    """Simulate ``population`` in chunks into ``out_dir`` (see the module docstring).
+    annotate: Callable[[ChunkOutput, int, int], ChunkOutput] | None = None,
+    fingerprint_extra: str = "",
+) -> ChunkedRun | RunOutcome:
+    """Simulate ``population`` in chunks into the hidden folder of ``out_dir`` (the first
+    half of :func:`run_to_folder`); a :class:`RunOutcome` with ``already_complete`` when
+    ``resume`` finds ``out_dir`` finished with the same inputs.
 
-    ``summary(status_counts, n_patients, run_time_s, execution)`` returns the content of
-    ``summary.json`` (a ``"patients"`` list is added for small runs); ``on_chunk(chunk,
-    done, total)`` is called after each chunk is safely written (progress, tests).
-    Bad input (a folder of another run, an unreachable scheduler) raises a one-line
-    :class:`UserError` before anything is written or removed.
+    ``annotate(chunk, lo, hi)`` returns the chunk of patients ``lo .. hi-1`` as it is
+    written (e.g. with a column added; it runs in the writer thread);
+    ``fingerprint_extra`` is added to the inputs' fingerprint.
     """
     if fmt not in FORMATS:
         raise UserError(f"must be one of {', '.join(FORMATS)} (got {fmt!r})", field="--format")
     start = time.perf_counter()
     target = check_output_dir(out_dir)
     work = partial_dir(target)
-    key = fingerprint(population)
+    key = fingerprint(population, fingerprint_extra)
     n = population.size
     manifest = _read_json(work / MANIFEST) if work.is_dir() else None
 
@@ -253,7 +291,6 @@ def run_to_folder(
                     "with the same command and --resume"}, indent=2))
         done = _done_chunks(work, fmt, n_chunks)
         resumed = len(done)
-        run_time = 0.0  # wall time of the chunks (they overlap: not the sum of their times)
         loop_start = time.perf_counter()
         with ThreadPoolExecutor(1, thread_name_prefix="nksim-writer") as writer:
             pending = None  # the chunk being written while the next one is computed
@@ -268,10 +305,12 @@ def run_to_folder(
             for out in simulate_chunks(population, chunk_size, skip=done, client=client):
                 if pending is not None:
                     finish(pending)
-                pending = (writer.submit(_write_chunk, work, out, fmt), out)
+                pending = (writer.submit(_write_chunk, work, out, fmt, annotate, chunk_size),
+                           out)
                 del out
             if pending is not None:
                 finish(pending)
+        # wall time of the chunks (they overlap: not the sum of their times)
         run_time = time.perf_counter() - loop_start
     finally:
         if client is not None:
@@ -280,49 +319,95 @@ def run_to_folder(
         raise RuntimeError(f"{n_chunks - len(done)} chunk(s) missing")
     execution = {"chunk_size": chunk_size, "chunks": n_chunks, "chunks_resumed": resumed,
                  "scheduler": scheduler or "local", "fingerprint": key, "format": fmt}
-    counts, files = _finalise(work, target, fmt, n, summary, execution, run_time,
-                              patients_in_summary)
-    return RunOutcome(target, n, counts, n_chunks, resumed, run_time,
-                      time.perf_counter() - start, files)
+    return ChunkedRun(target, work, fmt, n, chunk_size, n_chunks, resumed, run_time,
+                      execution, start)
 
 
-def _finalise(work: Path, target: Path, fmt: str, n: int, summary, execution: dict,
-              run_time: float, patients_in_summary: int) -> tuple[dict[str, int], list[str]]:
-    """Gather the parts into the output folder and write summary.json last."""
+def run_to_folder(
+    population: Population,
+    out_dir: str | os.PathLike,
+    *,
+    fmt: str = "parquet",
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    summary: Callable[[dict[str, int], int, float, dict[str, Any]], dict[str, Any]],
+    patients_in_summary: int = SUMMARY_PATIENT_LIMIT,
+    on_chunk: Callable[[ChunkOutput, int, int], None] | None = None,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    scheduler_field: str = "--scheduler",
+) -> RunOutcome:
+    """Simulate ``population`` in chunks into ``out_dir`` (see the module docstring).
+
+    ``summary(status_counts, n_patients, run_time_s, execution)`` returns the content of
+    ``summary.json`` (a ``"patients"`` list is added for small runs); ``on_chunk(chunk,
+    done, total)`` is called after each chunk is safely written (progress, tests).
+    Bad input (a folder of another run, an unreachable scheduler) raises a one-line
+    :class:`UserError` before anything is written or removed.
+    """
+    run = run_chunks(population, out_dir, fmt=fmt, chunk_size=chunk_size, scheduler=scheduler,
+                     resume=resume, on_chunk=on_chunk, connect_timeout_s=connect_timeout_s,
+                     scheduler_field=scheduler_field)
+    if isinstance(run, RunOutcome):
+        return run
+    n = run.n_patients
+
+    def write(staging: Path, patients, counts: dict[str, int]) -> None:
+        import pyarrow.parquet as pq
+
+        from nksim.report._common import to_json
+
+        content = summary(counts, n, run.run_time, run.execution)
+        if n <= patients_in_summary:
+            content["patients"] = patients.to_pandas().to_dict(orient="records")
+        else:
+            content["patients"] = (f"{n} patients: one row each in patients.parquet "
+                                   "(status, message, steps, extinction times)")
+        pq.write_table(patients, staging / "patients.parquet")
+        write_text_atomic(staging / "summary.json", to_json(content))  # last
+
+    return finish_run(run, write)
+
+
+def finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], None], *,
+               key: tuple[str, ...] = ("patient",)) -> RunOutcome:
+    """Gather the chunks of ``run`` into its output folder, which appears as a whole.
+
+    The time course goes first (``timecourse.parquet/``: the part files, hard-linked so
+    that the hidden folder keeps them until the end and a run killed here still resumes;
+    ``timecourse.csv``: the parts one after the other); then ``write(staging,
+    patients, status_counts)`` writes the other files (``summary.json`` last);
+    ``patients`` is the status parts as one ``pyarrow.Table``, checked to hold one row per
+    patient (distinct ``key`` columns).
+    """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    work, target, n = run.work, run.target, run.n_patients
     parts = sorted((work / "patients").glob("part-*.parquet"))
     patients = pq.ParquetDataset(parts).read() if parts else None
-    if patients is None or patients.num_rows != n or \
-            pc.count_distinct(patients["patient"]).as_py() != n:
+    distinct = 0 if patients is None else (
+        pc.count_distinct(patients[key[0]]).as_py() if len(key) == 1
+        else patients.group_by(list(key)).aggregate([]).num_rows)
+    if patients is None or patients.num_rows != n or distinct != n:
         raise RuntimeError(f"the status parts hold {0 if patients is None else patients.num_rows}"
                            f" rows for {n} patients")  # never: each chunk is written once
     counts = {str(d["values"]): int(d["counts"])
               for d in pc.value_counts(patients["status"]).to_pylist()}
     order = {"ok": 0, "implausible": 1, "failed": 2}
     counts = dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])))
-    content = summary(counts, n, run_time, execution)
-    if n <= patients_in_summary:
-        content["patients"] = patients.to_pandas().to_dict(orient="records")
-    else:
-        content["patients"] = (f"{n} patients: one row each in patients.parquet "
-                               "(status, message, steps, extinction times)")
-    from nksim.report._common import to_json
 
     moved = []
     with atomic_output_dir(target) as staging:
         try:
-            if fmt == "parquet":
-                os.replace(work / "timecourse", staging / "timecourse.parquet")
-                moved.append((staging / "timecourse.parquet", work / "timecourse"))
+            if run.fmt == "parquet":
+                moved = _place_parts(work / "timecourse", staging / "timecourse.parquet")
             else:
                 with open(staging / "timecourse.csv", "wb") as dst:
-                    for part in sorted((work / "timecourse").glob("part-*.csv")):
+                    for part in run.timecourse_parts:
                         with open(part, "rb") as src:
                             shutil.copyfileobj(src, dst, 16 << 20)
-            pq.write_table(patients, staging / "patients.parquet")
-            write_text_atomic(staging / "summary.json", to_json(content))
+            write(staging, patients, counts)
             files = sorted(p.name for p in staging.iterdir())
         except BaseException:
             for src, dst in moved:  # keep the finished chunks for --resume
@@ -330,4 +415,20 @@ def _finalise(work: Path, target: Path, fmt: str, n: int, summary, execution: di
                     os.replace(src, dst)
             raise
     shutil.rmtree(work, ignore_errors=True)
-    return counts, files
+    return RunOutcome(target, n, counts, run.chunks, run.chunks_resumed, run.run_time,
+                      time.perf_counter() - run.started, files)
+
+
+def _place_parts(parts: Path, folder: Path) -> list[tuple[Path, Path]]:
+    """The part files of ``parts`` into ``folder``: hard links (the originals stay, for
+    --resume, until the run is complete), else (another file system) the folder moved;
+    returns what was moved, to be put back on an error."""
+    folder.mkdir()
+    try:
+        for part in sorted(parts.glob("part-*")):
+            os.link(part, folder / part.name)
+        return []
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(parts, folder)
+        return [(folder, parts)]

@@ -11,6 +11,7 @@ functions of :mod:`nksim.report._tables`, :mod:`nksim.report._regimen` and
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,12 @@ def arm_series(result, panels: tuple[Panel, ...] | None = None
             continue
         ds = arm.simulation.dataset
         ok = arm.patients["status"].astype(str).eq("ok").to_numpy()
+        if ds is None:  # streamed (run_trial_to_folder): the panels' values were kept
+            kept = arm.simulation.series
+            times[arm.name] = np.asarray(arm.simulation.times, float)
+            series[arm.name] = {p.key: np.asarray(kept[p.key], dtype=float)[ok]
+                                for p in panels}
+            continue
         times[arm.name] = ds["time"].values
         series[arm.name] = {p.key: np.asarray(p.series(ds), dtype=float)[ok] for p in panels}
     return times, series
@@ -263,22 +270,162 @@ def render_html(result, summary: dict[str, Any],
     )
 
 
-def write_trial_outputs(result, folder: Path, scenario_raw: dict[str, Any] | None) -> list[Path]:
-    """``summary.json``, ``report.html``, ``screening_log.csv``, ``patients.csv`` and
-    ``timecourse.parquet`` (all arms, long format) into ``folder``."""
+def write_trial_outputs(result, folder: Path, scenario_raw: dict[str, Any] | None, *,
+                        execution: dict[str, Any] | None = None) -> list[Path]:
+    """``report.html``, ``screening_log.csv``, ``patients.csv``, ``timecourse.parquet``
+    (all arms, long format; only for arms simulated in memory: a streamed run has written
+    it already) and, last, ``summary.json`` into ``folder``. ``execution``: the chunked
+    run's block of ``summary.json`` (chunks, scheduler, fingerprint)."""
     summary = trial_summary(result, scenario_raw)
+    if execution is not None:
+        summary["status_counts"] = _status_counts(result)
+        summary["execution"] = execution
     figures = plot_arms(result)
-    paths = [
-        write_text_atomic(folder / "summary.json", to_json(summary)),
-        write_text_atomic(folder / "report.html", render_html(result, summary, figures)),
-    ]
+    paths = [write_text_atomic(folder / "report.html", render_html(result, summary, figures))]
     result.screening_log.to_csv(folder / "screening_log.csv", index=False)
     patients = pd.concat([plain(a.patients).assign(arm=a.name) for a in result.arms],
                          ignore_index=True)
     patients.to_csv(folder / "patients.csv", index=False)
     frames = [a.simulation.to_frame().assign(arm=a.name) for a in result.arms
-              if a.simulation is not None]
+              if a.simulation is not None and a.simulation.dataset is not None]
     if frames:
         pd.concat(frames, ignore_index=True).to_parquet(folder / "timecourse.parquet",
                                                         index=False)
+    # last: a folder without it is visibly incomplete
+    paths.append(write_text_atomic(folder / "summary.json", to_json(summary)))
     return [*paths, folder / "screening_log.csv", folder / "patients.csv"]
+
+
+def _status_counts(result) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for arm in result.arms:
+        if "status" in arm.patients:
+            for status, k in arm.patients["status"].astype(str).value_counts().items():
+                counts[status] = counts.get(status, 0) + int(k)
+    order = {"ok": 0, "implausible": 1, "failed": 2}
+    return dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])))
+
+
+# ---------------------------------------------------------------- streamed trials
+def run_trial_to_folder(scenario, out_dir, scenario_raw: dict[str, Any] | None, *,
+                        chunk_size: int | None = None, scheduler: str | None = None,
+                        resume: bool = False, progress: bool | None = None,
+                        on_chunk=None, scheduler_field: str = "--scheduler"):
+    """Run a trial in chunks into ``out_dir`` (``nksim trial``; ``docs/scale.md``).
+
+    Every arm's patients, arm after arm, are one population simulated in chunks of
+    ``chunk_size`` patients (locally, or on the Dask ``scheduler``); each finished chunk's
+    time course goes at once to the partitioned dataset ``timecourse.parquet/`` (column
+    ``arm`` added) through :func:`nksim.execution.run_chunks`, so the time courses are
+    never all in memory. When every chunk is written, the chunks are read back one at a
+    time for the setting's per-patient endpoints and the report's panel values; the
+    endpoints, report and ``summary.json`` follow from those, as for
+    :func:`nksim.trials.run_trial` (same numbers, bit for bit). ``resume``: continue a
+    killed run from the chunks it wrote.
+
+    Returns ``(result, outcome)``: the :class:`nksim.trials.TrialResult` (``None`` when
+    ``resume`` finds the folder complete already) and the
+    :class:`nksim.execution.RunOutcome`.
+    """
+    from nksim.execution import RunOutcome, finish_run, run_chunks
+    from nksim.trials import plan_trial, trial_bar
+
+    with trial_bar(progress, scenario) as bar:
+        plan = plan_trial(scenario, bar)
+        population = plan.population()  # patients 0 .. n-1, arm after arm
+        labels, candidates = plan.arm_labels(), plan.candidate_ids()
+        compile_time = [0.0]
+
+        def annotate(chunk, lo: int, hi: int):
+            """Candidate ids for the population's patient numbers, and the arm."""
+            import pyarrow as pa
+
+            arm, ids = labels[lo:hi], candidates[lo:hi]
+            n_times = chunk.timecourse.num_rows // max(1, hi - lo)
+            tc, status = chunk.timecourse, chunk.patients
+            tc = tc.set_column(tc.column_names.index("patient"), "patient",
+                               pa.array(np.repeat(ids, n_times)))
+            status = status.set_column(status.column_names.index("patient"), "patient",
+                                       pa.array(ids))
+            return dataclasses.replace(
+                chunk,
+                timecourse=tc.append_column("arm", pa.array(np.repeat(arm, n_times),
+                                                            pa.string())),
+                patients=status.append_column("arm", pa.array(arm, pa.string())))
+
+        def chunk_done(chunk, done: int, total: int) -> None:
+            compile_time[0] = max(compile_time[0], float(chunk.compile_time))
+            bar.update(chunk.n_patients)
+            if on_chunk is not None:
+                on_chunk(chunk, done, total)
+
+        layout = [(a.name, a.patients["candidate"].astype(int).tolist()) for a in plan.arms]
+        run = run_chunks(population, out_dir, fmt="parquet", chunk_size=chunk_size,
+                         scheduler=scheduler, resume=resume, on_chunk=chunk_done,
+                         scheduler_field=scheduler_field, annotate=annotate,
+                         fingerprint_extra=f"trial arms and candidates {layout!r}")
+    if isinstance(run, RunOutcome):
+        return None, run
+    out: dict[str, Any] = {}
+
+    def write(staging: Path, status, counts) -> None:
+        if not (np.array_equal(status.column("arm").to_numpy(zero_copy_only=False), labels)
+                and np.array_equal(status.column("patient").to_numpy(),
+                                   candidates)):  # pragma: no cover
+            raise RuntimeError("the status parts are not the trial's patients in order")
+        out["result"] = _streamed_result(plan, run, status, compile_time[0])
+        write_trial_outputs(out["result"], staging, scenario_raw, execution=run.execution)
+
+    outcome = finish_run(run, write, key=("arm", "patient"))
+    return out["result"], outcome
+
+
+def _streamed_result(plan, run, status_table, compile_time: float):
+    """The trial's result from the written chunks, read back one at a time: each arm's
+    endpoints and panel values, segment by segment (a chunk may hold patients of two
+    arms)."""
+    import pyarrow.parquet as pq
+
+    from nksim.execution import dataset_from_table
+    from nksim.trials import StreamedSimulation
+
+    panels = panels_for(plan)
+    status = status_table.drop_columns(["arm"]).to_pandas().set_index("patient")
+    starts = np.cumsum([0] + [len(a.patients) for a in plan.arms])
+    n_times = plan.times.size
+    endpoints: dict[str, list[pd.DataFrame]] = {a.name: [] for a in plan.arms}
+    series: dict[str, dict[str, list[np.ndarray]]] = {
+        a.name: {p.key: [] for p in panels} for a in plan.arms}
+    for part in run.timecourse_parts:
+        k = int(part.name[5:11])
+        lo = k * run.chunk_size
+        table = pq.read_table(part)
+        hi = lo + table.num_rows // n_times
+        for arm, a0, a1 in zip(plan.arms, starts[:-1], starts[1:], strict=True):
+            first, last = max(lo, a0), min(hi, a1)
+            if first >= last:
+                continue
+            segment = table.slice((first - lo) * n_times, (last - first) * n_times)
+            i, j = first - a0, last - a0
+            ds = dataset_from_table(plan.model, plan.times, segment,
+                                    parameters=arm.parameters[i:j], initial=arm.initial[i:j])
+            endpoints[arm.name].append(plan.patient_endpoints(arm, ds, i, j))
+            for p in panels:
+                series[arm.name][p.key].append(np.asarray(p.series(ds), dtype=float))
+            del ds, segment
+        del table
+    arms = []
+    total = max(1, plan.n_patients)
+    for arm, a0, a1 in zip(plan.arms, starts[:-1], starts[1:], strict=True):
+        if arm.patients.empty:
+            arms.append(plan.arm_result(arm, None, None, None))
+            continue
+        if sum(len(e) for e in endpoints[arm.name]) != len(arm.patients):  # pragma: no cover
+            raise RuntimeError(f"arm {arm.name}: the time-course parts miss patients")
+        rows = status.iloc[a0:a1]
+        sim = StreamedSimulation(
+            plan.model, rows, plan.times, run.run_time * (a1 - a0) / total, compile_time,
+            {key: np.concatenate(v) for key, v in series[arm.name].items()})
+        ends = pd.concat(endpoints[arm.name], ignore_index=True)
+        arms.append(plan.arm_result(arm, sim, ends, rows["status"].to_numpy()))
+    return plan.result(arms)

@@ -3,6 +3,7 @@
 Public API::
 
     from nksim.trials import run_trial    # the runner (scenario: nksim.config.TrialScenario)
+    from nksim.trials import plan_trial, TrialPlan  # screened, allocated, not yet simulated
     from nksim.trials import DiseaseSetting, Endpoint, Panel, Baseline, register_setting
     from nksim.trials import get_setting, setting_names              # disease settings
     from nksim.trials import compare_arms, paired_difference, risk_ratio  # comparisons
@@ -55,5 +56,10 @@ from nksim.trials._statistics import median_ci as median_ci
 from nksim.trials._statistics import proportion_ci as proportion_ci
 from nksim.trials._statistics import summary_frame as summary_frame
 from nksim.trials._statistics import wilson_ci as wilson_ci
+from nksim.trials._trial import ArmPlan as ArmPlan
+from nksim.trials._trial import StreamedSimulation as StreamedSimulation
+from nksim.trials._trial import TrialPlan as TrialPlan
 from nksim.trials._trial import TrialResult as TrialResult
+from nksim.trials._trial import plan_trial as plan_trial
 from nksim.trials._trial import run_trial as run_trial
+from nksim.trials._trial import trial_bar as trial_bar

@@ -81,6 +81,22 @@ class ArmResult:
 
 
 @dataclass
+class StreamedSimulation:
+    """What a streamed trial (``nksim trial``) keeps of an arm's simulation once its time
+    courses are on disk (``timecourse.parquet/``): the status table (indexed by patient),
+    the output times, the timing and the report's panel values (``series``: panel key ->
+    patients x times). ``dataset`` is ``None``: the time courses are not in memory."""
+
+    model: Model
+    patients: pd.DataFrame
+    times: np.ndarray
+    run_time: float = 0.0
+    compile_time: float = 0.0
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    dataset: None = None
+
+
+@dataclass
 class TrialResult:
     """What :func:`run_trial` returns."""
 
@@ -114,12 +130,142 @@ def _endpoints(setting: DiseaseSetting) -> tuple[Endpoint, ...]:
 
 def run_trial(scenario: TrialScenario, *, progress: bool | None = None,
               client=None) -> TrialResult:
-    """Run a virtual trial described by a validated :class:`TrialScenario`.
+    """Run a virtual trial described by a validated :class:`TrialScenario`, in memory (the
+    time courses of every arm are kept; ``nksim trial`` streams them to disk instead:
+    ``nksim.report.trial.run_trial_to_folder``, same numbers).
 
     ``progress``: a progress bar on stderr for runs longer than :data:`PROGRESS_DELAY_S`
     (``None``: only when stderr is a terminal). ``client``: a ``distributed.Client``; the
     simulation batches then run as tasks on its cluster (same results, docs/scale.md).
     """
+    with trial_bar(progress, scenario) as bar:
+        plan = plan_trial(scenario, bar)
+        arms = []
+        for arm in plan.arms:
+            if arm.patients.empty:
+                arms.append(plan.arm_result(arm, None, None, None))
+                continue
+            sim = _simulate_in_batches(plan.model, plan.times, arm.parameters, arm.initial,
+                                       arm.doses, arm.patients, scenario, bar, client)
+            endpoints = plan.patient_endpoints(arm, sim.dataset, 0, len(arm.patients))
+            arms.append(plan.arm_result(arm, sim, endpoints, sim.patients["status"].to_numpy()))
+    return plan.result(arms)
+
+
+@dataclass
+class ArmPlan:
+    """One arm ready to be simulated: its patients (covariates, manufacturing, cost,
+    ``infused``), their parameters and initial states (patients x parameters, x states)
+    and dose records."""
+
+    index: int
+    spec: ArmSection
+    patients: pd.DataFrame
+    parameters: np.ndarray | None
+    initial: np.ndarray | None
+    doses: list[list[Dose]]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass
+class TrialPlan:
+    """A trial screened, allocated and treated, before its simulation (:func:`plan_trial`).
+
+    The arms' patients one after the other form one :meth:`population` (shared model,
+    output times and solver options), which can be simulated in chunks; the endpoints of
+    any run of consecutive patients of an arm come from :meth:`patient_endpoints`, and
+    :meth:`arm_result` and :meth:`result` assemble the :class:`TrialResult`.
+    """
+
+    scenario: TrialScenario
+    setting: DiseaseSetting
+    model: Model
+    candidates: pd.DataFrame
+    screening_log: pd.DataFrame
+    notes: list[str]
+    arms: list[ArmPlan]
+    times: np.ndarray
+
+    @property
+    def options(self) -> SolverOptions:
+        trial = self.scenario.trial
+        return SolverOptions(rtol=trial.rtol, atol=trial.atol, threads=trial.threads,
+                             progress=False)  # the trial's own bar counts patients
+
+    @property
+    def t_start(self) -> float:
+        return -float(self.scenario.trial.run_in_days)
+
+    @property
+    def n_patients(self) -> int:
+        return sum(len(a.patients) for a in self.arms)
+
+    def population(self):
+        """Every simulated patient, arm after arm, as one
+        :class:`nksim.engine.Population`; patient ids 0 .. n-1 in that order (a candidate
+        is in every arm of a paired trial): :meth:`arm_labels` and
+        :meth:`candidate_ids` say whose they are."""
+        from nksim.engine import Population
+
+        arms = [a for a in self.arms if not a.patients.empty]
+        return Population(
+            self.model, self.times,
+            np.concatenate([a.parameters for a in arms]),
+            np.concatenate([a.initial for a in arms]),
+            [d for a in arms for d in a.doses], self.t_start, self.options)
+
+    def arm_labels(self) -> np.ndarray:
+        """The arm of each patient of :meth:`population`."""
+        return np.asarray([a.name for a in self.arms for _ in range(len(a.patients))],
+                          dtype=object)
+
+    def candidate_ids(self) -> np.ndarray:
+        """The candidate id of each patient of :meth:`population`."""
+        return np.concatenate([a.patients["candidate"].to_numpy() for a in self.arms])
+
+    def patient_endpoints(self, arm: ArmPlan, dataset: xr.Dataset, lo: int,
+                          hi: int) -> pd.DataFrame:
+        """The setting's endpoints of the arm's patients ``lo .. hi-1`` (``dataset``: their
+        time courses). Each patient's draws come from its own stream, so any split of an
+        arm gives the same rows as the whole arm at once."""
+        trial = self.scenario.trial
+        patients = arm.patients.iloc[lo:hi].reset_index(drop=True)
+        patients.attrs = {key: value[lo:hi] for key, value in arm.patients.attrs.items()}
+        rngs = [patient_rng(trial.seed, int(c), STREAM_ENDPOINTS)
+                for c in patients["candidate"]]
+        return self.setting.patient_endpoints(dataset, arm.doses[lo:hi], patients, rngs,
+                                              self.scenario).reset_index(drop=True)
+
+    def arm_result(self, arm: ArmPlan, simulation, endpoints: pd.DataFrame | None,
+                   status: np.ndarray | None) -> ArmResult:
+        """The arm's result from its simulation (a :class:`SimulationResult`, or what a
+        streamed run keeps of it), endpoints and each patient's solver status."""
+        if arm.patients.empty:
+            return ArmResult(arm.name, arm.spec, arm.patients, None, {"n": 0, "endpoints": {}})
+        trial = self.scenario.trial
+        patients = pd.concat([arm.patients.reset_index(drop=True), endpoints], axis=1)
+        patients["status"] = status
+        summary = summarise_arm(patients, arm.spec.product, self.setting,
+                                trial.follow_up_days, seed=trial.seed)
+        return ArmResult(arm.name, arm.spec, patients, simulation, summary, arm.parameters,
+                         arm.initial)
+
+    def result(self, arms: list[ArmResult]) -> TrialResult:
+        """The trial's result, with the between-arm comparisons."""
+        trial = self.scenario.trial
+        comparisons = compare_arms(arms, _endpoints(self.setting),
+                                   paired=trial.design == "paired",
+                                   follow_up=trial.follow_up_days, seed=trial.seed)
+        return TrialResult(self.scenario, self.model, self.candidates, self.screening_log,
+                           arms, self.notes, self.setting, comparisons)
+
+
+def plan_trial(scenario: TrialScenario, bar=None) -> TrialPlan:
+    """Screen, compute baselines, allocate and prepare every arm (manufacturing, cost,
+    parameters, dose records); nothing is simulated. ``bar``: counts the baselines."""
     trial = scenario.trial
     setting = get_setting(trial.setting)
     model = setting.model(scenario)
@@ -128,15 +274,22 @@ def run_trial(scenario: TrialScenario, *, progress: bool | None = None,
     if eligible.empty:
         raise UserError(f"no candidate is eligible ({len(candidates)} screened): loosen "
                         "[eligibility] or change [cohort]", field="eligibility")
-    with _bar(progress, len(eligible) + trial.patients_per_arm * len(scenario.arms)) as bar:
-        eligible, log = _baseline(setting, model, eligible, log, scenario)
+    eligible, log = _baseline(setting, model, eligible, log, scenario)
+    groups, notes = _allocate(eligible, scenario)
+    if bar is not None:
+        if getattr(bar, "total", None) is not None:  # now known: baselines + simulated
+            bar.total = len(eligible) + sum(len(g) for g in groups.values())
         bar.update(len(eligible))
-        groups, notes = _allocate(eligible, scenario)
-        arms = [_run_arm(i, arm, groups[arm.name], model, setting, scenario, bar, client)
-                for i, arm in enumerate(scenario.arms)]
-    comparisons = compare_arms(arms, _endpoints(setting), paired=trial.design == "paired",
-                               follow_up=trial.follow_up_days, seed=trial.seed)
-    return TrialResult(scenario, model, candidates, log, arms, notes, setting, comparisons)
+    arms = [_prepare_arm(i, arm, groups[arm.name], model, setting, scenario)
+            for i, arm in enumerate(scenario.arms)]
+    return TrialPlan(scenario, setting, model, candidates, log, notes, arms,
+                     _output_times(trial.run_in_days, trial.follow_up_days))
+
+
+def trial_bar(progress: bool | None, scenario: TrialScenario):
+    """The trial's progress bar over patients (baselines, then simulated patients)."""
+    trial = scenario.trial
+    return _bar(progress, trial.patients_per_arm * (1 + len(scenario.arms)))
 
 
 class _NoBar:
@@ -214,13 +367,13 @@ def _allocate(eligible: pd.DataFrame, scenario: TrialScenario):
     return out, notes
 
 
-def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
-             setting: DiseaseSetting, scenario: TrialScenario, bar,
-             client=None) -> ArmResult:
+def _prepare_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
+                 setting: DiseaseSetting, scenario: TrialScenario) -> ArmPlan:
+    """Manufacturing, cost, parameters and dose records of the arm's patients."""
     trial = scenario.trial
     where = f"arms[{i}]"
     if patients.empty:
-        return ArmResult(arm.name, arm, patients, None, {"n": 0, "endpoints": {}})
+        return ArmPlan(i, arm, patients, None, None, [])
     patients = patients.copy()
     if arm.product != "none":
         manu = simulate_manufacturing(
@@ -243,17 +396,7 @@ def _run_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
     product = _product(arm, where)
     doses = [setting.doses(arm, row, _treatment(arm, product, row), scenario)
              for row in patients.itertuples(index=False)]
-    times = _output_times(trial.run_in_days, trial.follow_up_days)
-    sim = _simulate_in_batches(model, times, params, initial, doses, patients, scenario, bar,
-                               client)
-    rngs = [patient_rng(trial.seed, int(c), STREAM_ENDPOINTS) for c in patients["candidate"]]
-    endpoints = setting.patient_endpoints(sim.dataset, doses, patients, rngs, scenario)
-    patients = pd.concat([patients.reset_index(drop=True), endpoints.reset_index(drop=True)],
-                         axis=1)
-    patients["status"] = sim.patients["status"].to_numpy()
-    summary = summarise_arm(patients, arm.product, setting, trial.follow_up_days,
-                            seed=trial.seed)
-    return ArmResult(arm.name, arm, patients, sim, summary, params, initial)
+    return ArmPlan(i, arm, patients, params, initial, doses)
 
 
 def _arm_parameters(model: Model, arm: ArmSection, params: np.ndarray,
