@@ -204,6 +204,10 @@ def test_one_megabyte_of_random_characters_has_no_red_flags():
         "should understand before spending $1,000–$3,000 per session on exosomes.",
         "To study safety, we analyzed 1011 patients given stem cells. At follow-up, 90.6% "
         "patients showed overall improvement.",  # an abstract's result after its method
+        "Stem cell therapies are performed in treatment centers that resemble spas.",
+        "It was all about the skin-rejuvenating benefit of stem cells. While it seemed "
+        "promising, there was no data that proved the facelift did more than fat injections.",
+        "Hand grip strength as a measure of efficacy for anti-aging effects of stem cells.",
     ],
 )
 def test_doubt_approved_uses_legal_news_prices_and_abstracts_are_not_claims(text):
@@ -217,6 +221,17 @@ def test_doubt_approved_uses_legal_news_prices_and_abstracts_are_not_claims(text
         ("Our stem cells repair damaged tissue and restore movement.", "cure_assertion"),
         ("Exosomes improve skin texture and reduce wrinkles.", "anti_ageing"),
         ("Find other countries where you can get stem cell treatments.", "trip_abroad"),
+        ("After stem cell treatment, our patients report a number of improvements.",
+         "testimonial"),
+        ("Our center has achieved improvements in 78% of cases with stem cells.",
+         "efficacy_rate"),
+        ("It is a stem cell procedure cleared by the FDA.", "false_approval"),
+        ("This stem cell process can work for many conditions, including Lyme disease.",
+         "cure_all"),
+        ("Turkey has emerged as a destination for stem cell treatments.", "trip_abroad"),
+        ("Exosome therapy is emerging as a revolutionary treatment.", "hype_terms"),
+        ("Enrollment in our stem cell program is open and cost has been minimized.",
+         "fee_unapproved"),
     ],
 )
 def test_patient_stories_repair_promises_skin_and_destinations(text, rule):
