@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from nksim._io import cache_dir
 from nksim.evidence._article import Finding
 
 Check = Callable[[], Finding | None]
@@ -57,12 +57,7 @@ def slow(fn: Check) -> Check:
 
 # ------------------------------------------------------------------ caching
 def _cache_dir() -> Path:
-    env = os.environ.get("NKSIM_CACHE_DIR")
-    if env:
-        return Path(env) / "article"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("nksim")) / "article"
+    return cache_dir() / "article"
 
 
 def _cache_key(name: str) -> str:

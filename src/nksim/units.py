@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import pint
 
+from nksim._io import cache_dir
 from nksim.errors import UnitError
 
 _DEFINITIONS = (
@@ -34,8 +35,17 @@ _DEFINITIONS = (
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
-    """The shared unit registry (created on first use)."""
-    reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    """The shared unit registry (created on first use).
+
+    pint's parsed definitions are cached in nksim's cache folder (``pint/``): parsing them
+    takes about 0.3 s, most of a cached run's start-up. Without a usable cache folder (not
+    writable, or a file being written by another process) the registry is built without it.
+    """
+    try:
+        reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True,
+                                cache_folder=cache_dir() / "pint")
+    except Exception:  # noqa: BLE001 - any cache problem: parse the definitions instead
+        reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     for line in _DEFINITIONS:
         reg.define(line)
     return reg

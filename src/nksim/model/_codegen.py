@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from types import ModuleType
 
 from numba import types
 
-from nksim._io import write_text_atomic
+from nksim._io import cache_dir, write_text_atomic
 from nksim.model._declaration import Model, check_extinction
 
 LANES = 32  # patients integrated together in SIMD lanes (four AVX-512 vectors of float64)
@@ -92,16 +91,6 @@ def source_key(source: str) -> str:
     return hashlib.sha256(f"{toolchain_key()}\n{source}".encode()).hexdigest()[:20]
 
 
-def cache_dir() -> Path:
-    """Folder for generated code: ``$NKSIM_CACHE_DIR`` or the platform's user cache folder."""
-    env = os.environ.get("NKSIM_CACHE_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("nksim"))
-
-
 def compile_model(model: Model) -> CompiledModel:
     """Return the compiled functions of ``model``, generating them if they are not cached.
 
@@ -132,7 +121,7 @@ def compile_model(model: Model) -> CompiledModel:
     marker = path.with_suffix(".compiled")
     fresh = module_name not in sys.modules and not marker.exists()
     if fresh:
-        print(f"compiling model {model.name} (first run only, can take 20-45 s; "
+        print(f"compiling model {model.name} (first run only, a few seconds to a minute, by size; "
               f"cached in {folder})", file=sys.stderr, flush=True)
     module = _load(module_name, path)
     if fresh:

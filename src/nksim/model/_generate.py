@@ -139,8 +139,8 @@ def generate_source(model: Model) -> str:
     pattern = _lu_pattern(jac)
     L = LANES
 
-    def at(row: int | str) -> str:
-        return f"[{row} * LANES + _b]"
+    def at(row: int) -> str:  # element `row` of lane _b; the offset as a literal (numba
+        return "[_b]" if row == 0 else f"[{row * L} + _b]"  # types fewer operations)
 
     def unpack(lanes: bool, pad: str) -> list[str]:
         lines = [f"{pad}{s} = _y{at(i) if lanes else f'[{i}]'}" for i, s in enumerate(sm.states)]
@@ -149,8 +149,14 @@ def generate_source(model: Model) -> str:
         ]
         return lines
 
+    eliminated: dict[tuple, tuple] = {}  # the same expressions (rhs) appear twice
+
     def assignments(targets: list[str], exprs: list, pad: str) -> list[str]:
-        repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"), optimizations="basic")
+        key = tuple(exprs)
+        if key not in eliminated:
+            eliminated[key] = sp.cse(exprs, symbols=sp.numbered_symbols("_x"),
+                                     optimizations="basic")
+        repl, reduced = eliminated[key]
         lines = [f"{pad}{s} = {printer.doprint(e)}" for s, e in repl]
         lines += [f"{pad}{t} = {printer.doprint(e)}" for t, e in zip(targets, reduced, strict=True)]
         return lines
@@ -208,6 +214,7 @@ def generate_source(model: Model) -> str:
     src += unpack(True, pad)
     src += assignments([f"_dydt{at(i)}" for i in range(n)] + [f"_j{i}_{j}" for i, j in nonzero],
                        list(sm.rhs) + [jac[i, j] for i, j in nonzero], pad)
+    src += [f"{pad}_k{i} = _keep{at(i)}" for i in sorted({k for ij in nonzero for k in ij})]
     for i in range(n):
         for j in range(n):
             if fill_zeros and i != j and (i, j) not in nonzero:
@@ -215,7 +222,7 @@ def generate_source(model: Model) -> str:
             entry = "0.0"
             if (i, j) in nonzero:
                 v = f"_j{i}_{j}"
-                entry = f"-({v} if abs({v}) < _INF else 0.0) * _keep{at(i)} * _keep{at(j)}"
+                entry = f"-({v} if abs({v}) < _INF else 0.0) * _k{i} * _k{j}"
             if i == j:
                 entry = f"_fac[_b] + {entry}" if entry != "0.0" else "_fac[_b]"
             src.append(f"{pad}_w{at(i * n + j)} = {entry}")
