@@ -109,6 +109,8 @@ def test_one_megabyte_of_chinese_and_empty_texts():
 # down), kept as guards against regressions, NOT reached by tuning on a test split.
 FLOORS = {
     ("test", "zh"): {"precision": 0.90, "recall": 0.90, "specificity": 0.96},
+    # test2, measured once after commit f048ba2: 26/40, 26/60, 52/66 (docs/evidence.md)
+    ("test2", "en"): {"precision": 0.65, "recall": 0.43, "specificity": 0.78},
 }
 
 
