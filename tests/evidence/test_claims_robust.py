@@ -238,3 +238,21 @@ def test_doubt_approved_uses_legal_news_prices_and_abstracts_are_not_claims(text
 )
 def test_patient_stories_repair_promises_skin_and_destinations(text, rule):
     assert rule in {f.rule for f in check_claim(text, learned=False).flags}
+
+
+def test_alternative_by_alternative_search_equals_one_search():
+    # the whole-text lookups (cue, selling voice, cell context...) run one top-level
+    # alternative at a time, for speed; the answer must be that of the whole pattern
+    from nksim.evidence._claims import _alternatives, _found_anywhere
+    from nksim.evidence._prefilter import lowered
+    from nksim.evidence._rules import claim_rules
+
+    samples = [
+        "an ad for NK cells", "We offer stem cells for $5,000 per session.", "骗局！本院",
+        "The site states that [a|b] (c) cures", "you will love it", "nothing here at all",
+        "beware of imitations", "NK细胞回输，限时优惠", "exosome drip", "Federal Trade Commission",
+    ]
+    for name, rx in claim_rules().context.items():
+        assert "".join(f"|{a.pattern}" for a in _alternatives(rx))[1:] == rx.pattern, name
+        for text in samples:
+            assert _found_anywhere(rx, text, lowered(text), {}) == bool(rx.search(text)), (name, text)

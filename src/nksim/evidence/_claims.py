@@ -100,6 +100,47 @@ def _search(
     return next(_finditer(rx, text, lower, hits), None)
 
 
+@lru_cache(maxsize=256)
+def _alternatives(rx: re.Pattern[str]) -> tuple[re.Pattern[str], ...]:
+    """The top-level alternatives of ``rx``, each compiled on its own (with its own, often
+    longer, prefilter literals: one short literal such as "ad" would otherwise make the
+    whole alternation run around every "ad" of a long text)."""
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    start = 0
+    i = 0
+    pattern = rx.pattern
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return tuple(re.compile(p, rx.flags) for p in parts)
+
+
+def _found_anywhere(
+    rx: re.Pattern[str], text: str, lower: str, hits: dict[str, list[int]] | None = None
+) -> bool:
+    """``rx.search(text) is not None``, one top-level alternative at a time."""
+    return any(_search(alt, text, lower, hits) is not None for alt in _alternatives(rx))
+
+
 _NCT = re.compile(r"\bNCT\d{8}\b", _I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -298,10 +339,10 @@ class _Context:
         """A selling voice, a second-person voice ("you", 您) or a price anywhere (looked
         up only when a rule needs it: a scan of a long text for "$" costs time)."""
         if self._selling_any is None:
-            self._selling_any = bool(
+            self._selling_any = (
                 self.selling_doc
-                or _search(_cx("second_person"), self.text, self.lower, self.hits)
-                or _search(_cx("price"), self.text, self.lower, self.hits)
+                or _found_anywhere(_cx("second_person"), self.text, self.lower, self.hits)
+                or _found_anywhere(_cx("price"), self.text, self.lower, self.hits)
             )
         return self._selling_any
 
@@ -762,10 +803,10 @@ def check_claim(
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
     # a seller's voice: "we/our", booking or offers. A price alone is not one (news
     # reports prices); it counts, with "you", only for rules that need a sales pitch.
-    selling_doc = bool(
-        _search(_cx("first_person"), t, lower, hits) or _search(_cx("sales"), t, lower, hits)
+    selling_doc = _found_anywhere(_cx("first_person"), t, lower, hits) or _found_anywhere(
+        _cx("sales"), t, lower, hits
     )
-    cue_doc = bool(_search(_cx("cue"), t, lower, hits))
+    cue_doc = _found_anywhere(_cx("cue"), t, lower, hits)
     ctx = _Context(
         t,
         sentences,
@@ -775,7 +816,7 @@ def check_claim(
         lower=lower,
         hits=hits,
     )
-    has_cell_context = bool(_search(_cx("cell_context"), t, lower, hits))
+    has_cell_context = _found_anywhere(_cx("cell_context"), t, lower, hits)
     china = bool(_search(_CHINA, t, lower, hits))
     subject = _subject(t, lower, hits)
     flags: list[Flag] = []
