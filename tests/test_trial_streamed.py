@@ -254,3 +254,34 @@ def test_trial_chunks_on_a_dask_cluster_are_identical(tmp_path, small_trial_toml
     assert n >= 9 and len(got) == n * got["time"].nunique()
     assert s_dask["execution"]["scheduler"] == cluster.scheduler_address
     assert s_dask["execution"]["chunks"] == -(-n // 3) > 1
+
+
+def test_a_trial_stopped_while_gathering_keeps_its_chunks(tmp_path, small_trial_toml,
+                                                          monkeypatch):
+    """Stopped after the last chunk, while endpoints and report are computed: the output
+    folder does not appear, every chunk is kept, and --resume only gathers them."""
+    import nksim.report.trial as report
+
+    (tmp_path / "t.toml").write_text(small_trial_toml(
+        name="gather", seed=7, patients_per_arm=3, follow_up_days=200, n_candidates=60,
+        arms=("car_t", "control")))
+    scenario, raw = _scenario(tmp_path / "t.toml")
+    real = report.write_trial_outputs
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "write_trial_outputs", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_trial_to_folder(scenario, tmp_path / "out", raw, chunk_size=2, progress=False)
+    work = partial_dir(tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not list(tmp_path.rglob("summary.json"))
+    assert len(list((work / "timecourse").glob("part-*.parquet"))) == 3
+    monkeypatch.setattr(report, "write_trial_outputs", real)
+    result, outcome = run_trial_to_folder(scenario, tmp_path / "out", raw, resume=True,
+                                          progress=False)
+    assert (outcome.chunks, outcome.chunks_resumed) == (3, 3) and not work.exists()
+    ref = run_trial(scenario, progress=False)
+    _same_trial(result, ref)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "timecourse.parquet"),
+                                  _in_memory_timecourse(ref), check_exact=True)
