@@ -1,7 +1,8 @@
 """Files written by ``nksim trial``: ``summary.json``, ``report.html`` (a report a
 clinician can read: design and regimens, patient flow, Table 1, endpoints with 95 % CIs,
 comparisons, time courses, caveats), the screening log, per-patient endpoints and the
-time courses.
+time courses. :func:`run_trial_to_folder` runs a trial in chunks straight into its output
+folder (``nksim trial``: streamed, resumable, on Dask if asked; ``docs/scale.md``).
 
 The report is rendered from the templates in ``nksim/report/templates`` (``trial.html``
 extends ``base.html``); every number in it is computed from the trial result by the

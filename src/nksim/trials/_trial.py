@@ -11,6 +11,9 @@ every arm; ``single_arm``) -> per arm: manufacturing and cost, dose records
 confidence intervals -> between-arm comparisons (``nksim.trials._comparisons``).
 
 The runner knows no disease: everything disease-specific comes from the setting.
+:func:`plan_trial` does everything before the simulation (a :class:`TrialPlan`), so that
+the simulation can also run in chunks streamed to disk
+(``nksim.report.trial.run_trial_to_folder``, what ``nksim trial`` does).
 
 Per-patient truth: every random draw of a patient comes from its own stream keyed by
 the trial seed and the candidate id, so the results do not depend on ``batch_size``,
