@@ -4,14 +4,24 @@
 
 For each problem both tools simulate every condition of the problem at the nominal
 parameters and return the log-likelihood, with the same tolerances (rtol 1e-8, atol 1e-10,
-nksim's PEtab default) and one thread. Two AMICI times: through its PEtab interface
-(``simulate_petab``: tables -> conditions -> simulation -> likelihood, the same work as
-``nksim fit --nominal``), and its solver alone (``run_simulations`` on conditions prepared
-once), a lower bound that favours AMICI. Compilation is done once, outside the timing; the
-time is the median of ``--repeats`` calls, the rounds of the two tools interleaved. AMICI
-runs in its own Python (it is not in nksim's lock file: AMICI 1.x has no wheel for this
-platform and builds from source in ~10 minutes, with scipy-openblas as BLAS); give it with
-``--amici-python`` or ``NKSIM_AMICI_PYTHON``; without one the script says so and exits 0.
+nksim's PEtab default) and one thread. Two levels:
+
+- through the PEtab tables each call: AMICI's ``simulate_petab`` (tables -> conditions ->
+  simulation -> likelihood) against nksim's direct evaluation (``evaluate_direct``: the
+  condition mapping, formulas and ``simulate`` redone every call, as ``nksim fit
+  --nominal`` did before the prepared objective);
+- as an optimiser calls it: AMICI's solver alone (``run_simulations`` on conditions
+  prepared once; it returns the likelihood too) against nksim's prepared objective
+  (``problem.objective`` at the nominal vector, everything that does not depend on the
+  parameters built once: nksim.analysis._prepared), and, for reference, nksim's bare
+  batched solve of the prepared inputs and its cost per vector when 32 vectors are
+  evaluated in one call (the engine integrates 32 patients per SIMD batch).
+
+Compilation is done once, outside the timing; each time is the median of ``--repeats``
+calls, the rounds of the two tools interleaved. AMICI runs in its own Python (it is not in
+nksim's lock file: AMICI 1.x has no wheel for this platform and builds from source in
+~10 minutes, with scipy-openblas as BLAS); give it with ``--amici-python`` or
+``NKSIM_AMICI_PYTHON``; without one the script says so and exits 0.
 Results: benchmarks/results/amici.json and docs/performance.md. Research use only.
 """
 
@@ -25,6 +35,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTION = ROOT.parent / "shared" / "data" / "petab-benchmark" / "Benchmark-Models"
@@ -110,37 +122,64 @@ def main(argv: list[str]) -> None:
             if line.startswith("@@"):
                 return json.loads(line[2:])
 
+    from nksim.analysis._objective import evaluate_direct
+    from nksim.analysis._prepared import prepared
+
+    def timed(fn, *args, **kwargs) -> float:
+        t0 = time.perf_counter()
+        fn(*args, **kwargs)
+        return time.perf_counter() - t0
+
     rows = []
     for name in argv or DEFAULT:
         yaml = _yaml(name)
-        prob = read_petab(yaml)
         t0 = time.perf_counter()
-        nk_llh = prob.nominal_summary(options)["llh"]  # compiles on a first run
+        prob = read_petab(yaml)
+        theta = prob.nominal_scaled()[None, :]
+        nk_llh = prob.nominal_summary(options)["llh"]  # compiles on a first run, prepares
         nk_first = time.perf_counter() - t0
+        direct_llh = -float(evaluate_direct(prob, theta, gradient=False, options=options,
+                                            priors=False)[0][0])
+        prep = prepared(prob)
+        params, x0 = prep.inputs(prob.full_linear(theta))
+        batch = np.repeat(theta, 32, axis=0)
         t0 = time.perf_counter()
         am = amici_call(yaml)  # imports and compiles the AMICI model
         am_first = time.perf_counter() - t0
-        nk_times, am_times, core_times = [], [], []
+        times = {k: [] for k in ("direct", "prepared", "solve", "batch32", "amici",
+                                 "amici_core")}
         for _ in range(repeats):  # interleaved rounds
-            t0 = time.perf_counter()
-            prob.nominal_summary(options)
-            nk_times.append(time.perf_counter() - t0)
+            times["direct"].append(timed(evaluate_direct, prob, theta, gradient=False,
+                                         options=options, priors=False))
+            times["prepared"].append(timed(prob.objective, theta, gradient=False,
+                                           options=options, priors=False))
+            times["solve"].append(timed(prep.solve, prob, params, x0, options, False))
+            times["batch32"].append(timed(prob.objective, batch, gradient=False,
+                                          options=options, priors=False) / 32)
             answer = amici_call(yaml)
-            am_times.append(answer["seconds"])
-            core_times.append(answer["core_seconds"])
-        nk, am_s = statistics.median(nk_times), statistics.median(am_times)
-        core = statistics.median(core_times)
+            times["amici"].append(answer["seconds"])
+            times["amici_core"].append(answer["core_seconds"])
+        med = {k: statistics.median(v) for k, v in times.items()}
         row = {"problem": name, "states": len(prob.model.states),
                "conditions": len(prob.conditions), "nksim_llh": nk_llh,
-               "amici_llh": am["llh"], "nksim_s": nk, "amici_s": am_s,
-               "ratio_nksim_over_amici": nk / am_s, "amici_solver_only_s": core,
-               "ratio_nksim_over_amici_solver_only": nk / core, "nksim_first_s": nk_first,
-               "amici_import_and_compile_s": am_first}
+               "nksim_direct_llh": direct_llh,
+               "amici_llh": am["llh"], "amici_solver_only_llh": am["core_llh"],
+               "nksim_direct_s": med["direct"], "amici_s": med["amici"],
+               "ratio_direct_over_amici_petab": med["direct"] / med["amici"],
+               "nksim_prepared_s": med["prepared"], "amici_solver_only_s": med["amici_core"],
+               "ratio_prepared_over_amici_solver_only": med["prepared"] / med["amici_core"],
+               "nksim_bare_solve_s": med["solve"],
+               "nksim_per_vector_batch32_s": med["batch32"],
+               "nksim_first_s": nk_first, "amici_import_and_compile_s": am_first,
+               "rounds": {k: v for k, v in times.items()}}
         rows.append(row)
-        print(f"{name:26s} llh nksim {nk_llh:12.5f} amici {am['llh']:12.5f}  "
-              f"nksim {nk * 1e3:7.2f} ms  amici PEtab {am_s * 1e3:7.2f} ms "
-              f"(ratio {nk / am_s:4.2f})  amici solver only {core * 1e3:7.2f} ms "
-              f"(ratio {nk / core:5.2f})", flush=True)
+        print(f"{name:26s} llh nksim {nk_llh:12.5f} amici {am['llh']:12.5f} | "
+              f"PEtab level: nksim direct {med['direct'] * 1e3:6.2f} ms, amici "
+              f"{med['amici'] * 1e3:6.2f} ms ({med['direct'] / med['amici']:4.2f}) | "
+              f"solver level: nksim prepared {med['prepared'] * 1e3:6.2f} ms, amici "
+              f"{med['amici_core'] * 1e3:6.2f} ms ({med['prepared'] / med['amici_core']:4.2f})"
+              f" | bare solve {med['solve'] * 1e3:6.2f} ms, per vector of 32 "
+              f"{med['batch32'] * 1e3:6.2f} ms", flush=True)
     worker.stdin.close()
     worker.wait()
     OUT.parent.mkdir(parents=True, exist_ok=True)

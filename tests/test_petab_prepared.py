@@ -140,6 +140,31 @@ def test_sensitivity_gradient_equals_direct_and_differences(tmp_path, uses_time)
         np.testing.assert_allclose(grad[:, m], (up - dn) / (2 * h), rtol=1e-4, atol=1e-5)
 
 
+def test_initial_assignment_and_its_sensitivities(tmp_path):
+    """An SBML initial assignment x(0) = 2 a / k, re-evaluated per condition (a set by the
+    condition table): values, and the sensitivity gradient through dx(0)/dp."""
+    import libsbml
+
+    yaml = write_problem(tmp_path, pre=False)
+    doc = libsbml.readSBMLFromFile(str(tmp_path / "model.xml"))
+    ia = doc.getModel().createInitialAssignment()
+    ia.setSymbol("x")
+    ia.setMath(libsbml.parseL3Formula("2 * a / k"))
+    libsbml.writeSBMLToFile(doc, str(tmp_path / "model.xml"))
+    prob = read_petab(yaml)
+    assert prob._x0[0] is not None
+    prob.gradient = "sensitivities"
+    X = _vectors(prob, 2, seed=5)
+    _same(prob, X, gradient=True)
+    from nksim.analysis._prepared import prepared
+
+    params, x0 = prepared(prob).inputs(prob.full_linear(X))
+    names = list(prob.model.parameter_names)
+    a, k = params[:, names.index("a")], params[:, names.index("k")]
+    np.testing.assert_allclose(x0[:, prob.model.state_names.index("x")], 2 * a / k,
+                               rtol=1e-14)
+
+
 def test_difference_gradient_equals_direct(tmp_path):
     prob = read_petab(write_problem(tmp_path, pre=True))
     assert _objective.gradient_method(prob) == "differences"

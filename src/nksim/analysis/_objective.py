@@ -74,6 +74,7 @@ def prepare_rows(prob) -> dict:
             y=meas["measurement"].astype(float).to_numpy()[rows],
             time=meas["time"].astype(float).to_numpy()[rows],
             f=f, fdh=fdh, fds=fds, nz_h=nz_h, nz_s=nz_s, ph_o=ph_o, ph_n=ph_n,
+            z=z, exprs=exprs, dh=[dh[i] for i in nz_h], ds=[ds[i] for i in nz_s],
             n_states=len(sm.states), n_par=len(sm.parameters), n_only=len(only),
             only_idx=np.array([idx[p] for p in only], dtype=int),
             trans=o["trans"], dist=o["dist"],

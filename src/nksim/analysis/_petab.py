@@ -75,6 +75,7 @@ class PetabProblem:
     _has_pre: np.ndarray | None = None
     _derived: list = field(default_factory=list)  # (model param index, sympy expr of params)
     gradient: str | None = None        # force "sensitivities" or "differences"
+    _prepared: object = None           # nksim.analysis._prepared.PreparedProblem (first use)
 
     # -------------------------------------------------------------- parameters
     @property

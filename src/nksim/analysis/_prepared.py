@@ -35,11 +35,24 @@ def default_options():
     return SolverOptions(rtol=1e-8, atol=1e-10, max_steps=200_000, progress=False)
 
 
-def _param_function(model, expr):
-    """``f(P)`` -> one value per row of the parameter array ``P`` (model order)."""
-    from nksim.analysis._objective import _lambdify_params
+def _param_function(model, exprs: list):
+    """``f(P)`` -> the values of ``exprs`` (sympy, of model parameters) for every row of
+    the parameter array ``P`` (model order): one function with common subexpressions
+    computed once, over the parameters the expressions use only."""
+    import sympy as sp
 
-    return _lambdify_params(model, expr)
+    from nksim.model._symbolic import symbolic
+
+    syms = list(symbolic(model).parameters)
+    free = set().union(*(e.free_symbols for e in exprs))
+    used = [i for i, sym in enumerate(syms) if sym in free]
+    f = sp.lambdify([syms[i] for i in used], list(exprs), modules="numpy", cse=True)
+
+    def values(P):
+        with np.errstate(all="ignore"):
+            return [np.broadcast_to(np.asarray(v, dtype=float), (P.shape[0],))
+                    for v in f(*(P[:, i] for i in used))]
+    return values
 
 
 class _Inputs:
@@ -50,9 +63,10 @@ class _Inputs:
         self.pconst = np.asarray(pconst, float)              # (nc, npar)
         self.sel = pmap >= 0                                 # (nc, npar)
         self.src = pmap[self.sel]                            # PEtab indices
-        self.derived = [(j, _param_function(model, e)) for j, e in prob._derived]
-        self.x0_fns = [(si, _param_function(model, e)) for si, e in enumerate(prob._x0)
-                       if e is not None]
+        self.derived = [(j, _param_function(model, [e])) for j, e in prob._derived]
+        x0_exprs = [(si, e) for si, e in enumerate(prob._x0) if e is not None]
+        self.x0_idx = [si for si, _ in x0_exprs]
+        self.x0_fn = _param_function(model, [e for _, e in x0_exprs]) if x0_exprs else None
         self.x0_base = model.initial_vector()
         oc, os_ = np.nonzero(x0_over >= 0)
         self.over = (oc, os_, x0_over[oc, os_])              # condition, state, model param
@@ -70,10 +84,11 @@ class _Inputs:
         params[:, self.sel] = full[:, self.src]
         params = params.reshape(K * nc, npar)
         for j, f in self.derived:
-            params[:, j] = f(params)
+            params[:, j] = f(params)[0]
         x0 = np.tile(self.x0_base, (K * nc, 1))
-        for si, f in self.x0_fns:
-            x0[:, si] = f(params)
+        if self.x0_fn is not None:
+            for si, v in zip(self.x0_idx, self.x0_fn(params), strict=True):
+                x0[:, si] = v
         x0 = x0.reshape(K, nc, -1)
         oc, os_, oj = self.over
         if oc.size:
@@ -85,27 +100,47 @@ class _Inputs:
 
 
 class _Group:
-    """One observable's measurements, prepared."""
+    """One observable's measurements, prepared: its formulas compiled over the variables
+    they use only, and how each variable moves the estimated parameters."""
 
     def __init__(self, g, cols: slice, pos: dict, Pc, nest: int):
+        import sympy as sp
+
         self.cond, self.tidx, self.cols = g["cond"], g["tidx"], cols
-        self.f, self.fdh, self.fds = g["f"], g["fdh"], g["fds"]
         self.nz_h, self.nz_s = g["nz_h"], g["nz_s"]
         self.only_idx, self.n_states, self.n_par = g["only_idx"], g["n_states"], g["n_par"]
         R = self.cond.size
         (vo, po), (vn, pn) = g["ph_o"], g["ph_n"]
-        self.n_pho = vo.shape[1]
         val, pix = np.hstack([vo, vn]), np.hstack([po, pn])
-        self.ph_val = np.ascontiguousarray(val.T)             # (n_ph, R)
-        self.ph_fill = [(i, np.flatnonzero(pix[:, i] >= 0), pix[pix[:, i] >= 0, i])
-                        for i in range(pix.shape[1]) if (pix[:, i] >= 0).any()]
-        self.time = g["time"]
-        # d z / d theta_estimated (R, nest) for every non-state variable z the formulas use
+        z = g["z"]
+        free = set().union(*(e.free_symbols for e in g["exprs"] if isinstance(e, sp.Basic)))
+        self.used = [i for i, v in enumerate(z) if v in free]
+        args = [z[i] for i in self.used]
+        self.f = sp.lambdify(args, g["exprs"], modules="numpy")
+        self.fdh = sp.lambdify(args, g["dh"], modules="numpy")
+        self.fds = sp.lambdify(args, g["ds"], modules="numpy")
         off_o = self.n_states + self.n_par
         off_ph = off_o + self.only_idx.size
-        self.Z: dict[int, np.ndarray] = {}
-        for i in sorted(set(self.nz_h) | set(self.nz_s)):
+        off_t = off_ph + pix.shape[1]
+        # how to build each used variable: (kind, index)
+        self.kinds = []
+        for i in self.used:
             if i < self.n_states:
+                self.kinds.append(("x", i))
+            elif i < off_o:
+                self.kinds.append(("p", i - self.n_states))
+            elif i < off_ph:
+                self.kinds.append(("only", int(self.only_idx[i - off_o])))
+            elif i < off_t:
+                k = i - off_ph
+                rows = np.flatnonzero(pix[:, k] >= 0)
+                self.kinds.append(("ph", (val[:, k].copy(), rows, pix[rows, k])))
+            else:
+                self.kinds.append(("t", g["time"][None, :]))
+        # d z / d theta_estimated (R, nest) for every non-state variable z the formulas use
+        self.Z: dict[int, np.ndarray] = {}
+        for i in self.used:
+            if i < self.n_states or i >= off_t:
                 continue
             Zi = np.zeros((R, nest))
             if i < off_o:                      # model parameter, per condition
@@ -114,28 +149,36 @@ class _Group:
                 m = pos.get(int(self.only_idx[i - off_o]))
                 if m is not None:
                     Zi[:, m] = 1.0
-            elif i < off_ph + pix.shape[1]:    # placeholder
+            else:                              # placeholder
                 k = i - off_ph
                 for r in np.flatnonzero(pix[:, k] >= 0):
                     m = pos.get(int(pix[r, k]))
                     if m is not None:
                         Zi[r, m] = 1.0
-            # else: the time, which no parameter moves
             if Zi.any():
                 self.Z[i] = Zi
 
-    def arguments(self, x, params, full, pid):
-        """The formulas' arguments: states, model parameters, PEtab-only parameters,
-        placeholders and time, each (K, R)."""
-        K, R = pid.shape
-        p = params.T[:, pid]
-        only = np.broadcast_to(full[:, self.only_idx].T[:, :, None],
-                               (self.only_idx.size, K, R))
-        ph = np.repeat(self.ph_val[:, None, :], K, axis=1)
-        for i, rows, src in self.ph_fill:
-            ph[i][:, rows] = full[:, src]
-        t = np.broadcast_to(self.time, (K, R))
-        return [*x, *p, *only, *ph, t]
+    def arguments(self, X, Pm, full):
+        """The used variables (each broadcastable to (K, R)) from the states ``X`` and model
+        parameters ``Pm`` at every measurement (n or npar, K, M) and ``full`` (K, PEtab)."""
+        sl = self.cols
+        out = []
+        for kind, v in self.kinds:
+            if kind == "x":
+                out.append(X[v][:, sl])
+            elif kind == "p":
+                out.append(Pm[v][:, sl])
+            elif kind == "only":
+                out.append(full[:, v][:, None])
+            elif kind == "ph":
+                values, rows, src = v
+                a = np.repeat(values[None, :], full.shape[0], axis=0)
+                if rows.size:
+                    a[:, rows] = full[:, src]
+                out.append(a)
+            else:
+                out.append(v)
+        return out
 
 
 class PreparedProblem:
@@ -196,6 +239,11 @@ class PreparedProblem:
             laplace.append(np.full(R, g["dist"] == "laplace"))
             a += R
         self.m = a
+        self.cond_all = np.concatenate([g.cond for g in self.groups]) if self.groups \
+            else np.zeros(0, int)
+        self.tidx_all = np.concatenate([g.tidx for g in self.groups]) if self.groups \
+            else np.zeros(0, int)
+        self.uses_params = any(k == "p" for g in self.groups for k, _ in g.kinds)
         y = np.concatenate(y) if y else np.zeros(0)
         self.trans = np.concatenate(trans) if trans else np.zeros(0, int)
         self.laplace = np.concatenate(laplace) if laplace else np.zeros(0, bool)
@@ -245,14 +293,16 @@ class PreparedProblem:
             model = self.model
             sm = symbolic(model)
             pnames = list(model.parameter_names)
-            fns = []
+            where, dexprs = [], []
             for si, expr in enumerate(prob._x0):
                 if expr is None:
                     continue
                 for j, name in enumerate(self.sens):
                     dexpr = sp.diff(expr, sm.parameters[pnames.index(name)])
                     if dexpr != 0:
-                        fns.append((si, j, _param_function(model, dexpr)))
+                        where.append((si, j))
+                        dexprs.append(dexpr)
+            fns = (where, _param_function(model, dexprs) if dexprs else None)
             over, const = prob._x0_override, prob._x0_const
             zero = (over >= 0) | ~np.isnan(const)                 # (nc, n)
             ones = [(c, si, self.sens.index(pnames[over[c, si]]))
@@ -264,8 +314,10 @@ class PreparedProblem:
         fns, zero, one = self.sens_s0
         P, n, d = params.shape[0], self.ns, len(self.sens)
         s0 = np.zeros((P, n, d))
-        for si, j, f in fns:
-            s0[:, si, j] = f(params)
+        where, f = fns
+        if f is not None:
+            for (si, j), v in zip(where, f(params), strict=True):
+                s0[:, si, j] = v
         s0 = s0.reshape(P // self.nc, self.nc, n, d)
         s0[:, zero] = 0.0
         if one is not None:
@@ -304,16 +356,17 @@ class PreparedProblem:
         failed = ~ok.reshape(K, self.nc).all(axis=1)
         H = np.empty((K, self.m))
         SIG = np.empty((K, self.m))
-        koff = (np.arange(K) * self.nc)[:, None]
+        pid = (np.arange(K) * self.nc)[:, None] + self.cond_all[None, :]   # K, M
+        X = out[:, pid, self.tidx_all]                                     # n, K, M
+        Pm = params.T[:, pid] if self.uses_params else None                # npar, K, M
         args = []
-        for g in self.groups:
-            pid = koff + g.cond[None, :]                          # K, R
-            x = out[:, pid, g.tidx]                               # n, K, R
-            z = g.arguments(x, params, full, pid)
-            h, sigma = g.f(*z)
-            H[:, g.cols] = h
-            SIG[:, g.cols] = sigma
-            args.append((pid, z))
+        with np.errstate(all="ignore"):
+            for g in self.groups:
+                z = g.arguments(X, Pm, full)
+                h, sigma = g.f(*z)
+                H[:, g.cols] = h
+                SIG[:, g.cols] = sigma
+                args.append(z)
         with np.errstate(all="ignore"):
             hy = H.copy()
             dtr = np.ones_like(H)
@@ -339,7 +392,7 @@ class PreparedProblem:
                 if self.any_laplace:
                     dn_dh[:, lap] = -np.sign(r[:, lap]) / SIG[:, lap] * dtr[:, lap]
                     dn_ds[:, lap] = 1.0 / SIG[:, lap] - np.abs(r[:, lap]) / SIG[:, lap]
-                grad = self._gradient(K, nest, dn_dh, dn_ds, args, S)
+                grad = self._gradient(K, nest, dn_dh, dn_ds, args, S, pid)
                 lin = full[:, self.est_idx]
                 sc = self.est_scale
                 grad *= np.where(sc == 1, lin, np.where(sc == 2, lin * math.log(10), 1.0))
@@ -357,12 +410,12 @@ class PreparedProblem:
             grad[bad] = np.nan
         return nll, grad, chi2
 
-    def _gradient(self, K, nest, dn_dh, dn_ds, args, S):
+    def _gradient(self, K, nest, dn_dh, dn_ds, args, S, pid):
         grad = np.zeros((K, nest))
         d = len(self.sens)
-        for g, (pid, z) in zip(self.groups, args, strict=True):
+        for g, z in zip(self.groups, args, strict=True):
             wh, ws = dn_dh[:, g.cols], dn_ds[:, g.cols]
-            R = pid.shape[1]
+            R = wh.shape[1]
             w: dict[int, np.ndarray] = {}
             for i, v in zip(g.nz_h, g.fdh(*z), strict=True):
                 w[i] = w.get(i, 0) + wh * np.broadcast_to(v, (K, R))
@@ -373,7 +426,7 @@ class PreparedProblem:
                 if i < g.n_states:
                     if S is None or d == 0:
                         continue
-                    term = wi[None] * S[i][:, pid, g.tidx]
+                    term = wi[None] * S[i][:, pid[:, g.cols], g.tidx]
                     G = term if G is None else G + term
                 elif i in g.Z:
                     grad += wi @ g.Z[i]
