@@ -9,6 +9,7 @@ from nksim.evidence._corpus import (
     LANGS,
     SPLITS,
     TEST2_SHA256,
+    TEST3_SHA256,
     TEST_SHA256,
     load_corpus,
     retired_test_sha256,
@@ -40,6 +41,18 @@ def test_second_test_split_is_frozen_and_fresh():
     assert not other_sites & {t.site for t in test2}
 
 
+def test_third_test_split_is_frozen_and_fresh():
+    # test3: fresh English texts collected after test2 was measured once, frozen before
+    # any tuning; none of its sites appears in any other split
+    assert split_sha256("test3") == TEST3_SHA256
+    test3 = load_corpus("test3")
+    assert len(test3) >= 150 and sum(t.red_flag for t in test3) >= 70
+    assert {t.lang for t in test3} == {"en"}
+    assert len({t.site for t in test3}) == len(test3)  # one text per site
+    other_sites = {t.site for t in load_corpus() if t.split != "test3"}
+    assert not other_sites & {t.site for t in test3}
+
+
 def test_corpus_shape_and_labels():
     corpus = load_corpus()
     assert len(corpus) >= 250
@@ -65,6 +78,6 @@ def test_every_split_has_both_classes_in_both_languages():
     for split in SPLITS:
         c = Counter((t.lang_group, t.red_flag) for t in load_corpus(split))
         # test holds the Chinese test texts, test2 the English ones
-        langs = {"test": ("zh",), "test2": ("en",)}.get(split, ("en", "zh"))
+        langs = {"test": ("zh",), "test2": ("en",), "test3": ("en",)}.get(split, ("en", "zh"))
         for key in [(lang, flag) for lang in langs for flag in (True, False)]:
             assert c[key] >= 4, (split, key, c)
