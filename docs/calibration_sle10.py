@@ -18,6 +18,7 @@ Research use only. Every number of docs/calibration.md §11-12 comes from here::
     git apply docs/attempts/sle_cytokine_surge.patch    # §14.5 (not merged), then:
     .venv/bin/python docs/calibration_sle10.py surge       # §14.5: Flu/Cy cytokine surge attempt
     git apply -R docs/attempts/sle_cytokine_surge.patch
+    .venv/bin/python docs/calibration_sle10.py programme   # §14.6: B-selective Flu/Cy + CARTP
 
 The KN5501 (NCT06010472) outcome was not looked up and nothing here is tuned to it.
 """
@@ -390,6 +391,43 @@ def surge() -> list[dict]:
     return rows
 
 
+#: §14.6: B-selective Flu/Cy (Lacki 1997) with the CAR-T proliferation programme CARTP.
+#: Each row overrides the defaults; cart_k_prog 100/d makes CARTP follow the antigen at once
+#: (the model before §14.6). First row: the former calibration; last: the current default.
+_BEFORE_146 = {"ld_kill_b": 0.35, "cart_k_prog": 100.0, "cart_rho": 1.7, "cart_K_hom": 0.3,
+               "cart_k_exh": 0.012, "cart_rej": 1.15}
+PROGRAMME_ROWS = (
+    ("before §14.6", _BEFORE_146),
+    ("ld_kill_b 0.8 alone", {**_BEFORE_146, "ld_kill_b": 0.8}),
+    ("+ kill re-fit (no programme)", {**_BEFORE_146, "ld_kill_b": 0.8, "cart_rho": 1.85,
+                                      "cart_kill": 0.4, "cart_K_kill": 1.67,
+                                      "cart_k_exh": 0.02}),
+    ("+ programme alone (k_prog 1)", {**_BEFORE_146, "ld_kill_b": 0.8, "cart_k_prog": 1.0}),
+    ("programme, rho 2.6, K_hom 0.3", {"cart_rho": 2.6, "cart_K_hom": 0.3, "cart_k_prog": 0.7,
+                                       "cart_k_exh": 0.018, "cart_rej": 2.0}),
+    ("programme, rho 2.45, K_hom 0.25", {"cart_rho": 2.45, "cart_K_hom": 0.25,
+                                         "cart_k_prog": 0.85, "cart_rej": 1.6}),
+    ("current default", {}),
+)
+
+
+def programme() -> list[dict]:
+    """§14.6: Stein shape (SLEDAI-16 adult, Mackensen regimen, 1e5 and 1e6 per kg), peak
+    IL-6, the allogeneic CAR-T peak (1e6/kg) and the Mackensen cohorts (40 and 5) per row."""
+    rows = []
+    for name, over in PROGRAMME_ROWS:
+        r5, r6 = cart_metrics(1e5, over), cart_metrics(1e6, over)
+        allo = cart_metrics(1e6, {**over, "cart_allo": 1.0})
+        rows.append({"row": name, "over": over, "tmax": (r5["tmax"], r6["tmax"]),
+                     "peak": (round(r5["peak"]), round(r6["peak"])), "fold_1e6": round(r6["fold"]),
+                     "d90_share_pct": (round(100 * r5["d90_share"], 2),
+                                       round(100 * r6["d90_share"], 2)),
+                     "alpha": round(r6["alpha"], 3), "b_back": r6["b_back_day"],
+                     "allo": (allo["tmax"], round(allo["peak"], 1)),
+                     "cohort40": mackensen_cohort(40, over), "cohort5": mackensen_cohort(5, over)})
+    return rows
+
+
 def main(argv: list[str]) -> None:
     what = argv[1] if len(argv) > 1 else "stein"
     if what == "stein":
@@ -437,6 +475,9 @@ def main(argv: list[str]) -> None:
                 print("ld_kill_b", kb or "default", row)
     elif what == "surge":
         for row in surge():
+            print(row)
+    elif what == "programme":
+        for row in programme():
             print(row)
     elif what == "doris5":
         print(doris_five_of_five())

@@ -7,7 +7,9 @@ pulse cyclophosphamide in SLE CD19+ B cells fell by 67.4 %, CD3+ T cells by 31.4
 checks below are derived from them, not from numbers the model printed. Without a product
 the model's blood lymphocytes are host T cells plus the B lineage (transitional,
 naive/memory B cells, plasmablasts). No B-cell count after a single Flu/Cy course was found
-(docs/calibration.md §14.1). Research use only.
+(docs/calibration.md §14.1); the B-lineage kill is set from Lacki 1997's B-selectivity
+(``ld_kill_b`` 0.8; the two checks of it below were strict xfails until §14.6). Research use
+only.
 """
 
 from __future__ import annotations
@@ -93,18 +95,6 @@ def regimens():
     return out
 
 
-_GAP = (
-    "Known gap (docs/calibration.md §14.1): ld_kill_b = 0.35 makes the B lineage half as "
-    "sensitive to Flu/Cy as T cells (B/T log-depletion ratio ~0.48; B + transitional at 0.44 "
-    "of baseline after Flu 25 + Cy 300), against the published B-selectivity of "
-    "cyclophosphamide in SLE. Not recalibrated: the CAR-T kinetics and CRS rates were "
-    "calibrated with the B cells this value leaves at infusion (with 0.8: CAR-T fold < 1000, "
-    "paediatric CRS 0.11); both need re-fitting together. A re-fit with a lymphodepletion "
-    "cytokine surge driving CAR-T growth (§14.5) passed these two tests and the Stein/Mackensen "
-    "anchors but moved the allogeneic CAR-T peak to day 6-8 (Wang: 14); not merged.")
-
-
-@pytest.mark.xfail(strict=True, reason=_GAP)
 def test_b_lineage_falls_at_least_as_far_as_t_cells(regimens):
     """Cyclophosphamide depletes B cells preferentially in SLE (Lacki 1997: log-depletion
     ratio B/T = ln(1 - 0.674)/ln(1 - 0.314) = 3.0; Horwitz 1974, Gabcova 2019): the model's
@@ -119,7 +109,6 @@ def test_b_lineage_falls_at_least_as_far_as_t_cells(regimens):
         assert np.all((ratio >= 1.0) & (ratio <= upper)), (name, ratio)
 
 
-@pytest.mark.xfail(strict=True, reason=_GAP)
 def test_flu_cy_depletes_b_cells_at_least_as_deeply_as_pulse_cyclophosphamide(regimens):
     """Each lupus regimen gives >= 900 mg/m2 cyclophosphamide plus fludarabine, so its B-cell
     nadir should be at least as deep as the 67.4 % fall during pulse cyclophosphamide alone

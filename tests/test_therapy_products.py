@@ -327,7 +327,10 @@ def test_no_product_no_depletion_and_lymphodepletion_alone_depletes_b_partially(
     assert np.allclose(ds.CART.values, 0.0) and np.allclose(ds.CARNK.values, 0.0)
     assert np.allclose(ds.IL6.values[0], _value(model, "il6_base"), rtol=1e-9)
     nadir = ld.min()
-    assert 0.15 * B_REF < nadir < 0.6 * B_REF  # partial depletion by Flu/Cy
+    # partial depletion by Flu/Cy: above the 10 cells/uL of the depletion endpoint, at least
+    # as deep as pulse cyclophosphamide in SLE (Lacki 1997: B cells -67.4 %)
+    from nksim.therapy._lymphodepletion import LACKI1997_CY_FALL
+    assert 10.0 < nadir <= (1 - LACKI1997_CY_FALL["B"]) * B_REF
     assert ld[-1] > 0.9 * B_REF  # recovers through production
     th = ds.TH.values[1]
     assert th.min() < 0.2 * 1200.0

@@ -22,7 +22,7 @@ BASE = 5.0  # default IL-6 and IFN-gamma baselines (pg/mL)
 
 
 def test_default_thresholds_are_as_documented():
-    assert DEFAULT_CRS.thresholds == (16.0, 100.0, 500.0, 2500.0)
+    assert DEFAULT_CRS.thresholds == (9.0, 100.0, 500.0, 2500.0)
     assert DEFAULT_CRS.ifng_weight == 0.5
     assert DEFAULT_ICANS.thresholds == (1.0, 2.0, 4.0, 8.0)
     assert (DEFAULT_ICANS.il6_scale, DEFAULT_ICANS.car_scale) == (500.0, 1000.0)
@@ -32,7 +32,7 @@ def test_default_thresholds_are_as_documented():
     ("il6", "ifng", "index", "grade"),
     [
         (BASE, BASE, 0.0, 0),              # baseline: no CRS
-        (BASE + 11.9, BASE, 11.9, 0),
+        (BASE + 8.9, BASE, 8.9, 0),
         (BASE + 30.0, BASE + 20.0, 40.0, 1),  # 30 + 0.5 * 20
         (BASE + 100.0, BASE, 100.0, 2),    # exactly at a threshold counts
         (BASE, BASE + 300.0, 150.0, 2),    # IFN-gamma alone, half weight
@@ -48,8 +48,8 @@ def test_crs_grade_by_hand(il6, ifng, index, grade):
 
 
 def test_crs_threshold_factor_scales_every_threshold():
-    # factor 2: thresholds 32, 200, 1000, 5000
-    il6 = BASE + np.array([31.9, 32.0, 199.0, 200.0, 1000.0, 5000.0])
+    # factor 2: thresholds 18, 200, 1000, 5000
+    il6 = BASE + np.array([17.9, 18.0, 199.0, 200.0, 1000.0, 5000.0])
     grades = crs_grade(il6, np.full(il6.shape, BASE), threshold_factor=2.0)
     assert grades.tolist() == [0, 1, 1, 2, 3, 4]
 

@@ -326,7 +326,7 @@ def test_product_components_take_their_targets():
     explicit = car_t_component(targets=("B", "PB"))
     assert default.terms == explicit.terms and default.requires == explicit.requires
     tumour = car_t_component(targets=("T",))
-    assert set(tumour.terms) == {"CART", "CARTM", "CARTF", "CARTX", "T"}
+    assert set(tumour.terms) == {"CART", "CARTM", "CARTF", "CARTX", "CARTP", "T"}
     assert "B" not in tumour.requires and "T" in tumour.requires
     assert tumour.terms["T"] == "-cart_kill*(CART + cart_mem_kill*CARTM)*T/(cart_K_kill + (T))"
     nk = car_nk_component(targets=("T",))

@@ -22,15 +22,24 @@ person's count, so a child with more lymphocytes is not a worse host for CAR-T c
     kill_cart  = cart_kill CART A / (cart_K_kill + A)      targets killed, cell/uL/day
     w          = CART/(CART + cart_seed)
 
-    dCART/dt  = cart_rho cart_hom cart_stim cart_cap CART^2/(CART + cart_seed)
+    dCART/dt  = cart_rho cart_hom CARTP cart_cap CART^2/(CART + cart_seed)
                 + cart_theta cart_stim CARTM
                 - (cart_delta + cart_conv) CART - ld_kill_lymph LD CART
-    dCARTF/dt = CARTF w (cart_rho cart_hom cart_stim cart_cap - cart_delta - cart_conv
+    dCARTP/dt = w cart_k_prog (cart_stim - CARTP)       proliferation programme (0..1)
+    dCARTF/dt = CARTF w (cart_rho cart_hom CARTP cart_cap - cart_delta - cart_conv
                          - ld_kill_lymph LD)
     dCARTM/dt = cart_conv CART - cart_theta cart_stim CARTM - cart_beta CARTM
                 - ld_kill_lymph LD CARTM
     dB/dt    += - cart_kill CART B  / (cart_K_kill + A)
     dPB/dt   += - cart_kill CART PB / (cart_K_kill + A)
+
+Proliferation programme (issue 10, docs/calibration.md §14.6): antigen encounter commits T
+cells to divisions that continue without further antigen (van Stipdonk 2001; Kaech & Ahmed
+2001). ``CARTP`` follows the antigen stimulation with a lag ``1/cart_k_prog`` (~1.2 d), so
+infused cells start dividing after about a day and keep dividing for about a day after their
+CD19+ targets are cleared: the peak no longer scales with the few CD19+ cells that a
+B-selective Flu/Cy leaves at infusion (Lacki 1997). At a steady antigen level ``CARTP`` equals
+``cart_stim``, so the slow phases (smouldering effectors, memory) are as before.
 
 The factor ``CART/(CART + cart_seed)`` (``cart_seed`` = 1e-4 cell/uL, a few hundred cells
 in the body) is 0.998 at the level one infusion gives (0.057 cell/uL at 1e6/kg) and makes
@@ -95,7 +104,7 @@ STEIN2019_TYPICAL = {
 
 _ALPHA = STEIN2019_TYPICAL["alpha_per_day"]
 _CONV = 0.0009  # effector -> memory, 1/day (calibrated to F_B; see PARAMETERS)
-_K_HOM = 0.3  # competition scale as a fraction of th_normal (was 150 of 1200 cells/uL)
+_K_HOM = 0.27  # competition scale as a fraction of th_normal (was 0.3; 150 of 1200 cells/uL)
 
 _COMPETITION = Citation(
     "nksim relative T-cell competition",
@@ -127,25 +136,50 @@ _EXHAUSTION = Citation(
     "0.3-10 cell/uL. See docs/calibration.md section 13.",
 )
 
+_PROGRAMME = Citation(
+    "nksim antigen-triggered proliferation programme (autopilot)",
+    "Antigen encounter commits T cells to a programme of divisions that continues without "
+    "further antigen: naive CD8+ T cells are committed after as little as 2 h of stimulation "
+    "and their daughters divide and differentiate without further antigenic stimulation (van "
+    "Stipdonk 2001, Nat Immunol 2:423, doi 10.1038/87730, abstract [V-src, mouse]); after "
+    "antigenic stimulation naive CD8+ T cells are committed to dividing at least seven times "
+    "(Kaech & Ahmed 2001, Nat Immunol 2:415, doi 10.1038/87720, abstract [V-src, mouse]). "
+    "Here CARTP, the effector pool's proliferation programme, follows antigen stimulation "
+    "with a lag 1/cart_k_prog; proliferation is driven by CARTP instead of the instantaneous "
+    "stimulation, so the pool keeps dividing for about a day after its CD19+ targets are "
+    "cleared and the CAR-T peak no longer scales with the few B cells left after a "
+    "B-selective Flu/Cy (docs/calibration.md §14.6).",
+    verified="assumption",
+    note="The form (a first-order lag) and the rate are nksim assumptions: cart_k_prog "
+    "0.85/d (programme persistence ~1.2 d, about 2-3 divisions; range 0.3-3 per day), "
+    "calibrated with cart_rho, cart_K_hom and cart_k_exh to Stein 2019's peak day, fold "
+    "expansion and day-90 level with the B-selective Flu/Cy of Lacki 1997 (ld_kill_b 0.8); "
+    "the abstracts are mouse naive CD8+ T cells (seven divisions is an upper bound for the "
+    "mostly non-naive CAR-T product). The CD19 antigen drive itself (cart_stim) is "
+    "unchanged; memory re-activation and cytokine release still follow it directly.",
+)
+
 PARAMETERS = (
     Parameter(
-        "cart_rho", 1.7, "1/day",
-        "maximal CAR-T proliferation rate (full antigen stimulation, no competition, no "
-        "exhaustion); re-fitted in issue 10 with the exhaustion state CARTX (was 1.283 with "
-        "the capacity limit, 1.238 and 2.25 before): SLEDAI-16 adult after Flu/Cy peaks on "
-        "day ~8 at 1e6/kg and ~11 at 1e5/kg (Stein Tmax 9.3 d, no dose covariate; the "
-        "difference is ln(10)/growth rate), mean doubling ~0.8 d early (Stein 0.78 d); at "
-        "the host T-cell set-point cart_rho*cart_hom = 0.14/d < alpha (no expansion without "
-        "lymphodepletion); T cells divide at most ~2-3 times a day (docs/calibration.md §13)",
+        "cart_rho", 2.3, "1/day",
+        "maximal CAR-T proliferation rate (full proliferation programme, no competition, no "
+        "exhaustion); re-fitted in issue 10 with the B-selective Flu/Cy (ld_kill_b 0.8) and "
+        "the proliferation programme CARTP (docs/calibration.md §14.6; was 1.7 with the "
+        "exhaustion state, 1.283 with the capacity limit, 1.238 and 2.25 before): SLEDAI-16 "
+        "adult after Flu/Cy peaks on day ~9.3 at 1e6/kg and ~11.5 at 1e5/kg (Stein Tmax "
+        "9.3 d, no dose covariate; the difference is ln(10)/growth rate); at the host T-cell "
+        "set-point cart_rho*cart_hom = 0.157/d < alpha (no expansion without "
+        "lymphodepletion); T cells divide at most ~2-3 times a day",
         NKSIM_CALIBRATION, bounds=(0.0, 20.0),
     ),
     Parameter(
         "cart_K_hom", _K_HOM, "dimensionless",
         "host T cells, as a fraction of the patient's set-point th_normal, at which CAR-T "
         "proliferation is halved by competition for homeostatic cytokines, Hill coefficient 2; "
-        "calibrated (docs/calibration.md; was 150 of 1200 cells/uL = 0.125): the largest "
-        "value that keeps the Stein terminal decline and no expansion without "
-        "lymphodepletion, making expansion robust to the Flu/Cy dose (SLE series report "
+        "calibrated (docs/calibration.md; 0.3 until §14.6, before that 150 of 1200 cells/uL "
+        "= 0.125): the largest value that keeps the Stein terminal decline and no expansion "
+        "without lymphodepletion (cart_rho*cart_hom < alpha at the set-point, here with "
+        "cart_rho 2.3), making expansion robust to the Flu/Cy dose (SLE series report "
         "expansion and deep B-cell depletion with several regimens). Range 0.04-0.4",
         _COMPETITION, bounds=(1e-6, 100.0),
     ),
@@ -214,10 +248,11 @@ PARAMETERS = (
         ASSUMPTION, bounds=(0.0, 1.0),
     ),
     Parameter(
-        "cart_k_exh", 0.012, "1/day",
+        "cart_k_exh", 0.015, "1/day",
         "rate at which CD19 antigen exhausts the effector pool's proliferative response "
         "(CARTX), at full antigen (issue 10: contraction without a proliferation cap); "
-        "calibrated to Stein 2019's typical day-90 level and Mackensen's B-cell return; "
+        "calibrated to Stein 2019's typical day-90 level and Mackensen's B-cell return "
+        "(0.012 until §14.6 re-fitted it with the B-selective Flu/Cy and CARTP); "
         "range 0.01-0.1",
         _EXHAUSTION, bounds=(0.0, 10.0),
     ),
@@ -253,6 +288,14 @@ PARAMETERS = (
         f"catalogue; range {K_REJ.low:g}-{K_REJ.high:g} cell/uL)", K_REJ.source,
         bounds=(1e-3, 1e6),
     ),
+    Parameter(
+        "cart_k_prog", 0.85, "1/day",
+        "rate at which the effector pool's proliferation programme CARTP follows CD19 antigen "
+        "stimulation (1/cart_k_prog: how long the cells keep dividing after their targets are "
+        "gone, and how long newly infused cells take to start; autopilot expansion, van "
+        "Stipdonk 2001 and Kaech & Ahmed 2001 [V-src, mouse]); assumption, range 0.3-3 per day",
+        _PROGRAMME, bounds=(1e-3, 100.0),
+    ),
     LD_KILL_LYMPH,
     TH_NORMAL,
 )
@@ -285,6 +328,9 @@ def car_t_component(targets: Sequence[str] = ("B", "PB")) -> Component:
             State("CARTX", "dimensionless",
                   "exhausted share of the CAR-T effector pool's proliferative response "
                   "(0 before infusion, 0..1)", 0.0),
+            State("CARTP", "dimensionless",
+                  "proliferation programme of the CAR-T effector pool: antigen stimulation "
+                  "followed with a lag 1/cart_k_prog (0 before infusion, 0..1)", 0.0),
         ),
         parameters=PARAMETERS,
         expressions={
@@ -301,7 +347,7 @@ def car_t_component(targets: Sequence[str] = ("B", "PB")) -> Component:
         },
         terms={
             "CART": [
-                "cart_rho*cart_hom*cart_stim*cart_cap*CART**2/(CART + cart_seed)",
+                "cart_rho*cart_hom*CARTP*cart_cap*CART**2/(CART + cart_seed)",
                 "cart_theta*cart_stim*CARTM",
                 "-(cart_delta + cart_conv)*CART",
                 "-ld_kill_lymph*LD*CART",
@@ -314,10 +360,12 @@ def car_t_component(targets: Sequence[str] = ("B", "PB")) -> Component:
                 "-ld_kill_lymph*LD*CARTM",
                 "-cart_allo*cart_rej*TH/(cart_K_rej + TH)*CARTM",
             ],
-            "CARTF": "CARTF*CART/(CART + cart_seed)*(cart_rho*cart_hom*cart_stim*cart_cap "
+            "CARTF": "CARTF*CART/(CART + cart_seed)*(cart_rho*cart_hom*CARTP*cart_cap "
                      "- cart_delta - cart_conv - ld_kill_lymph*LD)",
             "CARTX": f"CART/(CART + cart_seed)*cart_k_exh*{targets}/(cart_K_exh + {targets})"
                      "*(1 - CARTX)",
+            "CARTP": f"CART/(CART + cart_seed)*cart_k_prog*({targets}**2/(cart_K_act**2 "
+                     f"+ {targets}**2) - CARTP)",
             **{x: f"-cart_kill*(CART + cart_mem_kill*CARTM)*{x}/(cart_K_kill + {targets})"
                for x in names},
         },

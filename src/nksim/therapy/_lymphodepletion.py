@@ -88,12 +88,13 @@ LD_NADIR_CHECK = Citation(
     "nksim Flu/Cy nadir check",
     "Kill rates per LD unit are nksim assumptions, checked (not fitted) against published "
     "lymphocyte nadirs: with the reference regimen the model's blood lymphocytes (host T "
-    "cells + B lineage) fall to 0.14 of baseline on the day of infusion, nadir on day 0; "
+    "cells + B lineage) fall to 0.10 of baseline on the day of infusion (0.14 before the "
+    "B-lineage kill was set from Lacki 1997), nadir on day 0; "
     "published median ALC 0.1/0.6 = 0.17 of the leukapheresis value at infusion (Gandler "
     "2025 [V-src]); tests/test_sle_lymphodepletion.py.",
     verified="assumption",
     note="B cells are a small share of blood lymphocytes, so the ALC check constrains mostly "
-    "ld_kill_lymph; the B-lineage kill ld_kill_b is a known gap (LD_B_GAP, docs/"
+    "ld_kill_lymph; the B-lineage kill ld_kill_b is set from Lacki 1997 (LD_B_CALIBRATION, docs/"
     "calibration.md §14.1).",
 )
 
@@ -119,21 +120,20 @@ LACKI1997 = Citation(
     "B-lymphocytes by cyclophosphamide' in SLE/RA) and Gabcova 2019 (Arch Immunol Ther Exp, "
     "Euro-Lupus 6 x 500 mg, abstract [V-src]: mainly the lowering of B cells).",
 )
-LD_B_GAP = Citation(
-    "nksim Flu/Cy B-lineage kill (known gap)",
-    "ld_kill_b 0.35 per LD unit (B lineage half as sensitive as T cells, ld_kill_lymph 0.8) is "
-    "an assumption that contradicts the direction of the published evidence: cyclophosphamide "
-    "depletes B cells more than T cells in SLE (Lacki 1997, Horwitz 1974, Gabcova 2019 "
-    "[V-src]), and Flu 25 + Cy 300 x 3 leaves B cells at 0.44 of baseline where pulse "
-    "cyclophosphamide alone lowered them by 67 %. Not recalibrated: the CAR-T kinetics (Stein "
-    "shape, CRS rates, Mackensen anchors) were calibrated with the B cells this value leaves "
-    "at infusion; with 0.8 (equal sensitivity) CAR-T expansion falls (fold < 1000) and "
-    "paediatric CRS to 0.11, so both must be re-fitted together (docs/calibration.md §14.1).",
+LD_B_CALIBRATION = Citation(
+    "nksim Flu/Cy B-lineage kill (Lacki 1997)",
+    "ld_kill_b 0.8 per LD unit, equal to ld_kill_lymph: the smallest value at which the "
+    "B lineage falls at least as far as T cells (B/T log-depletion ratio on the day of "
+    "infusion 1.07-1.11 for the three lupus regimens, between 1 and Lacki's 3.0 for "
+    "cyclophosphamide alone) and at least as deeply as during pulse cyclophosphamide in SLE "
+    "(B + transitional cells 0.08-0.16 of baseline, plasmablasts 0.07-0.15, against -67.4 %): "
+    "cyclophosphamide depletes B cells more than T cells in SLE (Lacki 1997, Horwitz 1974, "
+    "Gabcova 2019 [V-src]). Was 0.35 (a recorded gap, docs/calibration.md §14.1); the CAR-T "
+    "kinetics were re-fitted with it (proliferation programme CARTP, §14.6).",
     verified="assumption",
     note="Plausible range 0.8-1.6 per LD unit (1.6: Lacki's B/T log-depletion ratio 2.97 "
-    "applied to the cyclophosphamide half of the LD unit). Sensitivity: KN5501 LLDAS-or-DORIS "
-    "at 12 months 0.34 with 0.8 (0.28 with 0.35). Strict xfails in "
-    "tests/test_sle_lymphodepletion.py pin the gap.",
+    "applied to the cyclophosphamide half of the LD unit). No B-cell count after a single "
+    "Flu/Cy course was found; tests/test_sle_lymphodepletion.py pins both bounds.",
 )
 
 _LD_UNIT = Citation(
@@ -150,7 +150,7 @@ LD_KILL_LYMPH = Parameter(
     "kill rate of lymphocytes (host T cells, infused CAR-T/CAR-NK) per LD unit; calibrated "
     "so that the reference regimen (3 x 1 unit) lowers host T cells ~10-fold by day 0 "
     "(assumption, range 0.3-1.2); checked against published ALC at infusion, 0.1 of "
-    "0.6e9/L before (Gandler 2025 [V-src]): model lymphocytes 0.14 of baseline on day 0 "
+    "0.6e9/L before (Gandler 2025 [V-src]): model lymphocytes 0.10 of baseline on day 0 "
     "(docs/calibration.md §14)",
     LD_NADIR_CHECK, bounds=(0.0, 20.0),
 )
@@ -182,14 +182,13 @@ PARAMETERS = (
     ),
     LD_KILL_LYMPH,
     Parameter(
-        "ld_kill_b", 0.35, "1/day",
+        "ld_kill_b", 0.8, "1/day",
         "kill rate of B-lineage cells (pro/pre-B, transitional, naive/memory, plasmablasts) "
-        "per LD unit (B + transitional cells on day 0 at 0.33 of baseline with the reference "
-        "regimen, 0.44 with Flu 25 + Cy 300). Assumption, range 0.1-1.6; a KNOWN GAP: "
-        "cyclophosphamide depletes B cells more than T cells in SLE (Lacki 1997 [V-src]: "
-        "-67 % vs -31 %), which argues for >= 0.8; not recalibrated because the CAR-T "
-        "calibration rests on it (docs/calibration.md §14.1)",
-        LD_B_GAP, bounds=(0.0, 20.0),
+        "per LD unit, calibrated to the B-selectivity of cyclophosphamide in SLE (Lacki 1997 "
+        "[V-src]: B cells -67 %, T cells -31 %): B + transitional cells on day 0 at 0.08 of "
+        "baseline with the reference regimen, 0.16 with Flu 25 + Cy 300; B/T log-depletion "
+        "ratio 1.07-1.11 (docs/calibration.md §14.1, §14.6; was 0.35). Range 0.8-1.6",
+        LD_B_CALIBRATION, bounds=(0.0, 20.0),
     ),
 )
 

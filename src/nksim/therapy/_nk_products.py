@@ -235,8 +235,9 @@ WANG_ALLO_CAR_T = Citation(
 )
 #: Maximal host rejection of allogeneic (donor) CAR-T cells, 1/day, scaled by host T cells
 #: as for allogeneic NK: calibrated in the lupus model (SLEDAI-16 adult, Flu/Cy, 1e6/kg) to
-#: Wang's peak on day 14 (docs/calibration.md §13; range 0.5-2).
-ALLO_CAR_T_REJ = _v(1.15, "1/day", 0.5, 2.0, WANG_ALLO_CAR_T)
+#: Wang's peak on day 14 (docs/calibration.md §13: 1.15; re-fitted to 1.4 in §14.6 with the
+#: B-selective Flu/Cy and the CAR-T proliferation programme; range 0.5-2.5).
+ALLO_CAR_T_REJ = _v(1.4, "1/day", 0.5, 2.5, WANG_ALLO_CAR_T)
 
 
 def _p_table(none_ld: float, il2_ld: float, il15_ld: float, no_ld: float,

@@ -42,11 +42,13 @@ TOXICITY_MAPPING = Citation(
     verified="assumption",
     note="Thresholds chosen so that CD19 CAR-T in SLE gives mostly mild CRS (Mackensen "
     "2022: only mild CRS), severe CRS needs B-ALL-like burden, CAR-NK gives none (Liu 2020, "
-    "FT596/FT516: no or rare grade 1 CRS). Grade-1 threshold 16 pg/mL (was 12, before that "
-    "20; issue 10): CRS of any grade in 60-87 % of lupus CAR-T series, mostly grade 1-2 "
-    "(issue 10 [UNVERIFIED]); re-set once the CAR-T exhaustion state raised the peaks "
-    "(docs/calibration.md §13): virtual 0.63 of children at 1e5/kg, 0.77 of adults at "
-    "1e6/kg (0.68 and 0.90 with 12), CAR-NK 0. Plausible ranges in docs/cell-products.md.",
+    "FT596/FT516: no or rare grade 1 CRS). Grade-1 threshold 9 pg/mL (16 until §14.6, 12 "
+    "and 20 before; issue 10): CRS of any grade in 60-87 % of lupus CAR-T series, mostly "
+    "grade 1-2 (issue 10 [UNVERIFIED]); re-set a third time to the same anchor once the "
+    "B-selective Flu/Cy (Lacki 1997) left fewer CD19+ cells to kill at infusion, which "
+    "lowered the killing-driven IL-6 (docs/calibration.md §14.6): virtual 0.58 of children "
+    "at 1e5/kg, 0.72 of adults at 1e6/kg (0.47 and 0.62 with 10), grade >= 2 <= 0.03, "
+    "CAR-NK 0. Plausible ranges in docs/cell-products.md.",
 )
 
 #: Citations of the grading (ASTCT definitions and the nksim surrogate).
@@ -67,7 +69,7 @@ class CRSMapping:
     il6_baseline, ifng_baseline : baselines subtracted from the peaks (pg/mL).
     """
 
-    thresholds: tuple[float, float, float, float] = (16.0, 100.0, 500.0, 2500.0)
+    thresholds: tuple[float, float, float, float] = (9.0, 100.0, 500.0, 2500.0)
     ifng_weight: float = 0.5
     sigma: float = 0.5
     il6_baseline: float = IL6_BASELINE
