@@ -86,7 +86,7 @@ def _vectors(prob, n=4, seed=0):
                       rng.uniform(prob.lower, prob.upper, size=(n, prob.lower.size))])
 
 
-def _same(prob, thetas, gradient=False, rtol=1e-10):
+def _same(prob, thetas, gradient=False, rtol=1e-12):
     a = evaluate_direct(prob, thetas, gradient=gradient, options=OPTS)
     b = evaluate(prob, thetas, gradient=gradient, options=OPTS)
     assert np.isfinite(a[0][0])

@@ -6,9 +6,11 @@ formulas (sympy, differentiated for the gradient), the measurements and the para
 table (scales, bounds, nominal values, priors). :meth:`PetabProblem.objective` evaluates the
 negative log-likelihood (PEtab's definition: normal or Laplace noise on lin, log or log10
 scale) and its gradient for many parameter vectors at once: every (parameter vector,
-condition) pair is one patient of one batched :func:`nksim.engine.simulate` call, and the
-gradient comes from the forward sensitivity equations
-(:func:`nksim.analysis.sensitivity_model`).
+condition) pair is one patient of one batched engine call, and the gradient comes from the
+forward sensitivity equations (:func:`nksim.analysis.sensitivity_model`). What does not
+depend on the parameters is prepared on the first evaluation and kept
+(:mod:`nksim.analysis._prepared`), so an optimiser's evaluation is array filling, one
+batched solve and a vectorised likelihood.
 
 Preequilibration runs to the steady state (:func:`nksim.analysis.steady_state`); the
 main condition's species values then override it. Not supported (refused by name, one

@@ -37,8 +37,9 @@ def default_options():
 
 def _param_function(model, exprs: list):
     """``f(P)`` -> the values of ``exprs`` (sympy, of model parameters) for every row of
-    the parameter array ``P`` (model order): one function with common subexpressions
-    computed once, over the parameters the expressions use only."""
+    the parameter array ``P`` (model order): one function over the parameters the
+    expressions use only, each expression computed as the direct path computes it (no
+    common-subexpression rewriting, so the values are the same to the last bit)."""
     import sympy as sp
 
     from nksim.model._symbolic import symbolic
@@ -46,7 +47,7 @@ def _param_function(model, exprs: list):
     syms = list(symbolic(model).parameters)
     free = set().union(*(e.free_symbols for e in exprs))
     used = [i for i, sym in enumerate(syms) if sym in free]
-    f = sp.lambdify([syms[i] for i in used], list(exprs), modules="numpy", cse=True)
+    f = sp.lambdify([syms[i] for i in used], list(exprs), modules="numpy")
 
     def values(P):
         with np.errstate(all="ignore"):
@@ -383,8 +384,10 @@ class PreparedProblem:
                 lap = self.laplace
                 terms[:, lap] = (np.log(2 * SIG[:, lap]) + np.abs(r[:, lap])
                                  + self.jac_term[lap])
-            nll = terms.sum(axis=1)
-            chi2 = r2.sum(axis=1)
+            nll, chi2 = np.zeros(K), np.zeros(K)
+            for g in self.groups:  # summed observable by observable, as the direct path
+                nll += terms[:, g.cols].sum(axis=1)
+                chi2 += r2[:, g.cols].sum(axis=1)
             grad = None
             if gradient:
                 dn_dh = -r / SIG * dtr
