@@ -95,7 +95,7 @@ def tumour_component() -> Component:
                       "assumption, only keeps growth finite beyond the lethal burden)",
                       LYMPHOMA_ASSUMPTION, bounds=(1.0, 1e9)),
             Parameter("lym_ld_kill", 0.1, "1/day", "kill rate of lymphoma cells per LD "
-                      "unit (Flu/Cy or bendamustine; assumption, range 0-0.35: at most the "
+                      "unit (Flu/Cy or bendamustine; assumption, range 0-0.8: at most the "
                       "normal B-cell rate ld_kill_b)", LYMPHOMA_ASSUMPTION,
                       bounds=(0.0, 10.0)),
             Parameter("lym_blood_ul", 4.9e6, "uL", "blood volume (70 mL/kg x weight; set "
