@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pint
 
 from nksim.errors import UnitError, UserError
 from nksim.units import parse_unit, registry
+
+if TYPE_CHECKING:  # imported where used: a plain-number dose needs neither
+    import pandas as pd
+    import pint
 
 #: How an amount scales with the patient: flat, per kg body weight, per m² body surface.
 DOSE_BASES = {"flat": None, "per_kg": "weight_kg", "per_m2": "bsa_m2"}
@@ -114,6 +117,8 @@ class Dose:
                     field=field)
             per = registry().kilogram if key == "weight_kg" else registry().meter ** 2
             quantity = quantity * (float(value) * per)
+        import pint
+
         try:
             value = float(quantity.to(parse_unit(unit, field=field)).magnitude)
         except pint.errors.DimensionalityError:
@@ -146,6 +151,8 @@ class Dose:
 def _parse_amount(amount: object) -> tuple[pint.Quantity, str]:
     """A dose amount as a pint quantity and its basis (flat, per kg, per m²)."""
     reg = registry()
+    import pint
+
     field = "amount"
     if isinstance(amount, str):
         from nksim import units
@@ -297,6 +304,8 @@ def to_nonmem(doses_by_patient: Sequence[Sequence[Dose]]) -> pd.DataFrame:
                     "ADDL": d.count - 1,
                 }
             )
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=list(NONMEM_COLUMNS))
 
 

@@ -18,10 +18,9 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from nksim.config import DoseSection, PopulationSection, Scenario, SimulationSection, fields_of
 from nksim.config import read_toml as read_toml
@@ -41,6 +40,9 @@ from nksim.population import (
     sample_covariates,
 )
 from nksim.units import format_quantity, to_magnitude
+
+if TYPE_CHECKING:  # pandas is loaded only by populations with covariates (start-up time)
+    import pandas as pd
 
 __all__ = ["Scenario", "SimulationPlan", "load_scenario", "plan_simulation", "read_toml",
            "validate", "resolve_scenario_path"]

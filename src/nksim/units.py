@@ -12,18 +12,25 @@ for costs; no other currency is defined, so nothing is converted at a guessed ra
 
 Text from a person is parsed by :func:`parse_quantity`/:func:`parse_unit`, which check a
 small grammar first and never evaluate arithmetic.
+
+pint is imported on first use (about 0.2 s with what it imports): a plain number in the
+expected unit (:func:`to_magnitude`) needs no pint, so ``nksim simulate`` of a scenario
+without units does not load it.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from functools import lru_cache
-
-import pint
+from typing import TYPE_CHECKING
 
 from nksim._io import cache_dir
 from nksim.errors import UnitError
+
+if TYPE_CHECKING:
+    import pint
 
 _DEFINITIONS = (
     "cell = [cell_count] = cells",
@@ -41,6 +48,8 @@ def registry() -> pint.UnitRegistry:
     takes about 0.3 s, most of a cached run's start-up. Without a usable cache folder (not
     writable, or a file being written by another process) the registry is built without it.
     """
+    import pint
+
     try:
         reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True,
                                 cache_folder=cache_dir() / "pint")
@@ -117,8 +126,11 @@ def parse_unit(unit: str, *, field: str | None = None) -> pint.Unit:
     problem = _check_unit_text(unit)
     if problem:
         raise UnitError(f"cannot read unit {_short(unit)} ({problem})", field=field)
+    reg = registry()
+    import pint
+
     try:
-        return registry().parse_units(unit)
+        return reg.parse_units(unit)
     except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError,
             KeyError) as exc:
         raise UnitError(f"unknown unit {_short(unit)} ({exc})", field=field) from None
@@ -172,12 +184,13 @@ def to_magnitude(value: float | str | pint.Quantity, unit: str, *,
         return float(value)
     if isinstance(value, str):
         quantity = parse_quantity(value, field=field)
-    elif isinstance(value, pint.Quantity):
-        quantity = value
+    elif "pint" in sys.modules and isinstance(value, sys.modules["pint"].Quantity):
+        quantity = value  # (a pint quantity exists only once pint is imported)
     else:
         raise UnitError(f"expected a number or a 'value unit' string (got {_short(value)})",
                         field=field)
     target = parse_unit(unit, field=field)
+    import pint
     try:
         out = float(quantity.to(target).magnitude)
     except pint.errors.DimensionalityError:

@@ -10,15 +10,17 @@ any arithmetic.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pint
 from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from nksim._spec import Table
 from nksim.errors import UserError
 from nksim.units import format_quantity, parse_quantity, to_magnitude
+
+if TYPE_CHECKING:
+    import pint
 
 #: Upper limits of counts (a typo such as 1e9 patients is refused before any work).
 MAX_PATIENTS = 1_000_000

@@ -15,22 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from nksim.dosing import Dose
-from nksim.engine._results import SimulationResult, status_frame
+from nksim.engine._results import SimulationResult, status_columns
 from nksim.engine._simulate import RawRun, SolverOptions, integrate
 from nksim.errors import UserError
 from nksim.model import Model
 from nksim.model._codegen import compile_model
 from nksim.model._declaration import autonomous
+
+if TYPE_CHECKING:  # a chunk's tables are built without pandas (start-up time)
+    import pandas as pd
 
 #: Records (patients x output times x variables) aimed at per chunk by
 #: :func:`default_chunk_size`: 12.5 million float64 values, about 100 MB of solver output.
@@ -129,11 +134,45 @@ def _long_table(ids: np.ndarray, times: np.ndarray, columns: dict):
     a C-contiguous column is taken without a copy."""
     import pyarrow as pa
 
-    table = {"patient": pa.array(np.repeat(ids, times.size)),
-             "time": pa.array(np.tile(times, ids.size))}
+    table = {"patient": _arrow_numbers(np.repeat(ids, times.size)),
+             "time": _arrow_numbers(np.tile(times, ids.size))}
     for name, values in columns.items():
-        table[name] = pa.array(np.ascontiguousarray(values).reshape(-1))
+        table[name] = _arrow_numbers(np.ascontiguousarray(values).reshape(-1))
     return pa.table(table)
+
+
+# pyarrow imports pandas (about 0.25 s) the first time ``pyarrow.array`` is called, to check
+# whether its argument is a pandas object: a chunk's columns are built from their buffers.
+def _arrow_numbers(values: np.ndarray, *, nan_is_null: bool = False):
+    """A 1-d numeric array as a ``pyarrow.Array`` without a copy (as ``pyarrow.array``
+    makes it; with ``nan_is_null``, NaN is null, as ``pyarrow.array(from_pandas=True)``);
+    other arrays through ``pyarrow.array``."""
+    import pyarrow as pa
+
+    values = np.asarray(values)
+    if values.ndim != 1 or values.dtype.kind not in "iuf" or not values.dtype.isnative:
+        return pa.array(values, from_pandas=nan_is_null)
+    values = np.ascontiguousarray(values)
+    validity, nulls = None, 0
+    if nan_is_null and values.dtype.kind == "f":
+        missing = np.isnan(values)
+        nulls = int(missing.sum())
+        if nulls:
+            validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), values.size,
+                                 [validity, pa.py_buffer(values)], null_count=nulls)
+
+
+def _arrow_text(values) -> object:
+    """Strings as a ``pyarrow`` ``large_string`` array (pandas' ``str`` columns), built
+    from their UTF-8 bytes."""
+    import pyarrow as pa
+
+    encoded = [str(v).encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_string(), len(encoded),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
 def status_table(result: SimulationResult):
@@ -147,8 +186,53 @@ def _status_arrow(patients: pd.DataFrame):
     return pa.Table.from_pandas(patients.reset_index(), preserve_index=False)
 
 
+def _status_table(ids: np.ndarray, columns: dict):
+    """The status table ``patient, <status columns>`` as a ``pyarrow.Table`` built from the
+    arrays, without pandas, identical (types, values and the schema's pandas metadata) to
+    :func:`_status_arrow` of the same table as a DataFrame (``tests/test_start_up.py``):
+    text as ``large_string`` (pandas' ``str``), NaN as null in float columns. Patient ids
+    other than numbers go through pandas, as they always did."""
+    import pyarrow as pa
+
+    ids = np.asarray(ids)
+    version = _pandas_version()
+    if ids.ndim != 1 or ids.dtype.kind not in "iuf" or version is None:
+        import pandas as pd
+
+        return _status_arrow(pd.DataFrame({"patient": ids, **columns}).set_index("patient"))
+    arrays = [_arrow_numbers(ids, nan_is_null=True)]
+    kinds = [(ids.dtype.name, ids.dtype.name)]
+    for values in columns.values():
+        if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+            arrays.append(_arrow_numbers(values, nan_is_null=True))
+            kinds.append((values.dtype.name, values.dtype.name))
+        else:  # text (status, message)
+            arrays.append(_arrow_text(values))
+            kinds.append(("object", "str"))
+    names = ["patient", *columns]
+    meta = {"index_columns": [], "column_indexes": [],
+            "columns": [{"name": n, "field_name": n, "pandas_type": p, "numpy_type": t,
+                         "metadata": None} for n, (p, t) in zip(names, kinds, strict=True)],
+            "attributes": {}, "creator": {"library": "pyarrow", "version": pa.__version__},
+            "pandas_version": version}
+    return pa.Table.from_arrays(arrays, names=names,
+                                metadata={b"pandas": json.dumps(meta).encode()})
+
+
+@lru_cache(maxsize=1)
+def _pandas_version() -> str | None:
+    """pandas' version, read without importing it (``None`` if it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("pandas")
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def _raw_tables(raw: RawRun):
-    """The two tables of a chunk straight from the solver's arrays (no dataset built)."""
+    """The two tables of a chunk straight from the solver's arrays (no dataset built,
+    no pandas)."""
     model = raw.model
     ids = np.asarray(raw.patient_ids)
     columns = {s: raw.out[i] for i, s in enumerate(model.state_names)}
@@ -157,9 +241,9 @@ def _raw_tables(raw: RawRun):
 
         columns.update(observables(model, raw.times, np.moveaxis(raw.out, 0, -1),
                                    np.asarray(raw.parameters, float)))
-    status = status_frame(model, raw.times, raw.out, raw.ext_time, raw.stats, raw.bad_input,
-                          ids)
-    return _long_table(ids, raw.times, columns), _status_arrow(status)
+    status = status_columns(model, raw.times, raw.out, raw.ext_time, raw.stats,
+                            raw.bad_input)
+    return _long_table(ids, raw.times, columns), _status_table(ids, status)
 
 
 #: Loading a model's compiled module is not safe from two threads at once (chunks run

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from nksim import __version__
 from nksim.dosing import Dose
@@ -19,7 +18,8 @@ from nksim.engine import _rodas5p
 from nksim.model import Model
 from nksim.model._declaration import FUNCTION_NAMES as _FUNCTIONS
 
-if TYPE_CHECKING:  # imported when a dataset is built: a chunked run needs none
+if TYPE_CHECKING:  # imported when a dataset or a frame is built: a chunked run needs none
+    import pandas as pd
     import xarray as xr
 
 #: Names of the provenance variables in :attr:`SimulationResult.dataset` (a state name
@@ -135,6 +135,8 @@ class SimulationResult:
 
 def parameters_frame(dataset: xr.Dataset) -> pd.DataFrame:
     """Each patient's parameters from a result dataset (also one read back from netCDF)."""
+    import pandas as pd
+
     var = dataset[PARAMETERS_VAR]
     return pd.DataFrame(var.values, index=pd.Index(dataset["patient"].values, name="patient"),
                         columns=[str(p) for p in var["parameter"].values])
@@ -142,6 +144,8 @@ def parameters_frame(dataset: xr.Dataset) -> pd.DataFrame:
 
 def initial_frame(dataset: xr.Dataset) -> pd.DataFrame:
     """Each patient's initial state from a result dataset."""
+    import pandas as pd
+
     var = dataset[INITIAL_VAR]
     return pd.DataFrame(var.values, index=pd.Index(dataset["patient"].values, name="patient"),
                         columns=[str(s) for s in var["state"].values])
@@ -152,6 +156,8 @@ def covariates_frame(dataset: xr.Dataset) -> pd.DataFrame | None:
     names = [str(v) for v in dataset.data_vars if str(v).startswith(COVARIATE_PREFIX)]
     if not names:
         return None
+    import pandas as pd
+
     order = json.loads(dataset.attrs.get("covariate_columns", "[]"))
     names.sort(key=lambda n: order.index(n) if n in order else len(order))
     frame = pd.DataFrame({n[len(COVARIATE_PREFIX):]: dataset[n].values for n in names},
@@ -202,9 +208,13 @@ def _plausibility(model: Model, times: np.ndarray, out: np.ndarray, ok: np.ndarr
     return found
 
 
-def status_frame(model: Model, times: np.ndarray, out: np.ndarray, ext_time: np.ndarray,
-                 stats: np.ndarray, bad_input: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
-    """The per-patient status table (index ``patient``) from the solver's arrays."""
+def status_columns(model: Model, times: np.ndarray, out: np.ndarray, ext_time: np.ndarray,
+                   stats: np.ndarray, bad_input: np.ndarray) -> dict[str, object]:
+    """The columns of the per-patient status table after ``patient``, in order, from the
+    solver's arrays: ``status`` (object array of str), ``message`` (list of str),
+    ``t_reached`` (float), ``n_steps``, ``n_rejected`` (int) and
+    ``extinction_time_<state>`` (float, NaN if never extinct) for each state with an
+    extinction threshold."""
     codes = stats[:, 0].astype(int)
     messages = [
         "parameters or initial state not finite" if bad else _message(c)
@@ -213,17 +223,27 @@ def status_frame(model: Model, times: np.ndarray, out: np.ndarray, ext_time: np.
     status = np.where(codes == _rodas5p.OK, "ok", "failed").astype(object)
     for p, message in _plausibility(model, times, out, codes == _rodas5p.OK).items():
         status[p], messages[p] = "implausible", message
-    table = pd.DataFrame({
-        "patient": ids,
+    columns: dict[str, object] = {
         "status": status,
         "message": messages,
         "t_reached": stats[:, 1],
         "n_steps": stats[:, 2].astype(int),
         "n_rejected": stats[:, 3].astype(int),
-    })
+    }
     for i, s in enumerate(model.states):
         if s.extinction is not None:
-            table[f"extinction_time_{s.name}"] = ext_time[:, i]
+            columns[f"extinction_time_{s.name}"] = ext_time[:, i]
+    return columns
+
+
+def status_frame(model: Model, times: np.ndarray, out: np.ndarray, ext_time: np.ndarray,
+                 stats: np.ndarray, bad_input: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
+    """The per-patient status table (index ``patient``) from the solver's arrays (the
+    columns of :func:`status_columns`)."""
+    import pandas as pd
+
+    columns = status_columns(model, times, out, ext_time, stats, bad_input)
+    table = pd.DataFrame({"patient": ids, **columns})
     return table.set_index("patient")
 
 
@@ -321,6 +341,8 @@ def read_netcdf(path: str | Path) -> tuple[xr.Dataset, pd.DataFrame]:
 
     with xr.open_dataset(path) as ds:
         ds = ds.load()
+    import pandas as pd
+
     status_vars = [str(v) for v in ds.data_vars if str(v).startswith("status.")]
     patients = pd.DataFrame({v[len("status."):]: ds[v].values for v in status_vars},
                             index=pd.Index(ds["patient"].values, name="patient"))

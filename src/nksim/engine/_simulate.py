@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from nksim.dosing import Dose, resolve_doses, to_events
 from nksim.engine import _rodas5p
@@ -19,6 +20,40 @@ from nksim.errors import UserError
 from nksim.model import Model
 from nksim.model._codegen import compile_model
 from nksim.model._declaration import autonomous
+
+if TYPE_CHECKING:  # pandas is imported only where a DataFrame comes in (start-up time)
+    import pandas as pd
+
+
+def _is_frame(value: object) -> bool:
+    """``isinstance(value, pandas.DataFrame)`` without importing pandas (a DataFrame
+    exists only once pandas has been imported)."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.DataFrame)
+
+
+def _check_ids(patient_ids: Sequence, n_pat: int) -> None:
+    """Refuse a wrong number of patient ids, or an id given twice (naming the first
+    repeat, as pandas' ``Index.duplicated`` finds it)."""
+    arr = np.asarray(patient_ids)
+    if len(arr) != n_pat:
+        raise UserError(f"{len(arr)} patient ids for {n_pat} patients", field="patient_ids")
+    if arr.ndim == 1 and arr.dtype.kind in "iu":  # integers (the usual case): no pandas
+        if arr.size < 2 or np.all(arr[1:] > arr[:-1]):
+            return
+        _, first = np.unique(arr, return_index=True)
+        repeat = np.ones(arr.size, bool)
+        repeat[first] = False
+        if repeat.any():
+            raise UserError(f"patient id {arr[np.argmax(repeat)]!r} appears twice",
+                            field="patient_ids")
+        return
+    import pandas as pd
+
+    ids = pd.Index(arr)
+    if ids.has_duplicates:
+        raise UserError(f"patient id {ids[ids.duplicated()][0]!r} appears twice",
+                        field="patient_ids")
 
 
 @dataclass(frozen=True)
@@ -150,7 +185,7 @@ def integrate(
     n_pat = params.shape[0]
     _check_times(times, t_start)
     if covariates is not None:
-        if not isinstance(covariates, pd.DataFrame):
+        if not _is_frame(covariates):
             raise UserError(f"expected a DataFrame (got {type(covariates).__name__})",
                             field="covariates")
         if n_pat == 1 and len(covariates) > 1:  # one parameter set for every patient
@@ -162,12 +197,7 @@ def integrate(
         if patient_ids is None and "patient" in covariates:
             patient_ids = covariates["patient"].to_numpy()
     if patient_ids is not None:
-        ids = pd.Index(np.asarray(patient_ids))
-        if len(ids) != n_pat:
-            raise UserError(f"{len(ids)} patient ids for {n_pat} patients", field="patient_ids")
-        if ids.has_duplicates:
-            raise UserError(f"patient id {ids[ids.duplicated()][0]!r} appears twice",
-                            field="patient_ids")
+        _check_ids(patient_ids, n_pat)
     per_patient = resolve_doses(doses, {s.name: s.unit for s in model.states}, covariates,
                                 n_patients=n_pat)
 
@@ -262,7 +292,7 @@ def integrate(
 
 def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, np.ndarray]:
     n_par, n = len(model.parameters), len(model.states)
-    if isinstance(parameters, pd.DataFrame | Mapping):
+    if _is_frame(parameters) or isinstance(parameters, Mapping):
         params = _parameters_by_name(model, parameters)
     else:
         params = (model.parameter_vector()[None, :] if parameters is None
@@ -290,7 +320,7 @@ def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, n
 
 def _parameters_by_name(model: Model, parameters) -> np.ndarray:
     """Parameters given by name (a mapping or a DataFrame); others keep the model's values."""
-    if isinstance(parameters, pd.DataFrame):
+    if _is_frame(parameters):
         columns = {str(c): parameters[c].to_numpy() for c in parameters.columns}
         n_rows = len(parameters)
     else:

@@ -359,7 +359,7 @@ def run_to_folder(
 
         content = summary(counts, n, run.run_time, run.execution)
         if n <= patients_in_summary:
-            content["patients"] = patients.to_pandas().to_dict(orient="records")
+            content["patients"] = patients.to_pylist()  # (null = NaN: written as null)
         else:
             content["patients"] = (f"{n} patients: one row each in patients.parquet "
                                    "(status, message, steps, extinction times)")
@@ -380,12 +380,14 @@ def finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], Non
     ``patients`` is the status parts as one ``pyarrow.Table``, checked to hold one row per
     patient (distinct ``key`` columns).
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     work, target, n = run.work, run.target, run.n_patients
     parts = sorted((work / "patients").glob("part-*.parquet"))
-    patients = pq.ParquetDataset(parts).read() if parts else None
+    # one file at a time: pyarrow.dataset (ParquetDataset) imports pandas (start-up time)
+    patients = pa.concat_tables([pq.ParquetFile(p).read() for p in parts]) if parts else None
     distinct = 0 if patients is None else (
         pc.count_distinct(patients[key[0]]).as_py() if len(key) == 1
         else patients.group_by(list(key)).aggregate([]).num_rows)

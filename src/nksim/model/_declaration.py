@@ -328,6 +328,16 @@ class Model:
 
 
 def _validate(model: Model) -> None:
+    # Units are parsed with pint and the formulas' dimensions analysed, unless a model with
+    # the same units and formulas passed before (remembered on disk; never a failure).
+    from nksim.model import _dimensions
+
+    units_known = _dimensions.checked_before(model)
+
+    def check_unit(unit: str, field: str) -> None:
+        if not units_known:
+            parse_unit(unit, field=field)
+
     def check_name(name: str, what: str) -> None:
         if not _NAME.match(name) or name in _RESERVED:
             raise ValueError(
@@ -348,11 +358,11 @@ def _validate(model: Model) -> None:
             if not (lo < hi) or math.isnan(lo) or math.isnan(hi):
                 raise ValueError(f"model {model.name!r}: state {s.name}: plausible range "
                                  f"must be (low, high) with low < high, got {s.plausible}")
-        parse_unit(s.unit, field=f"{model.name}.{s.name}.unit")
+        check_unit(s.unit, f"{model.name}.{s.name}.unit")
         names.append(s.name)
     for p in model.parameters:
         check_name(p.name, "parameter")
-        parse_unit(p.unit, field=f"{model.name}.{p.name}.unit")
+        check_unit(p.unit, f"{model.name}.{p.name}.unit")
         lo, hi = p.bounds
         if not lo <= p.value <= hi:
             raise ValueError(f"model {model.name!r}: {p.name} = {p.value} is outside {p.bounds}")
@@ -403,13 +413,13 @@ def _validate(model: Model) -> None:
         if not (isinstance(reason, str) and reason.strip()):
             raise ValueError(f"model {model.name!r}: unit_exempt[{key!r}] needs a reason")
     for name, spec in model.observables.items():
-        parse_unit(spec[1], field=f"{model.name}.{name}.unit")
+        check_unit(spec[1], f"{model.name}.{name}.unit")
     for name, spec in model.expressions.items():
-        parse_unit(spec[1], field=f"{model.name}.{name}.unit")
-    parse_unit(model.time_unit, field=f"{model.name}.time_unit")
-    from nksim.model._dimensions import check_dimensions
-
-    check_dimensions(model)
+        check_unit(spec[1], f"{model.name}.{name}.unit")
+    check_unit(model.time_unit, f"{model.name}.time_unit")
+    if not units_known:
+        _dimensions.check_dimensions(model)
+        _dimensions.remember_checked(model)
 
 
 def check_extinction(model: Model, source_free: tuple[str, ...]) -> None:

@@ -24,14 +24,24 @@ what is checked (``"dM/dt"``, an expression or an observable: not checked at all
 sub-expression as written (``"exp(-M)"``: treated as dimensionless without looking
 inside, e.g. drug amounts in arbitrary units in an exponent). Every exemption needs a
 reason, shown with the model.
+
+A model that passed (every unit known, every formula consistent) is remembered on disk
+(:func:`remember_checked`, in nksim's cache folder, ``units/``) under a hash of
+:func:`dimension_key` (units, formulas, exemptions and the values of parameters used as
+exponents) and of the checking code and pint's version, so that declaring it again in
+another process (:func:`checked_before`) needs neither pint (about 0.2 s of start-up) nor
+the analysis. Failures are never remembered: a model with a bad unit or an inconsistent
+formula is analysed, and refused, every time.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import math
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 
 from nksim.units import parse_unit, registry
 
@@ -60,22 +70,123 @@ def normalise(formula: str) -> str:
         return formula.strip()
 
 
-def check_dimensions(model) -> None:
-    """Raise :class:`DimensionError` naming the first term with inconsistent units."""
+def dimension_key(model) -> tuple:
+    """Everything the unit and dimension checks of ``model`` depend on: the time unit, the
+    units of states and parameters, the formulas and units of expressions, equations and
+    observables, the exemptions, and the values of the parameters used in an exponent
+    (``T**l``); not the model's name nor other parameter values."""
     exempt = tuple(sorted({*((normalise(k), v) for k, v in model.unit_exempt.items()),
                            *model.unit_exempt.items()}))
-    key = (
+    formulas = (*(v[0] for v in model.expressions.values()),
+                *(model.equations[s] for s in model.state_names),
+                *(v[0] for v in model.observables.values()))
+    powers = _exponent_names(formulas)
+    return (
         model.time_unit,
         tuple((s.name, s.unit) for s in model.states),
-        tuple((p.name, p.unit, p.value) for p in model.parameters),
+        tuple((p.name, p.unit, p.value if p.name in powers else None)
+              for p in model.parameters),
         tuple((k, v[0], v[1]) for k, v in model.expressions.items()),
         tuple((k, v[0], v[1]) for k, v in model.observables.items()),
         tuple((s, model.equations[s]) for s in model.state_names),
         exempt,
     )
-    message = _check(key)
+
+
+def check_dimensions(model) -> None:
+    """Raise :class:`DimensionError` naming the first term with inconsistent units."""
+    message = _check(dimension_key(model))
     if message:
         raise DimensionError(f"model {model.name!r}: {message}")
+
+
+# ---------------------------------------------------------------- remembered passes
+#: Files whose code decides whether a model passes (the grammar and registry of units, the
+#: checks at declaration, this analysis): a change to any of them forgets every pass.
+_CHECK_FILES = ("units.py", "model/_declaration.py", "model/_dimensions.py")
+_PASSED: set[str] = set()  # passes known to this process
+
+
+@lru_cache(maxsize=1)
+def _checker_version() -> str:
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for name in _CHECK_FILES:
+        h.update((root / name).read_bytes())
+    try:
+        h.update(f"pint {metadata.version('pint')}".encode())
+    except metadata.PackageNotFoundError:
+        h.update(b"pint not installed")
+    return h.hexdigest()
+
+
+def _pass_file(model) -> Path | None:
+    """The cache file that records a pass of ``model`` (``None`` if it has no key: a
+    malformed declaration, refused by the checks themselves)."""
+    from nksim._io import cache_dir
+
+    try:
+        key = repr(dimension_key(model))
+    except Exception:  # noqa: BLE001 - malformed: let the declaration checks report it
+        return None
+    digest = hashlib.sha256(f"{_checker_version()}\n{key}".encode()).hexdigest()[:32]
+    return cache_dir() / "units" / f"{digest}.ok"
+
+
+def checked_before(model) -> bool:
+    """True if a model with the same :func:`dimension_key` passed the unit and dimension
+    checks before, with the same checking code and pint (in this process or, recorded by
+    :func:`remember_checked`, in nksim's cache folder)."""
+    path = _pass_file(model)
+    if path is None:
+        return False
+    if path.name in _PASSED:
+        return True
+    try:
+        found = path.is_file()
+    except OSError:
+        return False
+    if found:
+        _PASSED.add(path.name)
+    return found
+
+
+def remember_checked(model) -> None:
+    """Record that ``model`` passed the unit and dimension checks (call only after it
+    did). A cache folder that cannot be written is ignored: the checks run again."""
+    from nksim._io import write_text_atomic
+
+    path = _pass_file(model)
+    if path is None or path.name in _PASSED:
+        return
+    _PASSED.add(path.name)
+    try:
+        if not path.is_file():
+            write_text_atomic(path, f"{model.name}: units and dimensions checked\n")
+    except OSError:
+        pass
+
+
+def _exponent_names(formulas: tuple[str, ...]) -> frozenset[str]:
+    """Names used in an exponent (``a**b``, ``pow(a, b)``) in any of ``formulas``."""
+    names: set[str] = set()
+    for formula in formulas:
+        try:
+            tree = ast.parse(formula.strip(), mode="eval")
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+                exponent = node.right
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id == "pow" and len(node.args) == 2:
+                exponent = node.args[1]
+            else:
+                continue
+            names |= {n.id for n in ast.walk(exponent) if isinstance(n, ast.Name)}
+    return frozenset(names)
 
 
 @lru_cache(maxsize=512)
@@ -89,7 +200,8 @@ def _check(key) -> str | None:
         units[name] = parse_unit(unit)
     for name, unit, value in params:
         units[name] = parse_unit(unit)
-        values[name] = value
+        if value is not None:  # (only the values of parameters used in an exponent)
+            values[name] = value
     targets = []
     for name, formula, unit in expressions:
         targets.append((f"expression {name}", name, formula, parse_unit(unit)))

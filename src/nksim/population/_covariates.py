@@ -28,10 +28,9 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from nksim.errors import UserError
 from nksim.population._growth import cdc_stature_lms, cdc_weight_lms, lms_value
@@ -46,6 +45,9 @@ from nksim.population._sources import (
     NHANES_ADULTS,
     WEIGHT_HEIGHT_CORRELATION,
 )
+
+if TYPE_CHECKING:  # pandas is imported where a table is read or built (start-up time)
+    import pandas as pd
 
 #: Sources of the default covariate distributions (labels in ``frame.attrs["sources"]``).
 COVARIATE_SOURCES = (CDC2000_WEIGHT, CDC2000_STATURE, LMS_METHOD, WEIGHT_HEIGHT_CORRELATION,
@@ -261,6 +263,8 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
     ``sample_covariates(5, s, start=10)`` equals rows 10-14 of ``sample_covariates(15, s)``.
     The BSA formula and sources are in ``frame.attrs``.
     """
+    import pandas as pd
+
     spec = CovariateSpec() if spec is None else spec
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
         raise UserError(f"must be an integer >= 0 (got {size!r})", field="size")
@@ -324,6 +328,8 @@ def read_covariates(path: str | Path, *, bsa_formula: str = "mosteller",
     ``bsa_m2`` is computed with ``bsa_formula`` where missing and weight and height are
     given. Values outside physical ranges (e.g. a weight of 7000 kg) are refused.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise UserError(f"file not found: {path}", field=field)
@@ -339,6 +345,8 @@ def read_covariates(path: str | Path, *, bsa_formula: str = "mosteller",
 def check_covariates(table: pd.DataFrame, *, bsa_formula: str = "mosteller",
                      field: str = "covariates") -> pd.DataFrame:
     """Validate a covariate table (see :func:`read_covariates`); adds ``bsa_m2`` if possible."""
+    import pandas as pd
+
     table = table.reset_index(drop=True).copy()
     if "patient" not in table:
         table.insert(0, "patient", np.arange(len(table)))

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from nksim.errors import UserError
 from nksim.model import Model
@@ -70,6 +69,8 @@ def read_parameters_file(model: Model, path: str | Path) -> tuple[np.ndarray, np
     Columns not named keep the model's value; an optional ``patient`` column gives
     patient ids. Returns ``(parameters, patient_ids)``.
     """
+    import pandas as pd
+
     path = Path(path)
     field = "population.parameters_file"
     if not path.is_file():

@@ -26,18 +26,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from nksim.errors import UserError
 from nksim.model import Citation, Model
 from nksim.population._sampling import patient_rng
 
+if TYPE_CHECKING:  # pandas is imported where a table is read or built (start-up time)
+    import pandas as pd
+
 STREAM_ETA = 201
 STREAM_THETA = 301
 
-OmegaLike = Mapping[str, float] | pd.DataFrame | tuple[Sequence[str], Sequence[Sequence[float]]]
+#: What :func:`omega_matrix` accepts (a string: pandas is not imported to define it).
+OmegaLike = "Mapping[str, float] | pd.DataFrame | tuple[Sequence[str], Sequence[Sequence[float]]]"
 
 
 def omega_matrix(omega: OmegaLike, *, field: str = "omega") -> pd.DataFrame:
@@ -48,6 +52,8 @@ def omega_matrix(omega: OmegaLike, *, field: str = "omega") -> pd.DataFrame:
     table). Raises :class:`UserError` unless the matrix is square, finite, symmetric and
     positive semi-definite.
     """
+    import pandas as pd
+
     if isinstance(omega, pd.DataFrame):
         names, matrix = list(omega.index), omega.to_numpy(dtype=float)
         if list(omega.columns) != names:
@@ -95,6 +101,8 @@ def omega_matrix(omega: OmegaLike, *, field: str = "omega") -> pd.DataFrame:
 def omega_from_sd(sd: Mapping[str, float], correlation: Mapping[tuple[str, str], float]
                   | None = None, *, field: str = "population.omega") -> pd.DataFrame:
     """OMEGA from log-scale SDs (``omega_pp = sd_p^2``) and correlations ``{(a, b): r}``."""
+    import pandas as pd
+
     names = list(sd)
     s = np.array([float(sd[n]) for n in names])
     if not (np.isfinite(s).all() and (s >= 0).all()):
@@ -176,6 +184,8 @@ class CovariateEffect:
 
     def factor(self, values) -> np.ndarray:
         """``g(values)`` for an array of covariate values."""
+        import pandas as pd
+
         f = f"population.covariate_effects.{self.parameter}"
         if self.model == "categorical":
             values = list(values)
