@@ -8,9 +8,12 @@ leetspeak, accents, traditional characters, pinyin), the rules are matched on th
 text, and every flag names its span in the ORIGINAL text. Matches whose context shows the
 text reports, warns against or denies the claim (negation, quotation, a regulator's or a
 reporter's stance) are dropped; a rule matched many times is reported once, with a count.
-A learned component (``_claims_model``: character n-grams, calibrated logistic regression,
+A learned component (``_claims_model``: one model per language, word and character
+n-grams for English, character n-grams for Chinese, calibrated logistic regression,
 fitted on the corpus train split only) gives the probability that the whole text makes
-red-flag claims; the verdict combines both (:func:`_combine`).
+red-flag claims; the verdict combines both (:func:`_combine`): the rules give every flag
+its span and source, the model adds a flag of its own only where no rule matched and its
+calibrated probability is high.
 
 Every step is linear in the length of the text: sentences are cut into windows of at most
 :data:`MAX_SENTENCE` characters, at most :data:`MAX_EXAMINED` matches of one rule are
@@ -45,10 +48,13 @@ MAX_COUNT = 1000  # matches of one pattern counted; beyond this the count is rep
 # docs/evidence.md): a text is flagged by the model alone when its calibrated probability
 # is at least P_ALONE (per language of the text); rule flags of medium or low severity are
 # dropped as likely false alarms when the probability is below P_VETO (high-severity flags
-# always stand). After the model was refitted with 36 more English training texts, the
-# English threshold was raised from 0.60 to 0.65, the value that maximised the smallest of
-# precision, recall and specificity on the English dev split; the Chinese one was kept.
-P_ALONE = {"en": 0.65, "zh": 0.60}
+# always stand). When test2 was retired into train/dev and the English model was refitted
+# with word n-grams, the English threshold was chosen again: 0.55 maximised the smaller of
+# the two minima of precision, recall and specificity on the English dev split and in
+# site-grouped 5-fold cross-validation on the English train split (dev alone preferred
+# 0.60 by one text). The Chinese threshold (0.60) and P_VETO (no dev text changes between
+# 0 and 0.10) were kept.
+P_ALONE = {"en": 0.55, "zh": 0.60}
 P_VETO = 0.10
 
 _I = re.IGNORECASE
@@ -901,14 +907,15 @@ def check_claim(
     if learned and t.strip():
         from ._claims_model import red_flag_probability
 
-        probability = red_flag_probability(text)
+        text_lang = detect_language(t)
+        probability = red_flag_probability(text, text_lang)
         flags = _combine(
             flags,
             probability,
             lang,
             suppressed,
             long_enough=len(t.strip()) >= 40,
-            p_alone=P_ALONE[detect_language(t)],
+            p_alone=P_ALONE[text_lang],
         )
     flags.sort(key=lambda f: (("high", "medium", "low").index(f.severity), f.start))
     verdict = _verdict(flags)

@@ -21,7 +21,9 @@ The Chinese test texts stay in ``test``.
 ``test2`` was measured once (precision 0.65, recall 0.43, specificity 0.79) and a third
 fresh English test split, ``test3`` (166 excerpts from 166 sites that appear nowhere else
 in the corpus, 72 positive), was then collected, labelled and frozen
-(:data:`TEST3_SHA256`) before any further change to the checker.
+(:data:`TEST3_SHA256`) before any further change to the checker. Only then were the
+``test2`` texts retired to ``train`` and ``dev`` (by site; each keeps
+``retired_from = "test2"``; :func:`retired_test_sha256` rebuilds ``test2`` and its hash).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-SPLITS = ("train", "dev", "test", "test2", "test3")
+SPLITS = ("train", "dev", "test", "test3")
 LANGS = ("en", "zh-Hans", "zh-Hant")
 
 #: SHA-256 of the frozen test split (sorted by id, one canonical JSON object a line):
@@ -41,7 +43,8 @@ TEST_SHA256 = "8a774e08bd7fab2a4b1ac1a0d48900ec35a5b550bf14a6ff753f3489bfb545e4"
 #: SHA-256 of the first test split as frozen at the start (English and Chinese); the
 #: retired English texts, put back, must still give it.
 FIRST_TEST_SHA256 = "fdb7c013c9d45d037c40e47589f0db9fe238dbd1fa65dce3ca50105eb31a3d02"
-#: SHA-256 of the fresh English test split ``test2``, frozen before any tuning.
+#: SHA-256 of the fresh English test split ``test2``, frozen before any tuning, measured
+#: once and then retired to train/dev; the retired texts, put back, must still give it.
 TEST2_SHA256 = "22ad435ba35b27882b871c27beadf7f94d13e98a68b6e59a6c9706e532f8251d"
 #: SHA-256 of the third fresh English test split ``test3``, frozen before any tuning
 #: (collected after ``test2`` had been measured once).
@@ -89,8 +92,7 @@ def _all() -> tuple[CorpusText, ...]:
 
 
 def load_corpus(split: str | None = None) -> list[CorpusText]:
-    """The corpus, or one split of it (``"train"``, ``"dev"``, ``"test"``, ``"test2"`` or
-    ``"test3"``)."""
+    """The corpus, or one split of it (``"train"``, ``"dev"``, ``"test"`` or ``"test3"``)."""
     if split is not None and split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {SPLITS}")
     return [t for t in _all() if split is None or t.split == split]
@@ -107,15 +109,16 @@ def split_sha256(split: str = "test") -> str:
     return _sha256([r for r in map(json.loads, _raw_lines()) if r["split"] == split])
 
 
-def retired_test_sha256() -> str:
-    """SHA-256 of the first test split rebuilt from ``test`` and the retired texts.
+def retired_test_sha256(split: str = "test") -> str:
+    """SHA-256 of a test split rebuilt from the texts retired from it (and, for
+    ``"test"``, the Chinese texts still in it).
 
-    Equal to :data:`FIRST_TEST_SHA256` when neither the Chinese test texts nor the
-    retired English ones were changed after they were frozen.
+    Equal to :data:`FIRST_TEST_SHA256` (``split="test"``) or :data:`TEST2_SHA256`
+    (``split="test2"``) when none of those texts was changed after it was frozen.
     """
     rows = []
     for r in map(json.loads, _raw_lines()):
-        if r["split"] == "test" or r.get("retired_from") == "test":
+        if r["split"] == split or r.get("retired_from") == split:
             r = {k: v for k, v in r.items() if k != "retired_from"}
-            rows.append({**r, "split": "test"})
+            rows.append({**r, "split": split})
     return _sha256(rows)
