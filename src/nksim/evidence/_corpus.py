@@ -1,6 +1,6 @@
 """The corpus of real texts behind the claim checker (``data/corpus/claims_corpus.jsonl``).
 
-443 excerpts (1-5 sentences each, copied from public web pages found through a stored
+830 excerpts (1-5 sentences each, copied from public web pages found through a stored
 web index, each with its URL) of clinic, wellness-centre and agency marketing of NK,
 immune-cell, stem-cell and exosome infusions, and of legitimate texts using the same
 words (regulators' warnings, news, trial descriptions, consent forms, abstracts), in
