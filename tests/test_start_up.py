@@ -249,3 +249,15 @@ def test_the_key_covers_units_formulas_exemptions_and_exponents():
     assert base not in keys and len(set(keys)) == len(keys)
     assert dimension_key(_replace(toy(), k={"value": 0.1})) == base  # not an exponent
     assert dimension_key(toy(name="other", title="Other")) == base
+
+
+def test_a_cache_folder_that_cannot_be_written_only_means_checking_again(tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("NKSIM_CACHE_DIR", str(blocked))
+    monkeypatch.setattr(_dimensions, "_PASSED", set())
+    model = toy()
+    monkeypatch.setattr(_dimensions, "_PASSED", set())  # (another process)
+    assert not _dimensions.checked_before(model)
+    with pytest.raises(DimensionError):
+        toy(equations={"x": "-k*x*(x/x0)**h", "y": "k*x - d"})

@@ -108,13 +108,18 @@ _PASSED: set[str] = set()  # passes known to this process
 
 
 @lru_cache(maxsize=1)
-def _checker_version() -> str:
+def _checker_version() -> str | None:
+    """Hash of the checking code and pint's version (``None``, and nothing remembered, if
+    the source files cannot be read)."""
     from importlib import metadata
 
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent.parent
-    for name in _CHECK_FILES:
-        h.update((root / name).read_bytes())
+    try:
+        for name in _CHECK_FILES:
+            h.update((root / name).read_bytes())
+    except OSError:
+        return None
     try:
         h.update(f"pint {metadata.version('pint')}".encode())
     except metadata.PackageNotFoundError:
@@ -127,12 +132,16 @@ def _pass_file(model) -> Path | None:
     malformed declaration, refused by the checks themselves)."""
     from nksim._io import cache_dir
 
+    version = _checker_version()
+    if version is None:
+        return None
     try:
         key = repr(dimension_key(model))
+        folder = cache_dir() / "units"
     except Exception:  # noqa: BLE001 - malformed: let the declaration checks report it
         return None
-    digest = hashlib.sha256(f"{_checker_version()}\n{key}".encode()).hexdigest()[:32]
-    return cache_dir() / "units" / f"{digest}.ok"
+    digest = hashlib.sha256(f"{version}\n{key}".encode()).hexdigest()[:32]
+    return folder / f"{digest}.ok"
 
 
 def checked_before(model) -> bool:
@@ -169,6 +178,7 @@ def remember_checked(model) -> None:
         pass
 
 
+@lru_cache(maxsize=512)
 def _exponent_names(formulas: tuple[str, ...]) -> frozenset[str]:
     """Names used in an exponent (``a**b``, ``pow(a, b)``) in any of ``formulas``."""
     names: set[str] = set()
