@@ -61,7 +61,7 @@ lognormal_sigma = 0.3
 RUNNER = """
 import sys
 from nksim.cli import main
-sys.argv = ["nksim", "simulate", sys.argv[1], "--out", sys.argv[2], "--no-progress"]
+sys.argv = ["nksim", "simulate", *sys.argv[1:], "--no-progress"]
 try:
     main()
 except SystemExit as exc:
@@ -71,10 +71,11 @@ print("IMPORTED", ",".join(m for m in ("pandas", "pint", "dask", "xarray") if m 
 """
 
 
-def _simulate(tmp_path, name: str, text: str) -> str:
+def _simulate(tmp_path, name: str, text: str, fmt: str = "csv") -> str:
     scenario = tmp_path / f"{name}.toml"
     scenario.write_text(text)
-    p = subprocess.run([sys.executable, "-c", RUNNER, str(scenario), str(tmp_path / name)],
+    p = subprocess.run([sys.executable, "-c", RUNNER, str(scenario), "--out",
+                        str(tmp_path / name), "--format", fmt],
                        capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert p.returncode == 0, p.stderr[-2000:]
     assert (tmp_path / name / "patients.parquet").is_file()
@@ -84,7 +85,7 @@ def _simulate(tmp_path, name: str, text: str) -> str:
 def test_a_cached_simulate_of_a_plain_scenario_imports_neither_pandas_nor_pint(tmp_path):
     _simulate(tmp_path, "first", W1)  # compiles or loads the model, remembers its units
     assert _simulate(tmp_path, "one", W1) == ""
-    assert _simulate(tmp_path, "population", POPULATION) == ""
+    assert _simulate(tmp_path, "population", POPULATION, "parquet") == ""
 
 
 # ---------------------------------------------------------------- the status table
