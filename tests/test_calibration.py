@@ -139,18 +139,31 @@ def test_doris_3m_rate_is_compatible_with_five_of_five(mackensen40):
     assert binomtest(5, 5, p_model, alternative="greater").pvalue >= 0.05
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Serology lags: on a baseline scored on prednisone the model's anti-dsDNA (30 IU/mL per "
-    "clinical point, IgG half-life 21 d) is still >= 30 IU/mL, or C3 still low, at 3 months "
-    "in most SLEDAI-16 patients, so the total SLEDAI-2K is median 2, up to 5, where "
-    "Mackensen 2022 reports median 0 (range 0-2); the clinical part is 0 in those in DORIS. "
-    "See docs/calibration.md."))
-def test_total_sledai_at_3_months_is_median_0_range_0_2(mackensen):
-    arm, infused = mackensen
+def _sledai_at_3_months(arm, infused):
     ds = arm.simulation.dataset
     i91 = int(np.searchsorted(ds["time"].values, 91.0))
-    total = np.asarray(sledai(ds))[infused, i91]
+    return np.asarray(sledai(ds))[infused, i91]
+
+
+def test_total_sledai_at_3_months_is_median_0_range_0_2(mackensen):
+    """Mackensen 2022: SLEDAI-2K median 0 (range 0-2) at 3 months, serology included. A
+    strict xfail until the anti-dsDNA clearance took the IgG hypercatabolism measured in SLE
+    (half-life 9.6 d instead of the normal 21 d; docs/calibration.md §15): with 21 d,
+    anti-dsDNA (~500-1200 IU/mL at infusion for baselines scored on prednisone) was still
+    >= 30 IU/mL, and C3 often still low, at 3 months (total median 2, up to 5)."""
+    arm, infused = mackensen
+    total = _sledai_at_3_months(arm, infused)
     assert np.median(total) == 0 and total.max() <= 2
+
+
+def test_total_sledai_at_3_months_in_forty_mackensen_like_patients(mackensen40):
+    """The same anchor over 40 patients: median 0, and the share with SLEDAI-2K <= 2 at 3
+    months not below 0.549, the rate at which 5 of 5 would be a surprise at the 5 % level
+    (p**5 < 0.05), as for DORIS above."""
+    arm, infused = mackensen40
+    total = _sledai_at_3_months(arm, infused)
+    assert np.median(total) == 0
+    assert (total <= 2).mean() >= 0.549
 
 
 def test_b_cell_return_spread(mackensen40):

@@ -86,6 +86,7 @@ from nksim.disease._sources import (
     CHAN1999,
     FLARE_TRIGGERS,
     IGG_HALF_LIFE,
+    IGG_HYPERCATABOLISM_SLE,
     IMMUNE_COMPLEX_BCR_TLR,
     LLPC_AUTOIMMUNITY,
     MACALLAN2005,
@@ -94,6 +95,7 @@ from nksim.disease._sources import (
     SEVERITY_MAPPING,
     SLE_PLASMABLASTS,
     SLEDAI_SURROGATE,
+    WOCHNER1970,
     assumption,
 )
 from nksim.disease._steroids import GC_EFFECT_STATE, GC_STATE, steroid_component
@@ -120,6 +122,13 @@ _K_IC = 90.0  # IU/mL, half-maximal immune-complex activation (docs/calibration.
 _F_LL = 2e-5  # 1/day, entry into the long-lived plasma-cell pool (docs/calibration.md)
 _K_PRE = 1.0 / 21.0  # 1/day, marrow pro/pre-B -> transitional (mean residence 21 d)
 _K_TR = 1.0 / 10.0  # 1/day, transitional -> naive (mean 10 d)
+# anti-dsDNA IgG half-life in SLE (days): the normal 21 d times the SLE/control IgG survival
+# ratio 8.2/18 of the SLE IgG turnover study (IGG_HYPERCATABOLISM_SLE; docs/calibration.md §15)
+_AB_HALF_LIFE = 21.0 * 8.2 / 18.0
+# anti-dsDNA secretion per plasmablast, IU*uL/(mL*cell*day): 0.36 at the former 21-day
+# half-life, scaled with the clearance so that the plasmablasts behind each IU/mL (the CD19+
+# targets of CAR cells) are unchanged
+_P_SECRETION = 0.36 * 21.0 / _AB_HALF_LIFE
 
 
 def _a(key: str, text: str, note: str):
@@ -218,16 +227,21 @@ def _parameters() -> list[tuple[str, float, str, str, object, tuple[float, float
             "Lower bound 1e-6/day: without LLPC death there is no disease equilibrium and the "
             "plasmablast share of the inflammatory drive (f_INF_PB) is undefined."),
          (1e-6, 10.0)),
-        ("p_PB", 0.36, "IU*uL/(mL*cell*day)", "anti-dsDNA secretion per plasmablast",
-         _a("nksim antibody secretion", "0.36 IU/mL per day per plasmablast/uL: 33 "
-            "plasmablasts/uL sustain 375 IU/mL (SLEDAI 16).", "Assay-dependent scale; "
-            "0.1-2 plausible."), (0.0, inf)),
-        ("p_LL", 0.36, "IU*uL/(mL*cell*day)", "anti-dsDNA secretion per long-lived plasma cell",
+        ("p_PB", _P_SECRETION, "IU*uL/(mL*cell*day)", "anti-dsDNA secretion per plasmablast",
+         _a("nksim antibody secretion", "0.79 IU/mL per day per plasmablast/uL: 33 "
+            "plasmablasts/uL sustain 375 IU/mL (SLEDAI 16) with the SLE anti-dsDNA half-life "
+            "of 9.6 days (0.36 with the former 21 days: secretion scaled with clearance, so "
+            "the plasmablast count per IU/mL is unchanged; docs/calibration.md §15).",
+            "Assay-dependent scale; 0.1-2 plausible."), (0.0, inf)),
+        ("p_LL", _P_SECRETION, "IU*uL/(mL*cell*day)",
+         "anti-dsDNA secretion per long-lived plasma cell",
          _a("nksim LLPC secretion", "Equal to p_PB; only the product f_LL p_LL / d_LL matters at "
             "steady state.", "0.1-3; plasma cells secrete at least as much as plasmablasts."),
          (0.0, inf)),
-        ("d_AB", math.log(2) / 21.0, "1/day", "anti-dsDNA IgG clearance rate (half-life 21 days)",
-         IGG_HALF_LIFE, (1e-4, 10.0)),
+        ("d_AB", math.log(2) / _AB_HALF_LIFE, "1/day",
+         "anti-dsDNA IgG clearance rate (half-life 9.6 days: IgG hypercatabolism in SLE, "
+         "the normal 21 days x 8.2/18; range 8.2-21 days)",
+         IGG_HYPERCATABOLISM_SLE, (1e-4, 10.0)),
         ("s_C3", _C3_NORMAL * _D_C3, "mg/dL/day", "C3 synthesis rate",
          _a("nksim C3 synthesis", "s_C3 = d_C3 x 130 mg/dL (normal C3).",
             "Normal C3 90-180 mg/dL (Petz 1968 [V-src]: 100-187). Low C3 in SLE is partly "
@@ -245,10 +259,10 @@ def _parameters() -> list[tuple[str, float, str, str, object, tuple[float, float
         ("k_INF", d_inf / _AB_PER_POINT, "mL/(IU*day)", "tissue inflammation caused per anti-dsDNA",
          _a("nksim inflammation gain", "k_INF = d_INF / 30: at steady state without steroids "
             "30 IU/mL of anti-dsDNA (the positivity cut-off) gives one clinical SLEDAI point. "
-            "With IgG half-life 21 days, anti-dsDNA then falls below the cut-off within about 3 "
-            "months of complete plasmablast removal for an untreated baseline SLEDAI up to ~16; "
-            "a baseline scored on prednisone hides more antibody and seroconverts later (the "
-            "3-month serology of Mackensen 2022 is not met there: docs/calibration.md).",
+            "With the SLE IgG half-life of 9.6 days (hypercatabolism), anti-dsDNA falls below "
+            "the cut-off about 6-7 weeks after plasmablast removal also for a SLEDAI-16 "
+            "baseline scored on prednisone (~800 IU/mL), as Mackensen 2022 reports by 3 "
+            "months (with the normal 21 days it took ~3-5 months: docs/calibration.md §15).",
             "20-100 IU/mL per point; the correlation of anti-dsDNA with clinical activity is "
             "loose in patients (69 % anti-dsDNA positive in BLISS at mean SLEDAI 9.7)."),
          (0.0, inf)),
@@ -347,7 +361,8 @@ def sle_disease_component() -> Component:
                    for n in SLE_STATES)
     refs = (MACKENSEN2022, MACALLAN2005, B_COUNTS, B_LYMPHOPOIESIS, RITUXIMAB_REPOPULATION,
             FLARE_TRIGGERS, SLE_PLASMABLASTS, LLPC_AUTOIMMUNITY,
-            CHAN1999, BHOJ2016, IMMUNE_COMPLEX_BCR_TLR, IGG_HALF_LIFE, C3_TURNOVER,
+            CHAN1999, BHOJ2016, IMMUNE_COMPLEX_BCR_TLR, IGG_HALF_LIFE, IGG_HYPERCATABOLISM_SLE,
+            WOCHNER1970, C3_TURNOVER,
             C3_SYNTHESIS_SLE, SLEDAI_SURROGATE, SEVERITY_MAPPING)
     return Component(
         name="sle",

@@ -144,8 +144,39 @@ IGG_HALF_LIFE = Citation(
     "from degradation. Drug Metab Pharmacokinet 2009;24(4):318-332.",
     verified="V-src",
     doi="10.2133/dmpk.24.318",
-    note="Abstract read: IgG half-life approximately 19-23 days (FcRn recycling). Pathogenic "
-    "anti-dsDNA IgG is assumed to share it; immune-complex clearance may be faster.",
+    note="Abstract read: IgG half-life approximately 19-23 days (FcRn recycling) in normal "
+    "subjects. The SLE model's anti-dsDNA clearance starts from it and applies the IgG "
+    "hypercatabolism measured in SLE (IGG_HYPERCATABOLISM_SLE, Wochner 1970): 9.6 days.",
+)
+IGG_HYPERCATABOLISM_SLE = Citation(
+    "SLE IgG turnover (8.2 d)",
+    "IgG and IgM metabolism in 10 patients with SLE, 10 with rheumatoid arthritis and 7 normal "
+    "volunteers (131I-IgG, 125I-IgM; blood, urine and whole-body counting). Abstract read at "
+    "https://yyws.alljournals.cn/view_abstract.aspx?aid=2BE1004C2AB978189C58B20D572DF1EF "
+    "(authors and journal not shown there; recalled as Levy J, Barnett EV, et al., J Clin "
+    "Invest 1970 [UNVERIFIED attribution]).",
+    verified="V-src",
+    note="Abstract read: mean IgG survival half-life 8.2 days in SLE against 18 days in the "
+    "normal controls; 10.1 % against 3.9 % of total body IgG catabolised per day; IgM turnover "
+    "normal in SLE. Used for the anti-dsDNA clearance d_AB: the model's normal IgG half-life "
+    "(21 d, Andersen & Sandlie 2009) times the study's SLE/control ratio 8.2/18 = 9.6 d. "
+    "Direction confirmed by Wochner 1970 (16 SLE patients, V-src abstract: IgG hypercatabolism, "
+    "a host defect). Assumptions: anti-dsDNA IgG shares the accelerated catabolism of normal "
+    "IgG (immune-complex clearance would make it faster still), and it persists after CAR-T "
+    "(neither study followed patients into remission). Range 8.2-21 days.",
+)
+WOCHNER1970 = Citation(
+    "Wochner 1970",
+    "Wochner RD, et al. Hypercatabolism of normal IgG; an unexplained immunoglobulin "
+    "abnormality in the connective tissue diseases. J Clin Invest 1970;49(3):454-464.",
+    verified="V-src",
+    doi="10.1172/JCI106254",
+    note="Abstract read (PubMed 5415673): radioiodinated IgG in 42 patients with connective "
+    "tissue diseases, 16 with SLE: fractional catabolic rates increased and survival "
+    "half-lives shortened in all diagnostic categories, masked by increased synthesis; the "
+    "same with the patient's own or a normal donor's IgG (a host defect); not explained by "
+    "corticosteroids and not seen in 15 patients with other chronic inflammatory diseases. "
+    "No half-life values in the abstract.",
 )
 C3_TURNOVER = Citation(
     "Petz 1968 (C3 turnover)",
