@@ -403,3 +403,31 @@ def test_b_cell_recovery_day_of_transient_killing(kill_model):
     assert np.all(np.diff(back) > 0)
     ratio = np.diff(back) / np.diff(half)
     assert ratio[0] == pytest.approx(ratio[1], rel=0.05)  # linear in the kill half-life
+
+
+def test_sle_clearance_changes_the_time_course_but_no_equilibrium(kill_model):
+    """docs/calibration.md §15: anti-dsDNA clearance 21 -> 9.6 days (IgG hypercatabolism in
+    SLE) with secretion scaled alike leaves every baseline steady state as it was (only
+    p/d_AB enters it), and after immediate complete CD19 depletion anti-dsDNA falls with the
+    new half-life: a prednisone-scored SLEDAI-16 patient seroconverts (< 30 IU/mL) well within
+    Mackensen's 3 months, which with 21 days it did not."""
+    m = kill_model
+    old = {"d_AB": math.log(2) / 21.0, "p_PB": 0.36, "p_LL": 0.36}
+    p = m.parameter_vector()
+    d_ab = p[m.parameter_names.index("d_AB")]
+    assert math.log(2) / d_ab == pytest.approx(21.0 * 8.2 / 18.0)
+    for name in ("p_PB", "p_LL"):
+        assert p[m.parameter_names.index(name)] / d_ab == pytest.approx(0.36 / old["d_AB"])
+    pred = 9.0  # mg/day, the adult scenario's background dose at 60-65 kg
+    new_base = sle_initial_state(m, {"weight_GC": 65.0}, 16, prednisone_mg_per_day=pred)
+    old_base = sle_initial_state(m, {"weight_GC": 65.0, **old}, 16, prednisone_mg_per_day=pred)
+    for s in ("B", "PB", "LLPC", "AB", "C3", "INF"):
+        assert new_base.values[s][0] == pytest.approx(old_base.values[s][0], rel=1e-9)
+    times = np.arange(0.0, 92.0, 1.0)
+    out = {}
+    for key, base in (("new", new_base), ("old", old_base)):
+        y0 = base.initial.copy()
+        y0[0, _col(m, "KILL")] = 50.0  # immediate, complete and lasting CD19 kill
+        ds = simulate(m, times, parameters=base.parameters, initial=y0, options=OPTS).dataset
+        out[key] = ds["AB"].values[0]
+    assert out["new"][91] < 30.0 <= out["old"][91]
