@@ -18,7 +18,8 @@ nksim's PEtab default) and one thread. Two levels:
   evaluated in one call (the engine integrates 32 patients per SIMD batch).
 
 Compilation is done once, outside the timing; each time is the median of ``--repeats``
-calls, the rounds of the two tools interleaved. AMICI runs in its own Python (it is not in
+calls, the rounds of the two tools interleaved, each call timed as ``timeit`` does (garbage
+collected before, collector off during the call) on both sides. AMICI runs in its own Python (it is not in
 nksim's lock file: AMICI 1.x has no wheel for this platform and builds from source in
 ~10 minutes, with scipy-openblas as BLAS); give it with ``--amici-python`` or
 ``NKSIM_AMICI_PYTHON``; without one the script says so and exits 0.
@@ -27,6 +28,7 @@ Results: benchmarks/results/amici.json and docs/performance.md. Research use onl
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -48,7 +50,7 @@ RTOL, ATOL = 1e-8, 1e-10
 # The AMICI side, run in AMICI's interpreter: reads lines "PROBLEM" and answers one JSON
 # line per call (the model is imported and compiled on the first call of a problem).
 AMICI_WORKER = r"""
-import json, sys, time, tempfile
+import gc, json, sys, time, tempfile
 import petab.v1 as petab
 from amici.importers.petab.v1 import import_petab_problem
 from amici.sim.sundials import run_simulations
@@ -67,12 +69,18 @@ for line in sys.stdin:
         solver.set_absolute_tolerance(ATOL)
         cache[yaml] = (problem, model, solver)
     problem, model, solver = cache[yaml]
+    gc.collect()
+    gc.disable()  # as timeit: no collection of other calls' garbage inside the timing
     t0 = time.perf_counter()
     res = simulate_petab(problem, amici_model=model, solver=solver)
     seconds = time.perf_counter() - t0
+    gc.enable()
+    gc.collect()
+    gc.disable()
     t0 = time.perf_counter()  # the solver alone, on the conditions prepared above
     rdatas = run_simulations(model, solver, res[EDATAS])
     core = time.perf_counter() - t0
+    gc.enable()
     print("@@" + json.dumps({"seconds": seconds, "core_seconds": core,
                              "llh": float(res[LLH]),
                              "core_llh": float(sum(r.llh for r in rdatas))}), flush=True)
@@ -126,9 +134,14 @@ def main(argv: list[str]) -> None:
     from nksim.analysis._prepared import prepared
 
     def timed(fn, *args, **kwargs) -> float:
-        t0 = time.perf_counter()
-        fn(*args, **kwargs)
-        return time.perf_counter() - t0
+        gc.collect()
+        gc.disable()  # as timeit (and the AMICI side): garbage of other calls not timed
+        try:
+            t0 = time.perf_counter()
+            fn(*args, **kwargs)
+            return time.perf_counter() - t0
+        finally:
+            gc.enable()
 
     rows = []
     for name in argv or DEFAULT:
