@@ -117,6 +117,19 @@ def test_prepared_equals_direct(tmp_path, pre, uses_time):
                                rtol=1e-13)
 
 
+def test_many_vectors_over_threads_equal_direct(tmp_path):
+    """120 patients in chunks over 2 threads, one failed vector in the middle."""
+    prob = read_petab(write_problem(tmp_path, pre=False))
+    X = _vectors(prob, 39, seed=7)
+    X[20, 0] = 400.0
+    opts = SolverOptions(rtol=1e-8, atol=1e-10, max_steps=200_000, threads=2,
+                         progress=False)
+    a = evaluate_direct(prob, X, gradient=False, options=opts)
+    b = evaluate(prob, X, gradient=False, options=opts)
+    np.testing.assert_array_equal(b[0], a[0])
+    assert np.isinf(b[0][20]) and np.isfinite(np.delete(b[0], 20)).all()
+
+
 def test_failed_vector_is_infinite_in_both(tmp_path):
     prob = read_petab(write_problem(tmp_path, pre=True))
     X = _vectors(prob, 1)
