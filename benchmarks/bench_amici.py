@@ -19,7 +19,9 @@ nksim's PEtab default) and one thread. Two levels:
 
 Compilation is done once, outside the timing; each time is the median of ``--repeats``
 calls, the rounds of the two tools interleaved, each call timed as ``timeit`` does (garbage
-collected before, collector off during the call) on both sides. AMICI runs in its own Python (it is not in
+collected before, collector off during the call) on both sides; for the solver level the
+CPU time of the calling process is kept too (one thread on both sides: less sensitive to
+other jobs taking the cores than wall time). AMICI runs in its own Python (it is not in
 nksim's lock file: AMICI 1.x has no wheel for this platform and builds from source in
 ~10 minutes, with scipy-openblas as BLAS); give it with ``--amici-python`` or
 ``NKSIM_AMICI_PYTHON``; without one the script says so and exits 0.
@@ -77,11 +79,12 @@ for line in sys.stdin:
     gc.enable()
     gc.collect()
     gc.disable()
-    t0 = time.perf_counter()  # the solver alone, on the conditions prepared above
+    t0, c0 = time.perf_counter(), time.process_time()  # the solver alone, conditions above
     rdatas = run_simulations(model, solver, res[EDATAS])
-    core = time.perf_counter() - t0
+    core, core_cpu = time.perf_counter() - t0, time.process_time() - c0
     gc.enable()
     print("@@" + json.dumps({"seconds": seconds, "core_seconds": core,
+                             "core_cpu_seconds": core_cpu,
                              "llh": float(res[LLH]),
                              "core_llh": float(sum(r.llh for r in rdatas))}), flush=True)
 """.replace("RTOL", repr(RTOL)).replace("ATOL", repr(ATOL))
@@ -133,15 +136,20 @@ def main(argv: list[str]) -> None:
     from nksim.analysis._objective import evaluate_direct
     from nksim.analysis._prepared import prepared
 
-    def timed(fn, *args, **kwargs) -> float:
+    cpu: dict[str, list[float]] = {}
+
+    def timed(fn, *args, cpu_key: str | None = None, **kwargs) -> float:
         gc.collect()
         gc.disable()  # as timeit (and the AMICI side): garbage of other calls not timed
         try:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn(*args, **kwargs)
-            return time.perf_counter() - t0
+            wall, used = time.perf_counter() - t0, time.process_time() - c0
         finally:
             gc.enable()
+        if cpu_key:
+            cpu.setdefault(cpu_key, []).append(used)
+        return wall
 
     rows = []
     for name in argv or DEFAULT:
@@ -165,14 +173,17 @@ def main(argv: list[str]) -> None:
             times["direct"].append(timed(evaluate_direct, prob, theta, gradient=False,
                                          options=options, priors=False))
             times["prepared"].append(timed(prob.objective, theta, gradient=False,
-                                           options=options, priors=False))
+                                           options=options, priors=False,
+                                           cpu_key="prepared"))
             times["solve"].append(timed(prep.solve, prob, params, x0, options, False))
             times["batch32"].append(timed(prob.objective, batch, gradient=False,
                                           options=options, priors=False) / 32)
             answer = amici_call(yaml)
             times["amici"].append(answer["seconds"])
             times["amici_core"].append(answer["core_seconds"])
+            cpu.setdefault("amici_core", []).append(answer["core_cpu_seconds"])
         med = {k: statistics.median(v) for k, v in times.items()}
+        cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
         row = {"problem": name, "states": len(prob.model.states),
                "conditions": len(prob.conditions), "nksim_llh": nk_llh,
                "nksim_direct_llh": direct_llh,
@@ -183,14 +194,20 @@ def main(argv: list[str]) -> None:
                "ratio_prepared_over_amici_solver_only": med["prepared"] / med["amici_core"],
                "nksim_bare_solve_s": med["solve"],
                "nksim_per_vector_batch32_s": med["batch32"],
+               "nksim_prepared_cpu_s": cpu_med["prepared"],
+               "amici_solver_only_cpu_s": cpu_med["amici_core"],
+               "cpu_ratio_prepared_over_amici_solver_only":
+                   cpu_med["prepared"] / cpu_med["amici_core"],
                "nksim_first_s": nk_first, "amici_import_and_compile_s": am_first,
-               "rounds": {k: v for k, v in times.items()}}
+               "rounds": dict(times), "cpu_rounds": dict(cpu)}
+        cpu.clear()
         rows.append(row)
         print(f"{name:26s} llh nksim {nk_llh:12.5f} amici {am['llh']:12.5f} | "
               f"PEtab level: nksim direct {med['direct'] * 1e3:6.2f} ms, amici "
               f"{med['amici'] * 1e3:6.2f} ms ({med['direct'] / med['amici']:4.2f}) | "
               f"solver level: nksim prepared {med['prepared'] * 1e3:6.2f} ms, amici "
-              f"{med['amici_core'] * 1e3:6.2f} ms ({med['prepared'] / med['amici_core']:4.2f})"
+              f"{med['amici_core'] * 1e3:6.2f} ms ({med['prepared'] / med['amici_core']:4.2f};"
+              f" CPU time {cpu_med['prepared'] / cpu_med['amici_core']:4.2f})"
               f" | bare solve {med['solve'] * 1e3:6.2f} ms, per vector of 32 "
               f"{med['batch32'] * 1e3:6.2f} ms", flush=True)
     worker.stdin.close()
