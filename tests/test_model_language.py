@@ -288,11 +288,13 @@ def test_observables_do_not_change_the_compiled_code():
     assert dataclasses.replace(base, observables={}).structure_key() == base.structure_key()
 
 
-def _units_model(equations, params, **extra):
+def _units_model(equations, params, values=None, **extra):
+    values = values or {}
     return Model(
         name="toy_units", title="units", description="units",
         states=(State("N", "cell", "NK cells", 1.0), State("X", "ug", "drug", 0.0)),
-        parameters=tuple(Parameter(n, 1.0, u, n, SRC) for n, u in params.items()),
+        parameters=tuple(Parameter(n, values.get(n, 1.0), u, n, SRC)
+                         for n, u in params.items()),
         equations=equations, **extra)
 
 
@@ -325,6 +327,12 @@ def test_dimensional_analysis_scale_and_functions():
     _units_model({"N": "k*N**h/N**h*N", "X": "0"}, {"k": "1/day", "h": "dimensionless"})
     with pytest.raises(ValueError, match="compared"):
         _units_model({"N": "Piecewise((k*N, N > X), (0, True))", "X": "0"}, {"k": "1/day"})
+    # a symbol named after a Python keyword (depillis2005's lambda) is checked like any other
+    with pytest.raises(ValueError, match=r"term 'lambda'"):
+        _units_model({"N": "k*N - lambda", "X": "0"}, {"k": "1/day", "lambda": "1/day"})
+    # ... and exponents that cancel up to rounding cancel (0.7 + 1 - 0.7 != 1 in floats)
+    _units_model({"N": "k*N**lambda*N/N**lambda", "X": "0"},
+                 {"k": "1/day", "lambda": "dimensionless"}, {"lambda": 1.4})
     # an observable is checked against its declared unit
     with pytest.raises(ValueError, match="observable"):
         _units_model({"N": "0", "X": "0"}, {}, observables={"bad": ("N + X", "cell", "x")})

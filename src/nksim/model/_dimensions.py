@@ -39,10 +39,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import math
+import re
+import tokenize
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
+from nksim.model._declaration import rename_keywords, safe_identifier
 from nksim.units import parse_unit, registry
 
 _DIMENSIONLESS_FUNCTIONS = frozenset({
@@ -84,7 +87,7 @@ def dimension_key(model) -> tuple:
     return (
         model.time_unit,
         tuple((s.name, s.unit) for s in model.states),
-        tuple((p.name, p.unit, p.value if p.name in powers else None)
+        tuple((p.name, p.unit, p.value if safe_identifier(p.name) in powers else None)
               for p in model.parameters),
         tuple((k, v[0], v[1]) for k, v in model.expressions.items()),
         tuple((k, v[0], v[1]) for k, v in model.observables.items()),
@@ -183,9 +186,8 @@ def _exponent_names(formulas: tuple[str, ...]) -> frozenset[str]:
     """Names used in an exponent (``a**b``, ``pow(a, b)``) in any of ``formulas``."""
     names: set[str] = set()
     for formula in formulas:
-        try:
-            tree = ast.parse(formula.strip(), mode="eval")
-        except SyntaxError:
+        tree = _parse(formula)
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
@@ -204,14 +206,14 @@ def _check(key) -> str | None:
     time_unit, states, params, expressions, observables, equations, exempt = key
     reg = registry()
     exempt_keys = {k for k, _ in exempt}
-    units: dict[str, object] = {"t": parse_unit(time_unit)}
+    units: dict[str, object] = {"t": parse_unit(time_unit)}  # by name as parsed (lambda_)
     values: dict[str, float] = {}
     for name, unit in states:
-        units[name] = parse_unit(unit)
+        units[safe_identifier(name)] = parse_unit(unit)
     for name, unit, value in params:
-        units[name] = parse_unit(unit)
+        units[safe_identifier(name)] = parse_unit(unit)
         if value is not None:  # (only the values of parameters used in an exponent)
-            values[name] = value
+            values[safe_identifier(name)] = value
     targets = []
     for name, formula, unit in expressions:
         targets.append((f"expression {name}", name, formula, parse_unit(unit)))
@@ -221,20 +223,39 @@ def _check(key) -> str | None:
     for name, formula, unit in observables:
         targets.append((f"observable {name}", name, formula, parse_unit(unit)))
     for name, _formula, unit in expressions:
-        units[name] = parse_unit(unit)
+        units[safe_identifier(name)] = parse_unit(unit)
     checker = _Checker(reg, units, values, exempt_keys)
     for where, name, formula, expected in targets:
         if name in exempt_keys:
             continue
-        try:
-            tree = ast.parse(formula.strip(), mode="eval").body
-        except SyntaxError:
+        tree = _parse(formula)
+        if tree is None:
             continue  # the parser reports it with its own message
+        tree = tree.body
         try:
             checker.expect(tree, expected)
         except DimensionError as exc:
-            return f"{where} = {formula.strip()!r}: {exc}"
+            return f"{where} = {formula.strip()!r}: {_original_names(str(exc), key)}"
     return None
+
+
+def _original_names(message: str, key) -> str:
+    """``message`` with renamed keywords spelled as in the model (``lambda_`` -> ``lambda``)."""
+    _, states, params, expressions, *_ = key
+    names = [s[0] for s in states] + [p[0] for p in params] + [e[0] for e in expressions]
+    for name in names:
+        if safe_identifier(name) != name:
+            message = re.sub(rf"\b{re.escape(safe_identifier(name))}\b", name, message)
+    return message
+
+
+def _parse(formula: str) -> ast.Expression | None:
+    """The syntax tree of ``formula`` with keyword names renamed (``lambda`` -> ``lambda_``,
+    as the code generator does), or ``None`` if it does not parse."""
+    try:
+        return ast.parse(rename_keywords(formula.strip()), mode="eval")
+    except (SyntaxError, tokenize.TokenError, IndentationError):
+        return None
 
 
 def _fmt(unit) -> str:
@@ -474,8 +495,19 @@ def _number(node, values: Mapping[str, float]) -> float | None:
 
 
 def _simplify(unit):
-    """Cancel units of the same dimension that differ only by name (``L/liter``)."""
+    """Cancel units of the same dimension that differ only by name (``L/liter``), and round
+    exponents that differ from an integer by rounding errors (``L**1.4*T/L**1.4`` is ``T``,
+    not ``T**0.9999999999999998``)."""
     try:
-        return unit.to_reduced_units() if hasattr(unit, "to_reduced_units") else unit
+        unit = unit.to_reduced_units() if hasattr(unit, "to_reduced_units") else unit
     except Exception:  # noqa: BLE001
+        pass
+    exponents = getattr(unit, "_units", None)
+    if exponents is None or not hasattr(unit, "dimensionality") or hasattr(unit, "magnitude"):
         return unit
+    tidy = {name: (round(e) if abs(e - round(e)) < 1e-9 else e) for name, e in exponents.items()}
+    if tidy == dict(exponents):
+        return unit
+    from pint.util import UnitsContainer
+
+    return type(unit)(UnitsContainer({name: e for name, e in tidy.items() if e != 0}))
