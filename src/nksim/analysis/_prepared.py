@@ -498,7 +498,7 @@ class _Runner:
                     np.empty((idx.size, 4))
                 yy, pp = np.ascontiguousarray(y0[idx]), np.ascontiguousarray(params[idx])
             _rodas5p.integrate_range(
-                fns.rhs, fns.jac, fns.rhs_lanes, fns.fw_lanes, fns.lu_lanes, fns.solve_lanes,
+                *fns.kernels,
                 0, idx.size, yy, pp, times, 0.0, float(times[-1]),
                 np.zeros(idx.size + 1, dtype=np.int64), empty_f, empty_i, empty_f, empty_f,
                 self.threshold, self.nonneg, float(opts.rtol), self.atol, float(opts.h_max),

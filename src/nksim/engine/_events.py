@@ -58,8 +58,7 @@ class _Patient:
         if len(self.run_model.states) > len(self.model.states):
             y[-1] = t0  # the clock
         _rodas5p.integrate_range(
-            self.fns.rhs, self.fns.jac, self.fns.rhs_lanes, self.fns.fw_lanes,
-            self.fns.lu_lanes, self.fns.solve_lanes, 0, 1, np.ascontiguousarray(y[None, :]),
+            *self.fns.kernels, 0, 1, np.ascontiguousarray(y[None, :]),
             np.ascontiguousarray(self.p[None, :]), np.ascontiguousarray(rec), float(t0),
             float(rec[-1]), ptr, empty_f, empty_i, empty_f, empty_f, self.threshold,
             self.nonneg, float(self.options.rtol), self.atol, float(self.options.h_max),

@@ -240,7 +240,7 @@ def integrate(
         sub_ptr, sub_time, sub_state, sub_bolus, sub_rate = _select_events(
             idx, ev_ptr, ev_time, ev_state, ev_bolus, ev_rate)
         _rodas5p.integrate_range(
-            fns.rhs, fns.jac, fns.rhs_lanes, fns.fw_lanes, fns.lu_lanes, fns.solve_lanes,
+            *fns.kernels,
             0, idx.size, sub_y0, sub_par,
             times, float(t_start), float(times[-1]),
             sub_ptr, sub_time, sub_state, sub_bolus, sub_rate,
