@@ -24,6 +24,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +174,160 @@ def build_gemcitabine_tgi_events(folder: Path) -> Path:
     return yaml
 
 
-PROBLEMS = {"gemcitabine_tgi": build_gemcitabine_tgi}
+# ------------------------------------------------------------------ car_t_stein_shape
+#: Stein 2019 Table 1 typical values (science.md §3a, V-src via the nlmixr2lib model file;
+#: the same numbers as nksim.therapy.STEIN2019_TYPICAL).
+STEIN2019 = ("Stein 2019, CPT Pharmacometrics Syst Pharmacol 8:285-295, Table 1 typical "
+             "values [V-src] (science.md §3a)")
+#: Measurement days of the typical curve (after infusion): expansion, peak, contraction,
+#: persistence. nksim's choice (ASSUMPTION): the peak day itself and ~2 points per phase.
+STEIN_DAYS = (3.0, 6.0, 9.3, 14.0, 21.0, 28.0, 56.0, 90.0, 180.0, 365.0)
+#: Log-scale noise of the curve points. ASSUMPTION: the points are a published model's
+#: typical curve, not observations; 0.56 is Stein 2019's proportional residual error
+#: (Table 1, V-src) read as a log-normal SD, i.e. the scatter of one qPCR sample around a
+#: patient's curve. Range 0.1-1; intervals scale with it.
+SIGMA_STEIN = 0.56
+#: The Stein-shape stage of docs/calibration.md §14.6 (SLEDAI-16 adult, Mackensen regimen:
+#: Flu 25 mg/m2 x 3 on days -5..-3 + Cy 1000 mg/m2 on day -3, 1e6 CAR-T/kg at day 0, 70 kg,
+#: host T cells 1200 cells/uL), as docs/calibration_sle10.py cart_metrics simulates it.
+CART_SETTING = {"sledai0": 16, "weight": 70.0, "th": 1200.0, "dose_per_kg": 1e6}
+#: Parameters the Stein-shape stages calibrated (docs/calibration.md §4, §11, §13, §14.6),
+#: estimated here on log10 scale; bounds are the documented plausible ranges widened.
+CART_ESTIMATED = {
+    "cart_rho": (0.3, 10.0, "Stein peak day (§14.6); T cells divide <= 2-3 times a day"),
+    "cart_kill": (0.05, 10.0, "Stein peak day (§11); range 0.1-7/d of CARTmath fits"),
+    "cart_k_exh": (1e-3, 0.5, "Stein day-90 level with Mackensen's B-cell return (§13, "
+                   "§14.6); range 0.01-0.1/d"),
+    "cart_conv": (1e-4, 0.01, "Stein F_B = 0.0079 (§4)"),
+}
+
+
+def stein_typical_fold(t) -> np.ndarray:
+    """Stein 2019's typical curve relative to the level at infusion, C(t)/C(0):
+    exp(rho t) up to Tmax (rho = ln(foldx)/Tmax), then
+    foldx ((1 - F_B) exp(-alpha (t - Tmax)) + F_B exp(-beta (t - Tmax)))."""
+    from nksim.therapy import STEIN2019_TYPICAL as S
+
+    t = np.asarray(t, dtype=float)
+    tmax, foldx = S["tmax_day"], S["foldx"]
+    rho = math.log(foldx) / tmax
+    late = foldx * ((1 - S["memory_fraction"]) * np.exp(-S["alpha_per_day"] * (t - tmax))
+                    + S["memory_fraction"] * np.exp(-S["beta_per_day"] * (t - tmax)))
+    return np.where(t < tmax, np.exp(rho * t), late)
+
+
+def car_t_reference_patient():
+    """The lupus model (``sle_cd19``) for the Stein-shape stage's reference patient, and its
+    state at the moment of infusion (day 0) after Flu/Cy.
+
+    Returns ``(model, parameters, state0, c0)``: the model, the patient's parameter vector
+    (``sle_initial_state``: k_auto for SLEDAI 16, weight 70 kg, th_normal 1200), the state
+    at day 0 *before* the infusion (simulated from day -6 with the Flu/Cy boluses; no CAR-T
+    parameter acts before infusion: every CAR-T term is zero while CART = CARTM = 0) and the
+    infused level c0 (cell/uL)."""
+    from nksim.disease import sle_initial_state
+    from nksim.engine import SolverOptions, simulate
+    from nksim.library import get_model
+    from nksim.therapy import CellProduct, lymphodepletion_doses
+
+    s = CART_SETTING
+    m = get_model("sle_cd19")
+    base = sle_initial_state(m, {"weight_GC": s["weight"], "th_normal": s["th"]}, s["sledai0"])
+    P, Y = base.parameters, base.initial.copy()
+    Y[0, m.state_names.index("TH")] = s["th"]
+    ld = lymphodepletion_doses(-5, 3, 25, [0, 0, 1000])
+    ds = simulate(m, np.array([-6.0, 0.0]), parameters=P, initial=Y, doses=[ld], t_start=-6.0,
+                  options=SolverOptions(rtol=1e-10, atol=1e-12, threads=1)).dataset
+    state0 = {x: float(ds[x].values[0, -1]) for x in m.state_names}
+    c0 = CellProduct("t", "car_t", dose_per_kg=s["dose_per_kg"]).doses_for(s["weight"])[0].amount
+    return m, P[0], state0, float(c0)
+
+
+def build_car_t_stein_shape(folder: Path) -> Path:
+    """Write the PEtab problem ``car_t_stein_shape`` into ``folder``; returns the YAML path.
+
+    The model is nksim's whole lupus model (sle_cd19) for the reference patient: CAR-T
+    expansion depends on the CD19+ targets, host T-cell recovery and the lymphodepleting
+    exposure, so the CAR-T component cannot be cut out. Time starts at the infusion: the
+    state after Flu/Cy (days -5..-3) is the initial value, and the infusion is added to
+    ``CART`` by the condition, so the SBML has no events. No priors: uniform priors would
+    only add a constant, and with them nksim's objective returned an infinite gradient
+    component at a bound, which stops L-BFGS-B (docs/calibrations-petab.md, notes)."""
+    import dataclasses
+
+    from nksim.model import Citation, to_sbml
+    from nksim.therapy import STEIN2019_TYPICAL
+
+    m, p, state0, c0 = car_t_reference_patient()
+    patient = Citation(
+        "Stein-shape reference patient",
+        "SLEDAI-16 adult of docs/calibration.md §14.6 (sle_initial_state: k_auto for SLEDAI "
+        "16, weight 70 kg, th_normal 1200 cells/uL), as docs/calibration_sle10.py "
+        "cart_metrics", "assumption")
+    defaults = m.parameter_vector()
+    params = tuple(dataclasses.replace(q, value=float(p[i]), source=patient)
+                   if float(p[i]) != float(defaults[i]) else q
+                   for i, q in enumerate(m.parameters))
+    states = tuple(dataclasses.replace(x, initial=state0[x.name]) for x in m.states)
+    m = dataclasses.replace(m, parameters=params, states=states)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.xml").write_text(to_sbml(m, extinction_events=False))
+    pd.DataFrame({"conditionId": ["car_t_1e6_per_kg"],
+                  "conditionName": ["1e6 CAR-T cells/kg (70 kg) at day 0 after Flu/Cy; state "
+                                    "after Flu/Cy in the model's initial values"],
+                  "CART": [state0["CART"] + c0]}) \
+        .to_csv(folder / "conditions.tsv", sep="\t", index=False)
+    pd.DataFrame({
+        "observableId": ["cart_fold"],
+        "observableName": ["CAR-T cells (effector + memory) relative to the level at infusion"],
+        "observableFormula": ["(CART + CARTM)/cart_c0"],
+        "observableTransformation": ["log"],
+        "noiseFormula": ["sigma_stein"],
+        "noiseDistribution": ["normal"],
+    }).to_csv(folder / "observables.tsv", sep="\t", index=False)
+    fold = stein_typical_fold(STEIN_DAYS)
+    S = STEIN2019_TYPICAL
+    pd.DataFrame({
+        "observableId": "cart_fold",
+        "simulationConditionId": "car_t_1e6_per_kg",
+        "time": STEIN_DAYS,
+        "measurement": [float(f"{v:.6g}") for v in fold],
+        "datasetId": "stein_2019_typical_curve",
+        "source": [f"{STEIN2019}: typical curve of a published model (tisagenlecleucel, "
+                   f"r/r B-ALL), NOT observed data: foldx {S['foldx']:g}, Tmax "
+                   f"{S['tmax_day']:g} d, alpha {S['alpha_per_day']:g}/d, F_B "
+                   f"{S['memory_fraction']:g}, beta {S['beta_per_day']:g}/d; day chosen by "
+                   "nksim"] * len(STEIN_DAYS),
+    }).to_csv(folder / "measurements.tsv", sep="\t", index=False)
+    ids = list(CART_ESTIMATED)
+    nominal = [m.parameter(x).value for x in ids]
+    pd.DataFrame({
+        "parameterId": [*ids, "cart_c0", "sigma_stein"],
+        "parameterName": [m.parameter(x).description.split(";")[0] for x in ids]
+        + ["CAR-T level right after the infusion (cell/uL)",
+           "log-scale noise of the typical-curve points"],
+        "parameterScale": ["log10"] * len(ids) + ["lin", "lin"],
+        "lowerBound": [CART_ESTIMATED[x][0] for x in ids] + [c0, 0.01],
+        "upperBound": [CART_ESTIMATED[x][1] for x in ids] + [c0, 5.0],
+        "nominalValue": [*nominal, c0, SIGMA_STEIN],
+        "estimate": [1] * len(ids) + [0, 0],
+        "source": [f"nksim calibration (docs/calibration.md): {CART_ESTIMATED[x][2]}; "
+                   f"{m.parameter(x).source.label()}" for x in ids]
+        + ["1e6 cells/kg x 70 kg x blood fraction 0.004 / 4.9 L blood (nksim CellProduct; "
+           "assumption, docs/cell-products.md)",
+           "ASSUMPTION: the points are a model's typical curve, not data; 0.56 = Stein 2019's "
+           "proportional residual error (Table 1, V-src) read as a log-scale SD; range 0.1-1"],
+    }).to_csv(folder / "parameters.tsv", sep="\t", index=False)
+    yaml = folder / "problem.yaml"
+    yaml.write_text(
+        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
+        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
+    return yaml
+
+
+PROBLEMS = {"gemcitabine_tgi": build_gemcitabine_tgi,
+            "car_t_stein_shape": build_car_t_stein_shape}
 
 
 def refit(name: str, starts: int = 20, seed: int = 0):

@@ -263,3 +263,147 @@ def test_profile_steps_option_reaches_the_profiles(tmp_path, monkeypatch):
     assert bad.exit_code == 2
     assert bad.output.strip() == "nksim: error: --profile-steps: must be from 5 to 10000 (got 2)"
     assert not (tmp_path / "bad").exists()
+
+
+# ------------------------------------------------------------------ car_t_stein_shape
+CART_FOLDER = Path(nksim.__file__).parent / "data" / "petab" / "car_t_stein_shape"
+CART_PROBLEM = CART_FOLDER / "problem.yaml"
+#: Stein 2019 Table 1 typical values, as science.md §3a gives them [V-src].
+STEIN = {"foldx": 3900.0, "tmax": 9.3, "alpha": 0.16, "fb": 0.0079, "beta": 0.0032}
+SIGMA_STEIN = 0.56  # the problem's assumed log-scale noise
+CART_ESTIMATED = ("cart_rho", "cart_kill", "cart_k_exh", "cart_conv")
+
+
+def stein_curve(t):
+    """Stein 2019's typical curve relative to the level at infusion, written here from
+    science.md §3a: R0 e^(rho t) before Tmax (rho = ln(foldx)/Tmax, R0 = Cmax/foldx), then
+    Cmax ((1 - F_B) e^(-alpha (t - Tmax)) + F_B e^(-beta (t - Tmax)))."""
+    s = STEIN
+    t = np.asarray(t, float)
+    rho = math.log(s["foldx"]) / s["tmax"]
+    after = s["foldx"] * ((1 - s["fb"]) * np.exp(-s["alpha"] * (t - s["tmax"]))
+                          + s["fb"] * np.exp(-s["beta"] * (t - s["tmax"])))
+    return np.where(t < s["tmax"], np.exp(rho * t), after)
+
+
+def lupus_cart_fold(days, overrides=None):
+    """(CART + CARTM) / infused level of the SLEDAI-16 adult of the Stein-shape stage, from
+    nksim's lupus model run natively as docs/calibration_sle10.py cart_metrics runs it: from
+    day -6 with the Flu/Cy and CAR-T dose records (not the PEtab problem's initial values,
+    SBML export or reader), at tight tolerance."""
+    from nksim.disease import sle_initial_state
+    from nksim.engine import SolverOptions, simulate
+    from nksim.library import get_model
+    from nksim.therapy import CellProduct, lymphodepletion_doses
+
+    m = get_model("sle_cd19")
+    base = sle_initial_state(m, {"weight_GC": 70.0, "th_normal": 1200.0, **(overrides or {})},
+                             16)
+    y0 = base.initial.copy()
+    y0[0, m.state_names.index("TH")] = 1200.0
+    doses = (lymphodepletion_doses(-5, 3, 25, [0, 0, 1000])
+             + CellProduct("t", "car_t", dose_per_kg=1e6).doses_for(70.0, 0.0))
+    times = np.array([-6.0, *days])
+    ds = simulate(m, times, parameters=base.parameters, initial=y0, doses=[doses],
+                  t_start=-6.0, options=SolverOptions(rtol=1e-10, atol=1e-12)).dataset
+    return (ds.CART.values[0] + ds.CARTM.values[0])[1:] / doses[-1].amount
+
+
+def _cart_measurements():
+    meas = pd.read_csv(CART_FOLDER / "measurements.tsv", sep="\t")
+    return meas["time"].to_numpy(float), meas["measurement"].to_numpy(float)
+
+
+def test_car_t_problem_carries_sources_and_current_values():
+    from nksim.therapy import car_t_component
+
+    days, y = _cart_measurements()
+    assert y == pytest.approx(stein_curve(days), rel=1e-5)  # 6 significant digits
+    assert 9.3 in days and days.max() >= 365
+    meas = pd.read_csv(CART_FOLDER / "measurements.tsv", sep="\t")
+    assert meas["source"].str.contains("Stein 2019").all()
+    assert meas["source"].str.contains("NOT observed data").all()
+    par = pd.read_csv(CART_FOLDER / "parameters.tsv", sep="\t").set_index("parameterId")
+    current = {p.name: p.value for p in car_t_component().parameters}
+    for pid in CART_ESTIMATED:  # the calibrated values as they are in nksim now
+        assert par.loc[pid, "nominalValue"] == pytest.approx(current[pid], rel=1e-12), pid
+        assert par.loc[pid, "estimate"] == 1 and par.loc[pid, "parameterScale"] == "log10"
+        assert par.loc[pid, "lowerBound"] < current[pid] < par.loc[pid, "upperBound"]
+    assert par.loc["sigma_stein", "nominalValue"] == SIGMA_STEIN
+    assert par.loc["sigma_stein", "source"].startswith("ASSUMPTION")
+    assert par["source"].notna().all()
+    doc = libsbml.readSBMLFromFile(str(CART_FOLDER / "model.xml"))
+    sbml = {p.getId(): p.getValue() for p in doc.getModel().getListOfParameters()}
+    for name, value in current.items():  # the SBML is the CAR-T component as it is now
+        assert sbml[name] == pytest.approx(value, rel=1e-12), (
+            f"{name} is stale: rebuild with .venv/bin/python docs/calibration_petab.py build")
+    assert doc.getModel().getNumEvents() == 0
+    # the condition puts the infusion (1e6/kg, 70 kg) into CART
+    from nksim.therapy import CellProduct
+
+    c0 = CellProduct("t", "car_t", dose_per_kg=1e6).doses_for(70.0)[0].amount
+    cond = pd.read_csv(CART_FOLDER / "conditions.tsv", sep="\t")
+    assert cond.loc[0, "CART"] == pytest.approx(c0, rel=1e-12)
+    assert par.loc["cart_c0", "nominalValue"] == pytest.approx(c0, rel=1e-12)
+
+
+def test_car_t_nominal_llh_equals_the_full_lupus_simulation():
+    """Starting at the infusion with the state after Flu/Cy as initial values is exact: the
+    PEtab likelihood equals the one of the native run with the dose schedule from day -6."""
+    out = CliRunner().invoke(cli, ["fit", str(CART_PROBLEM), "--nominal", "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output.strip().splitlines()[-1])
+    assert got["n_measurements"] == 10 and math.isfinite(got["llh"])
+    days, y = _cart_measurements()
+    h = lupus_cart_fold(days)
+    assert got["llh"] == pytest.approx(lognormal_llh(y, h, SIGMA_STEIN), abs=1e-3)
+    assert got["chi2"] == pytest.approx(np.sum((np.log(y / h) / SIGMA_STEIN) ** 2), rel=1e-4)
+
+
+def test_car_t_calibration_is_inside_the_joint_region_but_not_the_optimum():
+    """A local refit from nksim's calibrated values: the gradient there is far from zero and
+    the fit lowers -log L, but by less than the 95 % joint likelihood-ratio bound for the 4
+    parameters (chi2_4(0.95)/2 = 4.74). The refit's likelihood is checked with the native
+    simulation. Its cart_rho would expand CAR-T without lymphodepletion, which the
+    calibration forbids (docs/calibration.md §14.6); the PEtab problem has no such bound."""
+    from nksim.analysis import multistart, read_petab
+
+    problem = read_petab(CART_PROBLEM)
+    assert problem.estimated_ids == list(CART_ESTIMATED)
+    x0 = problem.nominal_scaled()
+    nll0, g0, _ = problem.objective(x0)
+    assert np.abs(g0).max() > 10.0
+    res = multistart(problem, 1, seed=0, x0=x0)
+    assert res.starts["status"].iloc[0] == "converged"
+    drop = float(nll0[0] - res.best_nll)
+    assert 1.0 < drop < stats.chi2.ppf(0.95, 4) / 2
+    best = dict(zip(problem.estimated_ids, 10 ** res.best, strict=True))
+    days, y = _cart_measurements()
+    h = lupus_cart_fold(days, best)
+    assert -res.best_nll == pytest.approx(lognormal_llh(y, h, SIGMA_STEIN), abs=1e-3)
+    from nksim.therapy import car_t_component
+
+    k_hom = {p.name: p.value for p in car_t_component().parameters}["cart_K_hom"]
+    at_set_point = best["cart_rho"] * k_hom**2 / (k_hom**2 + 1.0)
+    assert at_set_point > STEIN["alpha"]  # the refit expands without lymphodepletion
+
+
+@pytest.mark.slow
+def test_car_t_multistart_refit_is_unique(tmp_path):
+    """20 starts over the bounds: every converged start reaches the optimum of the local fit
+    from the calibrated values (one optimum), and the profile intervals are closed."""
+    from nksim.analysis import multistart, read_petab
+
+    out = CliRunner().invoke(cli, ["fit", str(CART_PROBLEM), "--starts", "20", "--seed", "0",
+                                   "--out", str(tmp_path / "fit")])
+    assert out.exit_code == 0, out.output
+    starts = pd.read_csv(tmp_path / "fit" / "starts.csv")
+    best = pd.read_csv(tmp_path / "fit" / "best.tsv", sep="\t").set_index("parameterId")
+    ci = pd.read_csv(tmp_path / "fit" / "intervals.csv").set_index("parameter")
+    assert (starts["nll"] - starts["nll"].min() < 1e-3).sum() >= 15
+    problem = read_petab(CART_PROBLEM)
+    local = multistart(problem, 1, seed=0, x0=problem.nominal_scaled())
+    assert starts["nll"].min() == pytest.approx(local.best_nll, abs=1e-4)
+    for pid, value in zip(problem.estimated_ids, 10 ** local.best, strict=True):
+        assert best.loc[pid, "value"] == pytest.approx(value, rel=1e-2)
+        assert not ci.loc[pid, "lower_open"] and not ci.loc[pid, "upper_open"]
