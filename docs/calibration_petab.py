@@ -6,6 +6,12 @@ Research use only. ``build`` writes the bundled problem folders under
 
     .venv/bin/python docs/calibration_petab.py build     # rewrite the bundled tables
     .venv/bin/python docs/calibration_petab.py fit       # multistart + profiles
+    .venv/bin/python docs/calibration_petab.py fit car_t_stein_shape   # one problem
+
+Problem ``car_t_stein_shape``: nksim's lupus CAR-T kinetics (the Stein-shape stage of
+docs/calibration.md, SLEDAI-16 adult after Flu/Cy, 1e6 CAR-T/kg) against 10 points of
+Stein 2019's typical curve (a published model's curve, not observed data); see
+:func:`build_car_t_stein_shape`.
 
 Problem ``gemcitabine_tgi`` (the only nksim calibration that is a deterministic model
 matched to published numbers at given times): García-Cremades 2018's published summary of
@@ -340,11 +346,16 @@ def refit(name: str, starts: int = 20, seed: int = 0):
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "fit"
-    for name, build in PROBLEMS.items():
+    chosen = sys.argv[2:] or list(PROBLEMS)
+    unknown = sorted(set(chosen) - set(PROBLEMS))
+    if what not in ("build", "fit") or unknown:
+        raise SystemExit(f"usage: calibration_petab.py build|fit [{'|'.join(PROBLEMS)} ...]")
+    for name in chosen:
         if what == "build":
-            print("wrote", build(BUNDLED / name))
+            print("wrote", PROBLEMS[name](BUNDLED / name))
         else:
             problem, res = refit(name)
             print(name, problem.nominal_summary())
+            print(res.starts[["nll", "status"]].describe().to_string())
             print(res.intervals[["estimate_linear", "lower_linear", "upper_linear",
                                  "lower_open", "upper_open"]].to_string())

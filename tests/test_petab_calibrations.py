@@ -220,6 +220,10 @@ def test_docs_examples_run(capsys):
         # the numbers the page prints in its table (checked, not copied: closed form above)
         assert ci.loc[pid, "lower_linear"] == pytest.approx(lo_hi[0], rel=2e-3)
         assert ci.loc[pid, "upper_linear"] == pytest.approx(lo_hi[1], rel=2e-3)
+    # the car_t_stein_shape numbers the page prints (checked against the native run in
+    # test_car_t_calibration_is_inside_the_joint_region_but_not_the_optimum)
+    assert namespace["car_t"].nominal_summary()["llh"] == pytest.approx(-55.4114, abs=1e-3)
+    assert namespace["local"].best_nll == pytest.approx(51.4164, abs=1e-3)
 
 
 @pytest.mark.slow
