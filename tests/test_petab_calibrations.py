@@ -411,3 +411,33 @@ def test_car_t_multistart_refit_is_unique(tmp_path):
     for pid, value in zip(problem.estimated_ids, 10 ** local.best, strict=True):
         assert best.loc[pid, "value"] == pytest.approx(value, rel=1e-2)
         assert not ci.loc[pid, "lower_open"] and not ci.loc[pid, "upper_open"]
+
+
+def test_car_t_bundled_problem_equals_a_fresh_build(tmp_path):
+    """The bundled folder is what the builder writes from the lupus model as it is now
+    (tables exactly; SBML parameter values and initial amounts to 1e-8): a change to the
+    lupus model shows up here."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "calibration_petab", Path(__file__).resolve().parents[1] / "docs" / "calibration_petab.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    builder.build_car_t_stein_shape(tmp_path)
+    for name in ("conditions.tsv", "observables.tsv", "measurements.tsv", "parameters.tsv",
+                 "problem.yaml"):
+        assert (tmp_path / name).read_text() == (CART_FOLDER / name).read_text(), (
+            f"{name} is stale: rebuild with .venv/bin/python docs/calibration_petab.py build")
+
+    def values(path):
+        m = libsbml.readSBMLFromFile(str(path)).getModel()
+        return ({p.getId(): p.getValue() for p in m.getListOfParameters()},
+                {s.getId(): s.getInitialAmount() for s in m.getListOfSpecies()})
+
+    (p_new, x_new), (p_old, x_old) = values(tmp_path / "model.xml"), values(
+        CART_FOLDER / "model.xml")
+    assert p_new.keys() == p_old.keys() and x_new.keys() == x_old.keys()
+    for k in p_new:
+        assert p_new[k] == pytest.approx(p_old[k], rel=1e-8, abs=1e-300), k
+    for k in x_new:
+        assert x_new[k] == pytest.approx(x_old[k], rel=1e-8, abs=1e-12), k
