@@ -324,6 +324,12 @@ def evaluate_direct(prob, thetas, *, gradient=True, options=None, priors=True):
         lin = full[:, est_idx]
         sc = prob.scale[est_idx]
         grad *= np.where(sc == 1, lin, np.where(sc == 2, lin * math.log(10), 1.0))
+    return finish(prob, thetas, nll, grad, chi2, failed, gradient=gradient, priors=priors)
+
+
+def finish(prob, thetas, nll, grad, chi2, failed, *, gradient: bool, priors: bool):
+    """Add the priors, then mark failed or non-finite vectors: objective and chi2 ``inf``,
+    gradient NaN (shared by the direct and the prepared objective)."""
     if priors and prob.priors:
         pn, pg = _priors(prob, thetas)
         nll += pn

@@ -399,19 +399,9 @@ class PreparedProblem:
                 lin = full[:, self.est_idx]
                 sc = self.est_scale
                 grad *= np.where(sc == 1, lin, np.where(sc == 2, lin * math.log(10), 1.0))
-        if priors and prob.priors:
-            from nksim.analysis._objective import _priors
+        from nksim.analysis._objective import finish
 
-            pn, pg = _priors(prob, thetas)
-            nll += pn
-            if gradient:
-                grad += pg
-        bad = failed | ~np.isfinite(nll)
-        nll[bad] = np.inf
-        chi2[bad] = np.inf
-        if gradient:
-            grad[bad] = np.nan
-        return nll, grad, chi2
+        return finish(prob, thetas, nll, grad, chi2, failed, gradient=gradient, priors=priors)
 
     def _gradient(self, K, nest, dn_dh, dn_ds, args, S, pid):
         grad = np.zeros((K, nest))
