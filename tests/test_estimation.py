@@ -275,3 +275,20 @@ def test_preequilibration_starts_from_the_steady_state(tmp_path):
     prob = read_petab(tmp_path / "problem.yaml")
     expected = stats.norm.logpdf(data, truth, 0.2).sum()
     assert prob.nominal_summary()["llh"] == pytest.approx(expected, rel=1e-6)  # solver rtol 1e-8
+
+
+def test_difference_gradient_at_the_bound_of_a_uniform_prior_is_finite():
+    """Central differences step across a bound; the uniform prior is zero beyond it, so the
+    differences are of the likelihood alone and the prior is added at the point itself (a
+    multi-start run stopped after one iteration at a bound before)."""
+    from importlib import resources
+
+    prob = read_petab(resources.files("nksim.data") / "petab" / "gemcitabine_tgi"
+                      / "problem.yaml")
+    at_bound = np.array([[-1.0, -4.0]])  # tgi_lam on its lower bound (log10 1e-4)
+    exact = prob.objective(at_bound)
+    prob.gradient = "differences"
+    nll, grad, _ = prob.objective(at_bound)
+    assert np.isfinite(grad).all()
+    assert nll[0] == pytest.approx(exact[0][0], rel=1e-9)
+    np.testing.assert_allclose(grad, exact[1], rtol=1e-4)

@@ -357,7 +357,10 @@ def gradient_method(prob) -> str:
 
 
 def _finite_difference(prob, thetas, options, priors, fn, h=1e-5):
-    """Objective and a central-difference gradient, every perturbation in one batch."""
+    """Objective and a central-difference gradient, every perturbation in one batch. The
+    differences are of the likelihood alone; the priors and their analytic gradient are
+    added at the point itself (a step across a bound of a uniform prior would otherwise give
+    an infinite difference at the bound)."""
     K, n = thetas.shape
     steps = h * np.maximum(1.0, np.abs(thetas))
     batch = [thetas]
@@ -370,14 +373,15 @@ def _finite_difference(prob, thetas, options, priors, fn, h=1e-5):
 
     options = options or SolverOptions(rtol=1e-10, atol=1e-12, max_steps=200_000,
                                        progress=False)
-    nll, _, chi2 = fn(prob, allx, gradient=False, options=options, priors=priors)
-    f0 = nll[:K]
+    nll, _, chi2 = fn(prob, allx, gradient=False, options=options, priors=False)
+    f0 = nll[:K].copy()
     grad = np.empty((K, n))
     for m in range(n):
         up = nll[K * (1 + 2 * m):K * (2 + 2 * m)]
         dn = nll[K * (2 + 2 * m):K * (3 + 2 * m)]
         grad[:, m] = (up - dn) / (2 * steps[:, m])
-    return f0, grad, chi2[:K]
+    return finish(prob, thetas, f0, grad, chi2[:K].copy(), ~np.isfinite(f0), gradient=True,
+                  priors=priors)
 
 
 def _priors(prob, thetas):
