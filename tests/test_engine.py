@@ -142,7 +142,7 @@ def test_generated_lu_flags_bad_pivots():
     w[3 * LANES:4 * LANES] = 1.0  # W11
     w[0] = 1e7  # lane 0: a fine pivot
     dinv, bad = np.zeros(n * LANES), np.zeros(LANES)
-    fns.lu_lanes(w, dinv, bad)
+    fns.lu_lanes(w, dinv, bad, LANES)
     assert bad[0] == 0.0 and np.all(bad[1:] == 1.0)
 
 
@@ -210,6 +210,10 @@ def test_results_do_not_depend_on_threads_or_batch():
     part = simulate(CHAIN, t, parameters=params[37:41], doses=doses,
                     options=SolverOptions(threads=1))
     np.testing.assert_array_equal(full.dataset["y"].values[37:41], part.dataset["y"].values)
+    # fewer patients than SIMD lanes: the model's functions compute only the lanes in use
+    alone = simulate(CHAIN, t, parameters=params[5:6], doses=doses,
+                     options=SolverOptions(threads=1))
+    np.testing.assert_array_equal(full.dataset["y"].values[5:6], alone.dataset["y"].values)
 
 
 def test_per_patient_doses_and_initial_states():

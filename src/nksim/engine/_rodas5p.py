@@ -346,6 +346,10 @@ def integrate_range(
     npar = params.shape[1]
     n_rec = t_record.shape[0]
     nL = n * LANES
+    # fewer patients than lanes (a PEtab condition, an SBML event segment, a small run):
+    # the model's functions compute only lanes 0 .. nl-1 (the lanes beyond never receive
+    # a patient; the solver's own loops run over them on their initial zeros)
+    nl = min(LANES, hi - lo)
     # lane state: flat, lane-minor
     y = np.zeros(nL)
     p = np.zeros(npar * LANES)
@@ -487,10 +491,10 @@ def integrate_range(
             inv_h[b] = 1.0 / h[b]
             fac[b] = inv_h[b] / GAMMA
         # ---- 3. f(y) and the LU factors of W = I/(h gamma) - J, for all lanes at once
-        fw_lanes(y, p, fac, keep, f0, w)
+        fw_lanes(y, p, fac, keep, f0, w, nl)
         for x in range(nL):
             f0[x] = (f0[x] + rate[x]) * keep[x]
-        lu_lanes(w, dinv, bad)
+        lu_lanes(w, dinv, bad, nl)
         any_pivoted = False
         for b in range(LANES):
             pivoted[b] = bad[b] != 0.0 and stepping[b]
@@ -530,7 +534,7 @@ def integrate_range(
                 else:
                     for x in range(nL):
                         u[x] += k[(st - 1) * nL + x]
-                rhs_lanes(u, p, fu)
+                rhs_lanes(u, p, fu, nl)
                 for x in range(nL):
                     r[x] = 0.0
                 for j in range(st):
@@ -542,7 +546,7 @@ def integrate_range(
             if any_pivoted:
                 for x in range(nL):
                     r_save[x] = r[x]
-            solve_lanes(w, dinv, r)
+            solve_lanes(w, dinv, r, nl)
             if any_pivoted:
                 for b in range(LANES):
                     if pivoted[b] and not singular[b]:

@@ -12,7 +12,8 @@ error; :attr:`CompiledModel.seconds` is the time spent generating, compiling or 
 
 Backend contract (see :mod:`nksim.model._generate`): ``rhs(y, p, dydt)`` and
 ``jac(y, p, dfdy)`` for one patient; ``rhs_lanes``, ``fw_lanes``, ``lu_lanes`` and
-``solve_lanes`` for :data:`LANES` patients at once in flat, lane-minor arrays.
+``solve_lanes`` for up to :data:`LANES` patients at once in flat, lane-minor arrays (their
+last argument ``nl``: lanes 0 .. nl-1 are computed).
 A model that uses the time ``t`` is compiled in its autonomous form (``t`` as a last,
 hidden state with d t/dt = 1; see :func:`nksim.model._declaration.autonomous`).
 """
@@ -40,10 +41,12 @@ _vec = types.float64[::1]
 _mat = types.float64[:, ::1]
 RHS_SIGNATURE = types.void(_vec, _vec, _vec)  # (y, p, dydt)
 JAC_SIGNATURE = types.void(_vec, _vec, _mat)  # (y, p, dfdy)
-RHS_LANES_SIGNATURE = types.void(_vec, _vec, _vec)  # (y, p, dydt), lane-minor
-FW_LANES_SIGNATURE = types.void(_vec, _vec, _vec, _vec, _vec, _vec)  # y,p,fac,keep,f,w
-LU_LANES_SIGNATURE = types.void(_vec, _vec, _vec)  # (w, dinv, bad)
-SOLVE_LANES_SIGNATURE = types.void(_vec, _vec, _vec)  # (w, dinv, r)
+# the lane functions compute lanes 0 .. nl-1 (nl <= LANES: fewer patients than lanes)
+_nl = types.int64
+RHS_LANES_SIGNATURE = types.void(_vec, _vec, _vec, _nl)  # (y, p, dydt, nl), lane-minor
+FW_LANES_SIGNATURE = types.void(_vec, _vec, _vec, _vec, _vec, _vec, _nl)  # y,p,fac,keep,f,w,nl
+LU_LANES_SIGNATURE = types.void(_vec, _vec, _vec, _nl)  # (w, dinv, bad, nl)
+SOLVE_LANES_SIGNATURE = types.void(_vec, _vec, _vec, _nl)  # (w, dinv, r, nl)
 
 
 @dataclass(frozen=True)

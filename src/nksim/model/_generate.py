@@ -191,8 +191,8 @@ def generate_source(model: Model) -> str:
         "",
         "",
         "@numba.njit(RHS_LANES_SIGNATURE, **_OPTIONS)",
-        "def rhs_lanes(_y, _p, _dydt):",
-        "    for _b in range(LANES):",
+        "def rhs_lanes(_y, _p, _dydt, _nl):",
+        "    for _b in range(_nl):",
     ]
     src += unpack(True, pad)
     src += assignments([f"_dydt{at(i)}" for i in range(n)], list(sm.rhs), pad)
@@ -201,7 +201,7 @@ def generate_source(model: Model) -> str:
         "",
         "",
         "@numba.njit(FW_LANES_SIGNATURE, **_OPTIONS)",
-        "def fw_lanes(_y, _p, _fac, _keep, _dydt, _w):",
+        "def fw_lanes(_y, _p, _fac, _keep, _dydt, _w, _nl):",
         '    """f(y) and W = fac*I - J together (they share powers and exponentials); rows',
         '    and columns of frozen states (keep = 0) and NaN/inf entries of J are zeroed."""',
     ]
@@ -210,7 +210,7 @@ def generate_source(model: Model) -> str:
     fill_zeros = n > 24
     if fill_zeros:
         src.append("    _w[:] = 0.0")
-    src.append("    for _b in range(LANES):")
+    src.append("    for _b in range(_nl):")
     src += unpack(True, pad)
     src += assignments([f"_dydt{at(i)}" for i in range(n)] + [f"_j{i}_{j}" for i, j in nonzero],
                        list(sm.rhs) + [jac[i, j] for i, j in nonzero], pad)
@@ -231,11 +231,11 @@ def generate_source(model: Model) -> str:
         "",
         "",
         "@numba.njit(LU_LANES_SIGNATURE, **_OPTIONS)",
-        "def lu_lanes(_w, _dinv, _bad):",
+        "def lu_lanes(_w, _dinv, _bad, _nl):",
         '    """In-place LU without row exchanges on the sparsity pattern of W. A lane whose',
         f"    pivot is 0, not finite or below {PIVOT_THRESHOLD} x the largest entry below it",
         '    gets _bad = 1 (the solver then pivots that lane properly)."""',
-        "    for _b in range(LANES):",
+        "    for _b in range(_nl):",
     ]
     for i in range(n):
         src += [f"{pad}a{i}_{j} = _w{at(i * n + j)}" for j in sorted(pattern[i])]
@@ -268,9 +268,9 @@ def generate_source(model: Model) -> str:
         "",
         "",
         "@numba.njit(SOLVE_LANES_SIGNATURE, **_OPTIONS)",
-        "def solve_lanes(_w, _dinv, _r):",
+        "def solve_lanes(_w, _dinv, _r, _nl):",
         '    """Solve W x = r in place with the factors of lu_lanes."""',
-        "    for _b in range(LANES):",
+        "    for _b in range(_nl):",
     ]
     src += [f"{pad}r{i} = _r{at(i)}" for i in range(n)]
     for i in range(n):
