@@ -82,6 +82,16 @@ def tgi_formula() -> str:
     return f"1 - exp(-LK1*({schedule})/3)"
 
 
+def _write_problem_yaml(folder: Path) -> Path:
+    """The PEtab v1 problem file of the four tables and model.xml in ``folder``."""
+    yaml = folder / "problem.yaml"
+    yaml.write_text(
+        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
+        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
+    return yaml
+
+
 def build_gemcitabine_tgi(folder: Path) -> Path:
     """Write the PEtab problem ``gemcitabine_tgi`` into ``folder``; returns the YAML path."""
     from nksim.model import to_sbml
@@ -139,12 +149,7 @@ def build_gemcitabine_tgi(folder: Path) -> Path:
                    "nksim calibration: derive_gemcitabine_tgi closed form (assumption)",
                    "ASSUMPTION: no standard error published; range 0.05-0.3"],
     }).to_csv(folder / "parameters.tsv", sep="\t", index=False)
-    yaml = folder / "problem.yaml"
-    yaml.write_text(
-        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
-        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
-        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
-    return yaml
+    return _write_problem_yaml(folder)
 
 
 def build_gemcitabine_tgi_events(folder: Path) -> Path:
@@ -324,12 +329,7 @@ def build_car_t_stein_shape(folder: Path) -> Path:
            "ASSUMPTION: the points are a model's typical curve, not data; 0.56 = Stein 2019's "
            "proportional residual error (Table 1, V-src) read as a log-scale SD; range 0.1-1"],
     }).to_csv(folder / "parameters.tsv", sep="\t", index=False)
-    yaml = folder / "problem.yaml"
-    yaml.write_text(
-        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
-        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
-        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
-    return yaml
+    return _write_problem_yaml(folder)
 
 
 PROBLEMS = {"gemcitabine_tgi": build_gemcitabine_tgi,

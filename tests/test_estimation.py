@@ -49,6 +49,11 @@ def write_problem(folder: Path, data: np.ndarray, *, sigma="0.5", obs_formula="x
     pd.DataFrame(rows, columns=["parameterId", "parameterScale", "lowerBound", "upperBound",
                                 "nominalValue", "estimate"]).to_csv(
         folder / "parameters.tsv", sep="\t", index=False)
+    return write_problem_yaml(folder)
+
+
+def write_problem_yaml(folder: Path) -> Path:
+    """The PEtab v1 problem file of the four tables and model.xml in ``folder``."""
     (folder / "problem.yaml").write_text(
         "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
         "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
@@ -268,11 +273,7 @@ def test_preequilibration_starts_from_the_steady_state(tmp_path):
     pd.DataFrame({"parameterId": ["k"], "parameterScale": ["log10"], "lowerBound": [1e-3],
                   "upperBound": [10.0], "nominalValue": [k], "estimate": [1]}).to_csv(
         tmp_path / "parameters.tsv", sep="\t", index=False)
-    (tmp_path / "problem.yaml").write_text(
-        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
-        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
-        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
-    prob = read_petab(tmp_path / "problem.yaml")
+    prob = read_petab(write_problem_yaml(tmp_path))
     expected = stats.norm.logpdf(data, truth, 0.2).sum()
     assert prob.nominal_summary()["llh"] == pytest.approx(expected, rel=1e-6)  # solver rtol 1e-8
 

@@ -20,6 +20,7 @@ from nksim.analysis import _objective, multistart, read_petab
 from nksim.analysis._objective import evaluate, evaluate_direct
 from nksim.engine import SolverOptions
 from nksim.model import Citation, Model, Parameter, State, to_sbml
+from test_estimation import write_problem_yaml
 
 TEST = Citation("test", "toy model written for the tests", "assumption")
 OPTS = SolverOptions(rtol=1e-8, atol=1e-10, max_steps=200_000, threads=1, progress=False)
@@ -73,11 +74,7 @@ def write_problem(folder: Path, *, pre: bool, uses_time: bool = False) -> Path:
     pd.DataFrame(pars, columns=["parameterId", "parameterScale", "lowerBound", "upperBound",
                                 "nominalValue", "estimate"]).to_csv(
         folder / "parameters.tsv", sep="\t", index=False)
-    (folder / "problem.yaml").write_text(
-        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
-        "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
-        "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n")
-    return folder / "problem.yaml"
+    return write_problem_yaml(folder)
 
 
 def _vectors(prob, n=4, seed=0):

@@ -25,6 +25,8 @@ from nksim.library import get_model
 from nksim.model import Citation, Model, Parameter, State, _declaration, _dimensions
 from nksim.model._dimensions import DimensionError, dimension_key
 
+# W1 with plain numbers: the bundled depillis2006_chemo.toml gives its doses with units,
+# which need pint (the point here is a scenario that does not)
 W1 = """\
 [model]
 name = "depillis2006"

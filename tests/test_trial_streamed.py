@@ -24,6 +24,7 @@ from nksim.config import TrialScenario, read_toml, validate
 from nksim.execution import partial_dir
 from nksim.report.trial import arm_series, run_trial_to_folder, trial_summary
 from nksim.trials import run_trial
+from test_chunked import _one_line_error, _snapshot
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "src" / "nksim" / "data" / "scenarios"
 
@@ -128,17 +129,6 @@ KILLER = textwrap.dedent("""\
 
 def _trial(*args):
     return CliRunner().invoke(cli, ["trial", *map(str, args)], catch_exceptions=False)
-
-
-def _one_line_error(result, start):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nksim: error: " + start), result.output
-
-
-def _snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
-            if p.is_file()}
 
 
 def test_a_killed_trial_resumes_with_nothing_lost_or_counted_twice(tmp_path,

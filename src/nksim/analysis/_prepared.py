@@ -18,7 +18,6 @@ compare this one with (the same value to rounding).
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
@@ -429,12 +428,11 @@ class PreparedProblem:
 
 
 class _Runner:
-    """One model's batched solve, set up once: the arithmetic of
-    :func:`nksim.engine._simulate.integrate` (same solver call, tolerances, clock state of
-    a model using ``t``, non-finite inputs failed before integration, chunks over threads)
-    for runs without doses, minus what does not change between calls (the autonomous form,
-    the compiled functions, atol and threshold vectors, empty event tables) and minus the
-    dataset. Models with SBML events go through ``integrate`` itself (event by event)."""
+    """One model's batched solve, set up once: the engine's :func:`solve_batch` (as
+    :func:`nksim.engine._simulate.integrate` calls it) for runs without doses, with what does
+    not change between calls (the autonomous form, the compiled functions, atol and threshold
+    vectors) built once and no dataset. Models with SBML events go through ``integrate``
+    itself (event by event)."""
 
     def __init__(self, model, times, options):
         from nksim.engine._simulate import _atol_vector
@@ -452,7 +450,6 @@ class _Runner:
         self.nonneg = np.array([s.nonnegative for s in run.states])
         self.atol = np.append(_atol_vector(model, options.atol),
                               [1e-6] * (self.n - self.n_user))
-        self.threads = max(1, options.threads or os.cpu_count() or 1)
 
     def __call__(self, params, y0):
         """``(out (states, P, T), ok (P,))`` for parameter rows ``params`` and initial
@@ -463,6 +460,8 @@ class _Runner:
             raw = integrate(self.model, self.times, parameters=params, initial=y0,
                             options=self.options)
             return raw.out, raw.stats[:, 0] == _rodas5p.OK
+        from nksim.engine._simulate import no_events, solve_batch
+
         params = np.require(params, float, ["C", "W"])
         P, n, T = params.shape[0], self.n, self.times.size
         y0 = np.require(y0 if n == self.n_user else np.hstack([y0, np.zeros((P, 1))]),
@@ -471,41 +470,8 @@ class _Runner:
         ext = np.empty((P, n))
         stats = np.full((P, 4), float(_rodas5p.NON_FINITE))
         good = np.isfinite(params).all(axis=1) & np.isfinite(y0).all(axis=1)
-        todo = np.flatnonzero(good)
-        opts, fns, times = self.options, self.fns, self.times
-        empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
-
-        def run(lo: int, hi: int) -> None:
-            idx = todo[lo:hi]
-            if idx.size == 0:
-                return
-            a, b = int(idx[0]), int(idx[-1]) + 1
-            whole = b - a == idx.size
-            if whole:
-                o, e, st, yy, pp = out[:, a:b], ext[a:b], stats[a:b], y0[a:b], params[a:b]
-            else:
-                o, e, st = np.empty((n, idx.size, T)), np.empty((idx.size, n)), \
-                    np.empty((idx.size, 4))
-                yy, pp = np.ascontiguousarray(y0[idx]), np.ascontiguousarray(params[idx])
-            _rodas5p.integrate_range(
-                *fns.kernels,
-                0, idx.size, yy, pp, times, 0.0, float(times[-1]),
-                np.zeros(idx.size + 1, dtype=np.int64), empty_f, empty_i, empty_f, empty_f,
-                self.threshold, self.nonneg, float(opts.rtol), self.atol, float(opts.h_max),
-                int(opts.max_steps), o, e, st)
-            if not whole:
-                out[:, idx], ext[idx], stats[idx] = o, e, st
-
-        chunk = max(_rodas5p.LANES, min(4096, -(-todo.size // (self.threads * 4))))
-        starts = range(0, todo.size, chunk)
-        if self.threads == 1 or len(starts) <= 1:
-            for lo in starts:
-                run(lo, lo + chunk)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(self.threads, thread_name_prefix="nksim") as pool:
-                list(pool.map(lambda lo: run(lo, lo + chunk), starts))
+        solve_batch(self.fns, self.times, 0.0, y0, params, np.flatnonzero(good), no_events(P),
+                    self.threshold, self.nonneg, self.atol, self.options, out, ext, stats)
         return out[:self.n_user], stats[:, 0] == _rodas5p.OK
 
 

@@ -222,35 +222,6 @@ def integrate(
     bad_input = ~(np.isfinite(params).all(axis=1) & np.isfinite(y0).all(axis=1))
     todo = np.flatnonzero(~bad_input)
 
-    def run(lo: int, hi: int) -> int:
-        idx = todo[lo:hi]
-        if idx.size == 0:
-            return 0
-        a, b = int(idx[0]), int(idx[-1]) + 1
-        whole = b - a == idx.size  # a contiguous range: the solver writes in place
-        if whole:
-            sub_out, sub_ext, sub_stats = out[:, a:b], ext_time[a:b], stats[a:b]
-            sub_y0, sub_par = y0_run[a:b], params[a:b]
-        else:
-            sub_out = np.empty((n, idx.size, n_rec))
-            sub_ext = np.empty((idx.size, n))
-            sub_stats = np.empty((idx.size, 4))
-            sub_y0 = np.ascontiguousarray(y0_run[idx])
-            sub_par = np.ascontiguousarray(params[idx])
-        sub_ptr, sub_time, sub_state, sub_bolus, sub_rate = _select_events(
-            idx, ev_ptr, ev_time, ev_state, ev_bolus, ev_rate)
-        _rodas5p.integrate_range(
-            *fns.kernels,
-            0, idx.size, sub_y0, sub_par,
-            times, float(t_start), float(times[-1]),
-            sub_ptr, sub_time, sub_state, sub_bolus, sub_rate,
-            threshold, nonneg, float(options.rtol), atol, float(options.h_max),
-            int(options.max_steps), sub_out, sub_ext, sub_stats,
-        )
-        if not whole:
-            out[:, idx], ext_time[idx], stats[idx] = sub_out, sub_ext, sub_stats
-        return idx.size
-
     if model.events:  # discrete events: patient by patient, from event to event
         from nksim.engine._events import integrate_with_events
 
@@ -265,17 +236,10 @@ def integrate(
         ext_time[:] = np.nan
         todo = todo[:0]
 
-    threads = max(1, options.threads or os.cpu_count() or 1)
-    chunk = max(_rodas5p.LANES, min(4096, -(-todo.size // (threads * 4))))
-    starts = range(0, todo.size, chunk)
     with _progress(todo.size, options.progress) as bar:
-        if threads == 1 or len(starts) == 1:
-            for lo in starts:
-                bar.update(run(lo, lo + chunk))
-        else:
-            with ThreadPoolExecutor(threads, thread_name_prefix="nksim") as pool:
-                for done in pool.map(lambda lo: run(lo, lo + chunk), starts):
-                    bar.update(done)
+        solve_batch(fns, times, t_start, y0_run, params, todo,
+                    (ev_ptr, ev_time, ev_state, ev_bolus, ev_rate), threshold, nonneg, atol,
+                    options, out, ext_time, stats, on_done=bar.update)
 
     if bad_input.any():
         out[:, bad_input] = np.nan
@@ -385,6 +349,67 @@ def _event_arrays(per_patient: list[list[Dose]], model: Model):
             return np.ascontiguousarray(
                 np.concatenate([getattr(e, name) for e in events]).astype(dt))
     return ptr, cat("time", float), cat("state", np.int64), cat("bolus", float), cat("rate", float)
+
+
+def solve_batch(fns, times, t_start, y0, params, todo, events, threshold, nonneg, atol,
+                options, out, ext_time, stats, *, on_done=None) -> None:
+    """Integrate the patients ``todo`` (indices into ``y0``/``params``, the run model's
+    states) into ``out`` (states x patients x times), ``ext_time`` and ``stats``: in ranges
+    of at least :data:`LANES` patients over ``options.threads`` threads, each range in one
+    solver call (written in place when its patients are contiguous). ``events``: the dose
+    arrays of every patient (``ev_ptr, ev_time, ev_state, ev_bolus, ev_rate``);
+    ``on_done(n)`` after each range (progress). The one place that calls the solver for a
+    batch (:func:`integrate`, the prepared PEtab objective)."""
+    n, n_rec = out.shape[0], times.size
+    ev_ptr, ev_time, ev_state, ev_bolus, ev_rate = events
+
+    def run(lo: int, hi: int) -> int:
+        idx = todo[lo:hi]
+        if idx.size == 0:
+            return 0
+        a, b = int(idx[0]), int(idx[-1]) + 1
+        whole = b - a == idx.size  # a contiguous range: the solver writes in place
+        if whole:
+            sub_out, sub_ext, sub_stats = out[:, a:b], ext_time[a:b], stats[a:b]
+            sub_y0, sub_par = y0[a:b], params[a:b]
+        else:
+            sub_out = np.empty((n, idx.size, n_rec))
+            sub_ext = np.empty((idx.size, n))
+            sub_stats = np.empty((idx.size, 4))
+            sub_y0 = np.ascontiguousarray(y0[idx])
+            sub_par = np.ascontiguousarray(params[idx])
+        sub_ptr, sub_time, sub_state, sub_bolus, sub_rate = _select_events(
+            idx, ev_ptr, ev_time, ev_state, ev_bolus, ev_rate)
+        _rodas5p.integrate_range(
+            *fns.kernels,
+            0, idx.size, sub_y0, sub_par,
+            times, float(t_start), float(times[-1]),
+            sub_ptr, sub_time, sub_state, sub_bolus, sub_rate,
+            threshold, nonneg, float(options.rtol), atol, float(options.h_max),
+            int(options.max_steps), sub_out, sub_ext, sub_stats,
+        )
+        if not whole:
+            out[:, idx], ext_time[idx], stats[idx] = sub_out, sub_ext, sub_stats
+        return idx.size
+
+    threads = max(1, options.threads or os.cpu_count() or 1)
+    chunk = max(_rodas5p.LANES, min(4096, -(-todo.size // (threads * 4))))
+    starts = range(0, todo.size, chunk)
+    done = on_done or (lambda k: None)
+    if threads == 1 or len(starts) <= 1:
+        for lo in starts:
+            done(run(lo, lo + chunk))
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix="nksim") as pool:
+            for k in pool.map(lambda lo: run(lo, lo + chunk), starts):
+                done(k)
+
+
+def no_events(n_patients: int) -> tuple:
+    """The dose arrays of ``n_patients`` patients without doses (for :func:`solve_batch`)."""
+    empty_f = np.zeros(0)
+    return (np.zeros(n_patients + 1, dtype=np.int64), empty_f, np.zeros(0, dtype=np.int64),
+            empty_f, empty_f)
 
 
 def _select_events(idx, ptr, ev_time, ev_state, ev_bolus, ev_rate):
