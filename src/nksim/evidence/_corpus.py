@@ -77,8 +77,18 @@ class CorpusText:
 
 
 def _raw_lines() -> list[str]:
-    path = resources.files("nksim.evidence").joinpath("data", "corpus", "claims_corpus.jsonl")
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Lines of ``claims_corpus.jsonl``, then of any ``claims_corpus_*.jsonl`` beside it
+    (a fresh test split is collected into a file of its own), in name order."""
+    folder = resources.files("nksim.evidence").joinpath("data", "corpus")
+    names = sorted(
+        p.name for p in folder.iterdir()
+        if p.name.startswith("claims_corpus_") and p.name.endswith(".jsonl")
+    )
+    lines: list[str] = []
+    for name in ["claims_corpus.jsonl", *names]:
+        text = folder.joinpath(name).read_text(encoding="utf-8")
+        lines += [line for line in text.splitlines() if line.strip()]
+    return lines
 
 
 @lru_cache(maxsize=1)
