@@ -16,6 +16,7 @@ import jinja2
 import numpy as np
 import pytest
 
+from nksim.report import _plots
 from nksim.report._plots import above_limit, percentile_band, pyplot, readable_log_axis, tick_label
 from nksim.report._render import ARM_COLOURS, arm_colour, environment, fmt_number, render
 
@@ -210,3 +211,19 @@ def test_the_python_examples_of_the_reports_page_run():
     assert blocks
     for block in blocks:
         exec(compile(block, "docs/reports.md", "exec"), {})
+
+
+def test_percentiles_and_peak_block_by_block_equal_the_whole(monkeypatch):
+    # a streamed trial's panel values are disk-backed and read a few columns at a time
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(0, 3, size=(37, 23))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[0, 5], values[:, 7] = np.inf, np.nan
+    whole = percentile_band(values, 1.0)
+    peak = np.nanmax(values)
+    monkeypatch.setattr(_plots, "BLOCK_VALUES", 37 * 2)  # two columns a block
+    assert [b.shape[1] for b in _plots.column_blocks(values)] == [2] * 11 + [1]
+    for got, want in zip(percentile_band(values, 1.0), whole, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert _plots.nanmax_blocks(values) == peak == np.inf
+    assert np.isnan(_plots.nanmax_blocks(np.full((3, 4), np.nan)))

@@ -78,6 +78,9 @@ def test_streamed_trial_is_bit_identical_to_the_in_memory_run(tmp_path, small_tr
     _same_trial(streamed, ref)
     for arm in streamed.arms:  # nothing of the time course stays in memory
         assert arm.simulation.dataset is None
+        # the report panels' values are in unnamed files beside the output, not in memory
+        assert all(isinstance(v.base, np.memmap) for v in arm.simulation.series.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "t.toml"]
     parts = sorted(p.name for p in (tmp_path / "out" / "timecourse.parquet").iterdir())
     assert parts == [f"part-{k:06d}.parquet" for k in range(5)]
     got = pd.read_parquet(tmp_path / "out" / "timecourse.parquet")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from nksim.report._labels import ENDPOINTS, STATUS, label
+from nksim.report._plots import column_blocks, nanmax_blocks
 from nksim.report._render import fmt_number
 
 MIN_PATIENTS = 5  # an estimate resting on fewer patients is flagged
@@ -68,10 +69,12 @@ def _range_flags(result, panels, series: dict[str, dict[str, np.ndarray]]) -> li
             y = series.get(arm.name, {}).get(panel.key)
             if y is None or not y.size:
                 continue
+            outside = np.zeros(y.shape[0], dtype=bool)
             with np.errstate(invalid="ignore"):
-                outside = np.any((y < lo) | (y > hi), axis=1)
+                for b in column_blocks(y):
+                    outside |= np.any((b < lo) | (b > hi), axis=1)
             if outside.any():
-                peak = np.nanmax(y)
+                peak = nanmax_blocks(y)
                 scale = (f"; the scale runs from {fmt_number(panel.scale[0])} to "
                          f"{fmt_number(panel.scale[1])}" if panel.scale else "")
                 out.append(f"Arm {arm.name}: {int(outside.sum())} of {y.shape[0]} patients "

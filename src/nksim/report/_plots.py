@@ -55,6 +55,27 @@ def above_limit(values: np.ndarray, limit: float | None) -> np.ndarray:
     return np.where(np.isfinite(values) & (values >= limit), values, np.nan)
 
 
+BLOCK_VALUES = 1 << 24  # values per block of columns (128 MB of float64)
+
+
+def column_blocks(values: np.ndarray, block: int | None = None):
+    """``values`` (patients x times) as blocks of whole columns of about ``block``
+    values each, so that a streamed trial's disk-backed panel values (:mod:`nksim.report.trial`)
+    are never all in memory; every per-time statistic is the same computed block by block."""
+    step = max(1, (BLOCK_VALUES if block is None else block) // max(1, values.shape[0]))
+    for j in range(0, values.shape[1], step):
+        yield values[:, j:j + step]
+
+
+def nanmax_blocks(values: np.ndarray) -> float:
+    """``np.nanmax`` of a patients x times array, block by block (NaN when all are NaN)."""
+    peak = np.nan
+    for b in column_blocks(values):
+        if b.size:
+            peak = np.fmax(peak, np.fmax.reduce(b, axis=None))
+    return float(peak)
+
+
 def percentile_band(values: np.ndarray, limit: float | None,
                     q: Sequence[float] = (10, 50, 90)) -> tuple[np.ndarray, ...]:
     """Percentiles over patients (axis 0) of the true values, each then cut at ``limit``.
@@ -63,10 +84,12 @@ def percentile_band(values: np.ndarray, limit: float | None,
     a band whose lower edge is below the limit is drawn from the limit.
     """
     values = np.asarray(values, dtype=float)
+    parts = []
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        out = np.nanpercentile(np.where(np.isfinite(values), values, np.nan), q, axis=0)
-    lo, mid, hi = out
+        for b in column_blocks(values):
+            parts.append(np.nanpercentile(np.where(np.isfinite(b), b, np.nan), q, axis=0))
+    lo, mid, hi = np.concatenate(parts, axis=1) if parts else np.full((len(q), 0), np.nan)
     if limit is not None:
         visible = hi >= limit
         lo = np.where(visible, np.maximum(lo, limit), np.nan)

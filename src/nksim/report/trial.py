@@ -28,6 +28,7 @@ from nksim.report._panels import detection_limit, panels_for, setting_of
 from nksim.report._plots import (
     legend_outside,
     mark_events,
+    nanmax_blocks,
     percentile_band,
     pyplot,
     readable_log_axis,
@@ -82,11 +83,9 @@ def arm_series(result, panels: tuple[Panel, ...] | None = None
             continue
         ds = arm.simulation.dataset
         ok = arm.patients["status"].astype(str).eq("ok").to_numpy()
-        if ds is None:  # streamed (run_trial_to_folder): the panels' values were kept
-            kept = arm.simulation.series
+        if ds is None:  # streamed (run_trial_to_folder): the analysed patients' values
             times[arm.name] = np.asarray(arm.simulation.times, float)
-            series[arm.name] = {p.key: np.asarray(kept[p.key], dtype=float)[ok]
-                                for p in panels}
+            series[arm.name] = {p.key: arm.simulation.series[p.key] for p in panels}
             continue
         times[arm.name] = ds["time"].values
         series[arm.name] = {p.key: np.asarray(p.series(ds), dtype=float)[ok] for p in panels}
@@ -156,7 +155,7 @@ def _draw_panel(ax, result, panel: Panel, limit: float | None, times, series, in
                 markevery=0.1 if np.isfinite(mid).any() else None, ms=4,
                 label=f"{arm.name}: median, 10–90th percentiles (n = {y.shape[0]}{seen})")
     if panel.plausible is not None and np.isfinite(panel.plausible[1]):
-        top = max((np.nanmax(v[panel.key]) for v in series.values() if v[panel.key].size),
+        top = max((nanmax_blocks(v[panel.key]) for v in series.values() if v[panel.key].size),
                   default=-np.inf)
         if top > 0.8 * panel.plausible[1]:  # only when the data come near it
             ax.axhline(panel.plausible[1], color="#b00", lw=0.9, ls="--",
@@ -374,17 +373,18 @@ def run_trial_to_folder(scenario, out_dir, scenario_raw: dict[str, Any] | None, 
                 and np.array_equal(status.column("patient").to_numpy(),
                                    candidates)):  # pragma: no cover
             raise RuntimeError("the status parts are not the trial's patients in order")
-        out["result"] = _streamed_result(plan, run, status, compile_time[0])
+        out["result"] = _streamed_result(plan, run, status, compile_time[0], staging.parent)
         write_trial_outputs(out["result"], staging, scenario_raw, execution=run.execution)
 
     outcome = finish_run(run, write, key=("arm", "patient"))
     return out["result"], outcome
 
 
-def _streamed_result(plan, run, status_table, compile_time: float):
+def _streamed_result(plan, run, status_table, compile_time: float, scratch: Path):
     """The trial's result from the written chunks, read back one at a time: each arm's
-    endpoints and panel values, segment by segment (a chunk may hold patients of two
-    arms)."""
+    endpoints and its analysed patients' panel values, segment by segment (a chunk may hold
+    patients of two arms). The panel values go to unnamed files in ``scratch`` (deleted
+    when the result is), so memory stays bounded by the chunk size."""
     import pyarrow.parquet as pq
 
     from nksim.execution import dataset_from_table
@@ -392,11 +392,14 @@ def _streamed_result(plan, run, status_table, compile_time: float):
 
     panels = panels_for(plan)
     status = status_table.drop_columns(["arm"]).to_pandas().set_index("patient")
+    ok = status["status"].astype(str).eq("ok").to_numpy()
     starts = np.cumsum([0] + [len(a.patients) for a in plan.arms])
     n_times = plan.times.size
     endpoints: dict[str, list[pd.DataFrame]] = {a.name: [] for a in plan.arms}
-    series: dict[str, dict[str, list[np.ndarray]]] = {
-        a.name: {p.key: [] for p in panels} for a in plan.arms}
+    series = {a.name: {p.key: _scratch_array(scratch, n_times, int(ok[a0:a1].sum()))
+                       for p in panels}
+              for a, a0, a1 in zip(plan.arms, starts[:-1], starts[1:], strict=True)}
+    filled = {a.name: 0 for a in plan.arms}
     for part in run.timecourse_parts:
         k = int(part.name[5:11])
         lo = k * run.chunk_size
@@ -411,8 +414,11 @@ def _streamed_result(plan, run, status_table, compile_time: float):
             ds = dataset_from_table(plan.model, plan.times, segment,
                                     parameters=arm.parameters[i:j], initial=arm.initial[i:j])
             endpoints[arm.name].append(plan.patient_endpoints(arm, ds, i, j))
+            keep, at = ok[first:last], filled[arm.name]
             for p in panels:
-                series[arm.name][p.key].append(np.asarray(p.series(ds), dtype=float))
+                values = np.asarray(p.series(ds), dtype=float)[keep]
+                series[arm.name][p.key][:, at:at + len(values)] = values.T
+            filled[arm.name] += int(keep.sum())
             del ds, segment
         del table
     arms = []
@@ -426,7 +432,18 @@ def _streamed_result(plan, run, status_table, compile_time: float):
         rows = status.iloc[a0:a1]
         sim = StreamedSimulation(
             plan.model, rows, plan.times, run.run_time * (a1 - a0) / total, compile_time,
-            {key: np.concatenate(v) for key, v in series[arm.name].items()})
+            {key: v.T for key, v in series[arm.name].items()})
         ends = pd.concat(endpoints[arm.name], ignore_index=True)
         arms.append(plan.arm_result(arm, sim, ends, rows["status"].to_numpy()))
     return plan.result(arms)
+
+
+def _scratch_array(folder: Path, n_times: int, n_patients: int) -> np.ndarray:
+    """A zeroed times x patients float64 array in an unnamed file of ``folder`` (deleted
+    as soon as nothing maps it), or in memory when it is empty."""
+    import tempfile
+
+    if n_times * n_patients == 0:
+        return np.zeros((n_times, n_patients))
+    with tempfile.TemporaryFile(dir=folder, prefix=".nksim-panel-") as f:
+        return np.memmap(f, dtype=np.float64, mode="w+", shape=(n_times, n_patients))

@@ -87,8 +87,9 @@ class ArmResult:
 class StreamedSimulation:
     """What a streamed trial (``nksim trial``) keeps of an arm's simulation once its time
     courses are on disk (``timecourse.parquet/``): the status table (indexed by patient),
-    the output times, the timing and the report's panel values (``series``: panel key ->
-    patients x times). ``dataset`` is ``None``: the time courses are not in memory."""
+    the output times, the timing and the analysed (``ok``) patients' values of the report's
+    panels (``series``: panel key -> analysed patients x times, disk-backed). ``dataset`` is
+    ``None``: the time courses are not in memory."""
 
     model: Model
     patients: pd.DataFrame
