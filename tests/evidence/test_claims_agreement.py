@@ -1,0 +1,159 @@
+"""Agreement between the two annotators of the claim corpus: the second annotation file is
+well formed, Cohen's kappa is computed right, and the figures written in
+docs/claims-labelling.md are the ones the files give now."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from nksim.evidence._agreement import (
+    Scores,
+    _kappa_from_counts,
+    agreement_table,
+    annotator_agreement,
+    group_of,
+    kappa,
+    load_second_annotation,
+    rule_table,
+    site_bootstrap_kappa,
+)
+from nksim.evidence._corpus import load_corpus
+from nksim.evidence._rules import claim_rules
+
+from .conftest import REPO_ROOT
+
+DOC = REPO_ROOT / "docs" / "claims-labelling.md"
+
+
+@pytest.fixture(scope="module")
+def report():
+    return annotator_agreement()
+
+
+def test_kappa_matches_a_hand_computed_two_by_two_table():
+    # 2x2 table, annotator 1 in rows, annotator 2 in columns:
+    #            A2 yes  A2 no
+    #   A1 yes     20      5
+    #   A1 no      10     15        n = 50
+    # p_o = (20 + 15) / 50 = 0.70
+    # p_e = (25/50)(30/50) + (25/50)(20/50) = 0.30 + 0.20 = 0.50
+    # kappa = (0.70 - 0.50) / (1 - 0.50) = 0.40
+    a1 = [True] * 25 + [False] * 25
+    a2 = [True] * 20 + [False] * 5 + [True] * 10 + [False] * 15
+    assert kappa(a1, a2) == pytest.approx(0.40, abs=1e-12)
+    assert kappa(a2, a1) == pytest.approx(0.40, abs=1e-12)
+    # perfect agreement and agreement no better than chance
+    assert kappa(a1, a1) == pytest.approx(1.0)
+    assert kappa([True, True, False, False], [True, False, True, False]) == pytest.approx(0.0)
+    # one class only for both: undefined
+    assert math.isnan(kappa([True, True], [True, True]))
+
+
+def test_vectorised_kappa_of_the_bootstrap_equals_sklearn():
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        a = rng.random(40) < rng.random()
+        b = np.where(rng.random(40) < 0.8, a, ~a)
+        tp, fp = int(np.sum(a & b)), int(np.sum(~a & b))
+        fn, tn = int(np.sum(a & ~b)), int(np.sum(~a & ~b))
+        got = float(_kappa_from_counts(tp, fp, fn, tn))
+        if len(set(a.tolist()) | set(b.tolist())) < 2:
+            assert math.isnan(got)
+        else:
+            want = cohen_kappa_score(a, b, labels=[False, True])
+            assert got == pytest.approx(want, abs=1e-12)
+            assert kappa(a, b) == pytest.approx(want, abs=1e-12)
+
+
+def test_scores_and_bootstrap_on_a_constructed_example():
+    s = Scores(tp=20, fp=10, fn=5, tn=15)
+    assert s.precision == pytest.approx(20 / 30)
+    assert s.recall == pytest.approx(20 / 25)
+    assert s.specificity == pytest.approx(15 / 25)
+    a1 = [True] * 25 + [False] * 25
+    a2 = [True] * 20 + [False] * 5 + [True] * 10 + [False] * 15
+    sites = [f"s{i // 2}" for i in range(50)]
+    low, high = site_bootstrap_kappa(a1, a2, sites, n_boot=400, seed=1)
+    assert low < 0.40 < high and -1.0 <= low and high <= 1.0
+    assert (low, high) == site_bootstrap_kappa(a1, a2, sites, n_boot=400, seed=1)
+    assert site_bootstrap_kappa(a1, a1, sites, n_boot=50, seed=1) == (1.0, 1.0)
+
+
+def test_second_annotation_covers_exactly_the_302_texts_with_valid_rules():
+    rows = load_second_annotation()
+    ids = [r["id"] for r in rows]
+    assert len(ids) == 302 and len(set(ids)) == 302
+    assert ids == sorted(ids)
+    corpus = {t.id: t for t in load_corpus()}
+    expected = sorted(
+        t.id
+        for t in corpus.values()
+        if t.lang == "en" and (t.split == "dev" or "test3" in (t.split, t.retired_from))
+    )
+    assert ids == expected
+    rule_ids = {r.id for r in claim_rules().rules}
+    for r in rows:
+        assert set(r) == {"id", "labels", "note"}
+        assert isinstance(r["note"], str)
+        assert r["labels"] == sorted(set(r["labels"])), r["id"]
+        assert set(r["labels"]) <= rule_ids - {"claimed_phase"}, r["id"]
+    groups = [group_of(corpus[i]) for i in ids]
+    assert groups.count("dev") == 136 and groups.count("test3") == 166
+
+
+def test_report_is_consistent_with_its_counts(report):
+    all_ = report.groups["all"]
+    assert all_.n == report.groups["dev"].n + report.groups["test3"].n == 302
+    s = all_.a2_vs_a1
+    assert s.tp + s.fp + s.fn + s.tn == 302
+    assert s.fp + s.fn == sum(d.binary for d in report.disagreements)
+    assert all_.agreement == pytest.approx(1 - (s.fp + s.fn) / 302)
+    # the roles swapped: precision and recall trade places
+    r = all_.a1_vs_a2
+    assert (r.tp, r.fp, r.fn, r.tn) == (s.tp, s.fn, s.fp, s.tn)
+    assert r.precision == pytest.approx(s.recall) and r.recall == pytest.approx(s.precision)
+    low, high = all_.kappa_ci
+    assert low < all_.kappa < high
+
+
+def _section():
+    text = DOC.read_text(encoding="utf-8")
+    head = "## Agreement between two annotators"
+    assert head in text
+    return text[text.index(head) :]
+
+
+def test_documented_tables_match_the_files(report):
+    section = _section()
+    assert agreement_table(report) in section
+    assert rule_table(report) in section
+
+
+def test_documented_headline_matches_the_files(report):
+    section = _section()
+    s = report.groups["all"].a2_vs_a1
+    m = re.search(
+        r"precision\s+\*\*(\d\.\d+)\*\*,\s+recall\s+\*\*(\d\.\d+)\*\*,"
+        r"\s+specificity\s+\*\*(\d\.\d+)\*\*",
+        section,
+    )
+    assert m, "headline sentence missing"
+    assert [float(x) for x in m.groups()] == [
+        round(s.precision, 3),
+        round(s.recall, 3),
+        round(s.specificity, 3),
+    ]
+    n_binary = sum(d.binary for d in report.disagreements)
+    flat = " ".join(section.split())
+    assert f"all but {n_binary} of 302 texts" in flat
+    assert f"all but {len(report.disagreements)} texts" in flat
+    # every disagreement on the binary label is quoted by id in the section
+    for d in report.disagreements:
+        if d.binary:
+            assert f"`{d.id}`" in section, d.id
