@@ -157,3 +157,21 @@ def test_documented_headline_matches_the_files(report):
     for d in report.disagreements:
         if d.binary:
             assert f"`{d.id}`" in section, d.id
+
+
+def test_documented_prose_figures_match_the_files(report):
+    flat = " ".join(_section().split())
+    g = report.groups
+    assert (
+        f"kappa {g['all'].kappa:.2f} overall ({g['dev'].kappa:.2f} on `dev`, "
+        f"{g['test3'].kappa:.2f} on the former `test3`)" in flat
+    )
+    assert f"(precision {g['dev'].a2_vs_a1.precision:.3f} against A1 on `dev`)" in flat
+    s = g["all"].a2_vs_a1
+    assert f"({s.fp} that A2 flagged and A1 did not, {s.fn} the reverse)" in flat
+    rule = {r.rule: r for r in report.rules}["unapproved_indication"]
+    assert f"`unapproved_indication` kappa {rule.kappa:.2f}" in flat
+    assert (
+        f"A2 alone gave it on {rule.n_2 - rule.both} texts, "
+        f"A1 alone on {rule.n_1 - rule.both}" in flat
+    )
