@@ -28,10 +28,10 @@ def test_shipped_model_belongs_to_the_current_train_split(lang):
 def test_ngrams_are_scikit_learns(pipes):
     texts = ["Our NK cells cure  all\ndiseases!", "本院 NK细胞回输 a", "x", "  ", "ab abc abcd"]
     for lang, pipe in pipes.items():
-        for (name, vec), (analyzer, ngram_range) in zip(
-            pipe[0].transformer_list, cm.FEATURES[lang], strict=True
-        ):
-            sk = vec.build_analyzer()
+        text_parts = [part for _, part in pipe[0].transformer_list if hasattr(part, "steps")]
+        for part, (analyzer, ngram_range) in zip(text_parts, cm.FEATURES[lang], strict=True):
+            sk = part[-1].build_analyzer()
+            name = analyzer
             for text in texts:
                 assert cm._ngrams(analyzer, text, ngram_range) == sk(text), (lang, name, text)
 
@@ -42,14 +42,39 @@ def test_numpy_scorer_equals_scikit_learn_predict_proba(pipes, lang):
     # train and dev texts only: a fresh test split is not even scored outside its measurement
     corpus = load_corpus("train") + load_corpus("dev")
     texts = [t.text for t in corpus][::3] + ["", "NK", "包治百病 " * 50]
-    prepared = [cm._prep(t) for t in texts]
-    expected = pipe.predict_proba(prepared)[:, 1]
+    inputs = [cm.model_input(t, lang) for t in texts]  # prepared text, rule features
+    expected = pipe.predict_proba(inputs)[:, 1]
     fresh = cm.scorer_from_arrays(cm.export_model(pipe, lang), lang)
-    got = np.array([fresh.probability(p) for p in prepared])
+    got = np.array([fresh.probability(*x) for x in inputs])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     # and the shipped file holds the same fit (deterministic liblinear fit)
-    shipped = np.array([cm.model(lang).probability(p) for p in prepared])
+    shipped = np.array([cm.model(lang).probability(*x) for x in inputs])
     np.testing.assert_allclose(shipped, expected, rtol=0, atol=1e-9)
+
+
+def test_english_model_reads_the_rules_findings():
+    # stacking: the English model reads which rules flagged or were suppressed, context
+    # counts and the subject beside the n-grams; the Chinese model reads n-grams only
+    names = cm.rule_feature_names("en")
+    assert cm.model("en").rule_names == names and "flag:absolute_safety" in names
+    assert cm.model("zh").rule_names == () and cm.rule_feature_names("zh") == ()
+    text = "Stem cell infusions at our clinic in Cancun for knee pain and fatigue."
+    none = cm.RuleEvidence(frozenset(), frozenset(), False, "stem_cell")
+    high = cm.RuleEvidence(frozenset({"absolute_safety"}), frozenset(), True, "stem_cell")
+    quiet = cm.RuleEvidence(frozenset(), frozenset({"absolute_safety"}), False, "stem_cell")
+    p_none, p_high, p_quiet = (cm.red_flag_probability(text, "en", e) for e in (none, high, quiet))
+    assert p_high > p_none  # a flagged claim raises the probability
+    assert p_quiet != p_high  # a claim its context suppressed is not a flagged one
+    with pytest.raises(ValueError):
+        cm.model("en").probability(cm._prep(text))  # rule features are required
+
+
+def test_site_folds_keep_each_site_on_one_side():
+    train = cm.train_texts("en")
+    folds = cm.site_folds([t.site for t in train])
+    assert len(folds) == cm.N_FOLDS
+    for fit_idx, held_idx in folds:
+        assert not {train[i].site for i in fit_idx} & {train[i].site for i in held_idx}
 
 
 def test_probability_is_a_probability():

@@ -55,6 +55,18 @@ FEATURES: dict[str, tuple[tuple[str, tuple[int, int]], ...]] = {
 }
 C_REG = {"en": 4.0, "zh": 4.0}
 MIN_DF = 2
+#: per language: whether the readable rules' findings are features beside the n-grams
+#: (stacking), and their weight against the L2-normalised TF-IDF blocks (chosen on the
+#: English dev split and by site-grouped cross-validation of the English train split)
+RULE_FEATURES = {"en": True, "zh": False}
+RULE_WEIGHT = 0.5
+#: context lexicons of ``claim_rules.toml`` whose match counts (log(1 + n)) are features
+CONTEXT_FEATURES = (
+    "first_person", "second_person", "price", "sales", "cue", "research", "hedge",
+    "reporting_verb", "proof", "doubt", "prohibition",
+)  # fmt: skip
+SUBJECTS = ("car_t", "nk", "exosome", "stem_cell", "immune_cell", "generic")
+N_FOLDS = 5
 MODEL_FILE = "claims_model.npz"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -113,6 +125,75 @@ def train_sha256(lang: str) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class RuleEvidence:
+    """What the readable rules found in a text, before the combination with the model:
+    the rules flagged, the rules matched but dropped for their context (negated, quoted,
+    reported, hedged...), and the subject of the text."""
+
+    flagged: frozenset[str]
+    suppressed: frozenset[str]
+    high: bool
+    subject: str
+
+
+def rule_feature_names(lang: str) -> tuple[str, ...]:
+    """Names of the rule and context features of a language's model (none for Chinese)."""
+    if not RULE_FEATURES[lang]:
+        return ()
+    from ._rules import claim_rules
+
+    ids = [r.id for r in claim_rules().rules]
+    return (
+        *(f"flag:{i}" for i in ids),
+        *(f"suppressed:{i}" for i in ids),
+        "any_high",
+        "n_flagged",
+        "any_flag",
+        *(f"context:{c}" for c in CONTEXT_FEATURES),
+        *(f"subject:{s}" for s in SUBJECTS),
+    )
+
+
+def rule_features(prepared: str, evidence: RuleEvidence, names: tuple[str, ...]) -> np.ndarray:
+    """The feature vector ``names`` (:func:`rule_feature_names`) of one prepared text."""
+    from ._rules import claim_rules
+
+    context = claim_rules().context
+    out = np.zeros(len(names))
+    for j, name in enumerate(names):
+        kind, _, what = name.partition(":")
+        if kind == "flag":
+            out[j] = what in evidence.flagged
+        elif kind == "suppressed":
+            out[j] = what in evidence.suppressed
+        elif kind == "any_high":
+            out[j] = evidence.high
+        elif kind == "n_flagged":
+            out[j] = math.log1p(len(evidence.flagged))
+        elif kind == "any_flag":
+            out[j] = bool(evidence.flagged)
+        elif kind == "context":
+            out[j] = math.log1p(sum(1 for _ in context[what].finditer(prepared)))
+        elif kind == "subject":
+            out[j] = evidence.subject == what
+    return out
+
+
+def model_input(text: str, lang: str, evidence: RuleEvidence | None = None) -> tuple[str, np.ndarray]:
+    """What a language's model reads: the prepared text and its rule features (the rules
+    are run on ``text`` when ``evidence`` is not given)."""
+    prepared = _prep(text)
+    names = rule_feature_names(lang)
+    if not names:
+        return prepared, np.zeros(0)
+    if evidence is None:
+        from ._claims import rule_evidence
+
+        evidence = rule_evidence(text)
+    return prepared, rule_features(prepared, evidence, names)
+
+
 def _vectorizer(analyzer: str, ngram_range: tuple[int, int]) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -121,23 +202,45 @@ def _vectorizer(analyzer: str, ngram_range: tuple[int, int]) -> Any:
     )
 
 
-def fit(lang: str = "en") -> Any:
+def _texts_of(inputs: Any) -> list[str]:
+    return [x[0] for x in inputs]
+
+
+def _rules_of(inputs: Any) -> np.ndarray:
+    return np.array([x[1] for x in inputs], dtype=np.float64) * RULE_WEIGHT
+
+
+def site_folds(sites: list[str], k: int = N_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` folds with no site on two sides (scikit-learn ``GroupKFold``)."""
+    from sklearn.model_selection import GroupKFold
+
+    return list(GroupKFold(n_splits=k).split(np.zeros(len(sites)), groups=sites))
+
+
+def fit(lang: str = "en", texts: list[Any] | None = None) -> Any:
     """Fit the calibrated scikit-learn pipeline of one language on its train texts
-    (deterministic)."""
+    (deterministic); ``texts`` replaces them (cross-validation). The calibration folds
+    are grouped by site, so that no site's texts calibrate a fit they trained."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import FunctionTransformer
 
-    train = train_texts(lang)
-    x = [_prep(t.text) for t in train]
+    train = train_texts(lang) if texts is None else texts
+    x = [model_input(t.text, lang) for t in train]
     y = [int(t.red_flag) for t in train]
     clf = CalibratedClassifierCV(
         LogisticRegression(C=C_REG[lang], class_weight="balanced", solver="liblinear"),
         method="sigmoid",
-        cv=5,
+        cv=site_folds([t.site for t in train]),
     )
-    union = make_union(*(_vectorizer(a, r) for a, r in FEATURES[lang]))
-    pipe = make_pipeline(union, clf)
+    parts = [
+        make_pipeline(FunctionTransformer(_texts_of), _vectorizer(a, r))
+        for a, r in FEATURES[lang]
+    ]
+    if RULE_FEATURES[lang]:
+        parts.append(FunctionTransformer(_rules_of))
+    pipe = make_pipeline(make_union(*parts), clf)
     pipe.fit(x, y)
     return pipe
 
@@ -200,9 +303,19 @@ class Scorer:
     a: np.ndarray  # (folds,)
     b: np.ndarray  # (folds,)
     train_sha256: str
+    rule_names: tuple[str, ...] = ()  # rule and context features after the n-grams
+    rule_weight: float = 0.0
+    rule_offset: int = 0
 
-    def probability(self, prepared: str) -> float:
+    def probability(self, prepared: str, rules: np.ndarray | None = None) -> float:
+        """Probability for a prepared text (:func:`_prep`) and, when the model reads
+        them, its rule features (:func:`model_input`)."""
         x_dot = np.zeros(len(self.intercept))
+        if self.rule_names:
+            if rules is None or len(rules) != len(self.rule_names):
+                raise ValueError("this model needs the rule features of the text")
+            cols = self.coef[:, self.rule_offset : self.rule_offset + len(self.rule_names)]
+            x_dot = x_dot + cols @ (np.asarray(rules, dtype=np.float64) * self.rule_weight)
         for block in self.blocks:
             grams = _ngrams(block.analyzer, prepared, block.ngram_range)
             counts = Counter(block.vocabulary.get(g, -1) for g in grams)
@@ -223,7 +336,9 @@ def export_model(pipe: Any, lang: str) -> dict[str, np.ndarray]:
     ``"<lang>_"``, as stored in ``data/claims_model.npz``."""
     union, cal = pipe[0], pipe[-1]
     out: dict[str, np.ndarray] = {}
-    for i, (_, vec) in enumerate(union.transformer_list):
+    texts = [t for _, t in union.transformer_list if hasattr(t, "steps")]
+    for i, part in enumerate(texts):
+        vec = part[-1]
         vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__)
         out[f"{lang}_vocabulary{i}"] = np.array(vocab, dtype=str)
         out[f"{lang}_idf{i}"] = np.asarray(vec.idf_, dtype=np.float64)
@@ -235,6 +350,8 @@ def export_model(pipe: Any, lang: str) -> dict[str, np.ndarray]:
     out[f"{lang}_a"] = np.array([f.calibrators[0].a_ for f in folds], dtype=np.float64)
     out[f"{lang}_b"] = np.array([f.calibrators[0].b_ for f in folds], dtype=np.float64)
     out[f"{lang}_train_sha256"] = np.array(train_sha256(lang))
+    out[f"{lang}_rule_names"] = np.array(rule_feature_names(lang), dtype=str)
+    out[f"{lang}_rule_weight"] = np.array(RULE_WEIGHT if RULE_FEATURES[lang] else 0.0)
     return out
 
 
@@ -256,7 +373,12 @@ def scorer_from_arrays(arrays: Any, lang: str) -> Scorer:
         )
         offset += len(vocab)
         i += 1
+    names = f"{lang}_rule_names"
+    rule_names = tuple(str(v) for v in arrays[names]) if names in arrays else ()
     return Scorer(
+        rule_names=rule_names,
+        rule_weight=float(arrays[f"{lang}_rule_weight"]) if rule_names else 0.0,
+        rule_offset=offset,
         blocks=tuple(blocks),
         coef=np.asarray(arrays[f"{lang}_coef"], dtype=np.float64),
         intercept=np.asarray(arrays[f"{lang}_intercept"], dtype=np.float64),
@@ -277,12 +399,23 @@ def model(lang: str = "en") -> Scorer:
             return scorer_from_arrays(arrays, lang)
 
 
-def red_flag_probability(text: str, lang: str | None = None) -> float:
+def red_flag_probability(
+    text: str, lang: str | None = None, evidence: RuleEvidence | None = None
+) -> float:
     """Calibrated probability (0-1) that ``text`` makes red-flag claims of its own, from
-    the model of ``lang`` (``"en"`` or ``"zh"``; guessed from the text when omitted)."""
+    the model of ``lang`` (``"en"`` or ``"zh"``; guessed from the text when omitted).
+    ``evidence``: what the readable rules found (they are run when it is not given and
+    the model reads them)."""
     if not text.strip():
         return 0.0
-    return model(lang or guess_language(text)).probability(_prep(text))
+    lang = lang or guess_language(text)
+    scorer = model(lang)
+    if scorer.rule_names != rule_feature_names(lang):
+        raise RuntimeError(
+            "claims_model.npz was fitted with other rules; refit it with "
+            "`python -m nksim.evidence._claims_model`"
+        )
+    return scorer.probability(*model_input(text, lang, evidence))
 
 
 def _write_model() -> str:
