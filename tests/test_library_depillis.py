@@ -306,6 +306,68 @@ def test_jacobian_matches_finite_differences(name, pset):
         assert (err <= 1e-7 * scale[:, None]).all(), (y, J, fd)
 
 
+_EXPONENT = {"depillis2005": "lambda", "depillis2006": "l", "depillis2009": "l"}
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_bounded_kill_equals_the_ratio_and_the_design_forms_over_a_grid(name):
+    """nksim's kill term d T/(s (T/L)^l + 1) against the published ratio form
+    d (L/T)^l/(s + (L/T)^l) T evaluated with 50 digits (mpmath), and DESIGN.md's bounded
+    form d L^l T/(s T^l + L^l) in double precision: the same values and derivatives to
+    rounding for T, L over 24 decades (ratios 1e-21 .. 1e24), exponents 0.3 .. 10 and s
+    1e-3 .. 10; exactly 0 where T or L is 0; finite, non-negative and at most d T where the
+    power overflows or underflows. With a = N = M = 0, dT/dt = -D and J[0, 0] = -dD/dT,
+    J[0, 2] = -dD/dL."""
+    import itertools
+
+    import mpmath
+
+    mpmath.mp.dps = 50
+    model = get_model(name)
+    fn = compile_model(model)
+    P = dict(next(iter(PUBLISHED[name].values())), a=0.0)
+    lam = _EXPONENT[name]
+    names = list(model.state_names)
+    n = len(names)
+    out, J = np.empty(n), np.empty((n, n))
+
+    def kill(T, L, exponent, s):
+        values = nksim_vector(model, name, dict(P, **{lam: exponent, "s": s}))
+        y = np.zeros(n)
+        y[names.index("T")], y[names.index("L")] = T, L
+        fn.rhs(y, values, out)
+        fn.jac(y, values, J)
+        return -out[0], -J[0, 0], -J[0, names.index("L")]
+
+    d = P["d"]
+    for T, L, exponent, s in itertools.product(
+            (1e-12, 1e-3, 1.0, 1e3, 1e6, 1e9, 1e12), (1e-12, 1.0, 10.0, 1e4, 1e7, 1e9),
+            (0.3, 1.0, 2.09, 5.0, 10.0), (1e-3, 0.0839, 1.0, 10.0)):
+        D, dD_dT, dD_dL = kill(T, L, exponent, s)
+        x = (mpmath.mpf(L) / T) ** exponent  # published ratio form, 50 digits
+        ref = d * x / (s + x) * T
+        ref_T = d * x / (s + x) - d * exponent * s * x / (s + x) ** 2
+        ref_L = d * T * s * exponent * x / (L * (s + x) ** 2)
+        tol = 1e-12
+        assert abs(D - ref) <= tol * ref, (T, L, exponent, s, D, ref)
+        scale_T = d * x / (s + x) + d * exponent * s * x / (s + x) ** 2  # the summed terms
+        assert abs(dD_dT - ref_T) <= tol * scale_T, (T, L, exponent, s, dD_dT, ref_T)
+        # where (s (T/L)^l + 1)^2 overflows (ratios >= 1e15) a derivative below 1e-150 may
+        # come out as 0 (the solver's Jacobian then has a 0 instead of, e.g., 1e-158)
+        assert (abs(dD_dL - ref_L) <= tol * ref_L
+                or (ref_L < 1e-150 and 0.0 <= dD_dL <= ref_L)), (T, L, exponent, s, dD_dL, ref_L)
+        design = d * L**exponent * T / (s * T**exponent + L**exponent)  # DESIGN.md's form
+        if math.isfinite(design) and design > 0.0:
+            assert abs(D - design) <= 2 * tol * float(ref), (T, L, exponent, s, D, design)
+    for T, L in ((0.0, 10.0), (1e6, 0.0), (0.0, 0.0), (-1.0, 10.0), (1e6, -1.0)):
+        assert kill(T, L, 2.09, 0.0839)[0] == 0.0
+    for T, L in ((1e12, 1e-290), (1e-290, 1e12), (1e-300, 1e-300), (1e300, 1e300)):
+        D = kill(T, L, 10.0, 0.0839)[0]
+        assert 0.0 <= D <= d * T * (1 + 1e-15), (T, L, D)
+        expected = d * T if L > T else 0.0 if T > L else d * T / (0.0839 + 1.0)
+        assert D == pytest.approx(expected, rel=1e-14, abs=1e-300), (T, L, D)
+
+
 # ======================================================================================
 # Equilibria
 # ======================================================================================

@@ -15,9 +15,10 @@ reproductions; which table of the paper they come from is UNVERIFIED).
 from nksim.library._sources import BOUNDED_KILL, DEPILLIS2005, DEPILLIS2005_HUMAN
 from nksim.model import Model, Parameter, ParameterSet, State
 
-_KILL = (
-    "Piecewise((0, (L <= 0) | (T <= 0)), (d*L**lambda*T/(s*T**lambda + L**lambda), True))"
-)
+# CD8+ kill d (L/T)^lambda / (s + (L/T)^lambda) T in the bounded form
+# d T / (s (T/L)^lambda + 1) (BOUNDED_KILL: the same function for T, L > 0, finite as
+# T -> 0 or L -> 0; one power)
+_KILL = "Piecewise((0, (L <= 0) | (T <= 0)), (d*T/(s*(T/L)**lambda + 1), True))"
 
 # Mouse values as coded in S-Ng/Immune-Response-to-Tumor-Growth getParameters.m [V-code].
 # The declared (default) values are the nn set; the parameters below that differ
@@ -95,7 +96,7 @@ MODEL = Model(
         "D": (
             _KILL,
             "cell/day",
-            "CD8+ kill of tumour cells, bounded form of d(L/T)^lambda/(s+(L/T)^lambda)T",
+            "CD8+ kill of tumour cells, d(L/T)^lambda/(s+(L/T)^lambda)T in a bounded form",
         ),
     },
     equations={

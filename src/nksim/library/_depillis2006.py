@@ -8,7 +8,10 @@ I (IL-2). Doses: chemotherapy to M, IL-2 to I, tumour-infiltrating lymphocytes t
 from nksim.library._sources import BOUNDED_KILL, DEPILLIS2006
 from nksim.model import Model, Parameter, ParameterSet, State
 
-_KILL = "Piecewise((0, (L <= 0) | (T <= 0)), (d*L**l*T/(s*T**l + L**l), True))"
+# CD8+ kill, de Pillis 2006: D = d (L/T)^l / (s + (L/T)^l) T, in the bounded form
+# d T / (s (T/L)^l + 1) (BOUNDED_KILL; the same function for T, L > 0, finite as T -> 0 or
+# L -> 0): one power per evaluation instead of the two of d L^l T / (s T^l + L^l).
+_KILL = "Piecewise((0, (L <= 0) | (T <= 0)), (d*T/(s*(T/L)**l + 1), True))"
 
 
 def _p(name, value, unit, description, upper=float("inf")):
@@ -101,7 +104,7 @@ MODEL = Model(
         "D": (
             _KILL,
             "cell/day",
-            "CD8+ kill of tumour cells, bounded form of d(L/T)^l/(s+(L/T)^l)T",
+            "CD8+ kill of tumour cells, d(L/T)^l/(s+(L/T)^l)T in a bounded form",
         ),
         "chemo": ("1 - exp(-M)", "dimensionless", "fraction of the maximal chemotherapy kill"),
     },

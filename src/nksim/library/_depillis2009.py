@@ -14,7 +14,9 @@ nksim derives e = 0.111 f and alpha = 2.25e9 beta from them.
 from nksim.library._sources import BOUNDED_KILL, DEPILLIS2009, DEPILLIS2009_FROM_RATIOS
 from nksim.model import Model, Parameter, ParameterSet, State
 
-_KILL = "Piecewise((0, (L <= 0) | (T <= 0)), (d*L**l*T/(s*T**l + L**l), True))"
+# CD8+ kill d (L/T)^l / (s + (L/T)^l) T in the bounded form d T / (s (T/L)^l + 1)
+# (BOUNDED_KILL: the same function for T, L > 0, finite as T -> 0 or L -> 0; one power)
+_KILL = "Piecewise((0, (L <= 0) | (T <= 0)), (d*T/(s*(T/L)**l + 1), True))"
 
 # Published ratios (V-code) and the values nksim derives from them.
 E_OVER_F = 0.111
@@ -138,7 +140,7 @@ MODEL = Model(
         "D": (
             _KILL,
             "cell/day",
-            "CD8+ kill of tumour cells, bounded form of d(L/T)^l/(s+(L/T)^l)T",
+            "CD8+ kill of tumour cells, d(L/T)^l/(s+(L/T)^l)T in a bounded form",
         ),
     },
     equations={

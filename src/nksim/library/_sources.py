@@ -37,8 +37,10 @@ DEPILLIS2009 = Citation(
 )
 BOUNDED_KILL = Citation(
     "nksim bounded kill term",
-    "d (L/T)^l / (s + (L/T)^l) * T rewritten as d L^l T / (s T^l + L^l): algebraically equal "
-    "for T, L > 0, finite as T -> 0 (nksim DESIGN.md).",
+    "d (L/T)^l / (s + (L/T)^l) * T rewritten as d T / (s (T/L)^l + 1) (numerator and "
+    "denominator divided by (L/T)^l): algebraically equal for T, L > 0, finite as T -> 0 "
+    "and as L -> 0, and 0 where L <= 0 or T <= 0 (nksim DESIGN.md; DESIGN.md's "
+    "d L^l T / (s T^l + L^l) is the same function with one more power to evaluate).",
     verified="assumption",
 )
 DEPILLIS2009_FROM_RATIOS = Citation(
