@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from nksim.evidence._agreement import (
+    ANNOTATIONS,
     Scores,
     _kappa_from_counts,
     agreement_table,
@@ -29,9 +30,17 @@ from .conftest import REPO_ROOT
 DOC = REPO_ROOT / "docs" / "claims-labelling.md"
 
 
+TEST4 = "second_annotation_test4.jsonl"
+
+
 @pytest.fixture(scope="module")
 def report():
     return annotator_agreement()
+
+
+@pytest.fixture(scope="module")
+def report4():
+    return annotator_agreement(annotation=TEST4)
 
 
 def test_kappa_matches_a_hand_computed_two_by_two_table():
@@ -85,18 +94,26 @@ def test_scores_and_bootstrap_on_a_constructed_example():
     assert site_bootstrap_kappa(a1, a1, sites, n_boot=50, seed=1) == (1.0, 1.0)
 
 
-def test_second_annotation_covers_exactly_the_302_texts_with_valid_rules():
-    rows = load_second_annotation()
+# the texts each second-annotation file must cover: English dev and former test3 texts; test4
+EXPECTED = {
+    "second_annotation.jsonl": (
+        lambda t: t.lang == "en" and (t.split == "dev" or "test3" in (t.split, t.retired_from)),
+        {"dev": 136, "test3": 166},
+    ),
+    TEST4: (lambda t: t.split == "test4", {"test4": 188}),
+}
+
+
+@pytest.mark.parametrize("annotation", sorted(ANNOTATIONS))
+def test_second_annotation_covers_exactly_its_texts_with_valid_rules(annotation):
+    assert set(EXPECTED) == set(ANNOTATIONS)
+    selected, sizes = EXPECTED[annotation]
+    rows = load_second_annotation(annotation)
     ids = [r["id"] for r in rows]
-    assert len(ids) == 302 and len(set(ids)) == 302
+    assert len(ids) == len(set(ids)) == sum(sizes.values())
     assert ids == sorted(ids)
     corpus = {t.id: t for t in load_corpus()}
-    expected = sorted(
-        t.id
-        for t in corpus.values()
-        if t.lang == "en" and (t.split == "dev" or "test3" in (t.split, t.retired_from))
-    )
-    assert ids == expected
+    assert ids == sorted(t.id for t in corpus.values() if selected(t))
     rule_ids = {r.id for r in claim_rules().rules}
     for r in rows:
         assert set(r) == {"id", "labels", "note"}
@@ -104,7 +121,13 @@ def test_second_annotation_covers_exactly_the_302_texts_with_valid_rules():
         assert r["labels"] == sorted(set(r["labels"])), r["id"]
         assert set(r["labels"]) <= rule_ids - {"claimed_phase"}, r["id"]
     groups = [group_of(corpus[i]) for i in ids]
-    assert groups.count("dev") == 136 and groups.count("test3") == 166
+    assert {g: groups.count(g) for g in set(groups)} == sizes
+    assert tuple(sizes) == ANNOTATIONS[annotation]
+
+
+def test_unknown_annotation_file_is_refused():
+    with pytest.raises(ValueError, match="unknown annotation"):
+        load_second_annotation("claims_corpus.jsonl")
 
 
 def test_report_is_consistent_with_its_counts(report):
@@ -122,6 +145,19 @@ def test_report_is_consistent_with_its_counts(report):
     assert low < all_.kappa < high
 
 
+def test_test4_report_is_one_group_consistent_with_its_counts(report4):
+    assert list(report4.groups) == ["test4"]
+    g = report4.groups["test4"]
+    s = g.a2_vs_a1
+    assert g.n == s.tp + s.fp + s.fn + s.tn == 188
+    assert (g.positives_1, g.positives_2) == (s.tp + s.fn, s.tp + s.fp)
+    assert s.fp + s.fn == sum(d.binary for d in report4.disagreements)
+    assert {d.group for d in report4.disagreements} == {"test4"}
+    assert g.agreement == pytest.approx(1 - (s.fp + s.fn) / 188)
+    assert g.kappa_ci[0] < g.kappa < g.kappa_ci[1]
+    assert sum(r.n_1 for r in report4.rules) == sum(len(t.labels) for t in load_corpus("test4"))
+
+
 def _section():
     text = DOC.read_text(encoding="utf-8")
     head = "## Agreement between two annotators"
@@ -129,10 +165,11 @@ def _section():
     return text[text.index(head) :]
 
 
-def test_documented_tables_match_the_files(report):
+def test_documented_tables_match_the_files(report, report4):
     section = _section()
-    assert agreement_table(report) in section
+    assert agreement_table(report, report4) in section
     assert rule_table(report) in section
+    assert rule_table(report4) in section
 
 
 def test_documented_headline_matches_the_files(report):
@@ -175,3 +212,31 @@ def test_documented_prose_figures_match_the_files(report):
         f"A2 alone gave it on {rule.n_2 - rule.both} texts, "
         f"A1 alone on {rule.n_1 - rule.both}" in flat
     )
+
+
+def test_documented_test4_figures_match_the_files(report4):
+    section = _section()
+    flat = " ".join(section.split())
+    g = report4.groups["test4"]
+    s = g.a2_vs_a1
+    n_binary = sum(d.binary for d in report4.disagreements)
+    assert (
+        f"all but {n_binary} of 188 texts ({s.fp} that A2 flagged and A1 did not, "
+        f"{s.fn} the reverse) and the same label *set* to all but "
+        f"{len(report4.disagreements)}" in flat
+    )
+    assert (
+        f"kappa {g.kappa:.2f} ({g.kappa_ci[0]:.2f}-{g.kappa_ci[1]:.2f}); scored against A1, "
+        f"A2 reaches precision **{s.precision:.3f}**, recall **{s.recall:.3f}**, "
+        f"specificity **{s.specificity:.3f}** on `test4`" in flat
+    )
+    for d in report4.disagreements:
+        if d.binary:
+            assert f"`{d.id}`" in section, d.id
+    # rules one annotator alone gave on texts that both flagged
+    both = [d for d in report4.disagreements if d.labels_1 and d.labels_2]
+    assert f"On the {len(both)} texts that both flagged with different rules" in flat
+    for rule in ("unapproved_indication", "comparison_with_treatment", "cure_assertion"):
+        a2 = sum(rule in d.labels_2 and rule not in d.labels_1 for d in both)
+        a1 = sum(rule in d.labels_1 and rule not in d.labels_2 for d in both)
+        assert f"`{rule}` on {a2} (A1 alone on {a1})" in flat, rule

@@ -1,11 +1,14 @@
 """Agreement between two annotators of the claim corpus (``docs/claims-labelling.md``).
 
 The corpus labels (annotator 1, :func:`nksim.evidence._corpus.load_corpus`) were made by one
-person per split. A second annotator labelled 302 English texts again, blind (from the text,
-site and URL only), in ``data/corpus/second_annotation.jsonl``: the ``dev`` texts (136) and
-the former ``test3`` split (166, since retired to train/dev; ``retired_from == "test3"``).
+person per split. A second annotator labelled English texts again, blind (from the text,
+site and URL only), in one file per batch (:data:`ANNOTATIONS`):
+``data/corpus/second_annotation.jsonl`` holds the ``dev`` texts (136) and the former
+``test3`` split (166, since retired to train/dev; ``retired_from == "test3"``);
+``data/corpus/second_annotation_test4.jsonl`` the 188 texts of the ``test4`` split.
 
-:func:`annotator_agreement` measures, per group (``dev``, ``test3``) and overall, the
+:func:`annotator_agreement` measures, for one file, per group (:data:`GROUPS`) and, when
+the file covers more than one group, over all its texts (group ``"all"``), the
 agreement on the binary red-flag label (a text is positive when it has at least one rule):
 percent agreement, Cohen's kappa (``sklearn.metrics.cohen_kappa_score``) with a 95 %
 bootstrap interval that resamples *sites* (texts of one site are not independent), per-rule
@@ -26,8 +29,14 @@ from sklearn.metrics import cohen_kappa_score
 
 from ._corpus import CorpusText, load_corpus
 
-#: Groups in the order they are reported; "all" pools both.
-GROUPS = ("dev", "test3", "all")
+#: Groups in the order they are reported (see :func:`group_of`).
+GROUPS = ("dev", "test3", "test4")
+#: The second-annotation files (in ``data/corpus``) and the groups each covers.
+ANNOTATIONS = {
+    "second_annotation.jsonl": ("dev", "test3"),
+    "second_annotation_test4.jsonl": ("test4",),
+}
+DEFAULT_ANNOTATION = "second_annotation.jsonl"
 #: A rule with fewer positives than this (both annotators together) is reported by its
 #: positive agreement only: kappa of a rare label is unstable.
 RARE_RULE = 10
@@ -108,16 +117,23 @@ class AgreementReport:
     disagreements: tuple[Disagreement, ...]
 
 
-def load_second_annotation() -> list[dict]:
-    """Rows of ``second_annotation.jsonl``: ``{"id", "labels", "note"}``, in id order."""
-    path = resources.files("nksim.evidence").joinpath("data", "corpus", "second_annotation.jsonl")
+def load_second_annotation(annotation: str = DEFAULT_ANNOTATION) -> list[dict]:
+    """Rows of one second-annotation file (a key of :data:`ANNOTATIONS`):
+    ``{"id", "labels", "note"}``, in id order."""
+    if annotation not in ANNOTATIONS:
+        raise ValueError(f"unknown annotation file {annotation!r}; choose from {list(ANNOTATIONS)}")
+    path = resources.files("nksim.evidence").joinpath("data", "corpus", annotation)
     text = path.read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def group_of(text: CorpusText) -> str:
-    """``"test3"`` for the former test3 texts (retired or not), else ``"dev"``."""
-    return "test3" if "test3" in (text.split, text.retired_from) else "dev"
+    """``"test4"`` or ``"test3"`` for the texts of those test splits (retired or not),
+    else ``"dev"``."""
+    for name in ("test4", "test3"):
+        if name in (text.split, text.retired_from):
+            return name
+    return "dev"
 
 
 def kappa(labels_1: Sequence[bool], labels_2: Sequence[bool]) -> float:
@@ -209,15 +225,17 @@ def annotator_agreement(
     second: Sequence[Mapping] | None = None,
     corpus: Sequence[CorpusText] | None = None,
     *,
+    annotation: str = DEFAULT_ANNOTATION,
     n_boot: int = 2000,
     seed: int = 20261207,
 ) -> AgreementReport:
     """Agreement of the second annotation with the corpus labels (see the module docstring).
 
-    ``second`` defaults to :func:`load_second_annotation`, ``corpus`` to the whole corpus;
-    every id of ``second`` must be in ``corpus``.
+    ``second`` defaults to the rows of the file ``annotation`` (:func:`load_second_annotation`),
+    ``corpus`` to the whole corpus; every id of ``second`` must be in ``corpus``. Groups are
+    those of :data:`GROUPS` that have texts, then ``"all"`` when there are two or more.
     """
-    second = load_second_annotation() if second is None else list(second)
+    second = load_second_annotation(annotation) if second is None else list(second)
     by_id = {t.id: t for t in (load_corpus() if corpus is None else corpus)}
     missing = [r["id"] for r in second if r["id"] not in by_id]
     if missing:
@@ -227,9 +245,11 @@ def annotator_agreement(
 
     groups: dict[str, GroupAgreement] = {}
     for name in GROUPS:
-        rows = [p for p in paired if name == "all" or group_of(p[0]) == name]
+        rows = [p for p in paired if group_of(p[0]) == name]
         if rows:
             groups[name] = _group(name, rows, n_boot, seed)
+    if len(groups) > 1:
+        groups["all"] = _group("all", paired, n_boot, seed)
 
     rule_ids = sorted({r for t, s in paired for r in (*t.labels, *s)})
     rules = []
@@ -257,8 +277,10 @@ def annotator_agreement(
     return AgreementReport(groups=groups, rules=tuple(rules), disagreements=disagreements)
 
 
-def agreement_table(report: AgreementReport) -> str:
-    """The binary-agreement table of ``docs/claims-labelling.md`` (Markdown), from ``report``."""
+def agreement_table(*reports: AgreementReport) -> str:
+    """The binary-agreement table of ``docs/claims-labelling.md`` (Markdown): one row per
+    group of each report, in order; a report's ``"all"`` row is named by its groups
+    ("dev + test3")."""
     head = (
         "| group | texts (sites) | positive: A1 / A2 | agreement | Cohen's kappa (95 % CI) "
         "| A2 vs A1: precision / recall / specificity "
@@ -266,19 +288,25 @@ def agreement_table(report: AgreementReport) -> str:
         "|---|---|---|---|---|---|---|"
     )
     lines = [head]
-    for g in report.groups.values():
-        s, r = g.a2_vs_a1, g.a1_vs_a2
-        lines.append(
-            f"| {g.group} | {g.n} ({g.n_sites}) | {g.positives_1} / {g.positives_2} "
-            f"| {g.agreement:.3f} | {g.kappa:.3f} ({g.kappa_ci[0]:.3f}-{g.kappa_ci[1]:.3f}) "
-            f"| {s.precision:.3f} / {s.recall:.3f} / {s.specificity:.3f} "
-            f"| {r.precision:.3f} / {r.recall:.3f} / {r.specificity:.3f} |"
-        )
+    for report in reports:
+        for g in report.groups.values():
+            lines.append(_agreement_row(g, report))
     return "\n".join(lines)
 
 
+def _agreement_row(g: GroupAgreement, report: AgreementReport) -> str:
+    name = " + ".join(k for k in report.groups if k != "all") if g.group == "all" else g.group
+    s, r = g.a2_vs_a1, g.a1_vs_a2
+    return (
+        f"| {name} | {g.n} ({g.n_sites}) | {g.positives_1} / {g.positives_2} "
+        f"| {g.agreement:.3f} | {g.kappa:.3f} ({g.kappa_ci[0]:.3f}-{g.kappa_ci[1]:.3f}) "
+        f"| {s.precision:.3f} / {s.recall:.3f} / {s.specificity:.3f} "
+        f"| {r.precision:.3f} / {r.recall:.3f} / {r.specificity:.3f} |"
+    )
+
+
 def rule_table(report: AgreementReport) -> str:
-    """The per-rule table of ``docs/claims-labelling.md`` (Markdown), from ``report``."""
+    """A per-rule table of ``docs/claims-labelling.md`` (Markdown), over all texts of ``report``."""
     lines = [
         "| rule | A1 | A2 | both | positive agreement | kappa |",
         "|---|---|---|---|---|---|",
