@@ -9,11 +9,11 @@ text, and every flag names its span in the ORIGINAL text. Matches whose context 
 text reports, warns against or denies the claim (negation, quotation, a regulator's or a
 reporter's stance) are dropped; a rule matched many times is reported once, with a count.
 A learned component (``_claims_model``: one model per language, word and character
-n-grams for English, character n-grams for Chinese, calibrated logistic regression,
-fitted on the corpus train split only) gives the probability that the whole text makes
-red-flag claims; the verdict combines both (:func:`_combine`): the rules give every flag
-its span and source, the model adds a flag of its own only where no rule matched and its
-calibrated probability is high.
+n-grams and the rules' findings for English, character n-grams for Chinese,
+calibrated logistic regression, fitted on the corpus train split only) gives the
+probability that the whole text makes red-flag claims; the verdict combines both
+(:func:`_combine`): the rules give every flag its span and source, the model adds a flag
+of its own only where no rule matched and its calibrated probability is high.
 
 Every step is linear in the length of the text: sentences are cut into windows of at most
 :data:`MAX_SENTENCE` characters, at most :data:`MAX_EXAMINED` matches of one rule are
@@ -53,8 +53,10 @@ MAX_COUNT = 1000  # matches of one pattern counted; beyond this the count is rep
 # n-grams (stacking) with site-grouped calibration folds, and both thresholds were chosen
 # again: English 0.40 maximised the smallest of precision, recall and specificity over the
 # English dev split and site-grouped 5-fold cross-validation of the English train split
-# together; Chinese 0.65 (grouped calibration moved the Chinese probabilities; 0.60 lost
-# a dev text); P_VETO 0.10 (0.10-0.30 change one train text).
+# together; Chinese 0.65 (grouped calibration moved the Chinese probabilities; at 0.60 one
+# more Chinese dev text was wrongly flagged); P_VETO stays 0.10 (0.20 would spare one
+# negative English train text in cross-validation but lose a positive Chinese one; 0.40
+# loses a positive English dev text).
 P_ALONE = {"en": 0.40, "zh": 0.65}
 P_VETO = 0.10
 
