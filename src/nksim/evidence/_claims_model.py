@@ -14,7 +14,7 @@ corpus (``_corpus.load_corpus("train")``, texts of that language), deterministic
   retired into train/dev, the English model also reads **what the readable rules found**
   (:func:`rule_feature_names`: rules flagged, rules matched but dropped for their context,
   context word counts, the subject; stacking, weight :data:`RULE_WEIGHT`): ROC AUC on dev
-  0.85 -> 0.92, in site-grouped cross-validation 0.79 -> 0.85.
+  0.85 -> 0.92, in site-grouped cross-validation 0.79 -> 0.86.
 * Chinese: TF-IDF of character 1-4-grams within word boundaries of the normalised text
   (``_normalise.normalise`` also converts traditional to simplified Chinese; n-grams work
   on Chinese without spaces), same classifier and calibration. Word n-grams do not help
