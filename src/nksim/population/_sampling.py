@@ -21,6 +21,88 @@ def patient_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, index)))
 
 
+def patient_normals(seed: int, indices: np.ndarray, stream: int, k: int) -> np.ndarray:
+    """``patient_rng(seed, i, stream).standard_normal(k)`` for every ``i`` in ``indices``
+    (rows), the same numbers about 4x faster: NumPy builds a SeedSequence and a PCG64 for
+    every patient (about 11 us, most of a population draw), whereas here the seed hashing is
+    vectorised over patients and one PCG64 is set to each patient's state in turn."""
+    indices = np.asarray(indices)
+    z = np.empty((indices.size, k))
+    if not (isinstance(seed, int | np.integer) and seed >= 0 and 0 <= stream <= _MASK32
+            and (indices.size == 0 or (indices.min() >= 0 and indices.max() <= _MASK32))):
+        for row, i in enumerate(indices.tolist()):  # the general case (and its errors)
+            z[row] = patient_rng(seed, i, stream).standard_normal(k)
+        return z
+    bit_generator = np.random.PCG64(0)
+    generator = np.random.Generator(bit_generator)
+    for row, (state, inc) in enumerate(_pcg64_states(int(seed), int(stream), indices)):
+        bit_generator.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
+                               "has_uint32": 0, "uinteger": 0}
+        generator.standard_normal(out=z[row])
+    return z
+
+
+# NumPy's SeedSequence (numpy/random/bit_generator.pyx: mix_entropy, generate_state) and
+# PCG64 seeding (pcg64_set_seed: state 0, inc = 2 initseq + 1, step, add initstate, step).
+_MASK32 = 0xFFFFFFFF
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
+_MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
+_MASK128 = (1 << 128) - 1
+
+
+def _uint32_words(n: int) -> list[int]:
+    out = [n & _MASK32]
+    n >>= 32
+    while n:
+        out.append(n & _MASK32)
+        n >>= 32
+    return out
+
+
+def _pcg64_states(seed: int, stream: int, indices: np.ndarray) -> list[tuple[int, int]]:
+    """(state, inc) of ``PCG64(SeedSequence(seed, spawn_key=(stream, i)))`` for each index
+    ``i < 2**32`` (one 32-bit word of entropy each), the hashing vectorised over indices."""
+    run = _uint32_words(seed)
+    run += [0] * (4 - len(run))  # SeedSequence pads the seed's words to its pool size
+    words = [np.full(indices.size, w, dtype=np.uint32) for w in run + _uint32_words(stream)]
+    words.append(indices.astype(np.uint32))
+    const = _INIT_A
+
+    def hashmix(v):
+        nonlocal const
+        v = v ^ np.uint32(const)
+        const = (const * _MULT_A) & _MASK32
+        v = v * np.uint32(const)
+        return v ^ (v >> np.uint32(16))
+
+    def mix(x, y):
+        r = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
+        return r ^ (r >> np.uint32(16))
+
+    pool = [hashmix(words[i]) for i in range(4)]
+    for src in range(4):
+        for dst in range(4):
+            if src != dst:
+                pool[dst] = mix(pool[dst], hashmix(pool[src]))
+    for src in range(4, len(words)):
+        for dst in range(4):
+            pool[dst] = mix(pool[dst], hashmix(words[src]))
+    const = _INIT_B
+    state32 = []
+    for i in range(8):  # generate_state(4, uint64): 8 words, little-endian pairs
+        v = pool[i % 4] ^ np.uint32(const)
+        const = (const * _MULT_B) & _MASK32
+        v = v * np.uint32(const)
+        state32.append((v ^ (v >> np.uint32(16))).astype(np.uint64))
+    s64 = [(state32[2 * i] | (state32[2 * i + 1] << np.uint64(32))).tolist() for i in range(4)]
+    out = []
+    for a, b, c, d in zip(*s64, strict=True):
+        inc = ((((c << 64) | d) << 1) | 1) & _MASK128
+        out.append(((((((a << 64) | b) + inc) * _PCG_MULT + inc) & _MASK128), inc))
+    return out
+
+
 def lognormal_parameters(
     model: Model,
     size: int,
@@ -41,9 +123,7 @@ def lognormal_parameters(
     typical = model.parameter_vector()
     lo = np.array([p.bounds[0] for p in model.parameters])
     hi = np.array([p.bounds[1] for p in model.parameters])
-    z = np.empty((size, typical.size))
-    for i in range(size):
-        z[i] = patient_rng(seed, i).standard_normal(typical.size)
+    z = patient_normals(seed, np.arange(size), 0, typical.size)
     return np.clip(typical * np.exp(sig * z), lo, hi)
 
 
