@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nksim.population import lognormal_parameters, patient_rng
-from nksim.population._sampling import patient_normals
+from nksim.population import lognormal_parameters, patient_normals, patient_rng
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**33 + 5, 2**70 + 3])

@@ -3,7 +3,7 @@
 Public API::
 
     from nksim.population import (
-        patient_rng,                                   # the counter-based streams
+        patient_rng, patient_normals,                  # the counter-based streams
         CovariateSpec, sample_covariates, read_covariates, body_surface_area,
         population_parameters, CovariateEffect, omega_matrix, omega_from_sd,
         lognormal_parameters, read_parameters_file,
@@ -25,6 +25,7 @@ from nksim.population._growth import cdc_stature_lms as cdc_stature_lms
 from nksim.population._growth import cdc_weight_lms as cdc_weight_lms
 from nksim.population._growth import lms_value as lms_value
 from nksim.population._sampling import lognormal_parameters as lognormal_parameters
+from nksim.population._sampling import patient_normals as patient_normals
 from nksim.population._sampling import patient_rng as patient_rng
 from nksim.population._sampling import read_parameters_file as read_parameters_file
 from nksim.population._variability import CovariateEffect as CovariateEffect
