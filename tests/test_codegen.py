@@ -1,19 +1,31 @@
-"""The generated one-patient functions (``rhs``, ``jac``) are lane 0 of the lane functions
-(issue 13 §3: the model's formulas compiled twice, not four times, for a shorter first run):
-``rhs`` gives the bits of ``rhs_lanes`` and ``jac`` the J inside ``fw_lanes``; both against
-the model's own symbolic form (sympy, evaluated by NumPy), an independent evaluation."""
+"""The generated functions against the model's own symbolic form (sympy, evaluated by
+NumPy), an independent evaluation: the one-patient ``rhs`` gives the bits of every lane of
+``rhs_lanes``; ``jac`` and the J inside ``fw_lanes`` agree with the symbolic Jacobian (and
+so with each other). Models compiled with numba's typing memo (issue 13 §3, start-up) run
+through these functions too."""
 
 from __future__ import annotations
 
-import numba
+import importlib
+import re
+
 import numpy as np
 import sympy as sp
+from numba.core.types.functions import BaseFunction
 
 from nksim.library import get_model
 from nksim.model import Citation, Model, Parameter, State, compile_model
+from nksim.model import _codegen as cg
 from nksim.model._codegen import LANES
-from nksim.model._scratch import scratch
+from nksim.model._generate import generate_source
 from nksim.model._symbolic import symbolic
+from nksim.model._typing_memo import typing_memo
+
+_ORIGINAL = BaseFunction.get_call_type
+SRC = Citation("toy", "A toy model for tests.", "assumption")
+SIGNATURES = {"rhs": cg.RHS_SIGNATURE, "jac": cg.JAC_SIGNATURE,
+              "rhs_lanes": cg.RHS_LANES_SIGNATURE, "fw_lanes": cg.FW_LANES_SIGNATURE,
+              "lu_lanes": cg.LU_LANES_SIGNATURE, "solve_lanes": cg.SOLVE_LANES_SIGNATURE}
 
 W1 = get_model("depillis2006", "patient9")
 
@@ -56,7 +68,7 @@ def test_one_patient_rhs_is_every_lane_of_rhs_lanes_bit_for_bit_and_the_formulas
         np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-12 * scale)
 
 
-def test_one_patient_jacobian_is_the_symbolic_jacobian_and_that_of_fw_lanes():
+def test_one_patient_jacobian_and_that_in_fw_lanes_are_the_symbolic_jacobian():
     fns = compile_model(W1)
     y, p = _patients(W1, LANES, seed=1)
     n = y.shape[1]
@@ -69,47 +81,43 @@ def test_one_patient_jacobian_is_the_symbolic_jacobian_and_that_of_fw_lanes():
         fns.jac(y[b].copy(), p[b].copy(), J)
         ref = np.array(j_ref(*y[b], *p[b]), dtype=float)
         np.testing.assert_allclose(J, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
-        # W = fac I - J in the solver's kernel (the one rounding of fac + ... aside)
+        # W = fac I - J in the solver's kernel
         W = w[b::LANES].reshape(n, n)
-        assert np.array_equal(W - np.diag(np.diag(W)), -(J - np.diag(np.diag(J))))
-        np.testing.assert_allclose(np.diag(W), 0.5 - np.diag(J), rtol=1e-15)
+        np.testing.assert_allclose(W, 0.5 * np.eye(n) - ref, rtol=1e-10,
+                                   atol=1e-12 * np.abs(ref).max())
 
 
-SRC = Citation("toy", "A toy model for tests.", "assumption")
+def _asm(module, name: str, signature) -> str:
+    """Machine code of ``module.name`` with the names that differ between two compiles of
+    the same source (module name, numba's unique id) made equal."""
+    asm = getattr(module, name).inspect_asm(signature.args).replace(module.__name__, "M")
+    asm = re.sub(r"B\d+v\d+B", "BvB", asm)
+    return "\n".join(line for line in asm.splitlines() if "missing Environment" not in line)
 
-def test_a_jacobian_entry_that_is_not_finite_is_zero_and_the_others_exact():
+
+def test_the_typing_memo_compiles_the_same_machine_code_and_is_used(tmp_path, monkeypatch):
+    """Generated source of a model compiled twice in one process, without and with
+    :func:`typing_memo`: identical machine code for all six functions."""
     model = Model(
-        name="toy_sqrt_outflow", title="Square-root outflow", description="dx/dt = -k sqrt x",
-        states=(State("x", "cell", "x", 4.0), State("y", "cell", "y", 1.0)),
-        parameters=(Parameter("k", 2.0, "cell**0.5/day", "outflow", SRC),
-                    Parameter("d", 0.5, "1/day", "decay", SRC)),
-        equations={"x": "-k*sqrt(x)", "y": "k*sqrt(x) - d*y"},
+        name="toy_memo", title="Memo", description="two states, powers and an exponential",
+        states=(State("x", "cell", "x", 100.0), State("y", "cell", "y", 5.0)),
+        parameters=(Parameter("k", 0.7, "1/day", "rate", SRC),
+                    Parameter("x0", 50.0, "cell", "scale", SRC),
+                    Parameter("h", 1.5, "dimensionless", "exponent", SRC),
+                    Parameter("d", 0.2, "1/day", "decay", SRC)),
+        equations={"x": "-k*x*(x/x0)**h/(1 + (x/x0)**h)", "y": "k*x*exp(-y/x0) - d*y"},
     )
-    fns = compile_model(model)
-    J = np.full((2, 2), np.nan)
-    p = np.array([2.0, 0.5])
-    fns.jac(np.array([4.0, 1.0]), p, J)  # d sqrt(x)/dx = 1/(2 sqrt x) = 1/4
-    assert np.array_equal(J, [[-0.5, 0.0], [0.5, -0.5]])
-    fns.jac(np.array([0.0, 1.0]), p, J)  # at x = 0 the derivative is infinite: 0 here
-    assert np.array_equal(J, [[0.0, 0.0], [0.0, -0.5]])
-    f = np.empty(2)
-    fns.rhs(np.array([0.0, 1.0]), p, f)
-    assert np.array_equal(f, [0.0, -0.5])
-
-
-@numba.njit
-def _use_scratch(values):
-    a = scratch(5)
-    total = 0.0
-    for _ in range(3):  # one buffer per call site, reused on every trip
-        for i in range(5):
-            a[i] = values[i] * 2.0
-        for i in range(5):
-            total += a[i]
-    empty = scratch(0)
-    return total, a.size, a.flags.c_contiguous, empty.size
-
-
-def test_scratch_is_a_contiguous_float_array_of_its_literal_size():
-    total, size, contiguous, empty = _use_scratch(np.arange(5.0))
-    assert (total, size, contiguous, empty) == (60.0, 5, True, 0)
+    source = generate_source(model).replace("cache=True", "cache=False")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modules = []
+    for name, memo in (("nksim_memo_a", False), ("nksim_memo_b", True)):
+        (tmp_path / f"{name}.py").write_text(source)
+        if memo:
+            with typing_memo() as remembered:
+                modules.append(importlib.import_module(name))
+            assert len(remembered) > 10  # the memo answered for the repeated operations
+        else:
+            modules.append(importlib.import_module(name))
+    assert BaseFunction.get_call_type is _ORIGINAL  # removed after the block
+    for name, signature in SIGNATURES.items():
+        assert _asm(modules[0], name, signature) == _asm(modules[1], name, signature), name

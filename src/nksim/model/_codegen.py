@@ -11,8 +11,7 @@ file maps the model's structure key plus a hash of the code generator's own sour
 error; :attr:`CompiledModel.seconds` is the time spent generating, compiling or loading.
 
 Backend contract (see :mod:`nksim.model._generate`): ``rhs(y, p, dydt)`` and
-``jac(y, p, dfdy)`` for one patient (lane 0 of the lane functions: the model's formulas
-are compiled twice, not four times); ``rhs_lanes``, ``fw_lanes``, ``lu_lanes`` and
+``jac(y, p, dfdy)`` for one patient; ``rhs_lanes``, ``fw_lanes``, ``lu_lanes`` and
 ``solve_lanes`` for up to :data:`LANES` patients at once in flat, lane-minor arrays (their
 last argument ``nl``: lanes 0 .. nl-1 are computed).
 A model that uses the time ``t`` is compiled in its autonomous form (``t`` as a last,
@@ -79,7 +78,7 @@ class CompiledModel:
 
 
 # Files whose source decides what code is generated and how it is compiled.
-_GENERATOR_FILES = ("_codegen.py", "_generate.py", "_scratch.py", "_symbolic.py", "_vmath.py")
+_GENERATOR_FILES = ("_codegen.py", "_generate.py", "_symbolic.py", "_vmath.py")
 
 
 @lru_cache(maxsize=1)
@@ -160,8 +159,11 @@ def compile_model(model: Model) -> CompiledModel:
 def _load(module_name: str, path: Path) -> ModuleType:
     if module_name in sys.modules:
         return sys.modules[module_name]
+    from nksim.model._typing_memo import typing_memo
+
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    with typing_memo():  # numba compiles (or loads) the functions as the module runs
+        spec.loader.exec_module(module)
     return module

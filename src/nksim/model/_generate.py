@@ -2,17 +2,12 @@
 
 Two families of functions come out of one declaration:
 
+* one patient: ``rhs(y, p, dydt)`` and ``jac(y, p, dfdy)``;
 * a batch of :data:`LANES` patients in flat, lane-minor arrays (element ``i`` of
   lane ``b`` at ``i*LANES + b``): ``rhs_lanes``, ``fw_lanes`` (f and the Rosenbrock matrix
   ``W = I/(h gamma) - J``), ``lu_lanes`` and ``solve_lanes`` (LU without row
   exchanges on the sparsity pattern of W, with fill-in, fully unrolled). With the
   lane count fixed at compile time LLVM turns the loop over lanes into SIMD code.
-* one patient: ``rhs(y, p, dydt)`` and ``jac(y, p, dfdy)``, lane 0 of ``rhs_lanes`` and of
-  ``fw_lanes`` (with h gamma = inf, J = -W): the model's formulas are compiled twice, not
-  four times, which makes a first run about 0.7 s shorter for W1 (numba types and lowers
-  every statement of every function; the one-patient functions are rarely on the hot path:
-  the solver's initial step and its pivoted fallback, steady states). ``rhs`` gives the
-  bits of ``rhs_lanes``; ``jac`` the J of ``fw_lanes`` (non-finite entries as 0).
 """
 
 from __future__ import annotations
@@ -35,7 +30,6 @@ from nksim.model._codegen import (
     JAC_SIGNATURE, LU_LANES_SIGNATURE, RHS_LANES_SIGNATURE, RHS_SIGNATURE,
     SOLVE_LANES_SIGNATURE, FW_LANES_SIGNATURE,
 )
-from nksim.model._scratch import scratch
 from nksim.model._vmath import vexp, vlog, vpow
 
 # fastmath "contract" only: a*b+c as one fused multiply-add (one rounding instead of two;
@@ -45,48 +39,6 @@ _INF = math.inf
 N_STATES = {n}
 LANES = {lanes}
 SOURCE_FREE = {source_free!r}  # states whose rate is 0 at 0 (extinction allowed)
-'''
-
-
-# One patient as lane 0 of the lane functions (nl = 1: the other lanes are neither read nor
-# written), on stack scratch arrays. J = 0 - W with fac = 0 and keep = 1: W = -J exactly
-# (non-finite entries 0), and 0 - W turns -0 into +0.
-_ONE_PATIENT = '''
-
-@numba.njit(RHS_SIGNATURE, **_OPTIONS)
-def rhs(_y, _p, _dydt):
-    """f(y) of one patient: lane 0 of rhs_lanes."""
-    _yl = scratch({nL})
-    _pl = scratch({pL})
-    _fl = scratch({nL})
-    for _i in range({n}):
-        _yl[_i * {L}] = _y[_i]
-    for _i in range({npar}):
-        _pl[_i * {L}] = _p[_i]
-    rhs_lanes(_yl, _pl, _fl, 1)
-    for _i in range({n}):
-        _dydt[_i] = _fl[_i * {L}]
-
-
-@numba.njit(JAC_SIGNATURE, **_OPTIONS)
-def jac(_y, _p, _dfdy):
-    """J(y) of one patient: lane 0 of fw_lanes's W with fac = 0 and keep = 1, negated."""
-    _yl = scratch({nL})
-    _pl = scratch({pL})
-    _fl = scratch({nL})
-    _fac = scratch({L})
-    _keep = scratch({nL})
-    _w = scratch({nnL})
-    _fac[0] = 0.0
-    for _i in range({n}):
-        _yl[_i * {L}] = _y[_i]
-        _keep[_i * {L}] = 1.0
-    for _i in range({npar}):
-        _pl[_i * {L}] = _p[_i]
-    fw_lanes(_yl, _pl, _fac, _keep, _fl, _w, 1)
-    for _i in range({n}):
-        for _j in range({n}):
-            _dfdy[_i, _j] = 0.0 - _w[(_i * {n} + _j) * {L}]
 '''
 
 
@@ -177,7 +129,7 @@ def _lu_pattern(jac: sp.Matrix) -> list[set[int]]:
 
 
 def generate_source(model: Model) -> str:
-    """Python/numba source of the lane-batched and the one-patient functions of ``model``."""
+    """Python/numba source of the one-patient and the lane-batched functions of ``model``."""
     from nksim.model._symbolic import source_free_states, symbolic
 
     sm = symbolic(model)
@@ -190,12 +142,21 @@ def generate_source(model: Model) -> str:
     def at(row: int) -> str:  # element `row` of lane _b; the offset as a literal (numba
         return "[_b]" if row == 0 else f"[{row * L} + _b]"  # types fewer operations)
 
-    def unpack(pad: str) -> list[str]:
-        lines = [f"{pad}{s} = _y{at(i)}" for i, s in enumerate(sm.states)]
-        return lines + [f"{pad}{q} = _p{at(i)}" for i, q in enumerate(sm.parameters)]
+    def unpack(lanes: bool, pad: str) -> list[str]:
+        lines = [f"{pad}{s} = _y{at(i) if lanes else f'[{i}]'}" for i, s in enumerate(sm.states)]
+        lines += [
+            f"{pad}{q} = _p{at(i) if lanes else f'[{i}]'}" for i, q in enumerate(sm.parameters)
+        ]
+        return lines
+
+    eliminated: dict[tuple, tuple] = {}  # the same expressions (rhs) appear twice
 
     def assignments(targets: list[str], exprs: list, pad: str) -> list[str]:
-        repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"), optimizations="basic")
+        key = tuple(exprs)
+        if key not in eliminated:
+            eliminated[key] = sp.cse(exprs, symbols=sp.numbered_symbols("_x"),
+                                     optimizations="basic")
+        repl, reduced = eliminated[key]
         lines = [f"{pad}{s} = {printer.doprint(e)}" for s, e in repl]
         lines += [f"{pad}{t} = {printer.doprint(e)}" for t, e in zip(targets, reduced, strict=True)]
         return lines
@@ -207,7 +168,24 @@ def generate_source(model: Model) -> str:
         )
     ]
 
+    # ---- one patient
+    src += ["@numba.njit(RHS_SIGNATURE, **_OPTIONS)", "def rhs(_y, _p, _dydt):"]
+    src += unpack(False, "    ")
+    src += assignments([f"_dydt[{i}]" for i in range(n)], list(sm.rhs), "    ")
+    src += [
+        "",
+        "",
+        "@numba.njit(JAC_SIGNATURE, **_OPTIONS)",
+        "def jac(_y, _p, _dfdy):",
+        "    _dfdy[:, :] = 0.0",
+    ]
+    src += unpack(False, "    ")
     nonzero = [(i, j) for i in range(n) for j in range(n) if jac[i, j] != 0]
+    src += assignments(
+        [f"_dfdy[{i}, {j}]" for i, j in nonzero], [jac[i, j] for i, j in nonzero], "    "
+    )
+
+    # ---- lanes
     pad = "        "
     src += [
         "",
@@ -216,7 +194,7 @@ def generate_source(model: Model) -> str:
         "def rhs_lanes(_y, _p, _dydt, _nl):",
         "    for _b in range(_nl):",
     ]
-    src += unpack(pad)
+    src += unpack(True, pad)
     src += assignments([f"_dydt{at(i)}" for i in range(n)], list(sm.rhs), pad)
 
     src += [
@@ -233,7 +211,7 @@ def generate_source(model: Model) -> str:
     if fill_zeros:
         src.append("    _w[:] = 0.0")
     src.append("    for _b in range(_nl):")
-    src += unpack(pad)
+    src += unpack(True, pad)
     src += assignments([f"_dydt{at(i)}" for i in range(n)] + [f"_j{i}_{j}" for i, j in nonzero],
                        list(sm.rhs) + [jac[i, j] for i, j in nonzero], pad)
     src += [f"{pad}_k{i} = _keep{at(i)}" for i in sorted({k for ij in nonzero for k in ij})]
@@ -303,6 +281,5 @@ def generate_source(model: Model) -> str:
             src.append(f"{pad}r{i} = r{i} - _w{at(i * n + j)} * r{j}")
         src.append(f"{pad}r{i} = r{i} * _dinv{at(i)}")
     src += [f"{pad}_r{at(i)} = r{i}" for i in range(n)]
-    npar = len(sm.parameters)
-    src.append(_ONE_PATIENT.format(n=n, npar=npar, L=L, nL=n * L, pL=npar * L, nnL=n * n * L))
+    src.append("")
     return "\n".join(src)
