@@ -259,3 +259,47 @@ def test_alternative_by_alternative_search_equals_one_search():
         for text in samples:
             found = _found_anywhere(rx, text, lowered(text), {})
             assert found == bool(rx.search(text)), (name, text)
+
+
+# ------------------------------------------------ after test3 was retired (docs/evidence.md)
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("After his stem cell treatment at our clinic, her son could talk again.", "testimonial"),
+        ("Most patients experience significant relief after our stem cell injections.",
+         "cure_assertion"),
+        ("Stem cells can help regenerate your damaged cartilage.", "cure_assertion"),
+        ("Our team will welcome you upon arrival at the airport and take you to the clinic "
+         "for your stem cell infusion.", "trip_abroad"),
+        ("Our stem cell injections heal your knee without the need for surgery.",
+         "comparison_with_treatment"),
+        ("With our NK cell infusion you need not worry about side effects.", "absolute_safety"),
+        ("Our NK cells have fewer side effects than chemotherapy.", "absolute_safety"),
+        ("Our exosome facial will push back the hands of time.", "anti_ageing"),
+        ("We offer stem cell therapy for cerebral palsy and spinal cord injury.",
+         "unapproved_indication"),
+        ("Exosomes are a game-changer for your skin: book your session today.", "hype_terms"),
+    ],
+)  # fmt: skip
+def test_general_wordings_added_after_test3(text, rule):
+    assert rule in [f.rule for f in check_claim(text, learned=False).flags]
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        # "US" is the country, not a seller's "us": the quotation is a report
+        ('"The doctor assured me that stem cells would repair my skin. He also guaranteed '
+         'that there were no side effects. It cost US$5,000," my friend said.', "quoted"),
+        # a safety finding or a trip in a research context is not a claim or an offer
+        ("In this trial of 20 patients, the procedure was found absolutely safe.", "research"),
+        ("The study, conducted at a clinic in Tijuana, gave 30 patients with COPD their own "
+         "stem cells.", "research"),
+    ],
+)  # fmt: skip
+def test_reports_and_studies_after_test3(text, why):
+    result = check_claim(text, learned=False)
+    assert result.verdict == "no_red_flags", result.flags
+    assert any(why in s.why for s in result.suppressed), result.suppressed
+    # a seller's "us" still counts
+    assert check_claim("Contact us for your stem cell infusion, 100% safe.").flagged

@@ -472,10 +472,15 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
         return f"forbidden, not offered ({m.group()!r} after it)"
 
     # (b) quoted, or the sentence warns against or reports the claim, and does not sell
-    if not selling and _in_quotes(sentence, start - s_start):
+    # a quotation may run over several sentences: it is read from two sentences before
+    # to two sentences after
+    q_start = min(s_start, ctx.sentences[max(idx - 2, 0)][0])
+    q_end = max(s_end, ctx.sentences[min(idx + 2, len(ctx.sentences) - 1)][1])
+    quoted_span = text[q_start:q_end]
+    if not selling and _in_quotes(quoted_span, start - q_start):
         if ctx.cue_doc:
             return "quoted, not claimed (inside quotation marks)"
-        m = _cx("reporting_verb").search(_outside_quotes(sentence))
+        m = _cx("reporting_verb").search(_outside_quotes(quoted_span))
         if m and not ctx.selling_doc:
             return f"quoted in a report ({m.group()!r}), not claimed"
     cue = _cx("cue").search(sentence)
