@@ -291,8 +291,7 @@ def test_general_wordings_added_after_test3(text, rule):
         # "US" is the country, not a seller's "us": the quotation is a report
         ('"The doctor assured me that stem cells would repair my skin. He also guaranteed '
          'that there were no side effects. It cost US$5,000," my friend said.', "quoted"),
-        # a safety finding or a trip in a research context is not a claim or an offer
-        ("In this trial of 20 patients, the procedure was found absolutely safe.", "research"),
+        # a trip in a research context is not an offer
         ("The study, conducted at a clinic in Tijuana, gave 30 patients with COPD their own "
          "stem cells.", "research"),
     ],
