@@ -85,3 +85,15 @@ def test_probability_is_a_probability():
     assert cm.guess_language("NK cell infusion") == "en"
     with pytest.raises(ValueError):
         cm.model("fr")
+
+
+def test_threshold_tool_reproduces_the_checker_on_dev():
+    # _claims_tune (how the thresholds were chosen) decides exactly as check_claim does
+    from nksim.evidence import _claims as cl
+    from nksim.evidence import _claims_tune as tu
+    from nksim.evidence import evaluate_corpus
+
+    for lang in cm.LANGS:
+        ev = evaluate_corpus("dev", lang)
+        c = tu.counts(tu.dev_scored(lang), lang, cl.P_ALONE[lang], cl.P_VETO)
+        assert (c["tp"], c["fp"], c["fn"], c["tn"]) == (ev.tp, ev.fp, ev.fn, ev.tn)
