@@ -53,11 +53,11 @@ def test_numpy_scorer_equals_scikit_learn_predict_proba(pipes, lang):
 
 
 def test_english_model_reads_the_rules_findings():
-    # stacking: the English model reads which rules flagged or were suppressed, context
-    # counts and the subject beside the n-grams; the Chinese model reads n-grams only
+    # stacking: each model reads which rules flagged or were suppressed, context counts
+    # and the subject beside the n-grams
     names = cm.rule_feature_names("en")
     assert cm.model("en").rule_names == names and "flag:absolute_safety" in names
-    assert cm.model("zh").rule_names == () and cm.rule_feature_names("zh") == ()
+    assert cm.model("zh").rule_names == cm.rule_feature_names("zh") == names
     text = "Stem cell infusions at our clinic in Cancun for knee pain and fatigue."
     none = cm.RuleEvidence(frozenset(), frozenset(), False, "stem_cell")
     high = cm.RuleEvidence(frozenset({"absolute_safety"}), frozenset(), True, "stem_cell")
