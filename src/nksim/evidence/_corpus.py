@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "test5")
 LANGS = ("en", "zh-Hans", "zh-Hant")
 
 #: SHA-256 of the frozen test split (sorted by id, one canonical JSON object a line):
