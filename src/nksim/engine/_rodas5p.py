@@ -375,10 +375,12 @@ def integrate_range(
     npar = params.shape[1]
     n_rec = t_record.shape[0]
     nL = n * LANES
-    # fewer patients than lanes (a PEtab condition, an SBML event segment, a small run):
-    # the model's functions compute only lanes 0 .. nl-1 (the lanes beyond never receive
-    # a patient; the solver's own loops run over them on their initial zeros)
-    nl = min(LANES, hi - lo)
+    # The model's functions compute all lanes, even with fewer patients than lanes: with
+    # nl < LANES their loop over lanes ends in LLVM's scalar remainder, whose fused
+    # multiply-adds can differ from the vector body's, so a patient's numbers depended on
+    # its batch (a chunked W1 run differed from one call in the last bits). Lanes without
+    # a patient compute on harmless copies (the first patient, or a finished one's state).
+    nl = LANES
     # lane state: flat, lane-minor
     y = np.zeros(nL)
     p = np.zeros(npar * LANES)
