@@ -447,6 +447,12 @@ def integrate_range(
                 if pid[b] < 0 or status[b] != OK or (not setup[b] and t[b] >= t_end):
                     if pid[b] >= 0:  # the patient in this lane is done
                         q = pid[b]
+                        # records not reached (a failure) are NaN: written here, not by
+                        # filling the patient's records with NaN when it starts (that
+                        # touched fresh memory twice: ~5-8 % of W1's solver time)
+                        for i in range(n):
+                            for rec in range(ir[b], n_rec):
+                                out[i, q, rec] = np.nan
                         stats[q, 0] = status[b]
                         stats[q, 1] = t[b]
                         stats[q, 2] = n_acc[b]
@@ -466,7 +472,6 @@ def integrate_range(
                         ext_time[q, i] = np.nan
                     for i in range(npar):
                         p[i * LANES + b] = params[q, i]
-                    out[:, q, :] = np.nan
                     t[b] = t0
                     ie[b] = ev_ptr[q]
                     ir[b] = 0
