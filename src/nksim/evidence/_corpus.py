@@ -34,7 +34,10 @@ the corpus, 76 positive), was collected by a new collector into ``claims_corpus_
 labelled and frozen (:data:`TEST4_SHA256`) before it was measured. It was measured once
 (precision 0.66, recall 0.63, specificity 0.78) and then retired the same way (its texts
 stay in ``claims_corpus_test4.jsonl``, 147 in ``train`` and 41 in ``dev``, each keeping
-``retired_from = "test4"``).
+``retired_from = "test4"``). A fifth fresh English test split, ``test5`` (189 excerpts from
+188 sites that appear nowhere else in the corpus, 77 positive), was then collected by a new
+collector into ``claims_corpus_test5.jsonl``, labelled and frozen (:data:`TEST5_SHA256`)
+before it was measured.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ TEST3_SHA256 = "100ce5e2cd31eb43f0cf7597d7a9d99d5473c10f86ded0be3ecd6722a1e64e47
 #: (collected by a new collector after ``test3`` had been measured once), measured once and
 #: then retired to train/dev; the retired texts, put back, must still give it.
 TEST4_SHA256 = "05f4f56445e3a299da8196f1a839a49e4a48ceeefc9caae16118141d46271fdb"
+#: SHA-256 of the fifth fresh English test split ``test5``, frozen before any measurement
+#: (collected by a new collector after ``test4`` had been measured once and retired).
+TEST5_SHA256 = "9fa50d8323cb0a7f2b8b46dc5809afff184579825e0df415c16d065f33963df6"
 
 
 @dataclass(frozen=True)
