@@ -237,6 +237,12 @@ def report(
 @click.option(
     "--no-landscape", is_flag=True, help="Do not cross-check against the stored landscape."
 )
+@click.option(
+    "--url",
+    "url",
+    help="Address of the page the text comes from: its host (government, academic, "
+    "publisher, news or clinic site) is read as evidence of who speaks.",
+)
 def check_claim(
     text: str | None,
     file: Path | None,
@@ -245,13 +251,20 @@ def check_claim(
     snapshot: Path | None,
     store: Path | None,
     no_landscape: bool,
+    url: str | None,
 ) -> None:
     """Check a cell-therapy marketing claim for regulators' red flags.
 
     TEXT is the claim (English or Chinese); or use --file. The verdict is
     likely_scam, caution or no_red_flags. Not medical or legal advice.
+    With --url, the host of the page's address is read too (e.g.
+    --url https://www.fda.gov/...); without it, the text alone.
     """
     from nksim.evidence import check_claim as run_check
+    from nksim.evidence._claims_host import parse_host
+
+    if url is not None and parse_host(url) is None:
+        raise UserError(f"not a web address with a host name (got {url[:80]!r})", field="url")
 
     if (text is None) == (file is None):
         raise UserError("give the claim as TEXT or with --file, not both and not neither")
@@ -262,14 +275,14 @@ def check_claim(
         raise UserError("the claim is empty: give the text of an advert or article")
     if _looks_binary(text):
         raise UserError("the claim looks like binary data, not text")
-    result = run_check(text, language=lang)
+    result = run_check(text, language=lang, url=url)
     needs_registry = "phase" in result.cross_check or any(
         f.rule == "false_approval" for f in result.flags
     )
     if needs_registry and not no_landscape:
         land = _landscape_for_claims(snapshot, store)
         if land is not None:
-            result = run_check(text, language=lang, landscape=land)
+            result = run_check(text, language=lang, landscape=land, url=url)
     if as_json:
         _print_json(result.to_dict())
         return

@@ -13,13 +13,14 @@ from nksim.evidence._corpus import load_corpus
 @pytest.fixture(scope="module")
 def pipes():
     pytest.importorskip("sklearn")
-    return {lang: cm.fit(lang) for lang in cm.LANGS}
+    return {key: cm.fit(key) for key in cm.MODEL_KEYS}
 
 
-@pytest.mark.parametrize("lang", cm.LANGS)
-def test_shipped_model_belongs_to_the_current_train_split(lang):
+@pytest.mark.parametrize("key", cm.MODEL_KEYS)
+def test_shipped_model_belongs_to_the_current_train_split(key):
     # a corpus change without `python -m nksim.evidence._claims_model` fails here
-    assert cm.model(lang).train_sha256 == cm.train_sha256(lang)
+    lang = cm.lang_of(key)
+    assert cm.model(key).train_sha256 == cm.train_sha256(lang)
     # each model is fitted on the train texts of its own language only
     assert {t.lang_group for t in cm.train_texts(lang)} == {lang}
     assert {t.split for t in cm.train_texts(lang)} == {"train"}
@@ -27,7 +28,8 @@ def test_shipped_model_belongs_to_the_current_train_split(lang):
 
 def test_ngrams_are_scikit_learns(pipes):
     texts = ["Our NK cells cure  all\ndiseases!", "本院 NK细胞回输 a", "x", "  ", "ab abc abcd"]
-    for lang, pipe in pipes.items():
+    for key, pipe in pipes.items():
+        lang = cm.lang_of(key)
         text_parts = [part for _, part in pipe[0].transformer_list if hasattr(part, "steps")]
         for part, (analyzer, ngram_range) in zip(text_parts, cm.FEATURES[lang], strict=True):
             sk = part[-1].build_analyzer()
@@ -36,13 +38,17 @@ def test_ngrams_are_scikit_learns(pipes):
                 assert cm._ngrams(analyzer, text, ngram_range) == sk(text), (lang, name, text)
 
 
-@pytest.mark.parametrize("lang", cm.LANGS)
+@pytest.mark.parametrize("lang", cm.MODEL_KEYS)
 def test_numpy_scorer_equals_scikit_learn_predict_proba(pipes, lang):
     pipe = pipes[lang]
     # train and dev texts only: a fresh test split is not even scored outside its measurement
-    corpus = load_corpus("train") + load_corpus("dev")
-    texts = [t.text for t in corpus][::3] + ["", "NK", "包治百病 " * 50]
-    inputs = [cm.model_input(t, lang) for t in texts]  # prepared text, rule features
+    corpus = (load_corpus("train") + load_corpus("dev"))[::3]
+    texts = [t.text for t in corpus] + ["", "NK", "包治百病 " * 50]
+    urls = [t.url for t in corpus] + ["https://www.fda.gov/x", None, "http://spa.example.com"]
+    if not cm.uses_host(lang):
+        urls = [None] * len(texts)
+    # prepared text, rule (and host) features
+    inputs = [cm.model_input(t, lang, url=u) for t, u in zip(texts, urls, strict=True)]
     expected = pipe.predict_proba(inputs)[:, 1]
     fresh = cm.scorer_from_arrays(cm.export_model(pipe, lang), lang)
     got = np.array([fresh.probability(*x) for x in inputs])
@@ -67,6 +73,24 @@ def test_english_model_reads_the_rules_findings():
     assert p_quiet != p_high  # a claim its context suppressed is not a flagged one
     with pytest.raises(ValueError):
         cm.model("en").probability(cm._prep(text))  # rule features are required
+
+
+def test_url_model_reads_the_host_and_no_url_means_the_text_model():
+    text = "Stem cell infusions for knee pain and fatigue: book your consultation today."
+    assert cm.model_key("en", None) == "en" and cm.model_key("en", "not a url") == "en"
+    assert cm.model_key("en", "https://clinic.example.com/a") == "en_url"
+    names = cm.rule_feature_names("en_url")
+    assert names[: len(cm.rule_feature_names("en"))] == cm.rule_feature_names("en")
+    assert "host:tld:gov" in names and "host:piece:clinic" in names
+    assert cm.model("en_url").rule_names == names
+    # without a URL the probability is the text-only model's, whatever else is passed
+    assert cm.red_flag_probability(text, "en") == cm.red_flag_probability(text, "en", url="")
+    assert cm.red_flag_probability(text, "en") == cm.model("en").probability(
+        *cm.model_input(text, "en")
+    )
+    p_gov = cm.red_flag_probability(text, "en", url="https://www.nih.gov/news/x")
+    p_spa = cm.red_flag_probability(text, "en", url="https://stemcellwellnessmedspa.com/x")
+    assert 0.0 <= p_gov <= 1.0 and 0.0 <= p_spa <= 1.0 and p_gov != p_spa
 
 
 def test_site_folds_keep_each_site_on_one_side():
@@ -94,6 +118,7 @@ def test_threshold_tool_reproduces_the_checker_on_dev():
     from nksim.evidence import evaluate_corpus
 
     for lang in cm.LANGS:
-        ev = evaluate_corpus("dev", lang)
-        c = tu.counts(tu.dev_scored(lang), lang, cl.P_ALONE[lang], cl.P_VETO)
-        assert (c["tp"], c["fp"], c["fn"], c["tn"]) == (ev.tp, ev.fp, ev.fn, ev.tn)
+        for url in (False, True):
+            ev = evaluate_corpus("dev", lang, url=url)
+            c = tu.counts(tu.dev_scored(lang, url), lang, cl.P_ALONE[lang], cl.P_VETO)
+            assert (c["tp"], c["fp"], c["fn"], c["tn"]) == (ev.tp, ev.fp, ev.fn, ev.tn)

@@ -232,6 +232,8 @@ class ClaimCheck:
     notes: tuple[str, ...] = ()
     #: what the rules found before the combination with the learned component (its input)
     evidence: Any = field(default=None, repr=False, compare=False)
+    #: the host of the URL given (``""`` without one)
+    host: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -254,6 +256,7 @@ class ClaimCheck:
             "suppressed_total": self.suppressed_total,
             "notes": list(self.notes),
             "cross_check": self.cross_check,
+            "url_host": self.host or None,
             "rules_version": claim_rules().version,
             "disclaimer": _DISCLAIMER["zh" if zh else "en"],
         }
@@ -418,6 +421,9 @@ def _outside_quotes(sentence: str) -> str:
     return "".join(out)
 
 
+_NON_PREFIX = re.compile(r"\bnon-$", re.IGNORECASE)
+
+
 def _zh_negated(before: str) -> str | None:
     """A Chinese negator word among the last words before a match, by jieba segmentation."""
     tail = before[-24:]
@@ -452,6 +458,8 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
     # a negative phrase ("no side effects") and a conjunction separates it from an earlier
     # negator ("no downtime and no side effects"), that negator starts a parallel claim.
     window = " ".join(before.split()[-8:])
+    if _NON_PREFIX.search(window):  # "non-FDA approved", "non-approved"
+        return "negated ('non-' before it)"
     parallel = bool(_cx("negative_phrase").match(text[start:end]))
     for m in _cx("negator_en").finditer(window):
         if parallel and _cx("conjunction").search(window[m.end() :]):
@@ -780,6 +788,7 @@ def check_claim(
     landscape: Landscape | None = None,
     language: str | None = None,
     learned: bool = True,
+    url: str | None = None,
 ) -> ClaimCheck:
     """Check a marketing text for the warning signs regulators name.
 
@@ -794,6 +803,12 @@ def check_claim(
     learned
         Combine the rules with the learned component (default); ``False`` gives the
         readable rules alone.
+    url
+        The address of the page the text comes from (optional): evidence of who speaks.
+        Its host (``_claims_host``: government, academic, publisher, registry and news
+        sites, word pieces such as clinic, wellness, news) is read by a learned model
+        fitted with it, and an authoritative publisher is named in the explanation.
+        Without it the checker reads the text alone.
 
     Returns
     -------
@@ -824,6 +839,9 @@ def check_claim(
         _cx("sales"), t, lower, hits
     )
     cue_doc = _found_anywhere(_cx("cue"), t, lower, hits)
+    from ._claims_host import authority_note, parse_host
+
+    host = parse_host(url) if url else None
     ctx = _Context(
         t,
         sentences,
@@ -929,7 +947,7 @@ def check_claim(
         from ._claims_model import red_flag_probability
 
         text_lang = detect_language(t)
-        probability = red_flag_probability(text, text_lang, evidence)
+        probability = red_flag_probability(text, text_lang, evidence, url)
         flags = _combine(
             flags,
             probability,
@@ -940,10 +958,14 @@ def check_claim(
         )
     flags.sort(key=lambda f: (("high", "medium", "low").index(f.severity), f.start))
     verdict = _verdict(flags)
+    explanation = _explain(verdict, flags, lang, subject)
+    note = authority_note(host, lang)
+    if note and verdict != "no_red_flags":
+        explanation = f"{explanation}\n{note}"
     return ClaimCheck(
         verdict=verdict,
         flags=tuple(flags),
-        explanation=_explain(verdict, flags, lang, subject),
+        explanation=explanation,
         language=lang,
         suppressed=tuple(suppressed),
         cross_check=cross,
@@ -953,6 +975,7 @@ def check_claim(
         + sum(1 for x in suppressed if x.why.startswith(("approved use", "learned probability"))),
         notes=tuple(notes),
         evidence=evidence,
+        host=host.host if host is not None else "",
     )
 
 

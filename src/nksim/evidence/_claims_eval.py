@@ -180,7 +180,9 @@ class CorpusEvaluation:
         }
 
 
-def evaluate_corpus(split: str, lang: str, *, learned: bool = True) -> CorpusEvaluation:
+def evaluate_corpus(
+    split: str, lang: str, *, learned: bool = True, url: bool = False
+) -> CorpusEvaluation:
     """Run :func:`check_claim` on one split of the real-text corpus (``_corpus``).
 
     Parameters
@@ -191,6 +193,9 @@ def evaluate_corpus(split: str, lang: str, *, learned: bool = True) -> CorpusEva
         ``"en"`` or ``"zh"`` (simplified and traditional Chinese together).
     learned
         Include the learned component (default) or use the readable rules alone.
+    url
+        Give the checker each text's URL (``check_claim(text, url=...)``): the mode with
+        the host as evidence of who speaks; default the text alone.
 
     A text is positive when it carries at least one label, and predicted positive when
     the verdict is not ``no_red_flags``.
@@ -205,7 +210,7 @@ def evaluate_corpus(split: str, lang: str, *, learned: bool = True) -> CorpusEva
     for text in load_corpus(split):
         if text.lang_group != lang:
             continue
-        flagged = check_claim(text.text, learned=learned).flagged
+        flagged = check_claim(text.text, learned=learned, url=text.url if url else None).flagged
         if flagged and text.red_flag:
             tp += 1
         elif flagged:

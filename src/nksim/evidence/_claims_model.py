@@ -57,6 +57,11 @@ from ._normalise import normalise
 
 MAX_CHARS = 20_000
 LANGS = ("en", "zh")
+#: the shipped models: per language one on the text alone and one (``<lang>_url``) that
+#: also reads the host of the page's address (``_claims_host``), used when a URL is given
+MODEL_KEYS = ("en", "zh", "en_url", "zh_url")
+#: weight of the host features against the L2-normalised TF-IDF blocks
+HOST_WEIGHT = 0.5
 #: per language: the TF-IDF blocks (analyzer, n-gram range) and the logistic C
 FEATURES: dict[str, tuple[tuple[str, tuple[int, int]], ...]] = {
     "en": (("word", (1, 2)), ("char_wb", (2, 5))),
@@ -148,10 +153,24 @@ class RuleEvidence:
     subject: str
 
 
-def rule_feature_names(lang: str) -> tuple[str, ...]:
-    """Names of the rule and context features of a language's model (none for Chinese)."""
-    if not RULE_FEATURES[lang]:
-        return ()
+def lang_of(key: str) -> str:
+    """The language of a model key (``"en_url"`` -> ``"en"``)."""
+    return key.split("_", 1)[0]
+
+
+def uses_host(key: str) -> bool:
+    """Whether the model ``key`` reads the host of the page's address."""
+    return key.endswith("_url")
+
+
+def rule_feature_names(key: str) -> tuple[str, ...]:
+    """Names of the rule, context (and, for a ``<lang>_url`` model, host) features of a
+    model, in order."""
+    from ._claims_host import host_feature_names
+
+    host = tuple(f"host:{n}" for n in host_feature_names()) if uses_host(key) else ()
+    if not RULE_FEATURES[lang_of(key)]:
+        return host
     from ._rules import claim_rules
 
     ids = [r.id for r in claim_rules().rules]
@@ -163,17 +182,33 @@ def rule_feature_names(lang: str) -> tuple[str, ...]:
         "any_flag",
         *(f"context:{c}" for c in CONTEXT_FEATURES),
         *(f"subject:{s}" for s in SUBJECTS),
+        *host,
     )
 
 
-def rule_features(prepared: str, evidence: RuleEvidence, names: tuple[str, ...]) -> np.ndarray:
-    """The feature vector ``names`` (:func:`rule_feature_names`) of one prepared text."""
+def rule_features(
+    prepared: str, evidence: RuleEvidence | None, names: tuple[str, ...], url: str | None = None
+) -> np.ndarray:
+    """The feature vector ``names`` (:func:`rule_feature_names`) of one prepared text
+    (host features from ``url``; rule features need ``evidence``). Host features are
+    scaled by ``HOST_WEIGHT / RULE_WEIGHT`` so that, after the common weight, they weigh
+    ``HOST_WEIGHT``."""
+    from ._claims_host import host_features, parse_host
     from ._rules import claim_rules
 
     context = claim_rules().context
     out = np.zeros(len(names))
+    host_names = tuple(n[5:] for n in names if n.startswith("host:"))
+    if host_names:
+        scale = HOST_WEIGHT / RULE_WEIGHT
+        vals = host_features(parse_host(url), host_names)
+        out[len(names) - len(host_names) :] = np.array(vals) * scale
     for j, name in enumerate(names):
         kind, _, what = name.partition(":")
+        if kind == "host":
+            continue
+        if evidence is None:
+            raise ValueError("the rule features need the rules' evidence")
         if kind == "flag":
             out[j] = what in evidence.flagged
         elif kind == "suppressed":
@@ -192,19 +227,19 @@ def rule_features(prepared: str, evidence: RuleEvidence, names: tuple[str, ...])
 
 
 def model_input(
-    text: str, lang: str, evidence: RuleEvidence | None = None
+    text: str, key: str, evidence: RuleEvidence | None = None, url: str | None = None
 ) -> tuple[str, np.ndarray]:
-    """What a language's model reads: the prepared text and its rule features (the rules
-    are run on ``text`` when ``evidence`` is not given)."""
+    """What a model (a key of :data:`MODEL_KEYS`) reads: the prepared text and its rule
+    (and host) features (the rules are run on ``text`` when ``evidence`` is not given)."""
     prepared = _prep(text)
-    names = rule_feature_names(lang)
+    names = rule_feature_names(key)
     if not names:
         return prepared, np.zeros(0)
-    if evidence is None:
+    if evidence is None and RULE_FEATURES[lang_of(key)]:
         from ._claims import rule_evidence
 
         evidence = rule_evidence(text)
-    return prepared, rule_features(prepared, evidence, names)
+    return prepared, rule_features(prepared, evidence, names, url)
 
 
 def _vectorizer(analyzer: str, ngram_range: tuple[int, int]) -> Any:
@@ -230,17 +265,22 @@ def site_folds(sites: list[str], k: int = N_FOLDS) -> list[tuple[np.ndarray, np.
     return list(GroupKFold(n_splits=k).split(np.zeros(len(sites)), groups=sites))
 
 
-def fit(lang: str = "en", texts: list[Any] | None = None) -> Any:
-    """Fit the calibrated scikit-learn pipeline of one language on its train texts
-    (deterministic); ``texts`` replaces them (cross-validation). The calibration folds
-    are grouped by site, so that no site's texts calibrate a fit they trained."""
+def fit(lang: str = "en", texts: list[Any] | None = None, inputs: list[Any] | None = None) -> Any:
+    """Fit the calibrated scikit-learn pipeline of one model (``lang`` is a key of
+    :data:`MODEL_KEYS`: ``"en"``, ``"zh"``, or ``"en_url"``/``"zh_url"`` with the host of
+    each text's URL) on its train texts (deterministic); ``texts`` replaces them
+    (cross-validation), ``inputs`` their :func:`model_input` when already computed. The
+    calibration folds are grouped by site, so that no site's texts calibrate a fit they
+    trained."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import FunctionTransformer
 
+    key, lang = lang, lang_of(lang)
     train = train_texts(lang) if texts is None else texts
-    x = [model_input(t.text, lang) for t in train]
+    url = uses_host(key)
+    x = inputs or [model_input(t.text, key, url=t.url if url else None) for t in train]
     y = [int(t.red_flag) for t in train]
     clf = CalibratedClassifierCV(
         LogisticRegression(C=C_REG[lang], class_weight="balanced", solver="liblinear"),
@@ -250,7 +290,7 @@ def fit(lang: str = "en", texts: list[Any] | None = None) -> Any:
     parts = [
         make_pipeline(FunctionTransformer(_texts_of), _vectorizer(a, r)) for a, r in FEATURES[lang]
     ]
-    if RULE_FEATURES[lang]:
+    if rule_feature_names(key):
         parts.append(FunctionTransformer(_rules_of))
     pipe = make_pipeline(make_union(*parts), clf)
     pipe.fit(x, y)
@@ -344,8 +384,8 @@ class Scorer:
 
 
 def export_model(pipe: Any, lang: str) -> dict[str, np.ndarray]:
-    """The arrays of one language's fitted pipeline (:func:`fit`), keys prefixed
-    ``"<lang>_"``, as stored in ``data/claims_model.npz``."""
+    """The arrays of one model's fitted pipeline (:func:`fit`; ``lang`` is its key), keys
+    prefixed ``"<key>_"``, as stored in ``data/claims_model.npz``."""
     union, cal = pipe[0], pipe[-1]
     out: dict[str, np.ndarray] = {}
     texts = [t for _, t in union.transformer_list if hasattr(t, "steps")]
@@ -361,9 +401,9 @@ def export_model(pipe: Any, lang: str) -> dict[str, np.ndarray]:
     out[f"{lang}_intercept"] = np.array([f.estimator.intercept_[0] for f in folds], dtype=float)
     out[f"{lang}_a"] = np.array([f.calibrators[0].a_ for f in folds], dtype=np.float64)
     out[f"{lang}_b"] = np.array([f.calibrators[0].b_ for f in folds], dtype=np.float64)
-    out[f"{lang}_train_sha256"] = np.array(train_sha256(lang))
+    out[f"{lang}_train_sha256"] = np.array(train_sha256(lang_of(lang)))
     out[f"{lang}_rule_names"] = np.array(rule_feature_names(lang), dtype=str)
-    out[f"{lang}_rule_weight"] = np.array(RULE_WEIGHT if RULE_FEATURES[lang] else 0.0)
+    out[f"{lang}_rule_weight"] = np.array(RULE_WEIGHT if rule_feature_names(lang) else 0.0)
     return out
 
 
@@ -371,6 +411,8 @@ def scorer_from_arrays(arrays: Any, lang: str) -> Scorer:
     blocks = []
     offset = 0
     i = 0
+    if f"{lang}_coef" not in arrays:
+        raise KeyError(f"no model {lang!r} in {MODEL_FILE}")
     while f"{lang}_vocabulary{i}" in arrays:
         vocab = [str(v) for v in arrays[f"{lang}_vocabulary{i}"]]
         lo, hi = (int(v) for v in arrays[f"{lang}_ngrams{i}"])
@@ -400,34 +442,49 @@ def scorer_from_arrays(arrays: Any, lang: str) -> Scorer:
     )
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def model(lang: str = "en") -> Scorer:
-    """The shipped, precomputed model of one language (fitted on its train texts by
-    :func:`fit`)."""
-    if lang not in LANGS:
+    """The shipped, precomputed model of one key of :data:`MODEL_KEYS` (a language, or
+    ``"<lang>_url"``), fitted on its train texts by :func:`fit`."""
+    if lang not in MODEL_KEYS:
         raise ValueError(f"unknown language {lang!r}; choose from {LANGS}")
     with resources.files("nksim.evidence").joinpath("data", MODEL_FILE).open("rb") as fh:
         with np.load(fh, allow_pickle=False) as arrays:
             return scorer_from_arrays(arrays, lang)
 
 
+def model_key(lang: str, url: str | None) -> str:
+    """The model that scores a text of ``lang``: ``"<lang>_url"`` when ``url`` has a
+    usable host, else the text-only model ``lang``."""
+    from ._claims_host import parse_host
+
+    return f"{lang}_url" if parse_host(url) is not None else lang
+
+
 def red_flag_probability(
-    text: str, lang: str | None = None, evidence: RuleEvidence | None = None
+    text: str,
+    lang: str | None = None,
+    evidence: RuleEvidence | None = None,
+    url: str | None = None,
 ) -> float:
     """Calibrated probability (0-1) that ``text`` makes red-flag claims of its own, from
     the model of ``lang`` (``"en"`` or ``"zh"``; guessed from the text when omitted).
     ``evidence``: what the readable rules found (they are run when it is not given and
-    the model reads them)."""
+    the model reads them). ``url``: the page's address; with a usable host the model
+    that also reads the host scores the text, without one the text-only model."""
     if not text.strip():
         return 0.0
     lang = lang or guess_language(text)
-    scorer = model(lang)
-    if scorer.rule_names != rule_feature_names(lang):
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; choose from {LANGS}")
+    key = model_key(lang, url)
+    scorer = model(key)
+    if scorer.rule_names != rule_feature_names(key):
         raise RuntimeError(
             "claims_model.npz was fitted with other rules; refit it with "
             "`python -m nksim.evidence._claims_model`"
         )
-    return scorer.probability(*model_input(text, lang, evidence))
+    return scorer.probability(*model_input(text, key, evidence, url))
 
 
 def _write_model() -> str:
@@ -436,8 +493,8 @@ def _write_model() -> str:
 
     path = Path(__file__).parent / "data" / MODEL_FILE
     arrays: dict[str, np.ndarray] = {}
-    for lang in LANGS:
-        arrays.update(export_model(fit(lang), lang))
+    for key in MODEL_KEYS:
+        arrays.update(export_model(fit(key), key))
     np.savez_compressed(path, **arrays)
     return str(path)
 
