@@ -1,14 +1,15 @@
 """The generated functions against the model's own symbolic form (sympy, evaluated by
 NumPy), an independent evaluation: the one-patient ``rhs`` gives the bits of every lane of
 ``rhs_lanes``; ``jac`` and the J inside ``fw_lanes`` agree with the symbolic Jacobian (and
-so with each other). Models compiled with numba's typing memo (issue 13 §3, start-up) run
-through these functions too."""
+so with each other). The start-up measures of issue 13 §3: numba's typing memo compiles the
+same machine code; vselect/vfinite (branch-free choices) are the branches they replace."""
 
 from __future__ import annotations
 
 import importlib
 import re
 
+import numba
 import numpy as np
 import sympy as sp
 from numba.core.types.functions import BaseFunction
@@ -20,6 +21,7 @@ from nksim.model._codegen import LANES
 from nksim.model._generate import generate_source
 from nksim.model._symbolic import symbolic
 from nksim.model._typing_memo import typing_memo
+from nksim.model._vselect import vfinite, vselect
 
 _ORIGINAL = BaseFunction.get_call_type
 SRC = Citation("toy", "A toy model for tests.", "assumption")
@@ -121,3 +123,34 @@ def test_the_typing_memo_compiles_the_same_machine_code_and_is_used(tmp_path, mo
     assert BaseFunction.get_call_type is _ORIGINAL  # removed after the block
     for name, signature in SIGNATURES.items():
         assert _asm(modules[0], name, signature) == _asm(modules[1], name, signature), name
+
+
+@numba.njit
+def _choices(c, a, b, x):
+    return vselect(c, a, b), vfinite(x), vselect(a < b, 1, True)
+
+
+def test_vselect_and_vfinite_are_the_branches_they_replace():
+    for c, a, b in [(True, 1.5, -2.0), (False, 1.5, -2.0), (True, np.nan, 0.0),
+                    (False, 0.0, np.inf), (True, -0.0, 1.0)]:
+        for x in (3.0, -0.0, np.inf, -np.inf, np.nan, 1e308, -5e-324):
+            got = _choices(c, a, b, x)
+            want = (a if c else b, x if abs(x) < np.inf else 0.0, 1.0 if a < b else 1.0)
+            assert np.array_equal(np.array(got[:2]).view(np.int64),
+                                  np.array(want[:2]).view(np.int64))
+            assert got[2] == want[2] and isinstance(got[0], float)
+
+
+def test_a_piecewise_rate_takes_each_piece_where_it_applies():
+    model = Model(
+        name="toy_piecewise", title="Piecewise", description="a switch and a NaN outside",
+        states=(State("x", "cell", "x", 1.0),),
+        parameters=(Parameter("k", 2.0, "1/day", "rate", SRC),),
+        equations={"x": "Piecewise((-k*x, x < 1), (k*x, x < 2), (0, True))"},
+    )
+    fns = compile_model(model)
+    f, J = np.empty(1), np.empty((1, 1))
+    for x, rate, slope in [(0.5, -1.0, -2.0), (1.5, 3.0, 2.0), (2.5, 0.0, 0.0)]:
+        fns.rhs(np.array([x]), np.array([2.0]), f)
+        fns.jac(np.array([x]), np.array([2.0]), J)
+        assert (f[0], J[0, 0]) == (rate, slope)

@@ -78,7 +78,7 @@ class CompiledModel:
 
 
 # Files whose source decides what code is generated and how it is compiled.
-_GENERATOR_FILES = ("_codegen.py", "_generate.py", "_symbolic.py", "_vmath.py")
+_GENERATOR_FILES = ("_codegen.py", "_generate.py", "_symbolic.py", "_vmath.py", "_vselect.py")
 
 
 @lru_cache(maxsize=1)

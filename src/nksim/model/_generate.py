@@ -31,6 +31,7 @@ from nksim.model._codegen import (
     SOLVE_LANES_SIGNATURE, FW_LANES_SIGNATURE,
 )
 from nksim.model._vmath import vexp, vlog, vpow
+from nksim.model._vselect import vfinite, vselect
 
 # fastmath "contract" only: a*b+c as one fused multiply-add (one rounding instead of two;
 # the same instructions for every lane, so results stay independent of lane and batch)
@@ -105,12 +106,14 @@ class _NumbaPrinter(PythonCodePrinter):
         return f"((math.lgamma({a} + {h}) - math.lgamma({a} - {h}))/(2.0*{h}))"
 
     def _print_Piecewise(self, expr):
+        # vselect, not "a if c else b": the same values, without blocks that numba types
+        # and lowers one by one (both pieces are computed; see nksim.model._vselect)
         pieces = list(expr.args)
         result = "math.nan"  # no piece applies: undefined
         if pieces[-1][1] is sp.true:
             result = self._print(pieces.pop()[0])
         for value, cond in reversed(pieces):
-            result = f"(({self._print(value)}) if ({self._print(cond)}) else ({result}))"
+            result = f"vselect({self._print(cond)}, {self._print(value)}, {result})"
         return result
 
     def _print_Integer(self, expr):
@@ -222,7 +225,7 @@ def generate_source(model: Model) -> str:
             entry = "0.0"
             if (i, j) in nonzero:
                 v = f"_j{i}_{j}"
-                entry = f"-({v} if abs({v}) < _INF else 0.0) * _k{i} * _k{j}"
+                entry = f"-vfinite({v}) * _k{i} * _k{j}"
             if i == j:
                 entry = f"_fac[_b] + {entry}" if entry != "0.0" else "_fac[_b]"
             src.append(f"{pad}_w{at(i * n + j)} = {entry}")
@@ -253,7 +256,7 @@ def generate_source(model: Model) -> str:
             )
         else:
             src.append(f"{pad}ok = (piv > 0.0) & (piv < _INF)")
-        src.append(f"{pad}bad = bad if ok else 1.0")
+        src.append(f"{pad}bad = vselect(ok, bad, 1.0)")
         src.append(f"{pad}d{k} = 1.0 / a{k}_{k}")
         for i in below:
             src.append(f"{pad}a{i}_{k} = a{i}_{k} * d{k}")
