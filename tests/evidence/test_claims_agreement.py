@@ -31,6 +31,9 @@ DOC = REPO_ROOT / "docs" / "claims-labelling.md"
 
 
 TEST4 = "second_annotation_test4.jsonl"
+TEST5 = "second_annotation_test5.jsonl"
+#: each single-split annotation file: (file, group, number of texts)
+FRESH = [(TEST4, "test4", 188), (TEST5, "test5", 189)]
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +44,16 @@ def report():
 @pytest.fixture(scope="module")
 def report4():
     return annotator_agreement(annotation=TEST4)
+
+
+@pytest.fixture(scope="module")
+def report5():
+    return annotator_agreement(annotation=TEST5)
+
+
+@pytest.fixture(scope="module")
+def fresh_reports(report4, report5):
+    return {TEST4: report4, TEST5: report5}
 
 
 def test_kappa_matches_a_hand_computed_two_by_two_table():
@@ -95,7 +108,7 @@ def test_scores_and_bootstrap_on_a_constructed_example():
 
 
 # the texts each second-annotation file must cover: the English dev split as it was before
-# test3 was retired, and the former test3 texts; the former test4 texts
+# test3 was retired, and the former test3 texts; the test4 texts; the test5 texts
 EXPECTED = {
     "second_annotation.jsonl": (
         lambda t: t.lang == "en" and (
@@ -104,6 +117,7 @@ EXPECTED = {
         {"dev": 136, "test3": 166},
     ),
     TEST4: (lambda t: "test4" in (t.split, t.retired_from), {"test4": 188}),
+    TEST5: (lambda t: "test5" in (t.split, t.retired_from), {"test5": 189}),
 }
 
 
@@ -148,18 +162,21 @@ def test_report_is_consistent_with_its_counts(report):
     assert low < all_.kappa < high
 
 
-def test_test4_report_is_one_group_consistent_with_its_counts(report4):
-    assert list(report4.groups) == ["test4"]
-    g = report4.groups["test4"]
+@pytest.mark.parametrize(("annotation", "group", "n"), FRESH)
+def test_a_fresh_split_report_is_one_group_consistent_with_its_counts(
+        fresh_reports, annotation, group, n):
+    rep = fresh_reports[annotation]
+    assert list(rep.groups) == [group]
+    g = rep.groups[group]
     s = g.a2_vs_a1
-    assert g.n == s.tp + s.fp + s.fn + s.tn == 188
+    assert g.n == s.tp + s.fp + s.fn + s.tn == n
     assert (g.positives_1, g.positives_2) == (s.tp + s.fn, s.tp + s.fp)
-    assert s.fp + s.fn == sum(d.binary for d in report4.disagreements)
-    assert {d.group for d in report4.disagreements} == {"test4"}
-    assert g.agreement == pytest.approx(1 - (s.fp + s.fn) / 188)
+    assert s.fp + s.fn == sum(d.binary for d in rep.disagreements)
+    assert {d.group for d in rep.disagreements} == {group}
+    assert g.agreement == pytest.approx(1 - (s.fp + s.fn) / n)
     assert g.kappa_ci[0] < g.kappa < g.kappa_ci[1]
-    assert sum(r.n_1 for r in report4.rules) == sum(len(t.labels) for t in load_corpus()
-                                                    if t.retired_from == "test4")
+    assert sum(r.n_1 for r in rep.rules) == sum(
+        len(t.labels) for t in load_corpus() if group in (t.split, t.retired_from))
 
 
 def _section():
@@ -169,11 +186,11 @@ def _section():
     return text[text.index(head) :]
 
 
-def test_documented_tables_match_the_files(report, report4):
+def test_documented_tables_match_the_files(report, report4, report5):
     section = _section()
-    assert agreement_table(report, report4) in section
-    assert rule_table(report) in section
-    assert rule_table(report4) in section
+    assert agreement_table(report, report4, report5) in section
+    for rep in (report, report4, report5):
+        assert rule_table(rep) in section
 
 
 def test_documented_headline_matches_the_files(report):
@@ -218,29 +235,41 @@ def test_documented_prose_figures_match_the_files(report):
     )
 
 
-def test_documented_test4_figures_match_the_files(report4):
+@pytest.mark.parametrize(("annotation", "group", "n"), FRESH)
+def test_documented_fresh_split_figures_match_the_files(fresh_reports, annotation, group, n):
+    rep = fresh_reports[annotation]
     section = _section()
     flat = " ".join(section.split())
-    g = report4.groups["test4"]
+    g = rep.groups[group]
     s = g.a2_vs_a1
-    n_binary = sum(d.binary for d in report4.disagreements)
+    n_binary = sum(d.binary for d in rep.disagreements)
     assert (
-        f"all but {n_binary} of 188 texts ({s.fp} that A2 flagged and A1 did not, "
+        f"all but {n_binary} of {n} texts ({s.fp} that A2 flagged and A1 did not, "
         f"{s.fn} the reverse) and the same label *set* to all but "
-        f"{len(report4.disagreements)}" in flat
+        f"{len(rep.disagreements)}" in flat
     )
     assert (
         f"kappa {g.kappa:.2f} ({g.kappa_ci[0]:.2f}-{g.kappa_ci[1]:.2f}); scored against A1, "
         f"A2 reaches precision **{s.precision:.3f}**, recall **{s.recall:.3f}**, "
-        f"specificity **{s.specificity:.3f}** on `test4`" in flat
+        f"specificity **{s.specificity:.3f}** on `{group}`" in flat
     )
-    for d in report4.disagreements:
+    for d in rep.disagreements:
         if d.binary:
             assert f"`{d.id}`" in section, d.id
+
+
+@pytest.mark.parametrize(("annotation", "rules"), [
+    (TEST4, ("unapproved_indication", "comparison_with_treatment", "cure_assertion")),
+    (TEST5, ("hype_terms", "cure_assertion", "unapproved_indication")),
+])
+def test_documented_rule_disagreements_of_a_fresh_split_match_the_file(
+        fresh_reports, annotation, rules):
+    flat = " ".join(_section().split())
+    rep = fresh_reports[annotation]
     # rules one annotator alone gave on texts that both flagged
-    both = [d for d in report4.disagreements if d.labels_1 and d.labels_2]
+    both = [d for d in rep.disagreements if d.labels_1 and d.labels_2]
     assert f"On the {len(both)} texts that both flagged with different rules" in flat
-    for rule in ("unapproved_indication", "comparison_with_treatment", "cure_assertion"):
+    for rule in rules:
         a2 = sum(rule in d.labels_2 and rule not in d.labels_1 for d in both)
         a1 = sum(rule in d.labels_1 and rule not in d.labels_2 for d in both)
         assert f"`{rule}` on {a2} (A1 alone on {a1})" in flat, rule

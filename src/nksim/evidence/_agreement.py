@@ -5,7 +5,9 @@ person per split. A second annotator labelled English texts again, blind (from t
 site and URL only), in one file per batch (:data:`ANNOTATIONS`):
 ``data/corpus/second_annotation.jsonl`` holds the ``dev`` texts (136) and the former
 ``test3`` split (166, since retired to train/dev; ``retired_from == "test3"``);
-``data/corpus/second_annotation_test4.jsonl`` the 188 texts of the ``test4`` split.
+``data/corpus/second_annotation_test4.jsonl`` the 188 texts of the ``test4`` split;
+``data/corpus/second_annotation_test5.jsonl`` the 189 texts of the ``test5`` split (selected
+by ``"test5" in (split, retired_from)``, so the file stays valid when ``test5`` is retired).
 
 :func:`annotator_agreement` measures, for one file, per group (:data:`GROUPS`) and, when
 the file covers more than one group, over all its texts (group ``"all"``), the
@@ -30,11 +32,12 @@ from sklearn.metrics import cohen_kappa_score
 from ._corpus import CorpusText, load_corpus
 
 #: Groups in the order they are reported (see :func:`group_of`).
-GROUPS = ("dev", "test3", "test4")
+GROUPS = ("dev", "test3", "test4", "test5")
 #: The second-annotation files (in ``data/corpus``) and the groups each covers.
 ANNOTATIONS = {
     "second_annotation.jsonl": ("dev", "test3"),
     "second_annotation_test4.jsonl": ("test4",),
+    "second_annotation_test5.jsonl": ("test5",),
 }
 DEFAULT_ANNOTATION = "second_annotation.jsonl"
 #: A rule with fewer positives than this (both annotators together) is reported by its
@@ -128,9 +131,9 @@ def load_second_annotation(annotation: str = DEFAULT_ANNOTATION) -> list[dict]:
 
 
 def group_of(text: CorpusText) -> str:
-    """``"test4"`` or ``"test3"`` for the texts of those test splits (retired or not),
-    else ``"dev"``."""
-    for name in ("test4", "test3"):
+    """``"test5"``, ``"test4"`` or ``"test3"`` for the texts of those test splits (retired or
+    not), else ``"dev"``."""
+    for name in ("test5", "test4", "test3"):
         if name in (text.split, text.retired_from):
             return name
     return "dev"
