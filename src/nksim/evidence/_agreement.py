@@ -30,6 +30,7 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
 from ._corpus import CorpusText, load_corpus
+from ._scores import BinaryScores
 
 #: Groups in the order they are reported (see :func:`group_of`).
 GROUPS = ("dev", "test3", "test4", "test5")
@@ -46,7 +47,7 @@ RARE_RULE = 10
 
 
 @dataclass(frozen=True)
-class Scores:
+class Scores(BinaryScores):
     """Precision, recall and specificity of one annotator scored against the other
     (the reference), with the counts they come from."""
 
@@ -54,18 +55,6 @@ class Scores:
     fp: int
     fn: int
     tn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
-
-    @property
-    def specificity(self) -> float:
-        return self.tn / (self.tn + self.fp) if self.tn + self.fp else float("nan")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from ._claims import check_claim
+from ._scores import BinaryScores
 
 SETS = {
     "dev": "claims_dev.jsonl",
@@ -133,7 +134,7 @@ def evaluate_claims(name: str = "dev", lang: str | None = None) -> Evaluation:
 
 
 @dataclass(frozen=True)
-class CorpusEvaluation:
+class CorpusEvaluation(BinaryScores):
     """Precision, recall and specificity of the checker on one corpus split and language."""
 
     split: str
@@ -149,18 +150,6 @@ class CorpusEvaluation:
     @property
     def n(self) -> int:
         return self.tp + self.fp + self.fn + self.tn
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
-
-    @property
-    def specificity(self) -> float:
-        return self.tn / (self.tn + self.fp) if self.tn + self.fp else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
