@@ -55,8 +55,12 @@ def test_word_pieces_lists_and_authority():
 
 
 def test_unusable_addresses_give_no_host():
-    for url in (None, "", "   ", "not a url", "http://", "https://localhost/x", "http://[::1"):
-        assert parse_host(url) is None
+    for url in (None, "", "   ", "not a url", "http://", "https://localhost/x", "http://[::1",
+                "https://exa mple.com/x", "https://-bad.com/", "https://a..com/"):
+        assert parse_host(url) is None, url
+    # names in other scripts and with inner hyphens are host names
+    assert parse_host("https://例子.中国/x").host == "例子.中国"
+    assert parse_host("https://stem-cell.clinic.co.uk").host == "stem-cell.clinic.co.uk"
     assert host_of("HTTPS://WWW.Example.COM:8080/a?b") == "example.com"
     names = host_feature_names()
     assert host_features(None, names) == [0.0] * len(names)

@@ -257,6 +257,10 @@ class Host:
         return ""
 
 
+# a host name: labels of letters (any script), digits and hyphens, separated by dots
+_HOST_NAME = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?")
+
+
 def host_of(url: str) -> str:
     """The lower-cased host of a URL (``"www."`` and a port removed), or ``""``."""
     url = url.strip()
@@ -309,7 +313,7 @@ def parse_host(url: str | None) -> Host | None:
     if not url:
         return None
     host = host_of(url)
-    if not host or "." not in host:
+    if not host or "." not in host or not _HOST_NAME.fullmatch(host):
         return None
     if _GOV.search(host):
         tld = "gov"
