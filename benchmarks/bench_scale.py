@@ -287,7 +287,7 @@ def bench_start(runs: int, tmp: Path) -> dict:
     # with an empty model cache (the solver's code stays cached)
     if one(tmp / "model-cache-0", tmp / "first0", cached=False) is None:
         return rep
-    for k in range(runs):
+    for k in range(max(1, runs)):
         if one(tmp / "model-cache-0", tmp / f"start{k}", cached=True) is None:
             return rep
     for k in range(1, max(1, runs // 2)):
