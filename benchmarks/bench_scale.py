@@ -265,11 +265,15 @@ def bench_start(runs: int, tmp: Path) -> dict:
             subprocess.run([sys.executable, "-c", "pass"], check=True)
         rep["python_pass_s"].append(w.wall)
 
-    def one(cache: Path, out: Path, cached: bool) -> dict | None:
+    def one(cache: Path, out: Path, cached: bool, label: str = "") -> dict | None:
         env = dict(os.environ, NKSIM_CACHE_DIR=str(cache))
-        with CpuWatch() as w:
-            p = subprocess.run([*NKSIM, "simulate", str(scen), "--out", str(out)],
-                               capture_output=True, text=True, env=env, timeout=1200)
+        try:
+            with CpuWatch() as w:
+                p = subprocess.run([*NKSIM, "simulate", str(scen), "--out", str(out)],
+                                   capture_output=True, text=True, env=env, timeout=1200)
+        except subprocess.TimeoutExpired:
+            rep["error"] = "a one-patient run took more than 1200 s"
+            return None
         if p.returncode != 0:
             rep["error"] = p.stderr[-2000:]
             return None
@@ -277,10 +281,11 @@ def bench_start(runs: int, tmp: Path) -> dict:
         run = {"cached": cached, "wall_s": w.wall, "solve_s": solve,
                "overhead_s": w.wall - solve, "other_cores": w.other_cores}
         rep["runs"].append(run)
-        log(f"  start {'cached' if cached else 'first (empty model cache)'}: {w.wall:.2f} s")
+        label = label or ("cached" if cached else "first (empty model cache)")
+        log(f"  start {label}: {w.wall:.2f} s")
         return run
 
-    if one(tmp / "warm-cache", tmp / "warm", cached=False) is None:  # untimed warm-up
+    if one(tmp / "warm-cache", tmp / "warm", cached=False, label="warm-up (not counted)") is None:
         return rep
     rep["runs"].clear()
     # a first run, its cached reruns at once (as a user reruns), then more first runs, each

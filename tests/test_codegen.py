@@ -127,7 +127,7 @@ def test_the_typing_memo_compiles_the_same_machine_code_and_is_used(tmp_path, mo
 
 @numba.njit
 def _choices(c, a, b, x):
-    return vselect(c, a, b), vfinite(x), vselect(a < b, 1, True)
+    return vselect(c, a, b), vfinite(x), vselect(a < b, 2, False)
 
 
 def test_vselect_and_vfinite_are_the_branches_they_replace():
@@ -135,7 +135,7 @@ def test_vselect_and_vfinite_are_the_branches_they_replace():
                     (False, 0.0, np.inf), (True, -0.0, 1.0)]:
         for x in (3.0, -0.0, np.inf, -np.inf, np.nan, 1e308, -5e-324):
             got = _choices(c, a, b, x)
-            want = (a if c else b, x if abs(x) < np.inf else 0.0, 1.0 if a < b else 1.0)
+            want = (a if c else b, x if abs(x) < np.inf else 0.0, 2.0 if a < b else 0.0)
             assert np.array_equal(np.array(got[:2]).view(np.int64),
                                   np.array(want[:2]).view(np.int64))
             assert got[2] == want[2] and isinstance(got[0], float)
@@ -143,14 +143,17 @@ def test_vselect_and_vfinite_are_the_branches_they_replace():
 
 def test_a_piecewise_rate_takes_each_piece_where_it_applies():
     model = Model(
-        name="toy_piecewise", title="Piecewise", description="a switch and a NaN outside",
+        name="toy_piecewise", title="Piecewise", description="a switch, undefined from x = 2",
         states=(State("x", "cell", "x", 1.0),),
         parameters=(Parameter("k", 2.0, "1/day", "rate", SRC),),
-        equations={"x": "Piecewise((-k*x, x < 1), (k*x, x < 2), (0, True))"},
+        equations={"x": "Piecewise((-k*x, x < 1), (k*x, x < 2))"},
     )
     fns = compile_model(model)
     f, J = np.empty(1), np.empty((1, 1))
-    for x, rate, slope in [(0.5, -1.0, -2.0), (1.5, 3.0, 2.0), (2.5, 0.0, 0.0)]:
+    for x, rate, slope in [(0.5, -1.0, -2.0), (1.0, 2.0, 2.0), (1.5, 3.0, 2.0)]:
         fns.rhs(np.array([x]), np.array([2.0]), f)
         fns.jac(np.array([x]), np.array([2.0]), J)
         assert (f[0], J[0, 0]) == (rate, slope)
+    for x in (2.0, 2.5):  # no piece applies: undefined (NaN), not a silent value
+        fns.rhs(np.array([x]), np.array([2.0]), f)
+        assert np.isnan(f[0])

@@ -60,6 +60,9 @@ def test_unusable_addresses_give_no_host():
         assert parse_host(url) is None, url
     # names in other scripts and with inner hyphens are host names
     assert parse_host("https://例子.中国/x").host == "例子.中国"
+    assert parse_host("https://उदाहरण.भारत/x").host == "उदाहरण.भारत"  # vowel signs are marks
+    assert parse_host("https://ตัวอย่าง.ไทย/").host == "ตัวอย่าง.ไทย"
+    assert parse_host("https://xn--fiqs8s.xn--fiqz9s/").host == "xn--fiqs8s.xn--fiqz9s"
     assert parse_host("https://stem-cell.clinic.co.uk").host == "stem-cell.clinic.co.uk"
     assert host_of("HTTPS://WWW.Example.COM:8080/a?b") == "example.com"
     names = host_feature_names()

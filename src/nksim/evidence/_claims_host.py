@@ -27,6 +27,7 @@ the explanation; they never make a flag by themselves.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -257,8 +258,17 @@ class Host:
         return ""
 
 
-# a host name: labels of letters (any script), digits and hyphens, separated by dots
-_HOST_NAME = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?")
+def _is_host_name(host: str) -> bool:
+    """Dot-separated labels of letters and combining marks (any script: Devanagari and Thai
+    vowel signs are marks), digits, hyphens and underscores, not starting or ending with a
+    hyphen."""
+    for label in host.split("."):
+        if not label or label[0] == "-" or label[-1] == "-":
+            return False
+        for c in label:
+            if not (c.isalnum() or c in "-_" or unicodedata.category(c).startswith("M")):
+                return False
+    return True
 
 
 def host_of(url: str) -> str:
@@ -313,7 +323,7 @@ def parse_host(url: str | None) -> Host | None:
     if not url:
         return None
     host = host_of(url)
-    if not host or "." not in host or not _HOST_NAME.fullmatch(host):
+    if not host or "." not in host or not _is_host_name(host):
         return None
     if _GOV.search(host):
         tld = "gov"
