@@ -90,6 +90,35 @@ def test_a_cached_simulate_of_a_plain_scenario_imports_neither_pandas_nor_pint(t
     assert _simulate(tmp_path, "population", POPULATION, "parquet") == ""
 
 
+#: Runs ``nksim --help`` through the console-script entry point, then imports numpy and
+#: prints whether numpy advises transparent huge pages for its arrays.
+PAGES = """
+import sys
+import nksim.cli
+assert "numpy" not in sys.modules, "importing nksim.cli must not import numpy"
+sys.argv = ["nksim", "--help"]
+try:
+    nksim.cli.main()
+except SystemExit:
+    pass
+import numpy
+print("HUGEPAGES", numpy._core.multiarray._get_madvise_hugepage())
+"""
+
+
+@pytest.mark.parametrize(("user_value", "expected"), [(None, "False"), ("1", "True")])
+def test_the_command_line_asks_numpy_for_small_pages(user_value, expected):
+    """``nksim`` sets NUMPY_MADVISE_HUGEPAGE=0 before numpy is imported (issue 13: less
+    system time faulting in each chunk's memory); a value the user set is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if user_value is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = user_value
+    p = subprocess.run([sys.executable, "-c", PAGES], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.rsplit("HUGEPAGES", 1)[1].strip() == expected
+
+
 # ---------------------------------------------------------------- the status table
 def _solver_arrays(model: Model, n: int, seed: int = 0):
     """Solver-like arrays with every status: ok, too many steps, step underflow, non-finite,
