@@ -82,9 +82,10 @@ def test_chinese_output_is_chinese():
 
 @pytest.mark.parametrize("args, message", [
     (["--only", "Z9"], "--only: unknown claim id(s) Z9"),
+    (["--only", ","], "--only: names no claim id"),
     (["--lang", "fr"], "Invalid value for '--lang'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     res = CliRunner().invoke(cli, ["article", *args])
     assert res.exit_code == 2
-    assert message in res.output
+    assert message in res.output and len(res.output.strip().splitlines()) == 1

@@ -199,6 +199,26 @@ def test_out_in_a_read_only_place(tmp_path):
         (tmp_path / "ro").chmod(0o755)
 
 
+def test_out_where_no_folder_can_be_made_even_by_root(tmp_path):
+    """os.access says yes to root in /proc; the check makes (and removes) a folder there."""
+    if not Path("/proc").is_dir():
+        pytest.skip("no /proc on this system")
+    result, _ = simulate(tmp_path, BASE, out=Path("/proc/nksim-out"))
+    assert_one_line_error(result, "--out: cannot write there (read-only place)")
+
+
+def test_out_may_not_be_the_current_folder(tmp_path, monkeypatch):
+    """The output folder is replaced as a whole: never the folder the user is in (click
+    turns --out "" into ".") or one above it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (tmp_path / "s.toml").write_text(textwrap.dedent(BASE))
+    result = invoke(["simulate", str(tmp_path / "s.toml"), "--out", "."])
+    assert_one_line_error(result, "--out: is the current folder or contains it")
+    assert work.is_dir() and not any(work.iterdir())
+
+
 def test_utf8_byte_order_mark_in_a_parameters_file(tmp_path):
     (tmp_path / "p.csv").write_bytes(b"\xef\xbb\xbfpatient,a\nA,0.4\n")
     result, out = simulate(tmp_path, BASE + '[population]\nparameters_file = "p.csv"\n')

@@ -78,12 +78,26 @@ def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"{parent} is not a folder (got {str(path)!r})", field=option)
-    if not os.access(parent, os.W_OK | os.X_OK) or \
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent) or \
             (target.is_dir() and not os.access(target, os.W_OK | os.X_OK)
              and target.is_dir()):  # (not a folder another nksim run is swapping in)
         raise UserError(f"cannot write there (read-only place) (got {str(path)!r})",
                         field=option)
+    cwd = Path.cwd()
+    if target == cwd or target in cwd.parents:
+        raise UserError(f"is the current folder or contains it; it would be replaced as a "
+                        f"whole: choose a new folder (got {str(path)!r})", field=option)
     return target
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a folder can really be made in ``folder`` (``os.access`` says yes to root
+    in /proc or on a read-only filesystem)."""
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".nksim-probe-"))
+    except OSError:
+        return False
+    return True
 
 
 def _foreign(target: Path) -> bool:

@@ -104,12 +104,38 @@ class _Group(click.Group):
             self.add_command(command, name)
         return command
 
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _OneLineUsageError.of(exc) from None
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except UserError as exc:
             click.echo(f"nksim: error: {one_line(str(exc))}", err=True)
             ctx.exit(USER_ERROR_EXIT)
+        except click.UsageError as exc:  # a sub-command's bad option or argument
+            raise _OneLineUsageError.of(exc) from None
+
+
+class _OneLineUsageError(click.UsageError):
+    """click's usage error (bad option value, missing argument...) shown as one line, as
+    nksim's own errors are, instead of click's usage, hint and error lines."""
+
+    @classmethod
+    def of(cls, exc: click.UsageError) -> click.UsageError:
+        if isinstance(exc, cls):
+            return exc
+        new = cls(exc.format_message(), exc.ctx)
+        new.exit_code = exc.exit_code
+        return new
+
+    def show(self, file=None) -> None:
+        path = self.ctx.command_path if self.ctx is not None else "nksim"
+        click.echo(f"{path}: error: {one_line(self.format_message())} "
+                   f"(see '{path} --help')", err=True)
 
 
 @click.group(cls=_Group)

@@ -29,8 +29,10 @@ def article(lang: str, as_json: bool, out_dir: Path | None, only: str | None,
     if out_dir is not None:
         check_output_dir(out_dir)
     claims = load_claims()
-    if only:
+    if only is not None:
         wanted = {c.strip().upper() for c in only.split(",") if c.strip()}
+        if not wanted:
+            raise UserError(f"names no claim id (got {only!r}; e.g. B4,E1)", field="--only")
         unknown = wanted - {c.id for c in claims}
         if unknown:
             raise UserError(f"unknown claim id(s) {', '.join(sorted(unknown))} "

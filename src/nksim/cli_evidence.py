@@ -270,6 +270,8 @@ def check_claim(
         raise UserError("give the claim as TEXT or with --file, not both and not neither")
     if file is not None:
         text = _read_claim(file)
+    elif any("\udc80" <= c <= "\udcff" for c in text):  # bytes the shell's locale could
+        raise UserError("not UTF-8 text (binary data or another encoding?)", field="TEXT")
     assert text is not None
     if not text.strip():
         raise UserError("the claim is empty: give the text of an advert or article")
@@ -299,8 +301,8 @@ def check_claim(
             click.echo(f"      {f.detail}")
         click.echo(("      依据：" if zh else "      source: ") + f.source)
     for key, note in result.cross_check.items():
-        label = "登记数据核对" if zh else "registry check"
-        click.echo(f"  {label} ({key}): {note}")
+        label = f"登记数据核对（{_CROSS_ZH.get(key, key)}）" if zh else f"registry check ({key})"
+        click.echo(f"  {label}: {note}")
     if result.probability is not None:
         p = f"{result.probability:.2f}"
         click.echo(f"  学习模型概率：{p}" if zh else f"  learned-model probability: {p}")
@@ -310,6 +312,9 @@ def check_claim(
     click.echo(result.to_dict()["disclaimer"])
 
 
+_CROSS_ZH = {"phase": "试验分期", "approval": "批准"}
+
+
 def _looks_binary(text: str) -> bool:
     """More than 5 % control characters (other than whitespace) in the first 64 kB."""
     sample = text[:65536]
@@ -317,21 +322,31 @@ def _looks_binary(text: str) -> bool:
     return bad > 0.05 * len(sample)
 
 
+#: the largest claim read from a file or standard input (a web page's text is far smaller;
+#: 1 MB is checked in about a second, docs/evidence.md)
+MAX_CLAIM_BYTES = 8 * 2**20
+
+
 def _read_claim(file: Path) -> str:
-    if str(file) == "-":
-        data = sys.stdin.buffer.read()
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise UserError("standard input: not UTF-8 text (binary data?)") from None
-    if not file.exists():
-        raise UserError(f"{file}: no such file")
+    """The claim in ``file`` (``-``: standard input), read up to :data:`MAX_CLAIM_BYTES`
+    (an endless input such as /dev/zero is refused, not read until memory runs out)."""
+    name = "standard input" if str(file) == "-" else str(file)
     try:
-        return file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{file}: not UTF-8 text (binary data?)") from None
+        if str(file) == "-":
+            data = sys.stdin.buffer.read(MAX_CLAIM_BYTES + 1)
+        else:
+            with open(file, "rb") as fh:
+                data = fh.read(MAX_CLAIM_BYTES + 1)
+    except FileNotFoundError:
+        raise UserError(f"{name}: no such file") from None
     except OSError as exc:
-        raise UserError(f"{file}: cannot read ({exc.strerror})") from None
+        raise UserError(f"{name}: cannot read ({exc.strerror})") from None
+    if len(data) > MAX_CLAIM_BYTES:
+        raise UserError(f"{name}: longer than {MAX_CLAIM_BYTES // 2**20} MB; check an excerpt")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{name}: not UTF-8 text (binary data?)") from None
 
 
 def _landscape_for_claims(snapshot: Path | None, store: Path | None) -> Any:

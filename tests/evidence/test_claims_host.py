@@ -56,8 +56,14 @@ def test_word_pieces_lists_and_authority():
 
 def test_unusable_addresses_give_no_host():
     for url in (None, "", "   ", "not a url", "http://", "https://localhost/x", "http://[::1",
-                "https://exa mple.com/x", "https://-bad.com/", "https://a..com/"):
+                "https://exa mple.com/x", "https://-bad.com/", "https://a..com/",
+                "mailto:someone@fda.gov", "javascript:alert(1)",
+                "http://999.999.999.999/", "http://a.com:99999/", "http://a.com:abc/",
+                "http://" + "a" * 300 + ".com/", "http://" + "a" * 64 + ".com/"):
         assert parse_host(url) is None, url
+    assert parse_host("https://ｆｄａ.ｇｏｖ/x").host == "fda.gov"  # full-width letters
+    assert parse_host("fda.gov:8080/x").host == "fda.gov"  # a port, not a scheme
+    assert parse_host("http://34.80.245.248/a").host == "34.80.245.248"  # an IPv4 address
     # names in other scripts and with inner hyphens are host names
     assert parse_host("https://例子.中国/x").host == "例子.中国"
     assert parse_host("https://उदाहरण.भारत/x").host == "उदाहरण.भारत"  # vowel signs are marks

@@ -25,6 +25,15 @@ from nksim.evidence import check_claim, evaluate_corpus, normalise
         ("Our NK infusion is c\u0301ompletely safe", "absolute_safety"),  # combining accent
         ("NK xibao hui shu, bao zhi bai bing", "cure_all"),  # pinyin
         ("NK细胞回输 jué duì ān quán", "absolute_safety"),  # pinyin with tone marks
+        ("Our NK cells cu\u200fre all diseases", "cure_all"),  # right-to-left mark
+        ("Our NK cells cu\u2066re all\u2069 diseases", "cure_all"),  # bidi isolates
+        ("Our NK cells cu\u2062re all diseases", "cure_all"),  # invisible operator
+        ("Our NK cells cu\u3164re all diseases", "cure_all"),  # Hangul filler
+        ("Our NK cells cu\ufe0fre all diseases", "cure_all"),  # variation selector
+        ("Our NK cells cu\U000e0061re all diseases", "cure_all"),  # tag character
+        ("Our NK cells cu\U0001f525re all diseases", "cure_all"),  # emoji inside the word
+        ("Our NK infusion is completely rısk-free", "absolute_safety"),  # dotless i
+        ("包\u200f治百病，绝对\u200e安全", "absolute_safety"),  # direction marks in Chinese
     ],
 )
 def test_evasions_are_normalised_and_spans_are_original(text, rule):
@@ -304,3 +313,14 @@ def test_reports_and_studies_after_test3(text, why):
     assert any(why in s.why for s in result.suppressed), result.suppressed
     # a seller's "us" still counts
     assert check_claim("Contact us for your stem cell infusion, 100% safe.").flagged
+
+
+def test_a_repeated_text_is_not_flagged_for_what_no_copy_says():
+    """Long repetitive texts are scanned once per distinct sentence; a match may not join
+    two sentences that are not neighbours (it made a 'guarantee' of '100%. Cure')."""
+    one = "Our attendance rate is 100%. Cure is not promised. "
+    assert not any(f.severity == "high" for f in check_claim(one, learned=False).flags)
+    many = check_claim(one * 500, learned=False)
+    assert not any(f.severity == "high" for f in many.flags), [f.span for f in many.flags]
+    zh = check_claim("患者满意度100%。治愈的病例请咨询医生。" * 1000, learned=False)
+    assert not any(f.severity == "high" for f in zh.flags), [f.span for f in zh.flags]

@@ -201,6 +201,42 @@ def test_check_claim_errors(run, tmp_path):
     _one_line_error(run("check-claim", "   "), "empty")
 
 
+def test_check_claim_refuses_endless_input_and_bytes_that_are_not_utf8(run, monkeypatch):
+    import nksim.cli_evidence
+
+    monkeypatch.setattr(nksim.cli_evidence, "MAX_CLAIM_BYTES", 1000)
+    _one_line_error(run("check-claim", "--file", "-", input="cures cancer " * 100),
+                    "standard input", "longer than")
+    _one_line_error(run("check-claim", "caf\udce9 cures cancer"), "TEXT", "not UTF-8")
+
+
+def test_check_claim_from_dev_zero_is_refused_not_read_forever(run):
+    if not __import__("os").path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero on this system")
+    _one_line_error(run("check-claim", "--file", "/dev/zero"), "/dev/zero", "longer than")
+    _one_line_error(run("landscape", "report", "--snapshot", "/dev/zero"), "not a regular file")
+
+
+def test_click_usage_errors_are_one_line_too(run):
+    result = run("check-claim", "--lang", "xx", "x")
+    assert result.exit_code == 2
+    err = result.stderr.strip()
+    assert "check-claim: error: Invalid value for '--lang'" in err and "\n" not in err, err
+    assert "--lang" in err and "Usage" not in err
+
+
+def test_trial_ids_right_after_chinese_are_checked_and_notes_are_chinese(run, tmp_path):
+    snap = tmp_path / "s.json"
+    snap.write_text(json.dumps({"studies": [make_study(
+        "NCT98700021", interventions=[("BIOLOGICAL", "NK cells")], phases=["PHASE1"])]}))
+    d = json.loads(run("check-claim", "--json", "--snapshot", str(snap),
+                       "我们的NK细胞疗法正在进行三期临床试验NCT98700021。").stdout)
+    assert [f["rule"] for f in d["flags"]] == ["claimed_phase"]
+    assert "登记为" in d["flags"][0]["detail"]
+    note = d["cross_check"]["phase"]
+    assert "NCT98700021" in note and "计为NK细胞疗法" in note and "counted" not in note
+
+
 def test_check_claim_uses_snapshot_for_cross_check(run, tmp_path):
     snap = tmp_path / "s.json"
     snap.write_text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -114,6 +115,31 @@ def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="nksim landscape fetch.*--snapshot"):
         StudyStore(tmp_path / "none.duckdb", create=False)
     assert not (tmp_path / "none.duckdb").exists()
+
+
+@pytest.mark.parametrize(("tables", "message"), [
+    ("CREATE TABLE fetches (x INTEGER)", "its table 'fetches' has columns x"),
+    ("CREATE TABLE meta (a INTEGER)", "its table 'meta' has columns a"),
+    ("CREATE TABLE sales (a INTEGER)", "it holds other tables (sales)"),
+])
+def test_a_database_that_is_not_a_store_is_refused_and_left_unchanged(tmp_path, tables,
+                                                                      message):
+    import duckdb
+
+    path = tmp_path / "foreign.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(tables)
+    with pytest.raises(UserError, match=re.escape(f"not an nksim store ({message})")):
+        StudyStore(path)
+    with duckdb.connect(str(path)) as con:
+        names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+    assert names == [tables.split()[2]]  # nothing was added
+
+
+def test_a_store_under_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UserError, match="cannot make its folder"):
+        StudyStore(tmp_path / "afile" / "s.duckdb")
 
 
 def test_empty_store_is_a_clear_error(tmp_path):

@@ -151,7 +151,7 @@ def _found_anywhere(
     return any(_search(alt, text, lower, hits) is not None for alt in _alternatives(rx))
 
 
-_NCT = re.compile(r"\bNCT\d{8}\b", _I)
+_NCT = re.compile(r"(?<![A-Za-z0-9])NCT\d{8}(?!\d)", _I)  # also right after Chinese
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -564,7 +564,8 @@ class _Compact:
 
     ``text`` holds each distinct window once (joined by newlines); a match at compact offset
     ``p`` in window ``i`` is at ``p + shift[i]`` in the full text, and stands for ``mult[i]``
-    matches (one per repetition of the window)."""
+    matches (one per repetition of the window). A match that runs from one window into the
+    next is dropped: the two need not be neighbours in the full text."""
 
     text: str
     lower: str
@@ -614,6 +615,8 @@ def _rule_matches(
     out = []
     for s, e, d in _pattern_matches(rule, compact.text, compact.lower, capped, compact.hits):
         i = bisect_right(compact.starts, s) - 1
+        if bisect_right(compact.starts, e - 1) - 1 != i:
+            continue  # joins two windows that need not be neighbours in the text itself
         out.append((s + compact.shift[i], e + compact.shift[i], d, compact.mult[i]))
     return out
 
@@ -680,7 +683,8 @@ def _approval_products(window: str, rules: ClaimRules) -> set[str]:
 
 
 def _approval(
-    ctx: _Context, rule: ClaimRule, rules: ClaimRules, suppressed: list[Suppressed]
+    ctx: _Context, rule: ClaimRule, rules: ClaimRules, suppressed: list[Suppressed],
+    lang: str = "en",
 ) -> Iterator[tuple[int, int, str]]:
     for n, (start, end, _) in enumerate(_pattern_matches(rule, ctx.text, ctx.lower, hits=ctx.hits)):
         if n >= MAX_EXAMINED:
@@ -688,7 +692,9 @@ def _approval(
         window = ctx.window(start)
         families = _approval_products(window, rules)
         if "nk" in families:
-            yield start, end, "no NK-cell or CAR-NK product is approved anywhere (article E2)"
+            yield start, end, ("目前没有任何NK细胞或CAR-NK细胞产品获批（原文E2条）" if lang == "zh"
+                               else "no NK-cell or CAR-NK product is approved anywhere "
+                               "(article E2)")
             continue
         approved = [
             use
@@ -701,8 +707,12 @@ def _approval(
             )
             continue
         if families or _cx("cell_context").search(window):
-            named = ", ".join(sorted(families)) or "cell product"
-            yield start, end, f"no approval is known for this use ({named})"
+            if lang == "zh":
+                named = "、".join(sorted(families)) or "细胞产品"
+                yield start, end, f"未知此用途（{named}）有任何获批"
+            else:
+                named = ", ".join(sorted(families)) or "cell product"
+                yield start, end, f"no approval is known for this use ({named})"
 
 
 # ---------------------------------------------------------------- landscape cross-check
@@ -714,7 +724,9 @@ def _phase_claim(
     rules: ClaimRules,
     landscape: Landscape | None,
     cross: dict[str, Any],
+    lang: str = "en",
 ) -> Iterator[tuple[int, int, str]]:
+    zh = lang == "zh"
     matches = []
     for n, m in enumerate(_pattern_matches(rule, ctx.text, ctx.lower, hits=ctx.hits)):
         if n >= MAX_EXAMINED:
@@ -730,37 +742,51 @@ def _phase_claim(
     if not matches and not cited:
         return
     if landscape is None:
-        cross["phase"] = "no stored landscape: the claimed phase or trial was not checked"
+        cross["phase"] = ("没有本地保存的试验登记数据：未核对所称的试验分期或试验" if zh else
+                          "no stored landscape: the claimed phase or trial was not checked")
         return
     src = landscape.source
-    where = f"the stored landscape ({src.data_date or 'date not recorded'}"
-    where += ", constructed data)" if src.constructed else ")"
+    if zh:
+        where = f"本地保存的登记数据（{src.data_date or '日期未记录'}"
+        where += "，构造的数据）" if src.constructed else "）"
+    else:
+        where = f"the stored landscape ({src.data_date or 'date not recorded'}"
+        where += ", constructed data)" if src.constructed else ")"
     by_id = {c.nct_id.upper(): c for c in landscape.classifications}
     notes = []
     for nct in cited:
         c = by_id.get(nct)
         if c is None:
-            notes.append(f"{nct} is not in {where}")
+            notes.append(f"{nct}不在{where}中" if zh else f"{nct} is not in {where}")
             continue
         rec = c.record
-        phases = "|".join(rec.phases) if rec and rec.phases else "no phase"
+        phases = "|".join(rec.phases) if rec and rec.phases else ("无分期" if zh else "no phase")
         status = rec.overall_status if rec else "?"
-        notes.append(f"{nct}: {phases}, status {status}, counted as NK therapy: {c.is_nk_therapy}")
+        nk = ("是" if c.is_nk_therapy else "否") if zh else c.is_nk_therapy
+        notes.append(f"{nct}：{phases}，状态 {status}，计为NK细胞疗法：{nk}" if zh else
+                     f"{nct}: {phases}, status {status}, counted as NK therapy: {nk}")
         if matches and rec is not None and not ({"PHASE3", "PHASE4"} & set(rec.phases)):
             m = _NCT.search(ctx.text)
             assert m is not None
-            yield m.start(), m.end(), f"{nct} is registered as {phases}, not phase III or IV"
+            yield m.start(), m.end(), (f"{nct}登记为{phases}，不是III期或IV期" if zh else
+                                       f"{nct} is registered as {phases}, not phase III or IV")
     p34 = landscape.phase3_or_4()
     if matches and not cited and rules.products["nk"].search(ctx.text):
         if not p34:
             s, e, _ = matches[0]
-            yield s, e, f"{where} holds no NK trial in phase III or IV"
+            yield s, e, (f"{where}中没有III期或IV期的NK细胞试验" if zh else
+                         f"{where} holds no NK trial in phase III or IV")
+        elif zh:
+            notes.append(f"{where}中有{len(p34)}项III期或IV期NK细胞试验；请核实该产品是否在其中")
         else:
             notes.append(
                 f"{where} holds {len(p34)} NK trial(s) in phase III or IV; "
                 "check the product is one of them"
             )
-    cross["phase"] = "; ".join(notes) if notes else f"checked against {where}"
+    if zh:
+        cross["phase"] = "；".join(notes) if notes else f"已与{where}核对"
+    else:
+        cross["phase"] = "; ".join(notes) if notes else f"checked against {where}"
 
 
 # ---------------------------------------------------------------- main entry
@@ -874,9 +900,9 @@ def check_claim(
             continue
         candidates: list[tuple[int, int, str, int]]
         if rule.detector == "approval":
-            candidates = [(*c, 1) for c in _approval(ctx, rule, rules, suppressed)]
+            candidates = [(*c, 1) for c in _approval(ctx, rule, rules, suppressed, lang)]
         elif rule.detector == "phase_claim":
-            candidates = [(*c, 1) for c in _phase_claim(ctx, rule, rules, landscape, cross)]
+            candidates = [(*c, 1) for c in _phase_claim(ctx, rule, rules, landscape, cross, lang)]
         else:
             candidates = _rule_matches(rule, t, lower, capped, hits, compact)
             if rule.detector == "many_diseases":
@@ -929,9 +955,12 @@ def check_claim(
 
     if landscape is not None and any(f.rule == "false_approval" for f in flags):
         sig = landscape.approval_signals()
+        n_approved = len(sig["approved_for_marketing_status"])
         cross["approval"] = (
+            f"本地保存的登记数据中有{len(landscape.counted)}项NK细胞试验，其中{n_approved}项状态为"
+            "APPROVED_FOR_MARKETING。登记的试验是研究，不是批准。" if lang == "zh" else
             f"{len(landscape.counted)} NK trials in the stored landscape; "
-            f"{len(sig['approved_for_marketing_status'])} with status APPROVED_FOR_MARKETING. "
+            f"{n_approved} with status APPROVED_FOR_MARKETING. "
             "A registered trial is research, not an approval."
         )
     from ._claims_model import RuleEvidence

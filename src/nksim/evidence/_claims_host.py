@@ -261,9 +261,14 @@ class Host:
 def _is_host_name(host: str) -> bool:
     """Dot-separated labels of letters and combining marks (any script: Devanagari and Thai
     vowel signs are marks), digits, hyphens and underscores, not starting or ending with a
-    hyphen."""
-    for label in host.split("."):
-        if not label or label[0] == "-" or label[-1] == "-":
+    hyphen, at most 63 characters each and 253 in all; or an IPv4 address."""
+    labels = host.split(".")
+    if len(host) > 253:  # the DNS limit
+        return False
+    if all(label.isdigit() for label in labels):  # an IPv4 address: four numbers 0-255
+        return len(labels) == 4 and all(int(label) <= 255 for label in labels)
+    for label in labels:
+        if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-":
             return False
         for c in label:
             if not (c.isalnum() or c in "-_" or unicodedata.category(c).startswith("M")):
@@ -271,15 +276,24 @@ def _is_host_name(host: str) -> bool:
     return True
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_PORT = re.compile(r"\d+(?:[/?#]|$)")
+
+
 def host_of(url: str) -> str:
     """The lower-cased host of a URL (``"www."`` and a port removed), or ``""``."""
-    url = url.strip()
+    url = unicodedata.normalize("NFKC", url.strip())  # full-width "ｆｄａ.ｇｏｖ" -> "fda.gov"
     if not url:
         return ""
+    scheme = _SCHEME.match(url)
+    if scheme and not url.startswith("//", scheme.end()) and not _PORT.match(url, scheme.end()):
+        return ""  # mailto:, javascript:, data: ... name no web page
     if "//" not in url:
         url = "//" + url
     try:
-        host = urlsplit(url).hostname or ""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
     except ValueError:
         return ""
     host = host.lower().rstrip(".")

@@ -23,7 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
+# invisible characters (a regex class): zero-width spaces and joiners, direction marks,
+# embeddings and isolates, invisible operators, soft hyphen, Hangul fillers, variation
+# selectors and tag characters
+_ZERO_WIDTH = ("\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad"
+               "\u180e\u115f\u1160\u3164\uffa0\ufe00-\ufe0f\U000e0000-\U000e007f")
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 # separators that evaders put inside Chinese words; sentence punctuation (，。、！？：；“”)
 # is kept because it carries structure
@@ -32,6 +36,7 @@ _DELETE = re.compile(
     rf"(?<=[{_CJK}])[{_CJK_NOISE}]+(?=[{_CJK}])"  # noise between two Chinese characters
     rf"|[{_ZERO_WIDTH}]"  # zero-width characters anywhere
     r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]"  # stray combining marks
+    r"|(?<=[A-Za-z])[\u2600-\u27bf\U0001f300-\U0001faff]+(?=[A-Za-z])"  # emoji in a word
 )
 # three or more single letters separated by one space or dot: "c u r e s", "s.a.f.e"
 _LETTER_SPACED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
@@ -41,7 +46,7 @@ _LEET_WORD = re.compile(r"(?<![\w@$])[a-z](?=[a-z0-9@$]*[0134578@$])[a-z0-9@$]{2
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s"})  # fmt: skip
 
-# Cyrillic and Greek letters that look like Latin ones
+# Cyrillic, Greek, Armenian and dotless Latin letters that look like Latin ones
 _HOMOGLYPHS = {
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
     "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
@@ -50,6 +55,7 @@ _HOMOGLYPHS = {
     "Ѕ": "S", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
     "τ": "t", "υ": "u", "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I",
     "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    "ı": "i", "ȷ": "j", "ս": "u", "օ": "o", "ո": "n", "հ": "h", "ց": "g", "զ": "q",
 }  # fmt: skip
 
 # scam phrases written in pinyin (tone marks are stripped first), mapped back to Chinese

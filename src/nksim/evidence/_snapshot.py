@@ -131,6 +131,10 @@ def _parse_lines(lines: list[tuple[int, str]], path: Path) -> tuple[list[Any], d
     return items, meta
 
 
+#: the largest snapshot file read (every NK-cell trial of ClinicalTrials.gov is tens of MB)
+MAX_SNAPSHOT_BYTES = 2**30
+
+
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     """Read a snapshot file.
 
@@ -146,6 +150,11 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     if p.is_dir():
         raise UserError(f"{p}: is a folder, not a snapshot file")
     try:
+        if not p.is_file():  # a device such as /dev/zero would be read until memory ran out
+            raise UserError(f"{p}: not a regular file")
+        if p.stat().st_size > MAX_SNAPSHOT_BYTES:
+            raise UserError(f"{p}: larger than {MAX_SNAPSHOT_BYTES // 2**30} GB; "
+                            "not a snapshot of NK-cell trials")
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(f"{p}: not UTF-8 text") from None

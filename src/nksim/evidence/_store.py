@@ -12,6 +12,7 @@ Default location: ``$NKSIM_DATA_DIR/registry.duckdb``, else
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -128,16 +129,26 @@ class StudyStore:
         if not self.path.exists():
             if not create:
                 raise UserError(
-                    f"no local store at {self.path}: run `nksim landscape fetch` "
-                    "or pass --snapshot FILE"
+                    f"no local store at {self.path}: run `nksim landscape fetch` or "
+                    "`nksim landscape import FILE` (report and check-claim also take "
+                    "--snapshot FILE)"
                 )
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"{self.path}: cannot make its folder "
+                                f"({exc.strerror or type(exc).__name__})") from None
         elif self.path.is_dir():
             raise UserError(f"{self.path}: is a folder; --store takes a database file path")
         try:
             self._con = duckdb.connect(str(self.path))
         except duckdb.Error as exc:
             raise UserError(f"{self.path}: cannot open the store ({_first_line(exc)})") from None
+        problem = _not_a_store(self._con)
+        if problem is not None:
+            self._con.close()
+            raise UserError(f"{self.path}: not an nksim store ({problem}); nothing was "
+                            "changed: choose another --store")
         self._con.execute(_SCHEMA)
         self._con.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
@@ -322,6 +333,39 @@ class StudyStore:
             "SELECT record FROM studies WHERE fetch_id = ? ORDER BY page, nct_id", [fetch_id]
         ).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+
+def _tables(con: Any) -> dict[str, list[str]]:
+    rows = con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                       "ORDER BY table_name, ordinal_position").fetchall()
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _store_tables() -> dict[str, list[str]]:
+    """The tables and columns of :data:`_SCHEMA` (made in an in-memory database)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute(_SCHEMA)
+        return _tables(con)
+
+
+def _not_a_store(con: Any) -> str | None:
+    """Why an opened database is not an nksim store (None if it is one, or empty): a table
+    of nksim's with other columns, or other tables and none of nksim's. Checked before
+    anything is written, so that a foreign DuckDB file is never changed."""
+    found = _tables(con)
+    ours = _store_tables()
+    for table, columns in ours.items():
+        if table in found and found[table] != columns:
+            return f"its table {table!r} has columns {', '.join(found[table])}"
+    if found and not set(found) & set(ours):
+        return f"it holds other tables ({', '.join(sorted(found)[:5])})"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
