@@ -272,6 +272,33 @@ def test_alternative_by_alternative_search_equals_one_search():
             assert found == bool(rx.search(text)), (name, text)
 
 
+def test_first_character_guards_keep_every_match():
+    """Rule patterns get a look-ahead of their possible first characters (speed); every
+    pattern must find exactly the matches of the pattern without it, on the rules' own
+    examples and counterexamples, corpus texts (train and dev) and upper-cased copies."""
+    import re
+
+    from nksim.evidence._corpus import load_corpus
+    from nksim.evidence._prefilter import first_char_guard
+    from nksim.evidence._rules import FLAGS, claim_rules
+
+    rules = claim_rules().rules
+    texts = [t.text for t in (load_corpus("train") + load_corpus("dev"))[::4]]
+    texts += [x for r in rules for x in (*r.examples, *r.counterexamples)]
+    texts += [t.upper() for t in texts[:50]] + ["ſtem ſells", "K-cells", "İnfusion"]
+    guarded = 0
+    for rule in rules:
+        for rx in rule.patterns:
+            plain = re.compile(rx.pattern[rx.pattern.index("(?:") + 3:-1], FLAGS) \
+                if rx.pattern.startswith("(?=[") else rx
+            assert first_char_guard(plain).pattern == rx.pattern
+            guarded += rx is not plain
+            for text in texts:
+                assert [m.span() for m in rx.finditer(text)] == \
+                    [m.span() for m in plain.finditer(text)], (rule.id, rx.pattern, text[:80])
+    assert guarded > 100  # most patterns have a short list of first characters
+
+
 # ------------------------------------------------ after test3 was retired (docs/evidence.md)
 @pytest.mark.parametrize(
     ("text", "rule"),

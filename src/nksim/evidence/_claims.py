@@ -709,7 +709,7 @@ def _approval(
         if families or _cx("cell_context").search(window):
             if lang == "zh":
                 named = "、".join(sorted(families)) or "细胞产品"
-                yield start, end, f"未知此用途（{named}）有任何获批"
+                yield start, end, f"此用途（{named}）未见任何获批记录"
             else:
                 named = ", ".join(sorted(families)) or "cell product"
                 yield start, end, f"no approval is known for this use ({named})"
