@@ -68,6 +68,11 @@ def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -
     if path is None or str(path).strip() == "":
         raise UserError("must name a folder (got '')", field=option)
     target = Path(path).absolute()
+    cwd = Path.cwd().resolve()
+    real = target.resolve()  # ".." and links collapsed, as the current folder is
+    if real == cwd or real in cwd.parents:
+        raise UserError(f"is the current folder or contains it; it would be replaced as a "
+                        f"whole: choose a new folder (got {str(path)!r})", field=option)
     if target.exists() and not target.is_dir():
         raise UserError(f"is an existing file, not a folder (got {str(path)!r})", field=option)
     if _foreign(target):
@@ -78,26 +83,26 @@ def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"{parent} is not a folder (got {str(path)!r})", field=option)
-    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent) or \
+    if not os.access(parent, os.W_OK | os.X_OK) or \
             (target.is_dir() and not os.access(target, os.W_OK | os.X_OK)
              and target.is_dir()):  # (not a folder another nksim run is swapping in)
         raise UserError(f"cannot write there (read-only place) (got {str(path)!r})",
                         field=option)
-    cwd = Path.cwd()
-    if target == cwd or target in cwd.parents:
-        raise UserError(f"is the current folder or contains it; it would be replaced as a "
-                        f"whole: choose a new folder (got {str(path)!r})", field=option)
+    problem = _cannot_create_in(parent)
+    if problem:
+        raise UserError(f"cannot write there (read-only place; {problem}) (got {str(path)!r})",
+                        field=option)
     return target
 
 
-def _can_create_in(folder: Path) -> bool:
-    """Whether a folder can really be made in ``folder`` (``os.access`` says yes to root
-    in /proc or on a read-only filesystem)."""
+def _cannot_create_in(folder: Path) -> str | None:
+    """Why no folder can be made in ``folder`` (``os.access`` says yes to root in /proc or
+    on a read-only filesystem), or None when one can."""
     try:
         os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".nksim-probe-"))
-    except OSError:
-        return False
-    return True
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def _foreign(target: Path) -> bool:

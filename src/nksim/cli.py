@@ -72,8 +72,6 @@ class _Group(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of ``--help``, without importing lazy commands: their short help
         is read from the docstring in their source."""
-        from click.utils import make_default_short_help
-
         names = self.list_commands(ctx)
         if not names:
             return
@@ -83,7 +81,7 @@ class _Group(click.Group):
             command = self.commands.get(name)
             doc = _lazy_docstring(name) if command is None else None
             if doc is not None:
-                rows.append((name, make_default_short_help(doc, limit)))
+                rows.append((name, click.Command(name, help=doc).get_short_help_str(limit)))
                 continue
             try:
                 command = command or self.get_command(ctx, name)
@@ -107,6 +105,8 @@ class _Group(click.Group):
     def make_context(self, *args, **kwargs) -> click.Context:
         try:
             return super().make_context(*args, **kwargs)
+        except _NO_ARGS_IS_HELP:
+            raise  # a bare group shows its help (click >= 8.2 raises it as a usage error)
         except click.UsageError as exc:
             raise _OneLineUsageError.of(exc) from None
 
@@ -116,8 +116,13 @@ class _Group(click.Group):
         except UserError as exc:
             click.echo(f"nksim: error: {one_line(str(exc))}", err=True)
             ctx.exit(USER_ERROR_EXIT)
+        except _NO_ARGS_IS_HELP:
+            raise
         except click.UsageError as exc:  # a sub-command's bad option or argument
             raise _OneLineUsageError.of(exc) from None
+
+
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 class _OneLineUsageError(click.UsageError):

@@ -4,6 +4,7 @@ frozen test split of the real-text corpus (docs/evidence.md)."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -31,7 +32,8 @@ from nksim.evidence import check_claim, evaluate_corpus, normalise
         ("Our NK cells cu\u3164re all diseases", "cure_all"),  # Hangul filler
         ("Our NK cells cu\ufe0fre all diseases", "cure_all"),  # variation selector
         ("Our NK cells cu\U000e0061re all diseases", "cure_all"),  # tag character
-        ("Our NK cells cu\U0001f525re all diseases", "cure_all"),  # emoji inside the word
+        ("Our NK infusion is completely\u2728safe", "absolute_safety"),  # emoji: a space
+        ("Our NK infusion is 100% safe\u2705guaranteed", "absolute_safety"),
         ("Our NK infusion is completely rısk-free", "absolute_safety"),  # dotless i
         ("包\u200f治百病，绝对\u200e安全", "absolute_safety"),  # direction marks in Chinese
     ],
@@ -273,14 +275,13 @@ def test_alternative_by_alternative_search_equals_one_search():
 
 
 def test_first_character_guards_keep_every_match():
-    """Rule patterns get a look-ahead of their possible first characters (speed); every
-    pattern must find exactly the matches of the pattern without it, on the rules' own
-    examples and counterexamples, corpus texts (train and dev) and upper-cased copies."""
-    import re
-
+    """Long texts are scanned with a look-ahead of each rule pattern's possible first
+    characters (speed); every guarded pattern must find exactly the matches of the pattern
+    without it, on the rules' own examples and counterexamples, corpus texts (train and
+    dev) and upper-cased copies."""
     from nksim.evidence._corpus import load_corpus
     from nksim.evidence._prefilter import first_char_guard
-    from nksim.evidence._rules import FLAGS, claim_rules
+    from nksim.evidence._rules import claim_rules
 
     rules = claim_rules().rules
     texts = [t.text for t in (load_corpus("train") + load_corpus("dev"))[::4]]
@@ -288,15 +289,30 @@ def test_first_character_guards_keep_every_match():
     texts += [t.upper() for t in texts[:50]] + ["ſtem ſells", "K-cells", "İnfusion"]
     guarded = 0
     for rule in rules:
-        for rx in rule.patterns:
-            plain = re.compile(rx.pattern[rx.pattern.index("(?:") + 3:-1], FLAGS) \
-                if rx.pattern.startswith("(?=[") else rx
-            assert first_char_guard(plain).pattern == rx.pattern
+        for plain in rule.patterns:
+            rx = first_char_guard(plain)
             guarded += rx is not plain
             for text in texts:
                 assert [m.span() for m in rx.finditer(text)] == \
                     [m.span() for m in plain.finditer(text)], (rule.id, rx.pattern, text[:80])
     assert guarded > 100  # most patterns have a short list of first characters
+
+
+@pytest.mark.parametrize(("pattern", "flags", "guard"), [
+    (r"\bmany|countless", re.IGNORECASE, "[cm]"),  # anchors are zero-width
+    (r"(?<=x)ab|cd", 0, "[ac]"),  # so are look-behinds
+    ("[a-c]z", 0, "[abc]"),
+    ("(?i:a)b", 0, None),  # a scoped flag folds differently: no guard
+    ("a?b", 0, None),  # an optional first item: no guard
+    ("(a|)b", 0, None),  # an empty alternative: no guard
+    (r"\w+cure", 0, None),  # a class too large to list
+])
+def test_first_character_guard_cases(pattern, flags, guard):
+    from nksim.evidence._prefilter import first_char_guard
+
+    rx = re.compile(pattern, flags)
+    out = first_char_guard(rx)
+    assert (out is rx) if guard is None else out.pattern == f"(?={guard})(?:{pattern})"
 
 
 # ------------------------------------------------ after test3 was retired (docs/evidence.md)

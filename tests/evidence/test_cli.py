@@ -214,7 +214,14 @@ def test_check_claim_from_dev_zero_is_refused_not_read_forever(run):
     if not __import__("os").path.exists("/dev/zero"):
         pytest.skip("no /dev/zero on this system")
     _one_line_error(run("check-claim", "--file", "/dev/zero"), "/dev/zero", "longer than")
-    _one_line_error(run("landscape", "report", "--snapshot", "/dev/zero"), "not a regular file")
+    _one_line_error(run("landscape", "report", "--snapshot", "/dev/zero"), "larger than 1 GB")
+
+
+def test_a_bare_group_still_shows_its_help(run):
+    for args in ((), ("landscape",)):
+        result = run(*args)
+        assert "Usage:" in result.output and "Commands:" in result.output, args
+        assert "error:" not in result.output + result.stderr
 
 
 def test_click_usage_errors_are_one_line_too(run):

@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._normalise import Normalised, normalise
-from ._prefilter import candidate_regions, lowered, required_literals
+from ._prefilter import candidate_regions, first_char_guard, lowered, required_literals
 from ._rules import ClaimRule, ClaimRules, claim_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +43,7 @@ MAX_EXAMINED = 200  # matches of one rule examined for context; the rest are onl
 MAX_SUPPRESSED = 30  # suppressed matches listed in the result; the rest are counted
 MAX_DETECTOR_SENTENCES = 400  # sentences with a treatment verb examined by the detectors
 MAX_COUNT = 1000  # matches of one pattern counted; beyond this the count is reported as ">="
+GUARD_FROM = 20_000  # characters; longer texts are scanned with first-character guards
 
 # Combination with the learned component (chosen on the train and dev splits only, see
 # docs/evidence.md and ``python -m nksim.evidence._claims_tune``): a text is flagged by the
@@ -547,6 +548,8 @@ def _pattern_matches(
     """Matches of the rule's patterns (at most MAX_COUNT per pattern)."""
     low = lowered(text) if lower is None else lower
     for pattern in rule.patterns:
+        if len(text) > GUARD_FROM:
+            pattern = first_char_guard(pattern)  # the same matches, found faster
         n = 0
         for m in _finditer(pattern, text, low, hits):
             if m.end() > m.start() and not m.group().isspace():
@@ -565,7 +568,9 @@ class _Compact:
     ``text`` holds each distinct window once (joined by newlines); a match at compact offset
     ``p`` in window ``i`` is at ``p + shift[i]`` in the full text, and stands for ``mult[i]``
     matches (one per repetition of the window). A match that runs from one window into the
-    next is dropped: the two need not be neighbours in the full text."""
+    next is dropped: the two need not be neighbours in the full text (and a match starting
+    in the next window that it overlapped is not looked for again: a limit of this fast
+    path for long repetitive texts)."""
 
     text: str
     lower: str

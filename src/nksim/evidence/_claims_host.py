@@ -265,7 +265,7 @@ def _is_host_name(host: str) -> bool:
     labels = host.split(".")
     if len(host) > 253:  # the DNS limit
         return False
-    if all(label.isdigit() for label in labels):  # an IPv4 address: four numbers 0-255
+    if all(label.isascii() and label.isdigit() for label in labels):  # IPv4: four 0-255
         return len(labels) == 4 and all(int(label) <= 255 for label in labels)
     for label in labels:
         if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-":

@@ -36,7 +36,6 @@ _DELETE = re.compile(
     rf"(?<=[{_CJK}])[{_CJK_NOISE}]+(?=[{_CJK}])"  # noise between two Chinese characters
     rf"|[{_ZERO_WIDTH}]"  # zero-width characters anywhere
     r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]"  # stray combining marks
-    r"|(?<=[A-Za-z])[\u2600-\u27bf\U0001f300-\U0001faff]+(?=[A-Za-z])"  # emoji in a word
 )
 # three or more single letters separated by one space or dot: "c u r e s", "s.a.f.e"
 _LETTER_SPACED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
@@ -156,6 +155,9 @@ def _t2s_table() -> dict[str, str]:
     return table
 
 
+_EMOJI = re.compile("[\u2600-\u27bf\U0001f300-\U0001faff]")
+
+
 class _CharMap(dict):  # type: ignore[type-arg]
     """A ``str.translate`` table computed lazily, one character at a time (1 to 1)."""
 
@@ -166,7 +168,7 @@ class _CharMap(dict):  # type: ignore[type-arg]
             out = _HOMOGLYPHS[ch]
         elif ch in _t2s_table():
             out = _t2s_table()[ch]
-        elif ch == "\u3000":
+        elif ch == "\u3000" or _EMOJI.match(ch):  # an emoji often stands between words
             out = " "
         else:
             n = unicodedata.normalize("NFKC", ch)

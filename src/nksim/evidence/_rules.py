@@ -13,8 +13,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ._prefilter import first_char_guard
-
 FLAGS = re.IGNORECASE | re.UNICODE
 SEVERITIES = ("high", "medium", "low")
 
@@ -276,8 +274,7 @@ def claim_rules() -> ClaimRules:
                 reason_en=item["reason_en"],
                 reason_zh=item["reason_zh"],
                 sources=tuple(item["sources"]),
-                patterns=tuple(first_char_guard(_compile(p, where))
-                               for p in item.get("patterns", ())),
+                patterns=tuple(_compile(p, where) for p in item.get("patterns", ())),
                 detector=detector,
                 hedge=bool(item.get("hedge", False)),
                 requires_cell_context=bool(item.get("requires_cell_context", False)),

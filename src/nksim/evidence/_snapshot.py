@@ -150,12 +150,12 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     if p.is_dir():
         raise UserError(f"{p}: is a folder, not a snapshot file")
     try:
-        if not p.is_file():  # a device such as /dev/zero would be read until memory ran out
-            raise UserError(f"{p}: not a regular file")
-        if p.stat().st_size > MAX_SNAPSHOT_BYTES:
+        with open(p, "rb") as fh:  # at most the limit: /dev/zero would never end
+            data = fh.read(MAX_SNAPSHOT_BYTES + 1)
+        if len(data) > MAX_SNAPSHOT_BYTES:
             raise UserError(f"{p}: larger than {MAX_SNAPSHOT_BYTES // 2**30} GB; "
                             "not a snapshot of NK-cell trials")
-        text = p.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(f"{p}: not UTF-8 text") from None
     except OSError as exc:
