@@ -310,6 +310,8 @@ def test_cli_writes_summary_and_report(tmp_path):
     ('rate_per_day = 0.005\n', "arms[1].senolysis[0].rate_per_day"),
     ('seed = 3\n', "cohort.seed"),
     ('name = "small"\n', "cohort.colour"),
+    ('name = "small"\n', "cohort.follow_up_years"),
+    ('name = "small"\n', "cohort.dt_days"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, patch, field):
     bad = {
@@ -318,6 +320,9 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, patch, field):
         "arms[1].senolysis[0].rate_per_day": 'rate_per_day = "0.1 kg"\n',
         "cohort.seed": 'seed = 1.5\n',
         "cohort.colour": 'name = "small"\ncolour = "red"\n',
+        # arrays that would not fit in memory are refused before they are made
+        "cohort.follow_up_years": 'name = "small"\nfollow_up_years = 1e5\n',
+        "cohort.dt_days": 'name = "small"\ndt_days = 1e-9\n',
     }[field]
     f = tmp_path / "s.toml"
     f.write_text(SMALL.replace(patch, bad, 1))

@@ -66,6 +66,10 @@ SIMULATE_BAD = {
                           "simulation.t_end: cannot read quantity '9**9**9 day'"),
     "record_every tiny": (BASE.replace("record_every = 1", "record_every = 1e-12"),
                           "simulation.record_every: more than 1,000,000 output times"),
+    "output times not distinct": (BASE.replace("t_end = 4", "t_start = 1e16\nt_end = 1e16")
+                                  .replace("t_end = 1e16", "t_end = 10000000000000004"),
+                                  "simulation.record_every: output times 1 apart are not "
+                                  "distinct at t = 1e+16"),
     "negative seed": (BASE + "[population]\nsize = 2\nseed = -1\n",
                       "population.seed: must be >= 0 (got -1)"),
     "nan sigma": (BASE + "[population]\nsize = 2\nlognormal_sigma = nan\n",
@@ -160,6 +164,51 @@ def test_duplicate_patient_ids_are_refused(tmp_path):
                           "repeats the id of row 1", out)
 
 
+@pytest.mark.parametrize(("ids", "expected"), [
+    (["a", None], "(found float, str)"),  # pandas reads the gap as NaN
+    ([b"a", b"b"], "(found bytes)"),
+    ([1.0, float("nan")], "(a missing or fractional value)"),
+    ([1.5, 2.0], "(a missing or fractional value)"),
+    ([True, False], "(found bool)"),
+    ([2**63, 1], "(a number is 2^63 or more)"),
+])
+def test_patient_ids_of_other_kinds_are_one_line_errors(tmp_path, ids, expected):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    column = pa.array(ids, type=pa.uint64()) if ids[0] == 2**63 else ids
+    pq.write_table(pa.table({"patient": column, "a": [0.4, 0.5]}), tmp_path / "p.parquet")
+    text = BASE + '[population]\nparameters_file = "p.parquet"\n'
+    result, out = simulate(tmp_path, text)
+    assert_one_line_error(result, "population.parameters_file: the patient column must hold "
+                          "whole numbers below 2^63 or text, without gaps " + expected, out)
+
+
+def test_a_folder_or_device_given_as_a_file_says_so(tmp_path):
+    (tmp_path / "adir").mkdir()
+    result = invoke(["simulate", str(tmp_path / "adir"), "--out", str(tmp_path / "o")])
+    assert_one_line_error(result, "scenario: is a folder, not a file")
+    if Path("/dev/null").exists():
+        result, out = simulate(tmp_path, BASE, "--parameters-file", "/dev/null")
+        assert_one_line_error(result, "population.parameters_file: not a regular file", out)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--seed", str(2**63 - 1), "--replicates", "2"], "--seed: must be >= 0"),
+    (["--out", ""], "--out: must name a folder"),
+])
+def test_power_options(args, expected):
+    scenario = Path(__file__).parents[1] / "scenarios" / "sle_adult_cart.toml"
+    assert_one_line_error(invoke(["power", str(scenario), *args]), expected)
+
+
+def test_bounds_of_a_parameter_are_shown(tmp_path):
+    write_patients(tmp_path / "p.csv", "patient,a\n1,-0.4\n")
+    text = BASE + '[population]\nparameters_file = "p.csv"\n'
+    result, out = simulate(tmp_path, text)
+    assert_one_line_error(result, "column 'a' has values outside [0, inf]", out)
+
+
 def test_a_file_content_is_never_echoed(tmp_path):
     secret = "root:x:0:0:SECRET-TOKEN-123:/root:/bin/bash"
     write_patients(tmp_path / "p.csv", f"{secret}\n1\n")
@@ -205,6 +254,18 @@ def test_out_where_no_folder_can_be_made_even_by_root(tmp_path):
         pytest.skip("no /proc on this system")
     result, _ = simulate(tmp_path, BASE, out=Path("/proc/nksim-out"))
     assert_one_line_error(result, "--out: cannot write there (read-only place")
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("x" * 250, "--out: the folder name is longer than 200 bytes"),  # its siblings: longer
+    ("d" * 300 + "/out", "--out: cannot use this path (File name too long)"),
+    ("link", "--out: is a link to nothing"),
+])
+def test_out_names_that_cannot_be_made(tmp_path, name, expected):
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere" / "zzz")
+    result, _ = simulate(tmp_path, BASE, out=tmp_path / name)
+    assert_one_line_error(result, expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "s.toml"]
 
 
 def test_out_may_not_be_the_current_folder(tmp_path, monkeypatch):

@@ -14,6 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def missing_file(path: Path) -> str:
+    """Why ``path`` cannot be read as an input file (it is not a regular file)."""
+    if path.is_dir():
+        return f"is a folder, not a file: {path}"
+    if path.exists():
+        return f"not a regular file: {path}"
+    return f"file not found: {path}"
+
+
 def cache_dir() -> Path:
     """nksim's cache folder (compiled models, parsed unit definitions, article results):
     ``$NKSIM_CACHE_DIR`` or the platform's user cache folder."""
@@ -59,15 +68,35 @@ MARKER = ".nksim-output"
 _STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>staging|old)-(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp$")
 
 
+#: the longest output folder name (bytes): its hidden staging and partial siblings add ~30
+MAX_NAME_BYTES = 200
+
+
 def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -> Path:
     """Check an output folder before any computation; a one-line :class:`UserError` if it
-    cannot be written: empty name, an existing file, a folder nksim did not write that is
-    not empty, a parent that is not a folder or not writable."""
+    cannot be written: empty name, a name too long, a link to nothing, an existing file,
+    the current folder or one above it, a folder nksim did not write that is not empty, a
+    parent that is not a folder or not writable."""
     from nksim.errors import UserError
 
     if path is None or str(path).strip() == "":
         raise UserError("must name a folder (got '')", field=option)
-    target = Path(path).absolute()
+    try:
+        return _check_output_dir(Path(path), option)
+    except OSError as exc:  # e.g. a folder name longer than the filesystem allows
+        raise UserError(f"cannot use this path ({exc.strerror or type(exc).__name__}) "
+                        f"(got {str(path)!r})", field=option) from None
+
+
+def _check_output_dir(path: Path, option: str) -> Path:
+    from nksim.errors import UserError
+
+    target = path.absolute()
+    if len(target.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise UserError(f"the folder name is longer than {MAX_NAME_BYTES} bytes "
+                        f"(got {str(path)[:60]!r}...)", field=option)
+    if target.is_symlink() and not target.exists():
+        raise UserError(f"is a link to nothing (got {str(path)!r})", field=option)
     cwd = Path.cwd().resolve()
     real = target.resolve()  # ".." and links collapsed, as the current folder is
     if real == cwd or real in cwd.parents:

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 import click
 from pydantic import Field, create_model, field_validator
 
+from nksim._io import missing_file
 from nksim.config import Section, Seed, bounded_int, quantity_in, read_toml, validate
 from nksim.errors import UserError
 
@@ -289,7 +290,7 @@ def _fit_csv(path: Path, duration_h: float = 4.0) -> dict:
     from nksim.biology import fit_lysis_curve
 
     if not path.is_file():
-        raise UserError(f"file not found: {path}", field="--fit")
+        raise UserError(missing_file(path), field="--fit")
     try:
         df = pd.read_csv(path)
     except Exception as exc:  # pandas raises many kinds

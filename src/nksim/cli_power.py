@@ -51,8 +51,11 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
     from nksim.trials._power import power_by_simulation
 
     ns = _sizes(sizes)
-    if out_dir:
+    if out_dir is not None:
         check_output_dir(out_dir)
+    if seed is not None and not 0 <= seed <= 2**63 - max(replicates, 1):
+        raise UserError(f"must be >= 0 and, with the replicates' seeds seed + i, below 2^63 "
+                        f"(got {seed})", field="--seed")
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)  # bad input fails here, before any run
     if endpoint is not None:

@@ -267,14 +267,15 @@ def _parameters_file(model: Model, path: Path) -> tuple[np.ndarray, np.ndarray]:
 
         def names(m: re.Match) -> str:  # show column names only if they look like names
             items = [x.strip(" '\"") for x in m[1].split(",")]
-            ok = all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", x) for x in items)
+            ok = all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", x) for x in items) or all(
+                re.fullmatch(r"-?(?:inf|[0-9.]+(?:e[-+]?[0-9]+)?)", x) for x in items)  # bounds
             return m[0] if ok and len(m[0]) < 200 else "[not shown: not parameter names]"
 
         message = _BRACKETS.sub(names, message)
         if len(message) > 300:
             message = message[:300] + "..."
         raise UserError(message, field=field) from None
-    ids = np.asarray(ids)
+    ids = _patient_ids(np.asarray(ids), field)
     _, first, counts = np.unique(ids.astype(str), return_index=True, return_counts=True)
     if np.any(counts > 1):
         dup = np.sort(np.setdiff1d(np.arange(len(ids)), first))[0]
@@ -283,6 +284,31 @@ def _parameters_file(model: Model, path: Path) -> tuple[np.ndarray, np.ndarray]:
                         f"{original + 1} ({int(np.sum(counts > 1))} id(s) repeated)",
                         field=field)
     return parameters, ids
+
+
+def _patient_ids(ids: np.ndarray, field: str) -> np.ndarray:
+    """The ``patient`` column as 64-bit integers or text; anything else (missing values,
+    bytes, lists, dates, fractions, numbers beyond 64 bits) is a one-line error."""
+    bad = "the patient column must hold whole numbers below 2^63 or text, without gaps"
+    if ids.dtype.kind in "iu":
+        if ids.dtype.kind == "u" and ids.size and ids.max() >= 2**63:
+            raise UserError(bad + " (a number is 2^63 or more)", field=field)
+        return ids.astype(np.int64)
+    if ids.dtype.kind == "f":
+        if not (np.all(np.isfinite(ids)) and np.all(ids == np.round(ids))
+                and np.all(np.abs(ids) < 2**63)):
+            raise UserError(bad + " (a missing or fractional value)", field=field)
+        return ids.astype(np.int64)
+    if ids.dtype.kind in "OUT":
+        values = ids.tolist()
+        if all(isinstance(v, str) and v for v in values):
+            return np.asarray(values, dtype=object)
+        if all(isinstance(v, int) and not isinstance(v, bool) and -2**63 <= v < 2**63
+               for v in values):
+            return np.asarray(values, dtype=np.int64)
+        kinds = sorted({type(v).__name__ for v in values})
+        raise UserError(bad + f" (found {', '.join(kinds[:4])})", field=field)
+    raise UserError(bad + f" (found {ids.dtype})", field=field)
 
 
 def _output_times(sim: SimulationSection, t_start: float, t_end: float, t) -> np.ndarray:
@@ -304,7 +330,12 @@ def _output_times(sim: SimulationSection, t_start: float, t_end: float, t) -> np
                         field="simulation.record_every")
     count = math.floor(span + 1e-9)
     times = t_start + step * np.arange(count + 1)
-    return times if math.isclose(times[-1], t_end) else np.append(times, t_end)
+    times = times if math.isclose(times[-1], t_end) else np.append(times, t_end)
+    if np.any(np.diff(times) <= 0):  # e.g. t_start = 1e16: the step is below the spacing
+        raise UserError(f"output times {step:g} apart are not distinct at t = {t_start:g} "
+                        "(floating point): choose a larger record_every or start nearer 0",
+                        field="simulation.record_every")
+    return times
 
 
 def _doses(d: DoseSection, i: int, model: Model, t, t_start: float, t_end: float,

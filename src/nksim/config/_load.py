@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from nksim._io import missing_file
 from nksim.config._errors import user_error
 from nksim.errors import UserError
 
@@ -22,7 +23,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"file not found: {path}", field="scenario")
+        raise UserError(missing_file(path), field="scenario")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise UserError(f"{path} is larger than {MAX_FILE_BYTES // 1_000_000} MB",
                         field="scenario")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nksim._io import missing_file
 from nksim.errors import UserError
 from nksim.population._growth import cdc_stature_lms, cdc_weight_lms, lms_value
 from nksim.population._sampling import patient_rng
@@ -332,7 +333,7 @@ def read_covariates(path: str | Path, *, bsa_formula: str = "mosteller",
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"file not found: {path}", field=field)
+        raise UserError(missing_file(path), field=field)
     try:
         table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:  # pandas raises many kinds; report them all the same way

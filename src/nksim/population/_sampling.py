@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nksim._io import missing_file
 from nksim.errors import UserError
 from nksim.model import Model
 
@@ -154,7 +155,7 @@ def read_parameters_file(model: Model, path: str | Path) -> tuple[np.ndarray, np
     path = Path(path)
     field = "population.parameters_file"
     if not path.is_file():
-        raise UserError(f"file not found: {path}", field=field)
+        raise UserError(missing_file(path), field=field)
     try:
         table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:  # pandas raises many kinds; report them all the same way

@@ -39,6 +39,11 @@ MAX_INDIVIDUALS = 2_000_000
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
+#: bounds that keep a cohort's arrays finite (a lifetime; steps per individual)
+MAX_FOLLOW_UP_YEARS = 150.0
+MAX_STEPS = 1_000_000
+
+
 def _positive(value: float | None, name: str, *, allow_zero: bool = False) -> None:
     if value is None:
         return
@@ -74,6 +79,9 @@ class CohortSpec:
         if self.dt_days is not None and not (0 < self.dt_days <= 2):
             raise UserError(f"must be in (0, 2] days (got {self.dt_days!r})", field="dt_days")
         _positive(self.follow_up_years, "follow_up_years")
+        if self.follow_up_years is not None and self.follow_up_years > MAX_FOLLOW_UP_YEARS:
+            raise UserError(f"must be at most {MAX_FOLLOW_UP_YEARS:g} years, longer than any "
+                            f"lifetime (got {self.follow_up_years!r})", field="follow_up_years")
         _positive(self.record_every_days, "record_every_days")
         if not 0 < self.healthspan_fraction <= 1:
             raise UserError(f"must be in (0, 1] (got {self.healthspan_fraction!r})",
@@ -245,7 +253,12 @@ class AgeingScenario:
 
     def follow_up_days(self, arm: ArmSpec) -> float:
         years = self.cohort.follow_up_years or (130.0 if arm.species == "human" else 6.0)
-        return math.ceil(years * 365.0 / self.dt(arm)) * self.dt(arm)
+        steps = math.ceil(years * 365.0 / self.dt(arm))
+        if steps > MAX_STEPS:  # each step is a row of inputs and a step of every individual
+            raise UserError(f"{years:g} years in steps of {self.dt(arm):g} days are {steps:,} "
+                            f"steps, more than {MAX_STEPS:,}: choose a larger dt_days",
+                            field="cohort.dt_days")
+        return steps * self.dt(arm)
 
     def record_every_days(self, arm: ArmSpec) -> float:
         every = self.cohort.record_every_days or (365.0 if arm.species == "human" else 14.0)
