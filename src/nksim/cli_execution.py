@@ -50,8 +50,7 @@ def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
                    "nothing to resume")
         return
     counts = ", ".join(f"{k} {v}" for k, v in outcome.status_counts.items())
-    resumed = (f", {outcome.chunks_resumed} of {outcome.chunks} chunks resumed"
-               if outcome.chunks_resumed else "")
+    resumed = _resumed(outcome, ", ")
     click.echo(f"{outcome.n_patients} patient(s): {counts} in {outcome.run_time:.2f} s "
                f"({outcome.chunks} chunk(s){resumed}) -> {out_dir}/timecourse.{fmt}, "
                f"{out_dir}/patients.parquet, {out_dir}/summary.json. "
@@ -93,8 +92,17 @@ def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress:
                    f"{first.get('k')}/{first.get('n')}  CRS any {crs.get('k')}/{crs.get('n')}")
     for note in result.notes:
         click.echo(f"note: {note}")
-    resumed = (f"; {outcome.chunks_resumed} of {outcome.chunks} chunks resumed"
-               if outcome.chunks_resumed else "")
+    resumed = _resumed(outcome, "; ")
     click.echo(f"{outcome.chunks} chunk(s){resumed}. wrote {out_dir}/summary.json, "
                f"{out_dir}/report.html and {out_dir}/timecourse.parquet/. "
                "Research use only: not medical advice.")
+
+
+def _resumed(outcome, sep: str) -> str:
+    """How much of a run was resumed (and recomputed: damaged part files), or ""."""
+    if not outcome.chunks_resumed and not outcome.chunks_recomputed:
+        return ""
+    text = f"{sep}{outcome.chunks_resumed} of {outcome.chunks} chunks resumed"
+    if outcome.chunks_recomputed:
+        text += f", {outcome.chunks_recomputed} damaged and recomputed"
+    return text

@@ -264,41 +264,6 @@ def run_chunk(index: int, task: ChunkTask) -> ChunkOutput:
     return ChunkOutput(index, timecourse, patients, raw.run_time, raw.compile_time)
 
 
-def connect(scheduler: str, *, timeout_s: float = 10.0, field: str = "--scheduler"):
-    """A ``distributed.Client`` on ``scheduler`` (``tcp://HOST:PORT``); one-line
-    :class:`UserError` if Dask is missing or the scheduler cannot be reached."""
-    text = str(scheduler).strip()
-    if not text or any(c.isspace() for c in text):
-        raise UserError(f"expected an address such as tcp://HOST:PORT (got {scheduler!r})",
-                        field=field)
-    if "://" not in text:
-        text = "tcp://" + text
-    scheme, _, rest = text.partition("://")
-    host, _, port = rest.rpartition(":")
-    if scheme not in ("tcp", "tls") or not host or not port.isdigit():
-        raise UserError(f"expected an address such as tcp://HOST:PORT (got {scheduler!r})",
-                        field=field)
-    import socket
-
-    try:  # a plain TCP probe first: a refused connection is reported at once
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UserError(f"cannot reach the Dask scheduler: {reason} (got {scheduler!r})",
-                        field=field) from None
-    try:
-        from distributed import Client
-    except ImportError:
-        raise UserError("needs dask.distributed (pip install 'dask[distributed]') "
-                        f"(got {scheduler!r})", field=field) from None
-    try:
-        return Client(text, timeout=f"{timeout_s}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise UserError(f"cannot reach the Dask scheduler: {reason} (got {scheduler!r})",
-                        field=field) from None
-
-
 def simulate_chunks(
     population: Population,
     chunk_size: int,

@@ -10,11 +10,11 @@ Public API::
 See ``docs/scale.md``.
 """
 
-from nksim.execution._folder import DEFAULT_CONNECT_TIMEOUT_S as DEFAULT_CONNECT_TIMEOUT_S
+from nksim.execution._connect import DEFAULT_CONNECT_TIMEOUT_S as DEFAULT_CONNECT_TIMEOUT_S
+from nksim.execution._connect import connect_scheduler as connect_scheduler  # Dask client
 from nksim.execution._folder import SUMMARY_PATIENT_LIMIT as SUMMARY_PATIENT_LIMIT
 from nksim.execution._folder import ChunkedRun as ChunkedRun
 from nksim.execution._folder import RunOutcome as RunOutcome
-from nksim.execution._folder import connect_scheduler as connect_scheduler  # Dask client
 from nksim.execution._folder import fingerprint as fingerprint
 from nksim.execution._folder import finish_run as finish_run
 from nksim.execution._folder import partial_dir as partial_dir

@@ -7,7 +7,9 @@ after the time-course part, so a chunk counts as done only when both are complet
 output folder itself appears (as a whole, through :func:`nksim._io.atomic_output_dir`)
 only when every chunk is done; a killed run leaves no ``summary.json`` anywhere.
 ``resume=True`` continues from the chunks already written, after checking that the run
-there is of the same inputs (:func:`fingerprint`).
+there is of the same inputs (:func:`fingerprint`); a chunk whose part files are not whole
+(a Parquet footer that does not read or counts other rows, an empty CSV part or one cut
+in the middle of a line) is computed again (``chunks_recomputed``), never trusted.
 
 Two halves, shared by ``nksim simulate`` (:func:`run_to_folder`) and ``nksim trial``
 (``nksim.report.trial.run_trial_to_folder``): :func:`run_chunks` computes and writes the
@@ -44,19 +46,17 @@ from nksim._io import _pid_alive, atomic_output_dir, check_output_dir, write_tex
 from nksim.engine._chunked import (
     ChunkOutput,
     Population,
-    connect,
     count_chunks,
     default_chunk_size,
     simulate_chunks,
 )
 from nksim.errors import UserError
+from nksim.execution._connect import DEFAULT_CONNECT_TIMEOUT_S, connect_scheduler
 
 #: summary.json lists every patient only up to this many patients (all of them are always
 #: in patients.parquet).
 SUMMARY_PATIENT_LIMIT = 1000
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
 MANIFEST = "manifest.json"
-connect_scheduler = connect  # a distributed.Client, or a one-line UserError
 FORMATS = ("csv", "parquet")
 #: Dictionary encoding only for the repetitive columns: 3x less CPU than pyarrow's default
 #: (dictionary for every column) on W1 chunks, and smaller files (benchmarks/bench_scale.py).
@@ -77,6 +77,8 @@ class RunOutcome:
     wall_time: float
     files: list[str]
     already_complete: bool = False
+    #: chunks of the interrupted run whose part files were not whole (computed again)
+    chunks_recomputed: int = 0
 
 
 def partial_dir(out_dir: str | os.PathLike) -> Path:
@@ -168,20 +170,49 @@ def _write_chunk(work: Path, out: ChunkOutput, fmt: str, annotate=None,
                   lambda p: pq.write_table(out.patients, p))
 
 
-def _done_chunks(work: Path, fmt: str, n_chunks: int) -> set[int]:
-    """Chunks whose two parts are complete; stray parts of unfinished chunks are removed."""
-    done = set()
-    for k in range(n_chunks):
-        if (work / "patients" / _part(k, "parquet")).is_file() and \
-                (work / "timecourse" / _part(k, fmt)).is_file():
-            done.add(k)
+def _done_chunks(work: Path, fmt: str, sizes: list[int], n_times: int) -> tuple[set[int], int]:
+    """Chunks whose two parts are complete, and how many chunks had both parts but failed
+    :func:`_part_ok` (to be computed again); the parts of every other chunk are removed.
+
+    ``sizes``: the patients of each chunk; a time-course part holds ``n_times`` rows per
+    patient."""
+    done, rejected = set(), 0
+    for k, size in enumerate(sizes):
+        status = work / "patients" / _part(k, "parquet")
+        timecourse = work / "timecourse" / _part(k, fmt)
+        if status.is_file() and timecourse.is_file():
+            if _part_ok(status, "parquet", size) and \
+                    _part_ok(timecourse, fmt, size * n_times):
+                done.add(k)
+            else:
+                rejected += 1
     for folder in ("timecourse", "patients"):
         for item in (work / folder).iterdir():
             keep = item.name.startswith("part-") and not item.name.startswith(".") and \
                 item.name[5:11].isdigit() and int(item.name[5:11]) in done
             if not keep:
                 item.unlink()
-    return done
+    return done, rejected
+
+
+def _part_ok(path: Path, fmt: str, rows: int) -> bool:
+    """Whether a part file left by an earlier run looks whole, cheaply (its data are not
+    read): a Parquet file whose footer reads and counts ``rows`` rows; a CSV part that is
+    not empty and ends with a line break. A file cut short (a crash before its data
+    reached the disk, a copy interrupted) fails."""
+    try:
+        if fmt == "csv":
+            with open(path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                if f.tell() == 0:
+                    return False
+                f.seek(-1, os.SEEK_END)
+                return f.read(1) == b"\n"
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(path).num_rows == rows
+    except Exception:  # noqa: BLE001 - OSError, ArrowInvalid, ...: not a whole part
+        return False
 
 
 @dataclass
@@ -199,6 +230,8 @@ class ChunkedRun:
     run_time: float
     execution: dict[str, Any]
     started: float  # time.perf_counter() at the start
+    #: chunks of the interrupted run whose part files were not whole (computed again)
+    chunks_recomputed: int = 0
 
     @property
     def timecourse_parts(self) -> list[Path]:
@@ -278,7 +311,8 @@ def run_chunks(
 
     client = None
     if scheduler:  # before anything is written: an unreachable scheduler changes nothing
-        client = connect(scheduler, timeout_s=connect_timeout_s, field=scheduler_field)
+        client = connect_scheduler(scheduler, timeout_s=connect_timeout_s,
+                                   field=scheduler_field)
     try:
         if not (resume and manifest is not None):
             shutil.rmtree(work, ignore_errors=True)
@@ -290,7 +324,8 @@ def run_chunks(
             "host": os.uname().nodename,
             "note": "finished chunks of an nksim run that has not completed; continue it "
                     "with the same command and --resume"}, indent=2))
-        done = _done_chunks(work, fmt, n_chunks)
+        sizes = [hi - lo for lo, hi in population.chunk_bounds(chunk_size)]
+        done, recomputed = _done_chunks(work, fmt, sizes, population.times.size)
         resumed = len(done)
         loop_start = time.perf_counter()
         with ThreadPoolExecutor(1, thread_name_prefix="nksim-writer") as writer:
@@ -320,8 +355,10 @@ def run_chunks(
         raise RuntimeError(f"{n_chunks - len(done)} chunk(s) missing")
     execution = {"chunk_size": chunk_size, "chunks": n_chunks, "chunks_resumed": resumed,
                  "scheduler": scheduler or "local", "fingerprint": key, "format": fmt}
+    if recomputed:  # parts of an earlier run that were not whole: computed again
+        execution["chunks_recomputed"] = recomputed
     return ChunkedRun(target, work, fmt, n, chunk_size, n_chunks, resumed, run_time,
-                      execution, start)
+                      execution, start, recomputed)
 
 
 def run_to_folder(
@@ -420,7 +457,8 @@ def finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], Non
             raise
     shutil.rmtree(work, ignore_errors=True)
     return RunOutcome(target, n, counts, run.chunks, run.chunks_resumed, run.run_time,
-                      time.perf_counter() - run.started, files)
+                      time.perf_counter() - run.started, files,
+                      chunks_recomputed=run.chunks_recomputed)
 
 
 def _place_parts(parts: Path, folder: Path) -> list[tuple[Path, Path]]:

@@ -493,7 +493,11 @@ class CostSpec:
         for name in ("product_cost_per_dose_rmb", "batch_cost_rmb", "apheresis_cost_rmb",
                      "lymphodepletion_cost_rmb", "hospital_day_cost_rmb", "hospital_days"):
             value = getattr(self, name)
-            _check(value is None or value >= 0, f"must be >= 0 (got {value!r})", name)
+            # upper bounds keep sums and their confidence intervals finite (assumption:
+            # no cost above 1e12 RMB, no stay above ten years)
+            most = 3650.0 if name == "hospital_days" else 1e12
+            _check(value is None or 0 <= value <= most,
+                   f"must be from 0 to {most:g} (got {value!r})", name)
         _check(isinstance(self.doses_per_batch, int) and not isinstance(self.doses_per_batch,
                                                                           bool)
                and self.doses_per_batch >= 1,
