@@ -222,3 +222,12 @@ def test_every_source_is_labelled():
         if c.verified == "assumption":
             assert c.note and "lausible" in c.note, c.key
     assert math.isclose(CostSpec().cost_per_dose_rmb, 1.2e6)
+
+
+@pytest.mark.parametrize(("field", "value"), [("hospital_days", 1e308),
+                                              ("hospital_day_cost_rmb", 1e308),
+                                              ("batch_cost_rmb", -1.0)])
+def test_costs_out_of_range_are_one_line_errors(field, value):
+    """Huge costs or stays made sums and their intervals infinite (a traceback later)."""
+    with pytest.raises(UserError, match=f"{field}: must be from 0 to"):
+        CostSpec(**{field: value})
