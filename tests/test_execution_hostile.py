@@ -151,6 +151,13 @@ def test_a_bad_address_is_refused_at_once():
             connect_scheduler(bad)
 
 
+def test_an_empty_scheduler_option_is_refused_not_taken_for_local(tmp_path):
+    with pytest.raises(UserError, match="--scheduler: expected an address"):
+        run_to_folder(_plan(tmp_path).population(), tmp_path / "out", scheduler="",
+                      summary=_summary)
+    assert not (tmp_path / "out").exists()
+
+
 # ------------------------------------------------------------------ resume and bad parts
 
 

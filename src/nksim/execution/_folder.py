@@ -310,7 +310,7 @@ def run_chunks(
     n_chunks = count_chunks(n, chunk_size)
 
     client = None
-    if scheduler:  # before anything is written: an unreachable scheduler changes nothing
+    if scheduler is not None:  # before anything is written: an unreachable one changes nothing
         client = connect_scheduler(scheduler, timeout_s=connect_timeout_s,
                                    field=scheduler_field)
     try:
