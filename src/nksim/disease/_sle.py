@@ -468,10 +468,17 @@ def _stable_from(p: _P) -> float:
     if p.n_ic <= _STABILITY_MARGIN:
         return 0.0
 
+    if not (math.isfinite(G) and G > 0):
+        raise ValueError(f"the largest possible anti-dsDNA is {G!r} IU/mL (not a positive "
+                         "finite number)")
+
     def slope(ab):
         return p.n_ic * (1.0 - _hill(p, ab)) * (1.0 - ab / G) - _STABILITY_MARGIN
 
-    return brentq(slope, G * 1e-12, G, xtol=1e-12 * G, rtol=1e-13)
+    lo = G * 1e-12
+    if not slope(lo) > 0:  # saturated already (K_ic << G): the root is in [0, lo]
+        return brentq(slope, 0.0, lo, xtol=1e-12 * lo, rtol=1e-13)
+    return brentq(slope, lo, G, xtol=1e-12 * G, rtol=1e-13)
 
 
 def _segments(p: _P, e_gc: float, mapping: SledaiMapping) -> list[tuple[float, float, int]]:
@@ -659,11 +666,19 @@ def _severity_one(model, row, score, pred, mapping, i) -> tuple[float, float, _P
     e_gc = _gc_effect(p, pred)
     try:
         k_auto, ab = _solve_target(p, int(score), pred, e_gc, mapping)
-    except ValueError:
-        ok = attainable_sledai(model, row, prednisone_mg_per_day=pred, mapping=mapping)
+    except (ValueError, ArithmeticError) as exc:
+        try:
+            ok = attainable_sledai(model, row, prednisone_mg_per_day=pred, mapping=mapping)
+        except (ValueError, ArithmeticError):  # e.g. no root of the loop's stability bound
+            raise UserError(f"patient {i}: no baseline steady state found for this patient's "
+                            f"parameters ({exc})", field="sledai") from None
         raise UserError(
             f"patient {i}: SLEDAI-2K {int(score)} is not a stable steady state of this patient's "
             f"parameters (attainable: 0 and {_ranges(ok)})", field="sledai") from None
+    if not (math.isfinite(k_auto) and math.isfinite(ab)):
+        raise UserError(f"patient {i}: no baseline steady state found for this patient's "
+                        f"parameters (k_auto = {k_auto!r}, anti-dsDNA = {ab!r})",
+                        field="sledai")
     return k_auto, ab, p, e_gc
 
 
@@ -712,6 +727,10 @@ def sle_initial_state(model: Model, parameters: ParameterInput, sledai: ArrayLik
         k_auto, ab, p, e_gc = _severity_one(model, rows[i], scores[i], pred[i], mapping, i)
         rows[i, k_index] = ks[i] = k_auto
         state = _states_from_ab(p, ab, e_gc, pred[i])
+        bad = [s for s in names if not math.isfinite(state[s])]
+        if bad:
+            raise UserError(f"patient {i}: no baseline steady state found for this patient's "
+                            f"parameters (states {bad} are not finite)", field="sledai")
         for s in names:
             values[s][i] = state[s]
             initial[i, model.state_names.index(s)] = state[s]
@@ -746,6 +765,10 @@ def sle_steady_state(model: Model, parameters: ParameterInput = None, *,
         e_gc = _gc_effect(p, pred[i])
         ab = _disease_branch_ab(p, e_gc) if branch == "disease" else 0.0
         state = _states_from_ab(p, ab, e_gc, pred[i])
+        bad = [s for s in names if not math.isfinite(state[s])]
+        if bad:
+            raise UserError(f"patient {i}: no baseline steady state found for this patient's "
+                            f"parameters (states {bad} are not finite)", field="sledai")
         for s in names:
             out[s][i] = state[s]
     return out

@@ -145,6 +145,16 @@ def _states_at(data: Data, times, day: float, names=("INF", "AB", "C3")) -> dict
     return {n: _at(_as_2d(_var(data, n)), t, day) for n in names}
 
 
+def _points(points, state) -> np.ndarray:
+    """Integer score points; NaN (float array) where the state is NaN (e.g. after a failed
+    solve), never a NaN cast to an integer."""
+    points = np.asarray(points)
+    missing = np.isnan(np.asarray(state, dtype=float))
+    if not missing.any():
+        return points.astype(int)
+    return np.where(missing, np.nan, points.astype(float))
+
+
 # ====================================================================== SLEDAI and PGA
 def sledai_components(data: Data, mapping: SledaiMapping = DEFAULT_MAPPING) -> dict:
     """SLEDAI-2K surrogate by part: ``clinical``, ``anti_dsdna``, ``low_complement``, ``total``.
@@ -157,12 +167,13 @@ def sledai_components(data: Data, mapping: SledaiMapping = DEFAULT_MAPPING) -> d
     Returns
     -------
     dict of integer arrays (DataArrays for Dataset input), ``total = clinical + anti_dsdna +
-    low_complement``, 0-105. Source: SLEDAI-2K weights (Gladman 2002); mapping: assumption.
+    low_complement``, 0-105; float arrays, NaN where a state is NaN (a failed solve), if any
+    is. Source: SLEDAI-2K weights (Gladman 2002); mapping: assumption.
     """
     inf, ab, c3 = _var(data, "INF"), _var(data, "AB"), _var(data, "C3")
-    clinical = mapping.clinical_points(inf).astype(int)
-    dna = mapping.anti_dsdna_points(ab).astype(int)
-    comp = mapping.complement_points(c3).astype(int)
+    clinical = _points(mapping.clinical_points(inf), inf)
+    dna = _points(mapping.anti_dsdna_points(ab), ab)
+    comp = _points(mapping.complement_points(c3), c3)
     return {
         "clinical": _wrap(inf, clinical, "clinical_sledai", "points",
                           "clinical SLEDAI-2K (serology excluded), surrogate from INF"),
@@ -183,7 +194,7 @@ def sledai(data: Data, mapping: SledaiMapping = DEFAULT_MAPPING):
 def clinical_sledai(data: Data, mapping: SledaiMapping = DEFAULT_MAPPING):
     """Clinical SLEDAI-2K (serology excluded), as used by DORIS: ``floor(INF)``."""
     inf = _var(data, "INF")
-    return _wrap(inf, mapping.clinical_points(inf).astype(int), "clinical_sledai", "points",
+    return _wrap(inf, _points(mapping.clinical_points(inf), inf), "clinical_sledai", "points",
                  "clinical SLEDAI-2K surrogate")
 
 

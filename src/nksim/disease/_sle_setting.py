@@ -239,8 +239,8 @@ class SleSetting(DiseaseSetting):
             "carnk_expanded": np.asarray(dataset[EXPANSION_STATE].values[:, -1]) > 0.5,
             "b_depleted": b_cell_depleted(b, times, 0.0),
             "b_cell_return_day": b_cell_recovery_day(b, times, 0.0),
-            "sledai_day0": score[:, np.searchsorted(times, 0.0)],
-            "sledai_6m": score[:, np.searchsorted(times, MONTH_6)],
+            "sledai_day0": pd.array(score[:, np.searchsorted(times, 0.0)], dtype="Int64"),
+            "sledai_6m": pd.array(score[:, np.searchsorted(times, MONTH_6)], dtype="Int64"),
             "doris_3m": doris_remission(dataset, prednisone, MONTH_3),
             "doris_6m": doris_remission(dataset, prednisone, MONTH_6),
             "sri4_6m": sri4_response(dataset, MONTH_6),
@@ -253,7 +253,7 @@ class SleSetting(DiseaseSetting):
         })
 
     def arm_counts(self, patients, analysed) -> dict[str, Any]:
-        depleted = patients["b_depleted"].to_numpy(bool) & analysed
+        depleted = patients["b_depleted"].to_numpy(bool, na_value=False) & analysed
         return {"n_b_depleted": int(depleted.sum())}
 
 

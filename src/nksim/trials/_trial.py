@@ -252,6 +252,10 @@ class TrialPlan:
         trial = self.scenario.trial
         patients = pd.concat([arm.patients.reset_index(drop=True), endpoints], axis=1)
         patients["status"] = status
+        patients["message"] = _status_messages(simulation, status)
+        failed = patients["status"].astype(str).eq("failed").to_numpy()
+        if failed.any():
+            patients = without_outcomes(patients, endpoints.columns, failed)
         summary = summarise_arm(patients, arm.spec.product, self.setting,
                                 trial.follow_up_days, seed=trial.seed)
         return ArmResult(arm.name, arm.spec, patients, simulation, summary, arm.parameters,
@@ -265,6 +269,34 @@ class TrialPlan:
                                    follow_up=trial.follow_up_days, seed=trial.seed)
         return TrialResult(self.scenario, self.model, self.candidates, self.screening_log,
                            arms, self.notes, self.setting, comparisons)
+
+
+def _status_messages(simulation, status: np.ndarray) -> list[str]:
+    """Each patient's solver message (why a patient failed), from the simulation's status
+    table; the status itself where the table has none."""
+    table = getattr(simulation, "patients", None)
+    if table is not None and "message" in table and len(table) == len(status):
+        return [str(m) for m in table["message"].to_numpy()]
+    return [str(s) for s in status]
+
+
+def without_outcomes(patients: pd.DataFrame, columns, rows: np.ndarray) -> pd.DataFrame:
+    """``patients`` with the outcome ``columns`` missing (null) in ``rows`` (patients whose
+    simulation failed: their time courses are not numbers, nor is anything computed from
+    them). Booleans become ``boolean`` and integers ``Int64`` (pandas nullable dtypes), so
+    that no missing value is cast to a number or a flag."""
+    patients = patients.copy()
+    rows = pd.Series(np.asarray(rows, bool), index=patients.index)
+    for column in columns:
+        values = patients[column]
+        if pd.api.types.is_bool_dtype(values.dtype):
+            values = values.astype("boolean")
+        elif pd.api.types.is_integer_dtype(values.dtype):
+            values = values.astype("Int64")
+        elif not pd.api.types.is_float_dtype(values.dtype):
+            values = values.astype(object)
+        patients[column] = values.mask(rows)
+    return patients
 
 
 def plan_trial(scenario: TrialScenario, bar=None) -> TrialPlan:
@@ -561,7 +593,7 @@ def analysed_mask(endpoint: Endpoint, patients: pd.DataFrame) -> np.ndarray:
     """Patients an endpoint is computed on: integration ok and every ``among`` column."""
     mask = patients["status"].eq("ok").to_numpy()
     for column in endpoint.among:
-        mask = mask & patients[column].to_numpy(bool)
+        mask = mask & patients[column].to_numpy(bool, na_value=False)
     return mask
 
 
@@ -582,7 +614,7 @@ def summarise_endpoint(endpoint: Endpoint, patients: pd.DataFrame,
 def _cost_per_response(patients: pd.DataFrame, column: str, ok: np.ndarray,
                        seed: int) -> dict[str, Any]:
     cost = patients["cost_rmb"].to_numpy(float)[ok]
-    response = patients[column].to_numpy(bool)[ok]
+    response = patients.loc[ok, column].to_numpy(bool)
     if cost.size == 0:
         return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
     return cost_per_remission(cost, response, seed=seed).to_dict()
