@@ -175,3 +175,12 @@ def test_bad_arguments():
     with pytest.raises(UserError):
         sle_candidates(-1, seed=0)
     assert len(sle_candidates(0, seed=0)) == 0
+
+
+@pytest.mark.parametrize("name", ["sledai_sigma", "alc_sigma", "duration_sigma",
+                                  "adult_weight_sigma"])
+def test_log_normal_spreads_are_bounded(name):
+    """A spread of 1e300 gave a traceback deep in the trial (every draw 0 or infinite)."""
+    with pytest.raises(UserError, match=f"{name}: must be at most 5 on the log scale"):
+        SleCohortSpec(**{name: 1e300})
+    SleCohortSpec(**{name: 5.0})  # the bound itself is allowed
