@@ -202,6 +202,10 @@ def test_a_killed_run_resumes_with_nothing_lost_or_counted_twice(tmp_path, fmt):
     # resuming a finished run does nothing
     r = _run(["--out", str(out), "--format", fmt, "--resume"], tmp_path)
     assert r.exit_code == 0 and "already complete" in r.output
+    # ... but in another format it is refused, not reported as done
+    other = "parquet" if fmt == "csv" else "csv"
+    r = _run(["--out", str(out), "--format", other, "--resume"], tmp_path)
+    _one_line_error(r, f"--format: {out} holds this run finished as {fmt}")
 
 
 def _one_line_error(result, start):

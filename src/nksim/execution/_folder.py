@@ -274,6 +274,11 @@ def run_chunks(
         done_before = _read_json(target / "summary.json") if target.is_dir() else None
         previous = (done_before or {}).get("execution", {}).get("fingerprint")
         if previous == key:  # finished already: nothing to do
+            written = done_before["execution"].get("format", fmt)
+            if written != fmt:
+                raise UserError(f"{out_dir} holds this run finished as {written}; run it again "
+                                f"without --resume for {fmt} (got --format {fmt})",
+                                field="--format")
             counts = done_before.get("status_counts", {})
             return RunOutcome(target, n, counts, done_before["execution"]["chunks"],
                               done_before["execution"]["chunks"], 0.0,
