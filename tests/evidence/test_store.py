@@ -136,6 +136,18 @@ def test_a_database_that_is_not_a_store_is_refused_and_left_unchanged(tmp_path, 
     assert names == [tables.split()[2]]  # nothing was added
 
 
+def test_a_store_of_another_schema_version_says_so(tmp_path):
+    import duckdb
+
+    path = tmp_path / "s.duckdb"
+    StudyStore(path).close()
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        con.execute("ALTER TABLE fetches ADD COLUMN later VARCHAR")  # a future column
+    with pytest.raises(UserError, match=r"written by another nksim version \(store schema 2"):
+        StudyStore(path)
+
+
 def test_a_store_under_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(UserError, match="cannot make its folder"):

@@ -147,8 +147,8 @@ class StudyStore:
         problem = _not_a_store(self._con)
         if problem is not None:
             self._con.close()
-            raise UserError(f"{self.path}: not an nksim store ({problem}); nothing was "
-                            "changed: choose another --store")
+            raise UserError(f"{self.path}: {problem}; nothing was changed: choose another "
+                            "--store")
         self._con.execute(_SCHEMA)
         self._con.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
@@ -355,16 +355,23 @@ def _store_tables() -> dict[str, list[str]]:
 
 
 def _not_a_store(con: Any) -> str | None:
-    """Why an opened database is not an nksim store (None if it is one, or empty): a table
-    of nksim's with other columns, or other tables and none of nksim's. Checked before
+    """Why an opened database cannot be used as this nksim's store (None if it can, or it is
+    empty): another schema version, a table of nksim's with other columns, or other tables
+    and none of nksim's. Checked before
     anything is written, so that a foreign DuckDB file is never changed."""
     found = _tables(con)
     ours = _store_tables()
+    if found.get("meta") == ours["meta"]:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] != SCHEMA_VERSION:
+            return (f"written by another nksim version (store schema {row[0]}; this nksim "
+                    f"reads schema {SCHEMA_VERSION})")
     for table, columns in ours.items():
         if table in found and found[table] != columns:
-            return f"its table {table!r} has columns {', '.join(found[table])}"
+            return f"not an nksim store (its table {table!r} has columns " \
+                f"{', '.join(found[table])})"
     if found and not set(found) & set(ours):
-        return f"it holds other tables ({', '.join(sorted(found)[:5])})"
+        return f"not an nksim store (it holds other tables ({', '.join(sorted(found)[:5])}))"
     return None
 
 
