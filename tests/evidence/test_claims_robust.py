@@ -367,3 +367,18 @@ def test_a_repeated_text_is_not_flagged_for_what_no_copy_says():
     assert not any(f.severity == "high" for f in many.flags), [f.span for f in many.flags]
     zh = check_claim("患者满意度100%。治愈的病例请咨询医生。" * 1000, learned=False)
     assert not any(f.severity == "high" for f in zh.flags), [f.span for f in zh.flags]
+
+
+def test_a_match_across_two_windows_of_a_compact_text_hides_nothing():
+    """In a long repetitive text each distinct sentence window is scanned once, joined by
+    newlines; a match joining two windows is dropped, and the window it ran into is
+    searched alone for the match it overlapped."""
+    from types import SimpleNamespace
+
+    from nksim.evidence._claims import _Compact, _rule_matches
+
+    text = "xx a\nb c yy"  # windows "xx a" and "b c yy"
+    compact = _Compact(text, text, starts=[0, 5], shift=[100, 200], mult=[3, 7])
+    rule = SimpleNamespace(id="x", patterns=(re.compile(r"a\s+b|b\s+c"),))
+    found = _rule_matches(rule, text, text, [], {}, compact)
+    assert found == [(205, 208, "", 7)]  # "b c" in the second window, 7 repetitions

@@ -568,9 +568,8 @@ class _Compact:
     ``text`` holds each distinct window once (joined by newlines); a match at compact offset
     ``p`` in window ``i`` is at ``p + shift[i]`` in the full text, and stands for ``mult[i]``
     matches (one per repetition of the window). A match that runs from one window into the
-    next is dropped: the two need not be neighbours in the full text (and a match starting
-    in the next window that it overlapped is not looked for again: a limit of this fast
-    path for long repetitive texts)."""
+    next is dropped (the two need not be neighbours in the full text), and the windows it
+    ran over are searched alone for the matches it hid."""
 
     text: str
     lower: str
@@ -618,11 +617,24 @@ def _rule_matches(
     if compact is None:
         return [(s, e, d, 1) for s, e, d in _pattern_matches(rule, text, lower, capped, hits)]
     out = []
+    starts = compact.starts
     for s, e, d in _pattern_matches(rule, compact.text, compact.lower, capped, compact.hits):
-        i = bisect_right(compact.starts, s) - 1
-        if bisect_right(compact.starts, e - 1) - 1 != i:
-            continue  # joins two windows that need not be neighbours in the text itself
-        out.append((s + compact.shift[i], e + compact.shift[i], d, compact.mult[i]))
+        i = bisect_right(starts, s) - 1
+        j = bisect_right(starts, e - 1) - 1
+        if j == i:
+            out.append((s + compact.shift[i], e + compact.shift[i], d, compact.mult[i]))
+            continue
+        # it joins windows that need not be neighbours in the text itself: dropped, and the
+        # windows it ran over are searched alone for the matches it hid (starting before e)
+        for k in range(i + 1, j + 1):
+            end = starts[k + 1] if k + 1 < len(starts) else len(compact.text)
+            for pattern in rule.patterns:
+                for m in pattern.finditer(compact.text, starts[k], end):
+                    if m.start() >= e:
+                        break
+                    if m.end() > m.start() and not m.group().isspace():
+                        out.append((m.start() + compact.shift[k], m.end() + compact.shift[k],
+                                    "", compact.mult[k]))
     return out
 
 
