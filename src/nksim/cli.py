@@ -119,7 +119,9 @@ class _Group(click.Group):
         except _NO_ARGS_IS_HELP:
             raise
         except click.UsageError as exc:  # a sub-command's bad option or argument
-            raise _OneLineUsageError.of(exc) from None
+            sub = ctx.invoked_subcommand  # named here when click's error has no context
+            raise _OneLineUsageError.of(
+                exc, f"{ctx.command_path} {sub}" if sub else None) from None
 
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -129,16 +131,19 @@ class _OneLineUsageError(click.UsageError):
     """click's usage error (bad option value, missing argument...) shown as one line, as
     nksim's own errors are, instead of click's usage, hint and error lines."""
 
+    path: str | None = None  # the command, when click's error has no context
+
     @classmethod
-    def of(cls, exc: click.UsageError) -> click.UsageError:
+    def of(cls, exc: click.UsageError, path: str | None = None) -> click.UsageError:
         if isinstance(exc, cls):
             return exc
         new = cls(exc.format_message(), exc.ctx)
         new.exit_code = exc.exit_code
+        new.path = path
         return new
 
     def show(self, file=None) -> None:
-        path = self.ctx.command_path if self.ctx is not None else "nksim"
+        path = self.ctx.command_path if self.ctx is not None else (self.path or "nksim")
         click.echo(f"{path}: error: {one_line(self.format_message())} "
                    f"(see '{path} --help')", err=True)
 

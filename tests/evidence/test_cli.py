@@ -230,6 +230,10 @@ def test_click_usage_errors_are_one_line_too(run):
     err = result.stderr.strip()
     assert "check-claim: error: Invalid value for '--lang'" in err and "\n" not in err, err
     assert "--lang" in err and "Usage" not in err
+    # an error click raises without a context still names the command
+    err = run("check-claim", "--lang").stderr.strip()
+    assert "check-claim: error: Option '--lang' requires an argument" in err, err
+    assert "see 'cli check-claim --help'" in err and "\n" not in err, err
 
 
 def test_trial_ids_right_after_chinese_are_checked_and_notes_are_chinese(run, tmp_path):
