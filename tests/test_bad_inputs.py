@@ -171,6 +171,8 @@ def test_duplicate_patient_ids_are_refused(tmp_path):
     ([1.5, 2.0], "(a missing or fractional value)"),
     ([True, False], "(found bool)"),
     ([2**63, 1], "(a number is 2^63 or more)"),
+    (["", "a"], "(an empty id)"),
+    ([1e300, 1.0], "(a number is 2^63 or more)"),
 ])
 def test_patient_ids_of_other_kinds_are_one_line_errors(tmp_path, ids, expected):
     import pyarrow as pa
@@ -259,13 +261,17 @@ def test_out_where_no_folder_can_be_made_even_by_root(tmp_path):
 @pytest.mark.parametrize(("name", "expected"), [
     ("x" * 250, "--out: the folder name is longer than 200 bytes"),  # its siblings: longer
     ("d" * 300 + "/out", "--out: cannot use this path (File name too long)"),
-    ("link", "--out: is a link to nothing"),
+    ("link", "--out: is a link (to nothing)"),
+    ("dirlink", "--out: is a link (to "),  # its target would never get the results
 ])
 def test_out_names_that_cannot_be_made(tmp_path, name, expected):
     (tmp_path / "link").symlink_to(tmp_path / "nowhere" / "zzz")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "dirlink").symlink_to(tmp_path / "real")
     result, _ = simulate(tmp_path, BASE, out=tmp_path / name)
     assert_one_line_error(result, expected)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "s.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dirlink", "link", "real", "s.toml"]
+    assert not any((tmp_path / "real").iterdir())
 
 
 def test_out_may_not_be_the_current_folder(tmp_path, monkeypatch):
@@ -472,3 +478,16 @@ def test_engine_and_population_modules_name_no_scenario_field():
                     if isinstance(part.value, str) and part.value.startswith(sections):
                         named.append(f"{path.name}:{node.lineno} {part.value}")
     assert named == []
+
+
+def test_a_grid_that_floating_point_ends_just_past_t_end_is_not_refused(tmp_path):
+    """-0.3 + 3 * 0.1 is 5.6e-17, not 0: the last output time is t_end itself."""
+    text = (BASE.replace("t_end = 4", "t_start = -0.3\nt_end = 0")
+            .replace("record_every = 1", "record_every = 0.1").replace("times = [2]",
+                                                                       "times = [-0.1]"))
+    result, out = simulate(tmp_path, text)
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    times = sorted(pd.read_csv(out / "timecourse.csv")["time"].unique())
+    assert len(times) == 4 and times[-1] == 0.0

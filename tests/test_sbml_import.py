@@ -275,7 +275,7 @@ def test_fast_reactions_and_packages_are_refused():
 
 
 def test_bad_files_are_one_line_errors(tmp_path):
-    with pytest.raises(UserError, match="no such SBML file"):
+    with pytest.raises(UserError, match="file not found"):
         from_sbml(tmp_path / "missing.xml")
     bad = tmp_path / "bad.xml"
     bad.write_text("<sbml><model></sbml>")

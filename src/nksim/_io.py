@@ -74,7 +74,7 @@ MAX_NAME_BYTES = 200
 
 def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -> Path:
     """Check an output folder before any computation; a one-line :class:`UserError` if it
-    cannot be written: empty name, a name too long, a link to nothing, an existing file,
+    cannot be written: empty name, a name too long, a link, an existing file,
     the current folder or one above it, a folder nksim did not write that is not empty, a
     parent that is not a folder or not writable."""
     from nksim.errors import UserError
@@ -95,8 +95,10 @@ def _check_output_dir(path: Path, option: str) -> Path:
     if len(target.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
         raise UserError(f"the folder name is longer than {MAX_NAME_BYTES} bytes "
                         f"(got {str(path)[:60]!r}...)", field=option)
-    if target.is_symlink() and not target.exists():
-        raise UserError(f"is a link to nothing (got {str(path)!r})", field=option)
+    if target.is_symlink():  # it would be replaced by a folder: nothing would reach its target
+        where = "nothing" if not target.exists() else repr(str(target.resolve()))
+        raise UserError(f"is a link (to {where}); give the folder itself (got {str(path)!r})",
+                        field=option)
     cwd = Path.cwd().resolve()
     real = target.resolve()  # ".." and links collapsed, as the current folder is
     if real == cwd or real in cwd.parents:

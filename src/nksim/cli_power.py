@@ -48,14 +48,12 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
     virtual trials (seeded), with exact binomial 95 % CIs."""
     from nksim._io import atomic_output_dir, check_output_dir
     from nksim.config import TrialScenario, read_toml, validate
+    from nksim.config._types import MAX_SEED
     from nksim.trials._power import power_by_simulation
 
     ns = _sizes(sizes)
     if out_dir is not None:
         check_output_dir(out_dir)
-    if seed is not None and not 0 <= seed <= 2**63 - max(replicates, 1):
-        raise UserError(f"must be >= 0 and, with the replicates' seeds seed + i, below 2^63 "
-                        f"(got {seed})", field="--seed")
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)  # bad input fails here, before any run
     if endpoint is not None:
@@ -67,6 +65,9 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
                             f"{endpoint!r})", field="endpoint")
     first = scenario.trial.seed if seed is None else seed
+    if not 0 <= first <= MAX_SEED + 1 - max(replicates, 1):  # replicate i uses first + i
+        raise UserError(f"must be >= 0 and, with the replicates' seeds seed + i, below 2^63 "
+                        f"(got {first})", field="--seed" if seed is not None else "trial.seed")
     from nksim.trials import run_trial
 
     points = power_by_simulation(

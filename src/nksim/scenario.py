@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,17 +296,22 @@ def _patient_ids(ids: np.ndarray, field: str) -> np.ndarray:
             raise UserError(bad + " (a number is 2^63 or more)", field=field)
         return ids.astype(np.int64)
     if ids.dtype.kind == "f":
-        if not (np.all(np.isfinite(ids)) and np.all(ids == np.round(ids))
-                and np.all(np.abs(ids) < 2**63)):
+        if not np.all(np.isfinite(ids)) or not np.all(ids == np.round(ids)):
             raise UserError(bad + " (a missing or fractional value)", field=field)
+        if not np.all(np.abs(ids) < 2**63):
+            raise UserError(bad + " (a number is 2^63 or more)", field=field)
         return ids.astype(np.int64)
     if ids.dtype.kind in "OUT":
-        values = ids.tolist()
-        if all(isinstance(v, str) and v for v in values):
+        values = ids.tolist() if ids.dtype.kind != "O" else list(ids)
+        if all(isinstance(v, str) for v in values):
+            if not all(values):
+                raise UserError(bad + " (an empty id)", field=field)
             return np.asarray(values, dtype=object)
-        if all(isinstance(v, int) and not isinstance(v, bool) and -2**63 <= v < 2**63
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
                for v in values):
-            return np.asarray(values, dtype=np.int64)
+            if not all(-2**63 <= int(v) < 2**63 for v in values):
+                raise UserError(bad + " (a number is 2^63 or more)", field=field)
+            return np.asarray([int(v) for v in values], dtype=np.int64)
         kinds = sorted({type(v).__name__ for v in values})
         raise UserError(bad + f" (found {', '.join(kinds[:4])})", field=field)
     raise UserError(bad + f" (found {ids.dtype})", field=field)
@@ -330,7 +336,10 @@ def _output_times(sim: SimulationSection, t_start: float, t_end: float, t) -> np
                         field="simulation.record_every")
     count = math.floor(span + 1e-9)
     times = t_start + step * np.arange(count + 1)
-    times = times if math.isclose(times[-1], t_end) else np.append(times, t_end)
+    if math.isclose(times[-1], t_end, rel_tol=1e-9, abs_tol=1e-9 * step):
+        times[-1] = t_end  # (t_start = -0.3, step 0.1 ends at 5.6e-17, not 0)
+    else:
+        times = np.append(times, t_end)
     if np.any(np.diff(times) <= 0):  # e.g. t_start = 1e16: the step is below the spacing
         raise UserError(f"output times {step:g} apart are not distinct at t = {t_start:g} "
                         "(floating point): choose a larger record_every or start nearer 0",

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
+from nksim._io import missing_file
 from nksim.errors import UserError
 
 # Models with SBML events get their gradient by batched central differences
@@ -138,7 +139,7 @@ def read_petab(path: str | Path) -> PetabProblem:
 
     path = Path(path)
     if not path.is_file():
-        _fail(f"no such file (got {str(path)!r})", "problem")
+        _fail(missing_file(path), "problem")
     import warnings
 
     logging.getLogger("petab").setLevel(logging.CRITICAL)

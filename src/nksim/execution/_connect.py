@@ -141,13 +141,16 @@ def connect_scheduler(scheduler: str, *, timeout_s: float = DEFAULT_CONNECT_TIME
                         field=field) from None
     except TimeoutError:
         raise UserError(silent, field=field) from None
+    except TypeError as exc:  # e.g. tls:// without a TLS configuration
+        raise UserError(f"cannot connect to {address}: {_reason(exc)} (check the Dask "
+                        "configuration, e.g. TLS)", field=field) from None
     except Exception as exc:  # noqa: BLE001 - MemoryError, OSError, a decoding error...
         raise UserError(f"{silent}: what answered there does not speak Dask's protocol "
-                        f"({type(exc).__name__})", field=field) from None
+                        f"({_reason(exc)})", field=field) from None
     if not finished:
         raise UserError(silent, field=field)
     kind = identity.get("type")
-    if kind != "Scheduler":
+    if "Scheduler" not in str(kind):  # a subclass of Scheduler names itself
         raise UserError(f"{address} answers, but as a Dask {kind or 'server'}, not a "
                         "scheduler", field=field)
     try:

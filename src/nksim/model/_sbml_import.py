@@ -39,6 +39,7 @@ from pathlib import Path
 import libsbml
 import numpy as np
 
+from nksim._io import missing_file
 from nksim.errors import UserError
 from nksim.model._declaration import (
     _RESERVED,
@@ -92,7 +93,7 @@ def _read(source: str | Path) -> tuple[libsbml.SBMLDocument, str]:
         return libsbml.readSBMLFromString(text), "SBML text"
     path = Path(source)
     if not path.is_file():
-        raise UserError(f"no such SBML file: {path}", field=FIELD)
+        raise UserError(missing_file(path), field=FIELD)
     if path.suffix == ".ant":
         try:
             import antimony

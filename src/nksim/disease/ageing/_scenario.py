@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nksim._io import missing_file
 from nksim._spec import BOOL, INT, NUMBER, choice, quantity, spec_from_mapping
 from nksim.disease.ageing._interventions import (
     ArmInputs,
@@ -338,7 +339,7 @@ def load_scenario(path: str | Path) -> AgeingScenario:
     """Read and check a TOML scenario file."""
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"no such file: {str(p)!r}", field="scenario")
+        raise UserError(missing_file(p), field="scenario")
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
