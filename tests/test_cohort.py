@@ -181,6 +181,6 @@ def test_bad_arguments():
                                   "adult_weight_sigma"])
 def test_log_normal_spreads_are_bounded(name):
     """A spread of 1e300 gave a traceback deep in the trial (every draw 0 or infinite)."""
-    with pytest.raises(UserError, match=f"{name}: must be at most 5 on the log scale"):
+    with pytest.raises(UserError, match=f"{name}: must be from 0 to 5 on the log scale"):
         SleCohortSpec(**{name: 1e300})
     SleCohortSpec(**{name: 5.0})  # the bound itself is allowed

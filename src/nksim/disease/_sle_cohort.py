@@ -171,12 +171,13 @@ class SleCohortSpec:
                      "adult_weight_median_male_kg", "duration_median_months",
                      "sledai_median", "alc_median_per_ul"):
             _require(r[name] > 0, f"must be > 0 (got {r[name]:g})", name)
-        for name in ("adult_weight_sigma", "duration_sigma", "sledai_sigma", "alc_sigma",
-                     "regimens_base", "regimens_per_year", "min_onset_age_years"):
+        for name in ("regimens_base", "regimens_per_year", "min_onset_age_years"):
             _require(r[name] >= 0, f"must be >= 0 (got {r[name]:g})", name)
         for name in ("adult_weight_sigma", "duration_sigma", "sledai_sigma", "alc_sigma"):
-            # log-normal spreads; 5 is already a factor of 150 per standard deviation
-            _require(r[name] <= 5, f"must be at most 5 on the log scale (got {r[name]:g})", name)
+            # log-normal spreads; the upper bound of 5 (a factor of 150 per standard
+            # deviation) is an input-validation assumption that keeps every draw finite
+            _require(0 <= r[name] <= 5, f"must be from 0 to 5 on the log scale "
+                     f"(got {r[name]:g})", name)
         _require(0.0 <= r["female_fraction"] <= 1.0,
                  f"must be in [0, 1] (got {r['female_fraction']:g})", "female_fraction")
         _require(isinstance(self.regimens_max, int) and self.regimens_max >= 0,

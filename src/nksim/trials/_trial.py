@@ -252,7 +252,9 @@ class TrialPlan:
         trial = self.scenario.trial
         patients = pd.concat([arm.patients.reset_index(drop=True), endpoints], axis=1)
         patients["status"] = status
-        patients["message"] = _status_messages(simulation, status)
+        # the solver's message (why a patient failed) from the status table, which both
+        # SimulationResult and StreamedSimulation keep as .patients
+        patients["message"] = simulation.patients["message"].astype(str).to_numpy()
         failed = patients["status"].astype(str).eq("failed").to_numpy()
         if failed.any():
             patients = without_outcomes(patients, endpoints.columns, failed)
@@ -269,15 +271,6 @@ class TrialPlan:
                                    follow_up=trial.follow_up_days, seed=trial.seed)
         return TrialResult(self.scenario, self.model, self.candidates, self.screening_log,
                            arms, self.notes, self.setting, comparisons)
-
-
-def _status_messages(simulation, status: np.ndarray) -> list[str]:
-    """Each patient's solver message (why a patient failed), from the simulation's status
-    table; the status itself where the table has none."""
-    table = getattr(simulation, "patients", None)
-    if table is not None and "message" in table and len(table) == len(status):
-        return [str(m) for m in table["message"].to_numpy()]
-    return [str(s) for s in status]
 
 
 def without_outcomes(patients: pd.DataFrame, columns, rows: np.ndarray) -> pd.DataFrame:

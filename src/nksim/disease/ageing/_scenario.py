@@ -40,7 +40,8 @@ MAX_INDIVIDUALS = 2_000_000
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-#: bounds that keep a cohort's arrays finite (a lifetime; steps per individual)
+#: bounds that keep a cohort's arrays finite (assumptions of input validation, not model
+#: parameters: no lifetime reaches 150 years; at most a million steps per individual)
 MAX_FOLLOW_UP_YEARS = 150.0
 MAX_STEPS = 1_000_000
 
