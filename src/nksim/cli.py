@@ -62,9 +62,36 @@ def _lazy_docstring(name: str) -> str | None:
     return None
 
 
-class _Group(click.Group):
-    """A click group that turns :class:`UserError` into one line and exit status 2, and
-    imports commands defined elsewhere only when they are used."""
+class OneLineGroup(click.Group):
+    """A click group that turns :class:`UserError` and click's usage errors into one line
+    and exit status 2 (nested groups, such as ``nksim landscape``, use it too, so that an
+    error names their sub-command)."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _NO_ARGS_IS_HELP:
+            raise  # a bare group shows its help (click >= 8.2 raises it as a usage error)
+        except click.UsageError as exc:
+            raise _OneLineUsageError.of(exc) from None
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"nksim: error: {one_line(str(exc))}", err=True)
+            ctx.exit(USER_ERROR_EXIT)
+        except _NO_ARGS_IS_HELP:
+            raise
+        except click.UsageError as exc:  # a sub-command's bad option or argument
+            sub = ctx.invoked_subcommand  # named here when click's error has no context
+            raise _OneLineUsageError.of(
+                exc, f"{ctx.command_path} {sub}" if sub else None) from None
+
+
+class _Group(OneLineGroup):
+    """nksim's top-level group: :class:`OneLineGroup` that imports commands defined
+    elsewhere only when they are used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(_LAZY))
@@ -101,27 +128,6 @@ class _Group(click.Group):
             command = getattr(importlib.import_module(module), attribute)
             self.add_command(command, name)
         return command
-
-    def make_context(self, *args, **kwargs) -> click.Context:
-        try:
-            return super().make_context(*args, **kwargs)
-        except _NO_ARGS_IS_HELP:
-            raise  # a bare group shows its help (click >= 8.2 raises it as a usage error)
-        except click.UsageError as exc:
-            raise _OneLineUsageError.of(exc) from None
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except UserError as exc:
-            click.echo(f"nksim: error: {one_line(str(exc))}", err=True)
-            ctx.exit(USER_ERROR_EXIT)
-        except _NO_ARGS_IS_HELP:
-            raise
-        except click.UsageError as exc:  # a sub-command's bad option or argument
-            sub = ctx.invoked_subcommand  # named here when click's error has no context
-            raise _OneLineUsageError.of(
-                exc, f"{ctx.command_path} {sub}" if sub else None) from None
 
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())

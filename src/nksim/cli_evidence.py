@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from nksim.cli import OneLineGroup
 from nksim.errors import UserError
 
 _STORE_HELP = (
@@ -20,7 +21,7 @@ def _print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
-@click.group()
+@click.group(cls=OneLineGroup)
 def landscape() -> None:
     """The ClinicalTrials.gov landscape of NK-cell-therapy trials."""
 

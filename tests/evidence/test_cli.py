@@ -234,6 +234,12 @@ def test_click_usage_errors_are_one_line_too(run):
     err = run("check-claim", "--lang").stderr.strip()
     assert "check-claim: error: Option '--lang' requires an argument" in err, err
     assert "see 'cli check-claim --help'" in err and "\n" not in err, err
+    # ... also inside the landscape group (it named 'cli landscape', not the sub-command)
+    for sub in ("fetch", "report"):
+        result = run("landscape", sub, "--store")
+        err = result.stderr.strip()
+        assert result.exit_code == 2 and "\n" not in err, err
+        assert err.startswith(f"cli landscape {sub}: error: Option '--store' requires"), err
 
 
 def test_trial_ids_right_after_chinese_are_checked_and_notes_are_chinese(run, tmp_path):

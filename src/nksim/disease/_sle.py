@@ -670,16 +670,28 @@ def _severity_one(model, row, score, pred, mapping, i) -> tuple[float, float, _P
         try:
             ok = attainable_sledai(model, row, prednisone_mg_per_day=pred, mapping=mapping)
         except (ValueError, ArithmeticError):  # e.g. no root of the loop's stability bound
-            raise UserError(f"patient {i}: no baseline steady state found for this patient's "
-                            f"parameters ({exc})", field="sledai") from None
+            raise _no_steady_state(i, str(exc)) from None
         raise UserError(
             f"patient {i}: SLEDAI-2K {int(score)} is not a stable steady state of this patient's "
             f"parameters (attainable: 0 and {_ranges(ok)})", field="sledai") from None
     if not (math.isfinite(k_auto) and math.isfinite(ab)):
-        raise UserError(f"patient {i}: no baseline steady state found for this patient's "
-                        f"parameters (k_auto = {k_auto!r}, anti-dsDNA = {ab!r})",
-                        field="sledai")
+        raise _no_steady_state(i, f"k_auto = {k_auto!r}, anti-dsDNA = {ab!r}")
     return k_auto, ab, p, e_gc
+
+
+def _no_steady_state(i: int, detail: str, field: str = "sledai") -> UserError:
+    return UserError(f"patient {i}: no baseline steady state found for this patient's "
+                     f"parameters ({detail})", field=field)
+
+
+def _finite_states(p: _P, ab: float, e_gc: float, pred: float, names: Sequence[str], i: int,
+                   field: str) -> dict[str, float]:
+    """:func:`_states_from_ab`, refused (naming ``field``) if a state is not finite."""
+    state = _states_from_ab(p, ab, e_gc, pred)
+    bad = [s for s in names if not math.isfinite(state[s])]
+    if bad:
+        raise _no_steady_state(i, f"states {bad} are not finite", field)
+    return state
 
 
 def _ranges(values: Sequence[int]) -> str:
@@ -726,11 +738,7 @@ def sle_initial_state(model: Model, parameters: ParameterInput, sledai: ArrayLik
     for i in range(n):
         k_auto, ab, p, e_gc = _severity_one(model, rows[i], scores[i], pred[i], mapping, i)
         rows[i, k_index] = ks[i] = k_auto
-        state = _states_from_ab(p, ab, e_gc, pred[i])
-        bad = [s for s in names if not math.isfinite(state[s])]
-        if bad:
-            raise UserError(f"patient {i}: no baseline steady state found for this patient's "
-                            f"parameters (states {bad} are not finite)", field="sledai")
+        state = _finite_states(p, ab, e_gc, pred[i], names, i, "sledai")
         for s in names:
             values[s][i] = state[s]
             initial[i, model.state_names.index(s)] = state[s]
@@ -764,11 +772,7 @@ def sle_steady_state(model: Model, parameters: ParameterInput = None, *,
         p = _P(dict(zip(model.parameter_names, row, strict=True)))
         e_gc = _gc_effect(p, pred[i])
         ab = _disease_branch_ab(p, e_gc) if branch == "disease" else 0.0
-        state = _states_from_ab(p, ab, e_gc, pred[i])
-        bad = [s for s in names if not math.isfinite(state[s])]
-        if bad:
-            raise UserError(f"patient {i}: no baseline steady state found for this patient's "
-                            f"parameters (states {bad} are not finite)", field="sledai")
+        state = _finite_states(p, ab, e_gc, pred[i], names, i, "parameters")
         for s in names:
             out[s][i] = state[s]
     return out
