@@ -121,6 +121,35 @@ def test_the_command_line_asks_numpy_for_small_pages(user_value, expected):
     assert p.stdout.rsplit("HUGEPAGES", 1)[1].strip() == expected
 
 
+#: The start-up pause of the garbage collector: paused by ``main``, resumed (thresholds back,
+#: start-up objects frozen) by the first collection once the budget is spent.
+GC_PAUSE = """
+import gc, sys
+import nksim.cli
+default = gc.get_threshold()
+sys.argv = ["nksim", "--help"]
+try:
+    nksim.cli.main()
+except SystemExit:
+    pass
+print("AFTER_HELP", gc.get_threshold()[0] == nksim.cli.START_UP_ALLOCATIONS,
+      gc.get_freeze_count() == 0)
+junk = [[i] for i in range(nksim.cli.START_UP_ALLOCATIONS + 10_000)]  # spends the budget
+print("RESUMED", gc.get_threshold() == default, gc.get_freeze_count() > 0)
+"""
+
+
+def test_the_command_line_pauses_the_garbage_collector_during_start_up():
+    """Issue 13 (cached start): no collection while ``nksim`` imports its packages; the
+    first collection, once the budget is spent, freezes the start-up objects and puts
+    Python's thresholds back, so a long run collects as usual."""
+    p = subprocess.run([sys.executable, "-c", GC_PAUSE], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "AFTER_HELP True True" in p.stdout, p.stdout
+    assert "RESUMED True True" in p.stdout, p.stdout
+
+
 # ---------------------------------------------------------------- the status table
 def _solver_arrays(model: Model, n: int, seed: int = 0):
     """Solver-like arrays with every status: ok, too many steps, step underflow, non-finite,

@@ -6,6 +6,7 @@ exit status 2; nothing else is printed and no output is left half-written.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -371,9 +372,41 @@ def prefer_small_pages() -> None:
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
+#: Container objects allocated (net) before the first garbage collection of a command-line
+#: run. A cached ``nksim simulate`` start allocates about 200,000 (288 collections at
+#: Python's default threshold of 700); the budget is a few tens of MB of objects at most.
+START_UP_ALLOCATIONS = 500_000
+
+
+def pause_gc_during_start_up(allocations: int = START_UP_ALLOCATIONS) -> None:
+    """Collect no garbage until ``allocations`` container objects have been allocated, then
+    freeze what exists (``gc.freeze``) and go back to Python's thresholds.
+
+    Start-up is imports (numpy, numba, pandas, pyarrow, pydantic): hundreds of thousands
+    of objects that live as long as the process, which the collector would traverse again
+    and again (288 young and 2 full collections in a cached one-patient ``nksim simulate``).
+    Pausing it made that run about 0.15-0.3 s faster on the machine of
+    docs/performance.md (issue 13); frozen, those objects are also skipped by the full
+    collections of a long run. The first collection happens in the command's own work,
+    and from then on the collector runs as usual. Results do not depend on it."""
+    default = gc.get_threshold()
+    resumed = False
+
+    def resume(phase: str, info: dict) -> None:
+        nonlocal resumed
+        if phase == "stop" and not resumed:  # (removing a callback during one skips the next)
+            resumed = True
+            gc.freeze()
+            gc.set_threshold(*default)
+
+    gc.callbacks.append(resume)
+    gc.set_threshold(allocations, *default[1:])
+
+
 def main() -> None:
     """Console-script entry point."""
     prefer_small_pages()  # before anything imports numpy (``import nksim.cli`` does not)
+    pause_gc_during_start_up()
     cli(prog_name="nksim")
 
 
