@@ -6,6 +6,9 @@ Workloads, each about 1,000,000 characters:
   zh_prose   Chinese prose without red flags, no sentence ends for long stretches
   evasive    red flags with zero-width characters, U+3000, look-alike letters and pinyin
   random     random printable characters (no structure at all)
+  keywords   a "keyword salad": random words drawn from the literals the rules' prefilter
+             looks for, with quotes and sentence ends (every pattern runs over the whole
+             text; the slowest 1 MB found, by the hostile-input review of session 11)
 
 Each is timed after one warm-up call (best of two). The first call of a fresh process is
 timed separately, each in its own new Python process (``cold``): importing
@@ -32,6 +35,25 @@ from nksim.evidence import check_claim
 N = 1_000_000
 
 
+def keyword_salad(rng: random.Random, n: int) -> str:
+    """``n`` characters of words the rules' prefilter looks for (so that no pattern can skip
+    any of the text), with quotes and sentence ends."""
+    from nksim.evidence._prefilter import prefilter_plan
+    from nksim.evidence._rules import claim_rules
+
+    words = sorted({lit for rule in claim_rules().rules for rx in rule.patterns
+                    for alternative in prefilter_plan(rx.pattern, rx.flags) or ()
+                    for factor in alternative for lit in factor})
+    out, size = [], 0
+    while size < n:
+        word = rng.choice(words)
+        word = rng.choice(['"', "“"]) + word + "”" if rng.random() < 0.05 else word
+        word += rng.choice([" ", " ", " ", " ", ". ", ", ", "! "])
+        out.append(word)
+        size += len(word)
+    return "".join(out)[:n]
+
+
 def workloads() -> dict[str, str]:
     rng = random.Random(14)
     en = "Our NK cell infusion cures all diseases. 100% safe, no side effects! "
@@ -45,6 +67,7 @@ def workloads() -> dict[str, str]:
         "zh_prose": (prose * (N // len(prose) + 1))[:N],
         "evasive": (evasive * (N // len(evasive) + 1))[:N],
         "random": rand,
+        "keywords": keyword_salad(rng, N),
     }
 
 

@@ -31,7 +31,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._normalise import Normalised, normalise
-from ._prefilter import candidate_regions, first_char_guard, lowered, required_literals
+from ._prefilter import (
+    candidate_regions,
+    first_char_guard,
+    lowered,
+    prefilter_plan,
+)
 from ._rules import ClaimRule, ClaimRules, claim_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,12 +98,12 @@ def _finditer(
 ) -> Iterator[re.Match[str]]:
     """``rx.finditer(text)``, run only near the literals every match must contain
     (``hits`` caches each literal's positions in this text)."""
-    lits = required_literals(rx.pattern, rx.flags)
-    if lits is None:
+    plan = prefilter_plan(rx.pattern, rx.flags)
+    if plan is None:
         yield from rx.finditer(text)
         return
     last_end = -1
-    for a, b in candidate_regions(lower, lits, cache=hits):
+    for a, b in candidate_regions(lower, plan, cache=hits):
         for m in rx.finditer(text, a, b):
             if m.start() >= last_end:
                 last_end = m.end()
