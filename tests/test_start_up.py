@@ -128,13 +128,15 @@ import gc, sys
 import nksim.cli
 default = gc.get_threshold()
 sys.argv = ["nksim", "--help"]
-try:
-    nksim.cli.main()
-except SystemExit:
-    pass
+for _ in range(2):  # a second call while paused changes nothing
+    try:
+        nksim.cli.main()
+    except SystemExit:
+        pass
 print("AFTER_HELP", gc.get_threshold()[0] == nksim.cli.START_UP_ALLOCATIONS,
       gc.get_freeze_count() == 0)
 junk = [[i] for i in range(nksim.cli.START_UP_ALLOCATIONS + 10_000)]  # spends the budget
+junk = [[i] for i in range(nksim.cli.START_UP_ALLOCATIONS + 10_000)]
 print("RESUMED", gc.get_threshold() == default, gc.get_freeze_count() > 0)
 """
 

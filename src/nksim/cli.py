@@ -376,6 +376,7 @@ def prefer_small_pages() -> None:
 #: run. A cached ``nksim simulate`` start allocates about 200,000 (288 collections at
 #: Python's default threshold of 700); the budget is a few tens of MB of objects at most.
 START_UP_ALLOCATIONS = 500_000
+_gc_paused = False  # True while the pause is on
 
 
 def pause_gc_during_start_up(allocations: int = START_UP_ALLOCATIONS) -> None:
@@ -388,16 +389,24 @@ def pause_gc_during_start_up(allocations: int = START_UP_ALLOCATIONS) -> None:
     Pausing it made that run about 0.15-0.3 s faster on the machine of
     docs/performance.md (issue 13); frozen, those objects are also skipped by the full
     collections of a long run. The first collection happens in the command's own work,
-    and from then on the collector runs as usual. Results do not depend on it."""
+    and from then on the collector runs as usual; what is alive then stays (a few MB that
+    a command such as ``nksim demo`` no longer needs). Results do not depend on it. A
+    second call while paused does nothing."""
+    global _gc_paused
+    if _gc_paused:
+        return
+    _gc_paused = True
     default = gc.get_threshold()
     resumed = False
 
     def resume(phase: str, info: dict) -> None:
+        global _gc_paused
         nonlocal resumed
         if phase == "stop" and not resumed:  # (removing a callback during one skips the next)
             resumed = True
             gc.freeze()
             gc.set_threshold(*default)
+            _gc_paused = False
 
     gc.callbacks.append(resume)
     gc.set_threshold(allocations, *default[1:])

@@ -299,35 +299,39 @@ def test_first_character_guards_keep_every_match():
 
 
 def test_prefiltered_search_finds_every_match_on_long_texts():
-    """The checker runs each pattern only where its prefilter plan allows (near a literal of
-    an alternative's first factor that has its other factors close by): on long texts
-    whose literals are everywhere (a "keyword salad" of the prefilter's own literals) and
-    on the train and dev texts joined, in both cases, plain and guarded, it must find
-    exactly the matches of a search of the whole text."""
+    """The checker runs each pattern only near the literals one of which every match holds
+    (and reads on past each stretch for look-aheads): on long texts whose literals are
+    everywhere (a "keyword salad" of the prefilter's own literals), on the train and dev
+    texts joined, in both cases, and on texts padded with spaces, plain and guarded, it
+    must find exactly the matches of a search of the whole text."""
     import random
 
     from nksim.evidence._claims import _finditer
     from nksim.evidence._corpus import load_corpus
-    from nksim.evidence._prefilter import first_char_guard, lowered, prefilter_plan
+    from nksim.evidence._prefilter import first_char_guard, lowered, required_literals
     from nksim.evidence._rules import claim_rules
 
     rules = claim_rules().rules
     words = sorted({lit for r in rules for rx in r.patterns
-                    for alt in prefilter_plan(rx.pattern, rx.flags) or () for f in alt
-                    for lit in f})
+                    for lit in required_literals(rx.pattern, rx.flags) or ()})
     rng = random.Random(5)
     salad = "".join(rng.choice(words) + rng.choice(" ,.!") + " " for _ in range(12_000))
     corpus = " ".join(t.text for t in (load_corpus("train") + load_corpus("dev"))[::2])
+    padded = [  # a match 300 characters long; look-aheads that read 500 characters on
+        "This infusion is given without" + " " * 300 + "side effects.",
+        "In our trial, no side effects" + " " * 500 + "were observed.",
+        "It cures cancer" + "\n" * 500 + "cells.",
+    ]
     planned = 0
-    for text in (salad, corpus, corpus.upper()):
+    for text in (salad, corpus, corpus.upper(), *padded):
         low, hits = lowered(text), {}
         for rule in rules:
             for plain in rule.patterns:
-                planned += prefilter_plan(plain.pattern, plain.flags) is not None
+                planned += required_literals(plain.pattern, plain.flags) is not None
                 for rx in (plain, first_char_guard(plain)):
                     assert [m.span() for m in _finditer(rx, text, low, hits)] == \
                         [m.span() for m in rx.finditer(text)], (rule.id, rx.pattern[:80])
-    assert planned > 150 * 3  # nearly every pattern is prefiltered
+    assert planned > 150 * 6  # nearly every pattern is prefiltered
 
 
 @pytest.mark.parametrize(("pattern", "flags", "guard"), [
@@ -335,11 +339,8 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     (r"(?<=x)ab|cd", 0, "[ac]"),  # so are look-behinds
     ("[a-c]z", 0, "[abc]"),
     ("(?i:a)b", 0, None),  # a scoped flag folds differently: no guard
-    ("a?b", 0, "[ab]"),  # an optional first item adds what follows it
-    ("(a|)b", 0, "[ab]"),  # so does an empty alternative
-    (r"(?:x|y?)*z|w", 0, "[wxyz]"),
-    ("a?", 0, None),  # a pattern that may match nothing: no guard
-    (r"\d{1,3}\s*%|[$€]\s?\d", 0, r"[\$\d€]"),  # digits as \d
+    ("a?b", 0, None),  # an optional first item: no guard
+    ("(a|)b", 0, None),  # an empty alternative: no guard
     (r"[^a]b", 0, None),  # a negated class
     (r"\w+cure", 0, None),  # a class too large to list
 ])

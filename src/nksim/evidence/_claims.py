@@ -31,12 +31,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._normalise import Normalised, normalise
-from ._prefilter import (
-    candidate_regions,
-    first_char_guard,
-    lowered,
-    prefilter_plan,
-)
+from ._prefilter import MARGIN, candidate_regions, first_char_guard, lowered, required_literals
 from ._rules import ClaimRule, ClaimRules, claim_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,13 +93,17 @@ def _finditer(
 ) -> Iterator[re.Match[str]]:
     """``rx.finditer(text)``, run only near the literals every match must contain
     (``hits`` caches each literal's positions in this text)."""
-    plan = prefilter_plan(rx.pattern, rx.flags)
-    if plan is None:
+    lits = required_literals(rx.pattern, rx.flags)
+    if lits is None:
         yield from rx.finditer(text)
         return
     last_end = -1
-    for a, b in candidate_regions(lower, plan, cache=hits):
-        for m in rx.finditer(text, a, b):
+    for a, b in candidate_regions(lower, lits, cache=hits):
+        # matches start in [a, b); the search reads on past b (by the prefilter's margin)
+        # so that a match, or a look-ahead such as (?!\s+were observed), is not cut at b
+        for m in rx.finditer(text, a, min(len(text), b + MARGIN)):
+            if m.start() >= b:
+                break
             if m.start() >= last_end:
                 last_end = m.end()
                 yield m
