@@ -36,6 +36,9 @@ from nksim.evidence import check_claim, evaluate_corpus, normalise
         ("Our NK infusion is 100% safe\u2705guaranteed", "absolute_safety"),
         ("Our NK infusion is completely rısk-free", "absolute_safety"),  # dotless i
         ("包\u200f治百病，绝对\u200e安全", "absolute_safety"),  # direction marks in Chinese
+        ("Our NK infusion is given without" + " " * 600 + "side effects.",
+         "absolute_safety"),  # padding beyond what the prefilter reads
+        ("Our NK cells cure" + "\u3000" * 900 + "all diseases", "cure_all"),
     ],
 )
 def test_evasions_are_normalised_and_spans_are_original(text, rule):

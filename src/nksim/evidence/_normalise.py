@@ -3,7 +3,8 @@
 Adverts evade keyword checks by writing ``包 治 百 病`` (spaces, U+3000, zero-width
 characters or punctuation inside Chinese words), ``сurеs`` (Cyrillic or Greek look-alike
 letters), ``c u r e s`` (letter spacing), ``cur3s`` (leetspeak), ``cúrés`` (combining
-accents), traditional characters (``絕對安全``) or pinyin (``bao zhi bai bing``). The checker
+accents), traditional characters (``絕對安全``), pinyin (``bao zhi bai bing``) or hundreds
+of spaces between the words of a claim. The checker
 matches its rules on the normalised text and reports every span in the ORIGINAL text through
 :meth:`Normalised.original_span`.
 
@@ -37,6 +38,8 @@ _DELETE = re.compile(
     rf"|[{_ZERO_WIDTH}]"  # zero-width characters anywhere
     r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]"  # stray combining marks
 )
+# more white space in a row than any wording needs: padding
+_LONG_SPACE = re.compile(r"\s{11,}")
 # three or more single letters separated by one space or dot: "c u r e s", "s.a.f.e"
 _LETTER_SPACED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
 _SPACED_SEP = re.compile(r"[ .\-_*·]")
@@ -272,4 +275,10 @@ def normalise(text: str) -> Normalised:
         out = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), out)
     # 5. pinyin scam phrases -> Chinese characters
     out, starts, ends = _apply_edits(out, starts, ends, _pinyin_edits(out))
+    # 6. padding: a long run of white space (which pushes a claim's words apart, beyond
+    #    what the prefilter and a sentence window read) -> one space, or one line break if
+    #    it had one (a line break ends a sentence)
+    edits = [(m.start(), m.end(), "\n" if "\n" in m.group() else " ")
+             for m in _LONG_SPACE.finditer(out)]
+    out, starts, ends = _apply_edits(out, starts, ends, edits)
     return Normalised(original=text, text=out, starts=starts, ends=ends)
