@@ -397,16 +397,13 @@ def pause_gc_during_start_up(allocations: int = START_UP_ALLOCATIONS) -> None:
         return
     _gc_paused = True
     default = gc.get_threshold()
-    resumed = False
 
     def resume(phase: str, info: dict) -> None:
         global _gc_paused
-        nonlocal resumed
-        if phase == "stop" and not resumed:  # (removing a callback during one skips the next)
-            resumed = True
+        if phase == "stop" and _gc_paused:  # (kept, not removed: removing a callback
+            _gc_paused = False               # while callbacks run skips the next one)
             gc.freeze()
             gc.set_threshold(*default)
-            _gc_paused = False
 
     gc.callbacks.append(resume)
     gc.set_threshold(allocations, *default[1:])

@@ -4,9 +4,8 @@ Adverts evade keyword checks by writing ``包 治 百 病`` (spaces, U+3000, zer
 characters or punctuation inside Chinese words), ``сurеs`` (Cyrillic or Greek look-alike
 letters), ``c u r e s`` (letter spacing), ``cur3s`` (leetspeak), ``cúrés`` (combining
 accents), traditional characters (``絕對安全``), pinyin (``bao zhi bai bing``) or hundreds
-of spaces between the words of a claim. The checker
-matches its rules on the normalised text and reports every span in the ORIGINAL text through
-:meth:`Normalised.original_span`.
+of spaces between the words of a claim. The checker matches its rules on the normalised
+text and reports every span in the ORIGINAL text through :meth:`Normalised.original_span`.
 
 All passes are linear in the length of the text (``str.translate`` and ``re`` scans; offset
 maps are numpy index arrays composed once per pass). Traditional-to-simplified conversion

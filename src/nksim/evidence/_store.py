@@ -368,8 +368,8 @@ def _not_a_store(con: Any) -> str | None:
                     f"reads schema {SCHEMA_VERSION})")
     for table, columns in ours.items():
         if table in found and found[table] != columns:
-            return f"not an nksim store (its table {table!r} has columns " \
-                f"{', '.join(found[table])})"
+            return (f"not an nksim store (its table {table!r} has columns "
+                    f"{', '.join(found[table])})")
     if found and not set(found) & set(ours):
         return f"not an nksim store (it holds other tables ({', '.join(sorted(found)[:5])}))"
     return None
