@@ -48,3 +48,17 @@ def test_parameters_file(tmp_path):
     f.write_text("a\nx\n")
     with pytest.raises(UserError, match="not a number"):
         read_parameters_file(MODEL, f)
+
+
+@pytest.mark.parametrize(("column", "ids"), [
+    ("007\n7\n-1", ["007", "7", "-1"]),  # a leading zero: every id stays text as written
+    ("7\n-12\n0", [7, -12, 0]),  # plain whole numbers: integers
+    ("99999999999999999999\n1\n2", ["99999999999999999999", "1", "2"]),  # beyond 64 bits
+])
+def test_parameters_file_keeps_patient_ids_as_written(tmp_path, column, ids):
+    """Ids such as "007" and "7" are two patients, not one id read twice as 7."""
+    f = tmp_path / "p.csv"
+    f.write_text("patient,a\n" + "\n".join(f"{i},0.5" for i in column.split("\n")) + "\n")
+    _, read = read_parameters_file(MODEL, f)
+    assert list(read) == ids
+    assert all(type(x) is type(ids[0]) or isinstance(x, np.integer) for x in read)

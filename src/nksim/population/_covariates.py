@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nksim._io import missing_file
 from nksim.errors import UserError
 from nksim.population._growth import cdc_stature_lms, cdc_weight_lms, lms_value
-from nksim.population._sampling import patient_rng
+from nksim.population._sampling import patient_rng, read_patient_table
 from nksim.population._sources import (
     ADULT_SPREAD,
     BSA_DUBOIS,
@@ -329,15 +328,8 @@ def read_covariates(path: str | Path, *, bsa_formula: str = "mosteller",
     ``bsa_m2`` is computed with ``bsa_formula`` where missing and weight and height are
     given. Values outside physical ranges (e.g. a weight of 7000 kg) are refused.
     """
-    import pandas as pd
-
     path = Path(path)
-    if not path.is_file():
-        raise UserError(missing_file(path), field=field)
-    try:
-        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as exc:  # pandas raises many kinds; report them all the same way
-        raise UserError(f"cannot read {path.name}: {exc}".splitlines()[0], field=field) from None
+    table = read_patient_table(path, field=field)
     if len(table) == 0:
         raise UserError(f"{path.name} has no rows", field=field)
     return check_covariates(table, bsa_formula=bsa_formula, field=field)

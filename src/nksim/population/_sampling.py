@@ -7,14 +7,19 @@ same parameters whether 10 or 10,000 patients are generated, in any batch order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nksim._io import missing_file
 from nksim.errors import UserError
 from nksim.model import Model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def patient_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:
@@ -144,6 +149,30 @@ def _sigma_vector(model: Model, sigma: float | Mapping[str, float]) -> np.ndarra
     return vec
 
 
+_PLAIN_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def read_patient_table(path: Path, *, field: str) -> pd.DataFrame:
+    """A table of one row per patient from a CSV or Parquet file (a one-line error if it
+    cannot be read). A CSV ``patient`` column keeps its ids as written: "007" stays
+    "007", and only a column of plain whole numbers ("7", "-12") is read as integers."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise UserError(missing_file(path), field=field)
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        table = pd.read_csv(path, dtype={"patient": str})
+    except Exception as exc:  # pandas raises many kinds; report them all the same way
+        raise UserError(f"cannot read {path.name}: {exc}".splitlines()[0], field=field) from None
+    ids = table.get("patient")
+    if ids is not None and ids.notna().all() and ids.str.fullmatch(_PLAIN_INTEGER).all():
+        as_int = pd.to_numeric(ids, errors="coerce")  # beyond 64 bits: float, refused later
+        table["patient"] = as_int if as_int.dtype.kind == "i" else ids
+    return table
+
+
 def read_parameters_file(model: Model, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read one row per patient, one column per parameter (model units) from CSV/Parquet.
 
@@ -154,12 +183,7 @@ def read_parameters_file(model: Model, path: str | Path) -> tuple[np.ndarray, np
 
     path = Path(path)
     field = "population.parameters_file"
-    if not path.is_file():
-        raise UserError(missing_file(path), field=field)
-    try:
-        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as exc:  # pandas raises many kinds; report them all the same way
-        raise UserError(f"cannot read {path}: {exc}".splitlines()[0], field=field) from None
+    table = read_patient_table(path, field=field)
     ids = table.pop("patient").to_numpy() if "patient" in table else np.arange(len(table))
     unknown = set(table.columns) - set(model.parameter_names)
     if unknown:
