@@ -262,7 +262,6 @@ def test_alternative_by_alternative_search_equals_one_search():
     # the whole-text lookups (cue, selling voice, cell context...) run one top-level
     # alternative at a time, for speed; the answer must be that of the whole pattern
     from nksim.evidence._claims import _alternatives, _found_anywhere
-    from nksim.evidence._prefilter import lowered
     from nksim.evidence._rules import claim_rules
 
     samples = [
@@ -273,7 +272,7 @@ def test_alternative_by_alternative_search_equals_one_search():
     for name, rx in claim_rules().context.items():
         assert "".join(f"|{a.pattern}" for a in _alternatives(rx))[1:] == rx.pattern, name
         for text in samples:
-            found = _found_anywhere(rx, text, lowered(text), {})
+            found = _found_anywhere(rx, text)
             assert found == bool(rx.search(text)), (name, text)
 
 
@@ -302,16 +301,19 @@ def test_first_character_guards_keep_every_match():
 
 
 def test_prefiltered_search_finds_every_match_on_long_texts():
-    """The checker runs each pattern only near the literals one of which every match holds
-    (and reads on past each stretch for look-aheads): on long texts whose literals are
-    everywhere (a "keyword salad" of the prefilter's own literals), on the train and dev
-    texts joined, in both cases, and on texts padded with spaces, plain and guarded, it
+    """The checker runs each pattern only where a match can lie: near the literals one of
+    which every match holds, as far around them as the pattern's parse tree allows on
+    normalised text (white-space runs of at most MAX_SPACE_RUN characters). On long texts
+    whose literals are everywhere (a "keyword salad" of the prefilter's own literals, with
+    single spaces and with the longest white-space runs left by the normaliser), on the
+    train and dev texts joined, in both cases, and on padded texts, plain and guarded, it
     must find exactly the matches of a search of the whole text."""
     import random
 
     from nksim.evidence._claims import _finditer
     from nksim.evidence._corpus import load_corpus
-    from nksim.evidence._prefilter import first_char_guard, lowered, required_literals
+    from nksim.evidence._normalise import MAX_SPACE_RUN
+    from nksim.evidence._prefilter import LiteralIndex, first_char_guard, required_literals
     from nksim.evidence._rules import claim_rules
 
     rules = claim_rules().rules
@@ -319,22 +321,54 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
                     for lit in required_literals(rx.pattern, rx.flags) or ()})
     rng = random.Random(5)
     salad = "".join(rng.choice(words) + rng.choice(" ,.!") + " " for _ in range(12_000))
+    spaced = "".join(rng.choice(words) + rng.choice([" ", "\n", "\t", "\u3000"])
+                     * rng.randint(1, MAX_SPACE_RUN) for _ in range(12_000))
     corpus = " ".join(t.text for t in (load_corpus("train") + load_corpus("dev"))[::2])
     padded = [  # a match 300 characters long; look-aheads that read 500 characters on
         "This infusion is given without" + " " * 300 + "side effects.",
         "In our trial, no side effects" + " " * 500 + "were observed.",
         "It cures cancer" + "\n" * 500 + "cells.",
+        "Our NK cells cure" + "\u3000" * 900 + "all diseases",
     ]
+    dense = "cures all cancers, no side effects. 绝对安全，包治百病" * 500  # literals < STEP apart
+    # the rules' own examples with every space widened to the longest run left: matches
+    # as long as the bounds allow
+    widened = " ".join(x for r in rules for x in r.examples).replace(" ", " " * MAX_SPACE_RUN)
     planned = 0
-    for text in (salad, corpus, corpus.upper(), *padded):
-        low, hits = lowered(text), {}
-        for rule in rules:
-            for plain in rule.patterns:
-                planned += required_literals(plain.pattern, plain.flags) is not None
-                for rx in (plain, first_char_guard(plain)):
-                    assert [m.span() for m in _finditer(rx, text, low, hits)] == \
-                        [m.span() for m in rx.finditer(text)], (rule.id, rx.pattern[:80])
-    assert planned > 150 * 6  # nearly every pattern is prefiltered
+    for text in (salad, spaced, dense, widened, corpus, corpus.upper(),
+                 *(normalise(p).text for p in padded)):
+        assert max(map(len, re.findall(r"\s+", text))) <= MAX_SPACE_RUN
+        # literals found in one pass (Aho-Corasick), or each when first asked for
+        for index in (LiteralIndex(text, frozenset(words)), LiteralIndex(text)):
+            for rule in rules:
+                for plain in rule.patterns:
+                    planned += required_literals(plain.pattern, plain.flags) is not None
+                    for rx in (plain, first_char_guard(plain)):
+                        assert [m.span() for m in _finditer(rx, text, index)] == \
+                            [m.span() for m in rx.finditer(text)], (rule.id, rx.pattern[:80])
+    assert planned > 150 * 20  # nearly every pattern is prefiltered
+
+
+def test_prefilter_bounds_read_the_parse_tree():
+    """How far a required literal lies from a match's start, and how far a match reads
+    past it, from the pattern's parse tree (checked by hand)."""
+    from nksim.evidence._prefilter import MARGIN, plan
+
+    def bounds(pattern, flags=re.IGNORECASE):
+        return {(tuple(sorted(a.literals)), a.before, a.after)
+                for a in plan(pattern, flags).parts}
+
+    assert bounds(r"\bcures?\s+all\b") == {(("cure",), 0, 4 + 1 + 10 + 3 + 1)}
+    assert bounds(r"(?:very\s+)?safe(?!\s+enough)") == {(("safe",), 4 + 10, 4 + 10 + 6)}
+    assert bounds(r"(?<=\d)%\s*of\s+patients", 0) == {(("patients",), 1 + 10 + 2 + 10, 8)}
+    assert bounds(r"\w+\s+(?:cure|heal)s") == {(("cure", "heal"), MARGIN, 5)}
+    assert bounds(r"cure\s+\w+") == {(("cure",), 0, 2 * MARGIN)}  # no bound: the premise
+    # an alternation keeps each alternative's own bounds
+    assert bounds(r"\bsafe\b|\w+\s+cure|risk-free") == {
+        (("safe",), 0, 4 + 1), (("cure",), MARGIN, 4), (("risk-free",), 0, 9)}
+    # in a repeat, the first repetition holds the literal; the others are read after it
+    assert bounds(r"x(?:\s+cure){1,3}\b") == {(("cure",), 1 + 10, 4 + 2 * (10 + 4) + 1)}
+    assert plan(r"\w+", 0) is None
 
 
 @pytest.mark.parametrize(("pattern", "flags", "guard"), [
@@ -416,9 +450,11 @@ def test_a_match_across_two_windows_of_a_compact_text_hides_nothing():
     from types import SimpleNamespace
 
     from nksim.evidence._claims import _Compact, _rule_matches
+    from nksim.evidence._prefilter import LiteralIndex
 
     text = "xx a\nb c yy"  # windows "xx a" and "b c yy"
-    compact = _Compact(text, text, starts=[0, 5], shift=[100, 200], mult=[3, 7])
+    index = LiteralIndex(text)
+    compact = _Compact(text, index, starts=[0, 5], shift=[100, 200], mult=[3, 7])
     rule = SimpleNamespace(id="x", patterns=(re.compile(r"a\s+b|b\s+c"),))
-    found = _rule_matches(rule, text, text, [], {}, compact)
+    found = _rule_matches(rule, text, index, [], compact)
     assert found == [(205, 208, "", 7)]  # "b c" in the second window, 7 repetitions

@@ -31,7 +31,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._normalise import Normalised, normalise
-from ._prefilter import MARGIN, candidate_regions, first_char_guard, lowered, required_literals
+from ._prefilter import (
+    LiteralIndex,
+    candidate_regions,
+    first_char_guard,
+    plan,
+    required_literals,
+)
 from ._rules import ClaimRule, ClaimRules, claim_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,19 +95,18 @@ def _cx(name: str) -> re.Pattern[str]:
 
 
 def _finditer(
-    rx: re.Pattern[str], text: str, lower: str, hits: dict[str, list[int]] | None = None
+    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None
 ) -> Iterator[re.Match[str]]:
-    """``rx.finditer(text)``, run only near the literals every match must contain
-    (``hits`` caches each literal's positions in this text)."""
-    lits = required_literals(rx.pattern, rx.flags)
-    if lits is None:
+    """``rx.finditer(text)`` on normalised ``text``, run only where a match can lie: near
+    the literals every match contains (``index``: where they occur in this text; see
+    :func:`~._prefilter.candidate_regions`)."""
+    needed = plan(rx.pattern, rx.flags)
+    if needed is None:
         yield from rx.finditer(text)
         return
     last_end = -1
-    for a, b in candidate_regions(lower, lits, cache=hits):
-        # matches start in [a, b); the search reads on past b (by the prefilter's margin)
-        # so that a match, or a look-ahead such as (?!\s+were observed), is not cut at b
-        for m in rx.finditer(text, a, min(len(text), b + MARGIN)):
+    for a, b, e in candidate_regions(index or LiteralIndex(text), needed):
+        for m in rx.finditer(text, a, e):
             if m.start() >= b:
                 break
             if m.start() >= last_end:
@@ -110,9 +115,9 @@ def _finditer(
 
 
 def _search(
-    rx: re.Pattern[str], text: str, lower: str, hits: dict[str, list[int]] | None = None
+    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None
 ) -> re.Match[str] | None:
-    return next(_finditer(rx, text, lower, hits), None)
+    return next(_finditer(rx, text, index), None)
 
 
 @lru_cache(maxsize=256)
@@ -149,11 +154,18 @@ def _alternatives(rx: re.Pattern[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, rx.flags) for p in parts)
 
 
-def _found_anywhere(
-    rx: re.Pattern[str], text: str, lower: str, hits: dict[str, list[int]] | None = None
-) -> bool:
+def _found_anywhere(rx: re.Pattern[str], text: str, index: LiteralIndex | None = None) -> bool:
     """``rx.search(text) is not None``, one top-level alternative at a time."""
-    return any(_search(alt, text, lower, hits) is not None for alt in _alternatives(rx))
+    index = index or LiteralIndex(text)
+    return any(_search(alt, text, index) is not None for alt in _alternatives(rx))
+
+
+@lru_cache(maxsize=1)
+def _rule_literals() -> frozenset[str]:
+    """The prefilter's literals of every rule pattern, looked up in one pass over a text
+    (those of other patterns are looked up when first needed)."""
+    return frozenset(lit for rule in claim_rules().rules for rx in rule.patterns
+                     for lit in (required_literals(rx.pattern, rx.flags) or ()))
 
 
 _NCT = re.compile(r"(?<![A-Za-z0-9])NCT\d{8}(?!\d)", _I)  # also right after Chinese
@@ -347,8 +359,7 @@ class _Context:
     reported_doc: bool = False
     cue_doc: bool = False
     selling_doc: bool = False  # a first-person voice, booking or offers anywhere
-    lower: str = ""
-    hits: dict[str, list[int]] = field(default_factory=dict)
+    index: LiteralIndex | None = None
     _selling_any: bool | None = None
 
     def __post_init__(self) -> None:
@@ -361,8 +372,8 @@ class _Context:
         if self._selling_any is None:
             self._selling_any = (
                 self.selling_doc
-                or _found_anywhere(_cx("second_person"), self.text, self.lower, self.hits)
-                or _found_anywhere(_cx("price"), self.text, self.lower, self.hits)
+                or _found_anywhere(_cx("second_person"), self.text, self.index)
+                or _found_anywhere(_cx("price"), self.text, self.index)
             )
         return self._selling_any
 
@@ -545,17 +556,16 @@ def _why_suppressed(ctx: _Context, start: int, end: int, rule: ClaimRule) -> str
 def _pattern_matches(
     rule: ClaimRule,
     text: str,
-    lower: str | None = None,
+    index: LiteralIndex | None = None,
     capped: list[str] | None = None,
-    hits: dict[str, list[int]] | None = None,
 ) -> Iterator[tuple[int, int, str]]:
     """Matches of the rule's patterns (at most MAX_COUNT per pattern)."""
-    low = lowered(text) if lower is None else lower
+    index = index or LiteralIndex(text)
     for pattern in rule.patterns:
         if len(text) > GUARD_FROM:
             pattern = first_char_guard(pattern)  # the same matches, found faster
         n = 0
-        for m in _finditer(pattern, text, low, hits):
+        for m in _finditer(pattern, text, index):
             if m.end() > m.start() and not m.group().isspace():
                 n += 1
                 yield m.start(), m.end(), ""
@@ -576,11 +586,10 @@ class _Compact:
     ran over are searched alone for the matches it hid."""
 
     text: str
-    lower: str
+    index: LiteralIndex
     starts: list[int]
     shift: list[int]
     mult: list[int]
-    hits: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _compact(text: str, sentences: list[tuple[int, int]]) -> _Compact | None:
@@ -606,23 +615,22 @@ def _compact(text: str, sentences: list[tuple[int, int]]) -> _Compact | None:
     if pos > 0.8 * len(text):
         return None
     joined = "\n".join(parts)
-    return _Compact(joined, lowered(joined), starts, shift, mult)
+    return _Compact(joined, LiteralIndex(joined, _rule_literals()), starts, shift, mult)
 
 
 def _rule_matches(
     rule: ClaimRule,
     text: str,
-    lower: str,
+    index: LiteralIndex,
     capped: list[str],
-    hits: dict[str, list[int]],
     compact: _Compact | None,
 ) -> list[tuple[int, int, str, int]]:
     """The rule's pattern matches in the full text, with how many matches each stands for."""
     if compact is None:
-        return [(s, e, d, 1) for s, e, d in _pattern_matches(rule, text, lower, capped, hits)]
+        return [(s, e, d, 1) for s, e, d in _pattern_matches(rule, text, index, capped)]
     out = []
     starts = compact.starts
-    for s, e, d in _pattern_matches(rule, compact.text, compact.lower, capped, compact.hits):
+    for s, e, d in _pattern_matches(rule, compact.text, compact.index, capped):
         i = bisect_right(starts, s) - 1
         j = bisect_right(starts, e - 1) - 1
         if j == i:
@@ -646,7 +654,7 @@ def _verb_sentences(ctx: _Context, rules: ClaimRules) -> list[int]:
     """Indices of sentences holding a treatment verb (at most MAX_DETECTOR_SENTENCES)."""
     out: list[int] = []
     last = -1
-    for m in _finditer(rules.treat_verbs, ctx.text, ctx.lower, ctx.hits):
+    for m in _finditer(rules.treat_verbs, ctx.text, ctx.index):
         idx = ctx.sentence_index(m.start())
         if idx != last:
             out.append(idx)
@@ -707,7 +715,7 @@ def _approval(
     ctx: _Context, rule: ClaimRule, rules: ClaimRules, suppressed: list[Suppressed],
     lang: str = "en",
 ) -> Iterator[tuple[int, int, str]]:
-    for n, (start, end, _) in enumerate(_pattern_matches(rule, ctx.text, ctx.lower, hits=ctx.hits)):
+    for n, (start, end, _) in enumerate(_pattern_matches(rule, ctx.text, ctx.index)):
         if n >= MAX_EXAMINED:
             return
         window = ctx.window(start)
@@ -749,7 +757,7 @@ def _phase_claim(
 ) -> Iterator[tuple[int, int, str]]:
     zh = lang == "zh"
     matches = []
-    for n, m in enumerate(_pattern_matches(rule, ctx.text, ctx.lower, hits=ctx.hits)):
+    for n, m in enumerate(_pattern_matches(rule, ctx.text, ctx.index)):
         if n >= MAX_EXAMINED:
             break
         matches.append(m)
@@ -813,9 +821,9 @@ def _phase_claim(
 # ---------------------------------------------------------------- main entry
 
 
-def _subject(text: str, lower: str, hits: dict[str, list[int]]) -> str:
+def _subject(text: str, index: LiteralIndex) -> str:
     for name, rx in _SUBJECTS:
-        if _search(rx, text, lower, hits):
+        if _search(rx, text, index):
             return name
     return "generic"
 
@@ -877,15 +885,14 @@ def check_claim(
     norm: Normalised = normalise(text)
     t = norm.text
     lang = language or detect_language(t)
-    lower = lowered(t)
-    hits: dict[str, list[int]] = {}
+    index = LiteralIndex(t, _rule_literals())
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
     # a seller's voice: "we/our", booking or offers. A price alone is not one (news
     # reports prices); it counts, with "you", only for rules that need a sales pitch.
-    selling_doc = _found_anywhere(_cx("first_person"), t, lower, hits) or _found_anywhere(
-        _cx("sales"), t, lower, hits
+    selling_doc = _found_anywhere(_cx("first_person"), t, index) or _found_anywhere(
+        _cx("sales"), t, index
     )
-    cue_doc = _found_anywhere(_cx("cue"), t, lower, hits)
+    cue_doc = _found_anywhere(_cx("cue"), t, index)
     from ._claims_host import authority_note, parse_host
 
     host = parse_host(url) if url else None
@@ -895,12 +902,11 @@ def check_claim(
         reported_doc=cue_doc and not selling_doc,
         cue_doc=cue_doc,
         selling_doc=selling_doc,
-        lower=lower,
-        hits=hits,
+        index=index,
     )
-    has_cell_context = _found_anywhere(_cx("cell_context"), t, lower, hits)
-    china = bool(_search(_CHINA, t, lower, hits))
-    subject = _subject(t, lower, hits)
+    has_cell_context = _found_anywhere(_cx("cell_context"), t, index)
+    china = bool(_search(_CHINA, t, index))
+    subject = _subject(t, index)
     flags: list[Flag] = []
     suppressed: list[Suppressed] = []
     suppressed_rules: set[str] = set()
@@ -925,7 +931,7 @@ def check_claim(
         elif rule.detector == "phase_claim":
             candidates = [(*c, 1) for c in _phase_claim(ctx, rule, rules, landscape, cross, lang)]
         else:
-            candidates = _rule_matches(rule, t, lower, capped, hits, compact)
+            candidates = _rule_matches(rule, t, index, capped, compact)
             if rule.detector == "many_diseases":
                 candidates += [(*c, 1) for c in _many_diseases(ctx, rules, verb_sentences)]
             elif rule.detector == "unapproved_indication":

@@ -37,8 +37,10 @@ _DELETE = re.compile(
     rf"|[{_ZERO_WIDTH}]"  # zero-width characters anywhere
     r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]"  # stray combining marks
 )
-# more white space in a row than any wording needs: padding
-_LONG_SPACE = re.compile(r"\s{11,}")
+#: The longest run of white space left in normalised text; a longer one is padding (more
+#: than any wording needs), which the prefilter's bounds rely on being gone
+MAX_SPACE_RUN = 10
+_LONG_SPACE = re.compile(rf"\s{{{MAX_SPACE_RUN + 1},}}")
 # three or more single letters separated by one space or dot: "c u r e s", "s.a.f.e"
 _LETTER_SPACED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
 _SPACED_SEP = re.compile(r"[ .\-_*·]")

@@ -1,20 +1,34 @@
 """Literal prefilters for the claim checker's regular expressions (linear-time scanning).
 
 Python's ``re`` tries every pattern at every position, so 150 patterns over 1 MB take
-seconds. Like RE2's prefilter, :func:`required_literals` reads a compiled pattern's parse
-tree and returns a set of literal strings one of which every match must contain (or
-``None`` when no such set exists); the checker then runs the pattern only on the stretches
-of text around occurrences of those literals (:func:`candidate_regions`). Literals are
-lower-cased and looked up in a lower-cased copy of the text, so the filter is exact for
-case-insensitive patterns whose matches are shorter than ``margin / 2`` characters: it can
-only skip text where the pattern cannot match.
+seconds. Like RE2's prefilter, :func:`plan` reads a pattern's parse tree for a set of
+literal strings one of which every match must contain (or ``None`` when there is none),
+and also how far such an occurrence can lie from a match's start and how far the match
+can read past it (each top-level alternative with its own bounds). The checker finds
+where the literals occur (:class:`LiteralIndex`: one Aho-Corasick pass over the text for
+the rules' literals) and runs each pattern only on the stretches of text where a match
+can lie (:func:`candidate_regions`).
+
+The bounds are exact on normalised text, where a run of white space is at most
+``MAX_SPACE_RUN`` characters long (``_normalise``). Where a pattern has no bound of its
+own (``\\w+``, ``\\d+``), the premise is that the literal lies at most ``MARGIN`` characters
+after the match's start and the match reads at most ``2 * MARGIN`` past it. Literals are
+lower-cased and looked up in a lower-cased copy of the text. Within these premises the
+filter can only skip text where the pattern cannot match (a test compares it with a
+search of the whole text).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._normalise import MAX_SPACE_RUN
 
 try:  # Python >= 3.11
     from re import _constants as _c  # type: ignore[attr-defined]
@@ -44,36 +58,140 @@ def _score(lits: set[str]) -> tuple[int, int]:
     return (min(len(s) for s in lits), -len(lits))
 
 
-def _req(items: list[tuple[object, object]]) -> set[str] | None:
-    cands: list[set[str]] = []
-    run: list[str] = []
+#: An upper bound that is not known: the pattern can match or read arbitrarily far.
+UNBOUNDED = math.inf
 
-    def flush() -> None:
+
+def _is_space(op: object, av: Any) -> bool:
+    """Whether a parsed item matches white space only (a run of it is at most
+    ``MAX_SPACE_RUN`` characters long in normalised text)."""
+    if op is _c.CATEGORY:
+        return av in (_c.CATEGORY_SPACE, _c.CATEGORY_UNI_SPACE)
+    if op is _c.LITERAL:
+        return chr(av).isspace()
+    if op is _c.IN:
+        return all(_is_space(o, v) for o, v in av)
+    return False
+
+
+_Extent = tuple[float, float, float]
+
+
+def _item_extent(op: object, av: Any, memo: dict[int, _Extent]) -> _Extent:
+    """``(shortest, longest, overhang)`` of one parsed item's matches, where ``overhang``
+    is how far past a match's end it may read (look-aheads, ``\\b``), or
+    :data:`UNBOUNDED`; a white-space repeat counts as at most ``MAX_SPACE_RUN``
+    characters."""
+    if op in (_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN, _c.CATEGORY):
+        return 1.0, 1.0, 0.0
+    if op is _c.AT:  # \b, $ ... look at the next character
+        return 0.0, 0.0, 1.0
+    if op in (_c.ASSERT, _c.ASSERT_NOT):  # a look-behind reads only what came before
+        direction, body = av
+        return 0.0, 0.0, (sum(_extent(body, memo)[1:]) if direction == 1 else 0.0)
+    if op is _c.SUBPATTERN:
+        return _extent(av[-1], memo)
+    if op is _c.BRANCH:
+        each = [_extent(alt, memo) for alt in av[1]]
+        return min(x[0] for x in each), max(x[1] for x in each), max(x[2] for x in each)
+    if op in _REPEATS:
+        least, most, body = av
+        b_lo, b_hi, b_over = _extent(body, memo)
+        if most == _c.MAXREPEAT:
+            spaces = len(body.data) == 1 and _is_space(*body.data[0])
+            most = MAX_SPACE_RUN if spaces else UNBOUNDED
+        return least * b_lo, (most * b_hi if b_hi else 0.0), (b_over if most else 0.0)
+    return 0.0, UNBOUNDED, UNBOUNDED  # back-references, conditionals...
+
+
+def _joined(each: list[_Extent]) -> _Extent:
+    """The extent of a sequence from its items' extents: an item reads past the sequence's
+    end by its own overhang less what the items after it must consume."""
+    overhang = after = 0.0
+    for lo, _, over in reversed(each):
+        overhang = max(overhang, over - after)
+        after += lo
+    return after, sum(hi for _, hi, _ in each), overhang
+
+
+def _extent(sub: Any, memo: dict[int, _Extent]) -> _Extent:
+    """The extent of a parsed (sub)pattern, kept in ``memo`` (one per parse) by identity."""
+    found = memo.get(id(sub))
+    if found is None:
+        found = memo[id(sub)] = _joined([_item_extent(op, av, memo) for op, av in sub.data])
+    return found
+
+
+# What every match needs: one of several parts, each a set of literals with three bounds
+# (characters): how far after the start of the (sub)pattern an occurrence can lie, how far
+# past the occurrence's start the (sub)pattern can end, and how far past it the match can
+# read. An alternation keeps each alternative's own bounds.
+_Part = tuple[frozenset[str], float, float, float]
+_Need = tuple[_Part, ...]
+
+
+def _literals(need: _Need) -> set[str]:
+    return set().union(*(part[0] for part in need))
+
+
+def _merged(parts: list[_Part]) -> _Need:
+    """``parts`` with those of equal bounds joined into one."""
+    by_bounds: dict[tuple[float, float, float], frozenset[str]] = {}
+    for lits, *bounds in parts:
+        by_bounds[tuple(bounds)] = by_bounds.get(tuple(bounds), frozenset()) | lits
+    return tuple((lits, *bounds) for bounds, lits in by_bounds.items())
+
+
+def _req(items: list[tuple[object, Any]], memo: dict[int, _Extent]) -> _Need | None:
+    """What every match of the parsed sequence ``items`` needs: the best literal set found
+    in one of its items or literal runs (the longest shortest literal, then the fewest),
+    with its bounds placed in the whole sequence."""
+    cands: list[tuple[_Need, int, int]] = []  # a need, relative to items[k:end]
+    run: list[str] = []
+    run_at = 0
+
+    def flush(end: int) -> None:
         if run:
-            cands.append({"".join(run)})
+            lit, n = "".join(run), float(len(run))
+            if _good({lit}):
+                cands.append((((frozenset({lit}), 0.0, n, n),), run_at, end))
             run.clear()
 
-    for op, av in items:
+    for k, (op, av) in enumerate(items):
         if op is _c.LITERAL:
-            run.append(chr(av).lower())  # type: ignore[arg-type]
+            if not run:
+                run_at = k
+            run.append(chr(av).lower())
             continue
-        flush()
-        sub: set[str] | None = None
+        flush(k)
+        sub: _Need | None = None
         if op is _c.SUBPATTERN:
-            sub = _req(list(av[-1].data))  # type: ignore[index]
+            sub = _req(list(av[-1].data), memo)
         elif op is _c.BRANCH:
-            alts = [_req(list(a.data)) for a in av[1]]  # type: ignore[index]
-            if all(_good(a) for a in alts):
-                sub = set().union(*alts)  # type: ignore[arg-type]
+            alts = [_req(list(a.data), memo) for a in av[1]]
+            if all(a is not None and _good(_literals(a)) for a in alts):
+                sub = _merged([part for alt in alts for part in alt])  # type: ignore[union-attr]
         elif op in _REPEATS:
-            lo, _hi, body = av  # type: ignore[misc]
-            if lo >= 1:
-                sub = _req(list(body.data))
-        if _good(sub):
-            cands.append(sub)  # type: ignore[arg-type]
-    flush()
-    good = [c for c in cands if _good(c)]
-    return max(good, key=_score) if good else None
+            lo, hi, body = av
+            if lo >= 1 and (first := _req(list(body.data), memo)) is not None:
+                # the first repetition holds the literal; the others come after it
+                more = hi - 1 if hi != _c.MAXREPEAT else hi
+                _, rest, over = _item_extent(op, (0, more, body), memo)
+                sub = tuple((lits, before, to_end + rest, max(reads, to_end + rest + over))
+                            for lits, before, to_end, reads in first)
+        if sub is not None and _good(_literals(sub)):
+            cands.append((sub, k, k + 1))
+    flush(len(items))
+    if not cands:
+        return None
+    need, k, end = max(cands, key=lambda c: _score(_literals(c[0])))
+    # placed in the sequence: the items before k put the occurrence later; those from end
+    # on are read after the stretch's end
+    _, pre_longest, pre_over = _joined([_item_extent(op, av, memo) for op, av in items[:k]])
+    _, post_longest, post_over = _joined([_item_extent(op, av, memo) for op, av in items[end:]])
+    return tuple((lits, pre_longest + before, to_end + post_longest,
+                  max(pre_over, reads, to_end + post_longest + post_over))
+                 for lits, before, to_end, reads in need)
 
 
 def _first_chars(items: list[tuple[object, object]]) -> set[str] | None:
@@ -137,66 +255,145 @@ def first_char_guard(rx: re.Pattern[str], most: int = 60) -> re.Pattern[str]:
         return rx
 
 
+class Anchor(NamedTuple):
+    """Literals (lower-cased) one of which every match of a part of a pattern contains,
+    with where: an occurrence lies at most ``before`` characters after the match's start,
+    and the match reads at most ``after`` characters past the occurrence's start (its
+    look-aheads included). Both are exact bounds on normalised text, capped at the
+    prefilter's premise (``MARGIN`` and ``2 * MARGIN``) where a pattern has no bound of its
+    own (``\\w+``)."""
+
+    literals: frozenset[str]
+    before: int
+    after: int
+
+
+class Plan(NamedTuple):
+    """Where a pattern's matches can lie: near an occurrence of one of ``literals``, as its
+    parts (:class:`Anchor`, one per group of alternatives with equal bounds) say."""
+
+    literals: frozenset[str]
+    parts: tuple[Anchor, ...]
+
+
 @cache
-def required_literals(pattern: str, flags: int) -> frozenset[str] | None:
-    """Lower-cased literals one of which every match of ``pattern`` contains, or None."""
+def plan(pattern: str, flags: int) -> Plan | None:
+    """The :class:`Plan` of ``pattern``, or None when no literal is required."""
     try:
         tree = _p.parse(pattern, flags)
     except Exception:  # pragma: no cover - patterns are validated when loaded
         return None
-    lits = _req(list(tree.data))
-    return frozenset(lits) if _good(lits) else None
+    need = _req(list(tree.data), {})
+    if need is None or not _good(_literals(need)):
+        return None
+    parts = _merged([(lits, before, 0.0, reads) for lits, before, _, reads in need])
+    return Plan(frozenset(_literals(need)), tuple(
+        Anchor(lits, int(min(before, MARGIN)), int(min(reads, 2 * MARGIN)))
+        for lits, before, _, reads in parts))
 
 
-#: Characters searched on each side of a literal's occurrence (matches are assumed shorter
-#: than half of it).
+def required_literals(pattern: str, flags: int) -> frozenset[str] | None:
+    """Lower-cased literals one of which every match of ``pattern`` contains, or None."""
+    found = plan(pattern, flags)
+    return None if found is None else found.literals
+
+
+#: The prefilter's premise for patterns without a bound of their own (``\\w+``, ``\\d+``):
+#: the literal lies at most this many characters after a match's start, and the match
+#: reads at most twice as far past it.
 MARGIN = 400
 
 
-def candidate_regions(
-    lower: str,
-    literals: frozenset[str],
-    margin: int = MARGIN,
-    cache: dict[str, Any] | None = None,
-) -> list[tuple[int, int]]:
-    """Merged ``[start, end)`` stretches of ``lower`` within ``margin`` of a literal.
+#: Occurrences of a literal closer than this to a listed one are not listed (characters).
+STEP = 32
 
-    ``cache`` (one dict per text) keeps each literal's hits, so a literal shared by
-    several patterns is looked up once."""
-    # a hit within margin/2 of the previous one adds nothing: every match holding it lies
-    # inside the previous hit's stretch (matches are shorter than margin/2 characters)
-    hits: list[int] = []
-    step = margin // 2
-    find = lower.find
-    chars = None
-    if cache is not None:
-        chars = cache.get("\x00chars")  # the set of characters in the text, computed once
-        if chars is None:
-            chars = cache["\x00chars"] = set(lower)
-    for lit in literals:
-        found = cache.get(lit) if cache is not None else None
-        if found is None and chars is not None and not chars.issuperset(lit):
-            found = cache[lit] = []  # a character of it never occurs in the text
-        if found is None:
-            found = []
-            pos = find(lit)
-            while pos >= 0:
-                found.append(pos)
-                pos = find(lit, pos + step)
-            if cache is not None:
-                cache[lit] = found
-        hits.extend(found)
-    if not hits:
+
+class LiteralIndex:
+    """Where literals occur in one text (lower-cased by :func:`lowered`): those given are
+    found in one pass (Aho-Corasick, ``pyahocorasick``), any other by ``str.find`` when
+    first asked for."""
+
+    def __init__(self, text: str, literals: frozenset[str] = frozenset()) -> None:
+        self.lower = lowered(text)
+        self._searched = set(literals)
+        self._searched_sets: set[frozenset[str]] = set()
+        self._found: dict[str, np.ndarray] = {}  # literals that occur: sorted start offsets
+        order = sorted(literals)
+        found = np.fromiter(
+            itertools.chain.from_iterable(_automaton(literals).iter(self.lower)), np.int64
+        ) if self.lower and order else np.zeros(0, np.int64)
+        ends, which = found[0::2], found[1::2]  # (end offset, literal number) pairs
+        if which.size:
+            starts = ends - np.array([len(x) for x in order], np.int64)[which] + 1
+            starts = starts[np.argsort(which, kind="stable")]  # by literal, in text order
+            present = np.unique(which)
+            bounds = np.append(np.searchsorted(np.sort(which), present), which.size)
+            for i, (x, y) in zip(present.tolist(), itertools.pairwise(bounds.tolist()),
+                                 strict=True):
+                at = starts[x:y]  # the first occurrence in each stretch of STEP characters
+                self._found[order[i]] = at[np.r_[True, np.diff(at // STEP) != 0]]
+
+    def occurrences(self, literals: frozenset[str]) -> list[np.ndarray]:
+        """Where each of ``literals`` that occurs in the text occurs: sorted start offsets,
+        such that every occurrence starts less than ``STEP`` characters after one of
+        them (a literal repeated all over a text is not listed a million times)."""
+        if literals not in self._searched_sets:
+            self._searched_sets.add(literals)
+            for lit in literals - self._searched:
+                self._searched.add(lit)
+                found = []
+                pos = self.lower.find(lit)
+                while pos >= 0:
+                    found.append(pos)
+                    pos = self.lower.find(lit, pos + STEP)
+                if found:
+                    self._found[lit] = np.array(found, np.int64)
+        if self._found.keys().isdisjoint(literals):
+            return []
+        return [self._found[lit] for lit in self._found.keys() & literals]
+
+
+@cache
+def _automaton(literals: frozenset[str]) -> Any:
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for i, lit in enumerate(sorted(literals)):
+        automaton.add_word(lit, i)
+    automaton.make_automaton()
+    return automaton
+
+
+def candidate_regions(index: LiteralIndex, needed: Plan) -> list[tuple[int, int, int]]:
+    """Stretches ``(a, b, e)`` of the indexed text to search: every match starts in
+    ``[a, b)`` of one of them and reads nothing past ``e``. Stretches whose reading
+    overlaps are merged (scanning the gap costs no more than reading it twice)."""
+    if not index.occurrences(needed.literals):
         return []
-    hits.sort()
-    n = len(lower)
-    regions: list[tuple[int, int]] = []
-    start, end = max(0, hits[0] - margin), min(n, hits[0] + margin)
-    for h in hits[1:]:
-        if h - margin <= end:
-            end = min(n, h + margin)
-        else:
-            regions.append((start, end))
-            start, end = max(0, h - margin), min(n, h + margin)
-    regions.append((start, end))
-    return regions
+    parts = [r for part in needed.parts if (r := _regions(index, part)) is not None]
+    a, b, e = (np.concatenate(x) for x in zip(*parts, strict=True))
+    if len(parts) > 1:
+        order = np.argsort(a, kind="stable")
+        a, b, e = _merge(a[order], b[order], e[order])
+    return list(zip(a.tolist(), b.tolist(), e.tolist(), strict=True))
+
+
+def _merge(a: np.ndarray, b: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Stretches sorted by ``a`` joined where one starts before the reading of those before
+    it ends."""
+    reach = np.maximum.accumulate(e)
+    first = np.concatenate(([0], np.flatnonzero(a[1:] > reach[:-1]) + 1))
+    last = np.concatenate((first[1:] - 1, [a.size - 1]))
+    return a[first], np.maximum.reduceat(b, first), reach[last]
+
+
+def _regions(index: LiteralIndex, part: Anchor) -> tuple[np.ndarray, ...] | None:
+    found = index.occurrences(part.literals)
+    if not found:
+        return None
+    hits = np.sort(np.concatenate(found)) if len(found) > 1 else found[0]
+    # a hit at h stands for occurrences in [h, h + STEP): matches start in
+    # [h - before, h + STEP) and read up to h + STEP + after; both grow with h, so the
+    # regions are the runs of hits whose reading overlaps
+    a, b, e = _merge(hits - part.before, hits + STEP, hits + STEP + part.after)
+    return np.maximum(a, 0), b, np.minimum(e, len(index.lower))
