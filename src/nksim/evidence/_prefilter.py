@@ -250,9 +250,15 @@ def first_char_guard(rx: re.Pattern[str], most: int = 60) -> re.Pattern[str]:
         return rx
     chars = "".join(re.escape(ch) for ch in sorted(first))
     try:
-        return re.compile(f"(?=[{chars}])(?:{rx.pattern})", rx.flags)
+        guarded = re.compile(f"(?=[{chars}])(?:{rx.pattern})", rx.flags)
     except re.error:  # e.g. global inline flags, which must open the pattern
         return rx
+    # its plan is the pattern's: the guard reads only a match's first character
+    _UNGUARDED[guarded.pattern, rx.flags] = rx.pattern
+    return guarded
+
+
+_UNGUARDED: dict[tuple[str, int], str] = {}
 
 
 class Anchor(NamedTuple):
@@ -279,6 +285,8 @@ class Plan(NamedTuple):
 @cache
 def plan(pattern: str, flags: int) -> Plan | None:
     """The :class:`Plan` of ``pattern``, or None when no literal is required."""
+    if (pattern, flags) in _UNGUARDED:
+        return plan(_UNGUARDED[pattern, flags], flags)
     try:
         tree = _p.parse(pattern, flags)
     except Exception:  # pragma: no cover - patterns are validated when loaded
