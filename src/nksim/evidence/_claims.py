@@ -344,13 +344,6 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk * 3 >= latin else "en"
 
 
-@lru_cache(maxsize=1)
-def _jieba() -> Any:
-    from ._claims_model import _jieba as load
-
-    return load()
-
-
 @dataclass
 class _Context:
     text: str
@@ -447,7 +440,9 @@ def _zh_negated(before: str) -> str | None:
     # segment, and jieba (its dictionary takes about a second to load) is not needed
     if not _CJK.search(tail) or not _ZH_NEGATOR_CHARS.intersection(tail):
         return None
-    tokens = _jieba().lcut(tail)
+    from ._segment import jieba
+
+    tokens = jieba().lcut(tail)
     for tok in reversed(tokens[-8:]):
         if tok in _ZH_NEGATORS:
             return tok

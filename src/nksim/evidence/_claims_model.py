@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import re
 from collections import Counter
@@ -54,6 +53,7 @@ import numpy as np
 
 from ._corpus import load_corpus
 from ._normalise import normalise
+from ._segment import jieba
 
 MAX_CHARS = 20_000
 LANGS = ("en", "zh")
@@ -90,18 +90,9 @@ _LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 
 
-@lru_cache(maxsize=1)
-def _jieba() -> Any:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
-
-
 def words(text: str) -> list[str]:
     """Word tokens: jieba for Chinese runs, lower-cased words for the rest."""
-    jb = _jieba()
+    jb = jieba()
     out: list[str] = []
     pos = 0
     for m in _CJK_RUN.finditer(text):
