@@ -346,3 +346,21 @@ def test_library_models_pass_the_dimensional_analysis(name):
     check_dimensions(model)  # declared at import already; checked again explicitly here
     for pset in model.parameter_sets:
         check_dimensions(model.with_parameter_set(pset))
+
+
+def test_a_model_error_comes_before_any_compiling(tmp_path, monkeypatch, capfd):
+    """A refused extinction threshold is reported before the model's code is compiled: the
+    one-line error without a "compiling model" line in front of it, also when the generated
+    code is cached but not yet compiled (a first run that was stopped while compiling)."""
+    import sys
+
+    from nksim.model import compile_model
+
+    monkeypatch.setenv("NKSIM_CACHE_DIR", str(tmp_path))
+    path = compile_model(toy()).path  # generated and compiled
+    path.with_suffix(".compiled").unlink()  # ... as if stopped while compiling
+    monkeypatch.delitem(sys.modules, path.stem)
+    capfd.readouterr()
+    with pytest.raises(UserError, match="source term"):
+        simulate(toy().with_extinction({"y": 1.0}), [0.0, 1.0])
+    assert "compiling model" not in capfd.readouterr().err

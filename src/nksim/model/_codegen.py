@@ -20,6 +20,7 @@ hidden state with d t/dt = 1; see :func:`nksim.model._declaration.autonomous`).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import sys
@@ -134,15 +135,17 @@ def compile_model(model: Model) -> CompiledModel:
         if not path.exists():
             write_text_atomic(path, source)
         write_text_atomic(index, module_name + "\n")
+    # a model error first, before any compiling (also when the code came from the cache)
+    loaded = sys.modules.get(module_name)
+    check_extinction(model, loaded.SOURCE_FREE if loaded else _source_free(path))
     marker = path.with_suffix(".compiled")
-    fresh = module_name not in sys.modules and not marker.exists()
+    fresh = loaded is None and not marker.exists()
     if fresh:
         print(f"compiling model {model.name} (first run only, a few seconds to a minute, by size; "
               f"cached in {folder})", file=sys.stderr, flush=True)
     module = _load(module_name, path)
     if fresh:
         write_text_atomic(marker, toolchain_key() + "\n")
-    check_extinction(model, module.SOURCE_FREE)  # also when the code came from the cache
     return CompiledModel(
         module.rhs,
         module.jac,
@@ -154,6 +157,14 @@ def compile_model(model: Model) -> CompiledModel:
         compiled=fresh,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _source_free(path: Path) -> tuple[str, ...]:
+    """``SOURCE_FREE`` of a generated module, read from its source without running it."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("SOURCE_FREE = "):
+            return ast.literal_eval(line.partition("=")[2].partition("#")[0].strip())
+    raise RuntimeError(f"generated model code without SOURCE_FREE: {path}")
 
 
 def _load(module_name: str, path: Path) -> ModuleType:
