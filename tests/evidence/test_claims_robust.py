@@ -349,6 +349,32 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     assert planned > 150 * 20  # nearly every pattern is prefiltered
 
 
+@pytest.mark.parametrize(("pattern", "flags", "text"), [
+    # an unbounded body repeated exactly once (0 * inf must not become NaN)
+    (r"(?:\w*foox){1}\s{0,5}[a-z]{0,30}!", 0, "foox     " + "a" * 30 + "!"),
+    # a look-ahead inside a look-behind reads past the position
+    (r"ab(?<=b(?=c{0,40}d))", 0, "ab" + "c" * 40 + "d"),
+    # characters re.IGNORECASE takes as equal beyond str.lower: µ/μ, ſ/s, İ/i, ς/σ
+    (r"\b\d+\s*µg\b", re.IGNORECASE, "inject 10 µg daily"),
+    ("xſt", re.IGNORECASE, "the xst and XST"),
+    ("xİy", re.IGNORECASE, "xiy and XIY"),
+    ("xıy", re.IGNORECASE, "xiy, XIY and İstanbul xiy"),
+    ("σφλ", re.IGNORECASE, "ςφλ and ΣΦΛ"),
+])
+def test_prefilter_edge_cases_found_in_review(pattern, flags, text):
+    """Cases a review found where the prefiltered search missed a match (fixed)."""
+    from nksim.evidence._claims import _finditer
+    from nksim.evidence._prefilter import LiteralIndex, required_literals
+
+    rx = re.compile(pattern, flags)
+    text = normalise(text * 3).text
+    assert required_literals(pattern, flags) is not None
+    expected = [m.span() for m in rx.finditer(text)]
+    assert expected
+    for index in (LiteralIndex(text, required_literals(pattern, flags)), LiteralIndex(text)):
+        assert [m.span() for m in _finditer(rx, text, index)] == expected
+
+
 def test_prefilter_bounds_read_the_parse_tree():
     """How far a required literal lies from a match's start, and how far a match reads
     past it, from the pattern's parse tree (checked by hand)."""

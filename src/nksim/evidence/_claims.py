@@ -437,7 +437,7 @@ def _zh_negated(before: str) -> str | None:
     """A Chinese negator word among the last words before a match, by jieba segmentation."""
     tail = before[-24:]
     # every negator word holds one of these characters: without one there is nothing to
-    # segment, and jieba (its dictionary takes about a second to load) is not needed
+    # segment, and jieba (its dictionary takes 0.3-0.8 s to load) is not needed
     if not _CJK.search(tail) or not _ZH_NEGATOR_CHARS.intersection(tail):
         return None
     from ._segment import jieba

@@ -12,10 +12,12 @@ can lie (:func:`candidate_regions`).
 The bounds are exact on normalised text, where a run of white space is at most
 ``MAX_SPACE_RUN`` characters long (``_normalise``). Where a pattern has no bound of its
 own (``\\w+``, ``\\d+``), the premise is that the literal lies at most ``MARGIN`` characters
-after the match's start and the match reads at most ``2 * MARGIN`` past it. Literals are
-lower-cased and looked up in a lower-cased copy of the text. Within these premises the
-filter can only skip text where the pattern cannot match (a test compares it with a
-search of the whole text).
+after the match's start and the match reads at most ``2 * MARGIN`` past it. Literals and
+text are lower-cased as ``re.IGNORECASE`` compares characters (:func:`lowered`). Within
+these premises the filter can only skip text where the pattern cannot match (tests compare
+it with a search of the whole text). The checker's compact copy of a repetitive text joins
+sentence windows with a line break, which can make a longer white-space run; a match across
+two windows may then be missed, but such matches are dropped anyway (``_claims._Compact``).
 """
 
 from __future__ import annotations
@@ -41,13 +43,33 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT} | (
     {_c.POSSESSIVE_REPEAT} if hasattr(_c, "POSSESSIVE_REPEAT") else set()
 )
-ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(65, 91)})
+
+
+def _case_classes() -> dict[int, str]:
+    """One character for each group of lower-case letters that ``re.IGNORECASE`` takes as
+    equal beyond ``str.lower`` (ſ and s, µ and μ, ı and i, ς and σ...: ``re._casefix``)."""
+    try:
+        from re._casefix import _EXTRA_CASES  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - Python 3.10 has its own table
+        return {}
+    fold: dict[int, str] = {}
+    for code, others in _EXTRA_CASES.items():
+        group = (code, *others)
+        fold.update(dict.fromkeys(group, chr(min(group))))
+    return {k: v for k, v in fold.items() if chr(k) != v}
+
+
+_FOLD = _case_classes()
 
 
 def lowered(text: str) -> str:
-    """``text.lower()`` when that keeps every offset, else ASCII-only lower-casing."""
+    """``text`` lower-cased as ``re.IGNORECASE`` compares characters, offsets kept: İ (whose
+    ``str.lower`` is two characters) becomes i, as in ``re``, and the characters ``re``
+    also takes as equal become one of them."""
     low = text.lower()
-    return low if len(low) == len(text) else text.translate(ASCII_LOWER)
+    if len(low) != len(text):  # only İ lower-cases to two characters
+        low = text.replace("\u0130", "i").lower()
+    return low.translate(_FOLD)
 
 
 def _good(lits: set[str] | None) -> bool:
@@ -86,9 +108,12 @@ def _item_extent(op: object, av: Any, memo: dict[int, _Extent]) -> _Extent:
         return 1.0, 1.0, 0.0
     if op is _c.AT:  # \b, $ ... look at the next character
         return 0.0, 0.0, 1.0
-    if op in (_c.ASSERT, _c.ASSERT_NOT):  # a look-behind reads only what came before
+    if op in (_c.ASSERT, _c.ASSERT_NOT):
         direction, body = av
-        return 0.0, 0.0, (sum(_extent(body, memo)[1:]) if direction == 1 else 0.0)
+        _, longest, over = _extent(body, memo)
+        # a look-ahead reads its own width on; a look-behind ends here, and reads on only
+        # by what it holds (a look-ahead inside it)
+        return 0.0, 0.0, (longest + over if direction == 1 else over)
     if op is _c.SUBPATTERN:
         return _extent(av[-1], memo)
     if op is _c.BRANCH:
@@ -100,7 +125,7 @@ def _item_extent(op: object, av: Any, memo: dict[int, _Extent]) -> _Extent:
         if most == _c.MAXREPEAT:
             spaces = len(body.data) == 1 and _is_space(*body.data[0])
             most = MAX_SPACE_RUN if spaces else UNBOUNDED
-        return least * b_lo, (most * b_hi if b_hi else 0.0), (b_over if most else 0.0)
+        return least * b_lo, (most * b_hi if most and b_hi else 0.0), (b_over if most else 0.0)
     return 0.0, UNBOUNDED, UNBOUNDED  # back-references, conditionals...
 
 
@@ -161,7 +186,7 @@ def _req(items: list[tuple[object, Any]], memo: dict[int, _Extent]) -> _Need | N
         if op is _c.LITERAL:
             if not run:
                 run_at = k
-            run.append(chr(av).lower())
+            run.append(lowered(chr(av)))
             continue
         flush(k)
         sub: _Need | None = None
