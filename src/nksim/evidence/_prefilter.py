@@ -60,6 +60,8 @@ def _case_classes() -> dict[int, str]:
 
 
 _FOLD = _case_classes()
+_FOLDED = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]") if _FOLD \
+    else re.compile("(?!)")
 
 
 def lowered(text: str) -> str:
@@ -69,7 +71,7 @@ def lowered(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # only İ lower-cases to two characters
         low = text.replace("\u0130", "i").lower()
-    return low.translate(_FOLD)
+    return low.translate(_FOLD) if _FOLDED.search(low) else low
 
 
 def _good(lits: set[str] | None) -> bool:
