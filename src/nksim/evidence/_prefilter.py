@@ -134,11 +134,11 @@ def _item_extent(op: object, av: Any, memo: dict[int, _Extent]) -> _Extent:
 def _joined(each: list[_Extent]) -> _Extent:
     """The extent of a sequence from its items' extents: an item reads past the sequence's
     end by its own overhang less what the items after it must consume."""
-    overhang = after = 0.0
+    overhang = consumed = 0.0  # consumed: the least the items after the current one take
     for lo, _, over in reversed(each):
-        overhang = max(overhang, over - after)
-        after += lo
-    return after, sum(hi for _, hi, _ in each), overhang
+        overhang = max(overhang, over - consumed)
+        consumed += lo
+    return consumed, sum(hi for _, hi, _ in each), overhang
 
 
 def _extent(sub: Any, memo: dict[int, _Extent]) -> _Extent:
