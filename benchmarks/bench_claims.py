@@ -9,6 +9,9 @@ Workloads, each about 1,000,000 characters:
   keywords   a "keyword salad": random words drawn from the literals the rules' prefilter
              looks for, with quotes and sentence ends (every pattern runs over the whole
              text; the slowest 1 MB found, by the hostile-input review of session 11)
+  numbers    long runs of digits before price units (9...9元/次, 9...9 USD): a pattern that
+             starts with a digit run and is tried at every digit is quadratic on it
+             (11 s for this text before session 13)
 
 Each is timed after one warm-up call (best of two). The first call of a fresh process is
 timed separately, each in its own new Python process (``cold``): importing
@@ -60,6 +63,7 @@ def workloads() -> dict[str, str]:
     prose = "细胞治疗的研究近年来进展很快但多数仍处于临床试验阶段需要更多证据"
     evasive = "包\u200b治\u3000百病，NK сеlls сurе аll diseases, jue dui an quan. "
     rand = "".join(rng.choice(string.printable + "细胞治疗安全") for _ in range(N))
+    numbers = "9" * 300 + "元/次 " + "9," * 100 + " USD 5."
     return {
         "en_flags": (en * (N // len(en) + 1))[:N],
         "zh_flags": (zh * (N // len(zh) + 1))[:N],
@@ -67,6 +71,7 @@ def workloads() -> dict[str, str]:
         "evasive": (evasive * (N // len(evasive) + 1))[:N],
         "random": rand,
         "keywords": keyword_salad(rng, N),
+        "numbers": (numbers * (N // len(numbers) + 1))[:N],
     }
 
 
