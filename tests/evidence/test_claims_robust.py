@@ -525,3 +525,55 @@ def test_jieba_dictionary_copy_gives_jiebas_dictionary(tmp_path):
     copy.write_bytes(copy.read_bytes()[:5000])  # damaged
     assert run() == expected
     assert copy.stat().st_size > 1_000_000  # made again
+
+
+def _starts_with_digit_run(items) -> bool:
+    """Whether a parsed pattern can start a match with an unbounded run of digits and is
+    not kept by a look-behind from starting inside such a run (tried at every digit and
+    reading the run to its end each time: quadratic on a long run)."""
+    from re import _constants as c
+
+    def digits(op, av) -> bool:
+        if op is c.IN:
+            return any((o is c.CATEGORY and v is c.CATEGORY_DIGIT)
+                       or (o is c.RANGE and v[0] <= ord("9") and v[1] >= ord("0")) for o, v in av)
+        return op is c.CATEGORY and av is c.CATEGORY_DIGIT
+
+    def unbounded_digits(op, av) -> bool:
+        return op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] == c.MAXREPEAT and \
+            len(av[2].data) == 1 and digits(*av[2].data[0])
+
+    items = list(items)
+    while items and items[0][0] is c.AT:
+        items.pop(0)
+    if not items or (items[0][0] is c.ASSERT_NOT and items[0][1][0] == -1):
+        return False  # guarded by a look-behind
+    op, av = items[0]
+    if op is c.SUBPATTERN:
+        return _starts_with_digit_run(list(av[-1].data) + items[1:])
+    if op is c.BRANCH:
+        return any(_starts_with_digit_run(list(alt.data) + items[1:]) for alt in av[1])
+    if unbounded_digits(op, av):
+        return True
+    return digits(op, av) and len(items) > 1 and op is c.IN and \
+        items[1][0] in (c.MAX_REPEAT, c.MIN_REPEAT) and items[1][1][1] == c.MAXREPEAT and \
+        digits(*items[1][1][2].data[0])
+
+
+def test_no_pattern_starts_with_an_unguarded_digit_run():
+    """A pattern that can start with an unbounded digit run (``\\d+大疾病``) is tried at
+    every digit of a run and reads it to the end each time: 1 MB of "9" took 21 s. Every
+    rule and context pattern that starts so carries a look-behind (``(?<!\\d)``)."""
+    from re import _parser
+
+    from nksim.evidence._rules import claim_rules
+
+    rules = claim_rules()
+    patterns = [rx for r in rules.rules for rx in r.patterns] + list(rules.context.values())
+    found = [rx.pattern[:80] for rx in patterns
+             if _starts_with_digit_run(_parser.parse(rx.pattern, rx.flags).data)]
+    assert not found
+    for bad in (r"\d+大疾病", r"\b(?:\d[\d,]*|many)\s+players", r"x|\d[\d,.]*\s*USD"):
+        assert _starts_with_digit_run(_parser.parse(bad, re.I).data), bad
+    for good in (r"(?<!\d)\d+大疾病", r"\d{1,3}%", r"up to \d+%"):
+        assert not _starts_with_digit_run(_parser.parse(good, re.I).data), good
