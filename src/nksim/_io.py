@@ -24,7 +24,8 @@ def missing_file(path: Path) -> str:
 
 
 def cache_dir() -> Path:
-    """nksim's cache folder (compiled models, parsed unit definitions, article results):
+    """nksim's cache folder (compiled models, parsed unit definitions, article results, a
+    copy of jieba's dictionary):
     ``$NKSIM_CACHE_DIR`` or the platform's user cache folder."""
     env = os.environ.get("NKSIM_CACHE_DIR")
     if env:
