@@ -11,7 +11,10 @@ Workloads, each about 1,000,000 characters:
              text; the slowest 1 MB found, by the hostile-input review of session 11)
   numbers    long runs of digits before price units (9...9元/次, 9...9 USD): a pattern that
              starts with a digit run and is tried at every digit is quadratic on it
-             (11 s for this text before session 13)
+             (6.5 s for this text before session 13)
+  digit_gaps distinct random digit runs of 350 after "package" and "helped" (a lazy gap
+             that steps into a digit run, two digit repeats that can split one run): found
+             by the hostile-input review of session 13 (18 s before this session)
 
 Each is timed after one warm-up call (best of two). The first call of a fresh process is
 timed separately, each in its own new Python process (``cold``): importing
@@ -72,6 +75,9 @@ def workloads() -> dict[str, str]:
         "random": rand,
         "keywords": keyword_salad(rng, N),
         "numbers": (numbers * (N // len(numbers) + 1))[:N],
+        "digit_gaps": ("cells. " + "".join(
+            "package " * 5 + "helped " + "".join(rng.choice(string.digits) for _ in range(350))
+            + "x patients " for _ in range(2500)))[:N],
     }
 
 
