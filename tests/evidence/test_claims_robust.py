@@ -310,15 +310,14 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     must find exactly the matches of a search of the whole text."""
     import random
 
-    from nksim.evidence._claims import _finditer
+    from nksim.evidence._claims import _finditer, _rule_literals
     from nksim.evidence._corpus import load_corpus
     from nksim.evidence._normalise import MAX_SPACE_RUN
     from nksim.evidence._prefilter import LiteralIndex, first_char_guard, required_literals
     from nksim.evidence._rules import claim_rules
 
     rules = claim_rules().rules
-    words = sorted({lit for r in rules for rx in r.patterns
-                    for lit in required_literals(rx.pattern, rx.flags) or ()})
+    words = sorted(_rule_literals())  # the literals the checker finds in one pass
     rng = random.Random(5)
     salad = "".join(rng.choice(words) + rng.choice(" ,.!") + " " for _ in range(12_000))
     spaced = "".join(rng.choice(words) + rng.choice([" ", "\n", "\t", "\u3000"])
@@ -339,7 +338,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
                  *(normalise(p).text for p in padded)):
         assert max(map(len, re.findall(r"\s+", text))) <= MAX_SPACE_RUN
         # literals found in one pass (Aho-Corasick), or each when first asked for
-        for index in (LiteralIndex(text, frozenset(words)), LiteralIndex(text)):
+        for index in (LiteralIndex(text, _rule_literals()), LiteralIndex(text)):
             for rule in rules:
                 for plain in rule.patterns:
                     planned += required_literals(plain.pattern, plain.flags) is not None
@@ -553,11 +552,9 @@ def _starts_with_digit_run(items) -> bool:
         return _starts_with_digit_run(list(av[-1].data) + items[1:])
     if op is c.BRANCH:
         return any(_starts_with_digit_run(list(alt.data) + items[1:]) for alt in av[1])
-    if unbounded_digits(op, av):
-        return True
-    return digits(op, av) and len(items) > 1 and op is c.IN and \
-        items[1][0] in (c.MAX_REPEAT, c.MIN_REPEAT) and items[1][1][1] == c.MAXREPEAT and \
-        digits(*items[1][1][2].data[0])
+    # \d+ or \d*, or a digit followed by an unbounded repeat of digits ([\d,.]*)
+    return unbounded_digits(op, av) or (
+        digits(op, av) and len(items) > 1 and unbounded_digits(*items[1]))
 
 
 def test_no_pattern_starts_with_an_unguarded_digit_run():

@@ -39,6 +39,7 @@ from ._prefilter import (
     required_literals,
 )
 from ._rules import ClaimRule, ClaimRules, claim_rules
+from ._segment import jieba
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._landscape import Landscape
@@ -440,8 +441,6 @@ def _zh_negated(before: str) -> str | None:
     # segment, and jieba (its dictionary takes 0.3-0.8 s to load) is not needed
     if not _CJK.search(tail) or not _ZH_NEGATOR_CHARS.intersection(tail):
         return None
-    from ._segment import jieba
-
     tokens = jieba().lcut(tail)
     for tok in reversed(tokens[-8:]):
         if tok in _ZH_NEGATORS:
