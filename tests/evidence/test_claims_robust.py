@@ -313,7 +313,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     from nksim.evidence._claims import _finditer, _rule_literals
     from nksim.evidence._corpus import load_corpus
     from nksim.evidence._normalise import MAX_SPACE_RUN
-    from nksim.evidence._prefilter import LiteralIndex, first_char_guard, required_literals
+    from nksim.evidence._prefilter import LiteralIndex, candidate_starts, first_char_guard, plan
     from nksim.evidence._rules import claim_rules
 
     rules = claim_rules().rules
@@ -333,7 +333,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     # the rules' own examples with every space widened to the longest run left: matches
     # as long as the bounds allow
     widened = " ".join(x for r in rules for x in r.examples).replace(" ", " " * MAX_SPACE_RUN)
-    planned = 0
+    planned = tried = 0
     for text in (salad, spaced, dense, widened, corpus, corpus.upper(),
                  *(normalise(p).text for p in padded)):
         assert max(map(len, re.findall(r"\s+", text))) <= MAX_SPACE_RUN
@@ -341,11 +341,15 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
         for index in (LiteralIndex(text, _rule_literals()), LiteralIndex(text)):
             for rule in rules:
                 for plain in rule.patterns:
-                    planned += required_literals(plain.pattern, plain.flags) is not None
+                    needed = plan(plain.pattern, plain.flags)
+                    planned += needed is not None
+                    # tried where a match can start, rather than scanned
+                    tried += needed is not None and candidate_starts(index, needed) is not None
                     for rx in (plain, first_char_guard(plain)):
                         assert [m.span() for m in _finditer(rx, text, index)] == \
                             [m.span() for m in rx.finditer(text)], (rule.id, rx.pattern[:80])
     assert planned > 150 * 20  # nearly every pattern is prefiltered
+    assert 500 < tried < planned  # both ways are exercised
 
 
 @pytest.mark.parametrize(("pattern", "flags", "text"), [
@@ -386,6 +390,12 @@ def test_prefilter_bounds_read_the_parse_tree():
     assert bounds(r"\bcures?\s+all\b") == {(("cure",), 0, 4 + 1 + 10 + 3 + 1)}
     assert bounds(r"(?:very\s+)?safe(?!\s+enough)") == {(("safe",), 4 + 10, 4 + 10 + 6)}
     assert bounds(r"(?<=\d)%\s*of\s+patients", 0) == {(("patients",), 1 + 10 + 2 + 10, 8)}
+    # a literal close to a match's start (at most ANCHOR = 16 characters after it) is
+    # preferred to a longer one further on, unless it is shorter than three letters ("of"
+    # above); among the close ones, the longest
+    assert bounds(r"\bnot\s+too\s+many\s+side\s+effects") == {
+        (("not",), 0, 3 + 10 + 3 + 10 + 4 + 10 + 4 + 10 + 7)}
+    assert bounds(r"\bno\s+side\s+effects") == {(("side",), 2 + 10, 4 + 10 + 7)}
     assert bounds(r"\w+\s+(?:cure|heal)s") == {(("cure", "heal"), MARGIN, 5)}
     assert bounds(r"cure\s+\w+") == {(("cure",), 0, 2 * MARGIN)}  # no bound: the premise
     # an alternation keeps each alternative's own bounds

@@ -34,6 +34,7 @@ from ._normalise import Normalised, normalise
 from ._prefilter import (
     LiteralIndex,
     candidate_regions,
+    candidate_starts,
     first_char_guard,
     plan,
     required_literals,
@@ -105,8 +106,17 @@ def _finditer(
     if needed is None:
         yield from rx.finditer(text)
         return
+    index = index or LiteralIndex(text)
     last_end = -1
-    for a, b, e in candidate_regions(index or LiteralIndex(text), needed):
+    starts = candidate_starts(index, needed)
+    if starts is not None:
+        match = rx.match
+        for p in starts:
+            if p >= last_end and (m := match(text, p)) is not None:
+                last_end = m.end()
+                yield m
+        return
+    for a, b, e in candidate_regions(index, needed):
         for m in rx.finditer(text, a, e):
             if m.start() >= b:
                 break

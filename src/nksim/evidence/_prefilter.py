@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -170,9 +170,9 @@ def _merged(parts: list[_Part]) -> _Need:
 
 
 def _req(items: list[tuple[object, Any]], memo: dict[int, _Extent]) -> _Need | None:
-    """What every match of the parsed sequence ``items`` needs: the best literal set found
-    in one of its items or literal runs (the longest shortest literal, then the fewest),
-    with its bounds placed in the whole sequence."""
+    """What every match of the parsed sequence ``items`` needs: the literal set found in
+    one of its items or literal runs that :func:`_preference` likes best, with its bounds
+    placed in the whole sequence."""
     cands: list[tuple[_Need, int, int]] = []  # a need, relative to items[k:end]
     run: list[str] = []
     run_at = 0
@@ -209,16 +209,30 @@ def _req(items: list[tuple[object, Any]], memo: dict[int, _Extent]) -> _Need | N
         if sub is not None and _good(_literals(sub)):
             cands.append((sub, k, k + 1))
     flush(len(items))
-    if not cands:
-        return None
-    need, k, end = max(cands, key=lambda c: _score(_literals(c[0])))
-    # placed in the sequence: the items before k put the occurrence later; those from end
-    # on are read after the stretch's end
-    _, pre_longest, pre_over = _joined([_item_extent(op, av, memo) for op, av in items[:k]])
-    _, post_longest, post_over = _joined([_item_extent(op, av, memo) for op, av in items[end:]])
+    return max((_placed(need, items[:k], items[end:], memo) for need, k, end in cands),
+               key=_preference, default=None)
+
+
+def _placed(need: _Need, pre: list[tuple[object, Any]], post: list[tuple[object, Any]],
+            memo: dict[int, _Extent]) -> _Need:
+    """``need`` of a stretch placed in a sequence: the items before it (``pre``) put the
+    occurrence later; those after it (``post``) are read past the stretch's end."""
+    _, pre_longest, pre_over = _joined([_item_extent(op, av, memo) for op, av in pre])
+    _, post_longest, post_over = _joined([_item_extent(op, av, memo) for op, av in post])
     return tuple((lits, pre_longest + before, to_end + post_longest,
                   max(pre_over, reads, to_end + post_longest + post_over))
                  for lits, before, to_end, reads in need)
+
+
+def _preference(need: _Need) -> tuple[bool, bool, int, int]:
+    """Which of several needs to plan on: one with bounds of its own (no premise), then one
+    whose literals lie close to a match's start (the pattern is then tried where a match
+    can start instead of scanned: :func:`candidate_starts`) unless one is as short as "re"
+    or "of" (found all over a text), then the longest shortest literal and the fewest
+    literals (the fewest occurrences)."""
+    before = max(part[1] for part in need)
+    score = _score(_literals(need))
+    return before < UNBOUNDED, before <= ANCHOR and score[0] >= 3, *score
 
 
 def _first_chars(items: list[tuple[object, object]]) -> set[str] | None:
@@ -268,11 +282,7 @@ def first_char_guard(rx: re.Pattern[str], most: int = 60) -> re.Pattern[str]:
     ``rx`` itself when its first characters are not a short list. Made once per pattern
     (cached), and only for long texts: parsing and compiling every rule pattern again
     costs about 0.05 s."""
-    try:
-        tree = _p.parse(rx.pattern, rx.flags)
-    except Exception:  # pragma: no cover - patterns are validated when loaded
-        return rx
-    first = _first_chars(list(tree.data)) if tree.getwidth()[0] > 0 else None
+    first = _first(rx.pattern, rx.flags)
     if not first or len(first) > most:
         return rx
     chars = "".join(re.escape(ch) for ch in sorted(first))
@@ -286,6 +296,17 @@ def first_char_guard(rx: re.Pattern[str], most: int = 60) -> re.Pattern[str]:
 
 
 _UNGUARDED: dict[tuple[str, int], str] = {}
+
+
+@cache
+def _first(pattern: str, flags: int) -> frozenset[str] | None:
+    """The characters a match of ``pattern`` can start with (:func:`_first_chars`)."""
+    try:
+        tree = _p.parse(pattern, flags)
+    except Exception:  # pragma: no cover - patterns are validated when loaded
+        return None
+    first = _first_chars(list(tree.data)) if tree.getwidth()[0] > 0 else None
+    return None if first is None else frozenset(first)
 
 
 class Anchor(NamedTuple):
@@ -303,10 +324,12 @@ class Anchor(NamedTuple):
 
 class Plan(NamedTuple):
     """Where a pattern's matches can lie: near an occurrence of one of ``literals``, as its
-    parts (:class:`Anchor`, one per group of alternatives with equal bounds) say."""
+    parts (:class:`Anchor`, one per group of alternatives with equal bounds) say; and what
+    a match's first character is, lower-cased (one of ``first``; None: not a short list)."""
 
     literals: frozenset[str]
     parts: tuple[Anchor, ...]
+    first: frozenset[str] | None = None
 
 
 @cache
@@ -322,9 +345,11 @@ def plan(pattern: str, flags: int) -> Plan | None:
     if need is None or not _good(_literals(need)):
         return None
     parts = _merged([(lits, before, 0.0, reads) for lits, before, _, reads in need])
+    first = _first(pattern, flags)
     return Plan(frozenset(_literals(need)), tuple(
         Anchor(lits, int(min(before, MARGIN)), int(min(reads, 2 * MARGIN)))
-        for lits, before, _, reads in parts))
+        for lits, before, _, reads in parts),
+        None if first is None else frozenset(map(lowered, first)))
 
 
 def required_literals(pattern: str, flags: int) -> frozenset[str] | None:
@@ -353,6 +378,8 @@ class LiteralIndex:
         self._searched = set(literals)
         self._searched_sets: set[frozenset[str]] = set()
         self._found: dict[str, np.ndarray] = {}  # literals that occur: sorted start offsets
+        self._exact: dict[str, np.ndarray] = {}  # the same, every occurrence (those given)
+        self._passed = frozenset(literals)  # found in one pass: every occurrence known
         order = sorted(literals)
         found = np.fromiter(
             itertools.chain.from_iterable(_automaton(literals).iter(self.lower)), np.int64
@@ -365,8 +392,21 @@ class LiteralIndex:
             bounds = np.append(np.searchsorted(np.sort(which), present), which.size)
             for i, (x, y) in zip(present.tolist(), itertools.pairwise(bounds.tolist()),
                                  strict=True):
-                at = starts[x:y]  # the first occurrence in each stretch of STEP characters
+                at = self._exact[order[i]] = starts[x:y]
+                # the first occurrence in each stretch of STEP characters
                 self._found[order[i]] = at[np.r_[True, np.diff(at // STEP) != 0]]
+
+    @cached_property
+    def codes(self) -> np.ndarray:
+        """The lower-cased text's code points."""
+        return np.frombuffer(self.lower.encode("utf-32-le"), np.uint32)
+
+    def every_occurrence(self, literals: frozenset[str]) -> list[np.ndarray] | None:
+        """Every start offset of each of ``literals`` that occurs, or None unless all of
+        them were looked up in the index's one pass."""
+        if not literals <= self._passed:
+            return None
+        return [self._exact[lit] for lit in self._exact.keys() & literals]
 
     def occurrences(self, literals: frozenset[str]) -> list[np.ndarray]:
         """Where each of ``literals`` that occurs in the text occurs: sorted start offsets,
@@ -399,18 +439,58 @@ def _automaton(literals: frozenset[str]) -> Any:
     return automaton
 
 
+#: A pattern whose literals lie at most this many characters after its matches' start is
+#: tried only where a match can start (``re.match`` at each such offset) when that is
+#: cheaper than scanning its stretches (design choice).
+ANCHOR = 16
+#: What one ``re.match`` call costs, in characters of a ``re`` scan (roughly, on the
+#: keyword-salad benchmark; design choice).
+CALL_COST = 8
+
+
+def candidate_starts(index: LiteralIndex, needed: Plan) -> list[int] | None:
+    """Every offset of the indexed text where a match can start, in order, when the
+    pattern's literals lie close to its matches' start (at most ``ANCHOR`` characters) and
+    trying each offset costs less than scanning :func:`candidate_regions`; else None.
+    Exact: these bounds are the pattern's own, and a match may read to the text's end."""
+    if max(part.before for part in needed.parts) > ANCHOR:
+        return None
+    found = [(part.before, index.every_occurrence(part.literals)) for part in needed.parts]
+    if any(at is None for _, at in found):
+        return None
+    tries = sum((before + 1) * len(x) for before, at in found for x in at)  # type: ignore[union-attr]
+    if tries == 0:
+        return []
+    regions = _region_arrays(index, needed)
+    scanned = 0 if regions is None else int((regions[2] - regions[0]).sum())
+    if tries > scanned:
+        return None
+    starts = np.unique(np.concatenate(
+        [x - d for before, at in found for x in at for d in range(before + 1)]))  # type: ignore[union-attr]
+    starts = starts[np.searchsorted(starts, 0):]
+    if needed.first is not None:  # only where the text has a character a match starts with
+        first = np.array([ord(ch) for ch in needed.first], np.uint32)
+        starts = starts[np.isin(index.codes[starts], first)]
+    return starts.tolist() if len(starts) * CALL_COST <= scanned else None
+
+
 def candidate_regions(index: LiteralIndex, needed: Plan) -> list[tuple[int, int, int]]:
     """Stretches ``(a, b, e)`` of the indexed text to search: every match starts in
     ``[a, b)`` of one of them and reads nothing past ``e``. Stretches whose reading
     overlaps are merged (scanning the gap costs no more than reading it twice)."""
+    regions = _region_arrays(index, needed)
+    return [] if regions is None else list(zip(*(x.tolist() for x in regions), strict=True))
+
+
+def _region_arrays(index: LiteralIndex, needed: Plan) -> tuple[np.ndarray, ...] | None:
     if not index.occurrences(needed.literals):
-        return []
+        return None
     parts = [r for part in needed.parts if (r := _regions(index, part)) is not None]
     a, b, e = (np.concatenate(x) for x in zip(*parts, strict=True))
     if len(parts) > 1:
         order = np.argsort(a, kind="stable")
         a, b, e = _merge(a[order], b[order], e[order])
-    return list(zip(a.tolist(), b.tolist(), e.tolist(), strict=True))
+    return a, b, e
 
 
 def _merge(a: np.ndarray, b: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
