@@ -56,6 +56,34 @@ def test_normalised_offsets_map_back():
     assert n.original[s:e] == "包\u200b治 百 病"
 
 
+def test_normaliser_scans_equal_their_plain_forms():
+    """The normaliser's scans open with a character class (re skips to it quickly); on
+    random texts of the characters they read, they find what the plain forms, written
+    here as the module documents them, find."""
+    import itertools
+    import random
+
+    from nksim.evidence import _normalise as n
+
+    cjk, noise, zw = n._CJK, n._CJK_NOISE, n._ZERO_WIDTH
+    delete = re.compile(rf"(?<=[{cjk}])[{noise}]+(?=[{cjk}])|[{zw}]"
+                        r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]")
+    spaced = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
+    leet = re.compile(r"(?<![\w@$])[a-z](?=[a-z0-9@$]*[0134578@$])[a-z0-9@$]{2,}(?![\w@$])")
+    rng = random.Random(3)
+    alphabet = "包治百病 \u3000\u200b\u200d\u0301·*.-_aBcxyz013@$，。\n\t"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
+        deleted = {i for m in delete.finditer(text) for i in range(*m.span())}
+        edits = n._deletions(text)
+        assert {i for a, b, _ in edits for i in range(a, b)} == deleted, text
+        assert all(x[1] <= y[0] for x, y in itertools.pairwise(edits))  # sorted, apart
+        assert [m.span() for m in n._LETTER_SPACED.finditer(text)] == \
+            [m.span() for m in spaced.finditer(text)], text
+        assert [m.span() for m in n._LEET_WORD.finditer(text)] == \
+            [m.span() for m in leet.finditer(text)], text
+
+
 @pytest.mark.parametrize(
     "text",
     [

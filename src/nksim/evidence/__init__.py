@@ -25,19 +25,9 @@ from ._claims_eval import (
     load_labelled_claims,
 )
 from ._classify import INDICATIONS, PRODUCT_TYPES, Classification, classify_study
-from ._client import (
-    BASE_URL,
-    DEFAULT_FIELDS,
-    DEFAULT_QUERY,
-    Page,
-    RegistryClient,
-    RegistryError,
-    check_params,
-)
 from ._corpus import CorpusText, load_corpus
 from ._countries import normalize_country
 from ._dates import PartialDate, parse_partial_date
-from ._fetch import fetch_to_store
 from ._landscape import (
     PHASE_BUCKETS,
     DataSource,
@@ -50,6 +40,20 @@ from ._normalise import Normalised, normalise
 from ._record import Intervention, StudyRecord, parse_study
 from ._snapshot import Snapshot, demo_snapshot_path, load_snapshot
 from ._store import FetchInfo, StudyStore, default_data_dir, default_store_path
+
+# the registry client (httpx: 0.05 s to import) is imported when first used, so that a
+# claim check does not wait for it
+_LAZY = dict.fromkeys(["BASE_URL", "DEFAULT_FIELDS", "DEFAULT_QUERY", "Page", "RegistryClient",
+                       "RegistryError", "check_params"], "._client") | {"fetch_to_store": "._fetch"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_LAZY[name], __name__), name)
+
 
 __all__ = [
     "Claim",

@@ -97,11 +97,13 @@ def _cx(name: str) -> re.Pattern[str]:
 
 
 def _finditer(
-    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None
+    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None, guard: bool = False
 ) -> Iterator[re.Match[str]]:
     """``rx.finditer(text)`` on normalised ``text``, run only where a match can lie: near
-    the literals every match contains (``index``: where they occur in this text; see
-    :func:`~._prefilter.candidate_regions`)."""
+    the literals every match contains (``index``: where they occur in this text), tried
+    where a match can start (:func:`~._prefilter.candidate_starts`) or scanned over
+    stretches (:func:`~._prefilter.candidate_regions`; with ``guard``, by the pattern
+    with a first-character guard, made when first needed)."""
     needed = plan(rx.pattern, rx.flags)
     if needed is None:
         yield from rx.finditer(text)
@@ -116,8 +118,9 @@ def _finditer(
                 last_end = m.end()
                 yield m
         return
+    finditer = (first_char_guard(rx) if guard else rx).finditer
     for a, b, e in candidate_regions(index, needed):
-        for m in rx.finditer(text, a, e):
+        for m in finditer(text, a, e):
             if m.start() >= b:
                 break
             if m.start() >= last_end:
@@ -566,10 +569,8 @@ def _pattern_matches(
     """Matches of the rule's patterns (at most MAX_COUNT per pattern)."""
     index = index or LiteralIndex(text)
     for pattern in rule.patterns:
-        if len(text) > GUARD_FROM:
-            pattern = first_char_guard(pattern)  # the same matches, found faster
         n = 0
-        for m in _finditer(pattern, text, index):
+        for m in _finditer(pattern, text, index, guard=len(text) > GUARD_FROM):
             if m.end() > m.start() and not m.group().isspace():
                 n += 1
                 yield m.start(), m.end(), ""

@@ -32,20 +32,23 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 # separators that evaders put inside Chinese words; sentence punctuation (，。、！？：；“”)
 # is kept because it carries structure
 _CJK_NOISE = r"\s\u3000" + _ZERO_WIDTH + r"·•・*._~|/\\\-+=^'`"
-_DELETE = re.compile(
-    rf"(?<=[{_CJK}])[{_CJK_NOISE}]+(?=[{_CJK}])"  # noise between two Chinese characters
-    rf"|[{_ZERO_WIDTH}]"  # zero-width characters anywhere
-    r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]"  # stray combining marks
-)
+# deleted: zero-width characters and stray combining marks anywhere, and noise between two
+# Chinese characters (found as a Chinese character and the noise after it). Each pattern
+# opens with a character class, which re skips to quickly (a pattern that opens with a
+# look-behind is tried at every position); a test checks them against the plain form.
+_DELETE_ANYWHERE = re.compile(rf"[{_ZERO_WIDTH}\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]")
+_CJK_GAP = re.compile(rf"[{_CJK}]([{_CJK_NOISE}]+)(?=[{_CJK}])")
 #: The longest run of white space left in normalised text; a longer one is padding (more
 #: than any wording needs), which the prefilter's bounds rely on being gone
 MAX_SPACE_RUN = 10
 _LONG_SPACE = re.compile(rf"\s{{{MAX_SPACE_RUN + 1},}}")
 # three or more single letters separated by one space or dot: "c u r e s", "s.a.f.e"
-_LETTER_SPACED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
+# (the first letter, then a look-behind: not preceded by a letter)
+_LETTER_SPACED = re.compile(
+    r"[A-Za-z](?<![A-Za-z]{2})[ .\-_*·](?:[A-Za-z][ .\-_*·])+[A-Za-z](?![A-Za-z])")
 _SPACED_SEP = re.compile(r"[ .\-_*·]")
 # lower-case words with digits or symbols standing for letters: "cur3s", "r1sk-fr33", "s@fe"
-_LEET_WORD = re.compile(r"(?<![\w@$])[a-z](?=[a-z0-9@$]*[0134578@$])[a-z0-9@$]{2,}(?![\w@$])")
+_LEET_WORD = re.compile(r"[a-z](?<![\w@$][a-z])(?=[a-z0-9@$]*[0134578@$])[a-z0-9@$]{2,}(?![\w@$])")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s"})  # fmt: skip
 
@@ -252,6 +255,21 @@ def _apply_edits(
     return "".join(pieces), new_s, new_e
 
 
+def _deletions(text: str) -> list[tuple[int, int, str]]:
+    """Edits deleting zero-width characters and stray combining marks, and the noise
+    between two Chinese characters (joined where they overlap)."""
+    spans = sorted([m.span() for m in _DELETE_ANYWHERE.finditer(text)]
+                   + [m.span(1) for m in _CJK_GAP.finditer(text)])
+    edits: list[tuple[int, int, str]] = []
+    for a, b in spans:
+        if edits and a < edits[-1][1]:
+            if b > edits[-1][1]:
+                edits[-1] = (edits[-1][0], b, "")
+        else:
+            edits.append((a, b, ""))
+    return edits
+
+
 def normalise(text: str) -> Normalised:
     """Normalise ``text`` for matching (see the module docstring); linear time."""
     n = len(text)
@@ -261,7 +279,7 @@ def normalise(text: str) -> Normalised:
     #    Cyrillic/Greek look-alikes, traditional -> simplified, U+3000 -> space
     out = text.translate(_CHARMAP)
     # 2. deletions: zero-width characters, stray combining marks, noise inside Chinese words
-    edits = [(m.start(), m.end(), "") for m in _DELETE.finditer(out)]
+    edits = _deletions(out)
     out, starts, ends = _apply_edits(out, starts, ends, edits)
     # 3. letter spacing: "c u r e s" -> "cures"
     edits = []
