@@ -57,9 +57,9 @@ def test_normalised_offsets_map_back():
 
 
 def test_normaliser_scans_equal_their_plain_forms():
-    """The normaliser's scans open with a character class (re skips to it quickly); on
-    random texts of the characters they read, they find what the plain forms, written
-    here as the module documents them, find."""
+    """The normaliser's scans open with a character class (re skips to it quickly), and
+    its pinyin words are a trie; on random texts of the characters they read, they find
+    what the plain forms, written here as the module documents them, find."""
     import itertools
     import random
 
@@ -82,6 +82,15 @@ def test_normaliser_scans_equal_their_plain_forms():
             [m.span() for m in spaced.finditer(text)], text
         assert [m.span() for m in n._LEET_WORD.finditer(text)] == \
             [m.span() for m in leet.finditer(text)], text
+    # pinyin words: a trie of the syllables and joined phrases, against the plain list
+    words = sorted(n._SYLLABLES | set(n._PINYIN_JOINED), key=len, reverse=True)
+    pinyin = re.compile("(?:" + "|".join(words) + r")(?![a-z])")
+    letters = "".join(sorted(set("".join(words)))) + " -"
+    for _ in range(3000):
+        text = " ".join(rng.choice(words)[: rng.randint(1, 9)] + "".join(
+            rng.choice(letters) for _ in range(rng.randint(0, 3))) for _ in range(8))
+        assert [m.span() for m in n._PINYIN_WORD.finditer(text)] == \
+            [m.span() for m in pinyin.finditer(text)], text
 
 
 @pytest.mark.parametrize(

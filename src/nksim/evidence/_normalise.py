@@ -100,13 +100,25 @@ _PINYIN_JOINED = {k.replace(" ", ""): v for k, v in _PINYIN.items()}
 _SYLLABLES = {s for k in _PINYIN for s in k.split()}
 _MAX_SYLLABLES = max(len(k) for k in _PINYIN_SEQ)
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(65, 91)})
-# candidate pinyin words (looked up in the lower-cased text; plain literals scan fast)
-# (no leading look-behind, so that re can skip ahead on the first letters; a match preceded
-# by a letter is dropped afterwards)
-_PINYIN_WORD = re.compile(
-    r"(?:" + "|".join(sorted(_SYLLABLES | set(_PINYIN_JOINED), key=len, reverse=True)) + r")"
-    r"(?![a-z])"
-)
+
+
+def _alternation(words: list[str]) -> str:
+    """A regular expression matching exactly one of ``words`` (plain letters), written as a
+    trie (``b(?:ao|ai)``): re follows one branch per letter instead of trying every word."""
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(word[1:])
+    alternatives = []
+    for first, rests in sorted(by_first.items()):
+        longer = [rest for rest in rests if rest]
+        tail = f"(?:{_alternation(longer)})" + ("?" if "" in rests else "") if longer else ""
+        alternatives.append(re.escape(first) + tail)
+    return "|".join(alternatives)
+
+
+# candidate pinyin words (looked up in the lower-cased text; no leading look-behind, so that
+# re can skip ahead on the first letters; a match preceded by a letter is dropped afterwards)
+_PINYIN_WORD = re.compile(f"(?:{_alternation(sorted(_SYLLABLES | set(_PINYIN_JOINED)))})(?![a-z])")
 _PINYIN_GAP = re.compile(r"[\s\-'.]*\Z")
 
 

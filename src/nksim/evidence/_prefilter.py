@@ -299,11 +299,19 @@ _UNGUARDED: dict[tuple[str, int], str] = {}
 
 
 @cache
+def _parsed(pattern: str, flags: int) -> Any:
+    """The parse tree of ``pattern`` (read by :func:`plan` and :func:`_first`), or None."""
+    try:
+        return _p.parse(pattern, flags)
+    except Exception:  # pragma: no cover - patterns are validated when loaded
+        return None
+
+
+@cache
 def _first(pattern: str, flags: int) -> frozenset[str] | None:
     """The characters a match of ``pattern`` can start with (:func:`_first_chars`)."""
-    try:
-        tree = _p.parse(pattern, flags)
-    except Exception:  # pragma: no cover - patterns are validated when loaded
+    tree = _parsed(pattern, flags)
+    if tree is None:  # pragma: no cover - patterns are validated when loaded
         return None
     first = _first_chars(list(tree.data)) if tree.getwidth()[0] > 0 else None
     return None if first is None else frozenset(first)
@@ -337,9 +345,8 @@ def plan(pattern: str, flags: int) -> Plan | None:
     """The :class:`Plan` of ``pattern``, or None when no literal is required."""
     if (pattern, flags) in _UNGUARDED:
         return plan(_UNGUARDED[pattern, flags], flags)
-    try:
-        tree = _p.parse(pattern, flags)
-    except Exception:  # pragma: no cover - patterns are validated when loaded
+    tree = _parsed(pattern, flags)
+    if tree is None:  # pragma: no cover - patterns are validated when loaded
         return None
     need = _req(list(tree.data), {})
     if need is None or not _good(_literals(need)):
