@@ -16,7 +16,9 @@ Workloads, each about 1,000,000 characters:
              that steps into a digit run, two digit repeats that can split one run): found
              by the hostile-input review of session 13 (18 s before this session)
 
-Each is timed after one warm-up call (best of two). The first call of a fresh process is
+Each is timed after one warm-up call (best of two), and through the command line
+(``nksim check-claim --file``, a new process each time: median and slowest of three). The
+first call of a fresh process is
 timed separately, each in its own new Python process (``cold``): importing
 ``nksim.evidence``, then one call on a short English text, a short Chinese text, a Chinese
 text with a negator before a match (the only case that loads jieba's dictionary), and 1 MB
@@ -30,9 +32,11 @@ import json
 import os
 import platform
 import random
+import statistics
 import string
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,6 +122,24 @@ def cold_start(text: str) -> dict[str, object]:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in best.items()}
 
 
+def through_cli(text: str, runs: int = 3) -> dict[str, float]:
+    """Wall-clock seconds of ``nksim check-claim --file`` on ``text``, each run a new
+    process (start-up, imports, compiling the patterns and loading what the text needs
+    included): median and slowest of ``runs``."""
+    nksim = Path(sys.executable).with_name("nksim")
+    command = [str(nksim)] if nksim.exists() else [sys.executable, "-m", "nksim.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "text.txt"
+        path.write_text(text, encoding="utf-8")
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run([*command, "check-claim", "--file", str(path)], check=True,
+                           stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - t)
+    return {"median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3)}
+
+
 def main() -> None:
     work = workloads()
     results: dict[str, object] = {"cold": {}, "workloads": {}}
@@ -143,8 +165,10 @@ def main() -> None:
             "max_count": max((f.count for f in r.flags), default=0),
             "explanation_chars": len(r.explanation),
         }
+        cli = results["workloads"][name]["cli"] = through_cli(text)  # type: ignore[index]
         flags = len(r.flags)
-        print(f"{name:9s} {len(text):>9,d} chars {best:6.2f} s {r.verdict:13s} flags={flags}")
+        print(f"{name:10s} {len(text):>9,d} chars {best:6.2f} s {r.verdict:13s} flags={flags:<3d}"
+              f" command line {cli['median_s']:5.2f} s (slowest {cli['max_s']:.2f} s)")
     results["machine"] = {
         "python": platform.python_version(),
         "cpu": platform.processor(),

@@ -347,7 +347,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     must find exactly the matches of a search of the whole text."""
     import random
 
-    from nksim.evidence._claims import _finditer, _rule_literals
+    from nksim.evidence._claims import PREFILTER_FROM, _finditer, _rule_literals
     from nksim.evidence._corpus import load_corpus
     from nksim.evidence._normalise import MAX_SPACE_RUN
     from nksim.evidence._prefilter import LiteralIndex, candidate_starts, first_char_guard, plan
@@ -369,11 +369,12 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     dense = "cures all cancers, no side effects. 绝对安全，包治百病" * 500  # literals < STEP apart
     # the rules' own examples with every space widened to the longest run left: matches
     # as long as the bounds allow
-    widened = " ".join(x for r in rules for x in r.examples).replace(" ", " " * MAX_SPACE_RUN)
+    widened = " ".join(x for r in rules for x in r.examples * 2).replace(" ", " " * MAX_SPACE_RUN)
     planned = tried = 0
     for text in (salad, spaced, dense, widened, corpus, corpus.upper(),
-                 *(normalise(p).text for p in padded)):
+                 *((normalise(p).text + ". ") * 400 for p in padded)):
         assert max(map(len, re.findall(r"\s+", text))) <= MAX_SPACE_RUN
+        assert len(text) >= PREFILTER_FROM  # shorter texts are searched whole
         # literals found in one pass (Aho-Corasick), or each when first asked for
         for index in (LiteralIndex(text, _rule_literals()), LiteralIndex(text)):
             for rule in rules:
@@ -403,11 +404,11 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
 ])
 def test_prefilter_edge_cases_found_in_review(pattern, flags, text):
     """Cases a review found where the prefiltered search missed a match (fixed)."""
-    from nksim.evidence._claims import _finditer
+    from nksim.evidence._claims import PREFILTER_FROM, _finditer
     from nksim.evidence._prefilter import LiteralIndex, required_literals
 
     rx = re.compile(pattern, flags)
-    text = normalise(text * 3).text
+    text = normalise(text * (PREFILTER_FROM // len(text) + 1)).text  # long: prefiltered
     assert required_literals(pattern, flags) is not None
     expected = [m.span() for m in rx.finditer(text)]
     assert expected
@@ -571,6 +572,51 @@ def test_jieba_dictionary_copy_gives_jiebas_dictionary(tmp_path):
     copy.write_bytes(copy.read_bytes()[:5000])  # damaged
     assert run() == expected
     assert copy.stat().st_size > 1_000_000  # made again
+
+
+_PRELOAD = """
+import json
+from nksim.evidence._claims import _rule_literals
+from nksim.evidence._prefilter import _parsed
+print(json.dumps({"literals": len(_rule_literals()), "parsed": _parsed.cache_info().currsize}))
+"""
+
+
+def test_prefilter_plans_copied_to_the_cache_are_the_plans_worked_out(tmp_path):
+    """The rules' plans are worked out by the first process and read back by the next ones
+    from nksim's cache folder (no pattern parsed); the copy holds what working them out
+    gives, and a damaged copy is ignored and made again."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from nksim.evidence import _prefilter as pf
+    from nksim.evidence._rules import claim_rules
+
+    env = dict(os.environ, NKSIM_CACHE_DIR=str(tmp_path))
+
+    def run() -> dict:
+        p = subprocess.run([sys.executable, "-c", _PRELOAD], capture_output=True, text=True,
+                           env=env, timeout=120, check=True)
+        return json.loads(p.stdout.splitlines()[-1])
+
+    first = run()  # no copy: every pattern parsed, and the copy written
+    (path,) = (tmp_path / "prefilter").iterdir()
+    assert first["parsed"] > 150
+    assert run() == {"literals": first["literals"], "parsed": 0}  # read from the copy
+
+    def worked_out(pattern: str, flags: int) -> tuple:
+        tree = re._parser.parse(pattern, flags)
+        chars = pf._first_chars(list(tree.data)) if tree.getwidth()[0] > 0 else None
+        return pf._make_plan(pattern, flags), None if chars is None else frozenset(chars)
+
+    stored = pf._read_plans(path)
+    keys = {(rx.pattern, rx.flags) for rule in claim_rules().rules for rx in rule.patterns}
+    assert stored == {k: worked_out(*k) for k in keys}
+    path.write_text("[[", encoding="utf-8")  # damaged
+    assert run()["parsed"] > 150
+    assert pf._read_plans(path) == stored
 
 
 def _starts_with_digit_run(items) -> bool:

@@ -37,6 +37,7 @@ from ._prefilter import (
     candidate_starts,
     first_char_guard,
     plan,
+    preload,
     required_literals,
 )
 from ._rules import ClaimRule, ClaimRules, claim_rules
@@ -52,6 +53,7 @@ MAX_SUPPRESSED = 30  # suppressed matches listed in the result; the rest are cou
 MAX_DETECTOR_SENTENCES = 400  # sentences with a treatment verb examined by the detectors
 MAX_COUNT = 1000  # matches of one pattern counted; beyond this the count is reported as ">="
 GUARD_FROM = 20_000  # characters; longer texts are scanned with first-character guards
+PREFILTER_FROM = 5_000  # characters; shorter texts are searched whole, without the prefilter
 
 # Combination with the learned component (chosen on the train and dev splits only, see
 # docs/evidence.md and ``python -m nksim.evidence._claims_tune``): a text is flagged by the
@@ -104,7 +106,7 @@ def _finditer(
     where a match can start (:func:`~._prefilter.candidate_starts`) or scanned over
     stretches (:func:`~._prefilter.candidate_regions`; with ``guard``, by the pattern
     with a first-character guard, made when first needed)."""
-    needed = plan(rx.pattern, rx.flags)
+    needed = plan(rx.pattern, rx.flags) if len(text) >= PREFILTER_FROM else None
     if needed is None:
         yield from rx.finditer(text)
         return
@@ -178,8 +180,10 @@ def _found_anywhere(rx: re.Pattern[str], text: str, index: LiteralIndex | None =
 def _rule_literals() -> frozenset[str]:
     """The prefilter's literals of every rule pattern, looked up in one pass over a text
     (those of other patterns are looked up when first needed)."""
-    return frozenset(lit for rule in claim_rules().rules for rx in rule.patterns
-                     for lit in (required_literals(rx.pattern, rx.flags) or ()))
+    patterns = [rx for rule in claim_rules().rules for rx in rule.patterns]
+    preload(patterns)
+    return frozenset(lit for rx in patterns for lit in (required_literals(rx.pattern, rx.flags)
+                                                        or ()))
 
 
 _NCT = re.compile(r"(?<![A-Za-z0-9])NCT\d{8}(?!\d)", _I)  # also right after Chinese
@@ -890,7 +894,7 @@ def check_claim(
     norm: Normalised = normalise(text)
     t = norm.text
     lang = language or detect_language(t)
-    index = LiteralIndex(t, _rule_literals())
+    index = LiteralIndex(t, _rule_literals() if len(t) >= PREFILTER_FROM else frozenset())
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
     # a seller's voice: "we/our", booking or offers. A price alone is not one (news
     # reports prices); it counts, with "you", only for rules that need a sales pitch.
