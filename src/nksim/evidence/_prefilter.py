@@ -7,7 +7,8 @@ and also how far such an occurrence can lie from a match's start and how far the
 can read past it (each top-level alternative with its own bounds). The checker finds
 where the literals occur (:class:`LiteralIndex`: one Aho-Corasick pass over the text for
 the rules' literals) and runs each pattern only on the stretches of text where a match
-can lie (:func:`candidate_regions`).
+can lie (:func:`candidate_regions`), or, when its literals lie close to a match's start,
+only at the offsets where a match can start (:func:`candidate_starts`).
 
 The bounds are exact on normalised text, where a run of white space is at most
 ``MAX_SPACE_RUN`` characters long (``_normalise``). Where a pattern has no bound of its
@@ -286,8 +287,8 @@ def first_char_guard(rx: re.Pattern[str], most: int = 60) -> re.Pattern[str]:
     skips the other positions of a text quickly instead of trying the pattern at each
     (twice as fast for such a pattern on a text where its literals are everywhere).
     ``rx`` itself when its first characters are not a short list. Made once per pattern
-    (cached), and only for long texts: parsing and compiling every rule pattern again
-    costs about 0.05 s."""
+    (cached), and only for long texts: compiling every rule pattern again costs about
+    0.05 s."""
     first = _first(rx.pattern, rx.flags)
     if not first or len(first) > most:
         return rx
@@ -347,7 +348,7 @@ class Plan(NamedTuple):
 
     literals: frozenset[str]
     parts: tuple[Anchor, ...]
-    first: frozenset[str] | None = None
+    first: frozenset[str] | None
 
 
 def plan(pattern: str, flags: int) -> Plan | None:
@@ -535,7 +536,8 @@ def candidate_starts(index: LiteralIndex, needed: Plan) -> list[int] | None:
     """Every offset of the indexed text where a match can start, in order, when the
     pattern's literals lie close to its matches' start (at most ``ANCHOR`` characters) and
     trying each offset costs less than scanning :func:`candidate_regions`; else None.
-    Exact: these bounds are the pattern's own, and a match may read to the text's end."""
+    Exact on normalised text: these bounds are the pattern's own (no ``MARGIN`` premise),
+    and a match may read on to the text's end."""
     if max(part.before for part in needed.parts) > ANCHOR:
         return None
     found = [(part.before, index.every_occurrence(part.literals)) for part in needed.parts]
