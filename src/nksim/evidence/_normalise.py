@@ -15,6 +15,8 @@ character by character, so lengths and offsets hold.
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -98,7 +100,7 @@ _PINYIN = {
 _PINYIN_SEQ = {tuple(k.split()): v for k, v in _PINYIN.items()}
 _PINYIN_JOINED = {k.replace(" ", ""): v for k, v in _PINYIN.items()}
 _SYLLABLES = {s for k in _PINYIN for s in k.split()}
-_MAX_SYLLABLES = max(len(k) for k in _PINYIN_SEQ)
+_PINYIN_PREFIXES = {k[:n] for k in _PINYIN_SEQ for n in range(1, len(k) + 1)}
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(65, 91)})
 
 
@@ -143,7 +145,7 @@ def _pinyin_edits(text: str) -> list[tuple[int, int, str]]:
         best = None
         seq = [w]
         j = i
-        while len(seq) <= _MAX_SYLLABLES:
+        while tuple(seq) in _PINYIN_PREFIXES:  # no phrase starts so: nothing to extend
             if tuple(seq) in _PINYIN_SEQ:
                 best = (j, _PINYIN_SEQ[tuple(seq)])
             if j + 1 >= len(words) or not _PINYIN_GAP.match(text, words[j][1], words[j + 1][0]):
@@ -177,32 +179,62 @@ def _t2s_table() -> dict[str, str]:
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f300-\U0001faff]")
 
 
+def _char_out(ch: str) -> str:
+    """What the one-to-one character map makes of ``ch``: look-alike letters, traditional
+    characters, U+3000 and emoji, full-width and compatibility forms (NFKC), accents."""
+    if ch in _HOMOGLYPHS:
+        return _HOMOGLYPHS[ch]
+    if ch in _t2s_table():
+        return _t2s_table()[ch]
+    if ch == "\u3000" or _EMOJI.match(ch):  # an emoji often stands between words
+        return " "
+    n = unicodedata.normalize("NFKC", ch)
+    out = n if len(n) == 1 else ch
+    d = unicodedata.normalize("NFD", out)
+    if len(d) > 1 and all(unicodedata.combining(c) for c in d[1:]):
+        out = d[0]  # "é" -> "e"; "ǎ" -> "a" (pinyin tones)
+    return _HOMOGLYPHS.get(out, out)
+
+
 class _CharMap(dict):  # type: ignore[type-arg]
     """A ``str.translate`` table computed lazily, one character at a time (1 to 1)."""
 
     def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        out = ch
-        if ch in _HOMOGLYPHS:
-            out = _HOMOGLYPHS[ch]
-        elif ch in _t2s_table():
-            out = _t2s_table()[ch]
-        elif ch == "\u3000" or _EMOJI.match(ch):  # an emoji often stands between words
-            out = " "
-        else:
-            n = unicodedata.normalize("NFKC", ch)
-            if len(n) == 1:
-                out = n
-            d = unicodedata.normalize("NFD", out)
-            if len(d) > 1 and all(unicodedata.combining(c) for c in d[1:]):
-                out = d[0]  # "é" -> "e"; "ǎ" -> "a" (pinyin tones)
-            if out in _HOMOGLYPHS:
-                out = _HOMOGLYPHS[out]
-        self[code] = out
+        out = self[code] = _char_out(chr(code))
         return out
 
 
-_CHARMAP = _CharMap()
+#: The characters the map changes, worked out for every code point
+#: (:func:`_write_changed_file` writes it; a test compares it with :func:`_char_out`)
+_CHANGED_FILE = Path(__file__).parent / "data" / "charmap.json.gz"
+# kept as they are, listed so that translating them is a dict hit: ASCII and Latin-1, CJK
+# punctuation, the CJK ideographs, full-width forms
+_COMMON = [*range(0x250), *range(0x3000, 0x3100), *range(0x3400, 0xA000), *range(0xFF00, 0xFFF0)]
+
+
+@lru_cache(maxsize=1)
+def _char_table() -> dict[int, str]:
+    """The ``str.translate`` table: read from the shipped list of changed characters (a
+    character looked up one at a time costs about 1.5 us, which 1 MB of different
+    characters would pay a million times), or lazily when it was made with another version
+    of Unicode than this Python's."""
+    try:
+        with gzip.open(_CHANGED_FILE, "rt", encoding="utf-8") as fh:
+            stored = json.load(fh)
+    except (OSError, ValueError):  # pragma: no cover - shipped with the package
+        return _CharMap()
+    if stored["unicode"] != unicodedata.unidata_version:  # pragma: no cover - other Pythons
+        return _CharMap()
+    table = {int(code): out for code, out in stored["changed"].items()}
+    for code in _COMMON:
+        table.setdefault(code, chr(code))
+    return table
+
+
+def _changed_chars() -> dict[int, str]:
+    """Every code point the map changes, with what it becomes (about 2 s)."""
+    return {code: out for code in range(0x110000) if not 0xD800 <= code < 0xE000
+            and (out := _char_out(chr(code))) != chr(code)}
 
 
 @dataclass(frozen=True)
@@ -289,7 +321,7 @@ def normalise(text: str) -> Normalised:
     ends = starts + 1
     # 1. one-to-one character map: full-width and compatibility forms (NFKC), accents,
     #    Cyrillic/Greek look-alikes, traditional -> simplified, U+3000 -> space
-    out = text.translate(_CHARMAP)
+    out = text.translate(_char_table())
     # 2. deletions: zero-width characters, stray combining marks, noise inside Chinese words
     edits = _deletions(out)
     out, starts, ends = _apply_edits(out, starts, ends, edits)
@@ -313,3 +345,11 @@ def normalise(text: str) -> Normalised:
              for m in _LONG_SPACE.finditer(out)]
     out, starts, ends = _apply_edits(out, starts, ends, edits)
     return Normalised(original=text, text=out, starts=starts, ends=ends)
+
+
+def _write_changed_file() -> None:
+    """Write :data:`_CHANGED_FILE` (after a change to the map, or for a new Unicode)."""
+    data = {"unicode": unicodedata.unidata_version,
+            "changed": {str(k): v for k, v in sorted(_changed_chars().items())}}
+    _CHANGED_FILE.write_bytes(gzip.compress(json.dumps(data, ensure_ascii=False).encode(),
+                                            mtime=0))
