@@ -14,7 +14,13 @@ Workloads, each about 1,000,000 characters:
              (6.5 s for this text before session 13)
   digit_gaps distinct random digit runs of 350 after "package" and "helped" (a lazy gap
              that steps into a digit run, two digit repeats that can split one run): found
-             by the hostile-input review of session 13 (18 s before this session)
+             by the hostile-input review of session 13 (18 s before that session)
+  distinct   a million different code points, shuffled, with a negated Chinese red flag
+             every 1,000 characters (each character went once through the normaliser's
+             Python-level character map: 2.3-2.8 s through the command line before session
+             14; found by its hostile-input review)
+  pinyin     "an " repeated (333,000 pinyin syllables that never form a phrase: 1.6 s
+             through the command line before session 14)
 
 Each is timed after one warm-up call (best of two), and through the command line
 (``nksim check-claim --file``, a new process each time: median and slowest of three). The
@@ -61,6 +67,16 @@ def keyword_salad(rng: random.Random, n: int) -> str:
     return "".join(out)[:n]
 
 
+def distinct_code_points(rng: random.Random) -> str:
+    """A million different code points (no surrogates), shuffled, with "不包治百病" (a
+    negated red flag: jieba is loaded) in every 1,000 characters."""
+    codes = [c for c in range(0xA0, 0x110000) if not 0xD800 <= c < 0xE000]
+    rng.shuffle(codes)
+    text = "".join(map(chr, codes[:N]))
+    flag = "不包治百病"
+    return "".join(text[i : i + 1000 - len(flag)] + flag for i in range(0, N, 1000))[:N]
+
+
 def workloads() -> dict[str, str]:
     rng = random.Random(14)
     en = "Our NK cell infusion cures all diseases. 100% safe, no side effects! "
@@ -77,6 +93,8 @@ def workloads() -> dict[str, str]:
         "random": rand,
         "keywords": keyword_salad(rng, N),
         "numbers": (numbers * (N // len(numbers) + 1))[:N],
+        "distinct": distinct_code_points(rng),
+        "pinyin": ("an " * (N // 3 + 1))[:N],
         "digit_gaps": ("cells. " + "".join(
             "package " * 5 + "helped " + "".join(rng.choice(string.digits) for _ in range(350))
             + "x patients " for _ in range(2500)))[:N],
