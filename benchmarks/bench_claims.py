@@ -21,6 +21,10 @@ Workloads, each about 1,000,000 characters:
              14; found by its hostile-input review)
   pinyin     "an " repeated (333,000 pinyin syllables that never form a phrase: 1.6 s
              through the command line before session 14)
+  price_runs distinct runs of 200 digits and commas between "一次一次一次一次一次$" and
+             "shot", after "细胞": two fee patterns gave back the run one digit at a time
+             (3.4-5.0 s through the command line before session 14; found by its second
+             hostile-input review)
 
 Each is timed after one warm-up call (best of two), and through the command line
 (``nksim check-claim --file``, a new process each time: median and slowest of three). The
@@ -94,6 +98,9 @@ def workloads() -> dict[str, str]:
         "numbers": (numbers * (N // len(numbers) + 1))[:N],
         "distinct": distinct_code_points(rng),
         "pinyin": ("an " * (N // 3 + 1))[:N],
+        "price_runs": ("细胞" + "".join(
+            "一次" * 5 + "$1" + "".join(rng.choice(string.digits + ",") for _ in range(200))
+            + "shot" for _ in range(4600)))[:N],
         "digit_gaps": ("cells. " + "".join(
             "package " * 5 + "helped " + "".join(rng.choice(string.digits) for _ in range(350))
             + "x patients " for _ in range(2500)))[:N],
