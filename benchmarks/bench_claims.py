@@ -31,7 +31,8 @@ Each is timed after one warm-up call (best of two), and through the command line
 first call of a fresh process is timed separately, each in its own new Python process
 (``cold``): importing ``nksim.evidence``, then one call on a short English text, a short
 Chinese text, a Chinese text with a negator before a match (the only case that loads
-jieba's dictionary), and 1 MB of random characters. Run: ``python benchmarks/bench_claims.py``; results are written to
+jieba's dictionary), and 1 MB of random characters. Run:
+``python benchmarks/bench_claims.py``; results are written to
 benchmarks/results/claims.json. Research use only.
 """
 
