@@ -101,7 +101,7 @@ def workloads() -> dict[str, str]:
         "pinyin": ("an " * (N // 3 + 1))[:N],
         "price_runs": ("细胞" + "".join(
             "一次" * 5 + "$1" + "".join(rng.choice(string.digits + ",") for _ in range(200))
-            + "shot" for _ in range(4600)))[:N],
+            + "shot" for _ in range(4700)))[:N],
         "digit_gaps": ("cells. " + "".join(
             "package " * 5 + "helped " + "".join(rng.choice(string.digits) for _ in range(350))
             + "x patients " for _ in range(2500)))[:N],
