@@ -629,7 +629,10 @@ def test_prefilter_plans_copied_to_the_cache_are_the_plans_worked_out(tmp_path):
     def worked_out(pattern: str, flags: int) -> tuple:
         tree = re._parser.parse(pattern, flags)
         chars = pf._first_chars(list(tree.data)) if tree.getwidth()[0] > 0 else None
-        return pf._make_plan(pattern, flags), None if chars is None else frozenset(chars)
+        first = None if chars is None else frozenset(chars)
+        lowered = None if chars is None else frozenset(map(pf.lowered, chars))
+        found = pf._make_plan(pattern, flags)
+        return None if found is None else found._replace(first=lowered), first
 
     stored = pf._read_plans(path)
     keys = {(rx.pattern, rx.flags) for rule in claim_rules().rules for rx in rule.patterns}

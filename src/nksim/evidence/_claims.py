@@ -53,7 +53,7 @@ MAX_SUPPRESSED = 30  # suppressed matches listed in the result; the rest are cou
 MAX_DETECTOR_SENTENCES = 400  # sentences with a treatment verb examined by the detectors
 MAX_COUNT = 1000  # matches of one pattern counted; beyond this the count is reported as ">="
 GUARD_FROM = 20_000  # characters; longer texts are scanned with first-character guards
-PREFILTER_FROM = 5_000  # characters; shorter texts are searched whole, without the prefilter
+PREFILTER_FROM = 5_000  # characters; shorter texts are searched whole (design choice)
 
 # Combination with the learned component (chosen on the train and dev splits only, see
 # docs/evidence.md and ``python -m nksim.evidence._claims_tune``): a text is flagged by the

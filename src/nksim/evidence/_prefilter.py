@@ -372,11 +372,13 @@ def _make_plan(pattern: str, flags: int) -> Plan | None:
     if need is None or not _good(_literals(need)):
         return None
     parts = _merged([(lits, before, 0.0, reads) for lits, before, _, reads in need])
-    first = _first(pattern, flags)
     return Plan(frozenset(_literals(need)), tuple(
         Anchor(lits, int(min(before, MARGIN)), int(min(reads, 2 * MARGIN)))
-        for lits, before, _, reads in parts),
-        None if first is None else frozenset(map(lowered, first)))
+        for lits, before, _, reads in parts), _lowered_chars(_first(pattern, flags)))
+
+
+def _lowered_chars(chars: frozenset[str] | None) -> frozenset[str] | None:
+    return None if chars is None else frozenset(map(lowered, chars))
 
 
 def preload(patterns: Iterable[re.Pattern[str]]) -> None:
@@ -417,7 +419,7 @@ def _read_plans(path: Path) -> _Stored | None:
         rows = json.loads(path.read_text(encoding="utf-8"))
         return {(pattern, flags): (None if p is None else Plan(
             frozenset(p["literals"]), tuple(Anchor(frozenset(a), b, c) for a, b, c in p["parts"]),
-            chars(p["first"])), chars(first)) for pattern, flags, p, first in rows}
+            _lowered_chars(chars(first))), chars(first)) for pattern, flags, p, first in rows}
     except Exception:  # missing, truncated or not ours: worked out again
         return None
 
@@ -430,7 +432,7 @@ def _write_plans(path: Path, stored: _Stored) -> None:
 
     rows = [[pattern, flags, None if p is None else {
         "literals": sorted(p.literals), "parts": [[sorted(a.literals), a.before, a.after]
-                                                  for a in p.parts], "first": chars(p.first)},
+                                                  for a in p.parts]},
         chars(first)] for (pattern, flags), (p, first) in stored.items()]
     with contextlib.suppress(OSError):  # a read-only cache: worked out in each process
         write_bytes_atomic(path, json.dumps(rows, ensure_ascii=False).encode("utf-8"))
@@ -464,6 +466,7 @@ class LiteralIndex:
         self._found: dict[str, np.ndarray] = {}  # literals that occur: sorted start offsets
         self._exact: dict[str, np.ndarray] = {}  # the same, every occurrence (those given)
         self._passed = frozenset(literals)  # found in one pass: every occurrence known
+        self._regions: dict[Plan, tuple[np.ndarray, ...] | None] = {}  # _region_arrays
         order = sorted(literals)
         found = np.fromiter(
             itertools.chain.from_iterable(_automaton(literals).iter(self.lower)), np.int64
@@ -548,7 +551,7 @@ def candidate_starts(index: LiteralIndex, needed: Plan) -> list[int] | None:
         return []
     regions = _region_arrays(index, needed)
     scanned = 0 if regions is None else int((regions[2] - regions[0]).sum())
-    if tries > scanned:
+    if tries > scanned:  # surely dearer: not worth listing the offsets to filter them
         return None
     starts = np.unique(np.concatenate(
         [x - d for before, at in found for x in at for d in range(before + 1)]))  # type: ignore[union-attr]
@@ -568,6 +571,14 @@ def candidate_regions(index: LiteralIndex, needed: Plan) -> list[tuple[int, int,
 
 
 def _region_arrays(index: LiteralIndex, needed: Plan) -> tuple[np.ndarray, ...] | None:
+    """The stretches of :func:`candidate_regions` as arrays ``a, b, e``, or None when no
+    literal occurs; kept in the index (:func:`candidate_starts` weighs them first)."""
+    if needed not in index._regions:
+        index._regions[needed] = _stretches(index, needed)
+    return index._regions[needed]
+
+
+def _stretches(index: LiteralIndex, needed: Plan) -> tuple[np.ndarray, ...] | None:
     if not index.occurrences(needed.literals):
         return None
     parts = [r for part in needed.parts if (r := _regions(index, part)) is not None]
