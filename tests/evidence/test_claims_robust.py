@@ -56,6 +56,36 @@ def test_normalised_offsets_map_back():
     assert n.original[s:e] == "包\u200b治 百 病"
 
 
+def test_offset_map_equals_per_character_spans():
+    """The map back to the original keeps each pass's edits; followed back it must give,
+    for every character, the spans a per-character composition of the same edits gives
+    (kept characters map to themselves, a replacement's to all it replaces)."""
+    import random
+
+    rng = random.Random(7)
+    pieces = ["包\u200b治 百 病", "ｃｕｒｅｓ", "c u r e s", "cur3s", "cúré", "bao zhi bai bing",
+              "wanneng", "  " * 9, "\u3000", "NK сеlls", "。", "a", " ", "細胞", "\u0301"]
+    for _ in range(30):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))
+        norm = normalise(text)
+        starts, ends = list(range(len(text))), list(range(1, len(text) + 1))
+        for edits in norm.passes:  # the plain composition, one character at a time
+            new_s, new_e, pos = [], [], 0
+            for a, b, n in zip(edits.a.tolist(), edits.b.tolist(), edits.length.tolist(),
+                               strict=True):
+                new_s += starts[pos:a] + [starts[a]] * n
+                new_e += ends[pos:a] + [ends[b - 1]] * n
+                pos = b
+            starts, ends = new_s + starts[pos:], new_e + ends[pos:]
+        assert len(starts) == len(norm.text)
+        for i in range(len(norm.text)):
+            assert norm.original_span(i, i + 1) == (starts[i], ends[i])
+            j = rng.randint(i + 1, len(norm.text))
+            assert norm.original_span(i, j) == (starts[i], ends[j - 1])
+            assert norm.original_span(i, i) == (starts[i], starts[i])
+        assert norm.original_span(len(norm.text), len(norm.text)) == (len(text), len(text))
+
+
 def test_shipped_character_map_is_the_character_map():
     """The normaliser translates with a shipped list of the characters its map changes (a
     map filled one character at a time costs 1.5 s on 1 MB of different characters); the

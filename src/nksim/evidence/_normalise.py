@@ -7,8 +7,9 @@ accents), traditional characters (``絕對安全``), pinyin (``bao zhi bai bing`
 of spaces between the words of a claim. The checker matches its rules on the normalised
 text and reports every span in the ORIGINAL text through :meth:`Normalised.original_span`.
 
-All passes are linear in the length of the text (``str.translate`` and ``re`` scans; offset
-maps are numpy index arrays composed once per pass). Traditional-to-simplified conversion
+All passes are linear in the length of the text (``str.translate`` and ``re`` scans); the
+map back to the original keeps each pass's edits (not one offset per character) and is
+followed back, pass by pass, only for the spans that are reported. Traditional-to-simplified conversion
 uses OpenCC's character table (``TSCharacters.txt`` of ``opencc-python-reimplemented``)
 character by character, so lengths and offsets hold.
 """
@@ -238,57 +239,79 @@ def _changed_chars() -> dict[int, str]:
 
 
 @dataclass(frozen=True)
+class Edits:
+    """One pass's edits: ``text[a[j]:b[j]]`` replaced by ``length[j]`` characters, sorted
+    and non-overlapping, with where each replacement starts in the pass's output."""
+
+    a: np.ndarray
+    b: np.ndarray
+    length: np.ndarray
+    out_at: np.ndarray  # output offset of each replacement's first character
+    shift: np.ndarray  # output offset minus input offset after each edit
+
+    @classmethod
+    def of(cls, edits: list[tuple[int, int, str]]) -> Edits:
+        count = len(edits)
+        a = np.fromiter((e[0] for e in edits), dtype=np.int64, count=count)
+        b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=count)
+        length = np.fromiter((len(e[2]) for e in edits), dtype=np.int64, count=count)
+        shift = np.cumsum(length - (b - a))
+        return cls(a, b, length, a + shift - length + (b - a), shift)
+
+    def sources(self, p: int) -> tuple[int, int]:
+        """The first and last input character that output character ``p`` comes from (a
+        kept character comes from itself, a replacement's from all it replaces)."""
+        j = int(np.searchsorted(self.out_at, p, side="right")) - 1
+        if j < 0:
+            return p, p
+        if p < self.out_at[j] + self.length[j]:
+            return int(self.a[j]), int(self.b[j]) - 1
+        q = p - int(self.shift[j])
+        return q, q
+
+
+@dataclass(frozen=True)
 class Normalised:
-    """A normalised text and, for each of its characters, the original span it came from."""
+    """A normalised text, and the edits that map each of its characters back to the span
+    of the original text it came from."""
 
     original: str
     text: str
-    starts: np.ndarray
-    ends: np.ndarray
+    passes: tuple[Edits, ...] = ()  # in the order they were made
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in the original text of the normalised span ``[start, end)``."""
         if end <= start:
-            pos = int(self.starts[start]) if start < len(self.starts) else len(self.original)
+            if start >= len(self.text):
+                return len(self.original), len(self.original)
+            pos = self._first(start)
             return pos, pos
-        return int(self.starts[start]), int(self.ends[end - 1])
+        return self._first(start), self._last(end - 1) + 1
 
     def original_text(self, start: int, end: int) -> str:
         s, e = self.original_span(start, end)
         return self.original[s:e]
 
+    def _first(self, p: int) -> int:
+        for edits in reversed(self.passes):
+            p = edits.sources(p)[0]
+        return p
+
+    def _last(self, p: int) -> int:
+        for edits in reversed(self.passes):
+            p = edits.sources(p)[1]
+        return p
+
 
 def _apply_edits(
-    text: str, starts: np.ndarray, ends: np.ndarray, edits: list[tuple[int, int, str]]
-) -> tuple[str, np.ndarray, np.ndarray]:
+    text: str, passes: list[Edits], edits: list[tuple[int, int, str]]
+) -> str:
     """Replace ``text[a:b]`` by ``repl`` for sorted, non-overlapping ``(a, b, repl)`` edits
-    with ``b > a``.
-
-    Kept characters keep their spans; every character of a replacement maps to the
-    union of the spans it replaces. Vectorised: one pass whatever the number of edits.
-    """
+    with ``b > a``, and record them in ``passes`` (each character of a replacement maps
+    back to the union of the characters it replaces; kept characters to themselves)."""
     if not edits:
-        return text, starts, ends
-    n = len(text)
-    a = np.fromiter((e[0] for e in edits), dtype=np.int64, count=len(edits))
-    b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=len(edits))
-    lens = np.fromiter((len(e[2]) for e in edits), dtype=np.int64, count=len(edits))
-    diff = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(diff, a, 1)
-    np.add.at(diff, b, -1)
-    kept = np.flatnonzero(np.cumsum(diff[:-1]) == 0)
-    total = int(lens.sum())
-    if total:
-        edit_of = np.repeat(np.arange(len(edits)), lens)
-        j = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-        # inserted characters sort inside the deleted stretch [a, b), in order
-        keys = np.concatenate([kept.astype(float), a[edit_of] + 0.5 * j / (lens[edit_of] + 1)])
-        order = np.argsort(keys, kind="stable")
-        new_s = np.concatenate([starts[kept], starts[a[edit_of]]])[order]
-        new_e = np.concatenate([ends[kept], ends[b[edit_of] - 1]])[order]
-    else:
-        new_s = starts[kept]
-        new_e = ends[kept]
+        return text
+    passes.append(Edits.of(edits))
     pieces: list[str] = []
     pos = 0
     for x, y, repl in edits:
@@ -296,7 +319,7 @@ def _apply_edits(
         pieces.append(repl)
         pos = y
     pieces.append(text[pos:])
-    return "".join(pieces), new_s, new_e
+    return "".join(pieces)
 
 
 def _deletions(text: str) -> list[tuple[int, int, str]]:
@@ -316,15 +339,13 @@ def _deletions(text: str) -> list[tuple[int, int, str]]:
 
 def normalise(text: str) -> Normalised:
     """Normalise ``text`` for matching (see the module docstring); linear time."""
-    n = len(text)
-    starts = np.arange(n, dtype=np.int64)
-    ends = starts + 1
+    passes: list[Edits] = []
     # 1. one-to-one character map: full-width and compatibility forms (NFKC), accents,
     #    Cyrillic/Greek look-alikes, traditional -> simplified, U+3000 -> space
     out = text.translate(_char_table())
     # 2. deletions: zero-width characters, stray combining marks, noise inside Chinese words
     edits = _deletions(out)
-    out, starts, ends = _apply_edits(out, starts, ends, edits)
+    out = _apply_edits(out, passes, edits)
     # 3. letter spacing: "c u r e s" -> "cures"
     edits = []
     for m in _LETTER_SPACED.finditer(out):
@@ -332,19 +353,19 @@ def normalise(text: str) -> Normalised:
             (m.start() + s.start(), m.start() + s.end(), "")
             for s in _SPACED_SEP.finditer(m.group())
         )
-    out, starts, ends = _apply_edits(out, starts, ends, edits)
+    out = _apply_edits(out, passes, edits)
     # 4. leetspeak inside lower-case words (same length): "cur3s" -> "cures"
     if _LEET_WORD.search(out):
         out = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), out)
     # 5. pinyin scam phrases -> Chinese characters
-    out, starts, ends = _apply_edits(out, starts, ends, _pinyin_edits(out))
+    out = _apply_edits(out, passes, _pinyin_edits(out))
     # 6. padding: a long run of white space (which pushes a claim's words apart, beyond
     #    what the prefilter and a sentence window read) -> one space, or one line break if
     #    it had one (a line break ends a sentence)
     edits = [(m.start(), m.end(), "\n" if "\n" in m.group() else " ")
              for m in _LONG_SPACE.finditer(out)]
-    out, starts, ends = _apply_edits(out, starts, ends, edits)
-    return Normalised(original=text, text=out, starts=starts, ends=ends)
+    out = _apply_edits(out, passes, edits)
+    return Normalised(original=text, text=out, passes=tuple(passes))
 
 
 def _write_changed_file() -> None:
