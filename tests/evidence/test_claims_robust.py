@@ -397,13 +397,23 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     must find exactly the matches of a search of the whole text."""
     import random
 
-    from nksim.evidence._claims import PREFILTER_FROM, _finditer, _rule_literals
+    from nksim.evidence._claims import _rule_literals
     from nksim.evidence._corpus import load_corpus
     from nksim.evidence._normalise import MAX_SPACE_RUN
-    from nksim.evidence._prefilter import LiteralIndex, candidate_starts, first_char_guard, plan
+    from nksim.evidence._prefilter import (
+        PREFILTER_FROM,
+        LiteralIndex,
+        candidate_starts,
+        finditer,
+        first_char_guard,
+        plan,
+    )
     from nksim.evidence._rules import claim_rules
 
     rules = claim_rules().rules
+    # the rules' patterns, and the context word lists (counted by the learned component)
+    patterns = [(r.id, rx) for r in rules for rx in r.patterns] + [
+        (f"context {name}", rx) for name, rx in claim_rules().context.items()]
     words = sorted(_rule_literals())  # the literals the checker finds in one pass
     rng = random.Random(5)
     salad = "".join(rng.choice(words) + rng.choice(" ,.!") + " " for _ in range(12_000))
@@ -427,15 +437,14 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
         assert len(text) >= PREFILTER_FROM  # shorter texts are searched whole
         # literals found in one pass (Aho-Corasick), or each when first asked for
         for index in (LiteralIndex(text, _rule_literals()), LiteralIndex(text)):
-            for rule in rules:
-                for plain in rule.patterns:
-                    needed = plan(plain.pattern, plain.flags)
-                    planned += needed is not None
-                    # tried where a match can start, rather than scanned
-                    tried += needed is not None and candidate_starts(index, needed) is not None
-                    for rx in (plain, first_char_guard(plain)):
-                        assert [m.span() for m in _finditer(rx, text, index)] == \
-                            [m.span() for m in rx.finditer(text)], (rule.id, rx.pattern[:80])
+            for rule_id, plain in patterns:
+                needed = plan(plain.pattern, plain.flags)
+                planned += needed is not None
+                # tried where a match can start, rather than scanned
+                tried += needed is not None and candidate_starts(index, needed) is not None
+                for rx in (plain, first_char_guard(plain)):
+                    assert [m.span() for m in finditer(rx, text, index)] == \
+                        [m.span() for m in rx.finditer(text)], (rule_id, rx.pattern[:80])
     assert planned > 150 * 20  # nearly every pattern is prefiltered
     assert 500 < tried < planned  # both ways are exercised
 
@@ -454,8 +463,12 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
 ])
 def test_prefilter_edge_cases_found_in_review(pattern, flags, text):
     """Cases a review found where the prefiltered search missed a match (fixed)."""
-    from nksim.evidence._claims import PREFILTER_FROM, _finditer
-    from nksim.evidence._prefilter import LiteralIndex, required_literals
+    from nksim.evidence._prefilter import (
+        PREFILTER_FROM,
+        LiteralIndex,
+        finditer,
+        required_literals,
+    )
 
     rx = re.compile(pattern, flags)
     text = normalise(text * (PREFILTER_FROM // len(text) + 1)).text  # long: prefiltered
@@ -463,7 +476,7 @@ def test_prefilter_edge_cases_found_in_review(pattern, flags, text):
     expected = [m.span() for m in rx.finditer(text)]
     assert expected
     for index in (LiteralIndex(text, required_literals(pattern, flags)), LiteralIndex(text)):
-        assert [m.span() for m in _finditer(rx, text, index)] == expected
+        assert [m.span() for m in finditer(rx, text, index)] == expected
 
 
 def test_prefilter_bounds_read_the_parse_tree():

@@ -32,11 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._normalise import Normalised, normalise
 from ._prefilter import (
+    PREFILTER_FROM,
     LiteralIndex,
-    candidate_regions,
-    candidate_starts,
-    first_char_guard,
-    plan,
+    finditer,
     preload,
     required_literals,
 )
@@ -53,7 +51,6 @@ MAX_SUPPRESSED = 30  # suppressed matches listed in the result; the rest are cou
 MAX_DETECTOR_SENTENCES = 400  # sentences with a treatment verb examined by the detectors
 MAX_COUNT = 1000  # matches of one pattern counted; beyond this the count is reported as ">="
 GUARD_FROM = 20_000  # characters; longer texts are scanned with first-character guards
-PREFILTER_FROM = 5_000  # characters; shorter texts are searched whole (design choice)
 
 # Combination with the learned component (chosen on the train and dev splits only, see
 # docs/evidence.md and ``python -m nksim.evidence._claims_tune``): a text is flagged by the
@@ -98,42 +95,10 @@ def _cx(name: str) -> re.Pattern[str]:
     return claim_rules().context[name]
 
 
-def _finditer(
-    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None, guard: bool = False
-) -> Iterator[re.Match[str]]:
-    """``rx.finditer(text)`` on normalised ``text``, run only where a match can lie: near
-    the literals every match contains (``index``: where they occur in this text), tried
-    where a match can start (:func:`~._prefilter.candidate_starts`) or scanned over
-    stretches (:func:`~._prefilter.candidate_regions`; with ``guard``, by the pattern
-    with a first-character guard, made when first needed)."""
-    needed = plan(rx.pattern, rx.flags) if len(text) >= PREFILTER_FROM else None
-    if needed is None:
-        yield from rx.finditer(text)
-        return
-    index = index or LiteralIndex(text)
-    last_end = -1
-    starts = candidate_starts(index, needed)
-    if starts is not None:
-        match = rx.match
-        for p in starts:
-            if p >= last_end and (m := match(text, p)) is not None:
-                last_end = m.end()
-                yield m
-        return
-    finditer = (first_char_guard(rx) if guard else rx).finditer
-    for a, b, e in candidate_regions(index, needed):
-        for m in finditer(text, a, e):
-            if m.start() >= b:
-                break
-            if m.start() >= last_end:
-                last_end = m.end()
-                yield m
-
-
 def _search(
     rx: re.Pattern[str], text: str, index: LiteralIndex | None = None
 ) -> re.Match[str] | None:
-    return next(_finditer(rx, text, index), None)
+    return next(finditer(rx, text, index), None)
 
 
 @lru_cache(maxsize=256)
@@ -574,7 +539,7 @@ def _pattern_matches(
     index = index or LiteralIndex(text)
     for pattern in rule.patterns:
         n = 0
-        for m in _finditer(pattern, text, index, guard=len(text) > GUARD_FROM):
+        for m in finditer(pattern, text, index, guard=len(text) > GUARD_FROM):
             if m.end() > m.start() and not m.group().isspace():
                 n += 1
                 yield m.start(), m.end(), ""
@@ -663,7 +628,7 @@ def _verb_sentences(ctx: _Context, rules: ClaimRules) -> list[int]:
     """Indices of sentences holding a treatment verb (at most MAX_DETECTOR_SENTENCES)."""
     out: list[int] = []
     last = -1
-    for m in _finditer(rules.treat_verbs, ctx.text, ctx.index):
+    for m in finditer(rules.treat_verbs, ctx.text, ctx.index):
         idx = ctx.sentence_index(m.start())
         if idx != last:
             out.append(idx)

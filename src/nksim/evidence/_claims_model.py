@@ -185,9 +185,11 @@ def rule_features(
     scaled by ``HOST_WEIGHT / RULE_WEIGHT`` so that, after the common weight, they weigh
     ``HOST_WEIGHT``."""
     from ._claims_host import host_features, parse_host
+    from ._prefilter import LiteralIndex, finditer
     from ._rules import claim_rules
 
     context = claim_rules().context
+    index = LiteralIndex(prepared)  # prepared text is normalised: prefiltered searches
     out = np.zeros(len(names))
     host_names = tuple(n[5:] for n in names if n.startswith("host:"))
     if host_names:
@@ -211,7 +213,7 @@ def rule_features(
         elif kind == "any_flag":
             out[j] = bool(evidence.flagged)
         elif kind == "context":
-            out[j] = math.log1p(sum(1 for _ in context[what].finditer(prepared)))
+            out[j] = math.log1p(sum(1 for _ in finditer(context[what], prepared, index)))
         elif kind == "subject":
             out[j] = evidence.subject == what
     return out

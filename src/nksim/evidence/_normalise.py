@@ -9,9 +9,9 @@ text and reports every span in the ORIGINAL text through :meth:`Normalised.origi
 
 All passes are linear in the length of the text (``str.translate`` and ``re`` scans); the
 map back to the original keeps each pass's edits (not one offset per character) and is
-followed back, pass by pass, only for the spans that are reported. Traditional-to-simplified conversion
-uses OpenCC's character table (``TSCharacters.txt`` of ``opencc-python-reimplemented``)
-character by character, so lengths and offsets hold.
+followed back, pass by pass, only for the spans that are reported. Traditional-to-simplified
+conversion uses OpenCC's character table (``TSCharacters.txt`` of
+``opencc-python-reimplemented``) character by character, so lengths and offsets hold.
 """
 
 from __future__ import annotations

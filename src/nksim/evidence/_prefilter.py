@@ -30,7 +30,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -608,3 +608,38 @@ def _regions(index: LiteralIndex, part: Anchor) -> tuple[np.ndarray, ...] | None
     # regions are the runs of hits whose reading overlaps
     a, b, e = _merge(hits - part.before, hits + STEP, hits + STEP + part.after)
     return np.maximum(a, 0), b, np.minimum(e, len(index.lower))
+
+
+PREFILTER_FROM = 5_000  # characters; shorter texts are searched whole (design choice)
+
+
+def finditer(
+    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None, guard: bool = False
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` on normalised ``text``, run only where a match can lie: near
+    the literals every match contains (``index``: where they occur in this text), tried
+    where a match can start (:func:`candidate_starts`) or scanned over
+    stretches (:func:`candidate_regions`; with ``guard``, by the pattern
+    with a first-character guard, made when first needed)."""
+    needed = plan(rx.pattern, rx.flags) if len(text) >= PREFILTER_FROM else None
+    if needed is None:
+        yield from rx.finditer(text)
+        return
+    index = index or LiteralIndex(text)
+    last_end = -1
+    starts = candidate_starts(index, needed)
+    if starts is not None:
+        match = rx.match
+        for p in starts:
+            if p >= last_end and (m := match(text, p)) is not None:
+                last_end = m.end()
+                yield m
+        return
+    scan = (first_char_guard(rx) if guard else rx).finditer
+    for a, b, e in candidate_regions(index, needed):
+        for m in scan(text, a, e):
+            if m.start() >= b:
+                break
+            if m.start() >= last_end:
+                last_end = m.end()
+                yield m
