@@ -49,6 +49,18 @@ def test_evasions_are_normalised_and_spans_are_original(text, rule):
     assert flag.span  # and not empty
 
 
+def test_every_rule_pattern_compiles_as_recorded():
+    """Rule patterns are compiled when first used; each must compile, with the flags
+    recorded for it before (the prefilter's plans are keyed by them)."""
+    import re
+
+    from nksim.evidence._rules import FLAGS, claim_rules
+
+    for rule in claim_rules().rules:
+        for rx in rule.patterns:
+            assert rx.compiled.flags == rx.flags == re.compile(rx.pattern, FLAGS).flags
+
+
 def test_normalised_offsets_map_back():
     n = normalise("ＮＫ 細胞 包\u200b治 百 病")
     i = n.text.index("包治百病")
@@ -445,6 +457,13 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
                 for rx in (plain, first_char_guard(plain)):
                     assert [m.span() for m in finditer(rx, text, index)] == \
                         [m.span() for m in rx.finditer(text)], (rule_id, rx.pattern[:80])
+        # a short text is searched whole, but not at all when the index shows that none
+        # of the pattern's literals occurs in it (the pattern is then never compiled)
+        for short in (text[:300], text[4000:4800], text[-2000:]):
+            index = LiteralIndex(short)
+            for rule_id, rx in patterns:
+                assert [m.span() for m in finditer(rx, short, index)] == \
+                    [m.span() for m in rx.finditer(short)], (rule_id, rx.pattern[:80])
     assert planned > 150 * 20  # nearly every pattern is prefiltered
     assert 500 < tried < planned  # both ways are exercised
 

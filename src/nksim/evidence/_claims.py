@@ -859,7 +859,8 @@ def check_claim(
     norm: Normalised = normalise(text)
     t = norm.text
     lang = language or detect_language(t)
-    index = LiteralIndex(t, _rule_literals() if len(t) >= PREFILTER_FROM else frozenset())
+    literals = _rule_literals()  # (and the rule patterns' plans, read from the cache)
+    index = LiteralIndex(t, literals if len(t) >= PREFILTER_FROM else frozenset())
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
     # a seller's voice: "we/our", booking or offers. A price alone is not one (news
     # reports prices); it counts, with "you", only for rules that need a sales pitch.

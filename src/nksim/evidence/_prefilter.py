@@ -33,7 +33,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -281,7 +281,7 @@ def _first_chars(items: list[tuple[object, object]]) -> set[str] | None:
 
 
 @cache
-def first_char_guard(rx: re.Pattern[str], most: int = 60) -> re.Pattern[str]:
+def first_char_guard(rx: PatternLike, most: int = 60) -> PatternLike:
     """``rx`` with a look-ahead for the characters its matches can start with, e.g.
     ``(?=[cmn])(?:\\b(?:many|countless|numerous)...)``: the same matches, but ``re``
     skips the other positions of a text quickly instead of trying the pattern at each
@@ -610,33 +610,53 @@ def _regions(index: LiteralIndex, part: Anchor) -> tuple[np.ndarray, ...] | None
     return np.maximum(a, 0), b, np.minimum(e, len(index.lower))
 
 
+class PatternLike(Protocol):
+    """What :func:`finditer` needs of a pattern: a compiled ``re`` pattern, or a rule's
+    pattern compiled when first used (``_rules.LazyPattern``)."""
+
+    pattern: str
+    flags: int
+
+    def finditer(self, text: str, pos: int = ..., endpos: int = ...) -> Iterator[re.Match[str]]:
+        ...
+
+    def match(self, text: str, pos: int = ..., endpos: int = ...) -> re.Match[str] | None:
+        ...
+
+
 PREFILTER_FROM = 5_000  # characters; shorter texts are searched whole (design choice)
 
 
 def finditer(
-    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None, guard: bool = False
+    rx: PatternLike, text: str, index: LiteralIndex | None = None, guard: bool = False
 ) -> Iterator[re.Match[str]]:
     """``rx.finditer(text)`` on normalised ``text``, run only where a match can lie: near
     the literals every match contains (``index``: where they occur in this text), tried
-    where a match can start (:func:`candidate_starts`) or scanned over
-    stretches (:func:`candidate_regions`; with ``guard``, by the pattern
-    with a first-character guard, made when first needed)."""
-    needed = plan(rx.pattern, rx.flags) if len(text) >= PREFILTER_FROM else None
-    if needed is None:
+    where a match can start (:func:`candidate_starts`) or scanned over stretches
+    (:func:`candidate_regions`; with ``guard``, by the pattern with a first-character
+    guard, made when first needed). A text shorter than ``PREFILTER_FROM`` is searched
+    whole, unless ``index`` shows that none of the literals occurs in it. ``rx`` is not
+    used at all where no match can lie (a rule's pattern is then never compiled)."""
+    needed = plan(rx.pattern, rx.flags)
+    if needed is not None and index is not None and not index.occurrences(needed.literals):
+        return
+    if needed is None or len(text) < PREFILTER_FROM:
         yield from rx.finditer(text)
         return
     index = index or LiteralIndex(text)
     last_end = -1
     starts = candidate_starts(index, needed)
     if starts is not None:
-        match = rx.match
-        for p in starts:
-            if p >= last_end and (m := match(text, p)) is not None:
-                last_end = m.end()
-                yield m
+        if starts:
+            match = rx.match
+            for p in starts:
+                if p >= last_end and (m := match(text, p)) is not None:
+                    last_end = m.end()
+                    yield m
         return
-    scan = (first_char_guard(rx) if guard else rx).finditer
-    for a, b, e in candidate_regions(index, needed):
+    regions = candidate_regions(index, needed)
+    scan = (first_char_guard(rx) if guard and regions else rx).finditer
+    for a, b, e in regions:
         for m in scan(text, a, e):
             if m.start() >= b:
                 break
