@@ -752,3 +752,25 @@ def test_no_pattern_starts_with_an_unguarded_digit_run():
         assert _starts_with_digit_run(_parser.parse(bad, re.I).data), bad
     for good in (r"(?<!\d)\d+大疾病", r"\d{1,3}%", r"up to \d+%"):
         assert not _starts_with_digit_run(_parser.parse(good, re.I).data), good
+
+
+def test_a_claim_check_imports_only_what_it_needs():
+    """``nksim.evidence`` imports its registry client, landscape, corpus and article
+    modules when first used, so that a claim check does not wait for them; every name it
+    exports still resolves."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nksim.evidence import check_claim\n"
+        "check_claim('Our NK cells cure all diseases, 100% safe.')\n"
+        "print(sorted(m for m in sys.modules if m == 'httpx' or m.startswith("
+        "('nksim.evidence._landscape', 'nksim.evidence._article', 'nksim.evidence._store', "
+        "'nksim.evidence._client'))))\n"
+        "import nksim.evidence as ev\n"
+        "print([n for n in ev.__all__ if getattr(ev, n, None) is None])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[:2] == ["[]", "[]"], out
