@@ -144,6 +144,8 @@ def test_normaliser_scans_equal_their_plain_forms():
             [m.span() for m in spaced.finditer(text)], text
         assert [m.span() for m in n._LEET_WORD.finditer(text)] == \
             [m.span() for m in leet.finditer(text)], text
+        if leet.search(text):  # the quick look for a hint of leetspeak finds one
+            assert n._LEET_HINT.search(text), text
     # pinyin words: a trie of the syllables and joined phrases, against the plain list
     words = sorted(n._SYLLABLES | set(n._PINYIN_JOINED), key=len, reverse=True)
     pinyin = re.compile("(?:" + "|".join(words) + r")(?![a-z])")

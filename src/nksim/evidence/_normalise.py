@@ -52,6 +52,9 @@ _LETTER_SPACED = re.compile(
 _SPACED_SEP = re.compile(r"[ .\-_*·]")
 # lower-case words with digits or symbols standing for letters: "cur3s", "r1sk-fr33", "s@fe"
 _LEET_WORD = re.compile(r"[a-z](?<![\w@$][a-z])(?=[a-z0-9@$]*[0134578@$])[a-z0-9@$]{2,}(?![\w@$])")
+# every such word has a letter followed by a digit, @ or $ (where its first non-letter is);
+# looked for first, opening with the rarer characters
+_LEET_HINT = re.compile(r"[0-9@$](?<=[a-z][0-9@$])")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s"})  # fmt: skip
 
@@ -355,7 +358,7 @@ def normalise(text: str) -> Normalised:
         )
     out = _apply_edits(out, passes, edits)
     # 4. leetspeak inside lower-case words (same length): "cur3s" -> "cures"
-    if _LEET_WORD.search(out):
+    if _LEET_HINT.search(out) and _LEET_WORD.search(out):
         out = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), out)
     # 5. pinyin scam phrases -> Chinese characters
     out = _apply_edits(out, passes, _pinyin_edits(out))
