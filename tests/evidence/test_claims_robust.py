@@ -49,16 +49,19 @@ def test_evasions_are_normalised_and_spans_are_original(text, rule):
     assert flag.span  # and not empty
 
 
-def test_every_rule_pattern_compiles_as_recorded():
-    """Rule patterns are compiled when first used; each must compile, with the flags
-    recorded for it before (the prefilter's plans are keyed by them)."""
+def test_every_pattern_compiled_when_first_used_compiles_as_recorded():
+    """Rule patterns and the alternatives of the context word lists are compiled when
+    first used; each must compile, with the flags recorded for it before (the prefilter's
+    plans are keyed by them)."""
     import re
 
-    from nksim.evidence._rules import FLAGS, claim_rules
+    from nksim.evidence._claims import _searched_whole
+    from nksim.evidence._rules import FLAGS, LazyPattern, claim_rules
 
-    for rule in claim_rules().rules:
-        for rx in rule.patterns:
-            assert rx.compiled.flags == rx.flags == re.compile(rx.pattern, FLAGS).flags
+    lazy = [rx for rx in _searched_whole() if isinstance(rx, LazyPattern)]
+    assert {rx for rule in claim_rules().rules for rx in rule.patterns} < set(lazy)
+    for rx in lazy:
+        assert rx.compiled.flags == rx.flags == re.compile(rx.pattern, FLAGS).flags
 
 
 def test_normalised_offsets_map_back():
@@ -667,8 +670,9 @@ print(json.dumps({"literals": len(_rule_literals()), "parsed": _parsed.cache_inf
 
 
 def test_prefilter_plans_copied_to_the_cache_are_the_plans_worked_out(tmp_path):
-    """The rules' plans are worked out by the first process and read back by the next ones
-    from nksim's cache folder (no pattern parsed); the copy holds what working them out
+    """The plans of the patterns the checker searches whole texts with are worked out by
+    the first process and read back by the next ones from nksim's cache folder (no
+    pattern parsed); the copy holds what working them out
     gives, and a damaged copy is ignored and made again."""
     import json
     import os
@@ -676,6 +680,7 @@ def test_prefilter_plans_copied_to_the_cache_are_the_plans_worked_out(tmp_path):
     import sys
 
     from nksim.evidence import _prefilter as pf
+    from nksim.evidence._claims import _searched_whole
     from nksim.evidence._rules import claim_rules
 
     env = dict(os.environ, NKSIM_CACHE_DIR=str(tmp_path))
@@ -699,7 +704,8 @@ def test_prefilter_plans_copied_to_the_cache_are_the_plans_worked_out(tmp_path):
         return None if found is None else found._replace(first=lowered), first
 
     stored = pf._read_plans(path)
-    keys = {(rx.pattern, rx.flags) for rule in claim_rules().rules for rx in rule.patterns}
+    keys = {(rx.pattern, rx.flags) for rx in _searched_whole()}
+    assert {(rx.pattern, rx.flags) for rule in claim_rules().rules for rx in rule.patterns} < keys
     assert stored == {k: worked_out(*k) for k in keys}
     path.write_text("[[", encoding="utf-8")  # damaged
     assert run()["parsed"] > 150

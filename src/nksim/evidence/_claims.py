@@ -34,11 +34,12 @@ from ._normalise import Normalised, normalise
 from ._prefilter import (
     PREFILTER_FROM,
     LiteralIndex,
+    PatternLike,
     finditer,
     preload,
     required_literals,
 )
-from ._rules import ClaimRule, ClaimRules, claim_rules
+from ._rules import ClaimRule, ClaimRules, LazyPattern, claim_rules
 from ._segment import jieba
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,10 +103,10 @@ def _search(
 
 
 @lru_cache(maxsize=256)
-def _alternatives(rx: re.Pattern[str]) -> tuple[re.Pattern[str], ...]:
-    """The top-level alternatives of ``rx``, each compiled on its own (with its own, often
+def _alternatives(rx: re.Pattern[str]) -> tuple[LazyPattern, ...]:
+    """The top-level alternatives of ``rx``, each a pattern of its own (with its own, often
     longer, prefilter literals: one short literal such as "ad" would otherwise make the
-    whole alternation run around every "ad" of a long text)."""
+    whole alternation run around every "ad" of a long text), compiled when first used."""
     parts: list[str] = []
     depth = 0
     in_class = False
@@ -132,7 +133,11 @@ def _alternatives(rx: re.Pattern[str]) -> tuple[re.Pattern[str], ...]:
             start = i + 1
         i += 1
     parts.append(pattern[start:])
-    return tuple(re.compile(p, rx.flags) for p in parts)
+    return tuple(LazyPattern(p, f"an alternative of {rx.pattern[:40]!r}", rx.flags) for p in parts)
+
+
+#: the context word lists looked up in a whole text (:func:`_found_anywhere`)
+_WHOLE_TEXT_CONTEXT = ("first_person", "sales", "cue", "cell_context", "second_person", "price")
 
 
 def _found_anywhere(rx: re.Pattern[str], text: str, index: LiteralIndex | None = None) -> bool:
@@ -141,14 +146,24 @@ def _found_anywhere(rx: re.Pattern[str], text: str, index: LiteralIndex | None =
     return any(_search(alt, text, index) is not None for alt in _alternatives(rx))
 
 
+def _searched_whole() -> list[PatternLike]:
+    """Every pattern the checker searches a whole text with (through the prefilter)."""
+    rules = claim_rules()
+    return [*(rx for rule in rules.rules for rx in rule.patterns), rules.treat_verbs, _CHINA,
+            *(rx for _, rx in _SUBJECTS),
+            *rules.context.values(),  # counted by the learned component
+            *(alt for name in _WHOLE_TEXT_CONTEXT for alt in _alternatives(_cx(name)))]
+
+
 @lru_cache(maxsize=1)
 def _rule_literals() -> frozenset[str]:
     """The prefilter's literals of every rule pattern, looked up in one pass over a text
-    (those of other patterns are looked up when first needed)."""
-    patterns = [rx for rule in claim_rules().rules for rx in rule.patterns]
-    preload(patterns)
-    return frozenset(lit for rx in patterns for lit in (required_literals(rx.pattern, rx.flags)
-                                                        or ()))
+    (those of other patterns are looked up when first needed). Reads the prefilter's plans
+    of every pattern in :func:`_searched_whole` from the cache (working them out reads
+    each pattern's parse tree: about 0.1 s)."""
+    preload(_searched_whole())
+    return frozenset(lit for rule in claim_rules().rules for rx in rule.patterns
+                     for lit in (required_literals(rx.pattern, rx.flags) or ()))
 
 
 _NCT = re.compile(r"(?<![A-Za-z0-9])NCT\d{8}(?!\d)", _I)  # also right after Chinese

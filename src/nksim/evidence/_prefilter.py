@@ -381,7 +381,7 @@ def _lowered_chars(chars: frozenset[str] | None) -> frozenset[str] | None:
     return None if chars is None else frozenset(map(lowered, chars))
 
 
-def preload(patterns: Iterable[re.Pattern[str]]) -> None:
+def preload(patterns: Iterable[PatternLike]) -> None:
     """Read the plans and first characters of ``patterns`` from nksim's cache folder
     (:func:`~nksim._io.cache_dir`), where the first process to need them wrote them: working
     them out reads every pattern's parse tree (about 0.08 s for the rules). The copy is

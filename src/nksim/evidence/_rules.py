@@ -19,9 +19,9 @@ FLAGS = re.IGNORECASE | re.UNICODE
 SEVERITIES = ("high", "medium", "low")
 
 
-def _compile(pattern: str, where: str) -> re.Pattern[str]:
+def _compile(pattern: str, where: str, flags: int = FLAGS) -> re.Pattern[str]:
     try:
-        return re.compile(pattern, FLAGS)
+        return re.compile(pattern, flags)
     except re.error as exc:  # a broken table is a bug in nksim, not a user error
         raise ValueError(f"{where}: bad regular expression: {exc}") from exc
 
@@ -30,24 +30,26 @@ _GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 
 
 class LazyPattern:
-    """A rule's regular expression, compiled when first used: a text is searched only with
-    the patterns whose literals it contains (the prefilter's plans say which, without
-    compiling), and compiling all of the claim rules' patterns costs about 0.06 s a
-    process. ``pattern`` and ``flags`` are those of :func:`re.compile`."""
+    """A regular expression compiled when first used: a text is searched only with the
+    patterns whose literals it contains (the prefilter's plans, read from a cache, say
+    which without compiling), and compiling all of the claim rules' patterns costs about
+    0.06 s a process. ``pattern`` and ``flags`` are those of :func:`re.compile`."""
 
     __slots__ = ("_compiled", "flags", "pattern", "where")
 
-    def __init__(self, pattern: str, where: str) -> None:
+    def __init__(self, pattern: str, where: str, flags: int = FLAGS) -> None:
         self.pattern = pattern
         self.where = where
         self._compiled: re.Pattern[str] | None = None
-        # the flags re.compile records: FLAGS, and those a pattern opens with, e.g. (?s)
-        self.flags = self.compiled.flags if _GLOBAL_FLAGS.match(pattern) else FLAGS
+        # the flags re.compile records: these, and those a pattern opens with, e.g. (?s)
+        self.flags = flags | re.UNICODE
+        if _GLOBAL_FLAGS.match(pattern):
+            self.flags = self.compiled.flags
 
     @property
     def compiled(self) -> re.Pattern[str]:
         if self._compiled is None:
-            self._compiled = _compile(self.pattern, self.where)
+            self._compiled = _compile(self.pattern, self.where, self.flags)
         return self._compiled
 
     def finditer(
