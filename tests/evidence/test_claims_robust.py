@@ -622,16 +622,17 @@ def test_a_match_across_two_windows_of_a_compact_text_hides_nothing():
 
 _SEGMENT = """
 import json, sys
-import jieba as reference
 from nksim.evidence._segment import _copy_path, jieba
-jb = jieba()
-own = reference.Tokenizer()
+jb = jieba()  # imported without pkg_resources: jieba opens its files by their path
+imported = "pkg_resources" in sys.modules
+import pkg_resources  # noqa: F401 - importable again afterwards
+own = jb.Tokenizer()
 own.initialize()  # jieba's own loading, into a second tokenizer
 texts = ["本品绝不是万能的，也不仅仅用于抗衰老", "未经批准的干细胞治疗不得开展",
-         "无论如何都没有副作用"]
+         "无论如何都没有副作用", "蚂蚁金服的员工喜欢吃螺蛳粉"]  # unknown words: the HMM
 print(json.dumps({"same_dict": jb.dt.FREQ == own.FREQ and jb.dt.total == own.total,
                   "same_words": [jb.lcut(t) == own.lcut(t) for t in texts],
-                  "copy": _copy_path(jb).is_file()}))
+                  "copy": _copy_path(jb).is_file(), "pkg_resources": imported}))
 """
 
 
@@ -651,7 +652,8 @@ def test_jieba_dictionary_copy_gives_jiebas_dictionary(tmp_path):
                            env=env, timeout=120, check=True)
         return json.loads(p.stdout.splitlines()[-1])
 
-    expected = {"same_dict": True, "same_words": [True, True, True], "copy": True}
+    expected = {"same_dict": True, "same_words": [True] * 4, "copy": True,
+                "pkg_resources": False}
     assert run() == expected  # no copy yet: jieba's own loading, then the copy is written
     (copy,) = (tmp_path / "jieba").iterdir()
     assert copy.stat().st_size > 1_000_000
