@@ -58,9 +58,11 @@ N = 1_000_000
 def keyword_salad(rng: random.Random, n: int) -> str:
     """``n`` characters of words the rules' prefilter looks for (so that no pattern can skip
     any of the text), with quotes and sentence ends."""
-    from nksim.evidence._claims import _rule_literals
+    from nksim.evidence._prefilter import required_literals
+    from nksim.evidence._rules import claim_rules
 
-    words = sorted(_rule_literals())
+    words = sorted({lit for rule in claim_rules().rules for rx in rule.patterns
+                    for lit in required_literals(rx.pattern, rx.flags) or ()})
     out, size = [], 0
     while size < n:
         word = rng.choice(words)

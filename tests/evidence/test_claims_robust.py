@@ -414,7 +414,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     must find exactly the matches of a search of the whole text."""
     import random
 
-    from nksim.evidence._claims import _rule_literals
+    from nksim.evidence._claims import _whole_text_literals
     from nksim.evidence._corpus import load_corpus
     from nksim.evidence._normalise import MAX_SPACE_RUN
     from nksim.evidence._prefilter import (
@@ -431,7 +431,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     # the rules' patterns, and the context word lists (counted by the learned component)
     patterns = [(r.id, rx) for r in rules for rx in r.patterns] + [
         (f"context {name}", rx) for name, rx in claim_rules().context.items()]
-    words = sorted(_rule_literals())  # the literals the checker finds in one pass
+    words = sorted(_whole_text_literals())  # the literals the checker finds in one pass
     rng = random.Random(5)
     salad = "".join(rng.choice(words) + rng.choice(" ,.!") + " " for _ in range(12_000))
     spaced = "".join(rng.choice(words) + rng.choice([" ", "\n", "\t", "\u3000"])
@@ -453,7 +453,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
         assert max(map(len, re.findall(r"\s+", text))) <= MAX_SPACE_RUN
         assert len(text) >= PREFILTER_FROM  # shorter texts are searched whole
         # literals found in one pass (Aho-Corasick), or each when first asked for
-        for index in (LiteralIndex(text, _rule_literals()), LiteralIndex(text)):
+        for index in (LiteralIndex(text, _whole_text_literals()), LiteralIndex(text)):
             for rule_id, plain in patterns:
                 needed = plan(plain.pattern, plain.flags)
                 planned += needed is not None
@@ -665,9 +665,10 @@ def test_jieba_dictionary_copy_gives_jiebas_dictionary(tmp_path):
 
 _PRELOAD = """
 import json
-from nksim.evidence._claims import _rule_literals
+from nksim.evidence._claims import _whole_text_literals
 from nksim.evidence._prefilter import _parsed
-print(json.dumps({"literals": len(_rule_literals()), "parsed": _parsed.cache_info().currsize}))
+print(json.dumps({"literals": len(_whole_text_literals()),
+                  "parsed": _parsed.cache_info().currsize}))
 """
 
 

@@ -156,13 +156,14 @@ def _searched_whole() -> list[PatternLike]:
 
 
 @lru_cache(maxsize=1)
-def _rule_literals() -> frozenset[str]:
-    """The prefilter's literals of every rule pattern, looked up in one pass over a text
-    (those of other patterns are looked up when first needed). Reads the prefilter's plans
-    of every pattern in :func:`_searched_whole` from the cache (working them out reads
-    each pattern's parse tree: about 0.1 s)."""
-    preload(_searched_whole())
-    return frozenset(lit for rule in claim_rules().rules for rx in rule.patterns
+def _whole_text_literals() -> frozenset[str]:
+    """The prefilter's literals of every pattern in :func:`_searched_whole`, looked up in
+    one pass over a text (a literal of any other pattern is looked up when first needed,
+    by one scan of the text each). Reads their plans from the cache (working them out
+    reads each pattern's parse tree: about 0.1 s)."""
+    patterns = _searched_whole()
+    preload(patterns)
+    return frozenset(lit for rx in patterns
                      for lit in (required_literals(rx.pattern, rx.flags) or ()))
 
 
@@ -604,7 +605,7 @@ def _compact(text: str, sentences: list[tuple[int, int]]) -> _Compact | None:
     if pos > 0.8 * len(text):
         return None
     joined = "\n".join(parts)
-    return _Compact(joined, LiteralIndex(joined, _rule_literals()), starts, shift, mult)
+    return _Compact(joined, LiteralIndex(joined, _whole_text_literals()), starts, shift, mult)
 
 
 def _rule_matches(
@@ -874,7 +875,7 @@ def check_claim(
     norm: Normalised = normalise(text)
     t = norm.text
     lang = language or detect_language(t)
-    literals = _rule_literals()  # (and the rule patterns' plans, read from the cache)
+    literals = _whole_text_literals()  # (and the patterns' plans, read from the cache)
     index = LiteralIndex(t, literals if len(t) >= PREFILTER_FROM else frozenset())
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
     # a seller's voice: "we/our", booking or offers. A price alone is not one (news
