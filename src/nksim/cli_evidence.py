@@ -324,7 +324,7 @@ def _looks_binary(text: str) -> bool:
 
 
 #: the largest claim read from a file or standard input (a web page's text is far smaller;
-#: 1 MB is checked in about a second, docs/evidence.md)
+#: an ordinary 1 MB text is checked in 0.5-0.75 s through the command line: docs/evidence.md)
 MAX_CLAIM_BYTES = 8 * 2**20
 
 
