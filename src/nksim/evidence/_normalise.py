@@ -259,7 +259,7 @@ class Edits:
         b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=count)
         length = np.fromiter((len(e[2]) for e in edits), dtype=np.int64, count=count)
         shift = np.cumsum(length - (b - a))
-        return cls(a, b, length, a + shift - length + (b - a), shift)
+        return cls(a, b, length, b + shift - length, shift)
 
     def sources(self, p: int) -> tuple[int, int]:
         """The first and last input character that output character ``p`` comes from (a
