@@ -97,7 +97,7 @@ def _cx(name: str) -> re.Pattern[str]:
 
 
 def _search(
-    rx: re.Pattern[str], text: str, index: LiteralIndex | None = None
+    rx: PatternLike, text: str, index: LiteralIndex | None = None
 ) -> re.Match[str] | None:
     return next(finditer(rx, text, index), None)
 
