@@ -50,6 +50,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bytecode import compile_bytecode
+
 from nksim.evidence import check_claim
 
 N = 1_000_000
@@ -165,17 +167,6 @@ def through_cli(text: str, runs: int = 3) -> dict[str, float]:
                            stdout=subprocess.DEVNULL)
             times.append(time.perf_counter() - t)
     return {"median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3)}
-
-
-def compile_bytecode() -> None:
-    """Write nksim's bytecode first, as installing a package does: a process that may not
-    write it (``PYTHONDONTWRITEBYTECODE``, set on some machines) would otherwise compile
-    every changed module from source at each start, and that would be timed."""
-    import compileall
-
-    import nksim
-
-    compileall.compile_dir(Path(nksim.__file__).parent, quiet=1)
 
 
 def main() -> None:

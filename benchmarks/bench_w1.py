@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _w1  # noqa: E402
+from _bytecode import compile_bytecode  # noqa: E402
 
 REQ_RATIO = 20.0  # roadrunner per-patient cost / nksim per-patient cost, at 10,000 patients
 REQ_PATIENTS = 10_000
@@ -602,6 +603,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "w1-latest.json")
     args = ap.parse_args(argv)
+    compile_bytecode()  # new processes are timed: nksim's bytecode as installed
     n = args.patients
     n_rr = n if args.rr_patients is None else min(args.rr_patients, n)
     threads_all = args.threads or os.cpu_count() or 1
