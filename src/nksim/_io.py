@@ -35,6 +35,15 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("nksim"))
 
 
+def cache_writable() -> bool:
+    """Whether files can be written in nksim's cache folder (or made where it would be)."""
+    folder = cache_dir()
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+    return False
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path = Path(path)

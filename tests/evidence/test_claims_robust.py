@@ -785,3 +785,57 @@ def test_a_claim_check_imports_only_what_it_needs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")
     assert out[:2] == ["[]", "[]"], out
+
+
+_UNWRITABLE = """
+import json
+from nksim.evidence import check_claim
+from nksim.evidence._claims import _plans_at_hand
+from nksim.evidence._prefilter import _parsed
+short = check_claim("Our NK cells cure all diseases, 100% safe.")
+parsed = _parsed.cache_info().currsize
+long = check_claim("Our NK cells cure all diseases, 100% safe. " * 200)
+print(json.dumps({"short": short.verdict, "long": long.verdict, "at_hand": _plans_at_hand(),
+                  "parsed_for_short": parsed}))
+"""
+
+
+def test_a_cache_that_cannot_be_written_means_no_plans_for_short_texts(tmp_path):
+    """Where nksim's cache folder cannot be written, a short text is searched with every
+    pattern rather than working out ~320 prefilter plans in every process; the verdicts
+    are the same."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = dict(os.environ, NKSIM_CACHE_DIR=str(blocker / "cache"))  # below a file
+    p = subprocess.run([sys.executable, "-c", _UNWRITABLE], capture_output=True, text=True,
+                       env=env, timeout=120, check=True)
+    out = json.loads(p.stdout.splitlines()[-1])
+    assert out == {"short": "likely_scam", "long": "likely_scam", "at_hand": False,
+                   "parsed_for_short": 0}
+
+
+def test_a_span_outside_the_normalised_text_is_an_error():
+    n = normalise("c u r e s")
+    assert n.original_span(0, len(n.text)) == (0, 9)
+    assert n.original_span(len(n.text), len(n.text)) == (9, 9)
+    for start, end in [(0, len(n.text) + 1), (-1, 2), (len(n.text) + 1, len(n.text) + 1)]:
+        with pytest.raises(IndexError):
+            n.original_span(start, end)
+
+
+@pytest.mark.parametrize("text", ["12345.5% of patients reported relief",
+                                  "1,234% of patients showed improvement",
+                                  "1234.5%的患者", "12345.67%患者都已治愈"])
+def test_a_treated_share_does_not_start_inside_a_number(text):
+    """The treated-share patterns of ``efficacy_rate`` start a match only where a number
+    starts (not after a digit, comma or decimal point of a longer one)."""
+    from nksim.evidence._rules import claim_rules
+
+    starts = [m.start() for rx in claim_rules().rule("efficacy_rate").patterns
+              for m in rx.finditer(text)]
+    assert all(s == 0 for s in starts), starts

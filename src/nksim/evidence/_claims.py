@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from nksim._io import cache_writable
+
 from ._normalise import Normalised, normalise
 from ._prefilter import (
     PREFILTER_FROM,
@@ -165,6 +167,15 @@ def _whole_text_literals() -> frozenset[str]:
     preload(patterns)
     return frozenset(lit for rx in patterns
                      for lit in (required_literals(rx.pattern, rx.flags) or ()))
+
+
+@lru_cache(maxsize=1)
+def _plans_at_hand() -> bool:
+    """Read the plans of :func:`_searched_whole` for short texts (searched only with the
+    patterns whose literals they contain), or work them out and write them where nksim's
+    cache folder can be written. Where it cannot, short texts are searched with every
+    pattern instead: that costs less than working out the plans in every process."""
+    return preload(_searched_whole(), compute=cache_writable())
 
 
 _NCT = re.compile(r"(?<![A-Za-z0-9])NCT\d{8}(?!\d)", _I)  # also right after Chinese
@@ -875,8 +886,11 @@ def check_claim(
     norm: Normalised = normalise(text)
     t = norm.text
     lang = language or detect_language(t)
-    literals = _whole_text_literals()  # (and the patterns' plans, read from the cache)
-    index = LiteralIndex(t, literals if len(t) >= PREFILTER_FROM else frozenset())
+    if len(t) >= PREFILTER_FROM:
+        index = LiteralIndex(t, _whole_text_literals())
+    else:
+        _plans_at_hand()
+        index = LiteralIndex(t)
     sentences = _windows(_spans(t, _SENTENCE_END), MAX_SENTENCE) if t else [(0, 0)]
     # a seller's voice: "we/our", booking or offers. A price alone is not one (news
     # reports prices); it counts, with "you", only for rules that need a sales pitch.

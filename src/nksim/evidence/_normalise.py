@@ -284,6 +284,8 @@ class Normalised:
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in the original text of the normalised span ``[start, end)``."""
+        if not 0 <= start <= len(self.text) or not end <= len(self.text):
+            raise IndexError(f"span [{start}, {end}) outside a text of {len(self.text)}")
         if end <= start:
             if start >= len(self.text):
                 return len(self.original), len(self.original)

@@ -63,6 +63,14 @@ class LazyPattern:
     def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         return self.compiled.match(text, pos, endpos)
 
+    def __eq__(self, other: object) -> bool:  # as re.Pattern: by pattern and flags
+        if not isinstance(other, LazyPattern):
+            return NotImplemented
+        return (self.pattern, self.flags) == (other.pattern, other.flags)
+
+    def __hash__(self) -> int:
+        return hash((self.pattern, self.flags))
+
     def __repr__(self) -> str:
         return f"LazyPattern({self.pattern!r})"
 

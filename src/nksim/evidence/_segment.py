@@ -21,6 +21,7 @@ import io
 import logging
 import os
 import sys
+import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -56,9 +57,10 @@ def _without_pkg_resources() -> Iterator[None]:
     already). jieba imports it only to open its own data files, and opens them by their
     path beside its module when it cannot: the same files, without the 0.09 s that
     importing ``pkg_resources`` costs (a ``None`` in ``sys.modules`` makes an import
-    fail, as the import system documents)."""
-    if "pkg_resources" in sys.modules:
-        yield
+    fail, as the import system documents). Only while this is the process's one thread:
+    the shortcut is seen by every thread."""
+    if "pkg_resources" in sys.modules or threading.active_count() > 1:
+        yield  # another thread could import it meanwhile: jieba imports it as it would
         return
     sys.modules["pkg_resources"] = None  # type: ignore[assignment]
     try:
