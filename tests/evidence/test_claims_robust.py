@@ -414,7 +414,7 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     must find exactly the matches of a search of the whole text."""
     import random
 
-    from nksim.evidence._claims import _whole_text_literals
+    from nksim.evidence._claims import _searched_whole, _whole_text_literals
     from nksim.evidence._corpus import load_corpus
     from nksim.evidence._normalise import MAX_SPACE_RUN
     from nksim.evidence._prefilter import (
@@ -428,9 +428,9 @@ def test_prefiltered_search_finds_every_match_on_long_texts():
     from nksim.evidence._rules import claim_rules
 
     rules = claim_rules().rules
-    # the rules' patterns, and the context word lists (counted by the learned component)
-    patterns = [(r.id, rx) for r in rules for rx in r.patterns] + [
-        (f"context {name}", rx) for name, rx in claim_rules().context.items()]
+    # every pattern searched over whole texts: the rules', the context word lists and their
+    # alternatives, the subjects, the treatment verbs
+    patterns = [(f"pattern {i}", rx) for i, rx in enumerate(_searched_whole())]
     words = sorted(_whole_text_literals())  # the literals the checker finds in one pass
     rng = random.Random(5)
     salad = "".join(rng.choice(words) + rng.choice(" ,.!") + " " for _ in range(12_000))
