@@ -1,9 +1,9 @@
 """Start-up of ``nksim simulate`` (issue 13 §3, "a cached start under 1 s of overhead"):
 a cached run of a plain scenario imports neither pandas nor pint (nor dask, which pint
-imports), nor pyarrow.compute; the status table built without pandas is the one pandas
-built; a model's unit and dimension checks are remembered on disk only when they pass,
-under a key that covers its units, formulas and exponents. (The time itself is measured
-in benchmarks/, not here.)
+imports), nor pyarrow.compute, nor the SDE engine; the status table built without pandas
+is the one pandas built; a model's unit and dimension checks are remembered on disk only
+when they pass, under a key that covers its units, formulas and exponents. (The time
+itself is measured in benchmarks/, not here.)
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ try:
 except SystemExit as exc:
     if exc.code:
         raise
-print("IMPORTED", ",".join(m for m in ("pandas", "pint", "dask", "xarray", "pyarrow.compute")
-                          if m in sys.modules))
+print("IMPORTED", ",".join(m for m in ("pandas", "pint", "dask", "xarray", "pyarrow.compute",
+                                       "nksim.engine._sde") if m in sys.modules))
 """
 
 

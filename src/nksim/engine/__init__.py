@@ -19,6 +19,15 @@ from nksim.engine._results import initial_frame as initial_frame
 from nksim.engine._results import parameters_frame as parameters_frame
 from nksim.engine._results import provenance as provenance
 from nksim.engine._results import read_netcdf as read_netcdf
-from nksim.engine._sde import integrate_sde as integrate_sde  # batched SDEs, first passage
 from nksim.engine._simulate import SolverOptions as SolverOptions
 from nksim.engine._simulate import simulate as simulate
+
+
+def __getattr__(name: str) -> object:
+    # the SDE engine (batched SDEs, first passage) is imported when first used: importing
+    # it loads its compiled kernels, which an ODE run does not need
+    if name == "integrate_sde":
+        from nksim.engine._sde import integrate_sde
+
+        return integrate_sde
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
