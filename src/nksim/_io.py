@@ -8,6 +8,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -114,7 +115,7 @@ def _check_output_dir(path: Path, option: str) -> Path:
     if real == cwd or real in cwd.parents:
         raise UserError(f"is the current folder or contains it; it would be replaced as a "
                         f"whole: choose a new folder (got {str(path)!r})", field=option)
-    if target.exists() and not target.is_dir():
+    if _is_other_than_folder(target):
         raise UserError(f"is an existing file, not a folder (got {str(path)!r})", field=option)
     if _foreign(target):
         raise UserError(f"is a folder that nksim did not write and that is not empty; "
@@ -124,9 +125,7 @@ def _check_output_dir(path: Path, option: str) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"{parent} is not a folder (got {str(path)!r})", field=option)
-    if not os.access(parent, os.W_OK | os.X_OK) or \
-            (target.is_dir() and not os.access(target, os.W_OK | os.X_OK)
-             and target.is_dir()):  # (not a folder another nksim run is swapping in)
+    if not os.access(parent, os.W_OK | os.X_OK) or _unwritable_folder(target):
         raise UserError(f"cannot write there (read-only place) (got {str(path)!r})",
                         field=option)
     problem = _cannot_create_in(parent)
@@ -134,6 +133,22 @@ def _check_output_dir(path: Path, option: str) -> Path:
         raise UserError(f"cannot write there (read-only place; {problem}) (got {str(path)!r})",
                         field=option)
     return target
+
+
+def _is_other_than_folder(path: Path) -> bool:
+    """Whether ``path`` is something other than a folder, read in one look: between two
+    (``exists``, then ``is_dir``) another nksim run may move its folder aside."""
+    try:
+        return not stat.S_ISDIR(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _unwritable_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder this process cannot write in, looked at twice: another
+    nksim run may move its folder aside between ``is_dir`` and ``os.access`` (the second
+    look then sees the folder that took its place, or none)."""
+    return all(path.is_dir() and not os.access(path, os.W_OK | os.X_OK) for _ in range(2))
 
 
 def _cannot_create_in(folder: Path) -> str | None:
