@@ -23,6 +23,10 @@ from nksim.engine._simulate import SolverOptions as SolverOptions
 from nksim.engine._simulate import simulate as simulate
 
 
+def __dir__() -> list[str]:
+    return sorted([*globals(), "integrate_sde"])
+
+
 def __getattr__(name: str) -> object:
     # the SDE engine (batched SDEs, first passage) is imported when first used: importing
     # it loads its compiled kernels, which an ODE run does not need
