@@ -278,14 +278,9 @@ def check_claim(
         raise UserError("the claim is empty: give the text of an advert or article")
     if _looks_binary(text):
         raise UserError("the claim looks like binary data, not text")
-    result = run_check(text, language=lang, url=url)
-    needs_registry = "phase" in result.cross_check or any(
-        f.rule == "false_approval" for f in result.flags
-    )
-    if needs_registry and not no_landscape:
-        land = _landscape_for_claims(snapshot, store)
-        if land is not None:
-            result = run_check(text, language=lang, landscape=land, url=url)
+    # the stored landscape is loaded only if the text claims a phase or an approval
+    result = run_check(text, language=lang, url=url, landscape=None if no_landscape else (
+        lambda: _landscape_for_claims(snapshot, store)))
     if as_json:
         _print_json(result.to_dict())
         return

@@ -185,6 +185,27 @@ def test_approval_claims_report_the_landscape():
     assert "APPROVED_FOR_MARKETING" in result.cross_check["approval"]
 
 
+def test_a_landscape_loader_is_called_once_and_only_when_needed():
+    """``landscape`` may be a function that loads one (the command line's stored
+    landscape): the result is the one the landscape itself gives, and the loader is not
+    called for a text that claims no phase, cites no trial and claims no approval."""
+    calls = []
+
+    def load():
+        calls.append(1)
+        return _landscape(phase3=False)
+
+    for text in ("Our NK therapy (NCT98500001) is a phase 3 trial.",
+                 "FDA-approved NK cell infusions"):
+        calls.clear()
+        lazy = check_claim(text, landscape=load)
+        assert lazy.to_dict() == check_claim(text, landscape=_landscape(phase3=False)).to_dict()
+        assert calls == [1]
+    calls.clear()
+    assert check_claim("NK cells patrol the blood.", landscape=load).verdict == "no_red_flags"
+    assert calls == []
+
+
 # ------------------------------------------------------------ precision / recall
 
 

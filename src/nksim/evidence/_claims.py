@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from nksim._io import cache_writable
@@ -752,7 +752,7 @@ def _phase_claim(
     ctx: _Context,
     rule: ClaimRule,
     rules: ClaimRules,
-    landscape: Landscape | None,
+    landscape_of: Callable[[], Landscape | None],
     cross: dict[str, Any],
     lang: str = "en",
 ) -> Iterator[tuple[int, int, str]]:
@@ -771,6 +771,7 @@ def _phase_claim(
                 break
     if not matches and not cited:
         return
+    landscape = landscape_of()
     if landscape is None:
         cross["phase"] = ("没有本地保存的试验登记数据：未核对所称的试验分期或试验" if zh else
                           "no stored landscape: the claimed phase or trial was not checked")
@@ -841,7 +842,7 @@ def _sources_for(rule: ClaimRule, lang: str, china: bool) -> tuple[str, ...]:
 def check_claim(
     text: str,
     *,
-    landscape: Landscape | None = None,
+    landscape: Landscape | Callable[[], Landscape | None] | None = None,
     language: str | None = None,
     learned: bool = True,
     url: str | None = None,
@@ -853,7 +854,9 @@ def check_claim(
     text
         The claim, in English, Chinese (simplified or traditional) or both.
     landscape
-        A stored landscape to cross-check claimed phases, cited NCT IDs and approvals.
+        A stored landscape to cross-check claimed phases, cited NCT IDs and approvals, or
+        a function that loads one (or returns None): it is called once, and only if the
+        text claims a phase, cites a trial or claims an approval.
     language
         ``"en"`` or ``"zh"`` for the explanation (default: detected from the text).
     learned
@@ -883,6 +886,8 @@ def check_claim(
     if language is not None and language not in ("en", "zh"):
         raise ValueError("language must be 'en' or 'zh'")
     rules = claim_rules()
+    # a loader is called once, and only if the text needs the landscape
+    landscape_of = cache(landscape) if callable(landscape) else lambda: landscape
     norm: Normalised = normalise(text)
     t = norm.text
     lang = language or detect_language(t)
@@ -934,7 +939,8 @@ def check_claim(
         if rule.detector == "approval":
             candidates = [(*c, 1) for c in _approval(ctx, rule, rules, suppressed, lang)]
         elif rule.detector == "phase_claim":
-            candidates = [(*c, 1) for c in _phase_claim(ctx, rule, rules, landscape, cross, lang)]
+            candidates = [
+                (*c, 1) for c in _phase_claim(ctx, rule, rules, landscape_of, cross, lang)]
         else:
             candidates = _rule_matches(rule, t, index, capped, compact)
             if rule.detector == "many_diseases":
@@ -985,7 +991,8 @@ def check_claim(
             )
         )
 
-    if landscape is not None and any(f.rule == "false_approval" for f in flags):
+    if any(f.rule == "false_approval" for f in flags) and \
+            (landscape := landscape_of()) is not None:
         sig = landscape.approval_signals()
         n_approved = len(sig["approved_for_marketing_status"])
         cross["approval"] = (
