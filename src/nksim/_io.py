@@ -37,11 +37,12 @@ def cache_dir() -> Path:
 
 
 def cache_writable() -> bool:
-    """Whether files can be written in nksim's cache folder (or made where it would be)."""
+    """Whether files can be written in nksim's cache folder (or made where it would be):
+    tried in it, or in the nearest folder above it that exists (:func:`_cannot_create_in`)."""
     folder = cache_dir()
     for parent in (folder, *folder.parents):
         if parent.exists():
-            return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+            return parent.is_dir() and _cannot_create_in(parent) is None
     return False
 
 

@@ -405,7 +405,7 @@ def preload(patterns: Iterable[PatternLike], compute: bool = True) -> bool:
 
 def known_plan(pattern: str, flags: int) -> Plan | None:
     """The plan of a pattern if it has been worked out or read already, else None."""
-    return _PLANS.get((pattern, flags))
+    return _PLANS.get((_UNGUARDED.get((pattern, flags), pattern), flags))
 
 
 def _preload_path(keys: list[tuple[str, int]]) -> Path:
