@@ -33,7 +33,7 @@ from nksim.biology._decision import (
     Microenvironment,
     NKReceptors,
     TargetLigands,
-    activation_rate_law,
+    activation_probability,
     signals,
 )
 from nksim.biology._serial_killing import KillingParameters
@@ -109,17 +109,24 @@ def apply_escape(nk: NKReceptors, target: TargetLigands, env: Microenvironment,
 
 def nk_kill_factor(esc: EscapeProfile, nk: NKReceptors | None = None,
                    target: TargetLigands | None = None) -> float:
-    """NK activation (closed-form rate law) with escape, relative to without."""
+    """NK activation probability with escape, relative to without.
+
+    Computed with the exact integral (:func:`activation_probability`), not the closed-form
+    rate law: the rate law's logistic stand-in for the normal CDF is close in absolute
+    terms (< 0.01) but not in relative terms where activation is rare (about 0.01 here),
+    and a ratio of two such probabilities was off by up to 4x (shedding 0.5: 0.125 against
+    0.030).
+    """
     nk = nk or NKReceptors()
     target = target or TargetLigands(nkg2d_ligand=1.0, mhc_i=0.5)
     env = Microenvironment()
     sa = math.hypot(_DECISION["sigma_a"], KillingParameters().sigma_cell)  # cells pooled
-    base = activation_rate_law(signals(dataclasses.replace(nk, pd1=max(nk.pd1, esc.nk_pd1)),
-                                       target, env), sigma_a=sa)
+    base = activation_probability(signals(dataclasses.replace(nk, pd1=max(nk.pd1, esc.nk_pd1)),
+                                          target, env), sigma_a=sa)
     if base <= 0:
         raise UserError("the NK cells are not activated by this target even without escape",
                         field="target")
-    return activation_rate_law(signals(*apply_escape(nk, target, env, esc)), sigma_a=sa) / base
+    return activation_probability(signals(*apply_escape(nk, target, env, esc)), sigma_a=sa) / base
 
 
 def cd8_kill_factor(esc: EscapeProfile, mhc_i: float = 1.0) -> float:
