@@ -659,7 +659,7 @@ def finditer(
     starts = candidate_starts(index, needed)
     if starts is not None:
         if starts:
-            match = rx.match
+            match = getattr(rx, "compiled", rx).match  # a LazyPattern's own, without its wrapper
             for p in starts:
                 if p >= last_end and (m := match(text, p)) is not None:
                     last_end = m.end()
