@@ -240,6 +240,71 @@ def test_time_to_event_primary_uses_the_log_rank_test():
     assert p == pytest.approx(lr.p_value, rel=1e-12) and hr == pytest.approx(lr.hazard_ratio)
 
 
+def _paired_result(column, kind, a, b, follow=365.0):
+    """A stub paired trial: arm values ``a`` and ``b`` for the same candidates (arm b in
+    reversed order, so the pairing must go by candidate, not by row)."""
+    import types
+
+    import pandas as pd
+
+    from nksim.trials._setting import Endpoint
+
+    ids = np.arange(a.size)
+
+    def arm(v, order):
+        return types.SimpleNamespace(patients=pd.DataFrame({
+            "status": ["ok"] * v.size, "candidate": ids[order], column: v[order]}))
+
+    return types.SimpleNamespace(
+        endpoints=(Endpoint("primary", column, kind),),
+        arms=[arm(a, ids), arm(b, ids[::-1])],
+        scenario=types.SimpleNamespace(trial=types.SimpleNamespace(
+            design="paired", follow_up_days=follow)))
+
+
+def test_paired_binary_primary_uses_the_exact_mcnemar_test():
+    """In a paired design the power counts what the trial's own analysis rejects: the exact
+    McNemar test on the discordant pairs (here 7 pairs for arm a only, 0 for arm b:
+    p = 2 * 0.5^7), not Fisher's test of two independent arms (p = 0.0137 here)."""
+    from nksim.trials._power import replicate_p_value
+
+    a = np.array([True] * 9 + [False] * 3)
+    b = np.array([True] * 2 + [False] * 10)
+    p, ea, eb = replicate_p_value(_paired_result("resp", "binary", a, b), "primary", None)
+    assert p == pytest.approx(stats.binomtest(7, 7, 0.5).pvalue, rel=1e-12)
+    assert p == pytest.approx(2 * 0.5 ** 7) and (ea, eb) == (9 / 12, 2 / 12)
+
+
+def test_paired_time_to_event_primary_uses_the_stratified_cox_wald_test():
+    """The Wald p of a Cox model stratified by patient, fitted here by lifelines itself."""
+    import pandas as pd
+    from lifelines import CoxPHFitter
+
+    from nksim.trials._power import replicate_p_value
+
+    rng = np.random.default_rng(8)
+    n, follow = 80, 365.0
+    frailty = rng.lognormal(0, 1, n)
+    ta, tb = rng.exponential(150 / frailty), rng.exponential(300 / frailty)
+    result = _paired_result("pfs", "time_to_event", np.where(ta <= follow, ta, np.nan),
+                            np.where(tb <= follow, tb, np.nan), follow)
+    p, hr, _ = replicate_p_value(result, "primary", None)
+    frame = pd.DataFrame({"t": np.minimum(np.r_[ta, tb], follow),
+                          "e": np.r_[ta, tb] <= follow, "arm_a": np.r_[np.ones(n), np.zeros(n)],
+                          "pair": np.r_[np.arange(n), np.arange(n)]})
+    fit = CoxPHFitter().fit(frame, "t", "e", strata=["pair"])
+    assert p == pytest.approx(fit.summary.loc["arm_a", "p"], rel=1e-6)
+    assert hr == pytest.approx(fit.hazard_ratios_["arm_a"], rel=1e-9)
+
+
+def test_power_refuses_trials_that_enrolled_fewer_than_asked():
+    """Too few referred candidates: the trial enrols fewer than n per arm, and the power of
+    that smaller trial must not be reported as the power at n."""
+    with pytest.raises(UserError, match="enrolled only") as err:
+        power_by_simulation(_small_raw(n_candidates=3), [4], run=_run, replicates=1)
+    assert err.value.field == "cohort.n_candidates"
+
+
 @pytest.mark.parametrize("args, field", [
     (["--p0", "0.5", "--p1", "0.3"], "p1"),
     (["--p0", "2", "--p1", "0.3"], "p0"),

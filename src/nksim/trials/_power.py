@@ -226,9 +226,13 @@ class PowerPoint:
 def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, float, float]:
     """``(p value, estimate arm 1, estimate arm 2)`` of one virtual trial's primary test.
 
-    Two or more arms: binary -> Fisher exact (first two arms); time to event -> log-rank.
-    One arm: binary -> exact one-sided binomial test against ``p0``.
+    Two or more arms (the first two compared), as the trial's own comparisons test them:
+    binary -> Fisher exact, or in a paired design the exact McNemar test on the patients
+    analysed in both arms; time to event -> log-rank, or in a paired design the Wald test
+    of the Cox model stratified by patient (estimate: its hazard ratio). One arm: binary
+    -> exact one-sided binomial test against ``p0``.
     """
+    from nksim.trials._comparisons import cox_hazard_ratio, paired_difference
     from nksim.trials._statistics import fisher_exact_test
     from nksim.trials._survival import event_times
     from nksim.trials._trial import analysed_mask
@@ -239,13 +243,15 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
         raise UserError(f"unknown endpoint (known: {', '.join(e.name for e in eps)};"
                         f" got {endpoint!r})", field="endpoint")
     arms = [a for a in result.arms if len(a.patients)]
-    values = []
-    for arm in arms[:2]:
-        mask = analysed_mask(ep, arm.patients)
-        values.append(arm.patients.loc[mask, ep.column].to_numpy())
+    frames = [arm.patients.loc[analysed_mask(ep, arm.patients)] for arm in arms[:2]]
+    paired = len(frames) == 2 and _design(result) == "paired"
+    if paired:  # the same patients in both arms, in the same order
+        common = np.intersect1d(frames[0]["candidate"], frames[1]["candidate"])
+        frames = [f.set_index("candidate").loc[common].reset_index() for f in frames]
+    values = [f[ep.column].to_numpy() for f in frames]
     if ep.kind == "binary":
-        ks = [int(np.sum(v.astype(bool))) for v in values]
-        ns = [v.size for v in values]
+        xs = [v.astype(bool) for v in values]
+        ks, ns = [int(x.sum()) for x in xs], [x.size for x in xs]
         est = [k / n if n else math.nan for k, n in zip(ks, ns, strict=True)]
         if len(arms) == 1:
             if p0 is None:
@@ -253,15 +259,34 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
                                 field="p0")
             p = stats.binomtest(ks[0], ns[0], p0, alternative="greater").pvalue
             return float(p), est[0], math.nan
+        if paired:
+            (xa, xb) = xs
+            table = (int((xa & xb).sum()), int((xa & ~xb).sum()), int((~xa & xb).sum()),
+                     int((~xa & ~xb).sum()))
+            return paired_difference(*table)[3], est[0], est[1]
         p = fisher_exact_test(ks[0], ns[0], ks[1], ns[1])
         return float(getattr(p, "p_value", p)), est[0], est[1]
     if ep.kind == "time_to_event" and len(arms) >= 2:
         follow = result.scenario.trial.follow_up_days
         (da, ea), (db, eb) = (event_times(v.astype(float), follow) for v in values)
-        lr = log_rank(da, ea, db, eb)
-        return lr.p_value, lr.hazard_ratio, math.nan
+        if not paired:
+            lr = log_rank(da, ea, db, eb)
+            return lr.p_value, lr.hazard_ratio, math.nan
+        strata = np.concatenate([frames[0]["candidate"], frames[1]["candidate"]])
+        hr, lo, hi, _ = cox_hazard_ratio(np.r_[da, db], np.r_[ea, eb],
+                                         np.r_[np.ones(da.size), np.zeros(db.size)], strata)
+        if not (0 < lo < hi < math.inf and hr > 0):  # undefined (e.g. an arm without events)
+            return math.nan, hr, math.nan
+        se = math.log(hi / lo) / (2 * stats.norm.ppf(0.975))  # from the 95 % Wald interval
+        return float(2 * stats.norm.sf(abs(math.log(hr)) / se)), hr, math.nan
     raise UserError(f"power needs a binary endpoint, or a time-to-event endpoint with two "
                     f"arms (got {ep.kind!r} with {len(arms)} arm(s))", field="endpoint")
+
+
+def _design(result) -> str:
+    """The trial design of a result ("parallel" when it does not say)."""
+    trial = getattr(getattr(result, "scenario", None), "trial", None)
+    return getattr(trial, "design", "parallel")
 
 
 def _endpoint_list(result) -> tuple:
@@ -310,6 +335,12 @@ def power_by_simulation(raw: dict, ns: Sequence[int], *, run: Callable[[dict], o
         hits, ea, eb = 0, [], []
         for i in range(replicates):
             result = run(scenario_with(raw, n, seed + i))
+            enrolled = min((len(a.patients) for a in result.arms), default=0)
+            if enrolled < n:  # the power would be that of a smaller trial
+                raise UserError(
+                    f"at {n} patients per arm a virtual trial enrolled only {enrolled} in an "
+                    "arm (not enough eligible candidates): set [cohort] n_candidates higher",
+                    field="cohort.n_candidates")
             name = endpoint or _endpoint_list(result)[0].name
             p, a, b = replicate_p_value(result, name, p0)
             hits += int(p < alpha)
