@@ -240,6 +240,11 @@ def test_every_comparison_of_the_run_is_in_the_page(result, summary, html):
     assert "No between-arm comparison" not in text
     for row in rows:
         assert f"{row['endpoint']} {row['arms']} {row['n']} {row['measure']}" in text
+    # the p values are many and unadjusted: the page and summary.json say so, with the count
+    tests = sum(c["p_value"] is not None for c in result.comparisons)
+    assert tests >= 2 and summary["comparisons_note"].startswith(f"{tests} p values")
+    assert "not adjusted for multiple comparisons" in summary["comparisons_note"]
+    assert summary["comparisons_note"] in text
 
 
 # ------------------------------------------------------------------ figures

@@ -250,6 +250,16 @@ def endpoint_table(summary: dict[str, Any], labels: dict[str, str],
             for k in keys]
 
 
+def multiplicity_note(comparisons: list[dict[str, Any]] | None) -> str:
+    """What several unadjusted p values mean ("" for fewer than two)."""
+    n = sum(c.get("p_value") is not None for c in comparisons or [])
+    if n < 2:
+        return ""
+    return (f"{n} p values, each for its own comparison and not adjusted for multiple "
+            f"comparisons: if no arm differed, about {0.05 * n:.1f} of them would fall "
+            "below 0.05 by chance alone. Read them as exploratory.")
+
+
 def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[dict[str, Any]]:
     """The between-arm comparisons of ``summary.json``: ``value`` is arm A minus arm B
     (or A over B for ratios); differences in proportions in percentage points."""

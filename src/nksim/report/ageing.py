@@ -35,7 +35,7 @@ from nksim.report._caveats import MIN_PATIENTS, _endpoint_flags
 from nksim.report._common import figure_png, to_json
 from nksim.report._plots import legend_outside, pyplot, readable_log_axis
 from nksim.report._render import arm_colour, arm_style, figures_context, fmt_number, render
-from nksim.report._tables import comparison_table, endpoint_table
+from nksim.report._tables import comparison_table, endpoint_table, multiplicity_note
 
 DAYS_PER_YEAR = 365.0
 DAYS_PER_MONTH = 30.4375
@@ -672,6 +672,7 @@ def render_html(scenario: AgeingScenario, run: dict[str, Any],
         endpoints=arm_endpoint_table(summary),
         human=sorted(human),
         comparisons=comparison_rows(summary),
+        comparisons_note=multiplicity_note(summary.get("comparisons")),
         paired_rows=paired_rows(summary),
         figures=figures_context(figures),
         flags=implausible_results(summary, scenario),

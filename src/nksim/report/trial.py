@@ -42,6 +42,7 @@ from nksim.report._tables import (
     consort_flow,
     declared_rules,
     endpoint_table,
+    multiplicity_note,
     plain,
 )
 from nksim.trials import Panel
@@ -66,6 +67,7 @@ def trial_summary(result, scenario_raw: dict[str, Any] | None = None) -> dict[st
                       "excluded_by_criterion": reasons},
         "arms": result.summary(),
         "comparisons": list(getattr(result, "comparisons", None) or []),
+        "comparisons_note": multiplicity_note(getattr(result, "comparisons", None)),
         "notes": result.notes,
         "definitions": "docs/trials.md (endpoints), docs/trials-statistics.md (intervals)",
         "versions": versions(),
@@ -260,6 +262,7 @@ def render_html(result, summary: dict[str, Any],
         table1=baseline_table(result),
         endpoints=endpoint_table(summary, labels, {e.name: e.kind for e in result.endpoints()}),
         comparisons=comparison_table(summary, labels),
+        comparisons_note=summary["comparisons_note"],
         figures=figures_context(figures),
         limits_note=limits_note,
         flags=implausible_results(result, summary, panels, series, labels),
