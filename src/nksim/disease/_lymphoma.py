@@ -89,8 +89,8 @@ def tumour_component() -> Component:
         ),
         parameters=(
             Parameter("lym_r", GROWTH_RATE, "1/day",
-                      "net growth rate of r/r LBCL (calibrated; Kimmel 2021 range "
-                      "0.01-0.5/d)", LYMPHOMA_CALIBRATION, bounds=(0.0, 2.0)),
+                      "net growth rate of r/r LBCL (calibrated; below Kimmel 2021's "
+                      "range 0.01-0.5/d)", LYMPHOMA_CALIBRATION, bounds=(0.0, 2.0)),
             Parameter("lym_K", 2e6, "cell/uL", "carrying capacity (~1e13 cells for 70 kg; "
                       "assumption, only keeps growth finite beyond the lethal burden)",
                       LYMPHOMA_ASSUMPTION, bounds=(1.0, 1e9)),

@@ -26,8 +26,8 @@ STEIN_FOLDX_CAPACITY = Citation(
     "A finite proliferative burst of infused CAR-T cells, as in Stein's fold-expansion "
     "(Stein 2019 [V-src]: Cmax = C0 x foldx, typical foldx 3900): proliferation of the "
     "effector pool is damped (Hill 4) as its realised fold expansion since infusion "
-    "approaches cart_foldx = 3900, so that the peak is about the smaller of a dose-limited "
-    "and a target-limited level.",
+    "approaches cart_foldx (3900 in this variant; the default 1e9 sets no limit), so that the "
+    "peak is about the smaller of a dose-limited and a target-limited level.",
     verified="assumption",
     doi="10.1002/psp4.12388",
     note="The anchor value (foldx 3900) is V-src; the mechanism is an nksim assumption. "
