@@ -96,6 +96,21 @@ def test_extinction_on_a_state_with_a_source_is_refused():
     render_markdown(toy().with_extinction({"x": 1.0}))
 
 
+def test_multi_letter_names_render_as_one_upright_name():
+    """``chemo`` is one name, not the product c h e m o (which would also clash with e);
+    Greek names stay letters, one-letter names stay italic."""
+    model = toy(states=(State("age", "day", "age", 0.0), State("y", "cell", "y", 5.0)),
+                parameters=(Parameter("chemo", 0.7, "1/day", "rate", SRC),
+                            Parameter("lambda", 0.2, "1/day", "decay", SRC),
+                            Parameter("k_on_x", 1.0, "dimensionless", "factor", SRC)),
+                equations={"age": "1", "y": "chemo*k_on_x*y - lambda*y"})
+    text = render_markdown(model)
+    assert r"\frac{d\,\mathrm{age}}{dt} = 1" in text
+    dy = next(line for line in text.splitlines() if line.startswith(r"$$\frac{d\,y}"))
+    for part in (r"\mathrm{chemo}", r"k_{\mathrm{on\_x}}", r"\lambda"):
+        assert part in dy, dy
+
+
 def test_extinction_on_a_source_is_refused_even_when_the_structure_is_cached():
     compile_model(toy())  # the structure is now cached
     with pytest.raises(UserError, match="source term"):
@@ -176,7 +191,7 @@ def test_render_markdown_lists_everything(name):
     lines = text.splitlines()
     for s in model.states:
         assert any(line.startswith(f"| {s.name} | {s.unit} |") for line in lines), s.name
-        assert f"\\frac{{d{s.name}}}{{dt}}" in text
+        assert f"\\frac{{d\\,{s.name}}}{{dt}}" in text
     for p in model.parameters:
         row = [line for line in lines if line.startswith(f"| {p.name} |")]
         assert len(row) == 1, p.name

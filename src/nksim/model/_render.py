@@ -13,10 +13,21 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", 
           "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega"}
 
 
+def _latex_part(text: str) -> str:
+    """A Greek letter, a one-letter symbol (digits after it as a subscript: ``r1`` is r_1),
+    or upright text (``chemo`` is one name, not the product c h e m o)."""
+    if text in _GREEK:
+        return f"\\{text}"
+    if len(text) == 1:
+        return text
+    if text[0].isalpha() and text[1:].isdigit():
+        return f"{text[0]}_{{{text[1:]}}}"
+    return "\\mathrm{" + text.replace("_", "\\_") + "}"
+
+
 def _latex_name(name: str) -> str:
     head, _, sub = name.partition("_")
-    head = f"\\{head}" if head in _GREEK else head
-    return f"{head}_{{{sub}}}" if sub else head
+    return f"{_latex_part(head)}_{{{_latex_part(sub)}}}" if sub else _latex_part(head)
 
 
 def _fmt(value: float) -> str:
@@ -28,11 +39,11 @@ def _fmt(value: float) -> str:
 def render_markdown(model: Model) -> str:
     """States, parameters (units, bounds, sources), expressions and equations of ``model``."""
     sm = symbolic(model)
-    names = {s: sp.Symbol(_latex_name(sm.name_of(s)))
-             for s in (*sm.states, *sm.parameters, *sm.expressions)}
+    names = {s: _latex_name(sm.name_of(s)) for s in (*sm.states, *sm.parameters,
+                                                      *sm.expressions)}
 
     def tex(expr: sp.Expr) -> str:
-        return sp.latex(expr.xreplace(names))
+        return sp.latex(expr, symbol_names=names, mul_symbol="dot")  # BPRE·CARNK, not BPRECARNK
 
     lines = [f"# {model.name}: {model.title}", "", model.description, ""]
     if model.parameter_set:
@@ -54,7 +65,7 @@ def render_markdown(model: Model) -> str:
             lines.append(f"- ${_latex_name(name)} = {tex(expr)}$ ({model.expressions[name][2]})")
     lines += ["", f"## Equations (time in {model.time_unit})", ""]
     for sym, expr in zip(sm.states, sm.rhs_display, strict=True):
-        lines.append(f"$$\\frac{{d{_latex_name(sm.name_of(sym))}}}{{dt}} = {tex(expr)}$$")
+        lines.append(f"$$\\frac{{d\\,{_latex_name(sm.name_of(sym))}}}{{dt}} = {tex(expr)}$$")
         lines.append("")
     if model.observables:
         lines += ["## Observables", "", "| observable | formula | unit | meaning |",
