@@ -24,7 +24,8 @@ MODELS = ["depillis2005", "depillis2006", "depillis2009"]
 TIGHT = SolverOptions(rtol=1e-10, atol=1e-10, threads=1)
 
 # (id, model, parameter set, doses, end time, tumour cleared): boluses in every model, an
-# infusion in 2006 and 2009, and tumours that are cleared (the SBML extinction event fires).
+# infusion in 2006 and 2009, tumours that are cleared (the SBML extinction event fires), and
+# doses that coincide (one SBML event per time of change, see tests/test_sbml_doses.py).
 SCENARIOS = {
     "2005-nn-cd8-bolus": ("depillis2005", "nn", (Dose("L", 5e4, 10.0),), 35.0, False),
     "2005-ll-cleared": ("depillis2005", "ll", (), 35.0, True),
@@ -41,6 +42,15 @@ SCENARIOS = {
         (Dose("M", 1.0, 1.0, every=3.0, count=4), Dose("M", 3.0, 14.0, duration=3.0),
          Dose("I", 5e5, 2.0, every=7.0, count=2), Dose("L", 1e9, 5.0)),
         30.0, True,
+    ),
+    # boluses at one time (5 + 3 into M), back-to-back IL-2 infusions (one ends as the next
+    # starts) and an amount with a unit, the reviewer's reproductions
+    "2006-coinciding-doses": (
+        "depillis2006", "patient9",
+        (Dose("M", 5.0, 7.0), Dose("M", 3.0, 7.0),
+         Dose("I", 1e5, 1.0, every=1.0, count=3, duration=1.0),
+         Dose("M", "2 drug_unit", 2.0, duration=1.0)),
+        20.0, False,
     ),
 }
 

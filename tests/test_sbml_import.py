@@ -217,9 +217,20 @@ def _with_rate_of(m):
     r.setMath(_math("rateOf(X)"))
 
 
+def _with_constraint(m):
+    """A constraint that the solution violates from the start: nksim cannot check it."""
+    c = m.createConstraint()
+    c.setId("enough")
+    c.setMath(_math("X > 100"))
+    c.setMessage('<message><p xmlns="http://www.w3.org/1999/xhtml">\n  X must exceed 100\n'
+                 '</p></message>', True)
+
+
 @pytest.mark.parametrize("change, message", [
     (_with_algebraic, "algebraic rules cannot be solved for k in closed form"),
     (_with_delay, "delay() is not supported"),
+    (_with_constraint, "constraints are not supported (constraint 'enough': X > 100, "
+                       "'X must exceed 100')"),
 ])
 def test_unsupported_features_are_refused_by_name(change, message):
     doc, m = _new()
@@ -232,6 +243,20 @@ def test_unsupported_features_are_refused_by_name(change, message):
         from_sbml(_text(doc), name="sbml_t_refused")
     assert message in str(err.value) and err.value.field == "model.file"
     assert "\n" not in str(err.value)
+
+
+def test_constraint_without_maths_is_ignored():
+    """SBML L3V2: a constraint without maths has no effect (as in SBML Test Suite case 01247);
+    X' = -k X is then read as usual."""
+    doc, m = _new()
+    _compartment(m, "c", 1.0)
+    _species(m, "X", "c", amount=1.0)
+    _parameter(m, "k", 0.5)
+    _reaction(m, "r", [("X", 1)], [], "k*X")
+    m.createConstraint()
+    model = from_sbml(_text(doc), name="sbml_t_empty_constraint")
+    res = simulate(model, [2.0], options=TIGHT)
+    assert res.dataset["X"].values[0, -1] == pytest.approx(math.exp(-1.0), rel=1e-8)
 
 
 def test_rate_of_is_the_rate_of_change():

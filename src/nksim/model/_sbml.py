@@ -4,12 +4,14 @@ States become species (amounts, ``hasOnlySubstanceUnits``) in a unit compartment
 with rate rules; named expressions become assignment rules; parameters keep their
 units (SBML unit definitions built from the pint units) and their source as notes.
 Optionally, dose records become SBML events (boluses add to the species, infusions
-switch a rate parameter on and off) and extinction thresholds become events that
-set the population to zero, matching what the nksim engine does.
+switch a rate parameter on and off; every change due at one time is one event) and
+extinction thresholds become events that set the population to zero, matching what the
+nksim engine does.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 import libsbml
@@ -17,6 +19,7 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from nksim.dosing import Dose
+from nksim.errors import UserError
 from nksim.model._declaration import Model, safe_identifier
 from nksim.model._symbolic import TIME_SYMBOL, symbolic
 from nksim.units import parse_unit, registry
@@ -227,7 +230,7 @@ def to_sbml(
         rule.setVariable(safe_identifier(name))
         expr = parse(formula, table, f"{model.name}: observable {name}")
         _check(rule.setMath(b.math(expr)), f"assignment rule {name}")
-    doses = list(doses)
+    doses = _absolute_doses(model, doses)
     infused = sorted({d.state for d in doses if d.duration > 0})
     for name in infused:
         b.parameter(
@@ -240,8 +243,8 @@ def to_sbml(
         if s.name in infused:
             text = f"({text}) + infusion_{sym}"
         _check(rule.setMath(b.math(text)), f"rate rule {s.name}")
-    for k, (t, target, assignment) in enumerate(_dose_events(doses)):
-        _event(b, f"dose_{k}", f"time >= {t!r}", target, assignment, fire_at_start=True)
+    for k, (t, assignments) in enumerate(_dose_events(doses)):
+        _event(b, f"dose_{k}", f"time >= {t!r}", assignments, fire_at_start=True)
     if model.events:  # the model's own events (e.g. imported from SBML)
         from nksim.model._symbolic import parse
 
@@ -278,8 +281,7 @@ def to_sbml(
                     b,
                     f"extinction_{sym}",
                     f"{sym} < {s.extinction!r}",
-                    str(sym),
-                    "0",
+                    {str(sym): "0"},
                     fire_at_start=False,
                 )
     if b.no_kind:
@@ -293,24 +295,61 @@ def to_sbml(
     return libsbml.writeSBMLToString(b.doc)
 
 
-def _dose_events(doses: list[Dose]) -> list[tuple[float, str, str]]:
-    """(time, variable, new value formula) for each administration."""
+def _absolute_doses(model: Model, doses: Iterable[Dose]) -> list[Dose]:
+    """Dose records with their amounts as numbers in the target state's unit.
+
+    Amounts with a unit are converted as the engine converts them
+    (:meth:`nksim.dosing.Dose.resolved`); per-kg and per-m² amounts need a patient,
+    which an SBML file does not have, and are refused.
+    """
+    units = {s.name: s.unit for s in model.states}
     out = []
+    for k, d in enumerate(doses):
+        if d.state not in units:
+            raise UserError(f"unknown state {d.state!r} (states: {', '.join(units)})",
+                            field=f"doses[{k}].state")
+        if d.basis != "flat":
+            per = "per kg of body weight" if d.basis == "per_kg" else "per m² of body surface"
+            raise UserError(
+                f"dose {str(d.amount)!r} into {d.state} is {per}, and an SBML export has no "
+                f"patient: give the amount for one patient (Dose.resolved({units[d.state]!r}, "
+                "covariates))", field=f"doses[{k}].amount")
+        out.append(d.resolved(units[d.state], field=f"doses[{k}].amount"))
+    return out
+
+
+def _dose_events(doses: list[Dose]) -> list[tuple[float, dict[str, str]]]:
+    """``(time, {variable: new value formula})``, one entry per time at which doses change
+    something, in time order.
+
+    All changes due at one time are one event: the boluses into a state are summed, and so
+    are the changes of its infusion rate (an infusion that ends when the next one starts
+    changes nothing). Separate SBML events at one time would each compute their new value
+    from the values at the trigger time, so the last one to execute would undo the others.
+    """
+    changes: defaultdict[float, defaultdict[str, float]] = defaultdict(
+        lambda: defaultdict(float))
     for d in doses:
         sid = safe_identifier(d.state)
         for t in d.times():
             if d.duration > 0:
-                out.append((float(t), f"infusion_{sid}", f"infusion_{sid} + {d.rate!r}"))
-                out.append(
-                    (float(t + d.duration), f"infusion_{sid}", f"infusion_{sid} - {d.rate!r}")
-                )
+                changes[float(t)][f"infusion_{sid}"] += d.rate
+                changes[float(t + d.duration)][f"infusion_{sid}"] -= d.rate
             else:
-                out.append((float(t), sid, f"{sid} + {d.amount!r}"))
-    return sorted(out, key=lambda e: e[0])
+                changes[float(t)][sid] += d.amount
+    out = []
+    for t in sorted(changes):
+        assignments = {
+            var: f"{var} {'+' if change > 0 else '-'} {abs(change)!r}"
+            for var, change in changes[t].items() if change != 0.0
+        }
+        if assignments:
+            out.append((t, assignments))
+    return out
 
 
 def _event(
-    b: _Builder, eid: str, trigger: str, variable: str, value: str, *, fire_at_start: bool
+    b: _Builder, eid: str, trigger: str, assignments: dict[str, str], *, fire_at_start: bool
 ) -> None:
     ev = b.sbml.createEvent()
     ev.setId(eid)
@@ -319,9 +358,10 @@ def _event(
     trig.setInitialValue(not fire_at_start)
     trig.setPersistent(True)
     _check(trig.setMath(b.math(trigger)), f"trigger of {eid}")
-    ea = ev.createEventAssignment()
-    ea.setVariable(variable)
-    _check(ea.setMath(b.math(value)), f"assignment of {eid}")
+    for variable, value in assignments.items():
+        ea = ev.createEventAssignment()
+        ea.setVariable(variable)
+        _check(ea.setMath(b.math(value)), f"assignment of {eid}")
 
 
 def _para(text: str) -> str:

@@ -24,9 +24,9 @@ integrations (:mod:`nksim.engine._events`).
 ``rateOf()`` is the argument's rate of change; stoichiometries may be set by rules.
 
 Refused before simulation, by name, with one line (:class:`~nksim.errors.UserError`):
-algebraic rules, ``delay()``, fast reactions, ``stoichiometryMath``, SBML packages other
-than comp (flattened) and layout/render/groups, NaN in maths other than initial
-assignments, and infinite or NaN values of quantities the model uses.
+algebraic rules, ``delay()``, fast reactions, ``stoichiometryMath``, constraints (with
+maths), SBML packages other than comp (flattened) and layout/render/groups, NaN in maths
+other than initial assignments, and infinite or NaN values of quantities the model uses.
 """
 
 from __future__ import annotations
@@ -432,6 +432,16 @@ class _Importer:
                 if ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") \
                         else False:
                     _fail("variable stoichiometry (stoichiometryMath) is not supported")
+        for k, c in enumerate(m.getListOfConstraints()):
+            if c.getMath() is None:  # a constraint without maths has no effect (SBML L3V2)
+                continue
+            label = repr(c.getId()) if c.isSetId() else f"number {k + 1}"
+            # the message's text, without its XHTML tags, on one line
+            text = " ".join(re.sub(r"<[^>]*>", " ", c.getMessageString()).split()) \
+                if c.isSetMessage() else ""
+            _fail(f"constraints are not supported (constraint {label}: "
+                  f"{libsbml.formulaToL3String(c.getMath())}{f', {text!r}' if text else ''})"
+                  ": nksim would not check it during a simulation")
 
     # ------------------------------------------------------------ build
     def build(self) -> Model:  # noqa: C901 - one pass over the SBML model
