@@ -221,7 +221,12 @@ def test_comparisons_are_shown_in_words():
          "n_a": 10, "n_b": 9, "p_value": None, "method": "Cox"},
         {"endpoint": "crs_any_rate", "arm_a": "car_t", "arm_b": "control",
          "measure": "risk_ratio", "value": None, "ci_low": None, "ci_high": None,
-         "n_a": 5, "n_b": 0, "p_value": None, "method": "Katz", "note": "no patients"}]}
+         "n_a": 5, "n_b": 0, "p_value": None, "method": "Katz", "note": "no patients"},
+        {"endpoint": "pfs_median", "arm_a": "car_nk", "arm_b": "car_t",
+         "measure": "median_difference", "value": 8.0, "ci_low": 4.5, "ci_high": None,
+         "n_a": 40, "n_b": 40, "p_value": None, "method": "bootstrap",
+         "note": "650 of 2000 resamples with median not reached in arm_a (difference +inf); "
+                 "upper limit unbounded"}]}
     rows = comparison_table(summary, ENDPOINTS)
     assert rows[0]["endpoint"] == ENDPOINTS["doris_remission_6m_rate"]
     assert (rows[0]["measure"], rows[0]["value"], rows[0]["ci"], rows[0]["n"], rows[0]["p"]) \
@@ -230,6 +235,7 @@ def test_comparisons_are_shown_in_words():
     assert (rows[1]["measure"], rows[1]["value"], rows[1]["ci"]) == (
         "hazard ratio", "2.5", "1.1 to 5")
     assert (rows[2]["value"], rows[2]["ci"]) == ("not estimable", "no patients")
+    assert rows[3]["ci"] == "4.5 to unbounded"
 
 
 def test_every_comparison_of_the_run_is_in_the_page(result, summary, html):

@@ -4,7 +4,10 @@ the lymphoma setting against lifelines on properly censored data."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
@@ -70,3 +73,42 @@ def test_cox_hazard_ratio_equals_lifelines_on_gehan():
     ref = CoxPHFitter().fit(pd.DataFrame({"T": t, "E": e, "g": g}), "T", "E")
     assert abs(hr - float(np.exp(ref.params_["g"]))) < 1e-6
     assert 4.0 < hr < 5.5 and lo < hr < hi and not note  # Efron: HR ~ 4.8 (textbooks)
+
+
+def test_km_curve_median_is_the_table_median_with_r_midpoint_convention():
+    """Four events at 1, 2, 3, 4 without censoring: S = 0.5 on [2, 3). R's
+    ``survfit(Surv(c(1, 2, 3, 4)) ~ 1)`` prints median 2.5 (the midpoint, i.e. the
+    ordinary sample median); lifelines' ``median_survival_time_`` is 2. The figure's
+    median and the tables' must be the same number: 2.5."""
+    t, e = [1, 2, 3, 4], [1, 1, 1, 1]
+    assert km_median(t, e).value == 2.5 == float(np.median(t))
+    assert km_curve(np.array(t, float), np.array(e, bool)).median == 2.5
+    assert KaplanMeierFitter().fit(t, e).median_survival_time_ == 2.0  # the other convention
+
+
+def test_km_curve_median_equals_km_median_on_random_censored_data():
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        n = int(rng.integers(2, 40))
+        t = np.round(rng.exponential(8.0, n))  # ties make S = 0.5 exactly now and then
+        e = rng.random(n) < 0.8
+        got, expected = km_curve(t, e).median, km_median(t, e).value
+        assert (np.isnan(got) and np.isnan(expected)) or got == expected
+
+
+def test_km_figure_legend_shows_the_table_median():
+    pytest.importorskip("matplotlib")
+    from nksim.report._oncology import km_figure
+
+    arm = SimpleNamespace(name="arm x", simulation=object(),
+                          patients=pd.DataFrame({"status": "ok", "pfs": [1.0, 2, 3, 4]}))
+    result = SimpleNamespace(arms=[arm],
+                             scenario=SimpleNamespace(trial=SimpleNamespace(follow_up_days=10)))
+    fig = km_figure(result, {}, "PFS", "pfs")
+    try:
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    assert labels == ["arm x: median 2.5 days"]

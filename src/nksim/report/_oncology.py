@@ -89,7 +89,9 @@ def spider_figure(result, spec: dict[str, Any]):
 
 
 def km_figure(result, spec: dict[str, Any], label: str, column: str):
-    """Kaplan-Meier curves by arm with the numbers at risk below the axis."""
+    """Kaplan-Meier curves by arm with the numbers at risk below the axis. The medians of
+    the legend are :func:`nksim.trials.km_median`'s (``km_curve(...).median``), the ones
+    the endpoint tables report."""
     plt = pyplot()
     scale = float(spec.get("months_per_day", 1.0))
     unit = "months" if scale != 1.0 else "days"

@@ -277,12 +277,19 @@ def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[di
 
         value = c.get("value")
         lo, hi = c.get("ci_low"), c.get("ci_high")
+        unbounded = {side for side in ("lower", "upper")
+                     if f"{side} limit unbounded" in (c.get("note") or "")}
+
+        def limit(x, side, f=f, unbounded=unbounded):
+            return f(x) if x is not None else ("unbounded" if side in unbounded else "–")
+
         rows.append({
             "endpoint": labels.get(c["endpoint"]) or label(c["endpoint"]),
             "arms": f"{c['arm_a']} versus {c['arm_b']}",
             "measure": MEASURES.get(measure, label(measure)),
             "value": f(value) if value is not None else "not estimable",
-            "ci": (f"{f(lo)} to {f(hi)}" if lo is not None or hi is not None
+            "ci": (f"{limit(lo, 'lower')} to {limit(hi, 'upper')}"
+                   if lo is not None or hi is not None or unbounded
                    else (c.get("note") or "–")),
             "n": f"{c['n_a']} and {c['n_b']}" if "n_a" in c else "–",
             "p": "–" if c.get("p_value") is None else (

@@ -8,7 +8,8 @@ order (arm_a before arm_b). Measures (``docs/trials.md``):
 
 * binary endpoints, parallel arms: ``risk_difference`` with Newcombe's hybrid score
   interval (method 10 of Newcombe 1998, Stat Med 17:873) and Fisher's exact p;
-  ``risk_ratio`` with the Katz log interval (Katz et al. 1978, Biometrics 34:469);
+  ``risk_ratio`` with the Katz log interval (Katz et al. 1978, Biometrics 34:469),
+  with 0.5 added to every cell of a table that has a zero cell (Haldane-Anscombe);
 * binary endpoints, paired design (every patient in both arms): ``paired_risk_difference``
   with Newcombe's square-and-add interval for paired data (method 10 of Newcombe 1998,
   Stat Med 17:2635) and the exact McNemar p (binomial test on the discordant pairs);
@@ -17,6 +18,12 @@ order (arm_a before arm_b). Measures (``docs/trials.md``):
   medians, percentile bootstrap over patients, or over pairs in a paired design);
 * numeric (median) endpoints: ``median_difference`` (percentile bootstrap);
 * cost per response: ``difference`` (percentile bootstrap over patients).
+
+A Kaplan-Meier median not reached lies beyond follow-up and a cost per response without
+a responder is unbounded: both count as +inf, so the difference of a resample is +inf or
+-inf, and kept in the percentiles (dropping those resamples would drop one tail). An
+infinite limit is ``None`` with the note "upper (lower) limit unbounded", as for the arm's
+cost per remission (:func:`nksim.trials.cost_per_remission`).
 
 Bootstrap draws come from a generator seeded by the trial seed, the endpoint and the arms,
 so comparisons are reproducible and independent of one another.
@@ -54,20 +61,37 @@ def _item(endpoint: str, a: str, b: str, measure: str, value: float, low: float,
 
 
 # ---------------------------------------------------------------- binary
+HALDANE_NOTE = "a zero cell: 0.5 added to every cell (Haldane-Anscombe)"
+
+
 def risk_ratio(k1: int, n1: int, k2: int, n2: int,
                confidence: float = 0.95) -> tuple[float, float, float, str]:
     """``(k1/n1)/(k2/n2)`` with the Katz log interval
-    ``exp(log RR +/- z sqrt(1/k1 - 1/n1 + 1/k2 - 1/n2))``; NaN bounds when a count is 0."""
+    ``exp(log RR +/- z sqrt(1/k1 - 1/n1 + 1/k2 - 1/n2))`` (Katz et al. 1978).
+
+    If any of the four cells ``k1, n1 - k1, k2, n2 - k2`` is zero, the Katz variance is
+    infinite (no event) or zero (every patient with the event in both arms: the interval
+    would collapse to ``[1, 1]``). Then 0.5 is added to every cell (Haldane 1956, Ann Hum
+    Genet 20:309; Anscombe 1956, Biometrika 43:461), i.e. ``k -> k + 0.5`` and
+    ``n -> n + 1``, for the estimate and the interval together, as R
+    ``metafor::escalc(measure = "RR")`` (default ``add = 1/2, to = "only0"``), Stata
+    ``metan`` and statsmodels ``Table2x2(..., shift_zeros=True)`` do; the note says so.
+    (R ``epitools::riskratio.wald`` and ``scipy.stats.contingency.relative_risk`` do
+    not correct.) Without a zero cell this is the plain Katz interval (equal to
+    ``scipy.stats.contingency.relative_risk``).
+    NaN with a note when an arm has no patients.
+    """
     z = stats.norm.ppf(1 - _alpha(confidence) / 2)
     if n1 == 0 or n2 == 0:
         return math.nan, math.nan, math.nan, "an arm has no patients"
-    if k2 == 0:
-        return math.nan, math.nan, math.nan, "no event in arm_b: ratio undefined"
-    rr = (k1 / n1) / (k2 / n2)
-    if k1 == 0:
-        return rr, math.nan, math.nan, "no event in arm_a: log interval undefined"
-    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
-    return rr, rr * math.exp(-z * se), rr * math.exp(z * se), ""
+    note = ""
+    a, m1, c, m2 = float(k1), float(n1), float(k2), float(n2)
+    if 0 in (k1, n1 - k1, k2, n2 - k2):
+        a, m1, c, m2 = a + 0.5, m1 + 1.0, c + 0.5, m2 + 1.0
+        note = HALDANE_NOTE
+    rr = (a / m1) / (c / m2)
+    se = math.sqrt(1 / a - 1 / m1 + 1 / c - 1 / m2)
+    return rr, rr * math.exp(-z * se), rr * math.exp(z * se), note
 
 
 def paired_difference(a: int, b: int, c: int, d: int,
@@ -172,28 +196,37 @@ def _rng(seed: int, *keys: str) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, _STREAM, *words])
 
 
-def _percentile(values: np.ndarray, confidence: float) -> tuple[float, float, str]:
-    """Order-statistic percentile bounds (as :func:`nksim.trials.bootstrap_ci`)."""
+def _percentile(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Order-statistic percentile bounds (as :func:`nksim.trials.bootstrap_ci`: the
+    ``alpha/2`` quantile rounded down, the ``1 - alpha/2`` quantile rounded up), with
+    infinite values kept. An undefined (NaN) resample could have been anything, so it
+    counts as -inf for the lower and +inf for the upper limit: the interval covers
+    whatever those resamples would have been."""
     alpha = _alpha(confidence)
-    bad = ~np.isfinite(values)
-    note = f"{int(bad.sum())} of {values.size} resamples undefined, dropped" if bad.any() \
-        else ""
-    kept = np.sort(values[~bad])
-    if kept.size < 0.5 * values.size:
-        return math.nan, math.nan, (note + "; " if note else "") + "too few defined resamples"
-    return (float(np.quantile(kept, alpha / 2, method="lower")),
-            float(np.quantile(kept, 1 - alpha / 2, method="higher")), note)
+    bad = np.isnan(values)
+    low = np.quantile(np.sort(np.where(bad, -np.inf, values)), alpha / 2, method="lower")
+    high = np.quantile(np.sort(np.where(bad, np.inf, values)), 1 - alpha / 2,
+                       method="higher")
+    return float(low), float(high)
 
 
 def bootstrap_difference(sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray],
                          statistic: Callable[..., float], *, rng: np.random.Generator,
                          paired: bool = False, n_resamples: int = N_RESAMPLES,
-                         confidence: float = 0.95) -> tuple[float, float, float, str]:
+                         confidence: float = 0.95, infinite: str = "infinite statistic"
+                         ) -> tuple[float, float, float, str]:
     """``statistic(*sample_a) - statistic(*sample_b)`` with a percentile bootstrap interval.
 
     Each sample is a tuple of per-patient arrays (kept together when resampled). Parallel
     arms are resampled independently; ``paired=True`` resamples pairs (row i of both
     samples is the same patient).
+
+    ``statistic`` returns +inf where its value lies beyond every finite one (``infinite``
+    says why, e.g. "median not reached"). A resample's difference is then +inf (arm A) or
+    -inf (arm B) and counts as such in the percentiles; inf - inf (and a NaN statistic) is
+    undefined and counts against both limits (:func:`_percentile`). Infinite limits are
+    returned as +-inf and the note says "lower/upper limit unbounded", with how many
+    resamples were infinite or undefined and why.
     """
     a = [np.asarray(x) for x in sample_a]
     b = [np.asarray(x) for x in sample_b]
@@ -202,13 +235,34 @@ def bootstrap_difference(sample_a: Sequence[np.ndarray], sample_b: Sequence[np.n
         na, nb = a[0].size, b[0].size
         if na == 0 or nb == 0:
             return math.nan, math.nan, math.nan, "an arm has no patients"
-        out = np.empty(n_resamples)
+        sa, sb = np.empty(n_resamples), np.empty(n_resamples)
         for r in range(n_resamples):
             ia = rng.integers(0, na, na)
             ib = ia if paired else rng.integers(0, nb, nb)
-            out[r] = statistic(*(x[ia] for x in a)) - statistic(*(x[ib] for x in b))
-    low, high, note = _percentile(out, confidence)
-    return value, low, high, note
+            sa[r] = statistic(*(x[ia] for x in a))
+            sb[r] = statistic(*(x[ib] for x in b))
+        out = sa - sb
+    low, high = _percentile(out, confidence)
+    n = out.size
+    both = np.isinf(sa) & np.isinf(sb)
+    notes = []
+    if both.any():
+        notes.append(f"{int(both.sum())} of {n} resamples with {infinite} in both arms: "
+                     "difference undefined, counted as unbounded on both sides")
+    other = np.isnan(out) & ~both
+    if other.any():
+        notes.append(f"{int(other.sum())} of {n} resamples undefined, counted as unbounded "
+                     "on both sides")
+    for count, arm, sign in ((int((out == np.inf).sum()), "arm_a", "+inf"),
+                             (int((out == -np.inf).sum()), "arm_b", "-inf")):
+        if count:
+            notes.append(f"{count} of {n} resamples with {infinite} in {arm} "
+                         f"(difference {sign})")
+    if low == -np.inf:
+        notes.append("lower limit unbounded")
+    if high == np.inf:
+        notes.append("upper limit unbounded")
+    return value, low, high, "; ".join(notes)
 
 
 def _median(x: np.ndarray) -> float:
@@ -217,8 +271,34 @@ def _median(x: np.ndarray) -> float:
 
 
 def _ratio_of_sums(cost: np.ndarray, response: np.ndarray) -> float:
+    """Total cost / responders; +inf without a responder (as the arm's cost per
+    remission, :func:`nksim.trials.cost_per_remission`)."""
     k = response.sum()
-    return float(cost.sum() / k) if k else math.nan
+    return float(cost.sum() / k) if k else math.inf
+
+
+def _km_median_or_inf(durations: np.ndarray, events: np.ndarray) -> float:
+    """:func:`km_median_value` with a median not reached as +inf (it lies beyond the
+    follow-up); NaN only for no patients."""
+    if np.asarray(durations).size == 0:
+        return math.nan
+    m = km_median_value(durations, events)
+    return math.inf if math.isnan(m) else m
+
+
+def _value_note(d: float, sa: float, sb: float, infinite: str) -> str:
+    """Why a difference ``sa - sb`` of arm statistics is not a finite number."""
+    if math.isinf(sa) and math.isinf(sb):
+        return f"{infinite} in either arm: difference undefined"
+    if d == math.inf:
+        return f"{infinite} in arm_a: difference unbounded (+inf)"
+    if d == -math.inf:
+        return f"{infinite} in arm_b: difference unbounded (-inf)"
+    return "" if math.isfinite(d) else "difference undefined"
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(x for x in notes if x)
 
 
 # ---------------------------------------------------------------- per endpoint
@@ -287,15 +367,15 @@ def _compare(e: Endpoint, a: str, b: str, pa: pd.DataFrame, pb: pd.DataFrame, pa
         method = "Cox proportional hazards (lifelines, Efron ties"
         method += "; stratified by patient)" if paired else ")"
         d, lo, hi, dnote = bootstrap_difference(
-            (ta, ea), (tb, eb), km_median_value, rng=rng, paired=paired,
-            confidence=confidence)
+            (ta, ea), (tb, eb), _km_median_or_inf, rng=rng, paired=paired,
+            confidence=confidence, infinite="median not reached")
+        vnote = _value_note(d, _km_median_or_inf(ta, ea), _km_median_or_inf(tb, eb),
+                            "median not reached") if na and nb else ""
         return [
             _item(e.name, a, b, "hazard_ratio", hr, hlo, hhi, method, na, nb, note=note),
             _item(e.name, a, b, "median_difference", d, lo, hi,
                   "difference of Kaplan-Meier medians; percentile bootstrap over "
-                  + ("pairs" if paired else "patients"), na, nb,
-                  note=dnote or ("median not reached in an arm" if not math.isfinite(d)
-                                 else "")),
+                  + ("pairs" if paired else "patients"), na, nb, note=_join(vnote, dnote)),
         ]
     if e.kind == "median":
         xa, xb = pa[e.column].to_numpy(float), pb[e.column].to_numpy(float)
@@ -308,9 +388,11 @@ def _compare(e: Endpoint, a: str, b: str, pa: pd.DataFrame, pb: pd.DataFrame, pa
         sa = (pa["cost_rmb"].to_numpy(float), pa[e.column].to_numpy(bool))
         sb = (pb["cost_rmb"].to_numpy(float), pb[e.column].to_numpy(bool))
         d, lo, hi, note = bootstrap_difference(sa, sb, _ratio_of_sums, rng=rng,
-                                               paired=paired, confidence=confidence)
-        if not math.isfinite(d):
-            note = "no response in an arm: cost per response undefined"
+                                               paired=paired, confidence=confidence,
+                                               infinite="no responder")
+        if na and nb:
+            note = _join(_value_note(d, _ratio_of_sums(*sa), _ratio_of_sums(*sb),
+                                     "no responder"), note)
         return [_item(e.name, a, b, "difference", d, lo, hi,
                       "difference of total cost / responders; percentile bootstrap over "
                       + ("pairs" if paired else "patients"), na, nb, note=note)]

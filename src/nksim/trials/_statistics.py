@@ -348,7 +348,9 @@ def km_median(durations: Sequence[float] | np.ndarray,
 
     * Median: the first time at which the Kaplan-Meier curve is at or below 0.5; if the
       curve equals 0.5 exactly until the next event, the midpoint of the two event
-      times (so with no censoring it equals the ordinary sample median).
+      times (so with no censoring it equals the ordinary sample median), as R's
+      ``survfit`` does; lifelines' ``median_survival_time_`` takes the first time there.
+      The Kaplan-Meier figures (:func:`nksim.trials._survival.km_curve`) use this median.
     * Interval: the times at which the pointwise log-log band contains 0.5. Lower
       bound = first event time at which the band's *lower* limit is at or below 0.5;
       upper bound = first event time at which its *upper* limit is (NaN: "upper limit

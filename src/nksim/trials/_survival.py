@@ -3,9 +3,13 @@
 Research use only. :func:`km_curve` fits lifelines' ``KaplanMeierFitter`` (Kaplan and
 Meier 1958) to event times with censoring at the end of follow-up and returns the
 step function, its pointwise log-log 95 % band, the median and the numbers at risk at
-chosen times, as drawn under a Kaplan-Meier plot. The endpoint medians of
-``summary.json`` come from :func:`nksim.trials.km_median`, which equals lifelines'
-median (``tests/test_survival.py``).
+chosen times, as drawn under a Kaplan-Meier plot.
+
+The median is :func:`nksim.trials.km_median`, the one the endpoint tables of
+``summary.json`` report, not lifelines' ``median_survival_time_``. The two differ where
+the curve equals 0.5 exactly over an interval: ``km_median`` takes the midpoint of that
+interval, as R's ``survfit`` does (no censoring: the ordinary sample median), lifelines
+its first time (``tests/test_survival.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from nksim.trials._statistics import km_median
 
 
 @dataclass
@@ -39,7 +45,8 @@ def event_times(times: np.ndarray, follow_up: float) -> tuple[np.ndarray, np.nda
 
 def km_curve(durations: np.ndarray, observed: np.ndarray, *,
              at: np.ndarray | None = None, confidence: float = 0.95) -> KMCurve:
-    """Kaplan-Meier curve (lifelines) with numbers at risk at times ``at``."""
+    """Kaplan-Meier curve (lifelines) with numbers at risk at times ``at``; the median is
+    :func:`nksim.trials.km_median` (R's convention, see the module docstring)."""
     from lifelines import KaplanMeierFitter
 
     d = np.asarray(durations, float)
@@ -53,8 +60,7 @@ def km_curve(durations: np.ndarray, observed: np.ndarray, *,
     table = pd.DataFrame({"survival": sf.to_numpy(), "ci_low": ci.iloc[:, 0].to_numpy(),
                           "ci_high": ci.iloc[:, 1].to_numpy()},
                          index=pd.Index(sf.index.to_numpy(float), name="time"))
-    median = float(kmf.median_survival_time_)
+    median = km_median(d, e, confidence).value
     at = np.array([] if at is None else at, float)
     risk = {float(x): int((d >= x).sum()) for x in at}
-    return KMCurve(table, median if math.isfinite(median) else math.nan, risk,
-                   int(d.size), int(e.sum()))
+    return KMCurve(table, median, risk, int(d.size), int(e.sum()))
