@@ -293,3 +293,107 @@ def test_difference_gradient_at_the_bound_of_a_uniform_prior_is_finite():
     assert np.isfinite(grad).all()
     assert nll[0] == pytest.approx(exact[0][0], rel=1e-9)
     np.testing.assert_allclose(grad, exact[1], rtol=1e-4)
+
+
+# (PEtab objectivePriorType, objectivePriorParameters, scipy log-density of the prior as a
+# function of theta = log10 k, the parameter on its scale). PEtab v1: the types without
+# "parameterScale" are densities of the linear value k (no Jacobian of the log10 scale);
+# logNormal(mu; sigma) and logLaplace(mu; b) are the laws of exp(Z), Z normal or Laplace,
+# so their densities carry the 1/k. PEtab spells the types in camel case.
+PRIOR_CASES = [
+    ("normal", "0.4;0.2", lambda th: stats.norm(0.4, 0.2).logpdf(10**th)),
+    ("laplace", "0.4;0.2", lambda th: stats.laplace(0.4, 0.2).logpdf(10**th)),
+    ("uniform", "0.01;2", lambda th: stats.uniform(0.01, 1.99).logpdf(10**th)),
+    ("logNormal", "-1.5;0.6",
+     lambda th: stats.lognorm(s=0.6, scale=math.exp(-1.5)).logpdf(10**th)),
+    ("logLaplace", "-1.5;0.6",
+     lambda th: stats.loglaplace(c=1 / 0.6, scale=math.exp(-1.5)).logpdf(10**th)),
+    ("parameterScaleNormal", "-0.7;0.3", lambda th: stats.norm(-0.7, 0.3).logpdf(th)),
+    ("parameterScaleLaplace", "-0.7;0.3", lambda th: stats.laplace(-0.7, 0.3).logpdf(th)),
+    ("parameterScaleUniform", "-2;1", lambda th: stats.uniform(-2, 3).logpdf(th)),
+]
+
+
+@pytest.mark.parametrize("ptype, ppars, logpdf", PRIOR_CASES, ids=[c[0] for c in PRIOR_CASES])
+def test_every_prior_type_adds_its_scipy_log_density_and_gradient(tmp_path, ptype, ppars,
+                                                                  logpdf):
+    """The objective with priors minus without is -log p(k) for the prior on k (log10
+    scale), and its gradient in theta = log10 k is -d log p / d theta, here by central
+    differences of scipy's log-density (logNormal and logLaplace added nothing before:
+    the types were compared in lower case)."""
+    folder = tmp_path / "p"
+    write_problem(folder, synthetic(np.random.default_rng(0)))
+    par = pd.read_csv(folder / "parameters.tsv", sep="\t")
+    par["objectivePriorType"] = [ptype, ""]
+    par["objectivePriorParameters"] = [ppars, ""]
+    par.to_csv(folder / "parameters.tsv", sep="\t", index=False)
+    prob = read_petab(folder / "problem.yaml")
+    for logk in (math.log10(0.25), math.log10(0.45)):
+        theta = np.array([[logk, 9.0]])
+        f1, g1, _ = prob.objective(theta, priors=True)
+        f0, g0, _ = prob.objective(theta, priors=False)
+        assert f1[0] - f0[0] == pytest.approx(-logpdf(logk), rel=1e-10, abs=1e-12)
+        h = 1e-6
+        d = -(logpdf(logk + h) - logpdf(logk - h)) / (2 * h)
+        assert g1[0, 0] - g0[0, 0] == pytest.approx(d, rel=1e-6, abs=1e-8)
+        assert g1[0, 1] == pytest.approx(g0[0, 1], rel=1e-12)  # no prior on x0
+
+
+LINE = Model(name="line", title="line", description="y' = k: y = k t (+ off in the observable)",
+             states=(State("y", "mmol/L", "y", 0.0, nonnegative=False),),
+             parameters=(Parameter("k", 1.0, "mmol/L/hour", "slope", TEST, (-1e9, 1e9)),),
+             equations={"y": "k"}, time_unit="hour")
+LINE_T = np.array([1.0, 2, 3, 4, 5, 6])
+LINE_SIGMA = 0.5
+
+
+def _line_problem(folder: Path, k_lower: float):
+    """y = k t + off with known sigma: the profile of k is exactly quadratic and its
+    interval is the linear-regression one, beta_k -/+ sqrt(chi2_1(0.95)) se_k."""
+    rng = np.random.default_rng(1)
+    data = 1.0 + 0.8 * LINE_T + LINE_SIGMA * rng.standard_normal(LINE_T.size)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.xml").write_text(to_sbml(LINE, extinction_events=False))
+    pd.DataFrame({"conditionId": ["c1"]}).to_csv(folder / "conditions.tsv", sep="\t",
+                                                 index=False)
+    pd.DataFrame({"observableId": ["o"], "observableFormula": ["y + off"],
+                  "noiseFormula": [str(LINE_SIGMA)]}).to_csv(
+        folder / "observables.tsv", sep="\t", index=False)
+    pd.DataFrame({"observableId": "o", "simulationConditionId": "c1", "time": LINE_T,
+                  "measurement": data}).to_csv(folder / "measurements.tsv", sep="\t",
+                                               index=False)
+    pd.DataFrame({"parameterId": ["k", "off"], "parameterScale": "lin",
+                  "lowerBound": [k_lower, -10.0], "upperBound": [5.0, 10.0],
+                  "nominalValue": [0.8, 1.0], "estimate": 1}).to_csv(
+        folder / "parameters.tsv", sep="\t", index=False)
+    X = np.column_stack([LINE_T, np.ones_like(LINE_T)])
+    beta = np.linalg.lstsq(X, data, rcond=None)[0]
+    se = LINE_SIGMA * np.sqrt(np.diag(np.linalg.inv(X.T @ X)))
+    half = math.sqrt(stats.chi2.ppf(0.95, 1)) * se
+    return read_petab(write_problem_yaml(folder)), beta, beta - half, beta + half
+
+
+def test_profile_interval_of_a_line_equals_the_regression_interval(tmp_path):
+    """With the default 30 steps (a grid step wider than the half-interval here) the ends
+    equal the exact ones: sqrt(2 dnll) is linear in the parameter and is what is
+    interpolated (interpolating 2 dnll itself gave ends ~30 % too close to the estimate)."""
+    prob, beta, lower, upper = _line_problem(tmp_path, -5.0)
+    res = profiles(prob, multistart(prob, 3, seed=0))
+    np.testing.assert_allclose(res.best, beta, atol=1e-6)
+    ci = res.intervals.loc[["k", "off"]]
+    np.testing.assert_allclose(ci["lower"], lower, atol=1e-5)
+    np.testing.assert_allclose(ci["upper"], upper, atol=1e-5)
+    assert not ci[["lower_open", "upper_open"]].to_numpy().any()
+
+
+def test_profile_evaluates_the_bound_and_finds_a_crossing_before_it(tmp_path):
+    """k >= 0.5: the last grid point above the bound is below the quantile, the bound
+    itself above it, so the lower end is closed (exact 0.553), not open at the bound."""
+    prob, _, lower, upper = _line_problem(tmp_path, 0.5)
+    assert 0.5 < lower[0] < 0.6
+    res = profiles(prob, multistart(prob, 3, seed=0), which=["k"])
+    ci = res.intervals.loc["k"]
+    assert not ci["lower_open"] and not ci["upper_open"]
+    assert ci["lower"] == pytest.approx(lower[0], abs=1e-5)
+    assert ci["upper"] == pytest.approx(upper[0], abs=1e-5)
+    assert res.profiles["k"]["value"].min() == 0.5

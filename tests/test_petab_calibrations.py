@@ -246,8 +246,8 @@ def test_dosing_as_sbml_events_gives_the_same_likelihood(tmp_path):
 
 def test_profile_steps_option_reaches_the_profiles(tmp_path, monkeypatch):
     """``nksim fit --profile-steps N`` profiles with N steps (the interval ends are
-    interpolated linearly, so more steps give ends closer to the exact ones); values outside
-    5..10000 are one line and exit 2."""
+    interpolated between grid points, so more steps give ends closer to the exact ones);
+    values outside 5..10000 are one line and exit 2."""
     import nksim.analysis
 
     seen = {}

@@ -217,3 +217,60 @@ def test_benchmark_problems_prepared_equals_direct(name):
     rng = np.random.default_rng(0)
     _same(prob, np.vstack([th, th + 0.05 * rng.standard_normal((2, th.shape[1]))]))
     assert math.isfinite(prob.nominal_summary(OPTS)["llh"])
+
+
+def _isomer(uses_time: bool) -> Model:
+    back = "k2*exp(-w*t)*B" if uses_time else "k2*B"
+    return Model(
+        name="iso_t" if uses_time else "iso", title="iso", description="A <-> B",
+        states=(State("A", "mmol/L", "A", 1.0), State("B", "mmol/L", "B", 0.0)),
+        parameters=(Parameter("k1", 1.0, "1/hour", "forward", TEST),
+                    Parameter("k2", 2.0, "1/hour", "backward", TEST),
+                    Parameter("w", 0.3, "1/hour", "decline of the backward rate", TEST)),
+        equations={"A": f"-k1*A + {back}", "B": f"k1*A - {back}"}, time_unit="hour")
+
+
+@pytest.mark.parametrize("uses_time", [False, True])
+def test_preequilibration_with_a_conservation_law_matches_scipy(tmp_path, uses_time):
+    """A <-> B conserves A + B: the preequilibration (k1 = 1, from A = 1, B = 0) must end
+    at A + B = 1, checked against scipy's LSODA run to t = 200 with the preequilibration's
+    rates (t held at 0 for the model using t, as PEtab does), then the main condition
+    (k1 = 3) from there; both objective paths. A least-squares Newton step ended at
+    (0.8, 0.4) before."""
+    from scipy import stats
+    from scipy.integrate import solve_ivp
+
+    (tmp_path / "model.xml").write_text(to_sbml(_isomer(uses_time), extinction_events=False))
+    pd.DataFrame({"conditionId": ["pre", "main"], "k1": [1.0, 3.0]}).to_csv(
+        tmp_path / "conditions.tsv", sep="\t", index=False)
+    pd.DataFrame({"observableId": ["obs_b"], "observableFormula": ["B"],
+                  "noiseFormula": ["0.1"]}).to_csv(tmp_path / "observables.tsv", sep="\t",
+                                                   index=False)
+    t = np.array([0.0, 0.5, 2.0, 5.0])
+    y = np.array([0.3, 0.6, 0.7, 0.75])
+    pd.DataFrame({"observableId": "obs_b", "preequilibrationConditionId": "pre",
+                  "simulationConditionId": "main", "time": t, "measurement": y}).to_csv(
+        tmp_path / "measurements.tsv", sep="\t", index=False)
+    pd.DataFrame({"parameterId": ["k2"], "parameterScale": ["log10"], "lowerBound": [1e-2],
+                  "upperBound": [1e2], "nominalValue": [2.0], "estimate": [1]}).to_csv(
+        tmp_path / "parameters.tsv", sep="\t", index=False)
+    prob = read_petab(write_problem_yaml(tmp_path))
+    w = 0.3 if uses_time else 0.0
+
+    def llh(k2):
+        def rhs(k1, frozen):
+            def f(s, x):
+                back = k2 * math.exp(-w * (0.0 if frozen else s)) * x[1]
+                return [-k1 * x[0] + back, k1 * x[0] - back]
+            return f
+
+        x0 = solve_ivp(rhs(1.0, True), (0, 200), [1.0, 0.0], method="LSODA", rtol=1e-12,
+                       atol=1e-14).y[:, -1]
+        sol = solve_ivp(rhs(3.0, False), (0, 5), x0, t_eval=t, method="LSODA",
+                        rtol=1e-12, atol=1e-14)
+        return stats.norm.logpdf(y, sol.y[1], 0.1).sum()
+
+    thetas = np.log10([[2.0], [0.5], [7.0]])
+    for fn in (evaluate, evaluate_direct):
+        nll = fn(prob, thetas, gradient=False, options=OPTS)[0]
+        np.testing.assert_allclose(-nll, [llh(10 ** th[0]) for th in thetas], rtol=1e-6)

@@ -41,7 +41,7 @@ def test_logistic_matches_closed_form_derivatives():
     np.testing.assert_allclose(S[0, :, 0, 1], dK(times), rtol=1e-7, atol=1e-10)
 
 
-def central_differences(model, times, names, values, rel=1e-4, doses=()):
+def central_differences(model, times, names, values, rel=1e-4, doses=(), t_start=0.0):
     base = dict(zip(model.parameter_names, model.parameter_vector(), strict=True))
     base.update(values)
     cols = []
@@ -49,7 +49,7 @@ def central_differences(model, times, names, values, rel=1e-4, doses=()):
         h = rel * abs(base[p])
         up, down = dict(base, **{p: base[p] + h}), dict(base, **{p: base[p] - h})
         res = simulate(model, times, parameters={k: [up[k], down[k]] for k in base},
-                       doses=doses, options=TIGHT)
+                       doses=doses, options=TIGHT, t_start=t_start)
         traj = np.stack([res.dataset[s].values for s in model.state_names], -1)
         cols.append((traj[0] - traj[1]) / (2 * h))
     return np.stack(cols, -1)  # times, states, parameters
@@ -80,6 +80,19 @@ def test_time_dependent_model_matches_central_differences():
     _, S = local_sensitivities(m, times, options=TIGHT)
     fd = central_differences(m, times, list(m.parameter_names), {})
     np.testing.assert_allclose(S[0], fd, rtol=1e-6, atol=1e-7)
+
+
+def test_time_dependent_model_started_later_matches_central_differences():
+    """The same forced model started at t = 2 (x(2) = 1): the sensitivities are those of
+    simulate(..., t_start=2), not of a run from 0."""
+    m = toy("sens_forced", [("x", "cell", "x", 1.0)],
+            [("k", 0.3, "1/day"), ("a", 2.0, "cell/day"), ("w", 1.5, "1/day")],
+            {"x": "-k*x + a*sin(w*t)"}, unit_exempt={"sin(w*t)": "radians"})
+    times = np.array([2.0, 4.0, 7.0])
+    res, S = local_sensitivities(m, times, options=TIGHT, t_start=2.0)
+    fd = central_differences(m, times, list(m.parameter_names), {}, t_start=2.0)
+    np.testing.assert_allclose(S[0], fd, rtol=1e-6, atol=1e-7)
+    assert res.dataset["x"].values[0, 0] == 1.0
 
 
 def test_initial_state_sensitivity_is_propagated():
@@ -151,7 +164,7 @@ def test_cli_sensitivity_table_matches_central_differences(tmp_path):
                                    "--parameters", "a,d,f", "--out", str(tmp_path / "o"),
                                    "--json"])
     assert out.exit_code == 0, out.output
-    got = {r["parameter"]: r for r in json.loads(out.output)["sensitivities"]}
+    got = {r["parameter"]: r for r in json.loads(out.stdout)["sensitivities"]}
     model = get_model("depillis2005", "patient9")
     import dataclasses
     model = dataclasses.replace(model, states=tuple(
@@ -164,3 +177,33 @@ def test_cli_sensitivity_table_matches_central_differences(tmp_path):
         assert (tmp_path / "o" / name).is_file()
     bad = CliRunner().invoke(cli, ["sensitivity", str(path), "--output", "Q", "--at", "10"])
     assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1
+
+
+def test_cli_sensitivity_starts_at_the_scenario_t_start(tmp_path):
+    """[simulation] t_start = 5 with a dose on day 6: the value and derivatives at day 10
+    are those of simulate(..., t_start=5) (they were of a run from 0 before)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from nksim.cli import cli
+
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO.replace('start = "3 day"', 'start = "6 day"')
+                    .replace("t_end = 20", "t_start = 5\nt_end = 20"))
+    out = CliRunner().invoke(cli, ["sensitivity", str(path), "--output", "T", "--at", "10 day",
+                                   "--parameters", "a,d,f", "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)  # stdout: a first compile prints to stderr
+    model = get_model("depillis2005", "patient9")
+    import dataclasses
+    model = dataclasses.replace(model, states=tuple(
+        dataclasses.replace(s, extinction=None) for s in model.states))
+    doses = [Dose("N", 1e5, 6.0, every=4.0, count=3)]
+    times = np.array([5.0, 10.0])
+    ref = simulate(model, times, doses=doses, options=TIGHT, t_start=5.0)
+    assert got["value"] == pytest.approx(float(ref.dataset["T"].values[0, -1]), rel=1e-8)
+    fd = central_differences(model, times, ["a", "d", "f"], {}, doses=doses, t_start=5.0)
+    rows = {r["parameter"]: r for r in got["sensitivities"]}
+    for j, p in enumerate(["a", "d", "f"]):
+        assert rows[p]["derivative"] == pytest.approx(fd[-1, 0, j], rel=1e-5)

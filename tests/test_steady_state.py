@@ -104,3 +104,56 @@ def test_scenario_preequilibrate_starts_at_the_steady_state(tmp_path):
     res = plan.run(progress=False)
     np.testing.assert_allclose(res.dataset["N"].values[0, :3], [n_star, n_star, n_star + 1e4],
                                rtol=1e-9)
+
+
+# A <-> B (rates k1, k2): A + B is conserved, so the Jacobian is singular everywhere;
+# the equilibrium the dynamics reach from (A0, B0) is A* = T k2/(k1+k2), B* = T k1/(k1+k2)
+# with T = A0 + B0.
+ISOMER = toy("ss_isomer", [("A", "cell", "A", 1.0), ("B", "cell", "B", 0.0)],
+             [("k1", 1.0, "1/day"), ("k2", 2.0, "1/day")],
+             {"A": "-k1*A + k2*B", "B": "k1*A - k2*B"})
+# A + B <-> C (binding k1, unbinding k2): A + C and B + C conserved; C* solves
+# k1 (TA - C)(TB - C) = k2 C, the root below min(TA, TB).
+BINDING = toy("ss_binding", [("A", "cell", "A", 3.0), ("B", "cell", "B", 2.0),
+                             ("C", "cell", "C", 0.5)],
+              [("k1", 0.7, "1/cell/day"), ("k2", 1.3, "1/day")],
+              {"A": "-k1*A*B + k2*C", "B": "-k1*A*B + k2*C", "C": "k1*A*B - k2*C"})
+
+
+@pytest.mark.parametrize("max_iter", [50, 1])  # Newton from the guess; after integration
+def test_conservation_law_keeps_the_totals_of_the_start(max_iter):
+    """Newton's step on a singular Jacobian is confined to the conserved totals (a
+    least-squares step went to (0.8, 0.4) from (1, 0) with k1 = 1, k2 = 2)."""
+    k1 = np.array([1.0, 0.3, 0.1, 5.0, 0.37, 2.0])
+    k2 = np.array([2.0, 0.7, 3.0, 0.2, 1.91, 2.0])
+    start = np.array([[1.0, 0.0], [0.2, 0.9], [5.0, 5.0], [0.0, 3.0], [1e3, 1.0],
+                      [0.0, 0.0]])
+    ss = steady_state(ISOMER, parameters={"k1": k1, "k2": k2}, guess=start,
+                      max_iter=max_iter)
+    total = start.sum(axis=1)
+    np.testing.assert_allclose(ss.states["A"], total * k2 / (k1 + k2), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(ss.states["B"], total * k1 / (k1 + k2), rtol=1e-10, atol=1e-14)
+    assert (ss.patients["status"] != "failed").all()
+
+
+def test_two_conservation_laws_of_a_binding_reaction():
+    guesses = np.array([[3.0, 2.0, 0.5], [1.0, 4.0, 0.0], [0.0, 0.0, 2.0]])
+    ss = steady_state(BINDING, guess=guesses)
+    k1, k2 = 0.7, 1.3
+    TA, TB = guesses[:, 0] + guesses[:, 2], guesses[:, 1] + guesses[:, 2]
+    # k1 C^2 - (k1 (TA + TB) + k2) C + k1 TA TB = 0, smaller root
+    bq = k1 * (TA + TB) + k2
+    c = (bq - np.sqrt(bq**2 - 4 * k1 * k1 * TA * TB)) / (2 * k1)
+    np.testing.assert_allclose(ss.states["C"], c, rtol=1e-10)
+    np.testing.assert_allclose(ss.states["A"], TA - c, rtol=1e-10)
+    np.testing.assert_allclose(ss.states["B"], TB - c, rtol=1e-10)
+    assert ss.status_counts == {"newton": 3}
+
+
+def test_jacobian_singular_at_the_guess_only_is_not_a_conservation_law():
+    """x' = r (K - x^2/K) has J = 0 at x = 0 but conserves nothing: x* = K is found."""
+    model = toy("ss_quadratic", [("x", "cell", "x", 0.0)],
+                [("r", 0.5, "1/day"), ("K", 40.0, "cell")], {"x": "r*(K - x*x/K)"})
+    ss = steady_state(model)
+    assert ss.states["x"].iloc[0] == pytest.approx(40.0, rel=1e-10)
+    assert ss.patients["status"].iloc[0] != "failed"

@@ -57,7 +57,8 @@ def sensitivity(scenario_file: Path, output: str, at: str, names: str | None,
     times = np.array([t_at])
     res, S = local_sensitivities(run_model, times, parameters=list(params),
                                  values=plan.parameters[:1], initial=plan.initial[:1],
-                                 doses=list(plan.doses), options=plan.options)
+                                 doses=list(plan.doses), options=plan.options,
+                                 t_start=plan.t_start)
     if res.patients["status"].iloc[0] == "failed":
         raise UserError(f"the simulation failed: {res.patients['message'].iloc[0]}",
                         field="simulation")

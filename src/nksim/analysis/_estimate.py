@@ -201,9 +201,12 @@ def profiles(problem, result: FitResult, *, level: float = 0.95, steps: int = 30
     Each profile walks from the optimum in both directions with a step of 1/``steps`` of
     the bounded range (scale of the parameter), re-optimising the others from the previous
     point, until the rise 2*(nll - nll*) exceeds the chi-square(1) quantile by 50 % or a
-    bound is hit. The interval ends are interpolated linearly where the rise crosses the
-    quantile; an end not reached within the bounds is reported as the bound with
-    ``*_open = True`` (a non-identifiable direction).
+    bound is hit (the last step is shortened to end on the bound, which is evaluated).
+    The interval ends are where the rise crosses the quantile, interpolated linearly in
+    sqrt(2*(nll - nll*)) between grid points (exact for a quadratic profile, where that
+    root is linear in the parameter; interpolating the rise itself puts the ends too close
+    to the optimum on a coarse grid); an end not reached within the bounds is reported as
+    the bound with ``*_open = True`` (a non-identifiable direction).
     """
     ids = problem.estimated_ids
     which = which or ids
@@ -219,11 +222,14 @@ def profiles(problem, result: FitResult, *, level: float = 0.95, steps: int = 30
             x = best.copy()
             pts = [(best[m], f0)]
             step = (hi[m] - lo[m]) / steps
-            while True:
+            bound = lo[m] if direction < 0 else hi[m]
+            while x[m] != bound:
                 value = x[m] + direction * step
-                if value < lo[m] - 1e-12 or value > hi[m] + 1e-12:
-                    break
-                x[m] = min(max(value, lo[m]), hi[m])
+                # the last step is clamped to the bound, so the bound itself is evaluated
+                # (a crossing between the last grid point and the bound is found there)
+                if direction * (value - bound) >= -1e-12 * max(1.0, abs(bound)):
+                    value = bound
+                x[m] = value
 
                 def fun(z, x=x):
                     full = x.copy()
@@ -264,8 +270,9 @@ def profiles(problem, result: FitResult, *, level: float = 0.95, steps: int = 30
             cross = np.flatnonzero(f > q)
             if cross.size:
                 k = cross[0]
-                v0, v1, f_a, f_b = v[k - 1], v[k], f[k - 1], f[k]
-                ends[side] = v0 + (q - f_a) * (v1 - v0) / (f_b - f_a) if f_b != f_a else v1
+                v0, v1 = v[k - 1], v[k]
+                r_a, r_b, r_q = np.sqrt(max(f[k - 1], 0.0)), np.sqrt(f[k]), np.sqrt(q)
+                ends[side] = v0 + (r_q - r_a) * (v1 - v0) / (r_b - r_a) if r_b != r_a else v1
                 ends[f"{side}_open"] = False
             else:
                 ends[side] = lo[m] if side == "lower" else hi[m]

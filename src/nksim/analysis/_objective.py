@@ -396,9 +396,10 @@ def _priors(prob, thetas):
         dlin = np.where(sc[m] == 1, lin, np.where(sc[m] == 2, lin * math.log(10), 1.0))
         if kind.startswith("parameterScale"):
             v, dv = x, np.ones(K)
-            kind = kind[len("parameterScale"):].lower()
+            kind = kind[len("parameterScale"):]
         else:
             v, dv = to_lin, dlin
+        kind = kind.lower()  # PEtab spells them logNormal, logLaplace, parameterScaleNormal
         a, b = pars[0], pars[1]
         if kind == "normal":
             val += 0.5 * LOG2PI + math.log(b) + 0.5 * ((v - a) / b) ** 2

@@ -117,6 +117,7 @@ def local_sensitivities(
     initial_sensitivities: np.ndarray | None = None,
     doses=(),
     options=None,
+    t_start: float = 0.0,
 ):
     """States and sensitivities d state / d parameter at ``times``, for each patient.
 
@@ -125,7 +126,9 @@ def local_sensitivities(
     ``S`` of shape (patients, times, states, parameters) in state unit / parameter unit.
     ``values`` sets the parameter values (as ``parameters`` of
     :func:`nksim.engine.simulate`); ``initial_sensitivities`` (patients, states, parameters)
-    is dx(0)/dp (default zero: initial states that do not depend on the parameters).
+    is dx(t_start)/dp (default zero: initial states that do not depend on the parameters).
+    ``t_start`` is the time of ``initial`` (as for :func:`nksim.engine.simulate`; a
+    scenario's ``[simulation] t_start``).
     """
     from nksim.engine import simulate
 
@@ -139,7 +142,8 @@ def local_sensitivities(
           else np.broadcast_to(np.asarray(initial_sensitivities, float),
                                (n_pat, n, len(names))))
     y0_aug = np.hstack([y0, s0.reshape(n_pat, -1)])
-    res = simulate(aug, times, parameters=params, initial=y0_aug, doses=doses, options=options)
+    res = simulate(aug, times, parameters=params, initial=y0_aug, doses=doses, options=options,
+                   t_start=t_start)
     S = np.stack([np.stack([res.dataset[sensitivity_name(x, p)].values for p in names], -1)
                   for x in model.state_names], axis=2)
     return res, S

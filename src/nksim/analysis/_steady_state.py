@@ -139,7 +139,7 @@ def solve_arrays(model: Model, fns, params: np.ndarray, y0: np.ndarray, *, rtol:
                 messages[i] = "integration failed"
                 continue
             ok, xs, res, k, msg = _newton(fns, xi, params[i], nonneg, rtol, atol,
-                                          max(max_iter, 20))
+                                          max(max_iter, 20), origin=y0[i])
             iters[i] += k
             residual[i] = res
             if ok:
@@ -174,22 +174,70 @@ def _scaled_residual(f: np.ndarray, x: np.ndarray, rtol: float, atol: float) -> 
     return float(np.max(np.abs(f) / np.maximum(np.abs(x), atol / rtol))) if f.size else 0.0
 
 
-def _newton(fns, x0, p, nonneg, rtol, atol, max_iter):
-    """Damped Newton on f(x) = 0; returns (converged, x, scaled residual, steps, message)."""
+_RANK_RTOL = 1e-11  # singular values below this fraction of the largest count as zero
+
+
+def _conservation_laws(fns, x0, p, f0, J0):
+    """Rows c (r, n) with c . f(x) = 0 for every x: the linear conservation laws, which make
+    the Jacobian singular everywhere (c J = 0). Found as the common left null space of the
+    Jacobian at ``x0`` and at two perturbed points, each kept only if c . f vanishes there
+    too (a Jacobian singular at ``x0`` alone, e.g. x' = 1 - x^2 at 0, conserves nothing).
+    Empty (0, n) when the Jacobian at ``x0`` is regular."""
+    n = x0.size
+    none = np.zeros((0, n))
+    if n == 0 or not np.isfinite(J0).all():
+        return none
+    s = np.linalg.svd(J0, compute_uv=False)
+    if s[0] > 0 and s[-1] > _RANK_RTOL * s[0]:
+        return none
+    rng = np.random.default_rng(12345)
+    jacs, rhs = [J0], [f0]
+    scale = np.maximum(np.abs(x0), max(float(np.abs(x0).max(initial=0.0)) * 1e-3, 1e-3))
+    for _ in range(2):  # nonnegative points away from x0 (and from zero)
+        xp = np.abs(x0 + 0.2 * rng.uniform(0.2, 1.0, n) * scale)
+        Jp, fp = np.empty((n, n)), np.empty(n)
+        fns.jac(xp, p, Jp)
+        fns.rhs(xp, p, fp)
+        if np.isfinite(Jp).all() and np.isfinite(fp).all():
+            jacs.append(Jp)
+            rhs.append(fp)
+    U, sv, _ = np.linalg.svd(np.hstack(jacs))
+    top = sv[0] if sv.size and sv[0] > 0 else 1.0
+    rank = int(np.sum(sv > _RANK_RTOL * top))
+    keep = [c for c in U[:, rank:].T
+            if all(abs(c @ f) <= 1e-8 * (np.abs(c) @ np.abs(f)) for f in rhs)]
+    return np.array(keep) if keep else none
+
+
+def _newton(fns, x0, p, nonneg, rtol, atol, max_iter, origin=None):
+    """Damped Newton on f(x) = 0; returns (converged, x, scaled residual, steps, message).
+
+    With linear conservation laws c . f = 0 (the Jacobian singular everywhere), the step
+    solves J dx = -f together with c . (x + dx) = c . x0, so the steady state keeps the
+    conserved totals of ``origin`` (default ``x0``; the dynamics conserve them, and an
+    unconstrained least-squares step reaches an equilibrium with other totals)."""
     n = x0.size
     x = np.array(x0, dtype=float)
     f = np.empty(n)
     J = np.empty((n, n))
     fns.rhs(x, p, f)
     res = _scaled_residual(f, x, rtol, atol)
+    C = None
     for k in range(1, max_iter + 1):
         if not np.isfinite(f).all():
             return False, x, res, k, "non-finite right-hand side"
         fns.jac(x, p, J)
-        try:
-            dx = np.linalg.solve(J, -f)
-        except np.linalg.LinAlgError:
-            dx = np.linalg.lstsq(J, -f, rcond=None)[0]  # conservation laws: least squares
+        if C is None:  # once, at the starting point
+            C = _conservation_laws(fns, x, p, f, J)
+            totals = C @ (x if origin is None else origin)
+        if C.shape[0]:
+            A = np.vstack([J, C])
+            dx = np.linalg.lstsq(A, np.concatenate([-f, totals - C @ x]), rcond=None)[0]
+        else:
+            try:
+                dx = np.linalg.solve(J, -f)
+            except np.linalg.LinAlgError:
+                dx = np.linalg.lstsq(J, -f, rcond=None)[0]
         norm0 = float(np.linalg.norm(f))
         lam = 1.0
         while True:  # backtracking on ||f||
