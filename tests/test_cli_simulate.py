@@ -125,7 +125,7 @@ def test_models_list_and_show():
     listing = runner.invoke(cli, ["models"]).output
     assert "depillis2006" in listing and "patient9" in listing
     shown = runner.invoke(cli, ["models", "--show", "depillis2006"]).output
-    assert "| r2 | 6.5e-11 | 1/(cell*day)" in shown and "\\frac{dT}{dt}" in shown
+    assert "| r2 | 6.5e-11 | 1/(cell*day)" in shown and "\\frac{d\\,T}{dt}" in shown
     assert "de Pillis 2006 [V-code]" in shown
 
 
