@@ -7,6 +7,7 @@ same machine code; vselect/vfinite (branch-free choices) are the branches they r
 from __future__ import annotations
 
 import importlib
+import os
 import re
 
 import numba
@@ -157,3 +158,48 @@ def test_a_piecewise_rate_takes_each_piece_where_it_applies():
     for x in (2.0, 2.5):  # no piece applies: undefined (NaN), not a silent value
         fns.rhs(np.array([x]), np.array([2.0]), f)
         assert np.isnan(f[0])
+
+
+_CACHE_SCRIPT = """
+import numpy as np
+from nksim.engine import simulate
+from nksim.model import Citation, Model, Parameter, State
+src = Citation("toy", "A toy model for tests.", "assumption")
+model = Model(name="toy_cache", title="Decay", description="x decays",
+              states=(State("x", "cell", "x", 100.0),),
+              parameters=(Parameter("k", 0.5, "1/day", "rate", src),),
+              equations={"x": "-k*x"})
+print(simulate(model, np.array([0.0, 1.0, 2.0])).dataset["x"].values[0].tolist())
+"""
+
+
+def test_a_damaged_or_unwritable_model_cache_is_worked_around(tmp_path):
+    """A cached model whose generated source or numba cache files were damaged is compiled
+    again, and an unwritable cache folder gives a temporary one (with a note), instead of
+    a traceback in every command (found by a review)."""
+    import subprocess
+    import sys
+
+    def run(cache):
+        env = {**os.environ, "NKSIM_CACHE_DIR": str(cache)}
+        done = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return eval(done.stdout), done.stderr
+
+    cache = tmp_path / "cache"
+    first, _ = run(cache)
+    assert np.allclose(first, 100.0 * np.exp(-0.5 * np.arange(3)), rtol=1e-5)
+    models = cache / "models"
+    (source,) = models.glob("nksim_toy_cache_*.py")
+    source.write_text("garbage(\n")  # a damaged generated source
+    assert run(cache)[0] == first
+    compiled = list((models / "__pycache__").glob("nksim_toy_cache_*.nb*"))
+    assert compiled
+    for f in compiled:  # damaged numba cache files
+        f.write_bytes(b"junk")
+    assert run(cache)[0] == first
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    values, err = run(blocker)  # the cache "folder" is a file: compiled in a temporary one
+    assert values == first and "cannot be written" in err

@@ -32,7 +32,7 @@ from types import ModuleType
 
 from numba import types
 
-from nksim._io import cache_dir, write_text_atomic
+from nksim._io import cache_dir, cache_writable, write_text_atomic
 from nksim.model._declaration import Model, check_extinction
 
 LANES = 32  # patients integrated together in SIMD lanes (four AVX-512 vectors of float64)
@@ -119,22 +119,25 @@ def compile_model(model: Model) -> CompiledModel:
         from nksim.model._declaration import autonomous
 
         model = autonomous(model)
-    folder = cache_dir() / "models"
     lookup = hashlib.sha256(
         f"{model.structure_key()}\n{_generator_hash()}\n{toolchain_key()}".encode()
     ).hexdigest()[:20]
-    index = folder / "index" / f"{model.name}_{lookup}.txt"
-    module_name = index.read_text().strip() if index.exists() else ""
-    path = folder / f"{module_name}.py"
-    if not module_name or not path.exists():
+    folder = cache_dir() / "models"
+    found = _cached(folder, model.name, lookup)
+    if found is None and not cache_writable():
+        folder = _scratch_folder()
+        found = _cached(folder, model.name, lookup)
+    if found is None:
         from nksim.model._generate import generate_source
 
         source = generate_source(model)
         module_name = f"nksim_{model.name}_{source_key(source)}"
         path = folder / f"{module_name}.py"
-        if not path.exists():
+        if _cached_source(module_name, path) is None:  # absent or damaged: (re)written
             write_text_atomic(path, source)
-        write_text_atomic(index, module_name + "\n")
+        write_text_atomic(folder / "index" / f"{model.name}_{lookup}.txt", module_name + "\n")
+    else:
+        module_name, path = found
     # a model error first, before any compiling (also when the code came from the cache)
     loaded = sys.modules.get(module_name)
     check_extinction(model, loaded.SOURCE_FREE if loaded else _source_free(path))
@@ -159,6 +162,47 @@ def compile_model(model: Model) -> CompiledModel:
     )
 
 
+def _cached(folder: Path, name: str, lookup: str) -> tuple[str, Path] | None:
+    """``(module name, path)`` of the cached code of a model structure, or None when the
+    index has no entry or the code it names is missing or damaged."""
+    index = folder / "index" / f"{name}_{lookup}.txt"
+    try:
+        module_name = index.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    path = folder / f"{module_name}.py"
+    return None if _cached_source(module_name, path) is None else (module_name, path)
+
+
+def _cached_source(module_name: str, path: Path) -> str | None:
+    """The cached source of ``module_name`` if ``path`` holds it intact (its hash is the
+    name's: a truncated or overwritten file is taken for missing), else None. A module
+    already loaded in this process is taken as it is."""
+    if module_name in sys.modules:
+        return ""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return source if module_name.endswith(f"_{source_key(source)}") else None
+
+
+@lru_cache(maxsize=1)
+def _scratch_folder() -> Path:
+    """A temporary folder for compiled models when the cache folder cannot be written,
+    removed when the process ends; said once on standard error."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="nksim-models-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    print(f"nksim: the cache folder {cache_dir()} cannot be written: models are compiled in "
+          "a temporary folder for this run only (set NKSIM_CACHE_DIR to a writable folder "
+          "to keep them)", file=sys.stderr, flush=True)
+    return folder
+
+
 def _source_free(path: Path) -> tuple[str, ...]:
     """``SOURCE_FREE`` of a generated module, read from its source without running it."""
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -168,13 +212,32 @@ def _source_free(path: Path) -> tuple[str, ...]:
 
 
 def _load(module_name: str, path: Path) -> ModuleType:
+    """The generated module, compiled by numba or loaded from numba's cache beside it. A
+    damaged numba cache (numba raises, e.g. an unpickling error) is deleted and the module
+    compiled again, once."""
     if module_name in sys.modules:
         return sys.modules[module_name]
+    try:
+        return _exec(module_name, path)
+    except Exception:
+        stale = list((path.parent / "__pycache__").glob(f"{module_name}.*"))
+        if not stale:
+            raise
+        for f in stale:
+            f.unlink(missing_ok=True)
+        return _exec(module_name, path)
+
+
+def _exec(module_name: str, path: Path) -> ModuleType:
     from nksim.model._typing_memo import typing_memo
 
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    with typing_memo():  # numba compiles (or loads) the functions as the module runs
-        spec.loader.exec_module(module)
+    try:
+        with typing_memo():  # numba compiles (or loads) the functions as the module runs
+            spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
     return module
