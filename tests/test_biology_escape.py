@@ -16,8 +16,8 @@ import pytest
 
 from nksim.biology import (
     AssayCondition,
-    KillingParameters,
     EscapeProfile,
+    KillingParameters,
     Microenvironment,
     NKReceptors,
     TargetLigands,

@@ -50,11 +50,11 @@ Finite proliferative capacity, a variant (assumption: a finite proliferative bur
 infused cells, as in Stein's fold-expansion Cmax = C0 x foldx; the default ``cart_foldx`` of
 1e9 sets no limit, so expansion is target-limited). ``CARTF`` integrates the per-capita net
 growth of the effector pool from proliferation, death, conversion and drug (not the inflow
-from memory: re-activated memory cells come with fresh capacity), so it is the realised
-fold expansion since infusion; proliferation is damped smoothly as it approaches
-``cart_foldx``. The peak is then about the smaller of a dose limit (infused level x
-~1.5 cart_foldx) and a target limit (expansion stops when targets are cleared). With
-``cart_foldx`` = 3900, in the reference setting both are ~3900-fold: lower doses are capacity-limited (less expansion,
+from memory: re-activated memory cells come with fresh capacity), so it is the realised fold
+expansion since infusion; proliferation is damped smoothly as it approaches ``cart_foldx``.
+The peak is then about the smaller of a dose limit (infused level x ~1.5 cart_foldx) and a
+target limit (expansion stops when targets are cleared). With ``cart_foldx`` = 3900, in the
+reference setting both are ~3900-fold: lower doses are capacity-limited (less expansion,
 less IL-6), higher doses target-limited (saturation). ``CARTF`` falls again as the pool
 contracts, so capacity is regained for the re-stimulated "smouldering" effectors and for
 memory re-expansion. Its rate carries the factor ``w``: it is exactly 0 when no CAR-T cells
