@@ -278,3 +278,36 @@ def test_a_trial_stopped_while_gathering_keeps_its_chunks(tmp_path, small_trial_
     _same_trial(result, ref)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "timecourse.parquet"),
                                   _in_memory_timecourse(ref), check_exact=True)
+
+
+def test_a_trial_part_copied_over_another_is_computed_again(tmp_path, small_trial_toml):
+    """A resumed trial checks each part's candidates and arms (the footer's statistics)
+    and each status part's rows: a part copied over another chunk's is computed again."""
+    import shutil
+
+    (tmp_path / "t.toml").write_text(small_trial_toml(
+        name="copied", seed=7, patients_per_arm=3, follow_up_days=200, n_candidates=60,
+        arms=("car_t", "control")))
+    scenario, raw = _scenario(tmp_path / "t.toml")
+
+    class Stopped(Exception):
+        pass
+
+    def stop(chunk, done, total):
+        if done == 2:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        run_trial_to_folder(scenario, tmp_path / "out", raw, chunk_size=2, progress=False,
+                            on_chunk=stop)
+    work = partial_dir(tmp_path / "out")
+    for folder in ("timecourse", "patients"):
+        shutil.copyfile(work / folder / "part-000000.parquet",
+                        work / folder / "part-000001.parquet")
+    result, outcome = run_trial_to_folder(scenario, tmp_path / "out", raw, resume=True,
+                                          progress=False)
+    assert (outcome.chunks, outcome.chunks_resumed, outcome.chunks_recomputed) == (3, 1, 1)
+    ref = run_trial(scenario, progress=False)
+    _same_trial(result, ref)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "timecourse.parquet"),
+                                  _in_memory_timecourse(ref), check_exact=True)

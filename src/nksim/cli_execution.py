@@ -3,10 +3,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
+
+#: errors of the surroundings, not of nksim: a full disk or quota, a read-only or failing
+#: file system, a stale network file handle, a file grown past the file system's limit
+_SURROUNDINGS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ESTALE,
+                 errno.EFBIG}
+#: the exit status of a run stopped by its surroundings (2 is bad input)
+STOPPED_EXIT = 1
 
 
 def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
@@ -39,9 +50,11 @@ def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
             bar.update(chunk.n_patients)
 
     try:
-        outcome = run_to_folder(plan.population(), out_dir, fmt=fmt, chunk_size=chunk_size,
-                                scheduler=scheduler, resume=resume, summary=summary,
-                                on_chunk=on_chunk, scheduler_field=field)
+        with _stopped_by_surroundings(scheduler):
+            outcome = run_to_folder(plan.population(), out_dir, fmt=fmt,
+                                    chunk_size=chunk_size, scheduler=scheduler,
+                                    resume=resume, summary=summary, on_chunk=on_chunk,
+                                    scheduler_field=field)
     finally:
         if bar is not None:
             bar.close()
@@ -74,7 +87,8 @@ def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress:
     if chunk_size is None and not resume:
         chunk_size = scenario.trial.batch_size
     with fields_of({**{name: f"trial.{name}" for name in ("rtol", "atol", "threads")},
-                    "chunk_size": "execution.chunk_size"}):
+                    "chunk_size": "execution.chunk_size"}), \
+            _stopped_by_surroundings(scheduler):
         result, outcome = run_trial_to_folder(scenario, out_dir, raw, chunk_size=chunk_size,
                                               scheduler=scheduler, resume=resume,
                                               progress=progress, scheduler_field=field)
@@ -106,3 +120,47 @@ def _resumed(outcome, sep: str) -> str:
     if outcome.chunks_recomputed:
         text += f", {outcome.chunks_recomputed} damaged and recomputed"
     return text
+
+
+@contextlib.contextmanager
+def _stopped_by_surroundings(scheduler: str | None) -> Iterator[None]:
+    """A run stopped by its surroundings (a full or read-only disk, a Dask cluster lost)
+    is one line on stderr and exit status :data:`STOPPED_EXIT`, without a traceback: the
+    chunks written so far are kept and ``--resume`` continues. Anything else (a bug)
+    keeps its traceback."""
+    import logging
+
+    # The Dask client logs a lost scheduler with tracebacks (its reconnection attempts)
+    # before the run sees it fail: the run's one line says it.
+    quiet = [logging.getLogger(name) for name in ("distributed.client", "distributed.batched")
+             if scheduler is not None]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    except Exception as exc:
+        what = _what_failed(exc, scheduler)
+        if what is None:
+            raise
+        click.echo(f"nksim: error: {what}; the chunks written so far are kept: run the same "
+                   "command with --resume to continue", err=True)
+        click.get_current_context().exit(STOPPED_EXIT)
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _what_failed(exc: BaseException, scheduler: str | None) -> str | None:
+    """What failed, in a few words, when ``exc`` comes from the surroundings; ``None``
+    otherwise."""
+    if isinstance(exc, OSError) and exc.errno in _SURROUNDINGS:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"cannot write the output: {os.strerror(exc.errno)}{where}"
+    package = (type(exc).__module__ or "").split(".")[0]
+    if scheduler is not None and (package in ("distributed", "tornado") or
+                                  type(exc).__name__ == "CancelledError"):
+        text = " ".join(str(exc).split())[:160]
+        return (f"the Dask cluster at {scheduler} failed ({type(exc).__name__}"
+                f"{': ' + text if text else ''})")
+    return None

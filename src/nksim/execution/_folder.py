@@ -8,8 +8,11 @@ output folder itself appears (as a whole, through :func:`nksim._io.atomic_output
 only when every chunk is done; a killed run leaves no ``summary.json`` anywhere.
 ``resume=True`` continues from the chunks already written, after checking that the run
 there is of the same inputs (:func:`fingerprint`); a chunk whose part files are not whole
-(a Parquet footer that does not read or counts other rows, an empty CSV part or one cut
-in the middle of a line) is computed again (``chunks_recomputed``), never trusted.
+or not its own (:func:`_part_ok`: a Parquet footer that does not read, counts other rows
+or other patients, a CSV part with other rows or patients) is computed again
+(``chunks_recomputed``), never trusted; only files named as the run writes them are
+kept. A run holds an exclusive lock (:class:`_RunLock`, ``.NAME.lock`` beside the output
+folder) from the moment it reads the hidden folder until its output folder is in place.
 
 Two halves, shared by ``nksim simulate`` (:func:`run_to_folder`) and ``nksim trial``
 (``nksim.report.trial.run_trial_to_folder``): :func:`run_chunks` computes and writes the
@@ -27,6 +30,8 @@ most :data:`SUMMARY_PATIENT_LIMIT` patients).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -46,6 +51,7 @@ from nksim._io import _pid_alive, atomic_output_dir, check_output_dir, write_tex
 from nksim.engine._chunked import (
     ChunkOutput,
     Population,
+    _arrow_numbers,
     count_chunks,
     default_chunk_size,
     simulate_chunks,
@@ -60,8 +66,10 @@ MANIFEST = "manifest.json"
 FORMATS = ("csv", "parquet")
 #: Dictionary encoding only for the repetitive columns: 3x less CPU than pyarrow's default
 #: (dictionary for every column) on W1 chunks, and smaller files (benchmarks/bench_scale.py).
+#: The statistics (min and max in the footer) of patient, time and arm let a resumed run
+#: check, from the footer alone, that a part holds its chunk's patients.
 PARQUET_OPTIONS = {"use_dictionary": ["patient", "time", "arm"],
-                   "write_statistics": ["patient", "time"]}
+                   "write_statistics": ["patient", "time", "arm"]}
 
 
 @dataclass(frozen=True)
@@ -142,9 +150,81 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # (a read-only disk: the first error is the one)
             tmp.unlink()
         raise
+
+
+class _RunLock:
+    """An exclusive lock (``flock``) on ``.NAME.lock`` beside the output folder ``target``,
+    held by a run from before it reads its hidden folder until its output folder is in
+    place: a second run into the same folder gets a one-line :class:`UserError`. The
+    kernel releases the lock when its process ends, so the lock file a killed run leaves
+    never blocks a resume. A run that only reads (refused, or finding its folder complete)
+    leaves such a file as it was; :meth:`claim` (the run writes) makes :meth:`release`
+    remove it."""
+
+    def __init__(self, target: Path, out_dir: str | os.PathLike) -> None:
+        import fcntl
+
+        self.path = target.parent / f".{target.name}.lock"
+        self.made = [p for p in self.path.parents if not p.is_dir()]  # deepest first
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd: int | None = None
+        while True:
+            try:
+                fd, self.created = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL,
+                                           0o666), True
+            except FileExistsError:
+                try:
+                    fd, self.created = os.open(self.path, os.O_RDWR), False
+                except FileNotFoundError:  # removed meanwhile by the run that held it
+                    continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    break  # a file system without locks: run unlocked, as before
+                owner = os.read(fd, 200).decode(errors="replace").split()
+                os.close(fd)
+                self._remove_made()
+                pid = int(owner[0]) if owner and owner[0].isdigit() else 0
+                who = f" (process {pid})" if pid and _pid_alive(pid) else ""
+                raise UserError(f"another nksim run{who} is writing {out_dir}; wait for it "
+                                "or choose another folder", field="--out") from None
+            try:  # the run that held it may have removed the file meanwhile: lock anew
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        self.fd = fd
+        if self.created:
+            self.claim()
+
+    def claim(self) -> None:
+        """The run writes: its process id in the file (for the message of a run refused),
+        and the file removed at the end."""
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{os.getpid()} {os.uname().nodename}\n".encode(), 0)
+            self.created = True
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # before the lock goes: see the inode check above
+        os.close(self.fd)
+        self.fd = None
+        self._remove_made()
+
+    def _remove_made(self) -> None:
+        for folder in self.made:  # parents made for this run, if it left nothing there
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _write_chunk(work: Path, out: ChunkOutput, fmt: str, annotate=None,
@@ -170,55 +250,191 @@ def _write_chunk(work: Path, out: ChunkOutput, fmt: str, annotate=None,
                   lambda p: pq.write_table(out.patients, p))
 
 
-def _done_chunks(work: Path, fmt: str, sizes: list[int], n_times: int) -> tuple[set[int], int]:
-    """Chunks whose two parts are complete, and how many chunks had both parts but failed
-    :func:`_part_ok` (to be computed again); the parts of every other chunk are removed.
+@dataclass(frozen=True)
+class _Expected:
+    """What the parts of one chunk must hold: ``rows`` time-course rows, and the status
+    part's key columns (``patient``, and ``arm`` for a trial) as written."""
 
-    ``sizes``: the patients of each chunk; a time-course part holds ``n_times`` rows per
-    patient."""
+    rows: int
+    keys: dict[str, list]
+    header: bool  # a CSV part with the header line (the first chunk's)
+
+
+def _expected_parts(population: Population, chunk_size: int, n_times: int,
+                    annotate=None) -> Callable[[int], _Expected]:
+    """:class:`_Expected` of chunk ``k`` of ``population`` (computed when asked: a run with
+    nothing to resume asks for none): its patient ids as
+    :func:`nksim.engine.simulate_chunks` writes them, then through ``annotate``."""
+    import pyarrow as pa
+
+    ids = population.patient_ids
+    bounds = population.chunk_bounds(chunk_size)
+
+    def expected(k: int) -> _Expected:
+        lo, hi = bounds[k]
+        # (built as the chunk's columns are: pyarrow.array would import pandas)
+        column = _arrow_numbers(np.arange(lo, hi) if ids is None else np.asarray(ids)[lo:hi])
+        if annotate is not None:  # e.g. a trial's candidate ids and arms
+            stub = ChunkOutput(k, pa.table({"patient": column}), pa.table({"patient": column}),
+                               0.0, 0.0)
+            table = annotate(stub, lo, hi).patients
+        else:
+            table = pa.table({"patient": column})
+        keys = {name: table.column(name).to_pylist() for name in table.column_names}
+        return _Expected((hi - lo) * n_times, keys, k == 0)
+
+    return expected
+
+
+def _done_chunks(work: Path, fmt: str, n_chunks: int,
+                 expected: Callable[[int], _Expected]) -> tuple[set[int], int]:
+    """Chunks whose two parts are complete and their chunk's, and how many chunks had both
+    parts but failed :func:`_part_ok` (to be computed again); every other file (the parts
+    of other chunks, a file not named as the run names its parts) is removed."""
     done, rejected = set(), 0
-    for k, size in enumerate(sizes):
+    for k in range(n_chunks):
         status = work / "patients" / _part(k, "parquet")
         timecourse = work / "timecourse" / _part(k, fmt)
         if status.is_file() and timecourse.is_file():
-            if _part_ok(status, "parquet", size) and \
-                    _part_ok(timecourse, fmt, size * n_times):
+            want = expected(k)
+            if _part_ok(status, "status", want) and _part_ok(timecourse, fmt, want):
                 done.add(k)
             else:
                 rejected += 1
+    keep = {("timecourse", _part(k, fmt)) for k in done} | \
+        {("patients", _part(k, "parquet")) for k in done}
     for folder in ("timecourse", "patients"):
         for item in (work / folder).iterdir():
-            keep = item.name.startswith("part-") and not item.name.startswith(".") and \
-                item.name[5:11].isdigit() and int(item.name[5:11]) in done
-            if not keep:
-                item.unlink()
+            if (folder, item.name) not in keep:
+                if item.is_dir() and not item.is_symlink():
+                    shutil.rmtree(item)
+                else:
+                    item.unlink()
     return done, rejected
 
 
-def _part_ok(path: Path, fmt: str, rows: int) -> bool:
-    """Whether a part file left by an earlier run looks whole, cheaply (its data are not
-    read): a Parquet file whose footer reads and counts ``rows`` rows; a CSV part that is
-    not empty and ends with a line break. A file cut short (a crash before its data
-    reached the disk, a copy interrupted) fails."""
+def _part_ok(path: Path, kind: str, want: _Expected) -> bool:
+    """Whether a part file left by an earlier run is whole and of its chunk, cheaply.
+
+    ``kind`` "status": the status part's key columns (one row per patient, read whole)
+    are the chunk's; "parquet": the time-course part's footer reads, counts the chunk's
+    rows, and its statistics give the chunk's smallest and largest patient id (and arm);
+    "csv": the part has the chunk's lines (plus the header in the first chunk) and its
+    first and last rows are of the chunk's first and last patient. A file cut short (a
+    crash before its data reached the disk, a copy interrupted), doubled, or of another
+    chunk fails."""
     try:
-        if fmt == "csv":
-            with open(path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                if f.tell() == 0:
-                    return False
-                f.seek(-1, os.SEEK_END)
-                return f.read(1) == b"\n"
+        if kind == "csv":
+            return _csv_part_ok(path, want)
         import pyarrow.parquet as pq
 
-        return pq.read_metadata(path).num_rows == rows
+        if kind == "status":
+            table = pq.ParquetFile(path).read(columns=list(want.keys))
+            return all(table.column(name).to_pylist() == values
+                       for name, values in want.keys.items())
+        meta = pq.read_metadata(path)
+        return meta.num_rows == want.rows and all(
+            _footer_range(meta, name) == (min(values), max(values))
+            for name, values in want.keys.items() if values)
     except Exception:  # noqa: BLE001 - OSError, ArrowInvalid, ...: not a whole part
         return False
+
+
+def _footer_range(meta, name: str) -> tuple[Any, Any] | None:
+    """The smallest and largest value of column ``name`` from a Parquet footer's
+    statistics (``None`` when a row group has none)."""
+    low = high = None
+    for r in range(meta.num_row_groups):
+        group = meta.row_group(r)
+        column = next(group.column(i) for i in range(group.num_columns)
+                      if group.column(i).path_in_schema == name)
+        stats = column.statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        low = stats.min if low is None else min(low, stats.min)
+        high = stats.max if high is None else max(high, stats.max)
+    return low, high
+
+
+def _csv_part_ok(path: Path, want: _Expected) -> bool:
+    """A CSV part (pyarrow's writer: one line per row, the header in the first chunk)
+    with the chunk's number of lines, ending with a line break, whose first and last rows
+    are of the chunk's first and last patient. Read once, a block at a time."""
+    lines, size = 0, 0
+    with open(path, "rb") as f:
+        if want.header:
+            f.readline()
+        first = f.readline()
+        f.seek(0)
+        for block in iter(lambda: f.read(16 << 20), b""):
+            lines += block.count(b"\n")
+            size += len(block)
+        if size == 0 or lines != want.rows + want.header:
+            return False
+        f.seek(max(0, size - (1 << 16)))
+        tail = f.read()
+    if not tail.endswith(b"\n"):
+        return False
+    last = tail[:-1].rsplit(b"\n", 1)[-1] + b"\n"
+    ids = want.keys["patient"]
+    return bool(ids) and _first_field(first, ids) == ids[0] and \
+        _first_field(last, ids) == ids[-1]
+
+
+def _first_field(line: bytes, like: list) -> Any:
+    """The first field of one CSV line, read as pyarrow reads the type of ``like``."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    kind = pa.array(like[:1]).type
+    table = pcsv.read_csv(pa.py_buffer(line),
+                          read_options=pcsv.ReadOptions(autogenerate_column_names=True),
+                          convert_options=pcsv.ConvertOptions(column_types={"f0": kind}))
+    return table.column(0)[0].as_py()
+
+
+def _finished_damage(target: Path, fmt: str, expected: list[_Expected],
+                     with_status: bool) -> str | None:
+    """What is missing or damaged in a finished output folder (``--resume`` on it), or
+    ``None``: the time course checked part by part as for an interrupted run (``.csv``:
+    the whole file as one part), and ``patients.parquet`` (``with_status``)."""
+    if fmt == "parquet":
+        folder = target / "timecourse.parquet"
+        names = {_part(k, fmt) for k in range(len(expected))}
+        present = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        for name in sorted(present - names):
+            return f"timecourse.parquet/ holds a file it did not write ({name!r})"
+        for k, want in enumerate(expected):
+            name = _part(k, fmt)
+            if name not in present:
+                return f"timecourse.parquet/{name} is missing"
+            if not _part_ok(folder / name, fmt, want):
+                return f"timecourse.parquet/{name} is damaged"
+    else:
+        keys = {name: [v for w in expected for v in w.keys[name]]
+                for name in expected[0].keys} if expected else {"patient": []}
+        whole = _Expected(sum(w.rows for w in expected), keys, True)
+        path = target / "timecourse.csv"
+        if not path.is_file():
+            return "timecourse.csv is missing"
+        if not _part_ok(path, "csv", whole):
+            return "timecourse.csv is damaged"
+    if with_status:
+        path = target / "patients.parquet"
+        if not path.is_file():
+            return "patients.parquet is missing"
+        keys = {"patient": [v for w in expected for v in w.keys["patient"]]}
+        if not _part_ok(path, "status", _Expected(0, keys, False)):
+            return "patients.parquet is damaged"
+    return None
 
 
 @dataclass
 class ChunkedRun:
     """A run whose chunks are all written to its hidden folder (:func:`partial_dir`) and
-    not yet gathered into the output folder (:func:`finish_run` does that)."""
+    not yet gathered into the output folder (:func:`finish_run` does that, and releases
+    the run's lock on the folder; a run never finished keeps it until it is collected or
+    its process ends)."""
 
     target: Path
     work: Path
@@ -232,11 +448,17 @@ class ChunkedRun:
     started: float  # time.perf_counter() at the start
     #: chunks of the interrupted run whose part files were not whole (computed again)
     chunks_recomputed: int = 0
+    lock: _RunLock | None = dataclasses.field(default=None, repr=False)
 
     @property
     def timecourse_parts(self) -> list[Path]:
         """The chunks' time-course files, in chunk order."""
-        return sorted((self.work / "timecourse").glob(f"part-*.{self.fmt}"))
+        return [self.work / "timecourse" / _part(k, self.fmt) for k in range(self.chunks)]
+
+    @property
+    def status_parts(self) -> list[Path]:
+        """The chunks' status files, in chunk order."""
+        return [self.work / "patients" / _part(k, "parquet") for k in range(self.chunks)]
 
 
 def run_chunks(
@@ -265,20 +487,52 @@ def run_chunks(
         raise UserError(f"must be one of {', '.join(FORMATS)} (got {fmt!r})", field="--format")
     start = time.perf_counter()
     target = check_output_dir(out_dir)
+    lock = _RunLock(target, out_dir)  # before the hidden folder is read: one run at a time
+    try:
+        run = _run_chunks_locked(population, out_dir, target, start, lock, fmt=fmt,
+                                 chunk_size=chunk_size, scheduler=scheduler, resume=resume,
+                                 on_chunk=on_chunk, connect_timeout_s=connect_timeout_s,
+                                 scheduler_field=scheduler_field, annotate=annotate,
+                                 fingerprint_extra=fingerprint_extra)
+    except BaseException:
+        lock.release()
+        raise
+    if isinstance(run, RunOutcome):
+        lock.release()
+    else:
+        run.lock = lock  # released by finish_run
+    return run
+
+
+def _run_chunks_locked(population: Population, out_dir, target: Path, start: float,
+                       lock: _RunLock, *,
+                       fmt: str, chunk_size: int | None, scheduler: str | None, resume: bool,
+                       on_chunk, connect_timeout_s: float, scheduler_field: str, annotate,
+                       fingerprint_extra: str) -> ChunkedRun | RunOutcome:
+    """:func:`run_chunks` once its lock on the folder is held."""
     work = partial_dir(target)
     key = fingerprint(population, fingerprint_extra)
     n = population.size
+    n_times = population.times.size
     manifest = _read_json(work / MANIFEST) if work.is_dir() else None
 
     if resume and manifest is None:
         done_before = _read_json(target / "summary.json") if target.is_dir() else None
         previous = (done_before or {}).get("execution", {}).get("fingerprint")
-        if previous == key:  # finished already: nothing to do
+        if previous == key:  # finished already: nothing to do, if nothing is missing
             written = done_before["execution"].get("format", fmt)
             if written != fmt:
                 raise UserError(f"{out_dir} holds this run finished as {written}; run it again "
                                 f"without --resume for {fmt} (got --format {fmt})",
                                 field="--format")
+            size_before = int(done_before["execution"]["chunk_size"])
+            expect = _expected_parts(population, size_before, n_times, annotate)
+            expected = [expect(k) for k in range(count_chunks(n, size_before))]
+            damage = _finished_damage(target, fmt, expected, with_status=annotate is None)
+            if damage is not None:
+                raise UserError(f"{out_dir} holds this run finished, but {damage}; run it "
+                                "again without --resume to compute it anew (got --resume)",
+                                field="--resume")
             counts = done_before.get("status_counts", {})
             return RunOutcome(target, n, counts, done_before["execution"]["chunks"],
                               done_before["execution"]["chunks"], 0.0,
@@ -288,28 +542,22 @@ def run_chunks(
             raise UserError(f"{out_dir} holds the results of another scenario or population "
                             "(its inputs differ); nothing to resume there (got --resume)",
                             field="--resume")
-    if manifest is not None:
-        owner = int(manifest.get("pid", 0))
-        if owner and owner != os.getpid() and _pid_alive(owner) and \
-                manifest.get("host") == os.uname().nodename:
-            raise UserError(f"another nksim run (process {owner}) is writing {out_dir}; "
-                            "wait for it or choose another folder", field="--out")
-        if resume:
-            if manifest.get("fingerprint") != key:
-                raise UserError(f"the interrupted run in {out_dir} is of another scenario or "
-                                "population (its inputs differ); run without --resume to "
-                                "start again (got --resume)", field="--resume")
-            if manifest.get("format") != fmt:
-                raise UserError(f"the interrupted run writes {manifest.get('format')}; resume "
-                                f"it with that format (got {fmt!r})", field="--format")
-            if chunk_size is not None and chunk_size != manifest.get("chunk_size"):
-                raise UserError(f"the interrupted run uses chunks of "
-                                f"{manifest.get('chunk_size')} patients (got {chunk_size})",
-                                field="--chunk-size")
-            chunk_size = int(manifest["chunk_size"])
+    if manifest is not None and resume:
+        if manifest.get("fingerprint") != key:
+            raise UserError(f"the interrupted run in {out_dir} is of another scenario or "
+                            "population (its inputs differ); run without --resume to "
+                            "start again (got --resume)", field="--resume")
+        if manifest.get("format") != fmt:
+            raise UserError(f"the interrupted run writes {manifest.get('format')}; resume "
+                            f"it with that format (got {fmt!r})", field="--format")
+        if chunk_size is not None and chunk_size != manifest.get("chunk_size"):
+            raise UserError(f"the interrupted run uses chunks of "
+                            f"{manifest.get('chunk_size')} patients (got {chunk_size})",
+                            field="--chunk-size")
+        chunk_size = int(manifest["chunk_size"])
     n_vars = len(population.model.states) + len(population.model.observables)
     if chunk_size is None:
-        chunk_size = default_chunk_size(n, population.times.size, n_vars)
+        chunk_size = default_chunk_size(n, n_times, n_vars)
     if chunk_size < 1:
         raise UserError(f"must be >= 1 (got {chunk_size})", field="--chunk-size")
     n_chunks = count_chunks(n, chunk_size)
@@ -319,6 +567,7 @@ def run_chunks(
         client = connect_scheduler(scheduler, timeout_s=connect_timeout_s,
                                    field=scheduler_field)
     try:
+        lock.claim()  # from here on this run writes
         if not (resume and manifest is not None):
             shutil.rmtree(work, ignore_errors=True)
         (work / "timecourse").mkdir(parents=True, exist_ok=True)
@@ -329,8 +578,8 @@ def run_chunks(
             "host": os.uname().nodename,
             "note": "finished chunks of an nksim run that has not completed; continue it "
                     "with the same command and --resume"}, indent=2))
-        sizes = [hi - lo for lo, hi in population.chunk_bounds(chunk_size)]
-        done, recomputed = _done_chunks(work, fmt, sizes, population.times.size)
+        expected = _expected_parts(population, chunk_size, n_times, annotate)
+        done, recomputed = _done_chunks(work, fmt, n_chunks, expected)
         resumed = len(done)
         loop_start = time.perf_counter()
         with ThreadPoolExecutor(1, thread_name_prefix="nksim-writer") as writer:
@@ -421,13 +670,23 @@ def finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], Non
     ``timecourse.csv``: the parts one after the other); then ``write(staging,
     patients, status_counts)`` writes the other files (``summary.json`` last);
     ``patients`` is the status parts as one ``pyarrow.Table``, checked to hold one row per
-    patient (distinct ``key`` columns).
+    patient (distinct ``key`` columns). The run's lock on the folder is released at the
+    end, whether the output folder appeared or not.
     """
+    try:
+        return _finish_run(run, write, key)
+    finally:
+        if run.lock is not None:
+            run.lock.release()
+
+
+def _finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], None],
+                key: tuple[str, ...]) -> RunOutcome:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     work, target, n = run.work, run.target, run.n_patients
-    parts = sorted((work / "patients").glob("part-*.parquet"))
+    parts = run.status_parts
     # one file at a time: pyarrow.dataset (ParquetDataset) imports pandas (start-up time)
     patients = pa.concat_tables([pq.ParquetFile(p).read() for p in parts]) if parts else None
     # counted in Python, not with pyarrow.compute (whose import and kernels cost every run
@@ -436,9 +695,10 @@ def finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], Non
     distinct = 0 if patients is None else (
         len(set(patients[key[0]].to_pylist())) if len(key) == 1
         else patients.group_by(list(key)).aggregate([]).num_rows)
-    if patients is None or patients.num_rows != n or distinct != n:
-        raise RuntimeError(f"the status parts hold {0 if patients is None else patients.num_rows}"
-                           f" rows for {n} patients")  # never: each chunk is written once
+    rows = 0 if patients is None else patients.num_rows
+    if rows != n or distinct != n:  # never: each chunk's parts are checked as its own
+        raise RuntimeError(f"the status parts hold {rows} rows of {distinct} distinct "
+                           f"patients for {n} patients")
     counts = Counter(patients["status"].to_pylist())
     order = {"ok": 0, "implausible": 1, "failed": 2}
     counts = dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])))
@@ -447,7 +707,8 @@ def finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], Non
     with atomic_output_dir(target) as staging:
         try:
             if run.fmt == "parquet":
-                moved = _place_parts(work / "timecourse", staging / "timecourse.parquet")
+                moved = _place_parts(run.timecourse_parts,
+                                     staging / "timecourse.parquet")
             else:
                 with open(staging / "timecourse.csv", "wb") as dst:
                     for part in run.timecourse_parts:
@@ -466,16 +727,17 @@ def finish_run(run: ChunkedRun, write: Callable[[Path, Any, dict[str, int]], Non
                       chunks_recomputed=run.chunks_recomputed)
 
 
-def _place_parts(parts: Path, folder: Path) -> list[tuple[Path, Path]]:
-    """The part files of ``parts`` into ``folder``: hard links (the originals stay, for
-    --resume, until the run is complete), else (another file system) the folder moved;
-    returns what was moved, to be put back on an error."""
+def _place_parts(parts: list[Path], folder: Path) -> list[tuple[Path, Path]]:
+    """The part files ``parts`` (all in one folder) into ``folder``: hard links (the
+    originals stay, for --resume, until the run is complete), else (another file system)
+    their folder moved; returns what was moved, to be put back on an error."""
     folder.mkdir()
     try:
-        for part in sorted(parts.glob("part-*")):
+        for part in parts:
             os.link(part, folder / part.name)
         return []
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
-        os.replace(parts, folder)
-        return [(folder, parts)]
+        source = parts[0].parent
+        os.replace(source, folder)
+        return [(folder, source)]
