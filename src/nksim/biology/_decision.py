@@ -26,14 +26,14 @@ Let ``LA_thr(LI)`` solve ``gain kcat_K K*(LA) = kcat_P0 + kcat_P S*(LI)`` (expli
 inhibition then vetoes any activating signal). With lognormal ``LA`` the activation
 probability is exactly ``Phi((ln LA - ln LA_thr(LI)) / sigma_a)`` at fixed ``LI``;
 the logistic approximation of the normal CDF (``Phi(x) ~ 1/(1 + exp(-1.702 x))``, absolute
-error < 0.01, relative error large in the tails) turns this into the Hill law ``p = S^n/(S^n
-+ 1)``, ``S = LA/LA_thr(LI)``, ``n = 1.702/sigma_a`` (the form suggested in science.md §6,
-here derived). Averaging over the lognormal ``LI``: encounters with ``LI > LI_c`` are vetoed
-(probability ``1 - Tc``, ``Tc = Phi(ln(LI_c/LI)/sigma_i)``, logistic form ``1/(1 +
-(LI/LI_c)^ni)``); over the rest the average is a midpoint rule in probability, so the rate
-law is ``Tc`` times a mean of ``m`` explicit Hill terms (:func:`activation_rate_law`;
-:func:`activation_probability` is the same integral with the exact normal CDF and fine
-quadrature); tests compare both with Monte-Carlo encounters.
+error < 0.01, relative error large in the tails) turns this into the Hill law
+``p = S^n/(S^n + 1)``, ``S = LA/LA_thr(LI)``, ``n = 1.702/sigma_a`` (the form suggested in
+science.md §6, here derived). Averaging over the lognormal ``LI``: encounters with
+``LI > LI_c`` are vetoed (probability ``1 - Tc``, ``Tc = Phi(ln(LI_c/LI)/sigma_i)``,
+logistic form ``1/(1 + (LI/LI_c)^ni)``); over the rest the average is a midpoint rule in
+probability, so the rate law is ``Tc`` times a mean of ``m`` explicit Hill terms
+(:func:`activation_rate_law`; :func:`activation_probability` is the same integral with the
+exact normal CDF and fine quadrature); tests compare both with Monte-Carlo encounters.
 """
 
 from __future__ import annotations
