@@ -491,3 +491,71 @@ def test_a_grid_that_floating_point_ends_just_past_t_end_is_not_refused(tmp_path
 
     times = sorted(pd.read_csv(out / "timecourse.csv")["time"].unique())
     assert len(times) == 4 and times[-1] == 0.0
+
+
+# ------------------------------------------------------------------ found by a review (session 16)
+def test_an_input_inside_the_output_folder_is_never_deleted(tmp_path):
+    """The output folder is replaced as a whole: a scenario file kept inside an earlier
+    output folder would be deleted by a run into that folder."""
+    out = tmp_path / "out"
+    first, _ = simulate(tmp_path, BASE, out=out)
+    assert first.exit_code == 0, first.output
+    inside = out / "mine.toml"
+    inside.write_text(textwrap.dedent(BASE))
+    result = invoke(["simulate", str(inside), "--out", str(out)])
+    assert_one_line_error(result, "--out: holds the input")
+    assert inside.read_text() == textwrap.dedent(BASE)
+
+
+@pytest.mark.parametrize("where, expected", [
+    ("folder", "is a folder, not a file"),
+    ("device", "is a device or other special file"),
+    ("below_a_file", "is not a folder"),
+    ("link", "is a link"),
+])
+def test_export_sbml_output_is_checked(tmp_path, where, expected):
+    target = {"folder": tmp_path, "device": Path(os.devnull),
+              "below_a_file": tmp_path / "a_file" / "m.xml",
+              "link": tmp_path / "link.xml"}[where]
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "link.xml").symlink_to(tmp_path / "a_file")
+    assert_one_line_error(invoke(["export-sbml", "depillis2006", "-o", str(target)]),
+                          f"--output: {expected}" if where != "below_a_file" else expected)
+    assert Path(os.devnull).is_char_device()
+
+
+def test_deeply_nested_inputs_are_one_line_errors(tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text('[cohort]\nname = "x"\na = ' + "[" * 5000 + "]" * 5000 + "\n")
+    assert_one_line_error(invoke(["ageing", str(deep), "--out", str(tmp_path / "o")]),
+                          "nested too deeply")
+    snapshot = tmp_path / "s.json"
+    snapshot.write_text("[" * 100_000 + "]" * 100_000)
+    assert_one_line_error(invoke(["landscape", "report", "--snapshot", str(snapshot)]),
+                          "nested too deeply")
+
+
+def test_fit_seed_and_nominal_values_are_checked(tmp_path):
+    import shutil
+
+    import nksim
+
+    problem = Path(nksim.__file__).parent / "data" / "petab" / "gemcitabine_tgi"
+    assert_one_line_error(invoke(["fit", str(problem / "problem.yaml"), "--out",
+                                  str(tmp_path / "f"), "--seed", "-1"]), "--seed: must be")
+    copy = tmp_path / "p"
+    shutil.copytree(problem, copy)
+    table = (copy / "parameters.tsv").read_text().splitlines()
+    header = table[0].split("\t")
+    row = table[1].split("\t")
+    row[header.index("nominalValue")] = "nan"
+    (copy / "parameters.tsv").write_text("\n".join([table[0], "\t".join(row), *table[2:]]))
+    assert_one_line_error(invoke(["fit", str(copy / "problem.yaml"), "--nominal"]),
+                          f"parameters.{row[0]}: nominalValue must be a finite number")
+
+
+def test_power_names_the_replicates_when_they_are_out_of_range():
+    scenario = Path(__file__).resolve().parents[1] / "src/nksim/data/scenarios/" \
+        "sle_pediatric_cart_vs_carnk.toml"
+    assert_one_line_error(invoke(["power", str(scenario), "--replicates", str(10**20)]),
+                          "--replicates: must be")

@@ -11,7 +11,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -84,20 +84,60 @@ _STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>staging|old)-(?P<pid>\d+)-[A-Z
 MAX_NAME_BYTES = 200
 
 
-def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out") -> Path:
+def check_output_dir(path: str | os.PathLike | None, *, option: str = "--out",
+                     inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
     """Check an output folder before any computation; a one-line :class:`UserError` if it
     cannot be written: empty name, a name too long, a link, an existing file,
     the current folder or one above it, a folder nksim did not write that is not empty, a
-    parent that is not a folder or not writable."""
+    parent that is not a folder or not writable, or a folder holding one of the command's
+    ``inputs`` (the folder is replaced as a whole: the input would be deleted)."""
     from nksim.errors import UserError
 
     if path is None or str(path).strip() == "":
         raise UserError("must name a folder (got '')", field=option)
     try:
-        return _check_output_dir(Path(path), option)
+        target = _check_output_dir(Path(path), option)
+        real = target.resolve()
+        for item in inputs:
+            if item is not None and real in Path(item).resolve().parents:
+                raise UserError(f"holds the input {str(item)!r}; the folder is replaced as a "
+                                f"whole, which would delete it: move the input or choose "
+                                f"another folder (got {str(path)!r})", field=option)
+        return target
     except OSError as exc:  # e.g. a folder name longer than the filesystem allows
         raise UserError(f"cannot use this path ({exc.strerror or type(exc).__name__}) "
                         f"(got {str(path)!r})", field=option) from None
+
+
+def check_output_file(path: str | os.PathLike | None, *, option: str = "--output") -> Path:
+    """Check an output file before any computation (it is written atomically, replacing a
+    regular file of that name); a one-line :class:`UserError` for an empty name, a folder,
+    a link, a device or other non-regular file, a parent that is not a folder, or a place
+    where nothing can be written."""
+    from nksim.errors import UserError
+
+    if path is None or str(path).strip() == "":
+        raise UserError("must name a file (got '')", field=option)
+    target = Path(path).absolute()
+    try:
+        if target.is_symlink():
+            raise UserError(f"is a link; give the file itself (got {str(path)!r})",
+                            field=option)
+        if target.exists() and not target.is_file():
+            kind = "a folder" if target.is_dir() else "a device or other special file"
+            raise UserError(f"is {kind}, not a file to write (got {str(path)!r})",
+                            field=option)
+        parent = target.parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise UserError(f"{parent} is not a folder (got {str(path)!r})", field=option)
+        problem = _cannot_create_in(parent)
+    except OSError as exc:  # e.g. a name longer than the filesystem allows
+        problem = exc.strerror or type(exc).__name__
+    if problem:
+        raise UserError(f"cannot write there ({problem}) (got {str(path)!r})", field=option)
+    return target
 
 
 def _check_output_dir(path: Path, option: str) -> Path:

@@ -245,7 +245,7 @@ def simulate(scenario_file: Path, out_dir: str, fmt: str, parameters_file: Path 
     from nksim._io import check_output_dir
     from nksim.scenario import Scenario, plan_simulation, read_toml, validate
 
-    check_output_dir(out_dir)
+    check_output_dir(out_dir, inputs=(scenario_file, parameters_file))
     raw = read_toml(scenario_file)
     scenario = validate(Scenario, raw)
     plan = plan_simulation(scenario, base_dir=scenario_file.parent,
@@ -316,7 +316,7 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None, chunk_size: 
     from nksim.cli_execution import run_trial_scenario
     from nksim.config import TrialScenario, read_toml, validate
 
-    check_output_dir(out_dir)
+    check_output_dir(out_dir, inputs=(scenario_file,))
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)
     run_trial_scenario(scenario, raw, out_dir, progress=progress, chunk_size=chunk_size,
@@ -329,10 +329,12 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None, chunk_size: 
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="File (default: stdout).")
 def export_sbml(name: str, parameter_set: str | None, output: Path | None) -> None:
     """Write a library model as SBML Level 3 Version 2."""
-    from nksim._io import write_text_atomic
+    from nksim._io import check_output_file, write_text_atomic
     from nksim.library import get_model
     from nksim.model import to_sbml
 
+    if output is not None:
+        check_output_file(output, option="--output")
     text = to_sbml(get_model(name, parameter_set))
     if output is None:
         click.echo(text)

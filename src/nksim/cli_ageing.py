@@ -18,7 +18,7 @@ def ageing(scenario_file: Path, out_dir: str) -> None:
     from nksim.disease.ageing._run import RESEARCH_USE, run_scenario
     from nksim.disease.ageing._scenario import load_scenario
 
-    check_output_dir(out_dir)
+    check_output_dir(out_dir, inputs=(scenario_file,))
     scenario = load_scenario(scenario_file)
     run = run_scenario(scenario, progress=lambda m: click.echo(m, err=True))
     from nksim.report.ageing import write_ageing_outputs  # the CLI glues model and report

@@ -35,6 +35,10 @@ def sensitivity(scenario_file: Path, output: str, at: str, names: str | None,
     from nksim.scenario import load_scenario, plan_simulation
     from nksim.units import to_magnitude
 
+    if out_dir is not None:
+        from nksim._io import check_output_dir
+
+        check_output_dir(out_dir, inputs=(scenario_file,))
     scenario = load_scenario(scenario_file)
     plan = plan_simulation(scenario, scenario_file.parent)
     model = plan.model
@@ -123,7 +127,7 @@ def _tornado(table, title: str, path: Path) -> None:
 @click.option("--no-profiles", is_flag=True, help="Skip the profile likelihoods.")
 @click.option("--profile-steps", type=int, default=30, show_default=True,
               help="Steps across each parameter's bounded range in the profiles (more: "
-              "interval ends closer to exact, as they are interpolated linearly).")
+              "interval ends closer to exact, as they are interpolated between steps).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for best.tsv, starts.csv, waterfall.png, profiles.csv, "
               "profiles.png, summary.json.")
@@ -133,14 +137,21 @@ def fit(problem_file: Path, nominal: bool, as_json: bool, starts: int, seed: int
     side in the batched engine, gradients from forward sensitivities, profile-likelihood
     95 % intervals. Research use only: not medical advice."""
     from nksim.analysis import read_petab
+    from nksim.config._types import MAX_SEED
 
     if starts < 1:
         raise UserError(f"must be >= 1 (got {starts})", field="--starts")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"must be an integer from 0 to 2^63 - 1 (got {seed})", field="--seed")
     if not 5 <= profile_steps <= 10_000:
         raise UserError(f"must be from 5 to 10000 (got {profile_steps})",
                         field="--profile-steps")
     if not nominal and out_dir is None:
         raise UserError("give --out DIR (or --nominal)", field="--out")
+    if out_dir is not None and not nominal:
+        from nksim._io import check_output_dir
+
+        check_output_dir(out_dir, inputs=(problem_file,))
     problem = read_petab(problem_file)
     if nominal:
         summary = problem.nominal_summary()

@@ -360,8 +360,15 @@ def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None
           duration_h: float) -> None:
     """Virtual NK cytotoxicity assay: % specific lysis against E:T (or single-cell kill
     counts) for NK products and target lines. Research use only: not medical advice."""
-    from nksim._io import atomic_output_dir, write_bytes_atomic, write_text_atomic
+    from nksim._io import (
+        atomic_output_dir,
+        check_output_dir,
+        write_bytes_atomic,
+        write_text_atomic,
+    )
 
+    if out_dir is not None:
+        check_output_dir(out_dir, inputs=(scenario_file, fit_csv))
     if fit_csv is not None:
         if scenario_file is not None:
             raise UserError("give either SCENARIO.toml or --fit DATA.csv, not both",

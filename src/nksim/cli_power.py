@@ -53,7 +53,7 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
 
     ns = _sizes(sizes)
     if out_dir is not None:
-        check_output_dir(out_dir)
+        check_output_dir(out_dir, inputs=(scenario_file,))
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)  # bad input fails here, before any run
     if endpoint is not None:
@@ -64,6 +64,9 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
         if endpoint not in known:
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
                             f"{endpoint!r})", field="endpoint")
+    if not 1 <= replicates <= 10_000:  # before the seeds, which depend on it
+        raise UserError(f"must be an integer from 1 to 10000 (got {replicates})",
+                        field="--replicates")
     first = scenario.trial.seed if seed is None else seed
     if not 0 <= first <= MAX_SEED + 1 - max(replicates, 1):  # replicate i uses first + i
         raise UserError(f"must be >= 0 and, with the replicates' seeds seed + i, below 2^63 "
@@ -144,7 +147,7 @@ def n_of_1(scenario_file: Path, arm: str | None, patient: int, replicates: int,
     from nksim.trials._n_of_1 import n_of_1_figure, run_n_of_1
 
     if out_dir:
-        check_output_dir(out_dir)
+        check_output_dir(out_dir, inputs=(scenario_file,))
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)
     res = run_n_of_1(scenario, arm=arm, patient=patient, replicates=replicates,

@@ -169,10 +169,21 @@ def read_petab(path: str | Path) -> PetabProblem:
 
     ids = list(par.index.astype(str))
     scale = np.array([_scale_code(str(s)) for s in par["parameterScale"]])
-    est = par["estimate"].astype(int).to_numpy().astype(bool)
+    flags = pd.to_numeric(par["estimate"], errors="coerce")
+    if not flags.isin([0, 1]).all():
+        pid = ids[int(np.flatnonzero(~flags.isin([0, 1]).to_numpy())[0])]
+        _fail("estimate must be 0 or 1", f"parameters.{pid}")
+    est = flags.to_numpy().astype(bool)
     nominal = par["nominalValue"].astype(float).to_numpy()
     lo = par["lowerBound"].astype(float).to_numpy()
     hi = par["upperBound"].astype(float).to_numpy()
+    for i, pid in enumerate(ids):
+        if not np.isfinite(nominal[i]):  # a fixed one is used as is, an estimated one at
+            _fail(f"nominalValue must be a finite number (got {nominal[i]})",  # --nominal
+                  f"parameters.{pid}")
+        if est[i] and not (np.isfinite(lo[i]) and np.isfinite(hi[i]) and lo[i] <= hi[i]):
+            _fail(f"an estimated parameter needs finite bounds, lowerBound <= upperBound "
+                  f"(got {lo[i]}, {hi[i]})", f"parameters.{pid}")
 
     def scaled(v, s):
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -82,6 +82,8 @@ def _parse_text(text: str, path: Path) -> tuple[list[Any], dict[str, Any]]:
         raise UserError(f"{path}: the file is empty")
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
     except json.JSONDecodeError as whole:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         if len(lines) < 2 or not _is_json(lines[0][1]):
@@ -105,7 +107,7 @@ def _parse_text(text: str, path: Path) -> tuple[list[Any], dict[str, Any]]:
 def _is_json(line: str) -> bool:
     try:
         json.loads(line)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
     return True
 
@@ -120,6 +122,9 @@ def _parse_lines(lines: list[tuple[int, str]], path: Path) -> tuple[list[Any], d
             raise UserError(
                 f"{path}: not valid JSON lines (line {lineno}, column {exc.colno}: {exc.msg})"
             ) from None
+        except RecursionError:
+            raise UserError(f"{path}: not valid JSON lines (line {lineno}: nested too "
+                            "deeply)") from None
         if isinstance(obj, dict) and "studies" in obj:
             meta.update(_meta_of(obj))
             studies = obj["studies"]

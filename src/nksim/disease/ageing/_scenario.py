@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nksim._io import missing_file
 from nksim._spec import BOOL, INT, NUMBER, choice, quantity, spec_from_mapping
 from nksim.disease.ageing._interventions import (
     ArmInputs,
@@ -337,12 +335,8 @@ def parse_scenario(raw: Mapping[str, Any]) -> AgeingScenario:
 
 
 def load_scenario(path: str | Path) -> AgeingScenario:
-    """Read and check a TOML scenario file."""
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(missing_file(p), field="scenario")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"not valid TOML: {exc}", field="scenario") from None
-    return parse_scenario(raw)
+    """Read and check a TOML scenario file (read as every scenario file is:
+    :func:`nksim.config.read_toml`)."""
+    from nksim.config import read_toml
+
+    return parse_scenario(read_toml(path))
