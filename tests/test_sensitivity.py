@@ -71,6 +71,28 @@ def test_depillis2005_with_doses_matches_central_differences():
     np.testing.assert_array_less(np.abs(S[0] - fd) / scale, 1e-5)
 
 
+def test_sensitivities_to_tiny_parameters_are_integrated():
+    """de Pillis 2006 (patient 9, untreated): r2 and c are ~6e-11 per cell per day, so
+    d state / d r2 is ~1e10 times the state; with the state's own absolute tolerance the
+    first step fell below the smallest allowed (``nksim sensitivity`` failed on the
+    shipped untreated scenario). Tolerances scaled by the parameter's magnitude (as CVODES
+    does) integrate them, and the result equals central differences."""
+    model = get_model("depillis2006", "patient9")
+    names = ["r2", "c", "a"]
+    times = np.array([0.0, 10.0, 30.0])
+    res, S = local_sensitivities(model, times, parameters=names)
+    assert (res.patients["status"] == "ok").all(), res.patients["message"].iloc[0]
+    fd = central_differences(model, times, names, {})
+    # errors of p dx/dp on the scale of each state (the sensitivities of a state that the
+    # parameter hardly moves are compared with the state, not with their own tiny size)
+    p = np.array([model.parameter(n).value for n in names])
+    x = np.stack([res.dataset[s].values[0] for s in model.state_names], -1)
+    moving = np.abs(x).max(axis=0) > 0
+    err = np.abs(S[0] - fd)[:, moving] * p / np.abs(x).max(axis=0)[moving][None, :, None]
+    assert err.max() < 1e-6, err.max()
+    assert np.abs(S[0, -1, 0, 0] * p[0] / x[-1, 0]) > 1e-4  # r2 moves T measurably
+
+
 def test_time_dependent_model_matches_central_differences():
     """x' = -k x + a sin(w t): uses the explicit time t."""
     m = toy("sens_forced", [("x", "cell", "x", 1.0)],

@@ -107,6 +107,27 @@ def _sensitivity_model(model: Model, parameters: Sequence[str] | None = None) ->
         notes=(*model.notes, f"forward sensitivities for {', '.join(names)}"))
 
 
+def _scaled_tolerances(model: Model, names: Sequence[str], options):
+    """``options`` with each sensitivity's absolute tolerance that of its state divided by
+    the parameter's magnitude (its nominal value), as CVODES scales them (``pbar``): dx/dp
+    of a parameter of 6.5e-11 is ~1e10 times its state, and the state's own tolerance would
+    ask for absurd accuracy (the first step fell below the smallest allowed). A tolerance the
+    caller gave for a sensitivity variable by name is kept."""
+    from nksim.engine import SolverOptions
+
+    options = options or SolverOptions()
+    given = options.atol if isinstance(options.atol, Mapping) else {}
+    state = {x: float(given.get(x, 1e-6) if given else options.atol)
+             for x in model.state_names}
+    atol = dict(state)
+    for p in names:
+        scale = abs(model.parameter(p).value) or 1.0
+        for x in model.state_names:
+            atol[sensitivity_name(x, p)] = state[x] / scale
+    atol.update(given)
+    return dataclasses.replace(options, atol=atol)
+
+
 def local_sensitivities(
     model: Model,
     times: Sequence[float] | np.ndarray,
@@ -142,8 +163,8 @@ def local_sensitivities(
           else np.broadcast_to(np.asarray(initial_sensitivities, float),
                                (n_pat, n, len(names))))
     y0_aug = np.hstack([y0, s0.reshape(n_pat, -1)])
-    res = simulate(aug, times, parameters=params, initial=y0_aug, doses=doses, options=options,
-                   t_start=t_start)
+    res = simulate(aug, times, parameters=params, initial=y0_aug, doses=doses,
+                   options=_scaled_tolerances(model, names, options), t_start=t_start)
     S = np.stack([np.stack([res.dataset[sensitivity_name(x, p)].values for p in names], -1)
                   for x in model.state_names], axis=2)
     return res, S
