@@ -188,21 +188,25 @@ def test_cli_patrol_json_and_text():
     assert "Research use only" in text.output
 
 
-@pytest.mark.parametrize("args", [
-    ["patrol", "--samples", "3"],
-    ["patrol", "--seed", "-1"],
-    ["patrol", "--out", "x"],
-    ["patrol", "--reinfusion", "--infusions", "0"],
-    ["patrol", "--reinfusion", "--purity", "1.5"],
-    ["patrol", "--reinfusion", "--dose", "-5"],
-    ["patrol", "--dose", "5e9"],
-    ["patrol", "--reinfusion", "--scenario", "no/such/file.toml"],
+@pytest.mark.parametrize("args, field", [
+    (["patrol", "--samples", "3"], "samples"),
+    (["patrol", "--seed", "-1"], "seed"),
+    (["patrol", "--out", "x"], "--out"),
+    (["patrol", "--reinfusion", "--infusions", "0"], "--infusions"),
+    (["patrol", "--reinfusion", "--purity", "1.5"], "--purity"),
+    (["patrol", "--reinfusion", "--dose", "-5"], "--dose:"),
+    (["patrol", "--reinfusion", "--loss", "-1"], "--loss:"),
+    (["patrol", "--reinfusion", "--interval", "0"], "--interval:"),
+    (["patrol", "--dose", "5e9"], "--dose:"),
+    (["patrol", "--reinfusion", "--scenario", "no/such/file.toml"], "scenario"),
 ])
-def test_cli_bad_input_is_one_line_exit_2(args, tmp_path):
+def test_cli_bad_input_is_one_line_exit_2(args, field, tmp_path):
+    """One line naming the option as typed (not the scenario field it sets)."""
     out = CliRunner().invoke(cli, args)
     assert out.exit_code == 2
     assert out.output.count("\n") == 1 and out.output.startswith("nksim: error:")
     assert "Traceback" not in out.output
+    assert field in out.output, out.output
 
 
 # ---------------------------------------------------------------- T1 reinfusion

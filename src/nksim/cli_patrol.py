@@ -51,11 +51,10 @@ def patrol(as_json: bool, samples: int, seed: int, reinfusion: bool,
         _reinfusion(as_json, scenario_file,
                     {k: v for k, v in overrides.items() if v is not None}, out_dir)
         return
-    used = [k for k, v in {**overrides, "out": out_dir, "scenario": scenario_file}.items()
-            if v is not None]
+    used = [_OPTION.get(k, f"--{k}") for k, v in
+            {**overrides, "out": out_dir, "scenario": scenario_file}.items() if v is not None]
     if used:
-        raise UserError(f"is only used with --reinfusion (got {used[0]})",
-                        field=f"--{used[0]}")
+        raise UserError("is only used with --reinfusion", field=used[0])
     from nksim.biology import patrol_answer
 
     answer = patrol_answer(samples, seed)
@@ -69,6 +68,11 @@ def patrol(as_json: bool, samples: int, seed: int, reinfusion: bool,
                f"{answer.naive:.0f} (range {answer.naive_low:.0f}-{answer.naive_high:.0f})")
     click.echo(f"article's claim: 240 -> {answer.verdict}")
     click.echo(answer.explanation)
+
+
+#: The command-line option of each reinfusion setting.
+_OPTION = {"dose_cells": "--dose", "infusions": "--infusions", "interval_days": "--interval",
+           "purity": "--purity", "inf_death": "--loss"}
 
 
 def _reinfusion(as_json: bool, scenario_file: Path | None, overrides: dict,
@@ -91,7 +95,13 @@ def _reinfusion(as_json: bool, scenario_file: Path | None, overrides: dict,
             raise UserError(f"needs exactly one [reinfusion] table (got {sorted(raw)})",
                             field="scenario")
         base = spec_from_mapping(raw["reinfusion"], base)
-    spec = spec_from_mapping(overrides, base)
+    try:
+        spec = spec_from_mapping(overrides, base)
+    except UserError as exc:  # name the option given, not the scenario field it sets
+        key = (exc.field or "").rpartition(".")[2]
+        if key not in overrides:
+            raise
+        raise UserError(exc.message, field=_OPTION[key]) from None
     dose, infusions, purity = spec.dose_cells, spec.infusions, spec.purity
     interval_days = spec.interval_days
     result = run_reinfusion(spec)

@@ -69,13 +69,16 @@ def resolve_scenario_path(name: str, base_dir: str | Path, field: str) -> Path:
     """A path given in a scenario, relative to the scenario's folder and inside it.
 
     Paths that leave the folder (``../x``, ``/etc/x``, links pointing out) are refused: a
-    file elsewhere must be given on the command line (e.g. ``--parameters-file``).
+    scenario shared with others must not read their files; a parameters file elsewhere can
+    be given on the command line (``--parameters-file``).
     """
     base = Path(base_dir).resolve()
     path = (base / name).resolve()
     if not path.is_relative_to(base):
-        raise UserError(f"must be inside the scenario's folder {base} (give a file elsewhere "
-                        f"on the command line) (got {name!r})", field=field)
+        how = ("give a file elsewhere with --parameters-file" if field.endswith("parameters_file")
+               else "copy the file into that folder")
+        raise UserError(f"must be inside the scenario's folder {base} ({how}) (got {name!r})",
+                        field=field)
     return path
 
 
