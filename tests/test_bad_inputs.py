@@ -514,14 +514,16 @@ def test_an_input_inside_the_output_folder_is_never_deleted(tmp_path):
     ("link", "is a link"),
 ])
 def test_export_sbml_output_is_checked(tmp_path, where, expected):
-    target = {"folder": tmp_path, "device": Path(os.devnull),
+    # a named pipe stands for a device: a regression must not replace a real one
+    os.mkfifo(tmp_path / "pipe")
+    target = {"folder": tmp_path, "device": tmp_path / "pipe",
               "below_a_file": tmp_path / "a_file" / "m.xml",
               "link": tmp_path / "link.xml"}[where]
     (tmp_path / "a_file").write_text("")
     (tmp_path / "link.xml").symlink_to(tmp_path / "a_file")
     assert_one_line_error(invoke(["export-sbml", "depillis2006", "-o", str(target)]),
                           f"--output: {expected}" if where != "below_a_file" else expected)
-    assert Path(os.devnull).is_char_device()
+    assert (tmp_path / "pipe").is_fifo()
 
 
 def test_deeply_nested_inputs_are_one_line_errors(tmp_path):
