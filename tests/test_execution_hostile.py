@@ -17,26 +17,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from _interrupted_runs import SCENARIO, interrupted, one_line_error, plan, run_summary
 from nksim.cli import cli
 from nksim.errors import UserError
-from nksim.execution import connect_scheduler, partial_dir, run_to_folder
+from nksim.execution import connect_scheduler, run_to_folder
 
 pytest.importorskip("distributed")
 
-SCENARIO = textwrap.dedent("""\
-    [model]
-    name = "depillis2006"
-    parameter_set = "patient9"
-
-    [simulation]
-    t_end = 20
-    record_every = 1
-
-    [population]
-    size = 30
-    seed = 3
-    lognormal_sigma = { all = 0.3 }
-    """)
 
 
 class _Server:
@@ -77,11 +64,6 @@ class _Server:
         self.sock.close()
 
 
-def _one_line_error(result, start):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nksim: error: " + start), result.output
-    assert "Traceback" not in result.output
 
 
 def test_a_silent_server_is_a_one_line_error_within_the_timeout(tmp_path):
@@ -140,7 +122,7 @@ def test_a_server_speaking_another_protocol_is_a_one_line_error(tmp_path, reply)
         r = CliRunner().invoke(cli, ["simulate", str(tmp_path / "s.toml"), "--out",
                                      str(tmp_path / "out"), "--scheduler", server.address])
         took = time.monotonic() - start
-    _one_line_error(r, f"--scheduler: no Dask scheduler answered at {server.address}")
+    one_line_error(r, f"--scheduler: no Dask scheduler answered at {server.address}")
     assert took < 15, took  # the default timeout (10 s) at most
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
@@ -153,44 +135,19 @@ def test_a_bad_address_is_refused_at_once():
 
 def test_an_empty_scheduler_option_is_refused_not_taken_for_local(tmp_path):
     with pytest.raises(UserError, match="--scheduler: expected an address"):
-        run_to_folder(_plan(tmp_path).population(), tmp_path / "out", scheduler="",
-                      summary=_summary)
+        run_to_folder(plan(tmp_path).population(), tmp_path / "out", scheduler="",
+                      summary=run_summary)
     assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ resume and bad parts
 
 
-class _Killed(Exception):
-    pass
 
 
-def _plan(tmp_path):
-    from nksim.scenario import load_scenario, plan_simulation
-
-    (tmp_path / "s.toml").write_text(SCENARIO)
-    return plan_simulation(load_scenario(tmp_path / "s.toml"), base_dir=tmp_path)
 
 
-def _summary(counts, n, run_time, execution):
-    return {"status_counts": counts, "n_patients": n, "execution": execution}
 
-
-def _interrupted(tmp_path, fmt, k=4):
-    """A run of 30 patients in chunks of 5 stopped after ``k`` chunks were written."""
-    population = _plan(tmp_path).population()
-
-    def hook(chunk, done, total):
-        if done == k:
-            raise _Killed
-
-    with pytest.raises(_Killed):
-        run_to_folder(population, tmp_path / "out", fmt=fmt, chunk_size=5,
-                      summary=_summary, on_chunk=hook)
-    work = partial_dir(tmp_path / "out")
-    assert not (tmp_path / "out").exists()
-    assert len(list((work / "patients").glob("part-*.parquet"))) == k
-    return population, work
 
 
 def _cut(path, size=100):
@@ -213,7 +170,7 @@ def _empty_parquet_like(path):
     ("csv", "timecourse-empty"),
 ])
 def test_resume_computes_spoilt_chunks_again(tmp_path, fmt, spoil):
-    population, work = _interrupted(tmp_path, fmt)
+    population, work = interrupted(tmp_path, fmt)
     what, how = spoil.split("-")
     part = work / what / f"part-000001.{'parquet' if what == 'patients' else fmt}"
     if how == "cut":
@@ -224,12 +181,12 @@ def test_resume_computes_spoilt_chunks_again(tmp_path, fmt, spoil):
         part.write_bytes(b"")
     else:
         _empty_parquet_like(part)
-    outcome = run_to_folder(population, tmp_path / "out", fmt=fmt, summary=_summary,
+    outcome = run_to_folder(population, tmp_path / "out", fmt=fmt, summary=run_summary,
                             resume=True)
     assert (outcome.chunks, outcome.chunks_resumed, outcome.chunks_recomputed) == (6, 3, 1)
     assert not work.exists()
     ref = run_to_folder(population, tmp_path / "ref", fmt=fmt, chunk_size=5,
-                        summary=_summary)
+                        summary=run_summary)
     assert ref.chunks_recomputed == 0
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
     got = read(tmp_path / "out" / f"timecourse.{fmt}")
@@ -247,8 +204,8 @@ def test_resume_computes_spoilt_chunks_again(tmp_path, fmt, spoil):
 
 
 def test_whole_parts_are_resumed_as_before(tmp_path):
-    population, work = _interrupted(tmp_path, "parquet", k=2)
-    outcome = run_to_folder(population, tmp_path / "out", summary=_summary, resume=True)
+    population, work = interrupted(tmp_path, "parquet", k=2)
+    outcome = run_to_folder(population, tmp_path / "out", summary=run_summary, resume=True)
     assert (outcome.chunks_resumed, outcome.chunks_recomputed) == (2, 0)
     import json
 

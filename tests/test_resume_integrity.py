@@ -22,55 +22,19 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from _interrupted_runs import SCENARIO, interrupted, one_line_error, plan, run_summary
 from nksim.cli import cli
 from nksim.errors import UserError
 from nksim.execution import partial_dir, run_to_folder
 
-# 30 patients in chunks of 5: six chunks, a few seconds in all.
-SCENARIO = textwrap.dedent("""\
-    [model]
-    name = "depillis2006"
-    parameter_set = "patient9"
-
-    [simulation]
-    t_end = 20
-    record_every = 1
-
-    [population]
-    size = 30
-    seed = 3
-    lognormal_sigma = { all = 0.3 }
-    """)
 N_TIMES = 21
 
 
-class _Killed(Exception):
-    pass
 
 
-def _plan(folder: Path):
-    from nksim.scenario import load_scenario, plan_simulation
-
-    (folder / "s.toml").write_text(SCENARIO)
-    return plan_simulation(load_scenario(folder / "s.toml"), base_dir=folder)
 
 
-def _summary(counts, n, run_time, execution):
-    return {"status_counts": counts, "n_patients": n, "execution": execution}
 
-
-def _interrupted(tmp_path: Path, fmt: str, k: int = 4):
-    """A run of 30 patients in chunks of 5 stopped after ``k`` chunks were written."""
-    population = _plan(tmp_path).population()
-
-    def hook(chunk, done, total):
-        if done == k:
-            raise _Killed
-
-    with pytest.raises(_Killed):
-        run_to_folder(population, tmp_path / "out", fmt=fmt, chunk_size=5,
-                      summary=_summary, on_chunk=hook)
-    return population, partial_dir(tmp_path / "out")
 
 
 _REFERENCE: dict[str, pd.DataFrame] = {}
@@ -80,8 +44,8 @@ def _reference(tmp_path_factory, fmt: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The uninterrupted run's time course and status table (computed once per format)."""
     if fmt not in _REFERENCE:
         folder = tmp_path_factory.mktemp(f"ref-{fmt}")
-        run_to_folder(_plan(folder).population(), folder / "ref", fmt=fmt, chunk_size=5,
-                      summary=_summary)
+        run_to_folder(plan(folder).population(), folder / "ref", fmt=fmt, chunk_size=5,
+                      summary=run_summary)
         _REFERENCE[fmt] = (_read(folder / "ref", fmt),
                            pd.read_parquet(folder / "ref" / "patients.parquet"))
     return _REFERENCE[fmt]
@@ -103,12 +67,6 @@ def _same_as_reference(out: Path, fmt: str, tmp_path_factory) -> None:
     assert sum(summary["status_counts"].values()) == 30
 
 
-def _one_line_error(result, start: str, code: int = 2) -> str:
-    assert result.exit_code == code, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nksim: error: " + start), result.output
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def _snapshot(folder: Path) -> dict:
@@ -137,7 +95,7 @@ def _cut_at_a_line(path: Path) -> None:
 ])
 def test_a_part_of_another_chunk_or_cut_whole_is_computed_again(tmp_path, tmp_path_factory,
                                                                 fmt, folder, spoil):
-    population, work = _interrupted(tmp_path, fmt)
+    population, work = interrupted(tmp_path, fmt)
     ext = "parquet" if folder == "patients" else fmt
     part = work / folder / f"part-000002.{ext}"
     if spoil == "copy-over":
@@ -146,7 +104,7 @@ def test_a_part_of_another_chunk_or_cut_whole_is_computed_again(tmp_path, tmp_pa
         _double(part)
     else:
         _cut_at_a_line(part)
-    outcome = run_to_folder(population, tmp_path / "out", fmt=fmt, summary=_summary,
+    outcome = run_to_folder(population, tmp_path / "out", fmt=fmt, summary=run_summary,
                             resume=True)
     assert (outcome.chunks, outcome.chunks_resumed, outcome.chunks_recomputed) == (6, 3, 1)
     assert not work.exists()
@@ -158,11 +116,11 @@ def test_a_part_of_another_chunk_or_cut_whole_is_computed_again(tmp_path, tmp_pa
 @pytest.mark.parametrize("fmt, folder", [("parquet", "timecourse"), ("csv", "timecourse"),
                                          ("parquet", "patients")])
 def test_a_stray_copy_beside_the_parts_is_not_kept(tmp_path, tmp_path_factory, fmt, folder):
-    population, work = _interrupted(tmp_path, fmt)
+    population, work = interrupted(tmp_path, fmt)
     ext = "parquet" if folder == "patients" else fmt
     for name in (f"part-000001 (copy).{ext}", f"part-000001.{ext}.bak"):
         shutil.copyfile(work / folder / f"part-000001.{ext}", work / folder / name)
-    outcome = run_to_folder(population, tmp_path / "out", fmt=fmt, summary=_summary,
+    outcome = run_to_folder(population, tmp_path / "out", fmt=fmt, summary=run_summary,
                             resume=True)
     assert (outcome.chunks_resumed, outcome.chunks_recomputed) == (4, 0)
     if fmt == "parquet":
@@ -174,7 +132,7 @@ def test_a_stray_copy_beside_the_parts_is_not_kept(tmp_path, tmp_path_factory, f
 def test_the_command_resumes_a_run_with_a_doubled_status_part(tmp_path, tmp_path_factory):
     """The reviewer's case: a status part copied over another made every resume end in a
     traceback; now that chunk is computed again and reported."""
-    _interrupted(tmp_path, "parquet")
+    interrupted(tmp_path, "parquet")
     work = partial_dir(tmp_path / "out")
     shutil.copyfile(work / "patients" / "part-000001.parquet",
                     work / "patients" / "part-000002.parquet")
@@ -192,18 +150,18 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path, tmp_path_
     """A second run starts while the first writes (here from the first's progress hook,
     the same process: a lock, not a process id, tells them apart): one line, and the first
     run finishes with nothing lost."""
-    population = _plan(tmp_path).population()
+    population = plan(tmp_path).population()
     refused = []
 
     def hook(chunk, done, total):
         if done == 2:
             with pytest.raises(UserError) as info:
                 run_to_folder(population, tmp_path / "out", fmt="parquet", chunk_size=5,
-                              summary=_summary)
+                              summary=run_summary)
             refused.append(str(info.value))
 
     run_to_folder(population, tmp_path / "out", fmt="parquet", chunk_size=5,
-                  summary=_summary, on_chunk=hook)
+                  summary=run_summary, on_chunk=hook)
     assert refused == [f"--out: another nksim run (process {os.getpid()}) is writing "
                        f"{tmp_path / 'out'}; wait for it or choose another folder"]
     _same_as_reference(tmp_path / "out", "parquet", tmp_path_factory)
@@ -229,7 +187,7 @@ PAUSED = textwrap.dedent("""\
 
 
 def test_a_live_run_locks_its_folder_and_a_killed_one_does_not(tmp_path, tmp_path_factory):
-    _plan(tmp_path)
+    plan(tmp_path)
     (tmp_path / "paused.py").write_text(PAUSED)
     p = subprocess.Popen([sys.executable, str(tmp_path / "paused.py"), str(tmp_path)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -243,7 +201,7 @@ def test_a_live_run_locks_its_folder_and_a_killed_one_does_not(tmp_path, tmp_pat
         for extra in ([], ["--resume"]):
             before = _snapshot(tmp_path)
             r = CliRunner().invoke(cli, args + extra)
-            _one_line_error(r, f"--out: another nksim run (process {p.pid}) is writing")
+            one_line_error(r, f"--out: another nksim run (process {p.pid}) is writing")
             assert _snapshot(tmp_path) == before
     finally:
         p.send_signal(signal.SIGKILL)
@@ -284,7 +242,7 @@ def test_resume_on_a_finished_folder_checks_its_parts(tmp_path, fmt, spoil, name
         _cut_at_a_line(out / "timecourse.csv")
     before = _snapshot(tmp_path)
     r = CliRunner().invoke(cli, args + ["--resume"])
-    line = _one_line_error(r, f"--resume: {out} holds this run finished, but ")
+    line = one_line_error(r, f"--resume: {out} holds this run finished, but ")
     assert named in line and "without --resume" in line
     assert _snapshot(tmp_path) == before
 
@@ -309,7 +267,7 @@ def test_a_full_disk_is_one_line_and_resume_continues(tmp_path, tmp_path_factory
     args = ["simulate", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"),
             "--format", "parquet", "--chunk-size", "5"]
     r = CliRunner().invoke(cli, args)
-    line = _one_line_error(r, "cannot write the output: No space left on device", code=1)
+    line = one_line_error(r, "cannot write the output: No space left on device", code=1)
     assert line.endswith("run the same command with --resume to continue")
     assert not (tmp_path / "out").exists()
     monkeypatch.setattr(_folder, "_write_chunk", real)
@@ -345,7 +303,7 @@ def test_a_lost_dask_cluster_is_one_line_and_a_bug_keeps_its_traceback(tmp_path,
             "--format", "parquet", "--chunk-size", "5", "--scheduler", "tcp://10.0.0.5:8786"]
     failure[:] = [CommClosedError("in <TCP (closed) ConnectionPool.gather>: Stream is closed")]
     r = CliRunner().invoke(cli, args)
-    line = _one_line_error(r, "the Dask cluster at tcp://10.0.0.5:8786 failed "
+    line = one_line_error(r, "the Dask cluster at tcp://10.0.0.5:8786 failed "
                            "(CommClosedError: in <TCP (closed)", code=1)
     assert "--resume to continue" in line
     assert len(list((partial_dir(tmp_path / "out") / "patients").iterdir())) == 2
