@@ -94,6 +94,23 @@ def test_covariates_file_relative_to_the_scenario(tmp_path):
     assert np.allclose(result.dataset["L"].sel(time=1.0).values, [5e8, 1e9], rtol=1e-3)
 
 
+def test_covariates_and_parameters_files_are_matched_by_patient_id(tmp_path):
+    """Rows in another order in the two files: each patient's per-kg dose uses its own
+    weight (they were paired by row, so patient 1 got patient 3's weight; found by a
+    review), and files with other patients are refused in one line."""
+    (tmp_path / "cov.csv").write_text("patient,weight_kg,height_cm\n3,30,140\n1,10,80\n"
+                                      "2,20,110\n")
+    (tmp_path / "par.csv").write_text("patient,gamma\n1,0.9\n2,0.9\n3,0.9\n")
+    text = BASE.replace("size = 5\n", "").replace(
+        "[population.covariates]\nage_years = [20, 60]\n",
+        'covariates_file = "cov.csv"\nparameters_file = "par.csv"\n')
+    result = plan(text, tmp_path).run(progress=False)
+    assert np.allclose(result.dataset["L"].sel(time=1.0).values, [1e8, 2e8, 3e8], rtol=1e-3)
+    (tmp_path / "par.csv").write_text("patient,gamma\n1,0.9\n2,0.9\n4,0.9\n")
+    with pytest.raises(UserError, match="population.covariates_file: its patient ids are not"):
+        plan(text, tmp_path)
+
+
 @pytest.mark.parametrize("change, expected", [
     (("age_years = [20, 60]", "age_years = [20, true]"),
      "population.covariates.age_years[1]: must be a number"),

@@ -191,6 +191,8 @@ def _population(model: Model, pop: PopulationSection | None, base_dir: str | Pat
             raise UserError(f"the parameters file has {len(parameters)} patients but the "
                             f"population has {size}", field="population.size")
         size = len(parameters)
+        if covariates is not None:  # both from files: each patient gets its own row
+            covariates = _same_patients(covariates, ids)
     else:
         parameters = lognormal_parameters(model, size, pop.seed, pop.lognormal_sigma or 0.0)
     if covariates is None and pop is not None and pop.covariates is not None:
@@ -208,6 +210,22 @@ def _population(model: Model, pop: PopulationSection | None, base_dir: str | Pat
     if covariates is not None and ids is not None:
         covariates = covariates.assign(patient=ids)
     return parameters, ids, covariates
+
+
+def _same_patients(covariates: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The covariates file's rows in the parameters file's patient order, matched by
+    ``patient`` id (not by row: per-kg doses and covariate effects use each patient's own
+    weight); a one-line error when the two files do not hold the same patients."""
+    key = covariates["patient"].astype(str).to_numpy()
+    want = np.asarray(ids).astype(str)
+    if set(key) != set(want):
+        odd = sorted(set(key) ^ set(want))[0]
+        raise UserError(f"its patient ids are not those of the parameters file (id {odd} is in "
+                        "only one of them); give both files the same ids (a table without a "
+                        "patient column counts its rows from 0)",
+                        field="population.covariates_file")
+    row = {k: i for i, k in enumerate(key)}
+    return covariates.iloc[[row[k] for k in want]].reset_index(drop=True)
 
 
 def _covariate_effects(model: Model, parameters: np.ndarray, covariates: pd.DataFrame | None,
