@@ -22,6 +22,7 @@ def test_repeats_and_infusions_expand_into_sorted_events():
 @pytest.mark.parametrize("kwargs, field", [
     ({"amount": -1.0}, "amount"),
     ({"count": 0}, "count"),
+    ({"count": 2.5, "every": 1.0}, "count"),
     ({"count": 3}, "every"),
     ({"duration": -1.0}, "duration"),
     ({"time": float("nan")}, "time"),
@@ -47,6 +48,46 @@ def test_nonmem_round_trip():
 
 
 # ---------------------------------------------------------------- amounts with units
+@pytest.mark.parametrize("column, value, field", [
+    ("EVID", 4, "doses_file.EVID"),     # reset and dose
+    ("RATE", -1.0, "doses_file.RATE"),  # rate set by the model
+    ("RATE", -2.0, "doses_file.RATE"),  # duration set by the model
+    ("SS", 1, "doses_file.SS"),         # steady state
+])
+def test_nonmem_records_nksim_cannot_honour_are_refused(column, value, field):
+    """They were misread: EVID 4 rows dropped, RATE -1/-2 given as boluses, SS ignored
+    (found by a review)."""
+    table = pd.DataFrame({"ID": [1], "TIME": [0.0], "EVID": [1], "CMT": ["M"], "AMT": [5.0],
+                          "RATE": [0.0], "II": [0.0], "ADDL": [0], "SS": [0]})
+    table[column] = value
+    with pytest.raises(UserError) as err:
+        from_nonmem(table)
+    assert err.value.field == field
+
+
+def test_nonmem_empty_cells_of_repeats_are_zero():
+    table = pd.DataFrame({"ID": [1], "TIME": [2.0], "CMT": ["M"], "AMT": [5.0],
+                          "II": [float("nan")], "ADDL": [float("nan")]})
+    assert from_nonmem(table) == {1: [Dose("M", 5.0, 2.0)]}
+
+
+def test_a_dose_before_the_start_is_refused_by_the_engine():
+    """The solver gave a bolus before t_start in full at the start and an infusion in part
+    or not at all, silently (found by a review)."""
+    from nksim.engine import simulate
+    from nksim.library import get_model
+
+    model = get_model("depillis2006", "patient9")
+    times = np.array([5.0, 10.0])
+    for dose in (Dose("M", 10.0, 2.0), Dose("M", 10.0, 1.0, duration=2.0),
+                 Dose("M", 10.0, 4.0, duration=2.0)):
+        with pytest.raises(UserError, match="before the start 5") as err:
+            simulate(model, times, doses=[dose], t_start=5.0)
+        assert err.value.field == "doses"
+    ok = simulate(model, times, doses=[Dose("M", 10.0, 5.0)], t_start=5.0)
+    assert ok.dataset["M"].values[0, 0] == pytest.approx(10.0)
+
+
 def test_per_kg_amount_as_a_string_resolves_from_body_weight():
     d = Dose("A", amount="0.01 mg/kg", time=0)  # a TypeError before units were accepted
     assert d.basis == "per_kg" and not d.is_resolved

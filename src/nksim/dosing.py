@@ -73,7 +73,8 @@ class Dose:
         checks = [
             (amount_ok, "amount", "must be a number or quantity >= 0"),
             (math.isfinite(self.time), "time", "must be a finite number"),
-            (self.count >= 1, "count", "must be >= 1"),
+            (float(self.count).is_integer() and self.count >= 1, "count",
+             "must be a whole number >= 1"),
             (math.isfinite(self.duration) and self.duration >= 0, "duration", "must be >= 0"),
             (
                 self.count == 1 or (self.every is not None and self.every > 0),
@@ -313,18 +314,37 @@ def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
     """Read dose records (``EVID`` 1 rows, or all rows without ``EVID``) from a NONMEM-style table.
 
     ``CMT`` is a state name; ``RATE`` > 0 gives an infusion of duration ``AMT/RATE``;
-    ``II`` and ``ADDL`` give repeats. Returns ``{ID: [Dose, ...]}``.
+    ``II`` and ``ADDL`` give repeats (an empty cell is 0). Returns ``{ID: [Dose, ...]}``.
+    What nksim does not model is refused by name rather than misread: ``EVID`` 4 (reset
+    and dose), ``RATE`` -1 or -2 (rate or duration set by the model) and steady-state
+    doses (``SS`` other than 0).
     """
+    import pandas as pd
+
     missing = {"ID", "TIME", "CMT", "AMT"} - set(table.columns)
     if missing:
         raise UserError(f"missing columns {sorted(missing)}", field="doses_file")
     if "EVID" in table.columns:
-        table = table[table["EVID"] == 1]
+        evid = pd.to_numeric(table["EVID"], errors="coerce")
+        if (evid == 4).any():
+            raise UserError("EVID 4 (reset and dose) is not supported", field="doses_file.EVID")
+        table = table[evid == 1]
+    numbers = {name: pd.to_numeric(table[name], errors="coerce").fillna(0.0).to_numpy()
+               for name in ("RATE", "ADDL", "II", "SS") if name in table.columns}
+    if "SS" in numbers and (numbers["SS"] != 0).any():
+        raise UserError("steady-state doses (SS other than 0) are not supported",
+                        field="doses_file.SS")
+    if "RATE" in numbers and (numbers["RATE"] < 0).any():
+        raise UserError("RATE -1 or -2 (rate or duration set by the model) is not supported; "
+                        "give the rate", field="doses_file.RATE")
     out: dict[int, list[Dose]] = {}
-    for row in table.itertuples(index=False):
-        rate = float(getattr(row, "RATE", 0.0) or 0.0)
-        addl = int(getattr(row, "ADDL", 0) or 0)
-        ii = float(getattr(row, "II", 0.0) or 0.0)
+    for k, row in enumerate(table.itertuples(index=False)):
+        rate = float(numbers["RATE"][k]) if "RATE" in numbers else 0.0
+        addl = numbers["ADDL"][k] if "ADDL" in numbers else 0.0
+        if not float(addl).is_integer():
+            raise UserError(f"must be a whole number (got {addl})", field="doses_file.ADDL")
+        addl = int(addl)
+        ii = float(numbers["II"][k]) if "II" in numbers else 0.0
         out.setdefault(int(row.ID), []).append(
             Dose(
                 state=str(row.CMT),

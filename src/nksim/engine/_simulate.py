@@ -200,6 +200,7 @@ def integrate(
         _check_ids(patient_ids, n_pat)
     per_patient = resolve_doses(doses, {s.name: s.unit for s in model.states}, covariates,
                                 n_patients=n_pat)
+    _check_dose_times(per_patient, float(t_start))
 
     # A model that uses the time t runs in its autonomous form: t is a last, hidden state.
     run_model = autonomous(model)
@@ -310,6 +311,18 @@ def _parameters_by_name(model: Model, parameters) -> np.ndarray:
                 raise UserError("expected one value per patient", field=f"parameters.{name}")
             params[:, j] = col
     return params
+
+
+def _check_dose_times(per_patient: list[list[Dose]], t_start: float) -> None:
+    """A dose before the start is refused: the solver would give a bolus in full at the
+    start and only part of an infusion (or none), silently."""
+    for doses in {id(ds): ds for ds in per_patient}.values():  # shared lists once
+        for d in doses:
+            first = float(np.min(d.times())) if len(d.times()) else t_start
+            if first < t_start:
+                raise UserError(f"a dose into {d.state} at t = {first:g} is before the start "
+                                f"{t_start:g}; give doses from the start on (the state's "
+                                "value at the start is its initial value)", field="doses")
 
 
 def _check_times(times: np.ndarray, t_start: float) -> None:
