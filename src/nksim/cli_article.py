@@ -39,8 +39,9 @@ def article(lang: str, as_json: bool, out_dir: Path | None, only: str | None,
                             f"(ids: {', '.join(c.id for c in claims)})", field="--only")
         claims = [c for c in claims if c.id in wanted]
     names = {c.check for c in claims if c.check and not c.untestable}
+    checking = "正在检查" if lang == "zh" else "checking"
     findings = run_checks(names, use_cache=not no_cache,
-                          progress=lambda n: click.echo(f"checking {n} …", err=True))
+                          progress=lambda n: click.echo(f"{checking} {n} …", err=True))
     result = assess(claims, findings, lang)
     if out_dir is not None:
         from nksim.report.article import render_article
@@ -52,6 +53,6 @@ def article(lang: str, as_json: bool, out_dir: Path | None, only: str | None,
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=1))
         return
-    for row in result["claims"]:
-        click.echo(f"{row['id']:3s} {row['verdict_label']:<18s} {row['claim'][:90]}")
-    click.echo(result["notice"])
+    from nksim.report.article import render_text
+
+    click.echo(render_text(result))

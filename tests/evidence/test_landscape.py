@@ -216,3 +216,18 @@ def test_demo_snapshot_counts_match_an_independent_recount():
         recount.update(set(phases))
     assert {k: v for k, v in land.by_phase().items() if v} == dict(recount)
     assert land.source.constructed
+
+
+def test_text_report_uses_readable_labels_not_enum_names():
+    """The terminal report shows the HTML tables' labels ("phase 2", "not yet recruiting",
+    "donor blood NK"), never the registry's or nksim's enum names."""
+    import re
+
+    from nksim.evidence import demo_snapshot_path, landscape_from_snapshot, load_snapshot
+
+    text = landscape_from_snapshot(load_snapshot(demo_snapshot_path())).summary_text()
+    body = "\n".join(line for line in text.splitlines()
+                     if not line.startswith(("Data:", "About the article's claim:")))
+    assert not re.search(r"\b[A-Z]+_[A-Z_]+\b|\bPHASE\d\b|\b[a-z]+_[a-z_]+\b", body), body
+    assert "phase 2" in body and "APPROVED_FOR_MARKETING" not in text
+    assert "under way at the data date" not in text  # the demo data have no data date

@@ -35,9 +35,16 @@ class Claim:
     claim_zh: str
     check: str | None = None
     untestable: str | None = None
+    untestable_zh: str | None = None
+    note_en: str | None = None
+    note_zh: str | None = None
 
     def text(self, lang: str) -> str:
         return self.claim_zh if lang == "zh" else self.claim_en
+
+    def note(self, lang: str) -> str | None:
+        """The claim list's verification note (e.g. UNVERIFIED), if it has one."""
+        return self.note_zh if lang == "zh" else self.note_en
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,9 @@ class Finding:
     that reproduces it, its key numbers and where the numbers came from.
 
     ``origin`` is ``"live"`` (computed now), ``"cached"`` (an earlier run, dated) or
-    ``"data"`` (published numbers bundled with nksim, no simulation).
+    ``"data"`` (published numbers bundled with nksim, no simulation). ``source_en`` and
+    ``source_zh`` say, in words, where numbers that no command recomputes come from (a
+    paper) or what the command needs; ``command`` itself holds only commands.
     """
 
     verdict: str
@@ -56,6 +65,8 @@ class Finding:
     numbers: Mapping[str, Any] = field(default_factory=dict)
     origin: str = "live"
     date: str | None = None
+    source_en: str | None = None
+    source_zh: str | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -80,21 +91,23 @@ def assess(claims: list[Claim], findings: Mapping[str, Finding], lang: str = "en
         raise UserError(f"must be 'en' or 'zh' (got {lang!r})", field="--lang")
     rows = []
     for claim in claims:
-        row: dict[str, Any] = {"id": claim.id, "topic": claim.topic, "claim": claim.text(lang)}
+        row: dict[str, Any] = {"id": claim.id, "topic": claim.topic, "claim": claim.text(lang),
+                               "note": claim.note(lang)}
         if claim.untestable:
             row.update(verdict="untestable", evidence=_untestable(claim, lang), command=None,
-                       numbers={}, origin="data", date=None)
+                       numbers={}, origin="data", date=None, source=None)
         else:
             found = findings.get(claim.check or "")
             if found is None:
                 row.update(verdict="not_yet_testable", command=None, numbers={},
-                           origin=None, date=None,
+                           origin=None, date=None, source=None,
                            evidence=("nksim 尚无可检验此说法的模型或运行结果" if lang == "zh" else
                                      "nksim has no model or run that tests this claim yet"))
             else:
                 row.update(verdict=found.verdict, command=found.command,
                            numbers=dict(found.numbers), origin=found.origin, date=found.date,
-                           evidence=found.evidence_zh if lang == "zh" else found.evidence_en)
+                           evidence=found.evidence_zh if lang == "zh" else found.evidence_en,
+                           source=found.source_zh if lang == "zh" else found.source_en)
         row["verdict_label"] = VERDICT_LABELS[lang][row["verdict"]]
         rows.append(row)
     counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
@@ -103,17 +116,7 @@ def assess(claims: list[Claim], findings: Mapping[str, Finding], lang: str = "en
                        "Research use only: nksim simulates; it does not advise patients.")}
 
 
-_UNTESTABLE_ZH = {
-    "B5": "历史事实,无法用模拟检验(参考文献:Herberman 1975;Kiessling 1975)",
-    "T5": "价格是 nksim 成本模型的输入(未经核实),模拟无法检验;制备失败已建模,但儿童中的失败率是假设",
-    "S1": "流行病学数字,模拟无法检验(且 0.1% 更像患病率而非发病率)",
-    "A2": "nksim 的衰老模型本身假设 NK 依赖的清除(标注为假设,依据 Sagiv 2016、Ovadya 2018),因此无法检验它;"
-          "穿孔素缺陷小鼠衰老细胞更多的实验支持这一点",
-    "E5": "科普词汇表,无可模拟之处",
-}
-
-
 def _untestable(claim: Claim, lang: str) -> str:
     if lang == "zh":
-        return _UNTESTABLE_ZH.get(claim.id, "无法用模拟检验")
+        return claim.untestable_zh or "无法用模拟检验"
     return claim.untestable or "no simulation can test this claim"

@@ -98,6 +98,43 @@ class DataSource:
         return d
 
 
+#: Readable labels for the registry's enumerations and nksim's classification labels.
+LABELS: dict[str, dict[str, str]] = {
+    "phase": {"EARLY_PHASE1": "early phase 1", "PHASE1": "phase 1", "PHASE2": "phase 2",
+              "PHASE3": "phase 3", "PHASE4": "phase 4", "NA": "not applicable",
+              "MISSING": "no phase given"},
+    "status": {"RECRUITING": "recruiting", "NOT_YET_RECRUITING": "not yet recruiting",
+               "ACTIVE_NOT_RECRUITING": "active, not recruiting",
+               "ENROLLING_BY_INVITATION": "enrolling by invitation", "COMPLETED": "completed",
+               "TERMINATED": "terminated", "SUSPENDED": "suspended", "WITHDRAWN": "withdrawn",
+               "UNKNOWN": "unknown (not verified for 2 years)",
+               "AVAILABLE": "available (expanded access)", "NO_LONGER_AVAILABLE":
+               "no longer available", "TEMPORARILY_NOT_AVAILABLE": "temporarily not available",
+               "APPROVED_FOR_MARKETING": "approved for marketing", "WITHHELD": "withheld"},
+    "sponsor_class": {"OTHER": "academic or other", "INDUSTRY": "industry", "NIH": "NIH",
+                      "FED": "US federal", "OTHER_GOV": "other government",
+                      "NETWORK": "network", "INDIV": "individual", "UNKNOWN": "unknown"},
+    "product_type": {"autologous": "autologous NK", "allogeneic_peripheral_blood":
+                     "donor blood NK", "allogeneic_cord_blood": "cord-blood NK",
+                     "allogeneic_ipsc": "iPSC-derived NK", "nk92_cell_line": "NK-92 cell line",
+                     "allogeneic_hspc_derived": "stem-cell-derived NK",
+                     "allogeneic_unspecified_source": "donor NK, source not stated",
+                     "source_not_stated": "source not stated",
+                     "memory_like": "memory-like NK", "car_nk": "CAR-NK",
+                     "engineered_no_car": "engineered NK (no CAR)",
+                     "with_antibody_or_engager": "given with an antibody or engager"},
+    "indication": {"haematological": "blood cancers", "solid_tumour": "solid tumours",
+                   "cancer_unspecified": "cancer (type not stated)",
+                   "autoimmune": "autoimmune disease", "infection": "infection",
+                   "ageing": "ageing", "other": "other"},
+}
+
+
+def label(kind: str, value: str) -> str:
+    """The readable label of a registry or classification value (the value if unknown)."""
+    return LABELS.get(kind, {}).get(value, value.replace("_", " ").lower())
+
+
 @dataclass
 class Landscape:
     """Classified registry records and their counts."""
@@ -230,7 +267,10 @@ class Landscape:
             f"{by_2024['total']} started by the end of 2024 ({by_2024['actual']} actual, "
             f"{by_2024['estimated']} estimated and {by_2024['type_not_stated']} "
             "without a date type); "
-            f"{ongoing} were under way at the data date (recruiting, active or not yet recruiting)."
+            + (f"{ongoing} were under way at the data date (recruiting, active or not yet "
+               "recruiting)." if src.data_date else
+               f"{ongoing} are listed as under way (recruiting, active or not yet recruiting); "
+               "the data carry no data date, so 'under way' means only what the records say.")
         )
         if not src.complete:
             lines.append(
@@ -327,7 +367,7 @@ class Landscape:
                 "how_many_in_phase3_or_4": len(p34),
                 "any_approved": (
                     f"{len(approval['approved_for_marketing_status'])} counted record(s) carry the "
-                    f"status APPROVED_FOR_MARKETING and {len(approval['phase4'])} are phase 4. "
+                    f"status 'approved for marketing' and {len(approval['phase4'])} are phase 4. "
                     + APPROVAL_NOTE
                 ),
                 "data_date": self.source.data_date,
@@ -391,18 +431,18 @@ class Landscape:
             "records "
             f"({len(d['excluded'])} excluded)"
         )
+        # the readable labels (as in the HTML report's tables), not the registry's enum names
+        def counts(kind: str, items: Mapping[str, int]) -> str:
+            return "; ".join(f"{label(kind, k)} {v}" for k, v in items.items() if v)
+
         out.append("By phase (a multi-phase trial counts in each phase):")
-        out.append("  " + ", ".join(f"{k} {v}" for k, v in d["by_phase"].items()))
+        out.append("  " + "; ".join(f"{label('phase', k)} {v}" for k, v in d["by_phase"].items()))
         out.append(f"Phase III or IV: {len(d['phase3_or_4'])} {d['phase3_or_4'] or ''}".rstrip())
-        out.append("By status: " + ", ".join(f"{k} {v}" for k, v in d["by_status"].items()))
+        out.append("By status: " + counts("status", d["by_status"]))
         top = list(d["by_country"].items())[:8]
         out.append("Top countries: " + ", ".join(f"{k} {v}" for k, v in top))
-        out.append(
-            "Product types: " + ", ".join(f"{k} {v}" for k, v in d["by_product_type"].items() if v)
-        )
-        out.append(
-            "Indications: " + ", ".join(f"{k} {v}" for k, v in d["by_indication"].items() if v)
-        )
+        out.append("Product types: " + counts("product_type", d["by_product_type"]))
+        out.append("Indications: " + counts("indication", d["by_indication"]))
         out.append("Any approved? " + d["answers"]["any_approved"])
         out.append("About the article's claim: " + d["article_claim"]["text"])
         return "\n".join(out)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nksim._io import atomic_output_dir
+from nksim.evidence._landscape import label
 from nksim.report._common import data_uri, figure_png
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,44 +109,9 @@ def make_figures(land: Landscape) -> dict[str, bytes]:
     return figures
 
 
-#: Readable labels for the registry's enumerations and nksim's classification labels.
-LABELS: dict[str, dict[str, str]] = {
-    "phase": {"EARLY_PHASE1": "early phase 1", "PHASE1": "phase 1", "PHASE2": "phase 2",
-              "PHASE3": "phase 3", "PHASE4": "phase 4", "NA": "not applicable",
-              "MISSING": "no phase given"},
-    "status": {"RECRUITING": "recruiting", "NOT_YET_RECRUITING": "not yet recruiting",
-               "ACTIVE_NOT_RECRUITING": "active, not recruiting",
-               "ENROLLING_BY_INVITATION": "enrolling by invitation", "COMPLETED": "completed",
-               "TERMINATED": "terminated", "SUSPENDED": "suspended", "WITHDRAWN": "withdrawn",
-               "UNKNOWN": "unknown (not verified for 2 years)",
-               "AVAILABLE": "available (expanded access)", "NO_LONGER_AVAILABLE":
-               "no longer available", "TEMPORARILY_NOT_AVAILABLE": "temporarily not available",
-               "APPROVED_FOR_MARKETING": "approved for marketing", "WITHHELD": "withheld"},
-    "sponsor_class": {"OTHER": "academic or other", "INDUSTRY": "industry", "NIH": "NIH",
-                      "FED": "US federal", "OTHER_GOV": "other government",
-                      "NETWORK": "network", "INDIV": "individual", "UNKNOWN": "unknown"},
-    "product_type": {"autologous": "autologous NK", "allogeneic_peripheral_blood":
-                     "donor blood NK", "allogeneic_cord_blood": "cord-blood NK",
-                     "allogeneic_ipsc": "iPSC-derived NK", "nk92_cell_line": "NK-92 cell line",
-                     "allogeneic_hspc_derived": "stem-cell-derived NK",
-                     "allogeneic_unspecified_source": "donor NK, source not stated",
-                     "source_not_stated": "source not stated",
-                     "memory_like": "memory-like NK", "car_nk": "CAR-NK",
-                     "engineered_no_car": "engineered NK (no CAR)",
-                     "with_antibody_or_engager": "given with an antibody or engager"},
-    "indication": {"haematological": "blood cancers", "solid_tumour": "solid tumours",
-                   "cancer_unspecified": "cancer (type not stated)",
-                   "autoimmune": "autoimmune disease", "infection": "infection",
-                   "ageing": "ageing", "other": "other"},
-}
 _DIMENSION_LABEL = {"by_phase": "phase", "by_status": "status",
                     "by_sponsor_class": "sponsor_class", "by_product_type": "product_type",
                     "by_indication": "indication"}
-
-
-def label(kind: str, value: str) -> str:
-    """The readable label of a registry or classification value (the value if unknown)."""
-    return LABELS.get(kind, {}).get(value, value.replace("_", " ").lower())
 
 
 def _labels(kind: str, joined: str) -> str:
