@@ -175,14 +175,16 @@ def test_cited_trial_is_looked_up():
     land = _landscape(phase3=False)
     result = check_claim("Our NK therapy (NCT98500001) is a phase 3 trial.", landscape=land)
     assert any(f.rule == "claimed_phase" and "NCT98500001" in f.detail for f in result.flags)
-    assert "PHASE1" in result.cross_check["phase"]
+    assert "phase 1, status recruiting" in result.cross_check["phase"]  # labels, not enums
+    zh = check_claim("本院NK细胞疗法（NCT98500001）已进入III期临床试验。", landscape=land)
+    assert "I期" in zh.cross_check["phase"] and "PHASE" not in zh.cross_check["phase"]
     unknown = check_claim("See trial NCT98599999, phase 3.", landscape=land)
     assert "not in the stored landscape" in unknown.cross_check["phase"]
 
 
 def test_approval_claims_report_the_landscape():
     result = check_claim("FDA-approved NK cell infusions", landscape=_landscape(phase3=False))
-    assert "APPROVED_FOR_MARKETING" in result.cross_check["approval"]
+    assert "'approved for marketing'" in result.cross_check["approval"]
 
 
 def test_a_landscape_loader_is_called_once_and_only_when_needed():

@@ -783,6 +783,8 @@ def _phase_claim(
     else:
         where = f"the stored landscape ({src.data_date or 'date not recorded'}"
         where += ", constructed data)" if src.constructed else ")"
+    from ._landscape import label
+
     by_id = {c.nct_id.upper(): c for c in landscape.classifications}
     notes = []
     for nct in cited:
@@ -791,8 +793,10 @@ def _phase_claim(
             notes.append(f"{nct}不在{where}中" if zh else f"{nct} is not in {where}")
             continue
         rec = c.record
-        phases = "|".join(rec.phases) if rec and rec.phases else ("无分期" if zh else "no phase")
-        status = rec.overall_status if rec else "?"
+        phases = ("、" if zh else ", ").join(label("phase", p, lang) for p in rec.phases) \
+            if rec and rec.phases else ("无分期" if zh else "no phase")
+        status = label("status", rec.overall_status, lang) if rec and rec.overall_status \
+            else "?"
         nk = ("是" if c.is_nk_therapy else "否") if zh else c.is_nk_therapy
         notes.append(f"{nct}：{phases}，状态 {status}，计为NK细胞疗法：{nk}" if zh else
                      f"{nct}: {phases}, status {status}, counted as NK therapy: {nk}")
@@ -997,9 +1001,9 @@ def check_claim(
         n_approved = len(sig["approved_for_marketing_status"])
         cross["approval"] = (
             f"本地保存的登记数据中有{len(landscape.counted)}项NK细胞试验，其中{n_approved}项状态为"
-            "APPROVED_FOR_MARKETING。登记的试验是研究，不是批准。" if lang == "zh" else
+            "“已批准上市”。登记的试验是研究，不是批准。" if lang == "zh" else
             f"{len(landscape.counted)} NK trials in the stored landscape; "
-            f"{n_approved} with status APPROVED_FOR_MARKETING. "
+            f"{n_approved} with the status 'approved for marketing'. "
             "A registered trial is research, not an approval."
         )
     from ._claims_model import RuleEvidence

@@ -130,8 +130,22 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def label(kind: str, value: str) -> str:
+#: Chinese labels of the registry's phases and statuses (the claim checker's Chinese output).
+LABELS_ZH: dict[str, dict[str, str]] = {
+    "phase": {"EARLY_PHASE1": "早期I期", "PHASE1": "I期", "PHASE2": "II期", "PHASE3": "III期",
+              "PHASE4": "IV期", "NA": "不适用", "MISSING": "未注明分期"},
+    "status": {"RECRUITING": "招募中", "NOT_YET_RECRUITING": "尚未招募",
+               "ACTIVE_NOT_RECRUITING": "进行中（不再招募）", "ENROLLING_BY_INVITATION": "受邀入组",
+               "COMPLETED": "已完成", "TERMINATED": "已终止", "SUSPENDED": "已暂停",
+               "WITHDRAWN": "已撤回", "UNKNOWN": "状态未知",
+               "APPROVED_FOR_MARKETING": "已批准上市"},
+}
+
+
+def label(kind: str, value: str, lang: str = "en") -> str:
     """The readable label of a registry or classification value (the value if unknown)."""
+    if lang == "zh" and value in LABELS_ZH.get(kind, {}):
+        return LABELS_ZH[kind][value]
     return LABELS.get(kind, {}).get(value, value.replace("_", " ").lower())
 
 
