@@ -331,9 +331,10 @@ class PreparedProblem:
         if not sensitivities or not self.sens:
             model, y0 = self.model, x0
         else:
-            from nksim.analysis._sensitivity import sensitivity_model
+            from nksim.analysis._sensitivity import sensitivity_model, sensitivity_options
 
             model = sensitivity_model(self.model, self.sens)
+            options = sensitivity_options(self.model, self.sens, options)  # as the direct path
             s0 = self._initial_sensitivities(prob, params)
             y0 = np.hstack([x0, s0.reshape(x0.shape[0], -1)])
         key = (id(model), repr(options))

@@ -107,7 +107,7 @@ def _sensitivity_model(model: Model, parameters: Sequence[str] | None = None) ->
         notes=(*model.notes, f"forward sensitivities for {', '.join(names)}"))
 
 
-def _scaled_tolerances(model: Model, names: Sequence[str], options):
+def sensitivity_options(model: Model, names: Sequence[str], options):
     """``options`` with each sensitivity's absolute tolerance that of its state divided by
     the parameter's magnitude (its nominal value), as CVODES scales them (``pbar``): dx/dp
     of a parameter of 6.5e-11 is ~1e10 times its state, and the state's own tolerance would
@@ -164,7 +164,7 @@ def local_sensitivities(
                                (n_pat, n, len(names))))
     y0_aug = np.hstack([y0, s0.reshape(n_pat, -1)])
     res = simulate(aug, times, parameters=params, initial=y0_aug, doses=doses,
-                   options=_scaled_tolerances(model, names, options), t_start=t_start)
+                   options=sensitivity_options(model, names, options), t_start=t_start)
     S = np.stack([np.stack([res.dataset[sensitivity_name(x, p)].values for p in names], -1)
                   for x in model.state_names], axis=2)
     return res, S
