@@ -86,6 +86,23 @@ source = "allometric production rate (ASSUMPTION)"
     assert np.array_equal(with_effect.parameters[:, others], without.parameters[:, others])
 
 
+@pytest.mark.parametrize("coefficient", [1e6, -1e6])
+def test_a_covariate_effect_that_overflows_is_refused(coefficient):
+    """exp(1e6 (weight - 70)) is 0 or infinity: it was clipped to the parameter's bound for
+    every patient, silently, with numpy's warning on stderr (found by a review)."""
+    text = BASE + f"""
+[[population.covariate_effects]]
+parameter = "alpha"
+covariate = "weight_kg"
+model = "exponential"
+reference = 70
+coefficient = {coefficient}
+source = "a typo (ASSUMPTION)"
+"""
+    with pytest.raises(UserError, match=r"covariate_effects\[0\]: the effect gives a factor of 0"):
+        plan(text)
+
+
 def test_covariates_file_relative_to_the_scenario(tmp_path):
     (tmp_path / "cov.csv").write_text("patient,weight_kg,height_cm\nA,50,160\nB,100,180\n")
     text = BASE.replace("size = 5\n", "").replace(

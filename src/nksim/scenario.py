@@ -247,7 +247,14 @@ def _covariate_effects(model: Model, parameters: np.ndarray, covariates: pd.Data
         source = Citation(f"scenario:{e.parameter}", e.source, e.verified)
         effect = CovariateEffect(e.parameter, e.covariate, e.model, e.reference, e.exponent,
                                  e.coefficient, e.factors, source)
-        parameters[:, j] *= effect.factor(covariates[e.covariate].to_numpy())
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            factor = np.asarray(effect.factor(covariates[e.covariate].to_numpy()), float)
+        bad = ~(np.isfinite(factor) & (factor > 0))
+        if bad.any():  # an overflow or underflow would be clipped to a bound, silently
+            raise UserError(f"the effect gives a factor of 0, infinity or NaN for {int(bad.sum())} "
+                            f"of {bad.size} patients (a coefficient or exponent too large?)",
+                            field=where)
+        parameters[:, j] *= factor
     lo = np.array([p.bounds[0] for p in model.parameters])
     hi = np.array([p.bounds[1] for p in model.parameters])
     return np.clip(parameters, lo, hi)
