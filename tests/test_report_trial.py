@@ -236,6 +236,7 @@ def test_comparisons_are_shown_in_words():
         "hazard ratio", "2.5", "1.1 to 5")
     assert (rows[2]["value"], rows[2]["ci"]) == ("not estimable", "no patients")
     assert rows[3]["ci"] == "4.5 to unbounded"
+    assert rows[3]["method"].startswith("bootstrap (650 of 2000 resamples")  # the note shown
 
 
 def test_every_comparison_of_the_run_is_in_the_page(result, summary, html):
@@ -250,6 +251,8 @@ def test_every_comparison_of_the_run_is_in_the_page(result, summary, html):
     tests = sum(c["p_value"] is not None for c in result.comparisons)
     assert tests >= 2 and summary["comparisons_note"].startswith(f"{tests} p values")
     assert "not adjusted for multiple comparisons" in summary["comparisons_note"]
+    assert f"one in twenty of them (here {0.05 * tests:.1f} of the {tests})" in \
+        summary["comparisons_note"]
     assert summary["comparisons_note"] in text
 
 

@@ -256,8 +256,9 @@ def multiplicity_note(comparisons: list[dict[str, Any]] | None) -> str:
     if n < 2:
         return ""
     return (f"{n} p values, each for its own comparison and not adjusted for multiple "
-            f"comparisons: if no arm differed, about {0.05 * n:.1f} of them would fall "
-            "below 0.05 by chance alone. Read them as exploratory.")
+            "comparisons: if no arm differed, about one in twenty of them (here "
+            f"{0.05 * n:.1f} of the {n}) would fall below 0.05 by chance alone. Read them as "
+            "exploratory.")
 
 
 def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[dict[str, Any]]:
@@ -294,7 +295,9 @@ def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[di
             "n": f"{c['n_a']} and {c['n_b']}" if "n_a" in c else "–",
             "p": "–" if c.get("p_value") is None else (
                 "< 0.001" if c["p_value"] < 0.001 else f"{c['p_value']:.3f}"),
-            "method": c.get("method", ""),
+            "method": c.get("method", "") + (
+                f" ({c['note']})" if c.get("note") and (lo is not None or hi is not None)
+                else ""),  # e.g. the zero-cell correction, or why a limit is unbounded
         })
     return rows
 
