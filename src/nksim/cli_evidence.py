@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,32 @@ _STORE_HELP = (
 
 def _print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that a fetch or import records its outcome."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While a fetch or import runs, SIGTERM ends it like Ctrl-C (recorded as interrupted)
+    instead of killing the process with the fetch left unfinished in the store."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _set_aside(n: int) -> str:
+    return f", {n} malformed record(s) set aside" if n else ""
 
 
 @click.group(cls=OneLineGroup)
@@ -97,6 +127,7 @@ def fetch(
         params[key.strip()] = value
     check_params(params)  # refuse known pitfalls before creating a store
     with (
+        _sigterm_interrupts(),
         StudyStore(store) as db,
         RegistryClient(base_url or BASE_URL, min_interval=min_interval) as client,
     ):
@@ -110,7 +141,8 @@ def fetch(
         )
     state = "complete" if info.complete else f"INCOMPLETE ({info.error})"
     click.echo(
-        f"fetch #{info.fetch_id}: {info.n_studies} studies, {state}, stored in {db.path}\n"
+        f"fetch #{info.fetch_id}: {info.n_studies} studies{_set_aside(info.n_rejected)}, "
+        f"{state}, stored in {db.path}\n"
         "next: nksim landscape report"
     )
 
@@ -123,7 +155,7 @@ def import_(snapshot: Path, store: Path | None) -> None:
     from nksim.evidence import StudyStore, load_snapshot
 
     snap = load_snapshot(snapshot)
-    with StudyStore(store) as db:
+    with _sigterm_interrupts(), StudyStore(store) as db:
         info = db.import_records(
             snap.studies,
             snapshot_path=str(snapshot),
@@ -133,7 +165,8 @@ def import_(snapshot: Path, store: Path | None) -> None:
             note=str(snap.meta.get("_comment") or snap.meta.get("_note") or "") or None,
         )
     label = " (CONSTRUCTED data)" if info.constructed else ""
-    click.echo(f"fetch #{info.fetch_id}: imported {info.n_studies} studies{label} into {db.path}")
+    click.echo(f"fetch #{info.fetch_id}: imported {info.n_studies} studies{label}"
+               f"{_set_aside(info.n_rejected)} into {db.path}")
 
 
 @landscape.command("history")
@@ -153,10 +186,17 @@ def history(store: Path | None, as_json: bool) -> None:
     for f in fetches:
         flags = ("complete" if f.complete else "incomplete") + (
             ", CONSTRUCTED" if f.constructed else ""
-        )
+        ) + (f", {f.n_rejected} set aside" if f.n_rejected else "")
+        error = f": {_short(f.error)}" if f.error and not f.complete else ""
         click.echo(
-            f"#{f.fetch_id}  {f.started_at}  {f.source:8s}  {f.n_studies:6d} studies  ({flags})"
+            f"#{f.fetch_id}  {f.started_at}  {f.source:8s}  {f.n_studies:6d} studies  "
+            f"({flags}){error}"
         )
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 @landscape.command("report")
@@ -204,6 +244,10 @@ def report(
     else:
         with StudyStore(store, create=False) as db:
             land = landscape_from_store(db, fetch_id)
+        if land.records_skipped:
+            click.echo(f"nksim: warning: {land.records_skipped} stored record(s) of fetch "
+                       f"#{land.source.fetch_id} are malformed (written by an older nksim) "
+                       "and were skipped", err=True)
     if out is not None:
         from nksim.report.landscape import write_report
 

@@ -115,16 +115,18 @@ def test_timeouts_and_dropped_connections_are_retried():
     assert len(pages[0].studies) == 1 and len(fake.requests) == 3
 
 
-def test_truncated_json_is_retried():
-    fake = FakeRegistry(
-        [
-            httpx.Response(200, content=b'{"studies": [{"protocolSection": {"identifi'),
-            page(_studies("NCT98300001")),
-        ]
-    )
-    with fake.client(min_interval=0.0) as client:
-        pages = list(client.iter_pages())
-    assert pages[0].studies[0]["protocolSection"]["identificationModule"]["nctId"] == "NCT98300001"
+@pytest.mark.parametrize("body, message", [
+    (b'{"studies": [{"protocolSection": {"identifi', "not valid JSON"),
+    (b"<html><body>maintenance</body></html>", "an HTML page"),
+    ('{"studies": [], "x": "Caf\u00e9"}'.encode("latin-1"), "not UTF-8 text"),
+])
+def test_a_complete_answer_that_is_not_json_is_one_error_not_retried(body, message):
+    # the server sent the whole body: asking again would bring the same (a truncated
+    # transfer is a dropped connection, which is retried)
+    fake = FakeRegistry([httpx.Response(200, content=body), page(_studies("NCT98300001"))])
+    with fake.client(min_interval=0.0) as client, pytest.raises(RegistryError, match=message):
+        list(client.iter_pages())
+    assert len(fake.requests) == 1 and fake.clock.sleeps == []
 
 
 def test_http_400_is_not_retried_and_names_the_problem():

@@ -75,7 +75,8 @@ def test_absurd_total_count_is_one_error(tmp_path, total):
     store, _, error = _fetch(tmp_path, [httpx.Response(200, json={
         "studies": [make_study("NCT98340001")], "totalCount": total})])
     assert "implausible totalCount" in error
-    assert store.fetches() == []  # nothing was stored
+    (info,) = store.fetches()  # the fetch is recorded, with its error, and holds nothing
+    assert info.n_studies == 0 and not info.complete and "implausible totalCount" in info.error
 
 
 def test_huge_page_token_is_refused(tmp_path):

@@ -107,8 +107,9 @@ def test_report_reads_like_prose_not_enums(demo):
 
 def test_labels_cover_every_classification_label():
     from nksim.evidence import INDICATIONS, PRODUCT_TYPES
+    from nksim.evidence._landscape import LABELS
     from nksim.evidence._record import PHASES
 
-    assert set(PRODUCT_TYPES) <= set(report.LABELS["product_type"])
-    assert set(INDICATIONS) <= set(report.LABELS["indication"])
-    assert set(PHASES) | {"MISSING"} <= set(report.LABELS["phase"])
+    assert set(PRODUCT_TYPES) <= set(LABELS["product_type"])
+    assert set(INDICATIONS) <= set(LABELS["indication"])
+    assert set(PHASES) | {"MISSING"} <= set(LABELS["phase"])

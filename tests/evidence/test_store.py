@@ -72,20 +72,26 @@ def test_nothing_fetched_is_lost_when_a_later_page_fails(tmp_path):
     assert "lower bound" in land.to_dict()["article_claim"]["text"]
 
 
-def test_offline_fetch_stores_nothing(tmp_path):
+def test_offline_fetch_stores_nothing_and_records_its_failure(tmp_path):
     fake = FakeRegistry([], offline=True)
     with StudyStore(tmp_path / "s.duckdb") as store, fake.client() as client:
         with pytest.raises(OfflineError):
             fetch_to_store(store, client)
-        assert store.fetches() == []
+        (info,) = store.fetches()  # history shows the failed attempt
+        assert info.n_studies == 0 and not info.complete
+        assert info.finished_at is not None and "cannot reach" in info.error
+        assert store.latest_fetch() is None  # and reports never use it
 
 
-def test_failure_on_first_page_leaves_no_empty_fetch(tmp_path):
+def test_failure_on_first_page_is_recorded_without_studies(tmp_path):
     fake = FakeRegistry([httpx.Response(500)] * 2)
     with StudyStore(tmp_path / "s.duckdb") as store, fake.client(max_retries=1) as client:
         with pytest.raises(RegistryError):
             fetch_to_store(store, client)
-        assert store.fetches() == []
+        (info,) = store.fetches()
+        assert info.n_studies == 0 and not info.complete
+        assert info.finished_at is not None and "HTTP 500" in info.error
+        assert store.latest_fetch() is None
 
 
 def test_latest_fetch_prefers_complete_ones(tmp_path):

@@ -6,9 +6,13 @@ Behaviour, with sources (evidence.md §1):
   except ``countTotal`` (only the first page reports ``totalCount``) — OpenAPI spec;
 * at most one request per second by default — robots.txt ``Crawl-delay: 1``; the API
   publishes no rate limit;
-* retries with exponential backoff on HTTP 429, 5xx, timeouts, dropped connections and
-  truncated JSON, honouring ``Retry-After`` — 429s at peak hours are reported
-  (cyanheads/clinicaltrialsgov-mcp-server#20);
+* retries with exponential backoff on HTTP 429, 5xx, read timeouts and dropped
+  connections, honouring ``Retry-After`` — 429s at peak hours are reported
+  (cyanheads/clinicaltrialsgov-mcp-server#20); a request that overruns its overall
+  deadline, and a complete answer that is not JSON (an HTML page, another encoding,
+  malformed JSON), are not retried: asking again would not help;
+* one overall deadline per request, from the moment it is sent: a watchdog shuts the
+  connection when it passes, even while the response headers are still arriving;
 * ``filter.phase`` does not exist (HTTP 400) and ``aggFilters=phase:PHASE3`` silently
   returns nothing: both are refused here with the working alternative.
 
@@ -18,11 +22,14 @@ Time is injectable (``clock`` and ``sleep``) so that tests never really sleep.
 from __future__ import annotations
 
 import json
+import math
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -115,7 +122,7 @@ class RegistryClient:
         Seconds between the starts of two requests (default 1.0: robots.txt
         ``Crawl-delay: 1``).
     max_retries
-        Retries per request after the first try (429, 5xx, timeouts, truncated JSON).
+        Retries per request after the first try (429, 5xx, read timeouts, dropped connections).
     backoff_base, backoff_max
         Delay before retry *k* (0-based) is ``min(backoff_max, backoff_base * 2**k)``,
         or the server's ``Retry-After`` when that is longer.
@@ -126,8 +133,9 @@ class RegistryClient:
     clock, sleep
         Monotonic clock and sleep function (tests pass fakes).
     deadline
-        Overall seconds allowed for one request, body included: a server that trickles
-        bytes slower than this is given up on (``timeout`` alone bounds each read).
+        Overall seconds allowed for one request, from sending it to the last byte of the
+        body: a server that trickles header or body bytes is given up on (``timeout``
+        alone bounds each read). A request that overruns it is not retried.
     max_response_bytes
         Largest response body read (default 64 MiB; a full page of 1000 records with
         the default fields is a few MiB). Larger answers are refused, not read whole.
@@ -170,6 +178,9 @@ class RegistryClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=True,
             max_redirects=max_redirects,
+            # a fresh connection per request, so that the deadline's watchdog always
+            # learns its socket (at one request a second, keep-alive saves little)
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     # -- context management
@@ -219,6 +230,9 @@ class RegistryClient:
                     f"cannot reach {self.base_url} ({_short(exc)}); check the network, "
                     "or use `nksim landscape report --snapshot FILE` offline"
                 ) from exc
+            except _DeadlinePassed:
+                raise RegistryError(f"GET {url}: no complete answer within the "
+                                    f"{self.deadline:g} s deadline; not retried") from None
             except httpx.TimeoutException as exc:
                 problem = f"timed out ({type(exc).__name__})"
                 if isinstance(exc, httpx.ConnectTimeout) and attempt == self.max_retries:
@@ -240,10 +254,7 @@ class RegistryClient:
                         f"GET {url} answered HTTP {response.status_code}: {_short_body(body)}"
                     )
                 else:
-                    try:
-                        return json.loads(body)
-                    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-                        problem = f"truncated or invalid JSON ({type(exc).__name__})"
+                    return _decode_json(url, response, body)
             if attempt < self.max_retries:
                 self._sleep(self._backoff(attempt, response))
         raise RegistryError(
@@ -251,20 +262,35 @@ class RegistryClient:
         )
 
     def _get(self, path: str, params: Mapping[str, Any] | None) -> tuple[httpx.Response, bytes]:
-        """One GET, its body read in chunks within the size limit and the overall deadline."""
+        """One GET, its body read in chunks within the size limit and the overall deadline.
+
+        The deadline runs from the moment the request is sent: a watchdog thread shuts
+        the connection's socket when it passes (headers still arriving included), and
+        the body loop checks it between chunks too.
+        """
         start = time.monotonic()
-        with self._http.stream("GET", path, params=dict(params or {})) as response:
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.max_response_bytes:
-                    raise RegistryError(
-                        f"GET {self.base_url}{path}: response larger than "
-                        f"{self.max_response_bytes // 2**20} MiB; refused")
-                if time.monotonic() - start > self.deadline:
-                    raise httpx.ReadTimeout(
-                        f"no complete answer within the {self.deadline:g} s deadline")
-                chunks.append(chunk)
+        watchdog = _Watchdog(self.deadline)
+        try:
+            with self._http.stream("GET", path, params=dict(params or {}),
+                                   extensions={"trace": watchdog.trace}) as response:
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise RegistryError(
+                            f"GET {self.base_url}{path}: response larger than "
+                            f"{self.max_response_bytes // 2**20} MiB; refused")
+                    if time.monotonic() - start > self.deadline:
+                        raise _DeadlinePassed
+                    chunks.append(chunk)
+        except httpx.HTTPError:
+            if watchdog.fired:
+                raise _DeadlinePassed from None
+            raise
+        finally:
+            watchdog.cancel()
+        if watchdog.fired:
+            raise _DeadlinePassed
         return response, b"".join(chunks)
 
     # -- API
@@ -309,13 +335,15 @@ class RegistryClient:
             if token:
                 request["pageToken"] = token
             data = self.get_json("/studies", request)
-            if not isinstance(data, dict) or not isinstance(data.get("studies", []), list):
-                raise RegistryError(f"GET /studies page {number}: not a page of studies")
+            problem = _not_a_page(data)
+            if problem is not None:
+                raise RegistryError(f"GET /studies page {number}: not a page of studies "
+                                    f"({problem})")
             token = _next_token(data.get("nextPageToken"), seen, number)
             total = _total_count(data.get("totalCount"), number)
             yield Page(
                 number=number,
-                studies=list(data.get("studies", [])),
+                studies=list(data["studies"]),
                 next_page_token=token,
                 total_count=total,
             )
@@ -334,6 +362,34 @@ class RegistryClient:
 MAX_TOKEN_CHARS = 4096
 #: Largest plausible ``totalCount`` (the whole registry holds about 5 x 10^5 studies).
 MAX_TOTAL_COUNT = 10_000_000
+
+
+def _not_a_page(data: Any) -> str | None:
+    """Why an answer is not a page of ``/studies`` (None when it is one). Every page,
+    the last and an empty one included, has a ``studies`` list (OpenAPI
+    ``PagedStudies``); an answer without one (``{"error": ...}`` with HTTP 200, say) is
+    an error, never the end of the paging."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if isinstance(data.get("studies"), list):
+        return None
+    for key in ("error", "message", "errors"):
+        if key in data:
+            return f"the registry answered {key}: {_one_line(json.dumps(data[key], default=str))}"
+    if "studies" not in data:
+        keys = ", ".join(sorted(str(k) for k in data)[:6]) or "none"
+        return f"no 'studies' list; its keys: {_one_line(keys)}"
+    return f"'studies' is a JSON {_json_type(data['studies'])}, not a list"
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _next_token(value: Any, seen: set[str], page: int) -> str | None:
@@ -358,18 +414,92 @@ def _total_count(value: Any, page: int) -> int | None:
     return value
 
 
+class _DeadlinePassed(Exception):
+    """A request overran its overall deadline (not retried)."""
+
+
+class _Watchdog:
+    """Shuts a request's socket when its deadline passes.
+
+    The socket is learned from httpcore's ``connection.connect_tcp.complete`` trace
+    event (each request opens a fresh connection); shutting it down wakes a read that is
+    blocked, wherever the response is (headers or body).
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sock = sock
+            if self.fired:
+                _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._sock is not None:
+                _shutdown(self._sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+def _decode_json(url: str, response: httpx.Response, body: bytes) -> Any:
+    """The JSON of a complete answer; a body that is not JSON is one error, not retried
+    (the server sent all of it: asking again would bring the same)."""
+    ctype = response.headers.get("Content-Type", "").split(";")[0].strip() or "no type"
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RegistryError(f"GET {url}: the answer is not UTF-8 text ({ctype})") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise RegistryError(f"GET {url}: the JSON answer is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        what = "an HTML page" if text.lstrip()[:1] == "<" else "not valid JSON"
+        raise RegistryError(f"GET {url}: the answer is {what} ({ctype}; {exc.msg} at "
+                            f"character {exc.pos} of {len(text)}): "
+                            f"{_short_body(body)[:80]}") from None
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        if when.tzinfo is None:  # "-0000" or no zone: RFC 5322 says UTC
+            when = when.replace(tzinfo=UTC)
+        try:
+            return max(0.0, (when - datetime.now(UTC)) / timedelta(seconds=1))
+        except OverflowError:
+            return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _short(exc: BaseException) -> str:

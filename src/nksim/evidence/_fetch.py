@@ -2,7 +2,9 @@
 
 Each page is committed before the next is requested, so when a later page fails
 (after the client's retries) the earlier pages stay in the store, in a fetch marked
-incomplete, and the error message says so.
+incomplete, and the error message says so. Every fetch is recorded from its start and
+ends with a recorded outcome (finish time, complete or not, and the error), also when it
+failed before anything was stored or was interrupted.
 """
 
 from __future__ import annotations
@@ -12,8 +14,19 @@ from collections.abc import Callable, Mapping
 
 from nksim.errors import UserError
 
-from ._client import DEFAULT_QUERY, Page, RegistryClient, RegistryError, check_params
+from ._client import (
+    DEFAULT_QUERY,
+    MAX_TOTAL_COUNT,
+    Page,
+    RegistryClient,
+    RegistryError,
+    check_params,
+)
 from ._store import FetchInfo, StudyStore
+
+#: Pages in a row that bring no new study before a fetch is stopped (a registry that
+#: sends fresh page tokens for ever with empty or repeated pages).
+MAX_FRUITLESS_PAGES = 10
 
 
 def fetch_to_store(
@@ -47,50 +60,56 @@ def fetch_to_store(
     """
     query = dict(DEFAULT_QUERY if params is None else params)
     check_params(query)
-    data_timestamp = None
-    try:
-        data_timestamp = client.version().get("dataTimestamp")
-    except RegistryError:
-        data_timestamp = None  # /version is a nicety; the studies are what matter
-    fetch_id = store.begin_fetch(
-        source="api", query=query, base_url=client.base_url, data_timestamp=data_timestamp
-    )
+    fetch_id = store.begin_fetch(source="api", query=query, base_url=client.base_url)
     stored = 0
+    received = 0
     total = None
     pages = 0
+    fruitless = 0
     last_token: str | None = None
     try:
+        try:
+            data_timestamp = client.version().get("dataTimestamp")
+        except RegistryError:
+            data_timestamp = None  # /version is a nicety; the studies are what matter
+        store.set_data_timestamp(fetch_id, data_timestamp)
         for page in client.iter_pages(query, page_size=page_size, max_pages=max_pages):
             pages = page.number
             if page.total_count is not None:
                 total = page.total_count
-            stored += store.add_page(fetch_id, page.number, page.studies)
+            new = store.add_page(fetch_id, page.number, page.studies)
+            stored += new
+            received += len(page.studies)
+            fruitless = 0 if new else fruitless + 1
             if progress is not None:
                 progress(page, stored)
             last_token = page.next_page_token
-            _check_paging(pages, page_size, total)
+            _check_paging(pages, page_size, total, fruitless if last_token else 0)
     except BaseException as exc:  # every fetch ends with a recorded outcome
         reason = str(exc) if isinstance(exc, UserError) else f"interrupted ({type(exc).__name__})"
-        if stored == 0:
-            store.delete_fetch(fetch_id)
-            raise
         store.finish_fetch(fetch_id, complete=False, total_count=total, error=reason)
-        if not isinstance(exc, UserError):
+        if not isinstance(exc, UserError) or stored == 0:
             raise
         kept = f"; {stored} studies from {pages} page(s) were kept as incomplete fetch #{fetch_id}"
         raise type(exc)(f"{exc}{kept}") from exc
-    complete = last_token is None
-    info = store.finish_fetch(
-        fetch_id,
-        complete=complete,
-        total_count=total,
-        error=None if complete else f"stopped after {pages} page(s) (--max-pages)",
-    )
-    return info
+    error = None
+    if last_token is not None:
+        error = f"stopped after {pages} page(s) (--max-pages)"
+    elif total is not None and total - received > total // 100:
+        error = (f"the registry announced {total} studies (totalCount) but sent {received} "
+                 f"before its last page")
+    return store.finish_fetch(fetch_id, complete=error is None, total_count=total, error=error)
 
 
-def _check_paging(pages: int, page_size: int, total: int | None) -> None:
-    """Stop a registry that keeps sending pages beyond its own ``totalCount``."""
+def _check_paging(pages: int, page_size: int, total: int | None, fruitless: int) -> None:
+    """Stop a registry that keeps sending pages beyond its own ``totalCount``, pages that
+    bring nothing new, or more pages than the whole registry could fill."""
     if total is not None and pages > math.ceil(total / page_size) + 2:
         raise RegistryError(f"the registry sent {pages} pages of {page_size} for "
                             f"{total} studies; stopped to avoid paging forever")
+    if fruitless >= MAX_FRUITLESS_PAGES:
+        raise RegistryError(f"{fruitless} pages in a row brought no new study (page "
+                            f"{pages}); stopped to avoid paging forever")
+    if pages > math.ceil(MAX_TOTAL_COUNT / page_size) + 2:
+        raise RegistryError(f"the registry sent {pages} pages of {page_size}, more than "
+                            "it could hold; stopped to avoid paging forever")

@@ -156,6 +156,8 @@ class Landscape:
     source: DataSource
     classifications: list[Classification]
     duplicates_dropped: int = 0
+    #: stored records skipped because they fail today's arrival check (older stores)
+    records_skipped: int = 0
     _dict: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -171,8 +173,10 @@ class Landscape:
         counts = dict.fromkeys(PHASE_BUCKETS, 0)
         for c in self.counted:
             assert c.record is not None
-            for bucket in dict.fromkeys(c.record.phase_buckets):
-                counts[bucket if bucket in counts else MISSING] += 1
+            # an unknown value counts as MISSING, and a study at most once in each bucket
+            for bucket in dict.fromkeys(b if b in counts else MISSING
+                                        for b in c.record.phase_buckets):
+                counts[bucket] += 1
         return counts
 
     def phase3_or_4(self) -> list[str]:
@@ -546,8 +550,14 @@ def landscape_from_store(store: StudyStore, fetch_id: int | None = None) -> Land
             "or pass --snapshot FILE"
         )
     from_api = info.source == "api"
-    return build_landscape(
-        store.load_studies(info.fetch_id),
+    studies, skipped = store.load_valid_studies(info.fetch_id)
+    if not studies:
+        raise UserError(
+            f"fetch #{info.fetch_id} in {store.path} holds no readable study records "
+            f"({skipped} malformed, written by an older nksim): fetch or import again"
+        )
+    land = build_landscape(
+        studies,
         source=DataSource(
             kind="api" if from_api else "snapshot",
             query=info.query,
@@ -562,6 +572,8 @@ def landscape_from_store(store: StudyStore, fetch_id: int | None = None) -> Land
             note=info.note or info.error,
         ),
     )
+    land.records_skipped = skipped
+    return land
 
 
 def _note(meta: Mapping[str, Any]) -> str | None:

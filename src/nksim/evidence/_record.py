@@ -9,6 +9,7 @@ or day precision; ``startDateStruct.type`` may be absent; country names vary.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from ._dates import PartialDate, parse_partial_date
 
 PHASES: tuple[str, ...] = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
 MISSING = "MISSING"
+#: Largest enrollment count read as a number (larger ones, and negative ones, are read as
+#: missing: no trial enrols billions, and such values overflow 64-bit tables).
+MAX_ENROLLMENT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def nct_id_of(raw: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-_NCT_ID = re.compile(r"^NCT\d{8}$")
+_NCT_ID = re.compile(r"NCT[0-9]{8}")  # ASCII digits only (\d matches other scripts)
 _MODULES = ("identificationModule", "statusModule", "sponsorCollaboratorsModule",
             "designModule", "armsInterventionsModule", "conditionsModule",
             "descriptionModule", "contactsLocationsModule")
@@ -135,12 +139,35 @@ def record_problem(raw: Any) -> str | None:
     nct = nct_id_of(raw)
     if nct is None:
         return "no protocolSection.identificationModule.nctId"
-    if not _NCT_ID.match(nct):
-        return f"nctId {nct[:40]!r} is not of the form NCT + 8 digits"
+    if not _NCT_ID.fullmatch(nct):
+        return f"nctId {ascii(nct[:40])} is not of the form NCT + 8 digits"
+    problem = _phases_problem(_get(ps, "designModule", "phases"))
+    if problem is not None:
+        return problem
+    try:
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"invalid text: an unpaired UTF-16 surrogate "
+                f"({ascii(exc.object[exc.start:exc.end])}) cannot be stored as UTF-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        return f"not storable as JSON ({type(exc).__name__})"
     try:
         parse_study(raw)
     except Exception as exc:  # noqa: BLE001 - any failure to read it is the reason
         return f"unreadable record ({type(exc).__name__}: {str(exc)[:120]})"
+    return None
+
+
+def _phases_problem(value: Any) -> str | None:
+    """Why ``designModule.phases`` is malformed (None: absent, or a list of known phases)."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return f"designModule.phases is a JSON {type(value).__name__}, not a list"
+    for item in value:
+        if not isinstance(item, str) or item.strip().upper() not in PHASES:
+            return (f"designModule.phases holds {ascii(item)[:40]}, not one of "
+                    f"{', '.join(PHASES)}")
     return None
 
 
@@ -166,7 +193,9 @@ def parse_study(raw: Mapping[str, Any]) -> StudyRecord:
     locs = _get(ps, "contactsLocationsModule", "locations")
 
     phases_value = design.get("phases") if isinstance(design, Mapping) else None
-    phases = tuple(p for p in (_enum(v) for v in (phases_value or [])) if p)
+    if not isinstance(phases_value, list):  # a string is not a list of its letters
+        phases_value = None
+    phases = tuple(dict.fromkeys(p for p in (_enum(v) for v in (phases_value or [])) if p))
 
     interventions = []
     for item in arms.get("interventions") or []:
@@ -209,7 +238,8 @@ def parse_study(raw: Mapping[str, Any]) -> StudyRecord:
         countries=tuple(countries),
         lead_sponsor=_str(_get(sponsor, "leadSponsor", "name")),
         sponsor_class=_enum(_get(sponsor, "leadSponsor", "class")),
-        enrollment=enrollment if isinstance(enrollment, int) else None,
+        enrollment=enrollment if isinstance(enrollment, int) and not isinstance(
+            enrollment, bool) and 0 <= enrollment <= MAX_ENROLLMENT else None,
         has_results=raw.get("hasResults") if isinstance(raw.get("hasResults"), bool) else None,
         raw=raw,
     )

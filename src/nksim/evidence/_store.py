@@ -6,6 +6,11 @@ with its query, date and completeness; its raw records go to ``studies`` keyed b
 keeps pages 1..n-1 (marked incomplete). Landscapes can then be rebuilt offline and
 compared over time.
 
+Every fetch and import ends with a recorded outcome: a finish time, whether it is
+complete, and its error. A row left without a finish time by a process that ended (killed,
+power cut) is marked ``interrupted (process ended)`` the next time the store is opened:
+the store is locked while open, so no other process can be running it.
+
 Default location: ``$NKSIM_DATA_DIR/registry.duckdb``, else
 ``platformdirs.user_data_dir("nksim")/registry.duckdb``.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,6 +70,15 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 #: Longest raw text of a rejected record kept for inspection (characters).
 REJECTED_RECORD_CHARS = 10_000
+#: Longest free text (a note, an error, a path) kept in the fetches table.
+MAX_TEXT_CHARS = 2000
+#: What a registry ``dataTimestamp`` looks like (``2025-01-02T03:04:05``, a date, with or
+#: without seconds' fractions and a zone); anything else is not kept.
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?")
+#: Fetches being run by this process (path, fetch id): not dead, though unfinished.
+_RUNNING: set[tuple[str, int]] = set()
 
 
 def default_data_dir() -> Path:
@@ -105,6 +120,8 @@ class FetchInfo:
     error: str | None
     constructed: bool
     note: str | None
+
+    n_rejected: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -153,6 +170,21 @@ class StudyStore:
         self._con.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
         )
+        self._mark_dead_runs()
+
+    def _key(self, fetch_id: int) -> tuple[str, int]:
+        return (str(self.path.resolve()), fetch_id)
+
+    def _mark_dead_runs(self) -> None:
+        """Give every unfinished fetch that no one is running an outcome."""
+        rows = self._con.execute(
+            "SELECT fetch_id FROM fetches WHERE finished_at IS NULL").fetchall()
+        for (fetch_id,) in rows:
+            if self._key(fetch_id) not in _RUNNING:
+                self._con.execute(
+                    """UPDATE fetches SET finished_at = ?, complete = FALSE,
+                           error = coalesce(error, 'interrupted (process ended)')
+                       WHERE fetch_id = ?""", [utc_now(), fetch_id])
 
     # -- lifecycle
     def close(self) -> None:
@@ -176,7 +208,11 @@ class StudyStore:
         constructed: bool = False,
         note: str | None = None,
     ) -> int:
-        """Record the start of a fetch or import and return its id."""
+        """Record the start of a fetch or import and return its id.
+
+        A ``data_timestamp`` that is not a short date-like string is not kept; free
+        texts are kept as valid UTF-8 (unpaired surrogates escaped) and cut short.
+        """
         row = self._con.execute(
             """INSERT INTO fetches (started_at, source, query, base_url, data_timestamp,
                                     snapshot_path, constructed, note)
@@ -184,16 +220,23 @@ class StudyStore:
             [
                 utc_now(),
                 source,
-                json.dumps(dict(query), sort_keys=True) if query is not None else None,
-                base_url,
-                data_timestamp,
-                snapshot_path,
+                json.dumps(dict(query), sort_keys=True, default=str)
+                if query is not None else None,
+                safe_text(base_url),
+                clean_timestamp(data_timestamp),
+                safe_text(snapshot_path),
                 constructed,
-                note,
+                safe_text(note),
             ],
         ).fetchone()
         assert row is not None
+        _RUNNING.add(self._key(int(row[0])))
         return int(row[0])
+
+    def set_data_timestamp(self, fetch_id: int, data_timestamp: Any) -> None:
+        """Record the registry's ``dataTimestamp`` (dropped unless date-like)."""
+        self._con.execute("UPDATE fetches SET data_timestamp = ? WHERE fetch_id = ?",
+                          [clean_timestamp(data_timestamp), fetch_id])
 
     def add_page(self, fetch_id: int, page: int, studies: Iterable[Any]) -> int:
         """Store one page of raw records in one transaction; return how many were new.
@@ -206,8 +249,9 @@ class StudyStore:
         for study in studies:
             problem = record_problem(study)
             if problem is not None:
-                text = json.dumps(study, ensure_ascii=False, default=str)
-                rejected.append((fetch_id, page, problem, text[:REJECTED_RECORD_CHARS]))
+                text = json.dumps(study, default=str)  # ASCII: keeps bad text storable
+                rejected.append((fetch_id, page, safe_text(problem),
+                                 text[:REJECTED_RECORD_CHARS]))
                 continue
             rows[nct_id_of(study)] = json.dumps(study, ensure_ascii=False)
         self._con.execute("BEGIN TRANSACTION")
@@ -250,8 +294,9 @@ class StudyStore:
         self._con.execute(
             """UPDATE fetches SET finished_at = ?, complete = ?, error = ?,
                    total_count = coalesce(?, total_count) WHERE fetch_id = ?""",
-            [utc_now(), complete, error, total_count, fetch_id],
+            [utc_now(), complete, safe_text(error), total_count, fetch_id],
         )
+        _RUNNING.discard(self._key(fetch_id))
         return self.get_fetch(fetch_id)
 
     def delete_fetch(self, fetch_id: int) -> None:
@@ -270,7 +315,8 @@ class StudyStore:
         constructed: bool = False,
         note: str | None = None,
     ) -> FetchInfo:
-        """Store records read from a snapshot file as one complete fetch."""
+        """Store records read from a snapshot file as one complete fetch (an import that
+        fails or is interrupted is recorded incomplete, with its error)."""
         fetch_id = self.begin_fetch(
             source="snapshot",
             query=query,
@@ -279,14 +325,22 @@ class StudyStore:
             constructed=constructed,
             note=note,
         )
-        self.add_page(fetch_id, 1, studies)
+        try:
+            self.add_page(fetch_id, 1, studies)
+        except BaseException as exc:
+            reason = str(exc) if isinstance(exc, UserError) else (
+                f"interrupted ({type(exc).__name__})" if not isinstance(exc, Exception)
+                else f"failed ({type(exc).__name__}: {exc})")
+            self.finish_fetch(fetch_id, complete=False, error=reason)
+            raise
         return self.finish_fetch(fetch_id, complete=True, total_count=len(studies))
 
     # -- reading
     _SELECT = """SELECT f.fetch_id, f.started_at, f.finished_at, f.source, f.query, f.base_url,
                         f.data_timestamp, f.snapshot_path, f.total_count, f.n_pages,
                         (SELECT count(*) FROM studies s WHERE s.fetch_id = f.fetch_id),
-                        f.complete, f.error, f.constructed, f.note
+                        f.complete, f.error, f.constructed, f.note,
+                        (SELECT count(*) FROM rejected r WHERE r.fetch_id = f.fetch_id)
                  FROM fetches f"""
 
     def _info(self, row: tuple[Any, ...]) -> FetchInfo:
@@ -306,6 +360,7 @@ class StudyStore:
             error=row[12],
             constructed=bool(row[13]),
             note=row[14],
+            n_rejected=row[15],
         )
 
     def fetches(self) -> list[FetchInfo]:
@@ -328,11 +383,39 @@ class StudyStore:
         return usable[-1] if usable else None
 
     def load_studies(self, fetch_id: int) -> list[dict[str, Any]]:
-        """The raw records of one fetch, in page then NCT-ID order."""
+        """The raw records of one fetch, in page then NCT-ID order (see
+        :meth:`load_valid_studies` for records of stores written before arrival checks)."""
         rows = self._con.execute(
             "SELECT record FROM studies WHERE fetch_id = ? ORDER BY page, nct_id", [fetch_id]
         ).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def load_valid_studies(self, fetch_id: int) -> tuple[list[dict[str, Any]], int]:
+        """The records of one fetch that pass today's arrival check, and how many did not
+        (a store written by an older nksim may hold records never checked)."""
+        good, skipped = [], 0
+        for rec in self.load_studies(fetch_id):
+            if record_problem(rec) is None:
+                good.append(rec)
+            else:
+                skipped += 1
+        return good, skipped
+
+
+def clean_timestamp(value: Any) -> str | None:
+    """``value`` if it is a short date-like string (a registry ``dataTimestamp``), else
+    None: a list, an object or megabytes of text from a server are not kept."""
+    if isinstance(value, str) and len(value) <= 40 and _TIMESTAMP.fullmatch(value.strip()):
+        return value.strip()
+    return None
+
+
+def safe_text(value: str | None, limit: int = MAX_TEXT_CHARS) -> str | None:
+    """``value`` as storable UTF-8 (unpaired surrogates and NULs escaped), cut to ``limit``."""
+    if value is None:
+        return None
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8").replace("\0", "\\0")
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _tables(con: Any) -> dict[str, list[str]]:
