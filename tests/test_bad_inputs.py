@@ -561,3 +561,19 @@ def test_power_names_the_replicates_when_they_are_out_of_range():
         "sle_pediatric_cart_vs_carnk.toml"
     assert_one_line_error(invoke(["power", str(scenario), "--replicates", str(10**20)]),
                           "--replicates: must be")
+
+
+@pytest.mark.parametrize("args, field", [
+    (["models", "--set", "patient9"], "--set: is only used with --show"),
+    (["assay", "src/nksim/data/scenarios/assay_car_nk.toml", "--out", "OUT", "--duration", "5"],
+     "--duration: is only used with --fit"),
+    (["check-claim", "phase 3 NK", "--snapshot", "s.json", "--no-landscape"],
+     "--no-landscape: --snapshot and --store name a landscape"),
+])
+def test_an_option_that_would_be_ignored_is_refused(tmp_path, args, field):
+    """Options that do nothing in that combination were silently ignored (found by a
+    review); now one line."""
+    root = Path(__file__).resolve().parents[1]
+    args = [str(root / a) if a.startswith("src/") else str(tmp_path / "o") if a == "OUT"
+            else a for a in args]
+    assert_one_line_error(invoke(args), field)

@@ -167,6 +167,8 @@ def cli() -> None:
 @click.option("--set", "parameter_set", metavar="SET", help="Parameter set to show.")
 def models(show: str | None, parameter_set: str | None) -> None:
     """List the published models, or show one of them."""
+    if parameter_set is not None and not show:
+        raise UserError("is only used with --show NAME", field="--set")
     if show:
         from nksim.library import get_model
         from nksim.model import render_markdown

@@ -353,11 +353,11 @@ def _fit_plot_png(fit: dict) -> bytes:
 @click.option("--fit", "fit_csv", type=click.Path(path_type=Path), metavar="DATA.csv",
               help="Fit lysis = A(1 - exp(-k E:T)) to a CSV with columns et_ratio, "
               "specific_lysis_pct (optional: condition); replicate wells as rows.")
-@click.option("--duration", "duration_h", type=float, default=4.0, show_default=True,
+@click.option("--duration", "duration_h", type=float, default=None,
               help="--fit: assay duration in hours (converts k into lethal conjugates per "
-              "NK cell per hour).")
+              "NK cell per hour) [default: 4].")
 def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None,
-          duration_h: float) -> None:
+          duration_h: float | None) -> None:
     """Virtual NK cytotoxicity assay: % specific lysis against E:T (or single-cell kill
     counts) for NK products and target lines. Research use only: not medical advice."""
     from nksim._io import (
@@ -369,7 +369,10 @@ def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None
 
     if out_dir is not None:
         check_output_dir(out_dir, inputs=(scenario_file, fit_csv))
+    if duration_h is not None and fit_csv is None:
+        raise UserError("is only used with --fit DATA.csv", field="--duration")
     if fit_csv is not None:
+        duration_h = 4.0 if duration_h is None else duration_h
         if scenario_file is not None:
             raise UserError("give either SCENARIO.toml or --fit DATA.csv, not both",
                             field="--fit")

@@ -313,6 +313,9 @@ def check_claim(
 
     if (text is None) == (file is None):
         raise UserError("give the claim as TEXT or with --file, not both and not neither")
+    if no_landscape and (snapshot is not None or store is not None):
+        raise UserError("--snapshot and --store name a landscape to cross-check against; "
+                        "--no-landscape asks for none", field="--no-landscape")
     if file is not None:
         text = _read_claim(file)
     elif any("\udc80" <= c <= "\udcff" for c in text):  # bytes the shell's locale could
