@@ -312,6 +312,7 @@ def test_cli_writes_summary_and_report(tmp_path):
     ('name = "small"\n', "cohort.colour"),
     ('name = "small"\n', "cohort.follow_up_years"),
     ('name = "small"\n', "cohort.dt_days"),
+    ('n = 300\n', "arms[0].extrinsic_hazard_per_year"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, patch, field):
     bad = {
@@ -323,6 +324,8 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, patch, field):
         # arrays that would not fit in memory are refused before they are made
         "cohort.follow_up_years": 'name = "small"\nfollow_up_years = 1e5\n',
         "cohort.dt_days": 'name = "small"\ndt_days = 1e-9\n',
+        # 1e300 gave a median lifespan of 1e-298 days (found by a review)
+        "arms[0].extrinsic_hazard_per_year": 'n = 300\nextrinsic_hazard_per_year = 1e300\n',
     }[field]
     f = tmp_path / "s.toml"
     f.write_text(SMALL.replace(patch, bad, 1))

@@ -44,6 +44,11 @@ MAX_FOLLOW_UP_YEARS = 150.0
 MAX_STEPS = 1_000_000
 
 
+#: Largest extrinsic hazard accepted (1/year): a design bound against typos (1e300 gave a
+#: median lifespan of 1e-298 days and a "gain" of 4e300 %), far above any population's.
+MAX_EXTRINSIC_HAZARD = 10.0
+
+
 def _positive(value: float | None, name: str, *, allow_zero: bool = False) -> None:
     if value is None:
         return
@@ -210,6 +215,11 @@ class ArmSpec:
             raise UserError(f"must be in [0, 1] (got {self.heterogeneity_cv!r})",
                             field="heterogeneity_cv")
         _positive(self.extrinsic_hazard_per_year, "extrinsic_hazard_per_year", allow_zero=True)
+        if (self.extrinsic_hazard_per_year or 0.0) > MAX_EXTRINSIC_HAZARD:
+            raise UserError(f"must be at most {MAX_EXTRINSIC_HAZARD:g} per year (a mean "
+                            "lifetime of five weeks from causes other than ageing; got "
+                            f"{self.extrinsic_hazard_per_year!r})",
+                            field="extrinsic_hazard_per_year")
 
     @property
     def species(self) -> str:
