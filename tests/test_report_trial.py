@@ -19,6 +19,7 @@ from nksim.disease import SleEligibility
 from nksim.report import trial as report
 from nksim.report._caveats import (
     MIN_PATIENTS,
+    cost_inputs,
     implausible_results,
     uncertain_parameters,
     uncertain_rules,
@@ -174,9 +175,9 @@ def test_setting_specific_regimen_in_words():
     spec = SimpleNamespace(regimen={"antibody": "rituximab", "antibody_mg_m2": 375,
                                     "antibody_days": [-5, 2], "nk_product": "hncd16_nk"},
                            parameters={"carnk_bcma": 1.0})
-    assert _other_words(spec) == ("antibody: rituximab; antibody (mg/m²): 375; antibody "
-                                  "(days): −5, 2; nk product: hncd16 nk; parameter carnk_bcma "
-                                  "set to 1")
+    # the product (nk_product) is named in the product column, not here
+    assert _other_words(spec) == ("rituximab 375 mg/m² on days −5, 2; model parameter "
+                                  "carnk_bcma set to 1")
     assert _other_words(SimpleNamespace(regimen={}, parameters={})) == ""
 
 
@@ -240,7 +241,9 @@ def test_comparisons_are_shown_in_words():
 
 
 def test_every_comparison_of_the_run_is_in_the_page(result, summary, html):
-    assert summary["comparisons"] == result.comparisons and result.comparisons
+    # the run's comparisons, those about a product an arm lacks marked not applicable
+    assert [{k: v for k, v in c.items() if k != "not_applicable"}
+            for c in summary["comparisons"]] == result.comparisons and result.comparisons
     rows = comparison_table(summary, report.endpoint_labels(result))
     assert len(rows) == len(result.comparisons)
     text = visible_text(html)
@@ -248,7 +251,8 @@ def test_every_comparison_of_the_run_is_in_the_page(result, summary, html):
     for row in rows:
         assert f"{row['endpoint']} {row['arms']} {row['n']} {row['measure']}" in text
     # the p values are many and unadjusted: the page and summary.json say so, with the count
-    tests = sum(c["p_value"] is not None for c in result.comparisons)
+    tests = sum(c["p_value"] is not None and "not_applicable" not in c
+                for c in summary["comparisons"])
     assert tests >= 2 and summary["comparisons_note"].startswith(f"{tests} p values")
     assert "not adjusted for multiple comparisons" in summary["comparisons_note"]
     assert f"one in twenty of them (here {0.05 * tests:.1f} of the {tests})" in \
@@ -322,7 +326,11 @@ def test_caveats_list_the_unverified_and_assumed_values(result, html):
                for r in rule_rows)
     labels = [p.source.verified for p in result.model.parameters] + \
         [r.source.verified for r in rules]
-    n_unv, n_ass = labels.count("UNVERIFIED"), labels.count("assumption")
+    # the cost and manufacturing inputs of the arms with a product are listed too
+    costs = [r["label"] for r in cost_inputs(result.scenario)]
+    assert costs and "UNVERIFIED" in costs  # the CAR-T list price
+    n_unv = labels.count("UNVERIFIED") + costs.count("UNVERIFIED")
+    n_ass = labels.count("assumption") + costs.count("ASSUMPTION")
     assert f"This run used {n_unv} UNVERIFIED and {n_ass} ASSUMPTION value(s)" in \
         visible_text(html)
 

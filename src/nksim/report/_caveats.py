@@ -114,17 +114,93 @@ def uncertain_parameters(model, overridden: set[str] | frozenset = frozenset()
     return sorted(rows, key=lambda r: order[r["label"]])
 
 
-def uncertain_rules(rules) -> list[dict[str, Any]]:
+def uncertain_rules(rules, defaults: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """Eligibility rules whose source is UNVERIFIED or an assumption, as rows of the same
     table as :func:`uncertain_parameters` (e.g. "high disease activity" read as
-    SLEDAI-2K >= 8)."""
+    SLEDAI-2K >= 8), and rules whose threshold the scenario set away from the setting's
+    default (``defaults``: rule name -> default threshold): the row then says what the
+    screening applied and that its source describes the default, not this value."""
     rows = []
+    defaults = defaults or {}
     for r in rules:
         src = r.source
-        if src.verified in ("UNVERIFIED", "assumption"):
-            rows.append({"name": f"eligibility: {r.description}",
-                         "description": f"screening rule ({r.label} {r.operator} threshold)",
-                         "value": fmt_number(r.threshold), "unit": r.unit,
+        default = defaults.get(r.name)
+        row = {"name": f"eligibility: {r.description}",
+               "description": f"screening rule ({r.label} {r.operator} threshold)",
+               "value": fmt_number(r.threshold), "unit": r.unit}
+        if default is not None and default != r.threshold:
+            rows.append({**row, "label": "set by the scenario", "source": "scenario file",
+                         "note": f"Applied: {r.label} {r.operator} {fmt_number(r.threshold)}. "
+                                 f"The setting's default is {fmt_number(default)}, from "
+                                 f"{src.key}: {src.text}"
+                                 + (f" {src.note}" if src.note else "")})
+        elif src.verified in ("UNVERIFIED", "assumption"):
+            rows.append({**row,
                          "label": "UNVERIFIED" if src.verified == "UNVERIFIED" else "ASSUMPTION",
                          "source": src.text, "note": src.note or ""})
     return rows
+
+
+def _label_of(citation) -> str:
+    return {"UNVERIFIED": "UNVERIFIED", "assumption": "ASSUMPTION"}.get(citation.verified,
+                                                                       citation.verified)
+
+
+def cost_inputs(scenario) -> list[dict[str, Any]]:
+    """The inputs behind the manufacturing and cost endpoints of the arms with a product
+    (price per dose, out-of-specification rate, apheresis failure model, care costs), as
+    rows of the same table as :func:`uncertain_parameters`, each with its verification
+    label (``set by the scenario`` where the arm's ``[arms.cost]`` or
+    ``[arms.manufacturing]`` gives it); the same value used by several arms is listed
+    once, naming the arms."""
+    from nksim.therapy import _manufacturing as m
+
+    rows: dict[tuple, dict[str, Any]] = {}
+    arms_of: dict[tuple, list[str]] = {}
+
+    def add(name, description, value, unit, citation, given: bool, arm: str) -> None:
+        key = (name, value, given)
+        arms_of.setdefault(key, []).append(arm)
+        rows[key] = {"name": name, "description": description, "value": fmt_number(value),
+                     "unit": unit,
+                     "label": "set by the scenario" if given else _label_of(citation),
+                     "source": "scenario file" if given else citation.text,
+                     "note": ("" if given else (citation.note or "") + " ")
+                     + f"Arms: {', '.join(arms_of[key])}."}
+
+    for arm in scenario.arms:
+        if getattr(arm, "product", "none") not in ("car_t", "car_nk"):
+            continue
+        cost = m.CostSpec.from_dict(arm.cost, product=arm.product)
+        manu = m.ManufacturingSpec.from_dict(arm.manufacturing, product=arm.product)
+        given_cost, given_manu = set(arm.cost or {}), set(arm.manufacturing or {})
+        price_given = bool(given_cost & {"product_cost_per_dose_rmb", "batch_cost_rmb",
+                                         "doses_per_batch"})
+        add("cost: product price per dose", "price of one dose of the product",
+            cost.cost_per_dose_rmb, "RMB",
+            m.CAR_T_PRICE if cost.product == "car_t" and cost.product_cost_per_dose_rmb is None
+            else m.CAR_NK_BATCH, price_given, arm.name)
+        for field, words, value, unit in (
+                ("apheresis_cost_rmb", "cost: apheresis", cost.apheresis_cost_rmb, "RMB per "
+                 "collection"),
+                ("lymphodepletion_cost_rmb", "cost: lymphodepletion",
+                 cost.lymphodepletion_cost_rmb, "RMB per course"),
+                ("hospital_day_cost_rmb", "cost: hospital ward day", cost.hospital_day_cost_rmb,
+                 "RMB per day"),
+                ("hospital_days", "cost: days in hospital", cost.days_in_hospital,
+                 "days per treated patient")):
+            if field == "apheresis_cost_rmb" and manu.process != "autologous" or \
+                    field == "lymphodepletion_cost_rmb" and not arm.lymphodepletion:
+                continue
+            add(words, "care cost counted per treated patient", value, unit, m.CARE_COSTS,
+                field in given_cost, arm.name)
+        add("manufacturing: out-of-specification rate",
+            "probability that a product fails release (the patient is not infused)",
+            manu.out_of_spec, "probability", m.OUT_OF_SPEC,
+            "out_of_spec_probability" in given_manu, arm.name)
+        if manu.process == "autologous":
+            add("manufacturing: apheresis failure, lymphocyte count for 50 %",
+                "collections fail with probability 1 / (1 + (ALC / ALC50)^slope)",
+                manu.apheresis_alc50_per_ul, "cells/µL", m.APHERESIS_FAILURE_MODEL,
+                "apheresis_alc50_per_ul" in given_manu, arm.name)
+    return list(rows.values())

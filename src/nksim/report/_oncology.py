@@ -166,6 +166,53 @@ def published_figure(result, spec: dict[str, Any]):
     return fig
 
 
+def published_rows(result, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The setting's published figures (``oncology["published"]``) beside the virtual
+    estimate and 95 % interval of the arm and endpoint they name, with whether they agree
+    (the published value inside the interval) and a caveat when not."""
+    from nksim.report._labels import label as words
+    from nksim.report._render import fmt_percent
+
+    spec = _spec(result) or {}
+    names = {a.name: a for a in result.arms}
+    labels = labels or {}
+    rows = []
+    for ref in spec.get("published", ()):
+        arm = names.get(ref["arm"])
+        if arm is None or not len(arm.patients):
+            continue
+        est = arm.summary["endpoints"].get(ref["endpoint"]) or {}
+        v, lo, hi = est.get("value"), est.get("ci_low"), est.get("ci_high")
+        what = labels.get(ref["endpoint"]) or words(ref["endpoint"])
+        if v is None:
+            virtual, agree = "not estimable", None
+        else:
+            k, n = est.get("k"), est.get("n")
+            virtual = fmt_percent(v) + (f" ({k}/{n})" if k is not None and n else "")
+            if lo is not None and hi is not None:
+                virtual += f", 95 % CI {fmt_percent(lo)} to {fmt_percent(hi)}"
+            agree = lo is not None and hi is not None and lo <= ref["value"] <= hi
+        if agree is None:
+            note = "no virtual estimate to compare"
+        elif agree:
+            note = "the published figure lies inside the virtual 95 % interval"
+        else:
+            note = ("DISAGREES: the published figure lies outside the virtual 95 % interval; "
+                    "the model does not reproduce it (small published series and unverified "
+                    "figures may also be wrong)")
+        rows.append({"arm": ref["arm"], "endpoint": what, "virtual": virtual,
+                     "published": fmt_percent(ref["value"]), "source": ref["label"],
+                     "agree": agree, "note": note})
+    return rows
+
+
+def published_flags(rows: list[dict[str, Any]]) -> list[str]:
+    """A caveat for each published figure that the virtual result disagrees with."""
+    return [f"Arm {r['arm']}: {r['endpoint']} {r['virtual']} disagrees with the published "
+            f"figure {r['published']} ({r['source']}); see \"Published figures\"."
+            for r in rows if r["agree"] is False]
+
+
 def oncology_figures(result) -> list[tuple[str, str, Any]]:
     """``(id, caption, figure)`` of the oncology figures ([] for other settings)."""
     spec = _spec(result)

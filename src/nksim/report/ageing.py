@@ -94,6 +94,52 @@ PLAUSIBLE_MEDIAN_YEARS = {"mouse": (1.0, 4.0), "human": (40.0, 110.0)}
 PLAUSIBLE_GAIN_PCT = 100.0
 
 
+#: The comparison a senolysis marked ``calibrated_to`` reproduces (its lifespan gain).
+CALIBRATED_ENDPOINT = "lifespan_median_days"
+
+
+def calibration_of(spec: ArmSpec):
+    """The arm's senolysis whose rate the scenario marks as calibrated (``calibrated_to``),
+    or ``None``."""
+    return next((sen for sen in spec.senolysis if sen.calibrated_to), None)
+
+
+def calibration_notes(scenario: AgeingScenario, summary: dict[str, Any]) -> list[str]:
+    """For each arm whose intervention strength was calibrated to an outcome: that its
+    result for that outcome reproduces the calibration target and is not a prediction."""
+    out = []
+    for spec in scenario.arms:
+        sen = calibration_of(spec)
+        if sen is None:
+            continue
+        found = next((c for c in summary.get("comparisons") or []
+                      if c["arm_a"] == spec.name and c["endpoint"] == CALIBRATED_ENDPOINT
+                      and c["measure"] == "relative_difference_pct"
+                      and c.get("value") is not None), None)
+        result = (f" (here {fmt_number(found['value'])} %)" if found else "")
+        out.append(f"Arm {spec.name}: the senolytic removal rate "
+                   f"({fmt_number(sen.rate_per_day)} per day) was calibrated to give "
+                   f"{sen.calibrated_to}. Its median lifespan gain{result} reproduces this "
+                   "calibration target by construction; it is not a prediction and not "
+                   "evidence that senolysis works.")
+    return out
+
+
+INTERVAL_WORDS = ("The 95 % intervals cover only the Monte-Carlo noise of simulating this "
+                  "many virtual individuals with the model's parameters fixed{cv}. They do "
+                  "not cover the uncertainty of the model's parameters, of its structure or "
+                  "of any calibration target, which is larger.")
+
+
+def interval_words(scenario: AgeingScenario) -> str:
+    """What the report's 95 % intervals cover."""
+    cvs = sorted({a.heterogeneity_cv for a in scenario.arms if a.heterogeneity_cv > 0})
+    cv = (" (with the scenario's between-individual variation, coefficient of variation "
+          f"{', '.join(fmt_number(c) for c in cvs)}, as part of that noise)" if cvs else
+          ", every individual sharing the same parameter values")
+    return INTERVAL_WORDS.format(cv=cv)
+
+
 # ------------------------------------------------------------------ words
 
 def arm_label(spec: ArmSpec) -> str:
@@ -277,6 +323,24 @@ def comparison_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return comparison_table(summary, {**ENDPOINTS, "lifespan_median_days": "Median lifespan"})
 
 
+def _mark_calibrated(rows: list[dict[str, Any]], scenario: AgeingScenario,
+                     summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Comparison rows of an arm calibrated on that comparison get its target beside the
+    estimate."""
+    out = []
+    comps = summary.get("comparisons") or []
+    cals = {a.name: calibration_of(a) for a in scenario.arms}
+    for row, c in zip(rows, comps, strict=True):
+        sen = cals.get(c["arm_a"])
+        if sen is not None and c["endpoint"] == CALIBRATED_ENDPOINT \
+                and c["measure"] == "relative_difference_pct":
+            row = {**row, "method": f"{row['method']}; calibration target "
+                                    f"({sen.calibrated_to}): reproduced by construction, "
+                                    "not a prediction"}
+        out.append(row)
+    return out
+
+
 def paired_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Paired designs: how the lifespans of virtual twins differ (treated minus control)."""
     rows = []
@@ -396,11 +460,17 @@ def uncertain_values(scenario: AgeingScenario) -> list[dict[str, Any]]:
                 "and Xc", cv, "–", "set by the scenario", "scenario",
                 f"arms: {', '.join(arms)}"), spec.name)
         for j, sen in enumerate(spec.senolysis):
-            add(("senolysis", spec.name, j), lambda arms, sen=sen: _row(
+            cal = sen.calibrated_to
+            how = ("no measured value: calibrated to give " + cal + ", so that gain "
+                   "reproduces its calibration target and is not a prediction"
+                   if cal else
+                   "no measured value: a senolytic drug's effect in this model is chosen by "
+                   "the scenario")
+            add(("senolysis", spec.name, j), lambda arms, sen=sen, how=how, cal=cal: _row(
                 "senolytic removal rate", "fraction of senescent cells removed per day "
-                "while senolysis runs", sen.rate_per_day, "per day", "set by the scenario",
-                "scenario", "no measured value: a senolytic drug's effect in this model is "
-                f"chosen (or calibrated) by the scenario; arms: {', '.join(arms)}"), spec.name)
+                "while senolysis runs", sen.rate_per_day, "per day",
+                "set by the scenario (calibrated)" if cal else "set by the scenario",
+                "scenario", f"{how}; arms: {', '.join(arms)}"), spec.name)
         nk = spec.inputs().nk
         if nk is None:
             continue
@@ -671,7 +741,9 @@ def render_html(scenario: AgeingScenario, run: dict[str, Any],
         table1=baseline_table(scenario, run["results"]),
         endpoints=arm_endpoint_table(summary),
         human=sorted(human),
-        comparisons=comparison_rows(summary),
+        comparisons=_mark_calibrated(comparison_rows(summary), scenario, summary),
+        calibrations=calibration_notes(scenario, summary),
+        intervals=interval_words(scenario),
         comparisons_note=multiplicity_note(summary.get("comparisons")),
         paired_rows=paired_rows(summary),
         figures=figures_context(figures),

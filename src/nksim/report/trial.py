@@ -12,6 +12,7 @@ functions of :mod:`nksim.report._tables`, :mod:`nksim.report._regimen` and
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from pathlib import Path
@@ -21,7 +22,12 @@ import numpy as np
 import pandas as pd
 
 from nksim._io import write_text_atomic
-from nksim.report._caveats import implausible_results, uncertain_parameters, uncertain_rules
+from nksim.report._caveats import (
+    cost_inputs,
+    implausible_results,
+    uncertain_parameters,
+    uncertain_rules,
+)
 from nksim.report._common import RESEARCH_ONLY, figure_png, to_json, versions
 from nksim.report._labels import DESIGNS, ENDPOINTS
 from nksim.report._panels import detection_limit, panels_for, setting_of
@@ -47,9 +53,37 @@ from nksim.report._tables import (
 )
 from nksim.trials import Panel
 
+NOT_APPLICABLE = "not applicable: no cell product in this arm"
+
+
+def product_endpoints(result) -> set[str]:
+    """Endpoints about a cell product (manufacturing, costs of the product, and every
+    endpoint among infused patients): not applicable to an arm without a product."""
+    out = {"manufacturing_failure_rate"}
+    for e in result.endpoints():
+        if "infused" in e.among or e.column in ("manufacturing_failed", "cost_rmb"):
+            out.add(e.name)
+    response = getattr(setting_of(result), "cost_per_response", None)
+    if response:
+        out.add(response[0])
+    return out
+
+
+def _without_product(result) -> set[str]:
+    return {a.name for a in result.arms if getattr(a.spec, "product", "none") == "none"}
+
+
+def _not_applicable(result, comparisons: list[dict[str, Any]]) -> list[bool]:
+    """Per comparison: whether it is about a product one of its arms lacks."""
+    keys, none = product_endpoints(result), _without_product(result)
+    return [c.get("endpoint") in keys and bool({c.get("arm_a"), c.get("arm_b")} & none)
+            for c in comparisons]
+
 
 def trial_summary(result, scenario_raw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The content of ``summary.json``."""
+    """The content of ``summary.json``. Endpoints about a cell product of an arm without
+    one, and comparisons involving them, carry ``"not_applicable"`` (the reason); the
+    note on multiple p values counts only the applicable comparisons."""
     log = result.screening_log
     excluded = log.loc[~log["eligible"].astype(bool), "failed_criteria"].astype(str)
     reasons: dict[str, int] = {}
@@ -59,15 +93,27 @@ def trial_summary(result, scenario_raw: dict[str, Any] | None = None) -> dict[st
             if name:
                 reasons[name] = reasons.get(name, 0) + 1
     trial = result.scenario.trial
+    arms = copy.deepcopy(result.summary())  # the arms' own summaries stay untouched
+    keys, none = product_endpoints(result), _without_product(result)
+    for name in none & set(arms):
+        for key, ep in arms[name].get("endpoints", {}).items():
+            if key in keys:
+                ep["not_applicable"] = NOT_APPLICABLE
+    comparisons = [dict(c) for c in getattr(result, "comparisons", None) or []]
+    for c, na in zip(comparisons, _not_applicable(result, comparisons), strict=True):
+        if na:
+            c["not_applicable"] = ("not applicable: an arm of this comparison has no cell "
+                                   "product")
+    applicable = [c for c in comparisons if "not_applicable" not in c]
     return {
         "notice": RESEARCH_ONLY,
         "trial": {"name": trial.name, "design": trial.design, "seed": trial.seed,
                   "follow_up_days": trial.follow_up_days, "model": result.model.name},
         "screening": {"candidates": int(len(log)), "eligible": int(log["eligible"].sum()),
                       "excluded_by_criterion": reasons},
-        "arms": result.summary(),
-        "comparisons": list(getattr(result, "comparisons", None) or []),
-        "comparisons_note": multiplicity_note(getattr(result, "comparisons", None)),
+        "arms": arms,
+        "comparisons": comparisons,
+        "comparisons_note": multiplicity_note(applicable),
         "notes": result.notes,
         "definitions": "docs/trials.md (endpoints), docs/trials-statistics.md (intervals)",
         "versions": versions(),
@@ -97,6 +143,21 @@ def arm_series(result, panels: tuple[Panel, ...] | None = None
 EARLY_DAYS = 30.0  # the left view of every figure: lymphodepletion to day 30
 
 
+def endpoint_lines(result) -> dict[str, tuple[float, str]]:
+    """Per panel key: the threshold an endpoint of the trial reads on that panel, with
+    its words for the legend (e.g. B-cell return at 10 cells/µL on the B-cell panel)."""
+    from nksim.disease._sle_activity import B_CELL_MIN_DEPLETION_DAYS, B_CELL_RETURN_THRESHOLD
+
+    names = {e.name for e in result.endpoints()}
+    out = {}
+    if "b_cell_return_day_median" in names:
+        value = B_CELL_RETURN_THRESHOLD
+        out["B"] = (value, f"B-cell return threshold of the endpoint ({fmt_number(value)} "
+                           f"cells/µL, after at least {fmt_number(B_CELL_MIN_DEPLETION_DAYS)} "
+                           "days below)")
+    return out
+
+
 def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple[str, str, Any]]:
     """One matplotlib figure per panel: ``(id, caption, figure)``.
 
@@ -110,6 +171,7 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
     plt = pyplot()
     panels = panels_for(result) if panels is None else panels
     times, series = arm_series(result, panels)
+    lines = endpoint_lines(result)
     index = {arm.name: i for i, arm in enumerate(result.arms)}
     events = [ev for ev in (arm_events(index[a.name], a) for a in result.arms
                             if a.simulation is not None)
@@ -124,6 +186,9 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
         limit = detection_limit(panel)
         for ax in (early, whole):
             _draw_panel(ax, result, panel, limit, times, series, index, events)
+            if panel.key in lines:
+                value, words = lines[panel.key]
+                ax.axhline(value, color="#7b3294", lw=1.0, ls="-.", label=words)
         early.set_xlim(x_from, EARLY_DAYS)
         whole.set_xlim(left=x_from)
         early.set_title(f"first {EARLY_DAYS:g} days", fontsize=10)
@@ -135,6 +200,8 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
                    f"{EARLY_DAYS:g} days (left) and the whole follow-up (right)"
                    + ("." if limit is None else
                       f"; values below {fmt_number(limit)} {panel.unit} are not drawn."))
+        if panel.key in lines:
+            caption += f" Dash-dotted line: {lines[panel.key][1]}."
         out.append((panel.key, caption, fig))
     return out
 
@@ -218,6 +285,107 @@ def _setting_words(result) -> str:
     return words or setting.name
 
 
+def _list_summary(values: pd.Series, how: str) -> pd.Series:
+    """Each patient's ``;``-separated list summed up to one number (``"max"``)."""
+    def one(text: Any) -> float:
+        items = [float(x) for x in str(text).split(";") if x.strip()] \
+            if isinstance(text, str) else []
+        if not items:
+            return float(text) if isinstance(text, int | float) else float("nan")
+        return {"max": max, "min": min}[how](items)
+
+    return values.map(one).astype(float)
+
+
+def table1(result) -> list[dict[str, Any]]:
+    """Table 1 (:func:`nksim.report._tables.baseline_table`) as the page shows it:
+    list-valued covariates summed up per patient (one row, e.g. the largest lesion's share)
+    instead of one row per distinct list, and covariates shown in another unit than they
+    are stored in (blood volume in L, not µL) rescaled."""
+    from nksim.report._labels import COVARIATE_LISTS, COVARIATE_SCALE, COVARIATES
+    from nksim.report._tables import _numeric_summary
+
+    rows = baseline_table(result)
+    every = all_patients(result)
+    frames = {a.name: a.patients for a in result.arms}
+    out, done = [], set()
+    for row in rows:
+        col = row["column"]
+        if col not in COVARIATE_LISTS and col not in COVARIATE_SCALE:
+            out.append(row)
+            continue
+        if col in done:
+            continue
+        done.add(col)
+
+        def values(frame, col=col):
+            v = frame[col] if col in frame else pd.Series([], dtype=float)
+            if col in COVARIATE_LISTS:
+                v = _list_summary(v, COVARIATE_LISTS[col])
+            return pd.to_numeric(v, errors="coerce") * COVARIATE_SCALE.get(col, 1.0)
+
+        name, unit = COVARIATES[col]
+        out.append({"column": col, "label": name, "unit": unit,
+                    "kind": "median [IQR]",
+                    "cells": {a: _numeric_summary(values(f)) for a, f in frames.items()},
+                    "all": _numeric_summary(values(every))})
+    return out
+
+
+def _is_cost(key: str) -> bool:
+    return key.startswith("cost")
+
+
+def endpoint_rows(result, summary: dict[str, Any], labels: dict[str, str]
+                  ) -> list[dict[str, Any]]:
+    """The endpoint table (:func:`nksim.report._tables.endpoint_table`) as the page shows
+    it: "not applicable" for product endpoints of an arm without a product; costs to 3
+    significant figures, and no zero-width interval where every patient has the same
+    assumed cost."""
+    rows = endpoint_table(summary, labels, {e.name: e.kind for e in result.endpoints()})
+    for row in rows:
+        for arm, cell in row["cells"].items():
+            ep = summary["arms"].get(arm, {}).get("endpoints", {}).get(row["key"], {})
+            if ep.get("not_applicable"):
+                row["cells"][arm] = {"estimate": "not applicable", "n": "–",
+                                     "ci": "no cell product in this arm"}
+                continue
+            if not _is_cost(row["key"]) or ep.get("value") is None:
+                continue
+            lo, hi = ep.get("ci_low"), ep.get("ci_high")
+            cell = {**cell, "estimate": fmt_number(ep["value"], 3)}
+            if lo is not None and hi is not None and lo == hi == ep["value"]:
+                cell["ci"] = "no interval: every patient has the same assumed cost"
+            elif lo is not None or hi is not None:
+                cell["ci"] = f"{fmt_number(lo, 3)} to {fmt_number(hi, 3)}"
+            row["cells"][arm] = cell
+    return rows
+
+
+def comparison_rows(summary: dict[str, Any], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The comparison table as the page shows it: "not applicable" for comparisons about a
+    product one arm lacks; no zero-width interval of a cost difference."""
+    rows = comparison_table(summary, labels)
+    for row, c in zip(rows, summary.get("comparisons") or [], strict=True):
+        if c.get("not_applicable"):
+            row.update(value="not applicable", ci="an arm has no cell product", p="–")
+        elif _is_cost(str(c.get("endpoint", ""))) and c.get("value") is not None \
+                and c.get("ci_low") == c.get("ci_high") == c.get("value"):
+            row["ci"] = "no interval: every patient has the same assumed cost"
+    return rows
+
+
+def _rule_defaults(result) -> dict[str, float]:
+    """The setting's eligibility thresholds when the scenario sets none."""
+    try:
+        bare = result.scenario.model_copy(update={"eligibility": {}})
+        rules = setting_of(result).criteria(bare)
+        return {r.name: r.threshold for r in (rules.rules() if hasattr(rules, "rules")
+                                              else rules)}
+    except Exception:  # noqa: BLE001 - a setting needing eligibility values: no defaults
+        return {}
+
+
 def endpoint_labels(result) -> dict[str, str]:
     """Readable names of the trial's endpoints: the report's label table, else the
     setting's declared labels."""
@@ -241,6 +409,9 @@ def render_html(result, summary: dict[str, Any],
                    + ", the order of magnitude of clinical assays.") if limits else ""
     overridden = set(result.scenario.parameters)
     labels = endpoint_labels(result)
+    from nksim.report._oncology import published_flags, published_rows
+
+    published = published_rows(result, labels)
     return render(
         "trial.html",
         name=trial.name,
@@ -259,15 +430,18 @@ def render_html(result, summary: dict[str, Any],
         flow=consort_flow(result),
         arms=arms,
         n_all=n_all,
-        table1=baseline_table(result),
-        endpoints=endpoint_table(summary, labels, {e.name: e.kind for e in result.endpoints()}),
-        comparisons=comparison_table(summary, labels),
+        table1=table1(result),
+        endpoints=endpoint_rows(result, summary, labels),
+        comparisons=comparison_rows(summary, labels),
         comparisons_note=summary["comparisons_note"],
         figures=figures_context(figures),
         limits_note=limits_note,
-        flags=implausible_results(result, summary, panels, series, labels),
-        parameters=[*uncertain_rules(declared_rules(result)),
-                    *uncertain_parameters(result.model, overridden)],
+        flags=[*implausible_results(result, summary, panels, series, labels),
+               *published_flags(published)],
+        published=published,
+        parameters=[*uncertain_rules(declared_rules(result), _rule_defaults(result)),
+                    *uncertain_parameters(result.model, overridden),
+                    *cost_inputs(result.scenario)],
         notes=[],
         sources=[c.label() for c in result.model.sources()],
     )

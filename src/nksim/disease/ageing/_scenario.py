@@ -119,8 +119,16 @@ class SenolysisSpec:
     rate_per_day: float = field(metadata=quantity("1/day"))
     start_years: float = field(metadata=quantity("year"))
     stop_years: float = field(default=math.inf, metadata=quantity("year"))
+    #: The outcome the rate was calibrated to, in words with its source (e.g. "+25 % median
+    #: lifespan (Baker 2016; nksim's calibration)"): the report then says that the arm's
+    #: median lifespan gain reproduces that target and is not a prediction.
+    calibrated_to: str | None = None
 
     def __post_init__(self) -> None:
+        if self.calibrated_to is not None and not (
+                isinstance(self.calibrated_to, str) and 0 < len(self.calibrated_to) <= 300):
+            raise UserError(f"must be a text of 1-300 characters (got {self.calibrated_to!r})",
+                            field="calibrated_to")
         _positive(self.rate_per_day, "rate_per_day", allow_zero=True)
         _positive(self.start_years, "start_years", allow_zero=True)
         if not self.stop_years > self.start_years:
