@@ -157,6 +157,25 @@ class FakeRegistry:
         return dict(self.requests[i][1].url.params)
 
 
+def fetch_script(tmp_path: Path, script, version: Any = None, **client_kw: Any):
+    """Fetch from a :class:`FakeRegistry` answering ``script`` into a new store:
+    ``(store, fake, error message or None)``."""
+    from nksim.evidence import RegistryError, StudyStore, fetch_to_store
+
+    fake = FakeRegistry(script)
+    if version is not None:
+        fake.version = version
+    store = StudyStore(tmp_path / "s.duckdb")
+    client_kw.setdefault("min_interval", 0.0)
+    with fake.client(**client_kw) as client:
+        try:
+            fetch_to_store(store, client)
+            error = None
+        except RegistryError as exc:
+            error = str(exc)
+    return store, fake, error
+
+
 def page(
     studies: list[dict[str, Any]], next_token: str | None = None, total: int | None = None
 ) -> httpx.Response:

@@ -22,22 +22,7 @@ from click.testing import CliRunner
 
 from nksim.evidence import RegistryError, StudyStore, build_landscape, fetch_to_store
 
-from .conftest import FakeRegistry, make_study, page
-
-
-def _fetch(tmp_path, script, version=None, **client_kw):
-    fake = FakeRegistry(script)
-    if version is not None:
-        fake.version = version
-    store = StudyStore(tmp_path / "s.duckdb")
-    client_kw.setdefault("min_interval", 0.0)
-    with fake.client(**client_kw) as client:
-        try:
-            fetch_to_store(store, client)
-            error = None
-        except RegistryError as exc:
-            error = str(exc)
-    return store, fake, error
+from .conftest import FakeRegistry, fetch_script, make_study, page
 
 
 def _studies(*ids):
@@ -53,7 +38,7 @@ def _studies(*ids):
 def test_a_page_without_studies_is_an_error_not_the_last_page(tmp_path, body, message):
     script = [page(_studies("NCT98400001", "NCT98400002"), next_token="t2", total=6),
               httpx.Response(200, json=body)]
-    store, _, error = _fetch(tmp_path, script)
+    store, _, error = fetch_script(tmp_path, script)
     assert error is not None and "page 2: not a page of studies" in error and message in error
     (info,) = store.fetches()
     assert not info.complete and info.finished_at is not None
@@ -63,7 +48,7 @@ def test_a_page_without_studies_is_an_error_not_the_last_page(tmp_path, body, me
 def test_a_fetch_well_short_of_total_count_is_incomplete(tmp_path):
     script = [page(_studies("NCT98400011", "NCT98400012"), next_token="t2", total=100),
               page(_studies("NCT98400013"))]
-    store, _, error = _fetch(tmp_path, script)
+    store, _, error = fetch_script(tmp_path, script)
     assert error is None
     (info,) = store.fetches()
     assert not info.complete and info.n_studies == 3
@@ -73,7 +58,7 @@ def test_a_fetch_well_short_of_total_count_is_incomplete(tmp_path):
 # ------------------------------------------------------------ 10. endless paging
 def test_endless_empty_pages_without_total_are_stopped_and_recorded(tmp_path):
     script = [page([], next_token=f"t{i}") for i in range(200)]
-    store, fake, error = _fetch(tmp_path, script)
+    store, fake, error = fetch_script(tmp_path, script)
     assert error is not None and "avoid paging forever" in error
     assert len(fake.requests) <= 12
     (info,) = store.fetches()
@@ -86,7 +71,7 @@ def test_endless_empty_pages_without_total_are_stopped_and_recorded(tmp_path):
 def test_retry_after_date_without_a_zone_is_read_as_utc(tmp_path, when):
     script = [httpx.Response(503, headers={"Retry-After": when}, text="busy"),
               page(_studies("NCT98400021"), total=1)]
-    store, fake, error = _fetch(tmp_path, script)
+    store, fake, error = fetch_script(tmp_path, script)
     assert error is None
     (info,) = store.fetches()
     assert info.complete and info.n_studies == 1
@@ -98,7 +83,7 @@ def test_retry_after_date_without_a_zone_is_read_as_utc(tmp_path, when):
 @pytest.mark.parametrize("stamp", [["x", {"y": 1}], {"y": 1}, 20250101,
                                    "2025-01-01T00:00:00" + "X" * 5_000_000, "soon"])
 def test_a_bad_data_timestamp_is_dropped(tmp_path, stamp):
-    store, _, error = _fetch(tmp_path, [page(_studies("NCT98400031"), total=1)],
+    store, _, error = fetch_script(tmp_path, [page(_studies("NCT98400031"), total=1)],
                              version={"apiVersion": "2.0.5", "dataTimestamp": stamp})
     assert error is None
     (info,) = store.fetches()
@@ -110,7 +95,7 @@ def test_a_record_with_an_unpaired_surrogate_is_set_aside(tmp_path):
     good = _studies("NCT98400041", "NCT98400042")
     body = json.dumps({"studies": good, "totalCount": 2}).replace(
         "NK cells NCT98400042", "NK \\udc80 title")
-    store, _, error = _fetch(tmp_path, [httpx.Response(200, content=body.encode())])
+    store, _, error = fetch_script(tmp_path, [httpx.Response(200, content=body.encode())])
     assert error is None
     (info,) = store.fetches()
     assert info.complete and info.n_studies == 1 and info.n_rejected == 1
@@ -149,7 +134,7 @@ def _with(nct, **design):
 ])
 def test_wrong_shape_fields_are_set_aside_on_arrival(tmp_path, record, reason):
     script = [page([record, make_study("NCT98400059", phases=["PHASE2"])], total=2)]
-    store, _, error = _fetch(tmp_path, script)
+    store, _, error = fetch_script(tmp_path, script)
     assert error is None
     (info,) = store.fetches()
     assert info.n_studies == 1 and info.n_rejected == 1

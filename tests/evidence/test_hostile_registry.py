@@ -14,24 +14,12 @@ import pytest
 
 from nksim.evidence import RegistryError, StudyStore, fetch_to_store
 
-from .conftest import FakeRegistry, make_study, page
+from .conftest import FakeRegistry, fetch_script, make_study, page
 
 
-def _fetch(tmp_path, script, **client_kw):
-    fake = FakeRegistry(script)
-    store = StudyStore(tmp_path / "s.duckdb")
-    with fake.client(**client_kw) as client:
-        try:
-            fetch_to_store(store, client)
-            error = None
-        except RegistryError as exc:
-            error = str(exc)
-    return store, fake, error
-
-
-def test_repeated_page_token_ends_the_fetch(tmp_path):
+def test_repeated_page_token_ends_thefetch_script(tmp_path):
     looping = [page([make_study(f"NCT9831000{i % 4}")], next_token="same") for i in range(50)]
-    store, fake, error = _fetch(tmp_path, looping)
+    store, fake, error = fetch_script(tmp_path, looping)
     assert "page token again" in error
     assert len(fake.requests) == 2  # the first repeat is caught, not the 325th
     (info,) = store.fetches()
@@ -39,11 +27,11 @@ def test_repeated_page_token_ends_the_fetch(tmp_path):
     assert info.n_studies == 1 and not info.complete and info.finished_at is not None
 
 
-def test_fresh_tokens_beyond_total_count_end_the_fetch(tmp_path):
+def test_fresh_tokens_beyond_total_count_end_thefetch_script(tmp_path):
     # a server that invents new tokens forever but re-sends the same 4 studies
     script = [page([make_study(f"NCT9832000{i % 4}")], next_token=f"t{i}", total=4)
               for i in range(40)]
-    store, fake, error = _fetch(tmp_path, script)
+    store, fake, error = fetch_script(tmp_path, script)
     assert "avoid paging forever" in error
     assert len(fake.requests) < 10
     (info,) = store.fetches()
@@ -56,7 +44,7 @@ def test_malformed_records_are_kept_aside_with_their_reason(tmp_path):
     bad_module["protocolSection"]["statusModule"] = "RECRUITING"
     script = [page([good, bad_module, "not a record", {"protocolSection": []},
                     make_study("NCT1")])]
-    store, _, error = _fetch(tmp_path, script)
+    store, _, error = fetch_script(tmp_path, script)
     assert error is None
     (info,) = store.fetches()
     assert info.n_studies == 1 and info.complete
@@ -72,7 +60,7 @@ def test_malformed_records_are_kept_aside_with_their_reason(tmp_path):
 
 @pytest.mark.parametrize("total", [10**12, -1, "many", 1.5])
 def test_absurd_total_count_is_one_error(tmp_path, total):
-    store, _, error = _fetch(tmp_path, [httpx.Response(200, json={
+    store, _, error = fetch_script(tmp_path, [httpx.Response(200, json={
         "studies": [make_study("NCT98340001")], "totalCount": total})])
     assert "implausible totalCount" in error
     (info,) = store.fetches()  # the fetch is recorded, with its error, and holds nothing
@@ -80,14 +68,14 @@ def test_absurd_total_count_is_one_error(tmp_path, total):
 
 
 def test_huge_page_token_is_refused(tmp_path):
-    store, _, error = _fetch(tmp_path, [page([make_study("NCT98350001")],
+    store, _, error = fetch_script(tmp_path, [page([make_study("NCT98350001")],
                                              next_token="x" * 10_000_000)])
     assert "implausible nextPageToken" in error
 
 
 def test_redirect_loop_is_one_error(tmp_path):
     loop = httpx.Response(302, headers={"Location": "https://fake.test/api/v2/studies"})
-    store, _, error = _fetch(tmp_path, [loop] * 20)
+    store, _, error = fetch_script(tmp_path, [loop] * 20)
     assert "redirect loop" in error
 
 
