@@ -1213,7 +1213,9 @@ def _bundled_senolysis():
 
     arm = next(a for a in _scenario_raw("ageing_mice_senolysis.toml")["arms"]
                if a.get("senolysis"))
-    return Senolysis(**arm["senolysis"][0])
+    spec = arm["senolysis"][0]
+    return Senolysis(spec["rate_per_day"], spec["start_years"],
+                     spec.get("stop_years", float("inf")))
 
 
 @check("one_case")
