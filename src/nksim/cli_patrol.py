@@ -81,6 +81,10 @@ def _reinfusion(as_json: bool, scenario_file: Path | None, overrides: dict,
     from nksim.biology._patrol_reinfusion import spec_from_mapping
     from nksim.therapy import autologous_nk
 
+    if out_dir is not None:  # before any computation
+        from nksim._io import check_output_dir
+
+        check_output_dir(out_dir, inputs=(scenario_file,))
     product = autologous_nk()  # the catalogue's T1 product: one place for its defaults
     base = ReinfusionSpec(dose_cells=product.flat_dose, purity=product.purity,
                           viability=product.viability, infusions=product.infusions,
