@@ -318,7 +318,7 @@ def _check_dose_times(per_patient: list[list[Dose]], t_start: float) -> None:
     start and only part of an infusion (or none), silently."""
     for doses in {id(ds): ds for ds in per_patient}.values():  # shared lists once
         for d in doses:
-            first = float(np.min(d.times())) if len(d.times()) else t_start
+            first = float(d.time)  # the earliest administration (repeats follow it)
             if first < t_start:
                 raise UserError(f"a dose into {d.state} at t = {first:g} is before the start "
                                 f"{t_start:g}; give doses from the start on (the state's "

@@ -94,6 +94,21 @@ def risk_ratio(k1: int, n1: int, k2: int, n2: int,
     return rr, rr * math.exp(-z * se), rr * math.exp(z * se), note
 
 
+def paired_table(xa: np.ndarray, xb: np.ndarray) -> tuple[int, int, int, int]:
+    """``(a, b, c, d)`` of :func:`paired_difference` from two boolean outcomes of the same
+    patients (row i of both is one patient)."""
+    return (int((xa & xb).sum()), int((xa & ~xb).sum()), int((~xa & xb).sum()),
+            int((~xa & ~xb).sum()))
+
+
+def same_patients(pa: pd.DataFrame, pb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The patients analysed in both arms of a paired design, in the same order in both
+    (matched by ``candidate``)."""
+    common = np.intersect1d(pa["candidate"], pb["candidate"])
+    return (pa.set_index("candidate").loc[common].reset_index(),
+            pb.set_index("candidate").loc[common].reset_index())
+
+
 def paired_difference(a: int, b: int, c: int, d: int,
                       confidence: float = 0.95) -> tuple[float, float, float, float]:
     """Paired difference of proportions ``(b - c)/n`` with Newcombe's square-and-add
@@ -319,9 +334,7 @@ def compare_arms(arms: Sequence[Any], endpoints: Sequence[Endpoint], *, paired: 
                     else arm_b.patients["status"].eq("ok").to_numpy()
                 pa, pb = arm_a.patients[ma], arm_b.patients[mb]
                 if paired:
-                    common = np.intersect1d(pa["candidate"], pb["candidate"])
-                    pa = pa.set_index("candidate").loc[common].reset_index()
-                    pb = pb.set_index("candidate").loc[common].reset_index()
+                    pa, pb = same_patients(pa, pb)
                 rng = _rng(seed, e.name, arm_a.name, arm_b.name)
                 out += _compare(e, arm_a.name, arm_b.name, pa, pb, paired, follow_up, rng,
                                 confidence)
@@ -335,9 +348,7 @@ def _compare(e: Endpoint, a: str, b: str, pa: pd.DataFrame, pb: pd.DataFrame, pa
     if e.kind == "binary":
         xa, xb = pa[e.column].to_numpy(bool), pb[e.column].to_numpy(bool)
         if paired:
-            table = (int((xa & xb).sum()), int((xa & ~xb).sum()), int((~xa & xb).sum()),
-                     int((~xa & ~xb).sum()))
-            d, lo, hi, p = paired_difference(*table, confidence=confidence)
+            d, lo, hi, p = paired_difference(*paired_table(xa, xb), confidence=confidence)
             return [_item(e.name, a, b, "paired_risk_difference", d, lo, hi,
                           "Newcombe square-and-add for paired data (method 10); "
                           "exact McNemar p", na, nb, p,

@@ -232,7 +232,12 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
     of the Cox model stratified by patient (estimate: its hazard ratio). One arm: binary
     -> exact one-sided binomial test against ``p0``.
     """
-    from nksim.trials._comparisons import cox_hazard_ratio, paired_difference
+    from nksim.trials._comparisons import (
+        cox_hazard_ratio,
+        paired_difference,
+        paired_table,
+        same_patients,
+    )
     from nksim.trials._statistics import fisher_exact_test
     from nksim.trials._survival import event_times
     from nksim.trials._trial import analysed_mask
@@ -246,8 +251,7 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
     frames = [arm.patients.loc[analysed_mask(ep, arm.patients)] for arm in arms[:2]]
     paired = len(frames) == 2 and _design(result) == "paired"
     if paired:  # the same patients in both arms, in the same order
-        common = np.intersect1d(frames[0]["candidate"], frames[1]["candidate"])
-        frames = [f.set_index("candidate").loc[common].reset_index() for f in frames]
+        frames = list(same_patients(*frames))
     values = [f[ep.column].to_numpy() for f in frames]
     if ep.kind == "binary":
         xs = [v.astype(bool) for v in values]
@@ -260,10 +264,7 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
             p = stats.binomtest(ks[0], ns[0], p0, alternative="greater").pvalue
             return float(p), est[0], math.nan
         if paired:
-            (xa, xb) = xs
-            table = (int((xa & xb).sum()), int((xa & ~xb).sum()), int((~xa & xb).sum()),
-                     int((~xa & ~xb).sum()))
-            return paired_difference(*table)[3], est[0], est[1]
+            return paired_difference(*paired_table(*xs))[3], est[0], est[1]
         p = fisher_exact_test(ks[0], ns[0], ks[1], ns[1])
         return float(getattr(p, "p_value", p)), est[0], est[1]
     if ep.kind == "time_to_event" and len(arms) >= 2:
