@@ -134,7 +134,8 @@ def test_fast_claims_from_the_command_line(tmp_path):
     assert rows["E2"]["verdict"] == "untestable"
     assert rows["B2"]["verdict"] == "consistent" and rows["E3"]["verdict"] == "consistent"
     e4 = rows["E4"]["numbers"]
-    assert rows["E4"]["verdict"] == "consistent" and e4["article_sentences"] == 1
+    assert rows["E4"]["verdict"] == "consistent" and e4["article_sentences"] == 1 \
+        and e4["article_sentences_flagged"] == 1  # the checker flags the article's sentence
     assert {rows[i]["verdict"] for i in ("B5", "T5", "S1", "A2", "E5")} == {"untestable"}
     html = (out / "article.html").read_text(encoding="utf-8")
     assert "Research use only" in html and 'id="claim-E1"' in html and 'lang="en"' in html
@@ -222,3 +223,29 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     res = CliRunner().invoke(cli, ["article", *args])
     assert res.exit_code == 2
     assert message in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_a_shared_base_run_is_made_once_per_command(monkeypatch):
+    """Several lupus claims read one virtual trial: run_checks makes it once (a counter
+    stands in for the trial), and again in the next call."""
+    from nksim import _article_checks as checks
+    from nksim.evidence._article import Finding
+
+    calls = []
+
+    def base():
+        calls.append(1)
+        return Finding(verdict="consistent", date="2026-12-08", command="stub",
+                       numbers={}, evidence_en="stub", evidence_zh="stub")
+
+    def reader():  # a claim reading the base run, as the lupus claims do
+        assert checks._base("lupus_children") is not None
+
+    monkeypatch.setitem(checks.CHECKS, "lupus_children", base)
+    names = {"probe_a", "probe_b", "probe_c"}
+    for name in names:
+        monkeypatch.setitem(checks.CHECKS, name, reader)
+    checks.run_checks(names, use_cache=False)
+    assert len(calls) == 1
+    checks.run_checks(names, use_cache=False)
+    assert len(calls) == 2

@@ -14,12 +14,14 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from nksim._io import cache_dir
 from nksim.evidence._article import Finding
+from nksim.report._render import fmt_percent
 
 Check = Callable[[], Finding | None]
 CHECKS: dict[str, Check] = {}
@@ -125,6 +127,7 @@ def _today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
+@cache
 def _scenario_text(name: str) -> str:
     return resources.files("nksim.data").joinpath(f"scenarios/{name}").read_text(
         encoding="utf-8")
@@ -140,28 +143,30 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
-def _pct0(x: float) -> str:
-    return f"{100 * x:.0f} %"
-
-
 # ------------------------------------------------------------------ decision rules
 #: Significance level of every two-sided test a verdict rests on.
 ALPHA = 0.05
 
 
-def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
-    """Two-sided Fisher exact test of k1/n1 against k2/n2."""
-    from scipy.stats import fisher_exact
+#: The published rate of any-grade CRS after CAR-T in lupus case series (T3's evidence).
+CRS_PUBLISHED = (0.60, 0.87)
 
-    return float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
+
+def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided Fisher exact test of k1/n1 against k2/n2
+    (:func:`nksim.trials.fisher_exact_test`)."""
+    from nksim.trials._statistics import fisher_exact_test
+
+    return fisher_exact_test(k1, n1, k2, n2)
 
 
 def exact_ci(k: int, n: int) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) 95 % interval of k/n."""
-    from scipy.stats import binomtest
+    """Exact (Clopper-Pearson) 95 % interval of k/n (:func:`nksim.trials.proportion_ci`;
+    NaN when n is 0)."""
+    from nksim.trials._statistics import proportion_ci
 
-    ci = binomtest(int(k), int(n)).proportion_ci(method="exact")
-    return float(ci.low), float(ci.high)
+    ci = proportion_ci(int(k), int(n))
+    return float(ci.ci_low), float(ci.ci_high)
 
 
 def all_of_n_rule(k_model: int, n_model: int, n_reported: int) -> tuple[str, float]:
@@ -206,7 +211,7 @@ def pancreatic_rule(article_shrink: float, article_dcr: float, orr_k: int, dcr_k
 
 
 def cart_toxicity_rule(fold: float, crs_k: int, crs_n: int,
-                       published: tuple[float, float] = (0.60, 0.87)) -> str:
+                       published: tuple[float, float] = CRS_PUBLISHED) -> str:
     """T3: consistent when CAR-T expands (more than 10 times the blood count per cell
     infused of a product that does not expand), CRS occurs, and the exact 95 % interval
     of its rate overlaps the published range; else contradicted."""
@@ -591,13 +596,13 @@ def _cart_children(n: dict[str, Any]):
             f"treated children). Fisher's exact test of {reported}/{reported} against the "
             f"virtual arm: p = {p_free:.2f} (off steroids), p = {p_sri:.2f} (SRI-4); "
             f"{end_en}. Were the model's rate exact, all {reported} would be off steroids "
-            f"with probability {_pct0(chance)}; the virtual rate is itself an estimate from "
+            f"with probability {fmt_percent(chance)}; the virtual rate is itself an estimate from "
             f"{treated} children.",
             f"报道称 {reported}/{reported} 名患儿症状改善并停用激素。虚拟儿童 CAR-T 组中,6 个月时接受治疗的 "
             f"{treated} 名患儿有 {ks} 名应答(SRI-4),{k} 名停用激素且未复发(另有 {failed} 名产品制备失败,"
             f"因报道只计接受治疗的患儿而未计入)。将 {reported}/{reported} 与虚拟组作 Fisher 精确检验:"
             f"停用激素 p = {p_free:.2f},SRI-4 p = {p_sri:.2f};{end_zh}。若模型的比率完全准确,"
-            f"{reported} 名全部停用激素的概率为 {_pct0(chance)};但虚拟组的比率本身也只是由 "
+            f"{reported} 名全部停用激素的概率为 {fmt_percent(chance)};但虚拟组的比率本身也只是由 "
             f"{treated} 名患儿估计而来。",
             {"steroid_free_6m": free, "sri4_6m": sri, "k_steroid_free": k, "k_sri4": ks,
              "n_treated": treated, "manufacturing_failures": failed, "reported": reported,
@@ -661,31 +666,31 @@ def _cart_toxicity(n: dict[str, Any]):
     spread = n.get("car_t.peak_car_cells_ul_p90_over_p10", float("nan"))
     fold = _expansion_fold(n)[0]
     verdict = cart_toxicity_rule(fold, k, m)
-    lo, hi = exact_ci(k, m) if m else (float("nan"), float("nan"))
-    where = "inside" if 0.60 <= crs <= 0.87 else "below" if crs < 0.60 else "above"
+    lo, hi = exact_ci(k, m)
+    low, high = CRS_PUBLISHED
+    where = "inside" if low <= crs <= high else "below" if crs < low else "above"
     where_zh = {"inside": "在其范围内", "below": "低于该范围", "above": "高于该范围"}[where]
-    overlap = hi >= 0.60 and lo <= 0.87
-    up3 = exact_ci(k3, m3)[1] if m3 else float("nan")
-    upi = exact_ci(ki, mi)[1] if mi else float("nan")
+    overlap = hi >= low and lo <= high
+    up3, upi = exact_ci(k3, m3)[1], exact_ci(ki, mi)[1]
     return (verdict,
             f"Virtual children given CD19 CAR-T: CAR-T reaches about {fold:.0f} times more "
             "blood cells per cell infused than CAR-NK (it expands); CRS of any grade in "
-            f"{k}/{m} ({_pct0(crs)}, 95 % CI {_pct0(lo)}-{_pct0(hi)}), {where} the 60-87 % of "
+            f"{k}/{m} ({fmt_percent(crs)}, 95 % CI {fmt_percent(lo)}-{fmt_percent(hi)}), {where} the 60-87 % of "
             f"published lupus series (mostly grade 1-2), the intervals "
             f"{'overlapping' if overlap else 'not overlapping'}; peak CAR-T counts differ "
             f"{spread:.0f}-fold between the 10th and 90th percentile, so one child's course "
             f"is hard to predict. Severe outcomes are not reproduced: grade ≥ 3 CRS in "
             f"{k3}/{m3} and neurotoxicity (ICANS) in {ki}/{mi} (upper 95 % bounds "
-            f"{_pct0(up3)} and {_pct0(upi)}), so the model cannot speak to heart failure, "
+            f"{fmt_percent(up3)} and {fmt_percent(upi)}), so the model cannot speak to heart failure, "
             "death or aphasia, and it does not compute how many targets one cell kills. The "
             "CRS threshold was calibrated to that 60-87 % range (docs/calibration.md) and "
             "expansion is part of the CAR-T model, so this is consistency, not a test.",
             f"接受 CD19 CAR-T 的虚拟患儿中:按输注的每个细胞计,CAR-T 的血中细胞数约为 CAR-NK 的 {fold:.0f} 倍"
-            f"(它会扩增);任意级别细胞因子释放综合征 {k}/{m}({_pct0(crs)},95% 置信区间 "
-            f"{_pct0(lo)}–{_pct0(hi)}),{where_zh}(已发表狼疮病例系列为 60–87%,多为 1–2 级),两区间"
+            f"(它会扩增);任意级别细胞因子释放综合征 {k}/{m}({fmt_percent(crs)},95% 置信区间 "
+            f"{fmt_percent(lo)}–{fmt_percent(hi)}),{where_zh}(已发表狼疮病例系列为 60–87%,多为 1–2 级),两区间"
             f"{'有重叠' if overlap else '无重叠'};患者间 CAR-T 峰值相差 {spread:.0f} 倍(第 10 与第 90 百分位),"
             f"因此难以预测单个患儿的病程。严重结局未能复现:3 级及以上细胞因子释放综合征 {k3}/{m3},"
-            f"神经毒性 {ki}/{mi}(95% 上限分别为 {_pct0(up3)} 和 {_pct0(upi)}),因此模型无法评价心衰、死亡"
+            f"神经毒性 {ki}/{mi}(95% 上限分别为 {fmt_percent(up3)} 和 {fmt_percent(upi)}),因此模型无法评价心衰、死亡"
             "或失语,也未计算一个细胞能杀伤多少靶细胞。细胞因子释放综合征的阈值按 60–87% 的范围校准"
             "(docs/calibration.md),扩增是 CAR-T 模型的一部分,因此这只是一致性,而非检验。",
             {"crs_any": crs, "k": k, "n": m, "crs_ci": [lo, hi], "crs_grade3plus_k": k3,
@@ -979,14 +984,14 @@ def serial_killing_routes() -> Finding:
             f"granzyme, {death} by death receptors, and activated cells release "
             f"IFN-γ/TNF (mean {cytokine:.1f} relative units per cell). The routes are built "
             "into the model, so this is consistency. Prager 2019 found late kills mostly by "
-            f"death receptors; here their share rises from {_pct0(first)} of first kills to "
-            f"only {_pct0(last)} of the last kills, so the model "
+            f"death receptors; here their share rises from {fmt_percent(first)} of first kills to "
+            f"only {fmt_percent(last)} of the last kills, so the model "
             f"{'reproduces' if mostly else 'does not reproduce'} that finding."),
         evidence_zh=(
             f"在 nksim 对 {s.n_cells} 个 IL-2 激活 NK 细胞 {s.duration:g} 小时的单细胞模拟中,三条途径都在起作用:"
             f"穿孔素/颗粒酶杀伤 {granzyme} 次,死亡受体杀伤 {death} 次,被激活的细胞释放干扰素-γ/肿瘤坏死因子"
             f"(平均每个细胞 {cytokine:.1f} 个相对单位)。这些途径是模型内置的,因此只是一致性。Prager 2019 "
-            f"发现后期杀伤主要经死亡受体;此处其比例从首次杀伤的 {_pct0(first)} 仅升至最后杀伤的 {_pct0(last)},"
+            f"发现后期杀伤主要经死亡受体;此处其比例从首次杀伤的 {fmt_percent(first)} 仅升至最后杀伤的 {fmt_percent(last)},"
             f"因此模型{'复现了' if mostly else '未能复现'}这一发现。"),
     )
 
