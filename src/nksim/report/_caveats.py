@@ -108,7 +108,7 @@ def uncertain_parameters(model, overridden: set[str] | frozenset = frozenset()
         elif src.verified in ("UNVERIFIED", "assumption"):
             rows.append({"name": p.name, "description": p.description,
                          "value": fmt_number(p.value), "unit": p.unit,
-                         "label": "UNVERIFIED" if src.verified == "UNVERIFIED" else "ASSUMPTION",
+                         "label": _label_of(src),
                          "source": src.text, "note": src.note or ""})
     order = {"UNVERIFIED": 0, "set by the scenario": 1, "ASSUMPTION": 2}
     return sorted(rows, key=lambda r: order[r["label"]])
@@ -136,7 +136,7 @@ def uncertain_rules(rules, defaults: dict[str, float] | None = None) -> list[dic
                                  + (f" {src.note}" if src.note else "")})
         elif src.verified in ("UNVERIFIED", "assumption"):
             rows.append({**row,
-                         "label": "UNVERIFIED" if src.verified == "UNVERIFIED" else "ASSUMPTION",
+                         "label": _label_of(src),
                          "source": src.text, "note": src.note or ""})
     return rows
 

@@ -122,11 +122,11 @@ def render_text(assessment: dict[str, Any], width: int = 88) -> str:
     cols = (width - len(indent)) // 2 if zh else width - len(indent)
     lines: list[str] = []
 
-    def wrap(text: str, first: str = indent) -> None:
+    def wrap(text: str) -> None:
         if zh:
             lines.extend(indent + c for c in _wrap_wide(text, width - len(indent)))
         else:
-            lines.extend(textwrap.wrap(text, width=width, initial_indent=first,
+            lines.extend(textwrap.wrap(text, width=width, initial_indent=indent,
                                        subsequent_indent=indent, break_on_hyphens=False))
 
     sep = ":" if zh else ": "
@@ -143,8 +143,7 @@ def render_text(assessment: dict[str, Any], width: int = 88) -> str:
             origin = ""  # the source says which published data
         if row.get("source") or origin:
             parts = [p for p in (origin, row.get("source")) if p]
-            wrap(("(" if not zh else "(") + ("; " if not zh else ";").join(parts)
-                 + (")" if not zh else ")"))
+            wrap(("（" if zh else "(") + ("；" if zh else "; ").join(parts) + ("）" if zh else ")"))
         lines.append("")
     lines.append(assessment["notice"])
     return "\n".join(lines)

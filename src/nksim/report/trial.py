@@ -54,19 +54,15 @@ from nksim.report._tables import (
 from nksim.trials import Panel
 
 NOT_APPLICABLE = "not applicable: no cell product in this arm"
+SAME_COST = "no interval: every patient has the same assumed cost"
 
 
 def product_endpoints(result) -> set[str]:
     """Endpoints about a cell product (manufacturing, costs of the product, and every
     endpoint among infused patients): not applicable to an arm without a product."""
-    out = {"manufacturing_failure_rate"}
-    for e in result.endpoints():
-        if "infused" in e.among or e.column in ("manufacturing_failed", "cost_rmb"):
-            out.add(e.name)
-    response = getattr(setting_of(result), "cost_per_response", None)
-    if response:
-        out.add(response[0])
-    return out
+    return {e.name for e in result.endpoints()
+            if "infused" in e.among or e.kind == "cost_per_response"
+            or e.column in ("manufacturing_failed", "cost_rmb")}
 
 
 def _without_product(result) -> set[str]:
@@ -355,7 +351,7 @@ def endpoint_rows(result, summary: dict[str, Any], labels: dict[str, str]
             lo, hi = ep.get("ci_low"), ep.get("ci_high")
             cell = {**cell, "estimate": fmt_number(ep["value"], 3)}
             if lo is not None and hi is not None and lo == hi == ep["value"]:
-                cell["ci"] = "no interval: every patient has the same assumed cost"
+                cell["ci"] = SAME_COST
             elif lo is not None or hi is not None:
                 cell["ci"] = f"{fmt_number(lo, 3)} to {fmt_number(hi, 3)}"
             row["cells"][arm] = cell
@@ -371,7 +367,7 @@ def comparison_rows(summary: dict[str, Any], labels: dict[str, str]) -> list[dic
             row.update(value="not applicable", ci="an arm has no cell product", p="–")
         elif _is_cost(str(c.get("endpoint", ""))) and c.get("value") is not None \
                 and c.get("ci_low") == c.get("ci_high") == c.get("value"):
-            row["ci"] = "no interval: every patient has the same assumed cost"
+            row["ci"] = SAME_COST
     return rows
 
 
