@@ -79,9 +79,13 @@ class Population:
         return [(lo, min(lo + chunk_size, self.size))
                 for lo in range(0, self.size, chunk_size)]
 
+    def ids(self, lo: int, hi: int) -> np.ndarray:
+        """The patient ids of patients ``lo`` to ``hi - 1`` (their positions if none given)."""
+        return (np.arange(lo, hi) if self.patient_ids is None
+                else np.asarray(self.patient_ids)[lo:hi])
+
     def chunk(self, lo: int, hi: int) -> ChunkTask:
-        ids = (np.arange(lo, hi) if self.patient_ids is None
-               else np.asarray(self.patient_ids)[lo:hi])
+        ids = self.ids(lo, hi)
         cov = None if self.covariates is None else self.covariates.iloc[lo:hi]
         doses = self.doses
         if doses and isinstance(doses[0], Sequence) and not isinstance(doses[0], Dose):

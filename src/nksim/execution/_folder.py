@@ -267,13 +267,12 @@ def _expected_parts(population: Population, chunk_size: int, n_times: int,
     :func:`nksim.engine.simulate_chunks` writes them, then through ``annotate``."""
     import pyarrow as pa
 
-    ids = population.patient_ids
     bounds = population.chunk_bounds(chunk_size)
 
     def expected(k: int) -> _Expected:
         lo, hi = bounds[k]
         # (built as the chunk's columns are: pyarrow.array would import pandas)
-        column = _arrow_numbers(np.arange(lo, hi) if ids is None else np.asarray(ids)[lo:hi])
+        column = _arrow_numbers(population.ids(lo, hi))
         if annotate is not None:  # e.g. a trial's candidate ids and arms
             stub = ChunkOutput(k, pa.table({"patient": column}), pa.table({"patient": column}),
                                0.0, 0.0)
@@ -402,8 +401,8 @@ def _finished_damage(target: Path, fmt: str, expected: list[_Expected],
         folder = target / "timecourse.parquet"
         names = {_part(k, fmt) for k in range(len(expected))}
         present = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-        for name in sorted(present - names):
-            return f"timecourse.parquet/ holds a file it did not write ({name!r})"
+        if extra := sorted(present - names):
+            return f"timecourse.parquet/ holds a file it did not write ({extra[0]!r})"
         for k, want in enumerate(expected):
             name = _part(k, fmt)
             if name not in present:
