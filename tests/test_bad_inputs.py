@@ -577,3 +577,19 @@ def test_an_option_that_would_be_ignored_is_refused(tmp_path, args, field):
     args = [str(root / a) if a.startswith("src/") else str(tmp_path / "o") if a == "OUT"
             else a for a in args]
     assert_one_line_error(invoke(args), field)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+@pytest.mark.parametrize("args", [["models"], ["models", "--show", "depillis2005"],
+                                  ["landscape", "--help"]])
+def test_standard_output_on_a_full_device_is_one_line(args):
+    # /dev/full is only opened for writing by the shell-like redirection here, never
+    # given to nksim as a path (nksim would replace a path it writes).
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "nksim", *args], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == "nksim: error: cannot write the output: No space left on device\n"

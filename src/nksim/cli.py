@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from nksim.errors import UserError
+from nksim.errors import STOPPED_EXIT, UserError, cannot_write
 
 USER_ERROR_EXIT = 2
 
@@ -88,6 +88,25 @@ class OneLineGroup(click.Group):
             sub = ctx.invoked_subcommand  # named here when click's error has no context
             raise _OneLineUsageError.of(
                 exc, f"{ctx.command_path} {sub}" if sub else None) from None
+        except OSError as exc:  # a full disk, a read-only file system ... (standard output too)
+            what = cannot_write(exc)
+            if what is None:
+                raise
+            _discard_standard_output()  # Python's flush at exit would fail the same way
+            click.echo(f"nksim: error: {what}", err=True)
+            ctx.exit(STOPPED_EXIT)
+
+
+def _discard_standard_output() -> None:
+    """Point standard output at the null device (what Python's documentation advises
+    after a write to it failed), so that nothing more is written or flushed to it."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's captured output)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, target)
+    os.close(null)
 
 
 class _Group(OneLineGroup):

@@ -4,20 +4,13 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
-#: errors of the surroundings, not of nksim: a full disk or quota, a read-only or failing
-#: file system, a stale network file handle, a file grown past the file system's limit
-_SURROUNDINGS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ESTALE,
-                 errno.EFBIG}
-#: the exit status of a run stopped by its surroundings (2 is bad input)
-STOPPED_EXIT = 1
+from nksim.errors import STOPPED_EXIT, cannot_write
 
 
 def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
@@ -154,9 +147,9 @@ def _stopped_by_surroundings(scheduler: str | None) -> Iterator[None]:
 def _what_failed(exc: BaseException, scheduler: str | None) -> str | None:
     """What failed, in a few words, when ``exc`` comes from the surroundings; ``None``
     otherwise."""
-    if isinstance(exc, OSError) and exc.errno in _SURROUNDINGS:
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"cannot write the output: {os.strerror(exc.errno)}{where}"
+    written = cannot_write(exc)
+    if written is not None:
+        return written
     package = (type(exc).__module__ or "").split(".")[0]
     if scheduler is not None and (package in ("distributed", "tornado") or
                                   type(exc).__name__ == "CancelledError"):

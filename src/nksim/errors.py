@@ -6,6 +6,16 @@ their one-line message and exits with status 2, without a traceback.
 
 from __future__ import annotations
 
+import errno
+import os
+
+#: errors of the surroundings, not of nksim: a full disk or quota, a read-only or failing
+#: file system, a stale network file handle, a file grown past the file system's limit
+SURROUNDINGS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ESTALE,
+                          errno.EFBIG})
+#: the exit status of a command stopped by its surroundings (2 is bad input)
+STOPPED_EXIT = 1
+
 
 class UserError(Exception):
     """Bad input from a person: a scenario field, a file, a name or a unit.
@@ -26,3 +36,12 @@ class UnitError(UserError):
 
 class OfflineError(UserError):
     """A network resource was needed but could not be reached."""
+
+
+def cannot_write(exc: BaseException) -> str | None:
+    """``"cannot write the output: <reason> (<file>)"`` when ``exc`` is an error of the
+    surroundings (:data:`SURROUNDINGS`); ``None`` otherwise."""
+    if not (isinstance(exc, OSError) and exc.errno in SURROUNDINGS):
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"cannot write the output: {os.strerror(exc.errno)}{where}"
