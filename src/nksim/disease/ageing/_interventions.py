@@ -3,14 +3,14 @@
 The SR removal rate of one arm at age t (days) is (:data:`~._sources.NK_BRIDGE`)::
 
     beta(t)  = beta0 * [(1 - s) + s * C(t) / C_ref(t)]            s = NK share of removal
-    C(t)     = act(t) * [count(t) * r_prf + a_inf * N_inf(t) / N_pool]
+    C(t)     = F(t) * [kill(t) * count(t) * r_prf + a_inf * N_inf(t) / N_pool]
     count(t) = 1 + c_count * max(0, age - age0)                   (relative NK number)
     kill(t)  = max(0.05, 1 - d_cell * max(0, age - age0))         (per-cell killing)
-    act(t)   = kill(t) * (F while a cytokine course runs, else 1)
+    F(t)     = cytokine factor while a course runs, else 1
     N_inf(t) = sum_j cells_j * 2^(-(t - t_j)/t_half)              (infused NK, t >= t_j)
 
-(the infused cells' killing is ``a_inf`` relative to young endogenous cells, times the
-cytokine factor), and senolysis adds first-order removal ``- delta X`` while it runs.
+(the age decline kill(t) is the patient's own cells'; the infused cells' killing is
+``a_inf`` relative to young endogenous cells, times the cytokine factor), and senolysis adds first-order removal ``- delta X`` while it runs.
 
 ``C_ref(t)``: with ``relative_to_fit`` (the default) it is the wild-type endogenous
 capacity ``count(t) * kill(t)`` without interventions: the published fits were made on real
