@@ -384,6 +384,11 @@ TRIAL_BAD = {
                                                 'interval_days = "20 week"'),
                                   "arms[0].infusions: the last infusion (day 280) is after the "
                                   "end of follow-up (day 200)"),
+    # a product arm given no cells was counted as infused and charged the product's price
+    "zero dose per kg": (TRIAL.replace('"1e6 cell/kg"', '"0 cell/kg"'),
+                         "arms[0].dose_per_kg: must be > 0"),
+    "zero flat dose": (TRIAL.replace('dose_per_kg = "1e6 cell/kg"', 'dose = "0 cell"'),
+                       "arms[0].dose: must be > 0"),
 }
 
 

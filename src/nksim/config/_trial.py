@@ -54,7 +54,7 @@ CourseDays = bounded_int(1, 30)
 ThreadCount = bounded_int(1, 4096)
 MgPerKgDay = quantity_in("mg/kg/day", ge=0)
 MgPerM2 = quantity_in("mg/m^2", ge=0)
-_Cells = quantity_in("cell", ge=0)
+_Cells = quantity_in("cell", gt=0)
 
 
 def _cell_dose(value: Any) -> float:
@@ -312,7 +312,7 @@ class ArmSection(Section):
 
     name: str
     product: Literal["car_t", "car_nk", "none"]
-    dose_per_kg: quantity_in("cell/kg", ge=0) | None = None  # e.g. "1e6 cell/kg"
+    dose_per_kg: quantity_in("cell/kg", gt=0) | None = None  # e.g. "1e6 cell/kg"
     dose: CellDose | None = None  # "7.5e8 cell" flat, or "1e6 cell/kg"
     infusions: InfusionCount = 1
     interval_days: quantity_in("day", gt=0) | None = None
