@@ -179,3 +179,40 @@ def test_bad_pancreatic_input_is_one_line_exit_2(tmp_path: Path, change, field):
     line = res.output.strip()
     assert "\n" not in line and line.startswith("nksim: error:") and field in line, line
     assert not out.exists()
+
+
+def test_a_failed_patient_keeps_its_dose_level_and_levels_keep_their_digits(tmp_path, monkeypatch):
+    # One patient's solve fails (made to, as the engine reports it): the trial reports it
+    # and goes on; its dose level (a subgroup, not an outcome) stays, and levels such as
+    # 1.5e9 are not rounded to one digit (they were labelled 2e+09 and merged).
+    import dataclasses
+
+    import nksim.trials._trial as trial_module
+    from nksim.config import TrialScenario
+    from nksim.scenario import read_toml, validate
+
+    simulate_ok = trial_module.simulate
+
+    def first_patient_fails(model, times, **kw):
+        result = simulate_ok(model, times, **kw)
+        data = result.dataset.copy(deep=True)
+        late = data["time"].values > 10
+        for name in data.data_vars:
+            if data[name].dims == ("patient", "time"):
+                values = data[name].values.copy()
+                values[0, late] = np.nan
+                data[name].values = values
+        patients = result.patients.copy()
+        patients.loc[patients.index[0], ["status", "message"]] = ["failed", "step size"]
+        return dataclasses.replace(result, dataset=data, patients=patients)
+
+    monkeypatch.setattr(trial_module, "simulate", first_patient_fails)
+    path = _small(tmp_path, ("nk_dose_levels = [1e9, 2e9, 4e9, 8e9]",
+                             "nk_dose_levels = [1.5e9, 2.5e9]"),
+                  ("nk_dose_weights = [4, 6, 7, 7]", "nk_dose_weights = [1, 1]"))
+    result = trial_module.run_trial(validate(TrialScenario, read_toml(path)), progress=False)
+    nk = next(a for a in result.arms if a.name == "nk_gs")
+    assert nk.summary["n_failed_integration"] == 1
+    assert set(nk.patients["nk_dose"]) <= {"1.5e+09", "2.5e+09"}
+    levels = nk.summary["subgroups"]["nk_dose"]
+    assert set(levels) <= {"1.5e+09", "2.5e+09"} and sum(v["n"] for v in levels.values()) == 6

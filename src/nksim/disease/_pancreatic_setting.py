@@ -380,7 +380,7 @@ def _dose_label(doses, blood_ul: float) -> str:
     ref = allogeneic_nk()  # purity x viability of the shared allogeneic definitions
     cells = float(nk[0].amount) * blood_ul / (NK_FRACTION_IN_BLOOD * ref.purity
                                               * ref.viability)
-    return f"{float(f'{cells:.1g}'):.0e}"
+    return f"{float(f'{cells:.3g}'):g}"  # 3 digits: rounding noise off, 1.5e9 kept
 
 
 def _lesions(text: str) -> np.ndarray:

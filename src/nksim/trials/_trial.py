@@ -256,8 +256,9 @@ class TrialPlan:
         # SimulationResult and StreamedSimulation keep as .patients
         patients["message"] = simulation.patients["message"].astype(str).to_numpy()
         failed = patients["status"].astype(str).eq("failed").to_numpy()
-        if failed.any():
-            patients = without_outcomes(patients, endpoints.columns, failed)
+        if failed.any():  # (a subgroup, e.g. the dose given, is not an outcome)
+            outcomes = [c for c in endpoints.columns if c not in self.setting.subgroups]
+            patients = without_outcomes(patients, outcomes, failed)
         summary = summarise_arm(patients, arm.spec.product, self.setting,
                                 trial.follow_up_days, seed=trial.seed)
         return ArmResult(arm.name, arm.spec, patients, simulation, summary, arm.parameters,
@@ -570,7 +571,7 @@ def subgroup_summaries(patients: pd.DataFrame, setting: DiseaseSetting,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         for column, levels in setting.subgroups.items():
-            values = patients[column].astype(str)
+            values = patients[column].map(str)  # a missing value is a level "nan"
             order = tuple(levels) or tuple(sorted(values.unique()))
             out[column] = {}
             for level in order:
