@@ -71,6 +71,8 @@ def test_bundled_lymphoma_trial_runs_from_cli(tmp_path: Path, name, arms):
     (('product = "none"\n[arms.regimen]', 'product = "none"\n[arms.regimen]\n'
       'nk_product = "hncd16_nk"'), "arms[1].regimen.nk_product"),
     (('support = "il2"', 'support = "il2"\ncolour = "blue"'), "arms[0].regimen.colour"),
+    # a dose after the end of follow-up was never given, silently
+    (("antibody_days = [-5]", "antibody_days = [300]"), "arms[0].regimen.antibody_days"),
 ])
 def test_bad_lymphoma_input_is_one_line_exit_2(tmp_path: Path, change, field):
     out = tmp_path / "out"
@@ -80,3 +82,23 @@ def test_bad_lymphoma_input_is_one_line_exit_2(tmp_path: Path, change, field):
     line = res.output.strip()
     assert "\n" not in line and line.startswith("nksim: error:") and field in line, line
     assert not out.exists()
+
+
+def test_an_arm_without_a_product_gets_its_bendamustine(tmp_path: Path):
+    # a rituximab-bendamustine control arm was silently rituximab alone
+    from types import SimpleNamespace
+
+    from nksim.config import TrialScenario
+    from nksim.scenario import read_toml, validate
+    from nksim.trials._setting import get_setting
+
+    path = _small("lymphoma_ft516_rituximab.toml", tmp_path, (
+        'product = "none"\n[arms.regimen]',
+        'product = "none"\n[arms.regimen]\nbendamustine_mg_m2 = 90'))
+    scenario = validate(TrialScenario, read_toml(path))
+    control = scenario.arms[1]
+    assert control.product == "none"
+    patient = SimpleNamespace(infused=False, weight_kg=70.0, bsa_m2=1.8)
+    doses = get_setting("lymphoma").doses(control, patient, [], scenario)
+    ld = sorted((d.time, d.amount) for d in doses if d.state == "LD")
+    assert ld == [(-5.0, 1.0), (-4.0, 1.0)]  # 90 mg/m2 = one LD unit per day

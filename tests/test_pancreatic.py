@@ -171,6 +171,10 @@ def test_bundled_pancreatic_trial_runs_from_cli(tmp_path: Path):
      "arms[0].regimen.nk_dose_weights"),
     (("nk_dose_levels = [1e9, 2e9, 4e9, 8e9]", "nk_dose_levels = [1e9, -2e9, 4e9, 8e9]"),
      "arms[0].regimen.nk_dose_levels"),
+    # infusions after the end of follow-up were never given, yet the patients were
+    # reported infused and costed
+    (("nk_first_day = 2", "nk_first_day = 3000"), "arms[0].regimen.nk_first_day"),
+    (("nk_first_day = 2", "nk_first_day = -30"), "arms[0].regimen.nk_first_day"),
 ])
 def test_bad_pancreatic_input_is_one_line_exit_2(tmp_path: Path, change, field):
     out = tmp_path / "out"

@@ -138,3 +138,20 @@ def test_toxicity_table_from_a_dataset():
     assert table.loc[0, "crs_grade"] == 1
     assert table.loc[1, "crs_grade"] == 0 and table.loc[1, "icans_grade"] == 0
     assert table["crs_grade"].isna().tolist() == [False, False, True]  # failed patient
+
+
+def test_each_patients_own_baseline_is_subtracted():
+    # Two patients with other untreated levels (the baselines are model parameters that
+    # vary between patients) and the same rise: the same index. With the typical
+    # baselines, patient 1's higher untreated IL-6 alone counted as cytokine release.
+    times = np.array([-30.0, 0.0, 1.0, 2.0])
+    il6 = np.array([[3.0, 3.0, 13.0, 3.0], [8.5, 8.5, 18.5, 8.5]])
+    ifng = np.array([[4.0, 4.0, 24.0, 4.0], [9.0, 9.0, 29.0, 9.0]])
+    cart = np.zeros_like(il6)
+    ds = xr.Dataset({"IL6": (("patient", "time"), il6), "IFNG": (("patient", "time"), ifng),
+                     "CART": (("patient", "time"), cart)},
+                    coords={"patient": [0, 1], "time": times})
+    own = toxicity_table(ds, t_from=0.0, baseline_time=-30.0)
+    assert own["crs_index"].tolist() == pytest.approx([10.0 + 0.5 * 20.0] * 2)
+    typical = toxicity_table(ds, t_from=0.0)
+    assert typical.loc[1, "crs_index"] > own.loc[1, "crs_index"]

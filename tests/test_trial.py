@@ -90,6 +90,19 @@ def test_car_nk_does_not_expand_and_car_t_does(result):
     assert np.all(cart.max(axis=1) > 100 * cart[:, 0])
 
 
+def test_the_run_in_starts_at_each_patients_own_cytokine_baseline(result):
+    # the lupus setting grades CRS above the IL-6 and IFN-gamma at the run-in start
+    # (toxicity_table's baseline_time): those are the patient's il6_base and ifng_base,
+    # which vary between patients (10 % log-normal here)
+    arm = result.arms[0]
+    ds = arm.simulation.dataset
+    start = ds.sel(time=ds["time"].values[0])
+    params = dict(zip(result.model.parameter_names, arm.parameters.T, strict=True))
+    for state, base in (("IL6", "il6_base"), ("IFNG", "ifng_base")):
+        assert np.ptp(params[base]) > 0.1
+        assert np.allclose(start[state].values, params[base], rtol=1e-12)
+
+
 def test_endpoint_intervals_are_exact_binomial(result):
     for arm in result.arms:
         for name, ep in arm.summary["endpoints"].items():

@@ -156,6 +156,10 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
                 raise UserError(f"must not be before the run-in starts (day "
                                 f"{-scenario.trial.run_in_days:g}) (got {min(days):g})",
                                 field=f"{where}.{name}")
+            if max(days) > scenario.trial.follow_up_days:
+                raise UserError(f"must not be after the end of follow-up (day "
+                                f"{scenario.trial.follow_up_days:g}) (got {max(days):g})",
+                                field=f"{where}.{name}")
         regimens.append(reg)
     return cohort, elig, regimens
 
@@ -387,9 +391,11 @@ class LymphomaSetting(DiseaseSetting):
         if spec is not None and infused:
             out += spec.product.doses_for(spec.prefix, float(patient.weight_kg), 0.0,
                                           blood_ml_per_kg=BLOOD_ML_PER_KG)
-            if reg.bendamustine_mg_m2 > 0:
-                out += [Dose("LD", reg.bendamustine_mg_m2 / BENDAMUSTINE_REFERENCE_MG_M2,
-                             float(d)) for d in reg.bendamustine_days]
+        # (an arm without a product gets its bendamustine too: e.g. a rituximab-
+        # bendamustine control; a patient whose product failed gets neither)
+        if reg.bendamustine_mg_m2 > 0 and (spec is None or infused):
+            out += [Dose("LD", reg.bendamustine_mg_m2 / BENDAMUSTINE_REFERENCE_MG_M2,
+                         float(d)) for d in reg.bendamustine_days]
         if reg.antibody == "rituximab" and (spec is None or infused):
             out += rituximab_doses(reg.antibody_mg_m2, float(patient.bsa_m2),
                                    reg.antibody_days)

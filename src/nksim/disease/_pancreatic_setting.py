@@ -140,6 +140,15 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
             raise UserError("Tan 2025 gave NK cells without lymphodepletion; set "
                             "lymphodepletion = false (got a lymphodepletion table)",
                             field=f"arms[{i}].lymphodepletion")
+        last = reg.nk_first_day + (arm.infusions - 1) * (arm.interval_days or 0.0)
+        if arm.product != "none" and last > scenario.trial.follow_up_days:
+            raise UserError(f"the last NK infusion (day {last:g}) is after the end of "
+                            f"follow-up (day {scenario.trial.follow_up_days:g})",
+                            field=f"arms[{i}].regimen.nk_first_day")
+        if arm.product != "none" and reg.nk_first_day < -scenario.trial.run_in_days:
+            raise UserError(f"must not be before the run-in starts (day "
+                            f"{-scenario.trial.run_in_days:g}) (got {reg.nk_first_day:g})",
+                            field=f"arms[{i}].regimen.nk_first_day")
         levels, weights = reg.nk_dose_levels, reg.nk_dose_weights
         if weights is not None and (levels is None or len(weights) != len(levels)):
             raise UserError(f"give one weight per dose level ({len(levels or [])} levels; "

@@ -716,7 +716,8 @@ def sle_initial_state(model: Model, parameters: ParameterInput, sledai: ArrayLik
 
     Sets ``k_auto`` with :func:`severity_for_sledai` and returns the steady state of the SLE
     states (and of ``GC``/``GCE`` for a constant background dose of
-    ``prednisone_mg_per_day``, given as a zero-order infusion). Patients starting here stay
+    ``prednisone_mg_per_day``, given as a zero-order infusion), with IL-6 and IFN-gamma at
+    each patient's own baselines (``il6_base``, ``ifng_base``). Patients starting here stay
     here until treated (the right-hand side is zero).
 
     Parameters
@@ -742,6 +743,10 @@ def sle_initial_state(model: Model, parameters: ParameterInput, sledai: ArrayLik
         for s in names:
             values[s][i] = state[s]
             initial[i, model.state_names.index(s)] = state[s]
+    for state, base in (("IL6", "il6_base"), ("IFNG", "ifng_base")):  # untreated: at base
+        if state in model.state_names:
+            initial[:, model.state_names.index(state)] = \
+                rows[:, model.parameter_names.index(base)]
     return SleBaseline(parameters=rows, initial=initial, values=values, k_auto=ks)
 
 

@@ -215,7 +215,8 @@ class SleSetting(DiseaseSetting):
         """Toxicity, B-cell return, remission, steroids, flares and SLEDAI per patient."""
         times = dataset["time"].values
         prednisone = prednisone_mg_per_day(doses, times)
-        tox = toxicity_table(dataset, rngs=rngs, t_from=0.0)
+        # baselines: each patient's own cytokine levels at the start of the run-in
+        tox = toxicity_table(dataset, rngs=rngs, t_from=0.0, baseline_time=times[0])
         b = dataset["B"].values
         score = np.asarray(sledai(dataset))
         flare = any_flare(dataset, VISITS)

@@ -161,12 +161,18 @@ def _as_array(x) -> tuple[np.ndarray, bool]:
     return np.atleast_1d(a), a.ndim == 0
 
 
-def crs_index(peak_il6, peak_ifng, mapping: CRSMapping = DEFAULT_CRS) -> np.ndarray:
-    """CRS index (pg/mL IL-6 equivalents) from peak IL-6 and IFN-gamma (pg/mL)."""
+def crs_index(peak_il6, peak_ifng, mapping: CRSMapping = DEFAULT_CRS, *,
+              il6_baseline=None, ifng_baseline=None) -> np.ndarray:
+    """CRS index (pg/mL IL-6 equivalents) from peak IL-6 and IFN-gamma (pg/mL).
+
+    ``il6_baseline``, ``ifng_baseline``: each patient's own untreated levels (pg/mL);
+    ``None``: the mapping's typical baselines."""
     il6, _ = _as_array(peak_il6)
     ifng, _ = _as_array(peak_ifng)
-    return (np.maximum(il6 - mapping.il6_baseline, 0.0)
-            + mapping.ifng_weight * np.maximum(ifng - mapping.ifng_baseline, 0.0))
+    b_il6 = mapping.il6_baseline if il6_baseline is None else il6_baseline
+    b_ifng = mapping.ifng_baseline if ifng_baseline is None else ifng_baseline
+    return (np.maximum(il6 - b_il6, 0.0)
+            + mapping.ifng_weight * np.maximum(ifng - b_ifng, 0.0))
 
 
 def crs_grade(
@@ -200,11 +206,14 @@ def crs_grade(
     return int(g[0]) if scalar else g
 
 
-def icans_index(peak_il6, peak_car, mapping: ICANSMapping = DEFAULT_ICANS) -> np.ndarray:
-    """ICANS index from peak IL-6 (pg/mL) and peak CAR cells in blood (cell/uL)."""
+def icans_index(peak_il6, peak_car, mapping: ICANSMapping = DEFAULT_ICANS, *,
+                il6_baseline=None) -> np.ndarray:
+    """ICANS index from peak IL-6 (pg/mL) and peak CAR cells in blood (cell/uL);
+    ``il6_baseline`` as in :func:`crs_index`."""
     il6, _ = _as_array(peak_il6)
     car, _ = _as_array(peak_car)
-    return np.sqrt(np.maximum(il6 - mapping.il6_baseline, 0.0) / mapping.il6_scale
+    b_il6 = mapping.il6_baseline if il6_baseline is None else il6_baseline
+    return np.sqrt(np.maximum(il6 - b_il6, 0.0) / mapping.il6_scale
                    * np.maximum(car, 0.0) / mapping.car_scale)
 
 
@@ -245,6 +254,7 @@ def toxicity_table(
     t_to: float | None = None,
     crs: CRSMapping = DEFAULT_CRS,
     icans: ICANSMapping = DEFAULT_ICANS,
+    baseline_time: float | None = None,
 ) -> pd.DataFrame:
     """Per-patient peaks and CRS/ICANS grades from a simulation dataset.
 
@@ -258,6 +268,9 @@ def toxicity_table(
         ICANS factor. ``None``: the typical patient (factors 1).
     t_from, t_to : window (days) for the peaks (default from day 0 to the end).
     crs, icans : the mappings.
+    baseline_time : an output time (days) before any treatment: each patient's IL-6 and
+        IFN-gamma then are its own baselines, subtracted from its peaks (the baselines
+        vary between patients). ``None``: the mappings' typical baselines.
 
     Returns
     -------
@@ -288,8 +301,12 @@ def toxicity_table(
     peak_il6, day_il6 = _peaks(il6, times)
     peak_ifng, _ = _peaks(ifng, times)
     peak_car, day_car = _peaks(car, times)
-    x = crs_index(peak_il6, peak_ifng, crs)
-    y = icans_index(peak_il6, peak_car, icans)
+    base_il6 = base_ifng = None
+    if baseline_time is not None:
+        at = dataset.sel(time=baseline_time)
+        base_il6, base_ifng = at["IL6"].values, at["IFNG"].values
+    x = crs_index(peak_il6, peak_ifng, crs, il6_baseline=base_il6, ifng_baseline=base_ifng)
+    y = icans_index(peak_il6, peak_car, icans, il6_baseline=base_il6)
     ok = np.isfinite(x) & np.isfinite(y)  # a failed patient has no grade (<NA>)
     return pd.DataFrame({
         "peak_il6": peak_il6,
