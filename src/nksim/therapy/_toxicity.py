@@ -7,7 +7,8 @@ through a documented **surrogate** (an assumption, not a published mapping):
 
 CRS
     index ``X = max(IL6_peak - il6_baseline, 0) + ifng_weight * max(IFNG_peak -
-    ifng_baseline, 0)`` (pg/mL, IL-6 equivalents). Grade = number of thresholds
+    ifng_baseline, 0)`` (pg/mL, IL-6 equivalents; the baselines are the patient's own
+    untreated levels where the setting gives them, see :func:`toxicity_table`). Grade = number of thresholds
     ``thresholds[g] * f`` that ``X`` reaches, where ``f = exp(sigma * z)`` is the
     patient's individual threshold factor (``z`` standard normal from the patient's
     random stream): some patients develop fever and hypotension at lower cytokine levels
@@ -48,7 +49,8 @@ TOXICITY_MAPPING = Citation(
     "B-selective Flu/Cy (Lacki 1997) left fewer CD19+ cells to kill at infusion, which "
     "lowered the killing-driven IL-6 (docs/calibration.md §14.6): virtual 0.58 of children "
     "at 1e5/kg, 0.72 of adults at 1e6/kg (0.47 and 0.62 with 10), grade >= 2 <= 0.03, "
-    "CAR-NK 0. Plausible ranges in docs/cell-products.md.",
+    "CAR-NK 0; since each patient's own baselines are subtracted (not re-set): 0.53 of "
+    "children, 0.64 of adults. Plausible ranges in docs/cell-products.md.",
 )
 
 #: Citations of the grading (ASTCT definitions and the nksim surrogate).
