@@ -100,3 +100,27 @@ def test_cli_n_of_1_bad_input_one_line_exit_2(tmp_path, args, field):
     line = res.output.strip()
     assert "\n" not in line and line.startswith("nksim: error:") and field in line, line
     assert not out.exists()
+
+
+def test_the_arms_own_parameters_are_used_as_in_the_trial(monkeypatch):
+    # [arms.parameters] (e.g. the paediatric CD19/BCMA dual CAR-NK) were dropped: n-of-1
+    # simulated another product than the trial's arm
+    import nksim.engine
+
+    raw = read_toml(SCENARIO)
+    raw["cohort"]["n_candidates"] = 20
+    raw["arms"][0]["parameters"] = {"pdac_nk_gain": 7.5}
+    scenario = validate(TrialScenario, raw)
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(model, times, *, parameters, **kw):
+        seen.update(zip(model.parameter_names, np.asarray(parameters, float)[0], strict=True))
+        raise Stop
+
+    monkeypatch.setattr(nksim.engine, "simulate", capture)
+    with pytest.raises(Stop):
+        run_n_of_1(scenario, arm=scenario.arms[0].name, patient=0, replicates=1)
+    assert seen["pdac_nk_gain"] == 7.5

@@ -113,7 +113,13 @@ def run_n_of_1(scenario, *, arm: str | None = None, patient: int = 0, replicates
     from nksim.population import patient_rng  # noqa: F401  (documented stream scheme)
     from nksim.trials._eligibility import screen
     from nksim.trials._setting import get_setting
-    from nksim.trials._trial import _baseline, _output_times, _product, _treatment
+    from nksim.trials._trial import (
+        _arm_parameters,
+        _baseline,
+        _output_times,
+        _product,
+        _treatment,
+    )
 
     if not (isinstance(replicates, int) and 1 <= replicates <= 100_000):
         raise UserError(f"must be an integer from 1 to 100000 (got {replicates!r})",
@@ -131,7 +137,9 @@ def run_n_of_1(scenario, *, arm: str | None = None, patient: int = 0, replicates
     if not (isinstance(patient, int) and 0 <= patient < len(eligible)):
         raise UserError(f"must be an index from 0 to {len(eligible) - 1} (got {patient!r})",
                         field="patient")
-    params = np.array(eligible.attrs["parameters"][patient:patient + 1], float)
+    params = _arm_parameters(model, spec, np.array(
+        eligible.attrs["parameters"][patient:patient + 1], float),
+        f"arms[{names.index(arm_name)}]")  # the arm's own values, as in the trial
     initial = np.array(eligible.attrs["initial"][patient:patient + 1], float)
     row = eligible.iloc[[patient]].reset_index(drop=True).copy()
     row["manufacturing_failed"] = False
