@@ -205,6 +205,39 @@ def test_well_model_agrees_with_the_single_cell_simulator(ligand, hours):
     assert abs(per_nk - sim.kills.mean()) < 0.07 * sim.kills.mean() + 3 * sim.kills.std() / 200
 
 
+@pytest.mark.parametrize("perforin", [True, False])
+@pytest.mark.parametrize("hours", [4.0, 8.0])
+def test_well_model_agrees_with_the_single_cell_simulator_where_capacity_binds(perforin,
+                                                                               hours):
+    """Frequent encounters (3 per hour): granule and death-receptor units run out. The
+    well model spread kills as unbounded Poisson numbers: 7.1 kills per NK cell at 8 h
+    where a cell can make 4, 2.5 for perforin-deficient cells that kill once."""
+    from nksim.biology import signals, simulate_serial_killing
+
+    kp = KillingParameters(sigma_cell=0.05, search_rate_per_h=3.0, exhaustion=0.0,
+                           perforin=perforin)
+    cond = AssayCondition("x", target=TargetLigands(nkg2d_ligand=10.0, mhc_i=0.05),
+                          killing=kp)
+    et = 0.01  # targets in excess
+    per_nk = expected_killed_fraction(cond, et, duration_h=hours, encounter_rate_per_h=3.0) / et
+    sim = simulate_serial_killing(signals(cond.nk, cond.target), 20000, duration_h=hours,
+                                  params=kp, seed=3)
+    assert sim.kills.max() <= (4 if perforin else 1)
+    assert abs(per_nk - sim.kills.mean()) < 0.08 * sim.kills.mean()
+
+
+@pytest.mark.parametrize("granules", [0.0, 3.0])
+def test_perforin_deficient_or_granule_free_cells_kill_at_most_once(granules):
+    # the reviewer's flow assay: 8 h, 3 encounters per hour, E:T 0.25 (50 % lysis was
+    # reported, 2 kills per NK cell); granules_max = 0 gave NaN
+    kp = KillingParameters(granules_max=granules, perforin=granules == 0.0)
+    cond = AssayCondition("x", target=TargetLigands(nkg2d_ligand=10.0, mhc_i=0.05),
+                          killing=kp)
+    for et in (0.25, 0.5):
+        f = expected_killed_fraction(cond, et, duration_h=8.0, encounter_rate_per_h=3.0)
+        assert 0.0 < f <= et * 1.0000001
+
+
 def test_fitted_rate_recovers_the_well_models_lethal_conjugation_rate():
     kp = KillingParameters(granules_max=1e6, exhaustion=0.0, noact_conjugate_min=1e-3,
                            grz_kill_min=1e-3, detach_min=0.0, grz_success=1.0)

@@ -8,11 +8,13 @@ Targets ``T`` (free, alive), NK cells ``N`` (free) and conjugates by outcome: no
 density; Almeida 2011's conjugation term). A conjugate activates the NK cell with the
 decision model's probability ``p`` (:func:`nksim.biology.activation_probability`, with the
 cell-to-cell and encounter-to-encounter variability pooled), and is lethal by granzyme with
-probability ``p a_g q_g`` or by death receptor with ``p (1 - a_g) a_d q_d``, where, if kills
-are spread over the NK cells as a Poisson number with means ``m_g`` and ``m_d`` per cell,
-``a_g = P(Pois(m_g) < G)`` is the share still holding a granule unit (``G``: granule
-content, plus slow refill), ``a_d = exp(-m_d)`` the share with death-receptor capacity and
-``exp(-eps (m_g + m_d))`` the share not exhausted. Conjugates end after their route's mean
+probability ``p a_g q_g`` or by death receptor with ``p (1 - a_g) a_d q_d``, where, if each
+cell's attacks (each spending a unit, lethal or not) are a Poisson number with mean ``h_g``
+(with granules) and ``h_d`` (with death receptors, once out of granules),
+``a_g = P(Pois(h_g) < G)`` is the share still holding a granule unit (``G``: granule
+content; no refill within the well model), ``a_d = exp(-h_d)`` the share with
+death-receptor capacity, and ``exp(-eps K/E0)`` the share not exhausted (``K/E0``: mean
+kills per NK cell). No cell kills more than its units allow. Conjugates end after their route's mean
 duration; the target of a lethal one dies then. With unlimited capacity and brief
 conjugates the killed fraction is ``1 - exp(-k_enc p q E:T t)``: the exponential
 "lytic unit" curve ``A (1 - exp(-k E:T))`` (Pross 1981) that :func:`fit_lysis_curve` fits.
@@ -104,18 +106,28 @@ def expected_killed_fraction(cond: AssayCondition, et_ratio: float, *, duration_
     tr = kp.dr_kill_min + kp.detach_min
     e0 = et_ratio  # per target: T0 = 1
 
+    # Per NK cell, attack opportunities (activating contacts) arrive as a Poisson process;
+    # ``hg`` and ``hd`` are their cumulative intensities with granules and, once out of
+    # granules, with death receptors. As in the single-cell model every attack spends one
+    # unit whether or not it kills: the share P(Poisson(hg) < G) of the cells still holds
+    # a granule unit and exp(-hd) a death-receptor unit, so no cell kills more than its
+    # units allow (Prager 2019: perforin-deficient NK cells kill once). Units do not refill
+    # here: in the single-cell model a unit returns 1/refill after it was spent (10 h for a
+    # granule unit, 24 h for death receptors), so longer assays are underestimated.
+    # Exhaustion follows the mean completed kills per cell, K / e0.
     def rhs(t, y):
-        T, N, Cn, Cg, Cr, mg, md, _K = y
-        g_cap = kp.granules_max + kp.granule_refill_per_h * t / 60.0
-        a_g = float(special.gammaincc(g_cap, max(mg, 0.0))) if kp.perforin else 0.0
-        a_d = math.exp(-max(md, 0.0))
-        alive = math.exp(-kp.exhaustion * max(mg + md, 0.0))
+        T, N, Cn, Cg, Cr, hg, hd, K = y
+        alive = math.exp(-kp.exhaustion * max(K, 0.0) / e0)
         J = k_enc * N * max(T, 0.0)
-        lg = J * alive * p * a_g * kp.grz_success
-        lr = J * alive * p * (1.0 - a_g) * a_d * qd
+        r = J * alive * p / e0  # attack opportunities per NK cell and minute
+        a_g = float(special.gammaincc(kp.granules_max, max(hg, 0.0))) \
+            if kp.perforin and kp.granules_max > 0 else 0.0
+        r_d = r * (1.0 - a_g)  # opportunities of the cells out of granules
+        lg = e0 * r * a_g * kp.grz_success
+        lr = e0 * r_d * math.exp(-max(hd, 0.0)) * qd
         back_n, back_g, back_r = Cn / tn, Cg / tg, Cr / tr
         return [-J + back_n, -J + back_n + back_g + back_r, J - lg - lr - back_n,
-                lg - back_g, lr - back_r, back_g / e0, back_r / e0, back_g + back_r]
+                lg - back_g, lr - back_r, r, r_d, back_g + back_r]
 
     sol = solve_ivp(rhs, (0.0, duration_h * 60.0), [1.0, e0, 0, 0, 0, 0, 0, 0],
                     method="LSODA", rtol=1e-8, atol=1e-10)
