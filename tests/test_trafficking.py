@@ -223,6 +223,16 @@ def test_infused_cells_alive_follow_first_order_loss(t1):
                        atol=1e-6 * t1.spec.cells_per_infusion)
 
 
+def test_a_yearly_reinfusion_follows_first_order_loss_too():
+    # an infusion into compartments emptied over a year: the first step guess fell below
+    # the time's resolution and the run failed (any interval from about 320 days)
+    spec = ReinfusionSpec(infusions=2, interval_days=365.0, days_after=30.0)
+    res = run_reinfusion(spec)
+    expected = infused_alive_closed_form(spec, res.table["time_day"].values)
+    assert np.allclose(res.table["infused_alive"].values, expected, rtol=1e-5,
+                       atol=1e-6 * spec.cells_per_infusion)
+
+
 def test_endogenous_pool_is_a_steady_state_of_the_declared_model(resting):
     """The computed endogenous pool does not move when simulated with production and death."""
     spec = ReinfusionSpec()

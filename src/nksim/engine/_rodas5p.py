@@ -504,6 +504,11 @@ def integrate_range(
                 h[b] = _initial_step(
                     rhs, y, p, rate, keep, b, ys, ps, f_a, f_b, rtol, atol, h_max, t_stop[b] - t[b]
                 )
+                # at least 100 times the smallest step allowed at this time: an input far
+                # larger than the state (an infusion into an emptied compartment) gives a
+                # first guess below the time's resolution; the controller shrinks a step
+                # that is too long, but must not start below where it gives up
+                h[b] = max(h[b], min(1e-12 * max(1.0, abs(t[b])), t_stop[b] - t[b]))
         need = False
         if active == 0:
             break
