@@ -314,3 +314,12 @@ def test_reinfusion_cli_writes_outputs(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["research_use_only"] is True
     assert (out / "timecourse.csv").stat().st_size > 0 and (out / "reinfusion.png").exists()
+
+
+def test_the_documented_patrol_output_is_what_the_command_prints():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "nk-patrol-and-products.md")
+    text = doc.read_text(encoding="utf-8")
+    start = text.index("circuits a day of a circulating NK cell:")
+    shown = text[start:text.index("```", start)].strip().splitlines()
+    printed = CliRunner().invoke(cli, ["patrol"]).output.splitlines()
+    assert printed[:len(shown)] == shown
