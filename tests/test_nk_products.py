@@ -29,7 +29,7 @@ from nksim.therapy import (
     product_component,
     with_expansion,
 )
-from nksim.therapy._nk_products import KINETICS, SUPPORTS
+from nksim.therapy._nk_products import KINETICS, PRODUCT_EXTINCTION, SUPPORTS
 
 TIGHT = SolverOptions(rtol=1e-9, atol=1e-9)
 _TEST = Citation("test stand-in", "test-only disease", "assumption")
@@ -96,7 +96,9 @@ def test_product_without_targets_follows_the_closed_form(name):
     times = np.linspace(0, 20, 21)
     res = simulate(model, times, doses=[Dose("PROD", 3.0, 0.0)], options=TIGHT)
     net = k["rho"] - k["delta"] - k["rej"]
-    assert np.allclose(res.dataset["PROD"].values[0], 3.0 * np.exp(net * times), rtol=1e-6)
+    closed = 3.0 * np.exp(net * times)
+    closed[closed < PRODUCT_EXTINCTION] = 0.0  # gone below the extinction threshold
+    assert np.allclose(res.dataset["PROD"].values[0], closed, rtol=1e-6)
     assert prod.persistence_half_life("il2", True) == pytest.approx(
         math.log(2) / -net if net < 0 else math.inf)
 
@@ -155,6 +157,27 @@ def test_expanders_and_non_expanders_separate_in_simulation():
     peak = res.dataset["PROD"].values.max(axis=1)
     assert np.all(peak[events] > 10 * level0)
     assert np.all(peak[~events] <= level0 * (1 + 1e-6))
+
+
+def test_a_product_below_its_extinction_level_is_gone_and_a_smaller_dose_refused():
+    # without a threshold an expander grew from any dose (1 cell/kg: about one cell in
+    # the blood) to the expansion plateau, as from a therapeutic dose
+    import dataclasses
+
+    prod = allogeneic_nk("peripheral_blood")
+    comp = product_component(prod, ["T1"], support="none", lymphodepleted=False)
+    model = compose("t_gone", "test", "test", [_disease(), comp])
+    params = with_expansion(model.parameter_vector()[None, :], model.parameter_names,
+                            "PROD", np.array([True]))
+    start = 2 * PRODUCT_EXTINCTION  # falls below the threshold before expanding much
+    res = simulate(model, np.linspace(0, 60, 61), parameters=params,
+                   doses=[Dose("PROD", start, 0.0)], options=SolverOptions(rtol=1e-8,
+                                                                            atol=1e-12))
+    course = res.dataset["PROD"].values[0]
+    assert course.max() <= start and course[-1] == 0.0 and res.patients["extinction_time_PROD"].iloc[0] > 0
+    tiny = dataclasses.replace(prod, flat_dose=None, dose_per_kg=1.0)
+    with pytest.raises(UserError, match="dose: .* below the product's extinction level"):
+        tiny.doses_for("PROD", 70.0)
 
 
 def test_hncd16_kills_more_with_its_antibody():

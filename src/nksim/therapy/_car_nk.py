@@ -48,6 +48,7 @@ from nksim.therapy._nk_products import (
     IL15_ARMOUR_RHO,
     K_REJ,
     KINETICS,
+    PRODUCT_EXTINCTION,
     SUPPORT_LOSS_FACTOR,
     Value,
 )
@@ -66,9 +67,8 @@ DUAL = Parameter(
     ASSUMPTION, bounds=(0.0, 1.0),
 )
 
-#: Extinction threshold of CARNK (cell/uL): 1e-4 cells/uL of blood is 250-500 circulating
-#: cells in 2.5-5 L of blood, far below flow-cytometry or qPCR detection (~0.1-1 cell/uL).
-CARNK_EXTINCTION = 1e-4
+#: Extinction threshold of CARNK (cell/uL): that of every NK product (PRODUCT_EXTINCTION).
+CARNK_EXTINCTION = PRODUCT_EXTINCTION
 
 
 def _from(v: Value, name: str, what: str, bounds: tuple[float, float]) -> Parameter:

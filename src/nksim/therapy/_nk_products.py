@@ -38,6 +38,12 @@ from nksim.errors import UserError
 from nksim.model import Citation, Component, Parameter, State
 from nksim.population import patient_rng
 
+#: Extinction threshold of an NK product's blood-equivalent state (cell/uL): 1e-4 cells/uL
+#: of blood is 250-500 circulating cells in 2.5-5 L of blood, far below flow-cytometry or
+#: qPCR detection (~0.1-1 cell/uL). Below it the product is gone: it cannot expand again
+#: (a dose far below it, e.g. 1 cell/kg, does nothing).
+PRODUCT_EXTINCTION = 1e-4
+
 Support = Literal["none", "il2", "il15"]
 SUPPORTS = ("none", "il2", "il15")
 KINDS = ("autologous_nk", "allogeneic_pb_nk", "cord_blood_nk", "ipsc_nk", "nk92",
@@ -422,6 +428,11 @@ class NKProduct:
                 else FRACTION_IN_BLOOD.get(self.kind, NK_FRACTION_IN_BLOOD))
         amount = self.cells_per_infusion(weight_kg) * frac / (weight_kg * blood_ml_per_kg
                                                               * 1000.0)
+        if amount < PRODUCT_EXTINCTION:  # it would be extinct at once, not expand
+            raise UserError(
+                f"{self.cells_per_infusion(weight_kg):.3g} cells per infusion give "
+                f"{amount:.3g} cells/uL in blood, below the product's extinction level "
+                f"{PRODUCT_EXTINCTION:g} cells/uL: too small a dose to model", field="dose")
         return [Dose(state, amount, float(first_day),
                      every=self.interval_days if self.infusions > 1 else None,
                      count=self.infusions)]
@@ -617,7 +628,8 @@ def product_component(product: NKProduct, targets: Sequence[str], *, prefix: str
     return Component(
         name=f"product_{P}",
         description=f"{product.name}: kinetics and killing of {', '.join(targets)}",
-        states=(State(P, "cell/uL", f"{product.name} cells (blood-equivalent)", 0.0),),
+        states=(State(P, "cell/uL", f"{product.name} cells (blood-equivalent)", 0.0,
+                      extinction=PRODUCT_EXTINCTION),),
         parameters=tuple(params),
         expressions={f"kill_{P}": (f"{P}_kill*{adcc}*{P}*{A}/({P}_Kkill + {A})",
                                    "cell/uL/day", f"targets killed by {product.name}")},

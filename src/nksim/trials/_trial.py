@@ -424,8 +424,14 @@ def _prepare_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
     params = _arm_parameters(model, arm, patients.attrs["parameters"], where)
     initial = patients.attrs["initial"]
     product = _product(arm, where)
-    doses = [setting.doses(arm, row, _treatment(arm, product, row), scenario)
-             for row in patients.itertuples(index=False)]
+    try:
+        doses = [setting.doses(arm, row, _treatment(arm, product, row), scenario)
+                 for row in patients.itertuples(index=False)]
+    except UserError as exc:  # e.g. a product dose too small to model: the arm's dose
+        if exc.field != "dose":
+            raise
+        given = "dose_per_kg" if arm.dose_per_kg is not None else "dose"
+        raise UserError(exc.message, field=f"{where}.{given}") from None
     return ArmPlan(i, arm, patients, params, initial, doses)
 
 
