@@ -74,7 +74,7 @@ def test_bundled_lymphoma_trial_runs_from_cli(tmp_path: Path, name, arms):
     # a dose after the end of follow-up was never given, silently
     (("antibody_days = [-5]", "antibody_days = [300]"), "arms[0].regimen.antibody_days"),
     # below the product's extinction level (it expanded from any dose to the plateau)
-    (('dose = "9e8 cell"', 'dose = "100 cell"'), "arms[0].dose: 100 cells per infusion"),
+    (('dose = "9e8 cell"', 'dose = "100 cell"'), "arms[0].dose: gives 2.6e-07 viable cells/uL"),
 ])
 def test_bad_lymphoma_input_is_one_line_exit_2(tmp_path: Path, change, field):
     out = tmp_path / "out"

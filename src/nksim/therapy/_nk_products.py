@@ -430,9 +430,9 @@ class NKProduct:
                                                               * 1000.0)
         if amount < PRODUCT_EXTINCTION:  # it would be extinct at once, not expand
             raise UserError(
-                f"{self.cells_per_infusion(weight_kg):.3g} cells per infusion give "
-                f"{amount:.3g} cells/uL in blood, below the product's extinction level "
-                f"{PRODUCT_EXTINCTION:g} cells/uL: too small a dose to model", field="dose")
+                f"gives {amount:.3g} viable cells/uL of blood, below the product's "
+                f"extinction level {PRODUCT_EXTINCTION:g} cells/uL: too small a dose to "
+                "model", field="dose")
         return [Dose(state, amount, float(first_day),
                      every=self.interval_days if self.infusions > 1 else None,
                      count=self.infusions)]
