@@ -7,8 +7,11 @@ from __future__ import annotations
 import tomllib
 
 import numpy as np
+import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from nksim.cli import cli
 from nksim.config import Scenario, validate
 from nksim.errors import UserError
 from nksim.population import CovariateSpec, sample_covariates
@@ -126,6 +129,21 @@ def test_covariates_and_parameters_files_are_matched_by_patient_id(tmp_path):
     (tmp_path / "par.csv").write_text("patient,gamma\n1,0.9\n2,0.9\n4,0.9\n")
     with pytest.raises(UserError, match="population.covariates_file: its patient ids are not"):
         plan(text, tmp_path)
+
+
+def test_a_covariates_file_alone_keeps_its_patient_ids(tmp_path):
+    """Output rows carry the file's ids (they were numbered 0, 1, ... by row, so joining
+    the output to the covariate table on ``patient`` gave other patients' weights)."""
+    (tmp_path / "cov.csv").write_text("patient,weight_kg,height_cm\n17,10,80\n5,20,110\n")
+    text = BASE.replace("size = 5\n", "").replace(
+        "[population.covariates]\nage_years = [20, 60]\n", 'covariates_file = "cov.csv"\n')
+    (tmp_path / "s.toml").write_text(text)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "timecourse.csv").set_index(["patient", "time"])
+    assert table.loc[(17, 1.0), "L"] == pytest.approx(1e8, rel=1e-3)  # 10 kg
+    assert table.loc[(5, 1.0), "L"] == pytest.approx(2e8, rel=1e-3)  # 20 kg
 
 
 @pytest.mark.parametrize("change, expected", [

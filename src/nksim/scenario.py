@@ -183,6 +183,8 @@ def _population(model: Model, pop: PopulationSection | None, base_dir: str | Pat
             raise UserError(f"{file.name} has {len(covariates)} patients but size = {size}",
                             field="population.size")
         size = len(covariates)
+        # the file's own patient ids (its rows counted from 0 when it has none)
+        ids = _patient_ids(covariates["patient"].to_numpy(), "population.covariates_file")
     if parameters_file is not None or (pop is not None and pop.parameters_file is not None):
         file = Path(parameters_file) if parameters_file is not None else \
             resolve_scenario_path(pop.parameters_file, base_dir, "population.parameters_file")
