@@ -364,3 +364,17 @@ def test_failed_individuals_are_left_out_and_counted():
     assert broken.failed.sum() == 2
     kept = broken.analysed()
     assert kept.ids.size == 48 and 3 not in kept.ids and 7 not in kept.ids
+
+
+def test_a_cohort_that_dies_young_has_no_gompertz_fit_and_no_traceback(tmp_path):
+    # 0.365 extrinsic deaths per year: almost nobody reaches 40, and the 40-90 fit
+    # divided by a zero deviance (a traceback)
+    (tmp_path / "m.toml").write_text(
+        '[cohort]\nname = "m"\nseed = 1\npaired = false\ncompare = false\n[[arms]]\n'
+        'name = "human"\nparameter_set = "karin2019_human"\nn = 200\n'
+        "extrinsic_hazard_per_year = 0.365\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["ageing", str(tmp_path / "m.toml"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    arm = json.loads((out / "summary.json").read_text())["arms"]["human"]
+    assert "hazard_doubling_time_years_40_90" not in arm

@@ -84,8 +84,9 @@ def summarise(scenario: AgeingScenario, results: dict[str, ArmResult]) -> dict[s
             ep["hazard_ratio"] = hazard_ratio(r, control, paired=scenario.cohort.paired)
             if scenario.cohort.paired:
                 extra["paired_lifespan_differences"] = paired_differences(r, control)
-        if human and r.observed.sum() > 100:
-            g = gompertz_fit(r.durations / DAYS_PER_YEAR, r.observed, 40.0, 90.0)
+        years = r.durations / DAYS_PER_YEAR
+        if human and np.sum(r.observed & (years >= 40.0) & (years < 90.0)) > 100:
+            g = gompertz_fit(years, r.observed, 40.0, 90.0)  # 100+ deaths at 40-90 years
             extra["hazard_doubling_time_years_40_90"] = round(g["doubling_time"], 3)
             extra["gompertz_pseudo_r2_40_90"] = round(g["pseudo_r2"], 4)
         arms[spec.name] = {
