@@ -95,6 +95,9 @@ SIMULATE_BAD = {
                               "doses[0].count: dose at 10 is after simulation.t_end (4)"),
     "start after the end": (BASE.replace("times = [2]", "start = 5"),
                             "doses[0].start: dose at 5 is after simulation.t_end (4)"),
+    "infusion past the end": (BASE.replace("times = [2]", "times = [2]\nduration = 3"),
+                              "doses[0].duration: the infusion from 2 for 3 ends after "
+                              "simulation.t_end (4): only part of it would be given"),
     "duration error named": (BASE.replace("times = [2]", "times = [2]\nduration = -1"),
                              "doses[0].duration: must be >= 0"),
     "per-kg dose without weights": (BASE.replace("amount = 5", 'amount = "1e7 cell/kg"').replace(

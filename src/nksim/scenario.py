@@ -383,9 +383,9 @@ def _doses(d: DoseSection, i: int, model: Model, t, t_start: float, t_end: float
 
     Flat amounts are converted to the state's unit here; per-kg and per-m² amounts
     (``"1e7 cell/kg"``, ``"1000 mg/m^2"``) are checked here and resolved per patient from
-    the covariates by the engine. A per-kg dose for a population without body weights, and
-    a dose before ``t_start`` or after ``t_end`` (it would be given in full at the start,
-    or silently dropped), are errors.
+    the covariates by the engine. A per-kg dose for a population without body weights, a
+    dose before ``t_start`` or after ``t_end`` (it would be given in full at the start,
+    or silently dropped) and an infusion that ends after ``t_end`` (cut short) are errors.
     """
     where = f"doses[{i}]"
     if d.state not in model.state_names:
@@ -402,6 +402,10 @@ def _doses(d: DoseSection, i: int, model: Model, t, t_start: float, t_end: float
         if time > t_end:
             raise UserError(f"dose at {time:g} is after simulation.t_end ({t_end:g})",
                             field=field)
+        if duration and time + duration > t_end * (1 + 1e-12):
+            raise UserError(f"the infusion from {time:g} for {duration:g} ends after "
+                            f"simulation.t_end ({t_end:g}): only part of it would be given",
+                            field=f"{where}.duration")
         return time
 
     try:
