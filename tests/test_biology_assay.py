@@ -130,6 +130,35 @@ def test_lysis_fit_recovers_known_parameters_with_honest_intervals():
     assert cover_a >= 34 and cover_k >= 34  # ~95 % intervals: >= 85 % of 40 cover
 
 
+def test_a_rate_the_data_do_not_bound_is_reported_as_a_lower_bound():
+    # lysis at its plateau at every E:T: k was printed as exact, [62.02, 62.02]
+    et = np.repeat([10.0, 5.0, 2.5, 1.25], 2)
+    y = np.array([58, 61, 59, 62, 60, 58, 61, 59], float)
+    f = fit_lysis_curve(et, y)
+    lo, hi = f.k_ci
+    assert hi is None and f.et50 is None and f.et20 is None
+    # the lower bound: the smallest k whose best curve is still acceptable (F test)
+    g = 1 - np.exp(-lo * et)
+    a = (g @ y) / (g @ g)
+    rss_min = float(np.sum((y - y.mean()) ** 2))  # k -> infinity: A = the mean
+    from scipy import stats
+
+    crit = rss_min * (1 + stats.f.ppf(0.95, 1, et.size - 2) / (et.size - 2))
+    assert np.sum((y - a * g) ** 2) == pytest.approx(crit, rel=1e-6)
+
+
+def test_the_profile_interval_of_k_is_where_the_f_test_says():
+    et, y = _synthetic(3)
+    f = fit_lysis_curve(et, y)
+    from scipy import stats
+
+    crit = f.rss * (1 + stats.f.ppf(0.95, 1, et.size - 2) / (et.size - 2))
+    for k in f.k_ci:
+        g = 1 - np.exp(-k * et)
+        a = (g @ y) / (g @ g)
+        assert np.sum((y - a * g) ** 2) == pytest.approx(crit, rel=1e-6)
+
+
 def test_fit_through_the_cli(tmp_path):
     et, y = _synthetic(1)
     csv = tmp_path / "data.csv"

@@ -311,11 +311,15 @@ def _fit_csv(path: Path, duration_h: float = 4.0) -> dict:
                      "rss": f.rss,
                      # the well model's limit: k = (lethal conjugates per NK per hour) x t
                      "lethal_conjugates_per_nk_per_h": f.k / duration_h,
-                     "lethal_conjugates_ci": [f.k_ci[0] / duration_h, f.k_ci[1] / duration_h],
+                     "lethal_conjugates_ci": [v if v is None else v / duration_h
+                                              for v in f.k_ci],
                      "data": [{"et_ratio": float(a), "specific_lysis_pct": float(b)}
                               for a, b in zip(x, y, strict=True)]})
     return {"research_use_only": RESEARCH_ONLY, "model": "lysis% = A (1 - exp(-k E:T)), "
-            "least squares, 95 % t-intervals from the covariance; with unlimited killing "
+            "least squares; 95 % intervals: A a t-interval from the covariance, k a profile "
+            "interval (F test) whose upper limit is null when the data do not bound it (lysis "
+            "at its plateau at every E:T: k, ET50 and ET20 are then unknown above a lower "
+            "bound for k); with unlimited killing "
             "capacity the well model gives k = (lethal conjugates per NK per hour) x duration",
             "duration_h": duration_h, "fits": fits}
 
@@ -382,11 +386,17 @@ def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None
         fit = _fit_csv(fit_csv, duration_h)
         for f in fit["fits"]:
             et20 = "n/a" if f["et20"] is None else f"{f['et20']:.3g}"
+            lo, hi = f["k_ci"]
+            if hi is None:  # lysis at its plateau everywhere: k has a lower bound only
+                k_text = (f"k >= {lo:.4g} per E:T (not bounded above: lysis is at its "
+                          f"plateau at every E:T), lethal conjugates >= "
+                          f"{f['lethal_conjugates_ci'][0]:.3g} per NK per h")
+            else:
+                k_text = (f"k = {f['k_per_et']:.4g} per E:T [{lo:.4g}, {hi:.4g}], E:T for "
+                          f"20 % = {et20}, lethal conjugates "
+                          f"{f['lethal_conjugates_per_nk_per_h']:.3g} per NK per h")
             click.echo(f"{f['condition']}: A = {f['A_pct']:.1f} % [{f['A_ci'][0]:.1f}, "
-                       f"{f['A_ci'][1]:.1f}], k = {f['k_per_et']:.4g} per E:T "
-                       f"[{f['k_ci'][0]:.4g}, {f['k_ci'][1]:.4g}], E:T for 20 % = {et20}, "
-                       f"lethal conjugates {f['lethal_conjugates_per_nk_per_h']:.3g} per NK "
-                       f"per h (n = {f['n']})")
+                       f"{f['A_ci'][1]:.1f}], {k_text} (n = {f['n']})")
         if out_dir is not None:
             with atomic_output_dir(out_dir) as st:
                 write_text_atomic(st / "fit.json", json.dumps(fit, indent=2))

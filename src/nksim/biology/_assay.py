@@ -209,14 +209,19 @@ class LysisFit:
     A: float
     k: float
     A_ci: tuple[float, float]
-    k_ci: tuple[float, float]
-    et50: float  # E:T giving half of A (= ln 2 / k)
-    et20: float | None  # E:T giving 20 % lysis (inf/None when A <= 20)
+    #: profile-likelihood (F) interval; the upper limit is ``None`` when the data do not
+    #: bound k (lysis already at its plateau at every E:T): k is then only a lower bound
+    k_ci: tuple[float, float | None]
+    et50: float | None  # E:T giving half of A (= ln 2 / k); None when k is not bounded
+    et20: float | None  # E:T giving 20 % lysis (None when A <= 20 or k is not bounded)
     n: int
     rss: float
 
     def predict(self, et) -> np.ndarray:
         return self.A * (1.0 - np.exp(-self.k * np.asarray(et, dtype=float)))
+
+
+_K_RANGE = (1e-8, 1e3)  # the fit's bounds on k (per E:T)
 
 
 def fit_lysis_curve(et_ratios, lysis_pct) -> LysisFit:
@@ -242,7 +247,8 @@ def fit_lysis_curve(et_ratios, lysis_pct) -> LysisFit:
     guess_k = math.log(2.0) / float(np.median(x))
     try:
         popt, pcov = optimize.curve_fit(f, x, y, p0=[a0, guess_k],
-                                        bounds=([0.0, 1e-8], [200.0, 1e3]), maxfev=20000)
+                                        bounds=([0.0, _K_RANGE[0]], [200.0, _K_RANGE[1]]),
+                                        maxfev=20000)
     except (RuntimeError, ValueError) as exc:
         raise UserError(f"the lysis curve could not be fitted: {exc}", field="data") from None
     dof = max(x.size - 2, 1)
@@ -250,9 +256,41 @@ def fit_lysis_curve(et_ratios, lysis_pct) -> LysisFit:
     tq = stats.t.ppf(0.975, dof)
     se = np.sqrt(np.clip(np.diag(pcov), 0.0, None))
     A, k = float(popt[0]), float(popt[1])
-    et20 = -math.log(1.0 - 20.0 / A) / k if A > 20.0 else None
-    return LysisFit(A, k, (A - tq * se[0], A + tq * se[0]), (k - tq * se[1], k + tq * se[1]),
-                    math.log(2.0) / k, et20, int(x.size), rss)
+    k_ci = _profile_interval_k(x, y, k, rss, dof)
+    bounded = k_ci[1] is not None
+    et20 = -math.log(1.0 - 20.0 / A) / k if A > 20.0 and bounded else None
+    return LysisFit(A, k, (A - tq * se[0], A + tq * se[0]), k_ci,
+                    math.log(2.0) / k if bounded else None, et20, int(x.size), rss)
+
+
+
+def _profile_interval_k(x, y, k_hat: float, rss_min: float, dof: int
+                        ) -> tuple[float, float | None]:
+    """95 % profile interval of k: the k whose best-fitting A (closed form for a given k,
+    within [0, 200]) leaves RSS <= RSS_min (1 + F(0.95; 1, dof) / dof) (Bates & Watts
+    1988, §6.1). A limit at the fit's bound on k is 0 (below) or ``None`` (above: the
+    data do not bound k)."""
+    def rss(k: float) -> float:
+        g = 1.0 - np.exp(-k * x)
+        a = min(max(float(g @ y) / float(g @ g), 0.0), 200.0)
+        return float(np.sum((y - a * g) ** 2))
+
+    crit = rss_min * (1.0 + stats.f.ppf(0.95, 1, dof) / dof) + 1e-12 * float(y @ y)
+    grid = np.unique(np.append(np.geomspace(*_K_RANGE, 1201), k_hat))
+    inside = np.array([rss(k) <= crit for k in grid])
+    at = int(np.searchsorted(grid, k_hat))
+    lo_i, hi_i = at, at
+    while lo_i > 0 and inside[lo_i - 1]:
+        lo_i -= 1
+    while hi_i < grid.size - 1 and inside[hi_i + 1]:
+        hi_i += 1
+
+    def edge(a: float, b: float) -> float:  # where rss crosses crit between a and b
+        return float(optimize.brentq(lambda k: rss(k) - crit, a, b, xtol=1e-12 * b))
+
+    lo = 0.0 if lo_i == 0 else edge(grid[lo_i - 1], grid[lo_i])
+    hi = None if hi_i == grid.size - 1 else edge(grid[hi_i], grid[hi_i + 1])
+    return lo, hi
 
 
 def assay_sources():
