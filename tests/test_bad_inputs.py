@@ -167,6 +167,20 @@ def test_duplicate_patient_ids_are_refused(tmp_path):
                           "repeats the id of row 1", out)
 
 
+@pytest.mark.parametrize(("table", "expected"), [
+    ("patient,weight_kg\n1,50\n1,60\n",
+     "population.covariates_file.patient: patient id 1 appears twice"),
+    ("patient,weight_kg\n1,50\n2,\n",
+     "population.covariates_file.weight_kg: row 2: must be a number in [0.2, 700] (got nan)"),
+])
+def test_covariate_file_errors_show_plain_values(tmp_path, table, expected):
+    # they showed np.int64(1) and np.float64(nan)
+    (tmp_path / "c.csv").write_text(table)
+    text = BASE + '[population]\ncovariates_file = "c.csv"\n'
+    result, out = simulate(tmp_path, text)
+    assert_one_line_error(result, expected, out)
+
+
 @pytest.mark.parametrize(("ids", "expected"), [
     (["a", None], "(found float, str)"),  # pandas reads the gap as NaN
     ([b"a", b"b"], "(found bytes)"),

@@ -38,6 +38,13 @@ class OfflineError(UserError):
     """A network resource was needed but could not be reached."""
 
 
+def shown(value) -> str:
+    """``repr`` of a value for an error message, NumPy scalars as plain Python values
+    (``1``, ``nan``, not ``np.int64(1)``, ``np.float64(nan)``)."""
+    plain = value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value
+    return repr(plain)
+
+
 def cannot_write(exc: BaseException) -> str | None:
     """``"cannot write the output: <reason> (<file>)"`` when ``exc`` is an error of the
     surroundings (:data:`SURROUNDINGS`); ``None`` otherwise."""

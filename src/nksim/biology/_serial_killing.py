@@ -43,7 +43,7 @@ from nksim.biology._sources import (
     VANHERBERGHEN2013,
 )
 from nksim.biology._vav1_switch import MODEL as _VAV1_MODEL
-from nksim.errors import UserError
+from nksim.errors import UserError, shown
 from nksim.model import Parameter
 
 MAX_KILLS = 32  # kills recorded per cell (more are counted but not itemised)
@@ -118,12 +118,12 @@ class KillingParameters:
             v = getattr(self, p.name)
             lo, hi = p.bounds
             if not (isinstance(v, int | float) and math.isfinite(v) and lo <= v <= hi):
-                raise UserError(f"must be a number in [{lo:g}, {hi:g}] (got {v!r})",
+                raise UserError(f"must be a number in [{lo:g}, {hi:g}] (got {shown(v)})",
                                 field=f"killing.{p.name}")
         for name in ("grz_shape", "dr_shape"):
             v = getattr(self, name)
             if v < 1 or v != int(v):
-                raise UserError(f"must be a whole number >= 1 (got {v!r})",
+                raise UserError(f"must be a whole number >= 1 (got {shown(v)})",
                                 field=f"killing.{name}")
         for name in ("search_rate_per_h", "grz_kill_min", "dr_kill_min", "noact_conjugate_min"):
             if getattr(self, name) <= 0:

@@ -16,7 +16,7 @@ import numpy as np
 from nksim.dosing import Dose, resolve_doses, to_events
 from nksim.engine import _rodas5p
 from nksim.engine._results import SimulationResult, build_result
-from nksim.errors import UserError
+from nksim.errors import UserError, shown
 from nksim.model import Model
 from nksim.model._codegen import compile_model
 from nksim.model._declaration import autonomous
@@ -45,14 +45,14 @@ def _check_ids(patient_ids: Sequence, n_pat: int) -> None:
         repeat = np.ones(arr.size, bool)
         repeat[first] = False
         if repeat.any():
-            raise UserError(f"patient id {arr[np.argmax(repeat)]!r} appears twice",
+            raise UserError(f"patient id {shown(arr[np.argmax(repeat)])} appears twice",
                             field="patient_ids")
         return
     import pandas as pd
 
     ids = pd.Index(arr)
     if ids.has_duplicates:
-        raise UserError(f"patient id {ids[ids.duplicated()][0]!r} appears twice",
+        raise UserError(f"patient id {shown(ids[ids.duplicated()][0])} appears twice",
                         field="patient_ids")
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nksim.errors import UserError
+from nksim.errors import UserError, shown
 from nksim.population._growth import cdc_stature_lms, cdc_weight_lms, lms_value
 from nksim.population._sampling import patient_rng, read_patient_table
 from nksim.population._sources import (
@@ -345,7 +345,7 @@ def check_covariates(table: pd.DataFrame, *, bsa_formula: str = "mosteller",
         table.insert(0, "patient", np.arange(len(table)))
     elif table["patient"].duplicated().any():
         dup = table["patient"][table["patient"].duplicated()].iloc[0]
-        raise UserError(f"patient id {dup!r} appears twice", field=f"{field}.patient")
+        raise UserError(f"patient id {shown(dup)} appears twice", field=f"{field}.patient")
     for name, (lo, hi) in _CHECKS.items():
         if name in table:
             col = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
@@ -353,7 +353,7 @@ def check_covariates(table: pd.DataFrame, *, bsa_formula: str = "mosteller",
             if bad.any():
                 r = int(np.argmax(bad))
                 raise UserError(f"row {r + 1}: must be a number in [{lo:g}, {hi:g}] "
-                                f"(got {table[name].iloc[r]!r})", field=f"{field}.{name}")
+                                f"(got {shown(table[name].iloc[r])})", field=f"{field}.{name}")
             table[name] = col
     if "sex" in table:
         bad = ~table["sex"].isin(["F", "M"])
