@@ -213,6 +213,16 @@ def test_cli_nominal_json(tmp_path):
         stats.norm.logpdf(data, 10.0 * np.exp(-0.3 * TIMES), 0.5).sum(), rel=1e-7)
 
 
+@pytest.mark.parametrize("extra", [["--out", "fo"], ["--starts", "3"]])
+def test_cli_nominal_refuses_fit_options(tmp_path, extra):
+    # --nominal --out DIR exited 0 and wrote nothing
+    path = write_problem(tmp_path, synthetic(np.random.default_rng(0)))
+    out = CliRunner().invoke(cli, ["fit", str(path), "--nominal", *extra])
+    assert out.exit_code == 2
+    assert out.output == (f"nksim: error: {extra[0]}: is not used with --nominal (which "
+                          "prints the log-likelihood at the nominal parameters)\n")
+
+
 def test_cli_fit_writes_its_outputs(tmp_path):
     data = synthetic(np.random.default_rng(2), replicates=2)
     path = write_problem(tmp_path / "p", data)

@@ -200,6 +200,7 @@ def test_cli_patrol_json_and_text():
     (["patrol", "--dose", "5e9"], "--dose:"),
     (["patrol", "--reinfusion", "--scenario", "no/such/file.toml"], "scenario"),
     (["patrol", "--reinfusion", "--out", "/proc/nksim-out"], "--out: cannot write there"),
+    (["patrol", "--reinfusion", "--samples", "100"], "--samples: is not used with"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, field, tmp_path):
     """One line naming the option as typed (not the scenario field it sets)."""

@@ -33,6 +33,16 @@ def one_line(message: str) -> str:
 _LAZY: dict[str, str] = {}
 
 
+def given_options(*names: str) -> list[str]:
+    """Of the current command's parameters ``names``, those the user gave on the command
+    line, as typed (``--samples``)."""
+    ctx = click.get_current_context()
+    given = [ctx.command.params[[p.name for p in ctx.command.params].index(n)]
+             for n in names
+             if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    return [max(p.opts, key=len) for p in given]
+
+
 def lazy_command(name: str, target: str) -> None:
     """Register the command ``name``, defined as ``target`` (``"module:attribute"``), to be
     imported only when it is invoked or listed."""

@@ -146,7 +146,14 @@ def fit(problem_file: Path, nominal: bool, as_json: bool, starts: int, seed: int
     if not 5 <= profile_steps <= 10_000:
         raise UserError(f"must be from 5 to 10000 (got {profile_steps})",
                         field="--profile-steps")
-    if not nominal and out_dir is None:
+    if nominal:
+        from nksim.cli import given_options
+
+        ignored = given_options("out_dir", "starts", "seed", "no_profiles", "profile_steps")
+        if ignored:
+            raise UserError("is not used with --nominal (which prints the log-likelihood at "
+                            "the nominal parameters)", field=ignored[0])
+    elif out_dir is None:
         raise UserError("give --out DIR (or --nominal)", field="--out")
     if out_dir is not None and not nominal:
         from nksim._io import check_output_dir

@@ -48,6 +48,12 @@ def patrol(as_json: bool, samples: int, seed: int, reinfusion: bool,
     overrides = {"dose_cells": dose, "infusions": infusions, "interval_days": interval_days,
                  "purity": purity, "inf_death": inf_death}
     if reinfusion:
+        from nksim.cli import given_options
+
+        ignored = given_options("samples", "seed")
+        if ignored:
+            raise UserError("is not used with --reinfusion (a deterministic simulation)",
+                            field=ignored[0])
         _reinfusion(as_json, scenario_file,
                     {k: v for k, v in overrides.items() if v is not None}, out_dir)
         return
