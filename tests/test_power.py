@@ -165,6 +165,8 @@ def test_cli_power_runs_and_writes(tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "power.json").read_text())
     assert [p["n"] for p in doc["points"]] == [4, 6] and (out / "power.png").exists()
+    assert doc["arms_compared"] == ["nk_gs", "gs_alone"]  # names the arms compared
+    assert "arms compared: nk_gs vs gs_alone" in res.output
     assert "Research use only" in res.output
 
 
@@ -180,6 +182,7 @@ def test_cli_simon():
     (["--replicates", "0"], "replicates"),
     (["--endpoint", "magic_rate"], "endpoint"),
     (["--alpha", "2"], "alpha"),
+    (["--p0", "0.2"], "--p0: is only used with one arm"),  # it was silently unused
 ])
 def test_cli_power_bad_input_one_line_exit_2(tmp_path, args, field):
     out = tmp_path / "o"

@@ -64,6 +64,11 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
         if endpoint not in known:
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
                             f"{endpoint!r})", field="endpoint")
+    names = [a.name for a in scenario.arms]
+    if p0 is not None and len(names) > 1:
+        raise UserError(f"is only used with one arm (a single-arm test against p0); this "
+                        f"scenario has {len(names)} arms, whose first two are compared",
+                        field="--p0")
     if not 1 <= replicates <= 10_000:  # before the seeds, which depend on it
         raise UserError(f"must be an integer from 1 to 10000 (got {replicates})",
                         field="--replicates")
@@ -76,6 +81,10 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
     points = power_by_simulation(
         raw, ns, run=lambda r: run_trial(validate(TrialScenario, r), progress=False),
         replicates=replicates, seed=first, endpoint=endpoint, alpha=alpha, p0=p0)
+    compared = names[:2]
+    if len(names) > 1:
+        rest = f" (the first two of {len(names)} arms)" if len(names) > 2 else ""
+        click.echo(f"arms compared: {' vs '.join(compared)}{rest}")
     click.echo(f"{'n/arm':>6} {'power':>6}  95 % CI        rejections  mean estimate(s)")
     for p in points:
         est = f"{p.mean_estimate_a:.3g}" + ("" if math.isnan(p.mean_estimate_b)
@@ -84,7 +93,7 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
                    f"{p.rejections:>3d}/{p.replicates:<3d}      {est}")
     if out_dir:
         doc = {"scenario": str(scenario_file), "endpoint": endpoint, "alpha": alpha,
-               "p0": p0, "first_seed": first, "research_use_only": RESEARCH_USE,
+               "arms_compared": compared, "p0": p0, "first_seed": first, "research_use_only": RESEARCH_USE,
                "points": [p.__dict__ for p in points]}
         with atomic_output_dir(out_dir) as staging:
             (staging / "power.json").write_text(json.dumps(doc, indent=2, default=float))
