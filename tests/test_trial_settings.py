@@ -392,3 +392,18 @@ def test_cli_trial_progress_and_comparisons_in_summary(tmp_path, monkeypatch):
         c["value"] is None or math.isfinite(c["value"]) for c in summary["comparisons"])
     for arm in summary["arms"].values():
         assert all("n" in ep for ep in arm["endpoints"].values())
+
+
+def test_time_to_event_in_months_is_censored_at_the_follow_up_in_months():
+    # follow-up is in days: 730 days are 24 months, not 730 months (an event at 25 months
+    # counted as observed, and censored patients were censored at 730 months)
+    import pandas as pd
+
+    from nksim.trials._setting import Endpoint
+    from nksim.trials._trial import summarise_endpoint
+
+    ep = Endpoint("os_median_months", "os_months", "time_to_event", (), "OS",
+                  days_per_unit=30.4375)
+    assert ep.censoring_time(730.0) == pytest.approx(730.0 / 30.4375)
+    patients = pd.DataFrame({"status": ["ok"] * 3, "os_months": [25.0, 10.0, np.nan]})
+    assert summarise_endpoint(ep, patients, 730.0)["k"] == 1  # 25 months: after follow-up

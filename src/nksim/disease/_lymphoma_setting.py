@@ -247,9 +247,9 @@ class LymphomaSetting(DiseaseSetting):
         Endpoint("cr_rate", "complete_response", "binary", (),
                  "complete response (Lugano 2014, best)"),
         Endpoint("pfs_median_months", "pfs_months", "time_to_event", (),
-                 "progression-free survival, median (months)"),
+                 "progression-free survival, median (months)", days_per_unit=DAYS_PER_MONTH),
         Endpoint("os_median_months", "os_months", "time_to_event", (),
-                 "overall survival, median (months)"),
+                 "overall survival, median (months)", days_per_unit=DAYS_PER_MONTH),
         Endpoint("crs_any_rate", "crs_any", "binary", ("infused",),
                  "CRS, any grade (infused)"),
     )

@@ -365,10 +365,12 @@ def _compare(e: Endpoint, a: str, b: str, pa: pd.DataFrame, pb: pd.DataFrame, pa
                   note=note),
         ]
     if e.kind == "time_to_event":
+        end = e.censoring_time(follow_up)
+
         def tte(frame):
             t = frame[e.column].to_numpy(float)
-            event = np.isfinite(t) & (t <= follow_up)
-            return np.where(event, t, follow_up), event
+            event = np.isfinite(t) & (t <= end)
+            return np.where(event, t, end), event
 
         (ta, ea), (tb, eb) = tte(pa), tte(pb)
         strata = np.concatenate([pa["candidate"], pb["candidate"]]) if paired else None

@@ -268,7 +268,7 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
         p = fisher_exact_test(ks[0], ns[0], ks[1], ns[1])
         return float(getattr(p, "p_value", p)), est[0], est[1]
     if ep.kind == "time_to_event" and len(arms) >= 2:
-        follow = result.scenario.trial.follow_up_days
+        follow = ep.censoring_time(result.scenario.trial.follow_up_days)
         (da, ea), (db, eb) = (event_times(v.astype(float), follow) for v in values)
         if not paired:
             lr = log_rank(da, ea, db, eb)

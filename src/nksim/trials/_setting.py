@@ -64,6 +64,8 @@ class Endpoint:
         ``("infused",)``; patients whose integration failed are never analysed.
         Binary endpoints count the others as not evaluable (``n_missing``).
     label : readable name for reports ("CRS, any grade (infused)").
+    days_per_unit : days per unit of a time-to-event column (30.4375 for months): the
+        follow-up, in days, is converted to it for censoring.
     """
 
     name: str
@@ -71,6 +73,12 @@ class Endpoint:
     kind: EndpointKind
     among: tuple[str, ...] = ()
     label: str = ""
+    days_per_unit: float = 1.0
+
+    def censoring_time(self, follow_up_days: float) -> float:
+        """The end of follow-up in the column's unit (where patients without an event are
+        censored)."""
+        return follow_up_days / self.days_per_unit
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:

@@ -607,7 +607,8 @@ def summarise_endpoint(endpoint: Endpoint, patients: pd.DataFrame,
         return endpoint_summary(endpoint.name, v, "proportion")
     numbers = values.to_numpy(float)[mask]
     if endpoint.kind == "time_to_event":
-        return endpoint_summary(endpoint.name, numbers, "time_to_event", followup=follow_up)
+        return endpoint_summary(endpoint.name, numbers, "time_to_event",
+                                followup=endpoint.censoring_time(follow_up))
     return endpoint_summary(endpoint.name, numbers, "median")
 
 
