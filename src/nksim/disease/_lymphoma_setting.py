@@ -403,24 +403,32 @@ class LymphomaSetting(DiseaseSetting):
 
     # ------------------------------------------------------------ endpoints
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario):
-        return lymphoma_endpoints(dataset, patients, rngs, scenario.trial.follow_up_days)
+        # Lugano's baseline scan comes before any treatment (lymphodepletion, antibody):
+        # the last record before each patient's first dose
+        first = [min((d.time for d in ds), default=0.0) for ds in doses]
+        return lymphoma_endpoints(dataset, patients, rngs, scenario.trial.follow_up_days,
+                                  baseline_day=np.minimum(first, 0.0))
 
 
 def _shares(text: str) -> np.ndarray:
     return np.array([float(x) for x in str(text).split(";")], float)
 
 
-def lymphoma_endpoints(dataset, patients: pd.DataFrame, rngs, follow_up: float
-                       ) -> pd.DataFrame:
+def lymphoma_endpoints(dataset, patients: pd.DataFrame, rngs, follow_up: float, *,
+                       baseline_day=None) -> pd.DataFrame:
     """Per patient: Lugano response at the visits, best response, PFS/OS (months; NaN =
-    no event within follow-up), CRS (surrogate). Day 0 = first infusion."""
+    no event within follow-up), CRS (surrogate). Day 0 = first infusion; the baseline
+    burden is the last record at or before ``baseline_day`` (per patient; default day 0),
+    the day of the first treatment."""
     t = dataset["time"].values
     ml = np.asarray(dataset["tumour_ml"].values, float)
     kill = (np.asarray(dataset["product_kill"].values, float)
             if "product_kill" in dataset else np.zeros_like(ml))
     visits = np.array([v for v in VISITS if v <= follow_up + 1e-9])
     vi = np.clip(np.searchsorted(t, visits), 0, t.size - 1)
-    i0 = int(np.searchsorted(t, 0.0))
+    base = np.zeros(len(patients)) if baseline_day is None else np.asarray(baseline_day,
+                                                                          float)
+    i0s = np.clip(np.searchsorted(t, base, side="right") - 1, 0, t.size - 1)
     factors = threshold_factors(list(rngs), CRS_SIGMA, len(patients)) if len(patients) \
         else np.zeros(0)
     rows = []
@@ -430,7 +438,7 @@ def lymphoma_endpoints(dataset, patients: pd.DataFrame, rngs, follow_up: float
         death = float(t[lethal[0]]) if lethal.size else math.nan
         alive = visits if math.isnan(death) else visits[visits < death]
         shares = _shares(patients["lesion_shares"].iloc[p])
-        burden = np.concatenate([[cells[i0]], cells[vi[:alive.size]]])
+        burden = np.concatenate([[cells[i0s[p]]], cells[vi[:alive.size]]])
         ldi = lesion_diameters(np.nan_to_num(burden), shares)
         resp = lugano_ct(ldi) if alive.size else []
         best = best_overall_response(resp) if resp else ("PD" if not math.isnan(death)

@@ -152,7 +152,11 @@ CAR_NK_BATCH = Citation(
     "= 75,000 RMB.",
     verified="assumption",
     note="Plausible batch cost 0.5-5 million RMB and 5-100 doses per batch (one cord-blood "
-    "unit or one iPSC lot makes many doses), i.e. about 5,000-1,000,000 RMB per dose.",
+    "unit or one iPSC lot makes many doses), i.e. about 5,000-1,000,000 RMB per dose. The "
+    "price does not depend on the cells in a dose: arms at other dose levels cost the same "
+    "per dose unless their doses_per_batch (or product_cost_per_dose_rmb) is set for their "
+    "dose (a batch of fixed cell yield makes 12 times fewer doses of 9e9 cells than of "
+    "7.5e8).",
 )
 CARE_COSTS = Citation(
     "assumption: care costs",
