@@ -211,3 +211,25 @@ def test_bendamustine_lymphodepletion_in_ld_units():
         infused=True, weight_kg=70.0, bsa_m2=1.8), [], sc)
     ld = sorted((d.time, d.amount) for d in doses if d.state == "LD")
     assert ld == [(-5.0, 1.0), (-4.0, 1.0)]  # 90 mg/m2 = 1 LD unit (assumption)
+
+
+def test_lugano_baseline_is_the_burden_before_the_first_treatment():
+    # Flu/Cy and rituximab from day -6 shrink the tumour before day 0: measured from day 0
+    # a fall from 100 to 30 mL (SPD -55 %: PR) looked like one from 50 (SPD -29 %: SD)
+    import pandas as pd
+    import xarray as xr
+
+    from nksim.disease._lymphoma_setting import lymphoma_endpoints
+
+    t = np.array([-7.0, -2.0, 0.0, 28.0, 56.0])
+    ml = np.array([[100.0, 70.0, 50.0, 30.0, 30.0]])
+    ds = xr.Dataset({"tumour_ml": (("patient", "time"), ml)},
+                    coords={"patient": [0], "time": t})
+    patients = pd.DataFrame({"lesion_shares": ["1"]})
+    rng = [np.random.default_rng(0)]
+    before = lymphoma_endpoints(ds, patients, rng, 56.0, baseline_day=[-6.0])
+    at_zero = lymphoma_endpoints(ds, patients, [np.random.default_rng(0)], 56.0)
+    # one spherical lesion: SPD scales as volume^(2/3)
+    assert before["best_spd_change_pct"][0] == pytest.approx(100 * (0.3 ** (2 / 3) - 1))
+    assert at_zero["best_spd_change_pct"][0] == pytest.approx(100 * (0.6 ** (2 / 3) - 1))
+    assert before["best_response"][0] == "PR" and at_zero["best_response"][0] == "SD"
