@@ -615,3 +615,26 @@ def test_standard_output_on_a_full_device_is_one_line(args):
                               stderr=subprocess.PIPE, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr == "nksim: error: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize(("files", "args", "expected"), [
+    # a misspelt section was reported as the section it was meant to be, missing
+    ({"s.toml": '[model]\nname = "depillis2006"\n[simulaton]\nt_end = 5\n'},
+     ["simulate", "s.toml", "--out", "o"], "simulaton: unknown field; did you mean "
+     "'simulation'?"),
+    # pandas renamed the second 'gamma' 'gamma.1', reported as an unknown column
+    ({"s.toml": BASE + '[population]\nparameters_file = "p.csv"\n',
+      "p.csv": "patient,gamma,gamma\n1,0.1,0.2\n"},
+     ["simulate", "s.toml", "--out", "o"],
+     "population.parameters_file: 'gamma' appears twice in the header"),
+    # a missing problem file was reported after the options about fitting it
+    ({}, ["fit", "nope.yaml"], "problem: file not found: nope.yaml"),
+])
+def test_the_first_problem_named_is_the_real_one(tmp_path, monkeypatch, files, args,
+                                                  expected):
+    monkeypatch.chdir(tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = invoke(args)
+    assert result.exit_code == 2
+    assert result.output == f"nksim: error: {expected}\n"

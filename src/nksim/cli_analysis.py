@@ -136,9 +136,12 @@ def fit(problem_file: Path, nominal: bool, as_json: bool, starts: int, seed: int
     """Fit a PEtab problem (YAML): multi-start optimisation with the starts run side by
     side in the batched engine, gradients from forward sensitivities, profile-likelihood
     95 % intervals. Research use only: not medical advice."""
+    from nksim._io import missing_file
     from nksim.analysis import read_petab
     from nksim.config._types import MAX_SEED
 
+    if not problem_file.is_file():  # first: the other checks are about the fit of it
+        raise UserError(missing_file(problem_file), field="problem")
     if starts < 1:
         raise UserError(f"must be >= 1 (got {starts})", field="--starts")
     if not 0 <= seed <= MAX_SEED:

@@ -151,6 +151,8 @@ def user_error(schema: type[BaseModel], exc: ValidationError, prefix: str = "") 
     mismatch = ("literal_error", "model_type", "dict_type", "model_attributes_type",
                 "float_type", "int_type", "string_type", "list_type", "nksim_type")
     best = next((e for e in errors if e["type"] not in mismatch), errors[0])
+    if best["type"] == "missing":  # a misspelt key is why a field is missing: name it
+        best = next((e for e in errors if e["type"] == "extra_forbidden"), best)
     return format_error(schema, best, prefix)
 
 

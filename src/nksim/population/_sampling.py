@@ -166,11 +166,29 @@ def read_patient_table(path: Path, *, field: str) -> pd.DataFrame:
         table = pd.read_csv(path, dtype={"patient": str})
     except Exception as exc:  # pandas raises many kinds; report them all the same way
         raise UserError(f"cannot read {path.name}: {exc}".splitlines()[0], field=field) from None
+    _no_repeated_columns(path, field)
     ids = table.get("patient")
     if ids is not None and ids.notna().all() and ids.str.fullmatch(_PLAIN_INTEGER).all():
         as_int = pd.to_numeric(ids, errors="coerce")  # beyond 64 bits: float, refused later
         table["patient"] = as_int if as_int.dtype.kind == "i" else ids
     return table
+
+
+def _no_repeated_columns(path: Path, field: str) -> None:
+    """A CSV header naming a column twice is an error (pandas renames the second ``a.1``,
+    which then read as an unknown column)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        header = next(csv.reader(f), [])
+    seen: set[str] = set()
+    for name in (h.strip() for h in header):
+        if name in seen:
+            # (a name is shown only if it looks like one: a file's content is not echoed)
+            shown = repr(name) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", name) \
+                else "a column name"
+            raise UserError(f"{shown} appears twice in the header", field=field)
+        seen.add(name)
 
 
 def read_parameters_file(model: Model, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
