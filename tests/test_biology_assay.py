@@ -159,6 +159,16 @@ def test_the_profile_interval_of_k_is_where_the_f_test_says():
         assert np.sum((y - a * g) ** 2) == pytest.approx(crit, rel=1e-6)
 
 
+def test_a_plateau_above_complete_lysis_is_flagged(tmp_path):
+    # data that stop short of the plateau: A was 152 % with a confident interval, unflagged
+    csv = tmp_path / "steep.csv"
+    csv.write_text("et_ratio,specific_lysis_pct\n0.5,30\n0.5,31\n0.75,45\n0.75,44\n"
+                   "1,58\n1,57\n")
+    res = CliRunner().invoke(cli, ["assay", "--fit", str(csv)])
+    assert res.exit_code == 0, res.output
+    assert "note: the fitted plateau is above 100 % lysis" in res.output
+
+
 def test_fit_through_the_cli(tmp_path):
     et, y = _synthetic(1)
     csv = tmp_path / "data.csv"

@@ -306,7 +306,12 @@ def _fit_csv(path: Path, duration_h: float = 4.0) -> dict:
         x = pd.to_numeric(g["et_ratio"], errors="coerce").to_numpy(float)
         y = pd.to_numeric(g["specific_lysis_pct"], errors="coerce").to_numpy(float)
         f = fit_lysis_curve(x, y)
+        note = ("the fitted plateau is above 100 % lysis, which no assay can reach: the "
+                "data exceed complete lysis (noise, or the spontaneous-release correction) or "
+                "do not reach the plateau, so A, k and the E:T for 20 % are extrapolations"
+                if f.A > 100.0 else "")
         fits.append({"condition": str(name), "n": f.n, "A_pct": f.A, "A_ci": list(f.A_ci),
+                     "note": note,
                      "k_per_et": f.k, "k_ci": list(f.k_ci), "et50": f.et50, "et20": f.et20,
                      "rss": f.rss,
                      # the well model's limit: k = (lethal conjugates per NK per hour) x t
@@ -396,7 +401,8 @@ def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None
                           f"20 % = {et20}, lethal conjugates "
                           f"{f['lethal_conjugates_per_nk_per_h']:.3g} per NK per h")
             click.echo(f"{f['condition']}: A = {f['A_pct']:.1f} % [{f['A_ci'][0]:.1f}, "
-                       f"{f['A_ci'][1]:.1f}], {k_text} (n = {f['n']})")
+                       f"{f['A_ci'][1]:.1f}], {k_text} (n = {f['n']})"
+                       + (f"; note: {f['note']}" if f["note"] else ""))
         if out_dir is not None:
             with atomic_output_dir(out_dir) as st:
                 write_text_atomic(st / "fit.json", json.dumps(fit, indent=2))
