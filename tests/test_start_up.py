@@ -210,8 +210,11 @@ def test_numbers_as_arrow_are_those_of_pyarrow():
 def test_a_repeated_patient_id_is_named_as_pandas_names_it(ids):
     import pandas as pd
 
+    from nksim.errors import shown
+
     index = pd.Index(np.asarray(ids))
-    expected = f"patient id {index[index.duplicated()][0]!r} appears twice"
+    expected = f"patient id {shown(index[index.duplicated()][0])} appears twice"
+    assert "np." not in expected
     with pytest.raises(UserError) as info:
         _check_ids(ids, len(ids))
     assert info.value.message == expected
