@@ -148,6 +148,12 @@ def test_failed_patients_have_null_outcomes_in_memory(huge_dose):
     assert arms["car_t"].summary["n_failed_integration"] == 2
     assert arms["car_t"].summary["endpoints"]["doris_remission_6m_rate"]["n"] == 0
     assert arms["control"].summary["endpoints"]["doris_remission_6m_rate"]["n"] == 2
+    # what is known before the simulation still counts: both were manufactured (and,
+    # unless it failed, infused and paid for) whatever the solver did afterwards
+    ends = arms["car_t"].summary["endpoints"]
+    assert ends["manufacturing_failure_rate"]["n"] == 2
+    infused = int(arms["car_t"].patients["infused"].sum())
+    assert ends["cost_per_patient_median"]["n"] == infused > 0
     # nullable dtypes: a missing outcome is never a number cast from NaN
     car_t = arms["car_t"].patients
     assert str(car_t["sledai_6m"].dtype) == "Int64"

@@ -61,11 +61,15 @@ class Endpoint:
         (day of the event, NaN = no event within follow-up: censored at the end of
         follow-up; Kaplan-Meier median) or ``"median"`` (numbers; median).
     among : boolean columns restricting the patients analysed (all must be true), e.g.
-        ``("infused",)``; patients whose integration failed are never analysed.
+        ``("infused",)``; patients whose integration failed are not analysed (unless
+        ``needs_simulation`` is false).
         Binary endpoints count the others as not evaluable (``n_missing``).
     label : readable name for reports ("CRS, any grade (infused)").
     days_per_unit : days per unit of a time-to-event column (30.4375 for months): the
         follow-up, in days, is converted to it for censoring.
+    needs_simulation : whether the column comes from the patient's simulation (then a
+        patient whose integration failed is not analysed); ``False`` for what is known
+        before it (manufacturing, cost).
     """
 
     name: str
@@ -74,6 +78,7 @@ class Endpoint:
     among: tuple[str, ...] = ()
     label: str = ""
     days_per_unit: float = 1.0
+    needs_simulation: bool = True
 
     def censoring_time(self, follow_up_days: float) -> float:
         """The end of follow-up in the column's unit (where patients without an event are

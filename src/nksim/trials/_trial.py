@@ -61,9 +61,9 @@ STREAM_ALLOCATION = 13  # randomisation blocks
 #: Runner-level endpoints, after the setting's (manufacturing and cost need no disease).
 GENERIC_ENDPOINTS = (
     Endpoint("manufacturing_failure_rate", "manufacturing_failed", "binary", (),
-             "manufacturing failure"),
+             "manufacturing failure", needs_simulation=False),
     Endpoint("cost_per_patient_median", "cost_rmb", "median", ("infused",),
-             "cost per patient treated, median (RMB)"),
+             "cost per patient treated, median (RMB)", needs_simulation=False),
 )
 #: Seconds a trial must run before its progress bar appears.
 PROGRESS_DELAY_S = 2.0
@@ -590,8 +590,10 @@ def subgroup_summaries(patients: pd.DataFrame, setting: DiseaseSetting,
 
 
 def analysed_mask(endpoint: Endpoint, patients: pd.DataFrame) -> np.ndarray:
-    """Patients an endpoint is computed on: integration ok and every ``among`` column."""
-    mask = patients["status"].eq("ok").to_numpy()
+    """Patients an endpoint is computed on: integration ok (for an endpoint that needs the
+    simulation) and every ``among`` column."""
+    mask = patients["status"].eq("ok").to_numpy() if endpoint.needs_simulation else \
+        np.ones(len(patients), bool)
     for column in endpoint.among:
         mask = mask & patients[column].to_numpy(bool, na_value=False)
     return mask
