@@ -378,3 +378,12 @@ def test_a_cohort_that_dies_young_has_no_gompertz_fit_and_no_traceback(tmp_path)
     assert res.exit_code == 0, res.output
     arm = json.loads((out / "summary.json").read_text())["arms"]["human"]
     assert "hazard_doubling_time_years_40_90" not in arm
+
+
+def test_deaths_of_one_age_bin_give_no_gompertz_fit_and_no_traceback():
+    from nksim.disease.ageing._endpoints import gompertz_fit
+
+    years = np.array([40.2, 40.5, 40.7, 41.0, 41.0])
+    observed = np.array([True, True, True, False, False])
+    fit = gompertz_fit(years, observed, 40.0, 90.0)  # every death in [40, 41)
+    assert math.isnan(fit["pseudo_r2"])

@@ -638,3 +638,11 @@ def test_the_first_problem_named_is_the_real_one(tmp_path, monkeypatch, files, a
     result = invoke(args)
     assert result.exit_code == 2
     assert result.output == f"nksim: error: {expected}\n"
+
+
+def test_blank_header_cells_of_a_covariates_file_are_not_repeated_names(tmp_path):
+    # a spreadsheet export with empty trailing columns (",,") was refused by the new check
+    (tmp_path / "c.csv").write_text("patient,weight_kg,,\n1,50,,\n2,60,,\n")
+    text = BASE + '[population]\ncovariates_file = "c.csv"\n'
+    result, out = simulate(tmp_path, text)
+    assert result.exit_code == 0, result.output

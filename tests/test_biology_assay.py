@@ -169,6 +169,17 @@ def test_a_plateau_above_complete_lysis_is_flagged(tmp_path):
     assert "note: the fitted plateau is above 100 % lysis" in res.output
 
 
+@pytest.mark.parametrize("lysis", ["0,0,0,0", "-1,0.5,-0.3,0.2"])
+def test_no_lysis_is_not_called_a_plateau(tmp_path, lysis):
+    csv = tmp_path / "zero.csv"
+    csv.write_text("et_ratio,specific_lysis_pct\n" + "\n".join(
+        f"{e},{y}" for e, y in zip((1, 2, 5, 10), lysis.split(","), strict=True)) + "\n")
+    res = CliRunner().invoke(cli, ["assay", "--fit", str(csv)])
+    assert res.exit_code == 0, res.output
+    assert "k not determined" in res.output and "plateau" not in res.output
+    assert "the data do not determine a lysis curve" in res.output
+
+
 def test_fit_through_the_cli(tmp_path):
     et, y = _synthetic(1)
     csv = tmp_path / "data.csv"

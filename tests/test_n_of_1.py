@@ -124,3 +124,15 @@ def test_the_arms_own_parameters_are_used_as_in_the_trial(monkeypatch):
     with pytest.raises(Stop):
         run_n_of_1(scenario, arm=scenario.arms[0].name, patient=0, replicates=1)
     assert seen["pdac_nk_gain"] == 7.5
+
+
+def test_a_dose_too_small_to_model_names_the_arms_dose_field():
+    raw = read_toml(SCENARIO)
+    raw["cohort"]["n_candidates"] = 20
+    raw["arms"][0]["regimen"].pop("nk_dose_levels", None)
+    raw["arms"][0]["regimen"].pop("nk_dose_weights", None)
+    raw["arms"][0]["dose"] = "100 cell"
+    raw["arms"][0].pop("dose_per_kg", None)
+    scenario = validate(TrialScenario, raw)
+    with pytest.raises(UserError, match=r"^arms\[0\]\.dose: gives"):
+        run_n_of_1(scenario, arm=scenario.arms[0].name, patient=0, replicates=1)

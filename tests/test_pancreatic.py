@@ -220,3 +220,31 @@ def test_a_failed_patient_keeps_its_dose_level_and_levels_keep_their_digits(tmp_
     assert set(nk.patients["nk_dose"]) <= {"1.5e+09", "2.5e+09"}
     levels = nk.summary["subgroups"]["nk_dose"]
     assert set(levels) <= {"1.5e+09", "2.5e+09"} and sum(v["n"] for v in levels.values()) == 6
+
+
+def test_an_nk_dose_below_the_extinction_level_is_refused(tmp_path: Path):
+    # the setting computed its dose by hand and missed the products' check: patients were
+    # reported infused and charged for cells gone at once
+    out = tmp_path / "out"
+    path = _small(tmp_path, ("nk_dose_levels = [1e9, 2e9, 4e9, 8e9]", "nk_dose_levels = [100]"),
+                  ("nk_dose_weights = [4, 6, 7, 7]", "nk_dose_weights = [1]"))
+    res = CliRunner().invoke(cli, ["trial", str(path), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "below the product's extinction level" in res.output and not out.exists()
+
+
+def test_dose_labels_are_the_declared_levels_or_two_digits():
+    from nksim.disease._pancreatic_setting import _dose_label
+
+    ref = allogeneic_nk()
+    blood = 5e6
+
+    def record(cells):
+        from nksim.disease._pancreatic_setting import NK_FRACTION_IN_BLOOD
+
+        return [Dose("NKP", cells * ref.purity * ref.viability * NK_FRACTION_IN_BLOOD / blood,
+                     2.0)]
+
+    assert _dose_label(record(1.5e9), blood, [1.5e9, 2.5e9]) == "1.5e+09"
+    assert _dose_label(record(4.3217e9), blood, [1e9]) == "4.3e+09"  # e.g. a dose per kg
+    assert _dose_label([], blood) == "none"

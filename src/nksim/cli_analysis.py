@@ -100,10 +100,9 @@ def sensitivity(scenario_file: Path, output: str, at: str, names: str | None,
 
 
 def _tornado(table, title: str, path: Path) -> None:
-    import matplotlib
+    from nksim.report._plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     top = table.dropna(subset=["relative"]).head(20).iloc[::-1]
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(top) + 1.5))
@@ -207,10 +206,9 @@ def fit(problem_file: Path, nominal: bool, as_json: bool, starts: int, seed: int
 
 
 def _waterfall(values: np.ndarray, path: Path) -> None:
-    import matplotlib
+    from nksim.report._plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     v = np.sort(values[np.isfinite(values)])
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -226,10 +224,9 @@ def _waterfall(values: np.ndarray, path: Path) -> None:
 
 
 def _profiles_plot(result, path: Path) -> None:
-    import matplotlib
+    from nksim.report._plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from scipy import stats
 
     k = len(result.profiles)

@@ -260,10 +260,9 @@ def _parameter_table(extra=()):
 
 def lysis_plot_png(summary: dict, title: str) -> bytes:
     """% specific lysis against E:T with 95 % intervals, one line per condition."""
-    import matplotlib
+    from nksim.report._plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from nksim.report._common import figure_png
 
@@ -306,7 +305,10 @@ def _fit_csv(path: Path, duration_h: float = 4.0) -> dict:
         x = pd.to_numeric(g["et_ratio"], errors="coerce").to_numpy(float)
         y = pd.to_numeric(g["specific_lysis_pct"], errors="coerce").to_numpy(float)
         f = fit_lysis_curve(x, y)
-        note = ("the fitted plateau is above 100 % lysis, which no assay can reach: the "
+        unidentified = f.k_ci[0] == 0.0 and f.k_ci[1] is None  # any k fits as well
+        note = ("the data do not determine a lysis curve (no lysis, or none that changes "
+                "with E:T): A and k are not estimates" if unidentified else
+                "the fitted plateau is above 100 % lysis, which no assay can reach: the "
                 "data exceed complete lysis (noise, or the spontaneous-release correction) or "
                 "do not reach the plateau, so A, k and the E:T for 20 % are extrapolations"
                 if f.A > 100.0 else "")
@@ -330,10 +332,9 @@ def _fit_csv(path: Path, duration_h: float = 4.0) -> dict:
 
 
 def _fit_plot_png(fit: dict) -> bytes:
-    import matplotlib
+    from nksim.report._plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     from nksim.report._common import figure_png
@@ -392,7 +393,9 @@ def assay(scenario_file: Path | None, out_dir: Path | None, fit_csv: Path | None
         for f in fit["fits"]:
             et20 = "n/a" if f["et20"] is None else f"{f['et20']:.3g}"
             lo, hi = f["k_ci"]
-            if hi is None:  # lysis at its plateau everywhere: k has a lower bound only
+            if hi is None and lo == 0.0:  # see the note
+                k_text = "k not determined"
+            elif hi is None:  # lysis at its plateau everywhere: k has a lower bound only
                 k_text = (f"k >= {lo:.4g} per E:T (not bounded above: lysis is at its "
                           f"plateau at every E:T), lethal conjugates >= "
                           f"{f['lethal_conjugates_ci'][0]:.3g} per NK per h")

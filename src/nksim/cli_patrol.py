@@ -144,10 +144,9 @@ def _reinfusion(as_json: bool, scenario_file: Path | None, overrides: dict,
 
 
 def _plot(result, path: Path) -> None:
-    import matplotlib
+    from nksim.report._plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t = result.table
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))

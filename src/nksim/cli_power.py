@@ -93,7 +93,8 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
                    f"{p.rejections:>3d}/{p.replicates:<3d}      {est}")
     if out_dir:
         doc = {"scenario": str(scenario_file), "endpoint": endpoint, "alpha": alpha,
-               "arms_compared": compared, "p0": p0, "first_seed": first, "research_use_only": RESEARCH_USE,
+               "arms_compared": compared, "p0": p0, "first_seed": first,
+               "research_use_only": RESEARCH_USE,
                "points": [p.__dict__ for p in points]}
         with atomic_output_dir(out_dir) as staging:
             (staging / "power.json").write_text(json.dumps(doc, indent=2, default=float))

@@ -113,3 +113,47 @@ def test_labels_cover_every_classification_label():
     assert set(PRODUCT_TYPES) <= set(LABELS["product_type"])
     assert set(INDICATIONS) <= set(LABELS["indication"])
     assert set(PHASES) | {"MISSING"} <= set(LABELS["phase"])
+
+
+def _nk(nct: str, **kw):
+    from .conftest import make_study
+
+    return make_study(nct, title="Allogeneic natural killer cell infusion",
+                      interventions=[("BIOLOGICAL", "NK cells")], **kw)
+
+
+def test_the_data_date_is_never_the_import_date(tmp_path):
+    # a snapshot without a timestamp showed when it was imported as its data date
+    from nksim.evidence import DataSource, build_landscape
+
+    land = build_landscape([_nk("NCT98600011")], source=DataSource(
+        kind="snapshot", imported_at="2026-12-08T03:20:17Z"))
+    html = report.render_html(land, figures={})
+    assert "<th>data date</th><td>not recorded (the snapshot was imported" in html
+    assert land.to_dict()["research_use_only"].startswith("Research use only")
+
+
+def test_the_text_report_counts_phases_3_and_4_apart_in_words():
+    from nksim.evidence import build_landscape
+
+    land = build_landscape([
+        _nk("NCT98600021", phases=["PHASE3"], countries=["United States"]),
+        _nk("NCT98600022", phases=["PHASE3", "PHASE4"]),
+    ])
+    text = land.summary_text()
+    assert "In phase 3: 2 (NCT98600021, NCT98600022)" in text
+    assert "In phase 4: 1 (NCT98600022)" in text
+    assert "Top countries: not stated 1, United States 1" in text  # not MISSING
+    assert "['" not in text and text.splitlines()[-1].startswith("Research use only")
+
+
+def test_start_years_far_apart_and_missing_ones_are_drawn_sensibly():
+    # a start in year 1 and one in 9999 drew 10,000 bars (minutes); a trial without a
+    # start date was left out of the chart without a word; a '$' failed in matplotlib
+    from nksim.evidence import build_landscape
+
+    land = build_landscape([
+        _nk("NCT98600031", start="0001-01"), _nk("NCT98600032", start="9999-12"),
+        _nk("NCT98600033"), _nk("NCT98600034", countries=["A $\\foo$ B"])])
+    figures = report.make_figures(land)
+    assert set(figures) >= {"by_start_year", "by_country"}

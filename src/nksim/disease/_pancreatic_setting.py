@@ -54,7 +54,12 @@ from nksim.therapy._chemotherapy import (
     gs_doses,
     s1_apparent_clearance_l_h,
 )
-from nksim.therapy._nk_products import NK_FRACTION_IN_BLOOD, NKProduct, allogeneic_nk
+from nksim.therapy._nk_products import (
+    NK_FRACTION_IN_BLOOD,
+    NKProduct,
+    allogeneic_nk,
+    check_product_level,
+)
 from nksim.therapy._toxicity import threshold_factors
 from nksim.trials._eligibility import Criterion
 from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, register_setting
@@ -329,6 +334,7 @@ class PancreaticSetting(DiseaseSetting):
                 product = dataclasses.replace(product, flat_dose=level, dose_per_kg=None)
             amount = product.cells_per_infusion(float(patient.weight_kg)) * \
                 NK_FRACTION_IN_BLOOD / float(patient.blood_ul)
+            check_product_level(amount)
             if not reg.nk_active:
                 amount = 0.0
             out.append(Dose("NKP", amount, reg.nk_first_day,
@@ -339,7 +345,8 @@ class PancreaticSetting(DiseaseSetting):
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario):
         out = pancreatic_endpoints(dataset, patients, rngs, scenario.trial.follow_up_days,
                                    _tables(scenario)[0].measurement_sigma)
-        out["nk_dose"] = [_dose_label(d, b) for d, b in
+        levels = [v for reg in _tables(scenario)[2] for v in reg.nk_dose_levels or ()]
+        out["nk_dose"] = [_dose_label(d, b, levels) for d, b in
                           zip(doses, patients["blood_ul"].to_numpy(float), strict=True)]
         return out
 
@@ -381,15 +388,18 @@ def pancreatic_candidates(cohort: CohortTable, seed: int) -> pd.DataFrame:
     return frame
 
 
-def _dose_label(doses, blood_ul: float) -> str:
-    """Cells per infusion given (from the NK dose record), e.g. ``"4e+09"``; ``"none"``."""
+def _dose_label(doses, blood_ul: float, levels=()) -> str:
+    """Cells per infusion given (from the NK dose record): a declared dose level exactly
+    (``"1.5e+09"``), another dose to two digits (``"4.3e+09"``; doses per kg differ
+    between patients); ``"none"``."""
     nk = [d for d in doses if d.state == "NKP" and float(d.amount) > 0]
     if not nk:
         return "none"
     ref = allogeneic_nk()  # purity x viability of the shared allogeneic definitions
     cells = float(nk[0].amount) * blood_ul / (NK_FRACTION_IN_BLOOD * ref.purity
                                               * ref.viability)
-    return f"{float(f'{cells:.3g}'):g}"  # 3 digits: rounding noise off, 1.5e9 kept
+    level = next((v for v in levels if math.isclose(cells, v, rel_tol=1e-9)), None)
+    return f"{level:g}" if level is not None else f"{float(f'{cells:.2g}'):g}"
 
 
 def _lesions(text: str) -> np.ndarray:

@@ -98,6 +98,10 @@ class DataSource:
         return d
 
 
+#: The notice every landscape output carries.
+RESEARCH_NOTICE = ("Research use only: counts of registry records classified by nksim's "
+                   "rules; not medical advice, and not a judgement of any trial or product.")
+
 #: Readable labels for the registry's enumerations and nksim's classification labels.
 LABELS: dict[str, dict[str, str]] = {
     "phase": {"EARLY_PHASE1": "early phase 1", "PHASE1": "phase 1", "PHASE2": "phase 2",
@@ -143,10 +147,16 @@ LABELS_ZH: dict[str, dict[str, str]] = {
 
 
 def label(kind: str, value: str, lang: str = "en") -> str:
-    """The readable label of a registry or classification value (the value if unknown)."""
+    """The readable label of a registry or classification value: from :data:`LABELS`; a
+    missing value is "not stated"; another enum name (``OTHER_GOV``) in words; anything
+    else (a country's name) as it is."""
     if lang == "zh" and value in LABELS_ZH.get(kind, {}):
         return LABELS_ZH[kind][value]
-    return LABELS.get(kind, {}).get(value, value.replace("_", " ").lower())
+    if value in LABELS.get(kind, {}):
+        return LABELS[kind][value]
+    if value == MISSING:
+        return "未注明" if lang == "zh" else "not stated"
+    return value.replace("_", " ").lower() if value.isupper() else value
 
 
 @dataclass
@@ -393,6 +403,7 @@ class Landscape:
             },
             "approval_signals": approval,
             "article_claim": self.article_claim_assessment(),
+            "research_use_only": RESEARCH_NOTICE,
         }
         return self._dict
 
@@ -455,14 +466,18 @@ class Landscape:
 
         out.append("By phase (a multi-phase trial counts in each phase):")
         out.append("  " + "; ".join(f"{label('phase', k)} {v}" for k, v in d["by_phase"].items()))
-        out.append(f"Phase III or IV: {len(d['phase3_or_4'])} {d['phase3_or_4'] or ''}".rstrip())
+        for phase in ("PHASE3", "PHASE4"):
+            ids = [c.nct_id for c in self.counted if c.record and phase in c.record.phases]
+            out.append(f"In {label('phase', phase)}: {len(ids)}"
+                       + (f" ({', '.join(ids)})" if ids else ""))
         out.append("By status: " + counts("status", d["by_status"]))
         top = list(d["by_country"].items())[:8]
-        out.append("Top countries: " + ", ".join(f"{k} {v}" for k, v in top))
+        out.append("Top countries: " + ", ".join(f"{label('country', k)} {v}" for k, v in top))
         out.append("Product types: " + counts("product_type", d["by_product_type"]))
         out.append("Indications: " + counts("indication", d["by_indication"]))
         out.append("Any approved? " + d["answers"]["any_approved"])
         out.append("About the article's claim: " + d["article_claim"]["text"])
+        out.append(RESEARCH_NOTICE)
         return "\n".join(out)
 
 

@@ -176,13 +176,15 @@ def read_patient_table(path: Path, *, field: str) -> pd.DataFrame:
 
 def _no_repeated_columns(path: Path, field: str) -> None:
     """A CSV header naming a column twice is an error (pandas renames the second ``a.1``,
-    which then read as an unknown column)."""
+    which then read as an unknown column); blank header cells are not names."""
     import csv
 
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         header = next(csv.reader(f), [])
     seen: set[str] = set()
-    for name in (h.strip() for h in header):
+    for name in header:
+        if not name:  # blank cells (a spreadsheet's trailing columns): pandas names them
+            continue
         if name in seen:
             # (a name is shown only if it looks like one: a file's content is not echoed)
             shown = repr(name) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", name) \

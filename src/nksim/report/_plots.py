@@ -12,10 +12,13 @@ import numpy as np
 
 
 def pyplot():
-    """matplotlib's pyplot on the non-interactive Agg backend."""
+    """matplotlib's pyplot on the non-interactive Agg backend, with text drawn as written:
+    a name holding ``$`` (an arm ``"cost $500"``, a registry value) is not read as maths
+    markup, which garbled it or failed with a traceback."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt

@@ -48,6 +48,9 @@ def make_figures(land: Landscape) -> dict[str, bytes]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from nksim.report._plots import pyplot
+
+    pyplot()  # matplotlib set up as for every report (text drawn as written)
     d = land.to_dict()
     suffix = f"\n({CONSTRUCTED_BANNER})" if land.source.constructed else ""
     figures: dict[str, bytes] = {}
@@ -72,8 +75,15 @@ def make_figures(land: Landscape) -> dict[str, bytes]:
 
         known = {int(k): v for k, v in d["by_start_year"].items() if k != "MISSING"}
         empty = {"actual": 0, "estimated": 0, "type_not_stated": 0}
-        span = range(min(known), max(known) + 1) if known else range(0)
-        rows = {str(y): known.get(y, empty) for y in span}  # no gaps on the time axis
+        # no gaps on the time axis, unless the years lie far apart (a start in year 1
+        # and one in 9999 drew 10,000 bars): then the years that have trials
+        span = (range(min(known), max(known) + 1) if known and max(known) - min(known) <= 80
+                else sorted(known))
+        rows = {str(y): known.get(y, empty) for y in span}
+        missing = d["by_start_year"].get("MISSING", {}).get("total", 0)
+        if missing:  # the chart's bars add up to the count only with these
+            ax.text(0.01, 0.98, f"{missing} trial(s) without a start date: not shown",
+                    transform=ax.transAxes, va="top", fontsize=8)
         labels = list(rows)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         bottom = [0] * len(labels)
@@ -103,7 +113,8 @@ def make_figures(land: Landscape) -> dict[str, bytes]:
     render(
         "by_country",
         _CAPTIONS["by_country"],
-        lambda ax: _bar(ax, [k for k, _ in top], [v for _, v in top], horizontal=True),
+        lambda ax: _bar(ax, [label("country", k) for k, _ in top], [v for _, v in top],
+                        horizontal=True),
         (6.4, 4.8),
     )
     return figures

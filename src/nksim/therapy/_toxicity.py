@@ -8,11 +8,11 @@ through a documented **surrogate** (an assumption, not a published mapping):
 CRS
     index ``X = max(IL6_peak - il6_baseline, 0) + ifng_weight * max(IFNG_peak -
     ifng_baseline, 0)`` (pg/mL, IL-6 equivalents; the baselines are the patient's own
-    untreated levels where the setting gives them, see :func:`toxicity_table`). Grade = number of thresholds
-    ``thresholds[g] * f`` that ``X`` reaches, where ``f = exp(sigma * z)`` is the
-    patient's individual threshold factor (``z`` standard normal from the patient's
-    random stream): some patients develop fever and hypotension at lower cytokine levels
-    than others.
+    untreated levels where the setting gives them, see :func:`toxicity_table`). Grade =
+    number of thresholds ``thresholds[g] * f`` that ``X`` reaches, where
+    ``f = exp(sigma * z)`` is the patient's individual threshold factor (``z`` standard
+    normal from the patient's random stream): some patients develop fever and hypotension
+    at lower cytokine levels than others.
 ICANS
     index ``Y = sqrt(max(IL6_peak - il6_baseline, 0) / il6_scale * CAR_peak / car_scale)``
     (dimensionless): neurotoxicity follows high CAR-cell expansion together with high

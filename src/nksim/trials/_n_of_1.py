@@ -114,11 +114,11 @@ def run_n_of_1(scenario, *, arm: str | None = None, patient: int = 0, replicates
     from nksim.trials._eligibility import screen
     from nksim.trials._setting import get_setting
     from nksim.trials._trial import (
+        _arm_doses,
         _arm_parameters,
         _baseline,
         _output_times,
         _product,
-        _treatment,
     )
 
     if not (isinstance(replicates, int) and 1 <= replicates <= 100_000):
@@ -155,8 +155,9 @@ def run_n_of_1(scenario, *, arm: str | None = None, patient: int = 0, replicates
     for k, v in overrides.items():
         params[0, model.parameter_names.index(model.parameter(k, field="parameters").name)] = v
     r0 = next(row.itertuples(index=False))
-    doses = [] if inactive else setting.doses(
-        spec, r0, _treatment(spec, _product(spec, "arms"), r0), scenario)
+    where = f"arms[{names.index(arm_name)}]"
+    doses = [] if inactive else _arm_doses(setting, spec, [r0], _product(spec, where),
+                                           scenario, where)[0]
     times = _output_times(scenario.trial.run_in_days, scenario.trial.follow_up_days)
     sim = simulate(model, times, parameters=params, initial=initial, doses=[doses],
                    t_start=-scenario.trial.run_in_days,

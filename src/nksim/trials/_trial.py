@@ -424,15 +424,23 @@ def _prepare_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
     params = _arm_parameters(model, arm, patients.attrs["parameters"], where)
     initial = patients.attrs["initial"]
     product = _product(arm, where)
+    doses = _arm_doses(setting, arm, patients.itertuples(index=False), product, scenario,
+                       where)
+    return ArmPlan(i, arm, patients, params, initial, doses)
+
+
+def _arm_doses(setting: DiseaseSetting, arm: ArmSection, rows, product, scenario,
+               where: str) -> list[list[Dose]]:
+    """Each patient's dose records (``rows``: patient rows); a dose the product refuses
+    (too small to model) is named as the arm's dose field."""
     try:
-        doses = [setting.doses(arm, row, _treatment(arm, product, row), scenario)
-                 for row in patients.itertuples(index=False)]
-    except UserError as exc:  # e.g. a product dose too small to model: the arm's dose
+        return [setting.doses(arm, row, _treatment(arm, product, row), scenario)
+                for row in rows]
+    except UserError as exc:
         if exc.field != "dose":
             raise
         given = "dose_per_kg" if arm.dose_per_kg is not None else "dose"
         raise UserError(exc.message, field=f"{where}.{given}") from None
-    return ArmPlan(i, arm, patients, params, initial, doses)
 
 
 def _arm_parameters(model: Model, arm: ArmSection, params: np.ndarray,

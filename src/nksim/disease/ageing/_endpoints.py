@@ -159,7 +159,8 @@ def gompertz_fit(durations: np.ndarray, observed: np.ndarray, low: float, high: 
 
     mu_fit = pt * np.exp(fit.x[0] + b * (a - a.mean()))
     mu_const = pt * k.sum() / pt.sum()
-    r2 = 1.0 - deviance(mu_fit) / deviance(mu_const)
+    constant = deviance(mu_const)  # 0 when every death falls in one bin: no r2
+    r2 = 1.0 - deviance(mu_fit) / constant if constant > 0 else math.nan
     return {"slope": b, "doubling_time": math.log(2) / b if b > 0 else math.inf,
             "pseudo_r2": r2, "deaths": float(k.sum())}
 

@@ -10,7 +10,8 @@ The SR removal rate of one arm at age t (days) is (:data:`~._sources.NK_BRIDGE`)
     N_inf(t) = sum_j cells_j * 2^(-(t - t_j)/t_half)              (infused NK, t >= t_j)
 
 (the age decline kill(t) is the patient's own cells'; the infused cells' killing is
-``a_inf`` relative to young endogenous cells, times the cytokine factor), and senolysis adds first-order removal ``- delta X`` while it runs.
+``a_inf`` relative to young endogenous cells, times the cytokine factor), and senolysis
+adds first-order removal ``- delta X`` while it runs.
 
 ``C_ref(t)``: with ``relative_to_fit`` (the default) it is the wild-type endogenous
 capacity ``count(t) * kill(t)`` without interventions: the published fits were made on real

@@ -5,6 +5,7 @@ The files (``summary.json``, ``report.html``, ``lifespans.csv``) are written by
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict
 from typing import Any
@@ -87,8 +88,9 @@ def summarise(scenario: AgeingScenario, results: dict[str, ArmResult]) -> dict[s
         years = r.durations / DAYS_PER_YEAR
         if human and np.sum(r.observed & (years >= 40.0) & (years < 90.0)) > 100:
             g = gompertz_fit(years, r.observed, 40.0, 90.0)  # 100+ deaths at 40-90 years
-            extra["hazard_doubling_time_years_40_90"] = round(g["doubling_time"], 3)
-            extra["gompertz_pseudo_r2_40_90"] = round(g["pseudo_r2"], 4)
+            if math.isfinite(g["doubling_time"]) and math.isfinite(g["pseudo_r2"]):
+                extra["hazard_doubling_time_years_40_90"] = round(g["doubling_time"], 3)
+                extra["gompertz_pseudo_r2_40_90"] = round(g["pseudo_r2"], 4)
         arms[spec.name] = {
             "parameter_set": spec.parameter_set,
             "species": spec.species,
