@@ -190,6 +190,10 @@ def test_explanations_fit_the_subject_and_the_language():
         assert "广告法" in f.source or "卫生健康委员会" in f.source or "学会" in f.source, f.source
         assert "press conference" not in f.source and "Advertising Law" not in f.source
     assert "建议" in zh.explanation and "What to do" not in zh.explanation
+    # ... and so are the JSON answer's reasons for matches not flagged (they were English)
+    told = check_claim("国家卫健委提醒：一些机构宣称干细胞包治百病。本院NK细胞回输，并非绝对安全。")
+    whys = [s["why"] for s in told.to_dict()["suppressed"]]
+    assert whys == ["报道或警示（句中有“提醒”）", "被否定（前有“并非”）"], whys
 
 
 def test_one_megabyte_of_repeated_red_flags_gives_bounded_output():
@@ -839,3 +843,21 @@ def test_a_treated_share_does_not_start_inside_a_number(text):
     starts = [m.start() for rx in claim_rules().rule("efficacy_rate").patterns
               for m in rx.finditer(text)]
     assert all(s == 0 for s in starts), starts
+
+
+@pytest.mark.parametrize("why", [
+    "negated ('non-' before it)", "negated ('not' before it)", "doubted, not claimed ('x')",
+    "forbidden, not offered ('y' after it)", "quoted, not claimed (inside quotation marks)",
+    "quoted in a report ('said'), not claimed", "reported or warned against ('z' in the "
+    "sentence)", "the text reports or warns against such claims and does not sell anything",
+    "not a sales pitch (no we/our/you, price or booking anywhere in the text)",
+    "asked, not claimed (a question)", "hedged ('may')", "research context ('study')",
+    "no cell-therapy offer in or next to the sentence", "exception for this rule ('w')",
+    "learned probability 0.12 is low"])
+def test_every_reason_for_not_flagging_has_its_chinese_form(why):
+    from nksim.evidence._claims import why_in
+
+    zh = why_in(why, "zh")
+    outside_quotes = re.sub(r"“[^”]*”", "", zh)
+    assert not re.search(r"[A-Za-z]{2,}", outside_quotes.replace("non-", "")), zh
+    assert why_in(why, "en") == why

@@ -279,7 +279,8 @@ class ClaimCheck:
             "learned_probability": (
                 None if self.probability is None else round(self.probability, 3)
             ),
-            "suppressed": [s.to_dict() for s in self.suppressed],
+            "suppressed": [{**s.to_dict(), "why": why_in(s.why, self.language)}
+                           for s in self.suppressed],
             "suppressed_total": self.suppressed_total,
             "notes": list(self.notes),
             "cross_check": self.cross_check,
@@ -287,6 +288,39 @@ class ClaimCheck:
             "rules_version": claim_rules().version,
             "disclaimer": _DISCLAIMER["zh" if zh else "en"],
         }
+
+
+#: Why a match was not flagged, in Chinese (the reasons are written in English where they
+#: are decided; a Chinese answer gives them in Chinese).
+_WHY_ZH = tuple((re.compile(a), b) for a, b in (
+    (r"^negated \('non-' before it\)$", "被否定（前有“non-”）"),
+    (r"^negated \((.+) before it\)$", r"被否定（前有\1）"),
+    (r"^doubted, not claimed \((.+)\)$", r"受到质疑，并非宣称（\1）"),
+    (r"^forbidden, not offered \((.+) after it\)$", r"被禁止，并非提供（后有\1）"),
+    (r"^quoted, not claimed \(inside quotation marks\)$", "引述，并非宣称（在引号内）"),
+    (r"^quoted in a report \((.+)\), not claimed$", r"报道中的引述（\1），并非宣称"),
+    (r"^reported or warned against \((.+) in the sentence\)$", r"报道或警示（句中有\1）"),
+    (r"^the text reports or warns against such claims and does not sell anything$",
+     "全文在报道或警示此类说法，并未推销"),
+    (r"^not a sales pitch \(.*\)$", "并非推销（全文没有“我们/你”、价格或预约）"),
+    (r"^asked, not claimed \(a question\)$", "提问，并非宣称"),
+    (r"^hedged \((.+)\)$", r"措辞有保留（\1）"),
+    (r"^research context \((.+)\)$", r"研究语境（\1）"),
+    (r"^no cell-therapy offer in or next to the sentence$", "该句及相邻句中没有细胞疗法的推销"),
+    (r"^exception for this rule \((.+)\)$", r"本规则的例外（\1）"),
+    (r"^approved use: (.+)$", r"已获批的用途：\1"),
+    (r"^learned probability (\S+) is low$", r"学习模型给出的概率 \1 偏低"),
+))
+
+
+def why_in(why: str, lang: str) -> str:
+    """A suppression reason in the answer's language (``why`` as decided, in English)."""
+    if lang != "zh":
+        return why
+    for pattern, zh in _WHY_ZH:
+        if pattern.match(why):  # and the quoted words in Chinese quotation marks
+            return re.sub(r"'([^']*)'", r"“\1”", pattern.sub(zh, why))
+    return why
 
 
 _VERDICT_LABEL = {
@@ -931,6 +965,8 @@ def check_claim(
     verb_sentences = _verb_sentences(ctx, rules) if t else []
     if len(verb_sentences) >= MAX_DETECTOR_SENTENCES:
         notes.append(
+            f"长文本：包治百病和适应证检测只读取前{MAX_DETECTOR_SENTENCES}个含治疗动词的句子"
+            if lang == "zh" else
             f"long text: the cure-all and indication detectors read the first "
             f"{MAX_DETECTOR_SENTENCES} sentences with a treatment verb"
         )
@@ -974,8 +1010,10 @@ def check_claim(
         if first is None:
             if examined >= MAX_EXAMINED and count > examined:
                 notes.append(
+                    f"{rule.id}：{count}处匹配；检查了前{examined}处，均为报道、否认或有保留的说法"
+                    "（其余未检查）" if lang == "zh" else
                     f"{rule.id}: {count} matches; the first {examined} were examined "
-                    "and all were reported, denied or hedged"
+                    "and all were reported, denied or hedged (the rest were not examined)"
                 )
             continue
         o_start, o_end = norm.original_span(first[0], first[1])
