@@ -39,6 +39,11 @@ from nksim.evidence import check_claim, evaluate_corpus, normalise
         ("Our NK infusion is given without" + " " * 600 + "side effects.",
          "absolute_safety"),  # padding beyond what the prefilter reads
         ("Our NK cells cure" + "\u3000" * 900 + "all diseases", "cure_all"),
+        # typography's hyphens and dashes (found by a review: they passed unflagged)
+        ("Our NK cell infusion is risk\u2011free", "absolute_safety"),  # non-breaking
+        ("Our NK cell infusion is risk\u2010free", "absolute_safety"),  # hyphen
+        ("Our NK cell infusion is risk\u2013free", "absolute_safety"),  # en dash
+        ("Our NK cell infusion is risk\u2212free", "absolute_safety"),  # minus sign
     ],
 )
 def test_evasions_are_normalised_and_spans_are_original(text, rule):

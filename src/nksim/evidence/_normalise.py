@@ -181,17 +181,23 @@ def _t2s_table() -> dict[str, str]:
 
 
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f300-\U0001faff]")
+# hyphens and dashes that typography (or an evader) puts where a hyphen-minus goes: hyphen,
+# non-breaking hyphen, figure dash, en dash, minus sign (not the em dash, a punctuation mark)
+_HYPHENS = frozenset("\u2010\u2011\u2012\u2013\u2212")
 
 
 def _char_out(ch: str) -> str:
     """What the one-to-one character map makes of ``ch``: look-alike letters, traditional
-    characters, U+3000 and emoji, full-width and compatibility forms (NFKC), accents."""
+    characters, U+3000 and emoji, hyphens and dashes, full-width and compatibility forms
+    (NFKC), accents."""
     if ch in _HOMOGLYPHS:
         return _HOMOGLYPHS[ch]
     if ch in _t2s_table():
         return _t2s_table()[ch]
     if ch == "\u3000" or _EMOJI.match(ch):  # an emoji often stands between words
         return " "
+    if ch in _HYPHENS:  # "risk‑free" with a non-breaking hyphen, en dash or minus sign
+        return "-"
     n = unicodedata.normalize("NFKC", ch)
     out = n if len(n) == 1 else ch
     d = unicodedata.normalize("NFD", out)
