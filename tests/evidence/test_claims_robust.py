@@ -44,6 +44,14 @@ from nksim.evidence import check_claim, evaluate_corpus, normalise
         ("Our NK cell infusion is risk\u2010free", "absolute_safety"),  # hyphen
         ("Our NK cell infusion is risk\u2013free", "absolute_safety"),  # en dash
         ("Our NK cell infusion is risk\u2212free", "absolute_safety"),  # minus sign
+        # punctuation cutting a Chinese word into characters (found by a review)
+        ("本院NK细胞回输，包，治，百，病", "cure_all"),
+        ("本院NK细胞回输，包、治、百、病", "cure_all"),
+        ("本院NK细胞回输包【治】百病", "cure_all"),
+        ("本院NK细胞回输，包“治”百病", "cure_all"),
+        ("本院NK细胞回输，包…治…百…病", "cure_all"),
+        ("本院NK细胞回输，绝!对!安!全", "absolute_safety"),
+        ("本院NK细胞回输，绝（对）安（全）", "absolute_safety"),
     ],
 )
 def test_evasions_are_normalised_and_spans_are_original(text, rule):
@@ -866,3 +874,10 @@ def test_every_reason_for_not_flagging_has_its_chinese_form(why):
     outside_quotes = re.sub(r"“[^”]*”", "", zh)
     assert not re.search(r"[A-Za-z]{2,}", outside_quotes.replace("non-", "")), zh
     assert why_in(why, "en") == why
+
+
+def test_ordinary_chinese_punctuation_is_kept():
+    from nksim.evidence._normalise import normalise
+
+    for text in ("我们认为，这个方法，很好。", "心、肝两个器官", "他说：“好的。”"):
+        assert normalise(text).text.replace(",", "，").replace(":", "：") == text

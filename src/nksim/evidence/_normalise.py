@@ -41,6 +41,14 @@ _CJK_NOISE = r"\s\u3000" + _ZERO_WIDTH + r"·•・*._~|/\\\-+=^'`"
 # look-behind is tried at every position); a test checks them against the plain form.
 _DELETE_ANYWHERE = re.compile(rf"[{_ZERO_WIDTH}\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]")
 _CJK_GAP = re.compile(rf"[{_CJK}]([{_CJK_NOISE}]+)(?=[{_CJK}])")
+# punctuation between single Chinese characters, twice or more: "包，治，百，病",
+# "包【治】百病", "绝!对!安!全" (one word cut into characters; a list of single characters,
+# "心、肝、脾", is joined too, harmlessly). Sentence ends (。, and "." above) are not here.
+_CJK_CUT = r",、:;!?#…【】“”‘’「」『』()《》<>\"'"
+_CJK_SPACED = re.compile(
+    rf"[{_CJK}](?:[{_CJK_CUT}]{{1,3}}[{_CJK}](?![{_CJK}]))+"
+    rf"[{_CJK_CUT}]{{1,3}}[{_CJK}]")
+_CJK_CUT_RUN = re.compile(rf"[{_CJK_CUT}]+")
 #: The longest run of white space left in normalised text; a longer one is padding (more
 #: than any wording needs), which the prefilter's bounds rely on being gone
 MAX_SPACE_RUN = 10
@@ -334,10 +342,14 @@ def _apply_edits(
 
 
 def _deletions(text: str) -> list[tuple[int, int, str]]:
-    """Edits deleting zero-width characters and stray combining marks, and the noise
-    between two Chinese characters (joined where they overlap)."""
+    """Edits deleting zero-width characters and stray combining marks, the noise between
+    two Chinese characters, and punctuation cutting a word into single characters (joined
+    where they overlap)."""
     spans = sorted([m.span() for m in _DELETE_ANYWHERE.finditer(text)]
-                   + [m.span(1) for m in _CJK_GAP.finditer(text)])
+                   + [m.span(1) for m in _CJK_GAP.finditer(text)]
+                   + [(m.start() + r.start(), m.start() + r.end())
+                      for m in _CJK_SPACED.finditer(text)
+                      for r in _CJK_CUT_RUN.finditer(m.group())])
     edits: list[tuple[int, int, str]] = []
     for a, b in spans:
         if edits and a < edits[-1][1]:
