@@ -881,3 +881,16 @@ def test_ordinary_chinese_punctuation_is_kept():
 
     for text in ("我们认为，这个方法，很好。", "心、肝两个器官", "他说：“好的。”"):
         assert normalise(text).text.replace(",", "，").replace(":", "：") == text
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("任何疗法都不是绝对安全的。" * 200 + "本院NK细胞回输绝对安全，欢迎预约。", "absolute_safety"),
+    ("No drug is risk-free. " * 200 + "Our NK cell infusion is risk-free. Book your session now.",
+     "absolute_safety"),
+])
+def test_padding_with_copies_of_a_denied_sentence_hides_no_claim(text, rule):
+    # the first 200 matches of a rule were examined: 200 copies of a denial before the
+    # claim left it unseen (found by a review)
+    result = check_claim(text)
+    flag = next((f for f in result.flags if f.rule == rule), None)
+    assert flag is not None and flag.start > len(text) - 60, result.flags

@@ -991,6 +991,10 @@ def check_claim(
         first: tuple[int, int, str] | None = None
         count = examined = 0
         last_end = -1
+        # a match in a sentence already examined (the same words at the same place) gets
+        # that decision without counting against MAX_EXAMINED: padding a text with copies
+        # of a denied sentence does not use up the examination before the real claim
+        decided: dict[tuple[str, int, int], str] = {}
         for start, end, detail, weight in candidates:
             if start < last_end:  # overlaps a match already taken
                 continue
@@ -998,9 +1002,15 @@ def check_claim(
             count += weight
             if first is not None or examined >= MAX_EXAMINED:
                 continue  # counted only: the rule is already flagged, or enough examined
+            s_start, s_end = ctx.sentence(start)
+            key = (t[s_start:s_end], start - s_start, end - start)
+            if key in decided:
+                n_suppressed += 1
+                continue
             examined += 1
             why = _why_suppressed(ctx, start, end, rule)
             if why:
+                decided[key] = why
                 suppressed_rules.add(rule.id)
                 n_suppressed += 1
                 if len(suppressed) < MAX_SUPPRESSED:
