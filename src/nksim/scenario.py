@@ -402,7 +402,7 @@ def _doses(d: DoseSection, i: int, model: Model, t, t_start: float, t_end: float
         if time > t_end:
             raise UserError(f"dose at {time:g} is after simulation.t_end ({t_end:g})",
                             field=field)
-        if duration and time + duration > t_end * (1 + 1e-12):
+        if duration and time + duration - t_end > 1e-12 * max(1.0, abs(t_end)):
             raise UserError(f"the infusion from {time:g} for {duration:g} ends after "
                             f"simulation.t_end ({t_end:g}): only part of it would be given",
                             field=f"{where}.duration")

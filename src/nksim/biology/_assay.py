@@ -14,8 +14,8 @@ cell's attacks (each spending a unit, lethal or not) are a Poisson number with m
 ``a_g = P(Pois(h_g) < G)`` is the share still holding a granule unit (``G``: granule
 content; no refill within the well model), ``a_d = exp(-h_d)`` the share with
 death-receptor capacity, and ``exp(-eps K/E0)`` the share not exhausted (``K/E0``: mean
-kills per NK cell). No cell kills more than its units allow. Conjugates end after their route's mean
-duration; the target of a lethal one dies then. With unlimited capacity and brief
+kills per NK cell). No cell kills more than its units allow. Conjugates end after their
+route's mean duration; the target of a lethal one dies then. With unlimited capacity and brief
 conjugates the killed fraction is ``1 - exp(-k_enc p q E:T t)``: the exponential
 "lytic unit" curve ``A (1 - exp(-k E:T))`` (Pross 1981) that :func:`fit_lysis_curve` fits.
 
@@ -261,7 +261,6 @@ def fit_lysis_curve(et_ratios, lysis_pct) -> LysisFit:
     et20 = -math.log(1.0 - 20.0 / A) / k if A > 20.0 and bounded else None
     return LysisFit(A, k, (A - tq * se[0], A + tq * se[0]), k_ci,
                     math.log(2.0) / k if bounded else None, et20, int(x.size), rss)
-
 
 
 def _profile_interval_k(x, y, k_hat: float, rss_min: float, dof: int
