@@ -148,11 +148,43 @@ def test_normaliser_scans_equal_their_plain_forms():
                         r"|[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]")
     spaced = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])")
     leet = re.compile(r"(?<![\w@$])[a-z](?=[a-z0-9@$]*[0134578@$])[a-z0-9@$]{2,}(?![\w@$])")
+    cut = set(n._CJK_CUT.replace("\\", ""))
+
+    def cut_runs(text: str) -> set[int]:
+        """Punctuation runs (1-3 characters) in chains of Chinese characters whose middle
+        ones stand alone, two runs or more, found left to right without overlap."""
+        is_cjk = [bool(re.match(f"[{cjk}]", c)) for c in text]
+        out, i = set(), 0
+        while i < len(text):
+            if not is_cjk[i]:
+                i += 1
+                continue
+            runs, j, end = [], i + 1, None
+            while True:
+                k = j
+                while k < len(text) and text[k] in cut and k - j < 3:
+                    k += 1
+                if k == j or k >= len(text) or not is_cjk[k]:
+                    break
+                runs.append((j, k))
+                if k + 1 < len(text) and is_cjk[k + 1]:  # the chain's last character
+                    end = k
+                    break
+                end, j = k, k + 1
+            if end is not None and len(runs) >= 2:
+                out.update(x for a, b in runs for x in range(a, b))
+                i = end + 1
+            else:
+                i += 1
+        return out
+
     rng = random.Random(3)
-    alphabet = "包治百病 \u3000\u200b\u200d\u0301·*.-_aBcxyz013@$，。\n\t"
+    alphabet = "包治百病 \u3000\u200b\u200d\u0301·*.-_aBcxyz013@$，。、【】!\n\t"
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
+        text = text.translate(n._char_table())  # the deletions read the mapped text
         deleted = {i for m in delete.finditer(text) for i in range(*m.span())}
+        deleted |= cut_runs(text)
         edits = n._deletions(text)
         assert {i for a, b, _ in edits for i in range(a, b)} == deleted, text
         assert all(x[1] <= y[0] for x, y in itertools.pairwise(edits))  # sorted, apart
