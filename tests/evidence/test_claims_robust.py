@@ -194,6 +194,11 @@ def test_normaliser_scans_equal_their_plain_forms():
             [m.span() for m in leet.finditer(text)], text
         if leet.search(text):  # the quick look for a hint of leetspeak finds one
             assert n._LEET_HINT.search(text), text
+    for _ in range(2000):  # texts dense in cut words
+        text = "".join(rng.choice("包治百病，、【】!“a ") for _ in range(rng.randint(1, 30)))
+        text = text.translate(n._char_table())
+        deleted = {i for m in delete.finditer(text) for i in range(*m.span())} | cut_runs(text)
+        assert {i for a, b, _ in n._deletions(text) for i in range(a, b)} == deleted, text
     # pinyin words: a trie of the syllables and joined phrases, against the plain list
     words = sorted(n._SYLLABLES | set(n._PINYIN_JOINED), key=len, reverse=True)
     pinyin = re.compile("(?:" + "|".join(words) + r")(?![a-z])")
