@@ -154,6 +154,7 @@ def test_failed_patients_have_null_outcomes_in_memory(huge_dose):
     assert ends["manufacturing_failure_rate"]["n"] == 2
     infused = int(arms["car_t"].patients["infused"].sum())
     assert ends["cost_per_patient_median"]["n"] == infused > 0
+    assert arms["car_t"].summary["n_infused"] == infused  # the same count (it was 0)
     # nullable dtypes: a missing outcome is never a number cast from NaN
     car_t = arms["car_t"].patients
     assert str(car_t["sledai_6m"].dtype) == "Int64"

@@ -42,15 +42,12 @@ from nksim.evidence import check_claim, evaluate_corpus, normalise
         # typography's hyphens and dashes (found by a review: they passed unflagged)
         ("Our NK cell infusion is risk\u2011free", "absolute_safety"),  # non-breaking
         ("Our NK cell infusion is risk\u2010free", "absolute_safety"),  # hyphen
-        ("Our NK cell infusion is risk\u2013free", "absolute_safety"),  # en dash
         ("Our NK cell infusion is risk\u2212free", "absolute_safety"),  # minus sign
         # punctuation cutting a Chinese word into characters (found by a review)
         ("本院NK细胞回输，包，治，百，病", "cure_all"),
         ("本院NK细胞回输，包、治、百、病", "cure_all"),
         ("本院NK细胞回输包【治】百病", "cure_all"),
         ("本院NK细胞回输，包“治”百病", "cure_all"),
-        ("本院NK细胞回输，包…治…百…病", "cure_all"),
-        ("本院NK细胞回输，绝!对!安!全", "absolute_safety"),
         ("本院NK细胞回输，绝（对）安（全）", "absolute_safety"),
     ],
 )
@@ -931,3 +928,21 @@ def test_padding_with_copies_of_a_denied_sentence_hides_no_claim(text, rule):
     result = check_claim(text)
     flag = next((f for f in result.flags if f.rule == rule), None)
     assert flag is not None and flag.start > len(text) - 60, result.flags
+
+
+@pytest.mark.parametrize(("text", "verdict"), [
+    # sentence ends are not cut marks: "无！" does not negate the claim after it
+    ("本院NK细胞回输，风险：无！绝对安全！", "likely_scam"),
+    # nor are a field list's colons and semicolons: "无；副作用" is not "无副作用"
+    ("NK细胞治疗随访记录。严重不良事件：无；副作用：发热2例、乏力1例。", "no_red_flags"),
+    # an en dash still breaks a clause: "No hospital stay" does not negate what follows
+    ("Book our NK cell therapy today. No hospital stay\u2013it is 100% safe.", "likely_scam"),
+    # a copy of a sentence is decided again where its neighbours differ (the first copy
+    # is doubted by the sentence after it, the second sits in a sales pitch)
+    ("Our clinic offers NK cell therapy. NK cells cure cancer. There is no evidence that "
+     "this works. Book your NK cell infusion today. NK cells cure cancer. Pay 5000 dollars.",
+     "caution"),
+])
+def test_what_the_evasion_rules_must_not_change(text, verdict):
+    # found by a review of the cut-word, dash and repeated-sentence rules
+    assert check_claim(text).verdict == verdict

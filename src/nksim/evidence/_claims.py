@@ -991,9 +991,11 @@ def check_claim(
         first: tuple[int, int, str] | None = None
         count = examined = 0
         last_end = -1
-        # a match in a sentence already examined (the same words at the same place) gets
-        # that decision without counting against MAX_EXAMINED: padding a text with copies
-        # of a denied sentence does not use up the examination before the real claim
+        # a match whose context is one already examined (the same words at the same place,
+        # with the same two sentences either side: all that _why_suppressed reads besides
+        # the whole text's cues) gets that decision without counting against MAX_EXAMINED:
+        # padding a text with copies of a denied sentence does not use up the examination
+        # before the real claim
         decided: dict[tuple[str, int, int], str] = {}
         for start, end, detail, weight in candidates:
             if start < last_end:  # overlaps a match already taken
@@ -1002,8 +1004,10 @@ def check_claim(
             count += weight
             if first is not None or examined >= MAX_EXAMINED:
                 continue  # counted only: the rule is already flagged, or enough examined
-            s_start, s_end = ctx.sentence(start)
-            key = (t[s_start:s_end], start - s_start, end - start)
+            idx = ctx.sentence_index(start)
+            c_start = ctx.sentences[max(idx - 2, 0)][0]
+            c_end = ctx.sentences[min(idx + 2, len(ctx.sentences) - 1)][1]
+            key = (t[c_start:c_end], start - c_start, end - start)
             if key in decided:
                 n_suppressed += 1
                 continue

@@ -42,9 +42,11 @@ _CJK_NOISE = r"\s\u3000" + _ZERO_WIDTH + r"·•・*._~|/\\\-+=^'`"
 _DELETE_ANYWHERE = re.compile(rf"[{_ZERO_WIDTH}\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff]")
 _CJK_GAP = re.compile(rf"[{_CJK}]([{_CJK_NOISE}]+)(?=[{_CJK}])")
 # punctuation between single Chinese characters, twice or more: "包，治，百，病",
-# "包【治】百病", "绝!对!安!全" (one word cut into characters; a list of single characters,
-# "心、肝、脾", is joined too, harmlessly). Sentence ends (。, and "." above) are not here.
-_CJK_CUT = r",、:;!?#…【】“”‘’「」『』()《》<>\"'"
+# "包【治】百病", "绝（对）安（全）" (one word cut into characters; a list of single
+# characters, "心、肝、脾", is joined too, harmlessly). Not sentence ends (。！？…), which
+# would merge "风险：无！绝对安全" into a negated claim, nor the colons and semicolons of
+# field lists ("不良事件：无；副作用：发热" is not "无副作用").
+_CJK_CUT = r",、#【】“”‘’「」『』()《》<>\"'"
 _CJK_SPACED = re.compile(
     rf"[{_CJK}](?:[{_CJK_CUT}]{{1,3}}[{_CJK}](?![{_CJK}]))+"
     rf"[{_CJK_CUT}]{{1,3}}[{_CJK}]")
@@ -189,9 +191,9 @@ def _t2s_table() -> dict[str, str]:
 
 
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f300-\U0001faff]")
-# hyphens and dashes that typography (or an evader) puts where a hyphen-minus goes: hyphen,
-# non-breaking hyphen, figure dash, en dash, minus sign (not the em dash, a punctuation mark)
-_HYPHENS = frozenset("\u2010\u2011\u2012\u2013\u2212")
+# hyphens that typography (or an evader) puts where a hyphen-minus goes: hyphen,
+# non-breaking hyphen, figure dash, minus sign (not the en and em dashes: they break clauses)
+_HYPHENS = frozenset("\u2010\u2011\u2012\u2212")
 
 
 def _char_out(ch: str) -> str:
@@ -204,7 +206,7 @@ def _char_out(ch: str) -> str:
         return _t2s_table()[ch]
     if ch == "\u3000" or _EMOJI.match(ch):  # an emoji often stands between words
         return " "
-    if ch in _HYPHENS:  # "risk‑free" with a non-breaking hyphen, en dash or minus sign
+    if ch in _HYPHENS:  # "risk‑free" with a non-breaking hyphen or a minus sign
         return "-"
     n = unicodedata.normalize("NFKC", ch)
     out = n if len(n) == 1 else ch

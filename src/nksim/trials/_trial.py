@@ -566,7 +566,7 @@ def summarise_arm(patients: pd.DataFrame, product: str, setting: DiseaseSetting,
             endpoints[name] = _cost_per_response(patients, column, ok, seed)
     out = {
         "n": int(len(patients)),
-        "n_infused": int(infused.sum()),
+        "n_infused": int(patients["infused"].to_numpy(bool).sum()),  # solved or not
         "n_failed_integration": int((~ok).sum()),
         **setting.arm_counts(patients, infused),
         "product": product,
