@@ -37,10 +37,9 @@ def given_options(*names: str) -> list[str]:
     """Of the current command's parameters ``names``, those the user gave on the command
     line, as typed (``--samples``)."""
     ctx = click.get_current_context()
-    given = [ctx.command.params[[p.name for p in ctx.command.params].index(n)]
-             for n in names
-             if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
-    return [max(p.opts, key=len) for p in given]
+    params = {p.name: p for p in ctx.command.params}
+    return [max(params[n].opts, key=len) for n in names
+            if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
 
 
 def lazy_command(name: str, target: str) -> None:

@@ -157,3 +157,9 @@ def test_start_years_far_apart_and_missing_ones_are_drawn_sensibly():
         _nk("NCT98600033"), _nk("NCT98600034", countries=["A $\\foo$ B"])])
     figures = report.make_figures(land)
     assert set(figures) >= {"by_start_year", "by_country"}
+    rows, missing = report.year_rows(land.to_dict()["by_start_year"])
+    assert list(rows) == ["1", "9999"] and missing == 2  # no start date: 2 of the 4
+    near = build_landscape([_nk("NCT98600041", start="2019-01"),
+                            _nk("NCT98600042", start="2021-05")])
+    assert list(report.year_rows(near.to_dict()["by_start_year"])[0]) == \
+        ["2019", "2020", "2021"]  # no gap on the time axis

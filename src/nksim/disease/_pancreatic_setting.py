@@ -54,12 +54,7 @@ from nksim.therapy._chemotherapy import (
     gs_doses,
     s1_apparent_clearance_l_h,
 )
-from nksim.therapy._nk_products import (
-    NK_FRACTION_IN_BLOOD,
-    NKProduct,
-    allogeneic_nk,
-    check_product_level,
-)
+from nksim.therapy._nk_products import NK_FRACTION_IN_BLOOD, NKProduct, allogeneic_nk
 from nksim.therapy._toxicity import threshold_factors
 from nksim.trials._eligibility import Criterion
 from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, register_setting
@@ -332,14 +327,10 @@ class PancreaticSetting(DiseaseSetting):
             level = dose_level(reg, float(patient.dose_u))
             if level is not None:
                 product = dataclasses.replace(product, flat_dose=level, dose_per_kg=None)
-            amount = product.cells_per_infusion(float(patient.weight_kg)) * \
-                NK_FRACTION_IN_BLOOD / float(patient.blood_ul)
-            check_product_level(amount)
-            if not reg.nk_active:
-                amount = 0.0
-            out.append(Dose("NKP", amount, reg.nk_first_day,
-                            every=product.interval_days if product.infusions > 1 else None,
-                            count=product.infusions))
+            nk = product.doses_for("NKP", float(patient.weight_kg), reg.nk_first_day,
+                                   blood_ml_per_kg=BLOOD_ML_PER_KG,
+                                   fraction_in_blood=NK_FRACTION_IN_BLOOD)
+            out += nk if reg.nk_active else [dataclasses.replace(d, amount=0.0) for d in nk]
         return out
 
     def patient_endpoints(self, dataset, doses, patients, rngs, scenario):

@@ -996,7 +996,7 @@ def check_claim(
         # the whole text's cues) gets that decision without counting against MAX_EXAMINED:
         # padding a text with copies of a denied sentence does not use up the examination
         # before the real claim
-        decided: dict[tuple[str, int, int], str] = {}
+        decided: set[tuple[str, int, int]] = set()  # contexts already found not claims
         for start, end, detail, weight in candidates:
             if start < last_end:  # overlaps a match already taken
                 continue
@@ -1014,7 +1014,7 @@ def check_claim(
             examined += 1
             why = _why_suppressed(ctx, start, end, rule)
             if why:
-                decided[key] = why
+                decided.add(key)
                 suppressed_rules.add(rule.id)
                 n_suppressed += 1
                 if len(suppressed) < MAX_SUPPRESSED:

@@ -43,6 +43,19 @@ def _bar(ax: Any, labels: list[str], values: list[int], *, horizontal: bool = Fa
             ax.text(i, v, str(v), ha="center", va="bottom", fontsize=8)
 
 
+def year_rows(by_start_year: dict[str, dict[str, int]]
+              ) -> tuple[dict[str, dict[str, int]], int]:
+    """The start-year chart's bars (year -> counts by kind) and the trials without a start
+    date. No gaps on the time axis, unless the years lie more than 80 apart (a start in year
+    1 and one in 9999 drew 10,000 bars): then only the years that have trials."""
+    known = {int(k): v for k, v in by_start_year.items() if k != "MISSING"}
+    empty = {"actual": 0, "estimated": 0, "type_not_stated": 0}
+    span = (range(min(known), max(known) + 1) if known and max(known) - min(known) <= 80
+            else sorted(known))
+    return ({str(y): known.get(y, empty) for y in span},
+            by_start_year.get("MISSING", {}).get("total", 0))
+
+
 def make_figures(land: Landscape) -> dict[str, bytes]:
     """PNG images of the landscape counts, keyed by name."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -73,14 +86,7 @@ def make_figures(land: Landscape) -> dict[str, bytes]:
     def years(ax: Any) -> None:
         from matplotlib.ticker import MaxNLocator
 
-        known = {int(k): v for k, v in d["by_start_year"].items() if k != "MISSING"}
-        empty = {"actual": 0, "estimated": 0, "type_not_stated": 0}
-        # no gaps on the time axis, unless the years lie far apart (a start in year 1
-        # and one in 9999 drew 10,000 bars): then the years that have trials
-        span = (range(min(known), max(known) + 1) if known and max(known) - min(known) <= 80
-                else sorted(known))
-        rows = {str(y): known.get(y, empty) for y in span}
-        missing = d["by_start_year"].get("MISSING", {}).get("total", 0)
+        rows, missing = year_rows(d["by_start_year"])
         if missing:  # the chart's bars add up to the count only with these
             ax.text(0.01, 0.98, f"{missing} trial(s) without a start date: not shown",
                     transform=ax.transAxes, va="top", fontsize=8)

@@ -428,19 +428,13 @@ class NKProduct:
                 else FRACTION_IN_BLOOD.get(self.kind, NK_FRACTION_IN_BLOOD))
         amount = self.cells_per_infusion(weight_kg) * frac / (weight_kg * blood_ml_per_kg
                                                               * 1000.0)
-        check_product_level(amount)
+        if amount < PRODUCT_EXTINCTION:  # it would be extinct at once, not expand
+            raise UserError(f"gives {amount:.3g} viable cells/uL of blood, below the "
+                            f"product's extinction level {PRODUCT_EXTINCTION:g} cells/uL: "
+                            "too small a dose to model", field="dose")
         return [Dose(state, amount, float(first_day),
                      every=self.interval_days if self.infusions > 1 else None,
                      count=self.infusions)]
-
-
-def check_product_level(cells_per_ul: float) -> None:
-    """Refuse a dose whose blood-equivalent level (cell/uL) is below
-    :data:`PRODUCT_EXTINCTION`: it would be extinct at once (field ``dose``)."""
-    if cells_per_ul < PRODUCT_EXTINCTION:
-        raise UserError(f"gives {cells_per_ul:.3g} viable cells/uL of blood, below the "
-                        f"product's extinction level {PRODUCT_EXTINCTION:g} cells/uL: too "
-                        "small a dose to model", field="dose")
 
 
 def _check_support(support: str) -> None:
