@@ -4,6 +4,7 @@ landscape cross-checks, and precision/recall on the labelled (constructed) claim
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -15,7 +16,7 @@ from nksim.evidence import (
     evaluate_claims,
     load_labelled_claims,
 )
-from nksim.evidence._claims import Flag, _verdict
+from nksim.evidence._claims import _PRODUCT_NAME, Flag, _verdict
 from nksim.evidence._rules import claim_rules
 
 from .conftest import make_study
@@ -128,6 +129,25 @@ def test_false_approval_claims_are_high_severity(text):
     result = check_claim(text)
     flag = next(f for f in result.flags if f.rule == "false_approval")
     assert flag.severity == "high" and result.verdict == "likely_scam"
+
+
+def test_approval_explanations_name_products_in_the_language_of_the_text():
+    en = check_claim("FDA-approved CAR-T for lupus and autism")
+    (flag,) = [f for f in en.flags if f.rule == "false_approval"]
+    assert "(CAR-T cells)" in flag.detail and "car_t" not in en.explanation
+    zh = check_claim("美国FDA批准的干细胞疗法，可治疗膝关节炎。")
+    (flag,) = [f for f in zh.flags if f.rule == "false_approval"]
+    assert flag.detail == "此用途（干细胞）未见任何获批记录"  # not the family key stem_cell
+    # an approved use named in a Chinese text is explained in Chinese, note included
+    news = check_claim("阿基仑赛注射液（CAR-T细胞）已获国家药监局批准上市，用于治疗大B细胞淋巴瘤。")
+    (why,) = {s["why"] for s in news.to_dict()["suppressed"] if s["rule"] == "false_approval"}
+    assert why.startswith("已获批的用途：") and not re.search(r"[a-z]{3}", why)
+
+
+def test_every_product_family_has_a_name_in_both_languages():
+    families = set(claim_rules().products)
+    assert set(_PRODUCT_NAME["en"]) == set(_PRODUCT_NAME["zh"]) == families
+    assert all(use.note_zh for use in claim_rules().approved_uses)
 
 
 def test_language_detection_and_explanations():

@@ -308,7 +308,6 @@ _WHY_ZH = tuple((re.compile(a), b) for a, b in (
     (r"^research context \((.+)\)$", r"研究语境（\1）"),
     (r"^no cell-therapy offer in or next to the sentence$", "该句及相邻句中没有细胞疗法的推销"),
     (r"^exception for this rule \((.+)\)$", r"本规则的例外（\1）"),
-    (r"^approved use: (.+)$", r"已获批的用途：\1"),
     (r"^learned probability (\S+) is low$", r"学习模型给出的概率 \1 偏低"),
 ))
 
@@ -317,6 +316,9 @@ def why_in(why: str, lang: str) -> str:
     """A suppression reason in the answer's language (``why`` as decided, in English)."""
     if lang != "zh":
         return why
+    for use in claim_rules().approved_uses:
+        if why == f"approved use: {use.note}":
+            return f"已获批的用途：{use.note_zh}"
     for pattern, zh in _WHY_ZH:
         if pattern.match(why):  # and the quoted words in Chinese quotation marks
             return re.sub(r"'([^']*)'", r"“\1”", pattern.sub(zh, why))
@@ -771,12 +773,26 @@ def _approval(
             )
             continue
         if families or _cx("cell_context").search(window):
+            named_families = families - {"generic_cell"} or families  # the specific ones
+            names = [_PRODUCT_NAME[lang][family] for family in sorted(named_families)]
             if lang == "zh":
-                named = "、".join(sorted(families)) or "细胞产品"
+                named = "、".join(names) or "细胞产品"
                 yield start, end, f"此用途（{named}）未见任何获批记录"
             else:
-                named = ", ".join(sorted(families)) or "cell product"
+                named = ", ".join(names) or "cell product"
                 yield start, end, f"no approval is known for this use ({named})"
+
+
+#: The product families of ``claim_rules.toml`` ([products]) as a reader names them.
+_PRODUCT_NAME = {
+    "en": {"nk": "NK cells", "car_t": "CAR-T cells", "cord_blood": "cord blood",
+           "stem_cell": "stem cells",
+           "other_unapproved": "exosomes, SVF, amniotic or placental products",
+           "generic_cell": "immune or other cell therapy"},
+    "zh": {"nk": "NK细胞", "car_t": "CAR-T细胞", "cord_blood": "脐带血",
+           "stem_cell": "干细胞", "other_unapproved": "外泌体、基质血管成分、羊膜或胎盘制品",
+           "generic_cell": "免疫细胞或其他细胞疗法"},
+}
 
 
 # ---------------------------------------------------------------- landscape cross-check

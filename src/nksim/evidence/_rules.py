@@ -243,6 +243,7 @@ class ApprovedUse:
     indication: re.Pattern[str]
     source: str
     note: str
+    note_zh: str
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,7 @@ def claim_rules() -> ClaimRules:
             indication=_compile(item["indication"], "approved_use"),
             source=item["source"],
             note=item["note"],
+            note_zh=item["note_zh"],
         )
         for item in data["approved_use"]
     )
