@@ -337,10 +337,9 @@ def check_claim(
     click.echo(("结论：" if zh else "Verdict: ") + verdict_label(result.verdict, result.language))
     for f in result.flags:
         sev = severity_label(f.severity, result.language)
-        times = (f"（{f.count}处）" if zh else f" ({f.count} matches)") if f.count > 1 else ""
         span = f"：“{f.span}”" if zh and f.span else (f": \u201c{f.span}\u201d" if f.span else "")
-        click.echo(f"  [{sev}] {f.title}{span}{times}")
-        if f.detail and not zh:
+        click.echo(f"  [{sev}] {f.title}{span}{f.matches(result.language)}")
+        if f.detail:
             click.echo(f"      {f.detail}")
         click.echo(("      依据：" if zh else "      source: ") + f.source)
     for key, note in result.cross_check.items():

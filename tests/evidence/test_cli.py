@@ -194,6 +194,14 @@ def test_check_claim_text_json_file_stdin(run, tmp_path):
     )
 
 
+def test_check_claim_says_what_a_span_and_its_count_stand_for(run):
+    zh = run("check-claim", "美国FDA批准的干细胞疗法，延缓衰老，恢复活力。").stdout
+    assert "此用途（干细胞）未见任何获批记录" in zh  # the detail, in Chinese answers too
+    assert "“延缓衰老”等2处" in zh  # two different phrases, not one phrase twice
+    en = run("check-claim", "Our NK cells are 100% safe, risk-free, with no side effects.")
+    assert "\u201c100% safe\u201d (first of 3 matches)" in en.stdout
+
+
 def test_check_claim_errors(run, tmp_path):
     _one_line_error(run("check-claim"), "TEXT or with --file")
     _one_line_error(run("check-claim", "x", "--file", str(tmp_path / "a.txt")), "not both")

@@ -213,6 +213,14 @@ class Flag:
     count: int = 1
     count_is_minimum: bool = False
 
+    def matches(self, lang: str) -> str:
+        """How many matches the quoted span stands for, to follow the quote ('' for one)."""
+        if self.count == 1:
+            return ""
+        if lang == "zh":
+            return f"等{'至少' if self.count_is_minimum else ''}{self.count}处"
+        return f" (first of {'at least ' if self.count_is_minimum else ''}{self.count} matches)"
+
     def to_dict(self) -> dict[str, Any]:
         d = {
             "rule": self.rule,
@@ -1250,9 +1258,7 @@ def _explain(verdict: str, flags: list[Flag], lang: str, subject: str = "generic
         )
         items = []
         for f in first.values():
-            at_least = "至少" if f.count_is_minimum else ""
-            times = f"（共出现{at_least}{f.count}次）" if f.count > 1 else ""
-            quote = f"：“{f.span}”{times}" if f.span else ""
+            quote = f"：“{f.span}”{f.matches('zh')}" if f.span else ""
             items.append(f"- {f.title}{quote}。{f.reason}")
         return "\n".join([head, *items, _ADVICE["zh"][subject] + _TRIAL_ZH])
     if verdict == "no_red_flags":
@@ -1270,8 +1276,6 @@ def _explain(verdict: str, flags: list[Flag], lang: str, subject: str = "generic
     )
     items = []
     for f in first.values():
-        at_least = "at least " if f.count_is_minimum else ""
-        times = f" (matched {at_least}{f.count} times)" if f.count > 1 else ""
-        quote = f": \u201c{f.span}\u201d{times}" if f.span else ""
+        quote = f": \u201c{f.span}\u201d{f.matches('en')}" if f.span else ""
         items.append(f"- {f.title}{quote}. {f.reason}")
     return "\n".join([head, *items, _ADVICE["en"][subject] + _TRIAL_EN])
