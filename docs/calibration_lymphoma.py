@@ -15,7 +15,8 @@ from nksim.config import TrialScenario
 from nksim.scenario import read_toml, validate
 from nksim.trials import run_trial
 
-TARGETS = {"ORR": 0.486, "1-y PFS": 0.32, "1-y OS": 0.68, "CRS any": 0.0}  # Marin 2024
+TARGETS = {"ORR": 0.486, "ORR d28": 0.486, "1-y PFS": 0.32, "1-y OS": 0.68,  # Marin 2024
+           "CRS any": 0.0}
 
 
 def one_year(path: str, n: int) -> None:
@@ -25,7 +26,8 @@ def one_year(path: str, n: int) -> None:
     result = run_trial(validate(TrialScenario, raw))
     for arm in result.arms:
         p = arm.patients[arm.patients["status"].eq("ok")]
-        got = {"ORR": p["responder"].mean(), "CR": p["complete_response"].mean(),
+        got = {"ORR": p["responder"].mean(), "ORR d28": p["responder_first_visit"].mean(),
+               "CR": p["complete_response"].mean(),
                "1-y PFS": np.mean(~(p["pfs_months"] <= 12.0)),
                "1-y OS": np.mean(~(p["os_months"] <= 12.0)),
                "CRS any": p["crs_any"].mean() if p["infused"].any() else float("nan")}

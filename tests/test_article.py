@@ -74,6 +74,15 @@ def test_pancreatic_rule_goes_all_ways():
     assert ac.pancreatic_rule(0.722, 0.600, 6, 14, 19) == "contradicted"  # DCR disagrees
 
 
+def test_the_crs_range_t3_rests_on_is_said_to_be_unverified_in_both_languages():
+    n = {"car_t.crs_any_rate": 0.55, "car_t.crs_any_rate.k": 11, "car_t.crs_any_rate.n": 20,
+         "car_t.peak_car_cells_ul_median": 50.0, "car_nk.peak_car_cells_ul_median": 0.5}
+    _, en, zh, _ = ac._cart_toxicity(n)
+    assert "60-87 % quoted for lupus series" in en and "UNVERIFIED" in en
+    assert "published" not in en
+    assert "60–87%" in zh and "未经核实" in zh
+
+
 def test_cart_toxicity_rule_goes_both_ways():
     assert ac.cart_toxicity_rule(1192, 11, 19) == "consistent"
     assert ac.cart_toxicity_rule(1192, 1, 19) == "contradicted"    # interval below 60 %

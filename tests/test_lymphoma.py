@@ -233,3 +233,24 @@ def test_lugano_baseline_is_the_burden_before_the_first_treatment():
     assert before["best_spd_change_pct"][0] == pytest.approx(100 * (0.3 ** (2 / 3) - 1))
     assert at_zero["best_spd_change_pct"][0] == pytest.approx(100 * (0.6 ** (2 / 3) - 1))
     assert before["best_response"][0] == "PR" and at_zero["best_response"][0] == "SD"
+
+
+def test_response_at_the_first_assessment_is_apart_from_the_best_response():
+    """Marin 2024's 48.6 % is a day-30 response: a patient who responds only at day 56
+    counts for the best response, not for the day-28 response."""
+    import pandas as pd
+    import xarray as xr
+
+    from nksim.disease._lymphoma_setting import LymphomaSetting, lymphoma_endpoints
+
+    t = np.array([0.0, 28.0, 56.0])
+    ml = np.array([[100.0, 90.0, 20.0], [100.0, 20.0, 20.0]])  # late, early responder
+    ds = xr.Dataset({"tumour_ml": (("patient", "time"), ml)},
+                    coords={"patient": [0, 1], "time": t})
+    patients = pd.DataFrame({"lesion_shares": ["1", "1"]})
+    rngs = [np.random.default_rng(0), np.random.default_rng(1)]
+    got = lymphoma_endpoints(ds, patients, rngs, 56.0)
+    assert got["responder"].tolist() == [True, True]
+    assert got["responder_first_visit"].tolist() == [False, True]
+    endpoint = next(e for e in LymphomaSetting.endpoints if e.name == "orr_day28_rate")
+    assert endpoint.column == "responder_first_visit" and "day 28" in endpoint.label

@@ -232,3 +232,32 @@ def test_trafficking_for_uses_the_product_profile_and_loss():
 def test_bad_input_is_a_user_error(make):
     with pytest.raises(UserError):
         make()
+
+
+def test_values_the_cited_sources_do_not_give_are_labelled_assumptions():
+    """A source that only guides a value (FT596's persistence <= 15 d, Zhang's endogenous
+    proliferation, ...) anchors an nksim assumption; it does not make the value V-src."""
+    from nksim.disease._lymphoma import lymphoma_model
+    from nksim.therapy._car_nk import PARAMETERS
+    from nksim.therapy._nk_products import (
+        IL15_ARMOUR_RHO,
+        IL15_REJECTION_FACTOR,
+        LD_REJECTION_FACTOR,
+        SUPPORT_LOSS_FACTOR,
+    )
+
+    anchored = [KINETICS["ipsc_nk"].delta, KINETICS["hncd16_nk"].delta,
+                KINETICS["memory_like_nk"].delta, KINETICS["car_nk"].rho, IL15_ARMOUR_RHO,
+                IL15_REJECTION_FACTOR, LD_REJECTION_FACTOR, *SUPPORT_LOSS_FACTOR.values()]
+    for value in anchored:
+        assert value.source.verified == "assumption", value
+    assert KINETICS["ipsc_nk"].rej.source.verified == "assumption"
+    assert "anchored on Ghobadi 2025 (FT596)" in KINETICS["ipsc_nk"].delta.source.key
+    by_name = {p.name: p for p in PARAMETERS}
+    for name in ("carnk_rho", "carnk_il15_rho", "carnk_il15_loss"):
+        assert by_name[name].source.verified == "assumption", name
+    params = {p.name: p for p in lymphoma_model().parameters}
+    assert params["hadcc_kmax"].source.verified == "assumption"
+    assert params["hadcc_affinity"].source.verified == "assumption"
+    # what the sources do give stays V-src
+    assert KINETICS["autologous_nk"].delta.source.verified == "V-src"  # Zhang 6.9 %/d

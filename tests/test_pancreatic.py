@@ -248,3 +248,13 @@ def test_dose_labels_are_the_declared_levels_or_two_digits():
     assert _dose_label(record(1.5e9), blood, [1.5e9, 2.5e9]) == "1.5e+09"
     assert _dose_label(record(4.3217e9), blood, [1e9]) == "4.3e+09"  # e.g. a dose per kg
     assert _dose_label([], blood) == "none"
+
+
+def test_only_published_response_rates_are_drawn_as_response_rates():
+    """The article's '72.2 % tumour shrinkage' (UNVERIFIED; any shrinkage, not a RECIST
+    response) is not set beside the virtual ORR; Tan 2025's read figures are."""
+    from nksim.disease._pancreatic_setting import PUBLISHED
+
+    assert {(p["endpoint"], p["value"]) for p in PUBLISHED} == {("orr_rate", 0.316),
+                                                                 ("dcr_rate", 0.737)}
+    assert all("[V-src" in p["label"] for p in PUBLISHED)

@@ -148,7 +148,9 @@ def _pct(x: float) -> str:
 ALPHA = 0.05
 
 
-#: The published rate of any-grade CRS after CAR-T in lupus case series (T3's evidence).
+#: The rate of any-grade CRS after CAR-T in lupus case series as issue 10 quotes it (T3's
+#: evidence). UNVERIFIED: not read in a source; the references give only Mackensen 2022
+#: "only mild CRS" (n = 5) and Wang "no CRS" (n = 3).
 CRS_PUBLISHED = (0.60, 0.87)
 
 
@@ -668,6 +670,7 @@ def _cart_toxicity(n: dict[str, Any]):
     verdict = cart_toxicity_rule(fold, k, m)
     lo, hi = exact_ci(k, m)
     low, high = CRS_PUBLISHED
+    quoted, quoted_zh = f"{low * 100:.0f}-{high * 100:.0f} %", f"{low * 100:.0f}–{high * 100:.0f}%"
     where = "inside" if low <= crs <= high else "below" if crs < low else "above"
     where_zh = {"inside": "在其范围内", "below": "低于该范围", "above": "高于该范围"}[where]
     overlap = hi >= low and lo <= high
@@ -675,23 +678,26 @@ def _cart_toxicity(n: dict[str, Any]):
     return (verdict,
             f"Virtual children given CD19 CAR-T: CAR-T reaches about {fold:.0f} times more "
             "blood cells per cell infused than CAR-NK (it expands); CRS of any grade in "
-            f"{k}/{m} ({fmt_percent(crs)}, 95 % CI {fmt_percent(lo)}-{fmt_percent(hi)}), {where} the 60-87 % of "
-            f"published lupus series (mostly grade 1-2), the intervals "
+            f"{k}/{m} ({fmt_percent(crs)}, 95 % CI {fmt_percent(lo)}-{fmt_percent(hi)}), {where} the {quoted} "
+            f"quoted for lupus series (mostly grade 1-2; UNVERIFIED: not read in a source), "
+            f"the intervals "
             f"{'overlapping' if overlap else 'not overlapping'}; peak CAR-T counts differ "
             f"{spread:.0f}-fold between the 10th and 90th percentile, so one child's course "
             f"is hard to predict. Severe outcomes are not reproduced: grade ≥ 3 CRS in "
             f"{k3}/{m3} and neurotoxicity (ICANS) in {ki}/{mi} (upper 95 % bounds "
             f"{fmt_percent(up3)} and {fmt_percent(upi)}), so the model cannot speak to heart failure, "
             "death or aphasia, and it does not compute how many targets one cell kills. The "
-            "CRS threshold was calibrated to that 60-87 % range (docs/calibration.md) and "
+            f"CRS threshold was calibrated to that {quoted} range (docs/calibration.md) and "
             "expansion is part of the CAR-T model, so this is consistency, not a test.",
             f"接受 CD19 CAR-T 的虚拟患儿中:按输注的每个细胞计,CAR-T 的血中细胞数约为 CAR-NK 的 {fold:.0f} 倍"
             f"(它会扩增);任意级别细胞因子释放综合征 {k}/{m}({fmt_percent(crs)},95% 置信区间 "
-            f"{fmt_percent(lo)}–{fmt_percent(hi)}),{where_zh}(已发表狼疮病例系列为 60–87%,多为 1–2 级),两区间"
+            f"{fmt_percent(lo)}–{fmt_percent(hi)}),{where_zh}(引述的狼疮病例系列为 {quoted_zh},多为 1–2 级;"
+            "未经核实:nksim 未读到出处),两区间"
             f"{'有重叠' if overlap else '无重叠'};患者间 CAR-T 峰值相差 {spread:.0f} 倍(第 10 与第 90 百分位),"
             f"因此难以预测单个患儿的病程。严重结局未能复现:3 级及以上细胞因子释放综合征 {k3}/{m3},"
             f"神经毒性 {ki}/{mi}(95% 上限分别为 {fmt_percent(up3)} 和 {fmt_percent(upi)}),因此模型无法评价心衰、死亡"
-            "或失语,也未计算一个细胞能杀伤多少靶细胞。细胞因子释放综合征的阈值按 60–87% 的范围校准"
+            "或失语,也未计算一个细胞能杀伤多少靶细胞。细胞因子释放综合征的阈值按 "
+            f"{quoted_zh} 的范围校准"
             "(docs/calibration.md),扩增是 CAR-T 模型的一部分,因此这只是一致性,而非检验。",
             {"crs_any": crs, "k": k, "n": m, "crs_ci": [lo, hi], "crs_grade3plus_k": k3,
              "icans_k": ki, "peak_spread_p90_p10": spread,

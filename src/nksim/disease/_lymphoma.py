@@ -181,7 +181,10 @@ def lymphoma_model(products: Sequence[ProductSpec] = (), name: str = "lymphoma")
         rituximab_pk_component(),
         adcc_component(CD20_POSITIVE, "NKH", prefix="hadcc",
                        kmax=0.68 * LYMPHOMA_ADCC_SENSITIVITY, affinity=1.0, eref=217.0,
-                       kmax_source=PEDIATRIC_RTX_PD,
+                       kmax_source=PEDIATRIC_RTX_PD.anchoring(
+                           "Rituximab raises the death rate of normal CD19+ B cells in "
+                           "children by 0.68/d; lymphoma cells are taken to be 10 times "
+                           "less sensitive (LYMPHOMA_ADCC_SENSITIVITY, nksim's)."),
                        description="ADCC of CD20+ lymphoma by host NK cells (FCGR3A "
                                    "genotype: hadcc_affinity)"),
     ]

@@ -224,7 +224,9 @@ PUBLISHED = (
     {"arm": "cd19_carnk", "endpoint": "orr_rate", "value": 8 / 11,
      "label": "Liu 2020: 8/11 [V-src, check]"},
     {"arm": "cd19_carnk", "endpoint": "orr_rate", "value": 0.486,
-     "label": "Marin 2024: 48.6 % [V-src, calibration target]"},
+     "label": "Marin 2024: 48.6 % at days 30 and 100 [V-src, calibration target]"},
+    {"arm": "cd19_carnk", "endpoint": "orr_day28_rate", "value": 0.486,
+     "label": "Marin 2024: day-30 ORR 48.6 % [V-src, check: not fitted]"},
     {"arm": "cd19_carnk", "endpoint": "cr_rate", "value": 7 / 11,
      "label": "Liu 2020: 7/11 CR [V-src]"},
 )
@@ -246,6 +248,9 @@ class LymphomaSetting(DiseaseSetting):
                  "overall response (Lugano 2014 CR or PR, best)"),
         Endpoint("cr_rate", "complete_response", "binary", (),
                  "complete response (Lugano 2014, best)"),
+        Endpoint("orr_day28_rate", "responder_first_visit", "binary", (),
+                 f"overall response at the first assessment, day {VISITS[0]:.0f} "
+                 "(Lugano 2014 CR or PR)"),
         Endpoint("pfs_median_months", "pfs_months", "time_to_event", (),
                  "progression-free survival, median (months)", days_per_unit=DAYS_PER_MONTH),
         Endpoint("os_median_months", "os_months", "time_to_event", (),
@@ -453,6 +458,7 @@ def lymphoma_endpoints(dataset, patients: pd.DataFrame, rngs, follow_up: float, 
         rows.append({
             "best_response": best,
             "responder": best in ("CR", "PR"),
+            "responder_first_visit": bool(resp) and resp[0] in ("CR", "PR"),
             "complete_response": best == "CR",
             "progression_day": pd_day,
             "death_day": death,

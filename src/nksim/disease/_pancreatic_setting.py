@@ -191,15 +191,14 @@ def _products(scenario) -> NKProduct | None:
     return next((p for p in found if p is not None), None)
 
 
-#: Figures set beside the estimates (Tan 2025 NK + GS: calibration targets or checks; the
-#: article's 72.2 % is UNVERIFIED and never used).
+#: Figures set beside the estimates (Tan 2025 NK + GS: calibration targets or checks). The
+#: article's "72.2 % tumour shrinkage" is UNVERIFIED, is not a RECIST response rate (any
+#: shrinkage is not a 30 % decrease) and is neither used nor drawn (`nksim article`, T8).
 PUBLISHED = (
     {"arm": "nk_gs", "endpoint": "orr_rate", "value": 0.316,
      "label": "Tan 2025: ORR 31.6 % (6/19) [V-src, calibration target]"},
     {"arm": "nk_gs", "endpoint": "dcr_rate", "value": 0.737,
      "label": "Tan 2025: DCR 73.7 % (14/19) [V-src, check]"},
-    {"arm": "nk_gs", "endpoint": "orr_rate", "value": 0.722,
-     "label": "article: '72.2 % tumour shrinkage' [UNVERIFIED]"},
 )
 #: Published medians (months) set beside the KM medians in docs and the report table.
 PUBLISHED_MEDIANS = {"pfs_median_months": (6.6, "Tan 2025 NK + GS [V-src, check]"),

@@ -69,6 +69,13 @@ class Citation:
         """Short form for tables: ``"de Pillis 2006 [V-code]"``."""
         return f"{self.key} [{self.verified}]"
 
+    def anchoring(self, how: str) -> Citation:
+        """An nksim assumption guided by this source, which does not give the value itself;
+        ``how`` says what the source does give and how the value was chosen from it."""
+        return Citation(f"nksim assumption, anchored on {self.key}",
+                        f"{how} Anchor: {self.text}", verified="assumption", doi=self.doi,
+                        note=self.note)
+
 
 @dataclass(frozen=True)
 class State:

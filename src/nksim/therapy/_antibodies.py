@@ -103,6 +103,9 @@ FCGR3A_FREQUENCIES = {g: c / sum(FCGR3A_GENOTYPE_COUNTS.values())
 #: V-src); the size of the effect was not extracted ("5-10-fold lower affinity" is
 #: UNVERIFIED). Ranges: VF 0.4-0.9, FF 0.1-0.6; VF halfway between VV and FF.
 FCGR3A_RELATIVE_ADCC = {"VV": 1.0, "VF": 0.65, "FF": 0.3}
+_GENOTYPE_EFFECT = KOENE1997.anchoring(
+    "158F binds IgG1 less than 158V; the relative ADCC of VF (0.65) and FF (0.3) is nksim's "
+    "(the size of the effect was not extracted).")
 #: Random stream of :func:`nksim.population.patient_rng` for the genotype draw.
 FCGR3A_STREAM = 4101
 
@@ -232,7 +235,7 @@ def adcc_component(targets: Sequence[str], effector: str, *, prefix: str,
                       "level and saturating antibody", kmax_source, bounds=(0.0, 100.0)),
             Parameter(f"{p}_affinity", affinity, "dimensionless",
                       "relative CD16-IgG1 ADCC of the effector (FCGR3A genotype; 1 for "
-                      "hnCD16)", KOENE1997, bounds=(0.0, 1.0)),
+                      "hnCD16)", _GENOTYPE_EFFECT, bounds=(0.0, 1.0)),
             Parameter(f"{p}_eref", eref, "cell/uL", "reference effector level of kmax",
                       ANTIBODY_ASSUMPTION, bounds=(1e-9, 1e9)),
             Parameter(f"{p}_ec50", 5.0, "mg/L", "antibody concentration for half-maximal "
@@ -243,7 +246,7 @@ def adcc_component(targets: Sequence[str], effector: str, *, prefix: str,
                                    f"targets killed by ADCC of {effector} per day")},
         terms={x: f"-{rate}*{x}" for x in targets},
         requires=(*targets, effector),
-        references=(KOENE1997, kmax_source, ANTIBODY_ASSUMPTION),
+        references=(_GENOTYPE_EFFECT, kmax_source, ANTIBODY_ASSUMPTION),
         notes=("No antibody, no ADCC: the kill rate is proportional to C/(ec50 + C).",),
     )
 

@@ -221,15 +221,22 @@ class Kinetics:
 # Support effects shared by NK products (assumptions with ranges, anchored where noted).
 #: IL-2 / IL-15 divide the loss rate of infused NK cells by this factor.
 SUPPORT_LOSS_FACTOR = {"none": _v(1.0, "dimensionless", 1.0, 1.0),
-                       "il2": _v(1.5, "dimensionless", 1.0, 3.0, RUBNITZ2010),
-                       "il15": _v(2.0, "dimensionless", 1.0, 4.0, COOLEY2019)}
+                       "il2": _v(1.5, "dimensionless", 1.0, 3.0, RUBNITZ2010.anchoring(
+                           "Engraftment with IL-2 lasted a median 10 days; the factor is "
+                           "nksim's.")),
+                       "il15": _v(2.0, "dimensionless", 1.0, 4.0, COOLEY2019.anchoring(
+                           "rhIL-15 gave more expansion than IL-2 in earlier trials; the "
+                           "factor is nksim's."))}
 #: Lymphodepletion multiplies host rejection of allogeneic cells by this factor.
-LD_REJECTION_FACTOR = _v(0.2, "dimensionless", 0.05, 0.5, RUBNITZ2010)
+LD_REJECTION_FACTOR = _v(0.2, "dimensionless", 0.05, 0.5, RUBNITZ2010.anchoring(
+    "Donor NK cells engrafted transiently after Cy/Flu; the factor is nksim's."))
 #: IL-15 raises alloreactive rejection by this factor (Berrien-Elliott).
-IL15_REJECTION_FACTOR = _v(1.5, "dimensionless", 1.0, 3.0, BERRIEN_ELLIOTT)
+IL15_REJECTION_FACTOR = _v(1.5, "dimensionless", 1.0, 3.0, BERRIEN_ELLIOTT.anchoring(
+    "IL-15 induced host CD8 T-cell alloresponses (qualitative); the factor is nksim's."))
 #: Extra proliferation of an IL-15-armoured product (autocrine IL-15; assumption, range
 #: 0.05-0.2/d; Liu 2020: cord-blood CAR-NK with IL-15 persisted at low levels >= 12 months).
-IL15_ARMOUR_RHO = _v(0.1, "1/day", 0.05, 0.2, LIU2020)
+IL15_ARMOUR_RHO = _v(0.1, "1/day", 0.05, 0.2, LIU2020.anchoring(
+    "IL-15-armoured CAR-NK persisted at low levels >= 12 months; the rate is nksim's."))
 #: Host T cells for half-maximal rejection of allogeneic cells (assumption, range 100-2000).
 K_REJ = _v(500.0, "cell/uL", 100.0, 2000.0)
 WANG_ALLO_CAR_T = Citation(
@@ -258,6 +265,9 @@ def _p_table(none_ld: float, il2_ld: float, il15_ld: float, no_ld: float,
             ("il15", False): rng(no_ld, PRODUCT_ASSUMPTION)}
 
 
+_FT596_PERSISTENCE = FT596.anchoring(
+    "iPSC NK cells peaked at day 1 and persisted <= 15 d (secondary summary); the loss rate "
+    "is nksim's.")
 _NK_EXP = dict(rexp=_v(0.5, "1/day", 0.2, 1.0),
                kexp=_v(1000.0, "cell/uL", 100.0, 6000.0, BACHANOVA2014))
 _ALLO_P = _p_table(0.05, 0.10, 0.32, 0.0, BACHANOVA2014, COOLEY2019)
@@ -276,8 +286,8 @@ KINETICS: dict[str, Kinetics] = {
         delta=_v(0.2, "1/day", 0.069, 0.5), rho=_v(0.0, "1/day", 0.0, 0.043),
         rej=_v(0.5, "1/day", 0.2, 2.0), **_NK_EXP, p_expand=_ALLO_P),
     "ipsc_nk": Kinetics(
-        delta=_v(0.3, "1/day", 0.1, 0.7, FT596), rho=_v(0.0, "1/day", 0.0, 0.043),
-        rej=_v(0.5, "1/day", 0.2, 2.0, FT596), **_NK_EXP,
+        delta=_v(0.3, "1/day", 0.1, 0.7, _FT596_PERSISTENCE),
+        rho=_v(0.0, "1/day", 0.0, 0.043), rej=_v(0.5, "1/day", 0.2, 2.0), **_NK_EXP,
         p_expand=_p_table(0.0, 0.02, 0.05, 0.0, PRODUCT_ASSUMPTION, PRODUCT_ASSUMPTION,
                           width=0.05)),
     "nk92": Kinetics(
@@ -287,16 +297,20 @@ KINETICS: dict[str, Kinetics] = {
         p_expand={k: _v(0.0, "probability", 0.0, 0.0) for k in
                   [(s, ld) for s in SUPPORTS for ld in (True, False)]}),
     "car_nk": Kinetics(
-        delta=_v(0.2, "1/day", 0.069, 0.5), rho=_v(0.05, "1/day", 0.0, 0.3, ZHANG2007),
+        delta=_v(0.2, "1/day", 0.069, 0.5), rho=_v(0.05, "1/day", 0.0, 0.3, ZHANG2007.anchoring(
+            "Endogenous NK cells proliferate 4.3 %/d; an infused product's rate is "
+            "nksim's.")),
         rej=_v(0.5, "1/day", 0.2, 2.0), **_NK_EXP, p_expand=_ALLO_P),
     "hncd16_nk": Kinetics(
-        delta=_v(0.3, "1/day", 0.1, 0.7, FT596), rho=_v(0.0, "1/day", 0.0, 0.043),
-        rej=_v(0.5, "1/day", 0.2, 2.0), **_NK_EXP,
+        delta=_v(0.3, "1/day", 0.1, 0.7, _FT596_PERSISTENCE),
+        rho=_v(0.0, "1/day", 0.0, 0.043), rej=_v(0.5, "1/day", 0.2, 2.0), **_NK_EXP,
         p_expand=_p_table(0.0, 0.02, 0.05, 0.0, PRODUCT_ASSUMPTION, PRODUCT_ASSUMPTION,
                           width=0.05),
         adcc_boost=_v(2.0, "dimensionless", 0.5, 5.0)),
     "memory_like_nk": Kinetics(
-        delta=_v(0.03, "1/day", 0.01, 0.1, BEDNARSKI2022), rho=_v(0.0, "1/day", 0.0, 0.043),
+        delta=_v(0.03, "1/day", 0.01, 0.1, BEDNARSKI2022.anchoring(
+            "Memory-like NK cells kept their phenotype > 3 months; the rate is nksim's.")),
+        rho=_v(0.0, "1/day", 0.0, 0.043),
         rej=_v(0.3, "1/day", 0.1, 1.0), **_NK_EXP,
         p_expand=_p_table(0.6, 0.6, 0.6, 0.05, BEDNARSKI2022, BEDNARSKI2022, width=0.3)),
     "car_t": Kinetics(
