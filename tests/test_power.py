@@ -278,26 +278,68 @@ def test_paired_binary_primary_uses_the_exact_mcnemar_test():
     assert p == pytest.approx(2 * 0.5 ** 7) and (ea, eb) == (9 / 12, 2 / 12)
 
 
-def test_paired_time_to_event_primary_uses_the_stratified_cox_wald_test():
-    """The Wald p of a Cox model stratified by patient, fitted here by lifelines itself."""
-    import pandas as pd
-    from lifelines import CoxPHFitter
-
+def test_paired_time_to_event_primary_uses_the_log_rank_test_stratified_by_patient():
+    """Pairs without censoring: at each pair's first event one of two patients at risk
+    fails (O - E = +-1/2, V = 1/4), so the statistic is (A - B)^2 / n, A and B the pairs
+    whose arm-a or arm-b patient failed first. Complete separation (every pair favours one
+    arm), where the Cox Wald test diverges, is the strongest evidence, not none."""
     from nksim.trials._power import replicate_p_value
 
     rng = np.random.default_rng(8)
-    n, follow = 80, 365.0
-    frailty = rng.lognormal(0, 1, n)
-    ta, tb = rng.exponential(150 / frailty), rng.exponential(300 / frailty)
-    result = _paired_result("pfs", "time_to_event", np.where(ta <= follow, ta, np.nan),
-                            np.where(tb <= follow, tb, np.nan), follow)
-    p, hr, _ = replicate_p_value(result, "primary", None)
-    frame = pd.DataFrame({"t": np.minimum(np.r_[ta, tb], follow),
-                          "e": np.r_[ta, tb] <= follow, "arm_a": np.r_[np.ones(n), np.zeros(n)],
-                          "pair": np.r_[np.arange(n), np.arange(n)]})
-    fit = CoxPHFitter().fit(frame, "t", "e", strata=["pair"])
-    assert p == pytest.approx(fit.summary.loc["arm_a", "p"], rel=1e-6)
-    assert hr == pytest.approx(fit.hazard_ratios_["arm_a"], rel=1e-9)
+    n, follow = 40, 1e6
+    ta, tb = rng.exponential(150, n), rng.exponential(300, n)
+    p, hr, _ = replicate_p_value(_paired_result("pfs", "time_to_event", ta, tb, follow),
+                                 "primary", None)
+    first_a = int(np.sum(ta < tb))
+    assert p == pytest.approx(stats.chi2.sf((2 * first_a - n) ** 2 / n, 1), rel=1e-9)
+    assert hr > 1  # arm a fails sooner
+    p_all, _, _ = replicate_p_value(
+        _paired_result("pfs", "time_to_event", ta, ta + 10.0, follow), "primary", None)
+    assert p_all == pytest.approx(stats.chi2.sf(n, 1), rel=1e-9) and p_all < 1e-9
+
+
+def test_stratified_log_rank_with_one_stratum_is_lifelines_log_rank():
+    from lifelines.statistics import logrank_test
+
+    from nksim.trials._comparisons import stratified_log_rank
+
+    rng = np.random.default_rng(3)
+    t = np.round(rng.exponential(10, 60))  # ties
+    e = rng.random(60) < 0.7
+    g = np.r_[np.ones(30), np.zeros(30)]
+    stat, p = stratified_log_rank(t, e, g, np.zeros(60))
+    ref = logrank_test(t[:30], t[30:], event_observed_A=e[:30], event_observed_B=e[30:])
+    assert stat == pytest.approx(ref.test_statistic, rel=1e-10)
+    assert p == pytest.approx(ref.p_value, rel=1e-10)
+    # strata add their observed-minus-expected and variances; one informative pair alone
+    assert stratified_log_rank([1.0, 2.0], [True, True], [1, 0], [0, 0]) == \
+        pytest.approx((1.0, stats.chi2.sf(1.0, 1)))
+
+
+def test_binary_outcomes_that_could_not_be_assessed_are_not_compared_as_yes():
+    """NaN (e.g. a 12-month outcome with 200 days of follow-up) is n_missing in the arm
+    summaries; the comparisons and the power leave those patients out too."""
+    import types
+
+    import pandas as pd
+
+    from nksim.trials._comparisons import compare_arms
+    from nksim.trials._power import replicate_p_value
+    from nksim.trials._setting import Endpoint
+
+    def arm(name, values):
+        return types.SimpleNamespace(name=name, simulation=object(), patients=pd.DataFrame(
+            {"candidate": range(10), "status": "ok", "resp": values}))
+
+    a, b = arm("a", [1.0, 1.0] + [np.nan] * 8), arm("b", [0.0, 0.0] + [np.nan] * 8)
+    e = Endpoint("resp_rate", "resp", "binary")
+    diff = compare_arms([a, b], [e], paired=False, follow_up=365, seed=1)[0]
+    assert (diff["n_a"], diff["n_b"], diff["value"]) == (2, 2, 1.0)
+    assert diff["p_value"] == pytest.approx(stats.fisher_exact([[2, 0], [0, 2]])[1])
+    result = types.SimpleNamespace(endpoints=(e,), arms=[a, b], scenario=types.SimpleNamespace(
+        trial=types.SimpleNamespace(design="parallel", follow_up_days=365)))
+    p, est_a, est_b = replicate_p_value(result, "resp_rate", None)
+    assert (est_a, est_b) == (1.0, 0.0) and p == pytest.approx(1 / 3)
 
 
 def test_power_refuses_trials_that_enrolled_fewer_than_asked():

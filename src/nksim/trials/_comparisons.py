@@ -183,6 +183,31 @@ def cox_hazard_ratio(durations: np.ndarray, events: np.ndarray, group: np.ndarra
     return math.exp(coef), math.exp(coef - z * se), math.exp(coef + z * se), ""
 
 
+def stratified_log_rank(durations: np.ndarray, events: np.ndarray, group: np.ndarray,
+                        strata: np.ndarray) -> tuple[float, float]:
+    """Log-rank test of ``group == 1`` versus ``group == 0`` stratified by ``strata`` (the
+    score test of the Cox model stratified by them): ``(chi-square statistic, two-sided
+    p)``, NaN where no stratum is informative. Unlike the Wald test it stays defined when
+    every pair favours one arm."""
+    d, e = np.asarray(durations, float), np.asarray(events, bool)
+    g, strata = np.asarray(group, int) == 1, np.asarray(strata)
+    observed_minus_expected = variance = 0.0
+    for s in np.unique(strata):
+        ds, es, gs = d[strata == s], e[strata == s], g[strata == s]
+        for t in np.unique(ds[es]):
+            at_risk = ds >= t
+            n, n1 = at_risk.sum(), (at_risk & gs).sum()
+            died = es & (ds == t)
+            m = died.sum()
+            observed_minus_expected += (died & gs).sum() - m * n1 / n
+            if n > 1:
+                variance += m * (n1 / n) * (1 - n1 / n) * (n - m) / (n - 1)
+    if variance <= 0:
+        return math.nan, math.nan
+    statistic = observed_minus_expected ** 2 / variance
+    return float(statistic), float(stats.chi2.sf(statistic, 1))
+
+
 def km_median_value(durations: np.ndarray, events: np.ndarray) -> float:
     """Kaplan-Meier median (same definition as :func:`nksim.trials.km_median`; NaN if not
     reached), without the interval: fast enough to bootstrap."""
@@ -321,7 +346,7 @@ def compare_arms(arms: Sequence[Any], endpoints: Sequence[Endpoint], *, paired: 
                  follow_up: float, seed: int, confidence: float = 0.95
                  ) -> list[dict[str, Any]]:
     """Every endpoint compared between every pair of arms (``arms``: ``ArmResult``)."""
-    from nksim.trials._trial import analysed_mask
+    from nksim.trials._trial import analysed_mask, evaluable
 
     out: list[dict[str, Any]] = []
     done = [a for a in arms if a.simulation is not None and len(a.patients)]
@@ -332,7 +357,7 @@ def compare_arms(arms: Sequence[Any], endpoints: Sequence[Endpoint], *, paired: 
                     else arm_a.patients["status"].eq("ok").to_numpy()
                 mb = analysed_mask(e, arm_b.patients) if e.kind != "cost_per_response" \
                     else arm_b.patients["status"].eq("ok").to_numpy()
-                pa, pb = arm_a.patients[ma], arm_b.patients[mb]
+                pa, pb = evaluable(e, arm_a.patients[ma]), evaluable(e, arm_b.patients[mb])
                 if paired:
                     pa, pb = same_patients(pa, pb)
                 rng = _rng(seed, e.name, arm_a.name, arm_b.name)

@@ -228,8 +228,10 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
 
     Two or more arms (the first two compared), as the trial's own comparisons test them:
     binary -> Fisher exact, or in a paired design the exact McNemar test on the patients
-    analysed in both arms; time to event -> log-rank, or in a paired design the Wald test
-    of the Cox model stratified by patient (estimate: its hazard ratio). One arm: binary
+    analysed in both arms; time to event -> log-rank, or in a paired design the log-rank
+    test stratified by patient (the score test of the stratified Cox model, defined also
+    when every pair favours one arm; estimate: the Cox hazard ratio). A binary outcome
+    that could not be assessed (NaN) is left out, as in the arm summaries. One arm: binary
     -> exact one-sided binomial test against ``p0``.
     """
     from nksim.trials._comparisons import (
@@ -237,10 +239,11 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
         paired_difference,
         paired_table,
         same_patients,
+        stratified_log_rank,
     )
     from nksim.trials._statistics import fisher_exact_test
     from nksim.trials._survival import event_times
-    from nksim.trials._trial import analysed_mask
+    from nksim.trials._trial import analysed_mask, evaluable
 
     eps = _endpoint_list(result)
     ep = next((e for e in eps if e.name == endpoint), None)
@@ -248,7 +251,8 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
         raise UserError(f"unknown endpoint (known: {', '.join(e.name for e in eps)};"
                         f" got {endpoint!r})", field="endpoint")
     arms = [a for a in result.arms if len(a.patients)]
-    frames = [arm.patients.loc[analysed_mask(ep, arm.patients)] for arm in arms[:2]]
+    frames = [evaluable(ep, arm.patients.loc[analysed_mask(ep, arm.patients)])
+              for arm in arms[:2]]
     paired = len(frames) == 2 and _design(result) == "paired"
     if paired:  # the same patients in both arms, in the same order
         frames = list(same_patients(*frames))
@@ -274,12 +278,10 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
             lr = log_rank(da, ea, db, eb)
             return lr.p_value, lr.hazard_ratio, math.nan
         strata = np.concatenate([frames[0]["candidate"], frames[1]["candidate"]])
-        hr, lo, hi, _ = cox_hazard_ratio(np.r_[da, db], np.r_[ea, eb],
-                                         np.r_[np.ones(da.size), np.zeros(db.size)], strata)
-        if not (0 < lo < hi < math.inf and hr > 0):  # undefined (e.g. an arm without events)
-            return math.nan, hr, math.nan
-        se = math.log(hi / lo) / (2 * stats.norm.ppf(0.975))  # from the 95 % Wald interval
-        return float(2 * stats.norm.sf(abs(math.log(hr)) / se)), hr, math.nan
+        group = np.r_[np.ones(da.size), np.zeros(db.size)]
+        hr = cox_hazard_ratio(np.r_[da, db], np.r_[ea, eb], group, strata)[0]
+        return stratified_log_rank(np.r_[da, db], np.r_[ea, eb], group, strata)[1], hr, \
+            math.nan
     raise UserError(f"power needs a binary endpoint, or a time-to-event endpoint with two "
                     f"arms (got {ep.kind!r} with {len(arms)} arm(s))", field="endpoint")
 

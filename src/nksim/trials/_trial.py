@@ -607,6 +607,15 @@ def analysed_mask(endpoint: Endpoint, patients: pd.DataFrame) -> np.ndarray:
     return mask
 
 
+def evaluable(endpoint: Endpoint, patients: pd.DataFrame) -> pd.DataFrame:
+    """The patients whose value of a binary or median endpoint is known: NaN means not
+    evaluable (e.g. a 12-month outcome with shorter follow-up), counted in ``n_missing`` by
+    the arm summaries and left out of comparisons. A time to event's NaN is no event."""
+    if endpoint.kind in ("binary", "median"):
+        return patients[patients[endpoint.column].notna()]
+    return patients
+
+
 def summarise_endpoint(endpoint: Endpoint, patients: pd.DataFrame,
                        follow_up: float) -> dict[str, Any]:
     """One endpoint's ``{"value", "ci_low", "ci_high", "n", ...}`` for one arm."""
