@@ -8,6 +8,7 @@ set by the binomial error of the simulation.
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from pathlib import Path
@@ -227,9 +228,12 @@ def test_kaplan_meier_and_log_log_band_match_scipy_ecdf():
         times = km.index.to_numpy()
         np.testing.assert_allclose(km["survival"], res.sf.evaluate(times), rtol=1e-12)
         low, high = band.low.evaluate(times), band.high.evaluate(times)
-        ok = np.isfinite(low) & (km["survival"].to_numpy() > 0)
+        ok = np.isfinite(low)  # scipy: undefined where S is 1 (nksim: 1) or 0 (NaN)
         np.testing.assert_allclose(km["ci_low"].to_numpy()[ok], low[ok], rtol=1e-10)
         np.testing.assert_allclose(km["ci_high"].to_numpy()[ok], high[ok], rtol=1e-10)
+        zero = km["survival"].to_numpy() == 0
+        assert np.isnan(km["ci_low"].to_numpy()[zero]).all()
+        assert np.isnan(km["ci_high"].to_numpy()[zero]).all()
         assert (km["at_risk"].iloc[0], km["events"].sum()) == (len(t), observed.sum())
 
 
@@ -261,14 +265,19 @@ def test_km_median_interval_is_where_scipys_band_contains_one_half():
         event_times = np.unique(t[observed])
         low_band = band.low.evaluate(event_times)
         high_band = band.high.evaluate(event_times)
-        s = res.sf.evaluate(event_times)
-        low_band = np.where(s == 0, 0, low_band)
-        high_band = np.where(s == 0, 0, high_band)
         est = km_median(t, observed).to_dict()
         assert est["ci_low"] == _first_at_or_below_half(event_times, low_band)
         assert est["ci_high"] == _first_at_or_below_half(event_times, high_band)
         assert est["ci_low"] <= est["value"]
         assert est["ci_high"] is None or est["value"] <= est["ci_high"]
+
+
+def test_km_median_limits_are_not_reached_where_the_curve_falls_to_zero():
+    """R's survfit leaves the log-log band undefined at S = 0; a band set to 0 there made
+    the last event look like a reached limit (n = 1: median 30, interval 30 to 30)."""
+    assert km_median([30.0], [True]).to_dict()["ci_high"] is None
+    est = km_median([1.0, 2.0, 3.0], [True, True, True])
+    assert (est.value, est.ci_low) == (2.0, 1.0) and math.isnan(est.ci_high)
 
 
 def test_km_median_not_reached():

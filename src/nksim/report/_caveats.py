@@ -54,7 +54,8 @@ def _status_flags(result) -> list[str]:
         if len(bad):
             parts = ", ".join(f"{k} {STATUS.get(s, s)}" for s, k in bad.value_counts().items())
             out.append(f"Arm {arm.name}: {len(bad)} of {len(p)} patients not analysed "
-                       f"({parts}); they are left out of every endpoint.")
+                       f"({parts}); they are left out of every endpoint that rests on "
+                       "the simulation (manufacturing failure and costs still count them).")
     return out
 
 

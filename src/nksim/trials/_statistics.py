@@ -301,7 +301,7 @@ def kaplan_meier(durations: Sequence[float] | np.ndarray,
         Indexed by ``time`` (distinct durations, ascending), columns ``at_risk``,
         ``events``, ``censored``, ``survival``, ``ci_low``, ``ci_high``. Equals
         ``scipy.stats.ecdf(CensoredData(...)).sf`` and its
-        ``confidence_interval(method="log-log")`` at these times.
+        ``confidence_interval(method="log-log")`` at these times (NaN where the curve is 0).
     """
     alpha = _alpha(confidence)
     t = _finite(durations, "kaplan_meier durations")
@@ -327,8 +327,10 @@ def kaplan_meier(durations: Sequence[float] | np.ndarray,
         se = np.sqrt(greenwood) / np.abs(np.log(survival))
         low = survival ** np.exp(z * se)
         high = survival ** np.exp(-z * se)
-    low = np.where(survival >= 1.0, 1.0, np.where(survival <= 0.0, 0.0, low))
-    high = np.where(survival >= 1.0, 1.0, np.where(survival <= 0.0, 0.0, high))
+    # the log-log band is undefined where the curve is 0 (NaN, as in scipy and R's survfit:
+    # a limit set to 0 there made the last event time look like a reached limit)
+    low = np.where(survival >= 1.0, 1.0, np.where(survival <= 0.0, np.nan, low))
+    high = np.where(survival >= 1.0, 1.0, np.where(survival <= 0.0, np.nan, high))
     frame = pd.DataFrame({
         "at_risk": at_risk, "events": events, "censored": leaving - events,
         "survival": survival, "ci_low": low, "ci_high": high,
