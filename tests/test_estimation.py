@@ -407,3 +407,25 @@ def test_profile_evaluates_the_bound_and_finds_a_crossing_before_it(tmp_path):
     assert ci["lower"] == pytest.approx(lower[0], abs=1e-5)
     assert ci["upper"] == pytest.approx(upper[0], abs=1e-5)
     assert res.profiles["k"]["value"].min() == 0.5
+
+
+def test_a_failed_simulation_is_not_taken_for_the_end_of_a_profile():
+    """nll = (a^2 + b^2) / 2, so a's 95 % interval is +-1.96; where a > 1.2 the simulation
+    fails. The upper end is open at the last point that ran (1.0 on this grid), not
+    interpolated towards the failure's 1e20 as if the likelihood had crossed there."""
+    class Quadratic:
+        estimated_ids = ["a", "b"]
+        lower, upper = np.array([-5.0, -5.0]), np.array([5.0, 5.0])
+        scale, estimated = np.array([0, 0]), np.array([True, True])
+
+        def objective(self, x, options=None):
+            x = np.atleast_2d(x)
+            nll = 0.5 * (x ** 2).sum(axis=1)
+            return np.where(x[:, 0] > 1.2, np.nan, nll), x.copy(), None
+
+    problem = Quadratic()
+    fit = profiles(problem, multistart(problem, starts=4, seed=0), steps=40)
+    a = fit.intervals.loc["a"]
+    assert a["lower"] == pytest.approx(-np.sqrt(stats.chi2.ppf(0.95, 1)), abs=1e-3)
+    assert not a["lower_open"] and a["upper_open"] and 0.9 <= a["upper"] <= 1.2
+    assert "failed beyond" in a["note"] and fit.intervals.loc["b", "note"] == ""

@@ -167,6 +167,10 @@ def test_cli_power_runs_and_writes(tmp_path):
     assert [p["n"] for p in doc["points"]] == [4, 6] and (out / "power.png").exists()
     assert doc["arms_compared"] == ["nk_gs", "gs_alone"]  # names the arms compared
     assert "arms compared: nk_gs vs gs_alone" in res.output
+    # the endpoint tested is named when --endpoint is not given, and the JSON is strict
+    assert doc["endpoint"] == "orr_rate" and "endpoint: orr_rate (the setting's first" \
+        in res.output
+    json.loads((out / "power.json").read_text(), parse_constant=lambda c: 1 / 0)
     assert "Research use only" in res.output
 
 

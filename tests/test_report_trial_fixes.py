@@ -117,3 +117,23 @@ def test_eligibility_row_agrees_with_the_rule_applied(sle):
     assert row is not None
     assert "set by the scenario" in row.group(0) and "Applied: SLEDAI-2K >= 6" in row.group(0)
     assert "The setting's default is 8" in row.group(0)
+
+
+def test_an_unbounded_cost_limit_reads_unbounded_not_a_dash():
+    """One remission among six patients: the bootstrap's upper limit of the cost per
+    remission is unbounded (resamples without a remission), as summary.json notes."""
+    import types
+
+    import numpy as np
+
+    from nksim.trials import cost_per_remission
+    from nksim.trials._setting import Endpoint
+
+    est = cost_per_remission(np.full(6, 1.262e6), np.array([1, 0, 0, 0, 0, 0], bool),
+                             seed=1).to_dict()
+    assert est["ci_high"] is None and "upper limit unbounded" in est["note"]
+    result = types.SimpleNamespace(arms=[], endpoints=lambda: (
+        Endpoint("cost_per_remission", "doris_6m", "cost_per_response"),))
+    summary = {"arms": {"car_t": {"endpoints": {"cost_per_remission": est}}}}
+    (row,) = report.endpoint_rows(result, summary, {})
+    assert row["cells"]["car_t"]["ci"].endswith(" to unbounded")

@@ -4,7 +4,6 @@ and ``nksim n-of-1`` (one virtual patient across replicates): the statistics of 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -56,11 +55,13 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
         check_output_dir(out_dir, inputs=(scenario_file,))
     raw = read_toml(scenario_file)
     scenario = validate(TrialScenario, raw)  # bad input fails here, before any run
-    if endpoint is not None:
-        from nksim.trials._setting import get_setting
-        from nksim.trials._trial import _endpoints
+    from nksim.trials._setting import get_setting
+    from nksim.trials._trial import _endpoints
 
-        known = [e.name for e in _endpoints(get_setting(scenario.trial.setting))]
+    known = [e.name for e in _endpoints(get_setting(scenario.trial.setting))]
+    named = endpoint is not None
+    endpoint = endpoint if named else known[0]  # the setting's first: the primary
+    if named:
         if endpoint not in known:
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
                             f"{endpoint!r})", field="endpoint")
@@ -82,6 +83,8 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
         raw, ns, run=lambda r: run_trial(validate(TrialScenario, r), progress=False),
         replicates=replicates, seed=first, endpoint=endpoint, alpha=alpha, p0=p0)
     compared = names[:2]
+    click.echo(f"endpoint: {endpoint}" + ("" if named else
+                                          " (the setting's first; --endpoint names another)"))
     if len(names) > 1:
         rest = f" (the first two of {len(names)} arms)" if len(names) > 2 else ""
         click.echo(f"arms compared: {' vs '.join(compared)}{rest}")
@@ -97,7 +100,9 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
                "research_use_only": RESEARCH_USE,
                "points": [p.__dict__ for p in points]}
         with atomic_output_dir(out_dir) as staging:
-            (staging / "power.json").write_text(json.dumps(doc, indent=2, default=float))
+            from nksim.report._common import to_json
+
+            (staging / "power.json").write_text(to_json(doc))
             _power_figure(points, staging / "power.png")
         click.echo(f"wrote {out_dir}/power.json and power.png")
     click.echo(RESEARCH_USE)
@@ -166,8 +171,9 @@ def n_of_1(scenario_file: Path, arm: str | None, patient: int, replicates: int,
         click.echo(line)
     if out_dir:
         with atomic_output_dir(out_dir) as staging:
-            (staging / "n_of_1.json").write_text(json.dumps(res.summary(), indent=2,
-                                                            default=float))
+            from nksim.report._common import to_json
+
+            (staging / "n_of_1.json").write_text(to_json(res.summary()))
             n_of_1_figure(res, staging / "n_of_1.png")
         click.echo(f"wrote {out_dir}/n_of_1.json and n_of_1.png")
     click.echo(RESEARCH_USE)

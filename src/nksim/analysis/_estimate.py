@@ -263,10 +263,16 @@ def profiles(problem, result: FitResult, *, level: float = 0.95, steps: int = 30
         m = ids.index(m_id)
         frame = pd.concat(frames).drop_duplicates("value").sort_values("value")
         prof[m_id] = frame.reset_index(drop=True)
-        ends = {}
+        ends, notes = {}, []
         for side, sub in (("lower", frame[frame["value"] <= best[m]].iloc[::-1]),
                           ("upper", frame[frame["value"] >= best[m]])):
-            v, f = sub["value"].to_numpy(), 2 * (sub["nll"].to_numpy() - f0)
+            v, nll = sub["value"].to_numpy(), sub["nll"].to_numpy()
+            failed = np.flatnonzero(~(nll < FAILED))  # a failed simulation is no crossing
+            if failed.size:
+                v, nll = v[:failed[0]], nll[:failed[0]]
+                notes.append(f"the simulation failed beyond {v[-1]:.6g} before the {side} "
+                             "end was reached: open there")
+            f = 2 * (nll - f0)
             cross = np.flatnonzero(f > q)
             if cross.size:
                 k = cross[0]
@@ -275,13 +281,14 @@ def profiles(problem, result: FitResult, *, level: float = 0.95, steps: int = 30
                 ends[side] = v0 + (r_q - r_a) * (v1 - v0) / (r_b - r_a) if r_b != r_a else v1
                 ends[f"{side}_open"] = False
             else:
-                ends[side] = lo[m] if side == "lower" else hi[m]
+                ends[side] = v[-1] if failed.size else (lo[m] if side == "lower" else hi[m])
                 ends[f"{side}_open"] = True
         lin = _to_lin(np.array([ends["lower"], ends["upper"], best[m]]), sc[m])
         rows.append({"parameter": m_id, "estimate": best[m], "lower": ends["lower"],
                      "upper": ends["upper"], "lower_open": ends["lower_open"],
                      "upper_open": ends["upper_open"], "estimate_linear": lin[2],
-                     "lower_linear": lin[0], "upper_linear": lin[1]})
+                     "lower_linear": lin[0], "upper_linear": lin[1],
+                     "note": "; ".join(notes)})
     result.profiles = prof
     result.intervals = pd.DataFrame(rows).set_index("parameter")
     return result

@@ -5,6 +5,7 @@ characteristics by arm) and the endpoint and comparison tables (from ``summary.j
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -261,6 +262,17 @@ def multiplicity_note(comparisons: list[dict[str, Any]] | None) -> str:
             "exploratory.")
 
 
+def interval_text(low: float | None, high: float | None, note: str | None,
+                  fmt: Callable[[float], str]) -> str:
+    """"LOW to HIGH"; a missing limit reads "unbounded" where ``note`` says "lower (upper)
+    limit unbounded" (summary.json's convention), else "–"."""
+    def limit(x, side):
+        if x is not None:
+            return fmt(x)
+        return "unbounded" if f"{side} limit unbounded" in (note or "") else "–"
+    return f"{limit(low, 'lower')} to {limit(high, 'upper')}"
+
+
 def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[dict[str, Any]]:
     """The between-arm comparisons of ``summary.json``: ``value`` is arm A minus arm B
     (or A over B for ratios); differences in proportions in percentage points."""
@@ -278,18 +290,14 @@ def comparison_table(summary: dict[str, Any], labels: dict[str, str]) -> list[di
 
         value = c.get("value")
         lo, hi = c.get("ci_low"), c.get("ci_high")
-        unbounded = {side for side in ("lower", "upper")
-                     if f"{side} limit unbounded" in (c.get("note") or "")}
-
-        def limit(x, side, f=f, unbounded=unbounded):
-            return f(x) if x is not None else ("unbounded" if side in unbounded else "–")
-
+        unbounded = any(f"{side} limit unbounded" in (c.get("note") or "")
+                        for side in ("lower", "upper"))
         rows.append({
             "endpoint": labels.get(c["endpoint"]) or label(c["endpoint"]),
             "arms": f"{c['arm_a']} versus {c['arm_b']}",
             "measure": MEASURES.get(measure, label(measure)),
             "value": f(value) if value is not None else "not estimable",
-            "ci": (f"{limit(lo, 'lower')} to {limit(hi, 'upper')}"
+            "ci": (interval_text(lo, hi, c.get("note"), f)
                    if lo is not None or hi is not None or unbounded
                    else (c.get("note") or "–")),
             "n": f"{c['n_a']} and {c['n_b']}" if "n_a" in c else "–",

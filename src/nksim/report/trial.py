@@ -48,6 +48,7 @@ from nksim.report._tables import (
     consort_flow,
     declared_rules,
     endpoint_table,
+    interval_text,
     multiplicity_note,
     plain,
 )
@@ -353,7 +354,7 @@ def endpoint_rows(result, summary: dict[str, Any], labels: dict[str, str]
             if lo is not None and hi is not None and lo == hi == ep["value"]:
                 cell["ci"] = SAME_COST
             elif lo is not None or hi is not None:
-                cell["ci"] = f"{fmt_number(lo, 3)} to {fmt_number(hi, 3)}"
+                cell["ci"] = interval_text(lo, hi, ep.get("note"), lambda x: fmt_number(x, 3))
             row["cells"][arm] = cell
     return rows
 
