@@ -169,6 +169,35 @@ def test_a_dose_brings_an_extinct_population_back():
     assert np.isnan(res.patients["extinction_time_x"].iloc[0])  # alive at the end
 
 
+def test_the_end_of_an_infusion_does_not_bring_an_extinct_population_back():
+    """Infusions 0.1/day over [0, 10] and 0.2/day over [0, 2] into x' = -x/2 from 20
+    (threshold 1): x = x2 e^{-(t-2)/2} + 0.2 (1 - e^{-(t-2)/2}) after day 2 reaches 1 at
+    about day 6.5, while the long infusion runs; its end at day 10 (summed rate 0.1 + 0.2 -
+    0.2 - 0.1, 3e-17 in floating point) is not a dose and must not revive x or erase the
+    extinction time."""
+    t = np.linspace(0, 20, 21)
+    doses = [Dose("x", 1.0, 0.0, duration=10.0), Dose("x", 0.4, 0.0, duration=2.0)]
+    res = simulate(DECAY, t, initial=np.array([[20.0]]), doses=doses, options=TIGHT)
+    x, t_ext = res.dataset["x"].values[0], res.patients["extinction_time_x"].iloc[0]
+    x2 = 20 * math.exp(-1) + 0.6 * (1 - math.exp(-1))
+    assert t_ext == pytest.approx(2 + 2 * math.log((x2 - 0.2) / 0.8), rel=1e-7)
+    assert np.all(x[t > t_ext] == 0.0)
+
+
+def test_a_model_with_its_own_events_reports_its_extinction_time():
+    """x' = -k x from 1e6 (threshold 1), k = 0.5 and an event at t > 2 setting k = 2:
+    extinct at 2 + ln(1e6 e^{-1}) / 2."""
+    from nksim.model import Event
+
+    model = Model(name="decay_event", title="decay with an event", description="test",
+                  states=(State("x", "cell", "cells", 1e6, extinction=1.0),),
+                  parameters=(Parameter("k", 0.5, "1/day", "death rate", TEST),),
+                  equations={"x": "-k*x"}, events=(Event("faster", "t > 2", {"k": "2"}),))
+    res = simulate(model, np.linspace(0, 10, 11), options=TIGHT)
+    expected = 2 + math.log(1e6 * math.exp(-1.0)) / 2
+    assert res.patients["extinction_time_x"].iloc[0] == pytest.approx(expected, rel=1e-7)
+
+
 def test_cell_counts_never_negative_under_fast_decay():
     fast = toy("fast", [State("x", "cell", "cells", 1.0)], [("r", 1e4, "1/day")],
                {"x": "-r*x"})

@@ -63,6 +63,7 @@ class _Patient:
             float(rec[-1]), ptr, empty_f, empty_i, empty_f, empty_f, self.threshold,
             self.nonneg, float(self.options.rtol), self.atol, float(self.options.h_max),
             int(self.options.max_steps), out, ext, st)
+        self.segment_extinctions = ext[0]
         self.steps += int(st[0, 2])
         self.rejected += int(st[0, 3])
         if int(st[0, 0]) != _rodas5p.OK:
@@ -124,6 +125,8 @@ class _Patient:
                 kind, k = self.index[target]
                 if kind == "y":
                     y[k] = value
+                    if value > 0:  # an event that refills a state revives it, as a dose
+                        self.extinction[k] = np.nan
                 else:
                     self.p[k] = value
         self.failed = EVENT_LOOP
@@ -139,6 +142,7 @@ class _Patient:
         rec = np.full((times.size, n), np.nan)
         k = 0
         t, y = float(t_start), y0.copy()
+        self.extinction = np.full(n, np.nan)  # first extinction time of each state
         self.prev = np.array([ev.initial_value for ev in self.events], dtype=bool)
         self.pending: list = []
         t_end = float(times[-1])
@@ -158,6 +162,7 @@ class _Patient:
             ys = self.integrate(y, t, grid)
             if ys is None:
                 break
+            extinct_at = self.segment_extinctions.copy()  # before any bisection overwrites
             trig = self.triggers(self.env(ys, grid), grid.size)
             changed = (trig != self.prev[:, None]).any(axis=0)
             if changed.any():
@@ -180,6 +185,8 @@ class _Patient:
                 t_new, y_new = float(hi_t), hi_y
             else:
                 t_new, y_new = float(seg_end), ys[-1]
+            new = np.isnan(self.extinction) & (extinct_at <= t_new)  # NaN: none
+            self.extinction[new] = extinct_at[new]
             while k < times.size and times[k] < t_new:
                 rec[k] = ys[np.searchsorted(grid, times[k])]
                 k += 1
@@ -195,14 +202,17 @@ class _Patient:
 
 def integrate_with_events(model, run_model, fns, times, params, y0, t_start, options,
                           threshold, nonneg, atol):
-    """``(out (patients, times, states), stats (patients, 4))`` for a model with events."""
+    """``(out (patients, times, states), extinction times (patients, states), stats
+    (patients, 4))`` for a model with events."""
     n_pat = params.shape[0]
     out = np.full((n_pat, times.size, y0.shape[1]), np.nan)
+    extinction = np.full((n_pat, y0.shape[1]), np.nan)
     stats = np.zeros((n_pat, 4))
     for q in range(n_pat):
         patient = _Patient(model, run_model, fns, params[q], times, options, threshold,
                            nonneg, atol)
         with np.errstate(all="ignore"):
             out[q] = patient.run(y0[q], t_start)
+        extinction[q] = patient.extinction
         stats[q] = (patient.failed, patient.t_reached, patient.steps, patient.rejected)
-    return out, stats
+    return out, extinction, stats

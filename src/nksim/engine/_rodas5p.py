@@ -487,8 +487,10 @@ def integrate_range(
                     x = ev_state[e] * LANES + b
                     y[x] += ev_bolus[e]
                     rate[x] += ev_rate[e]
-                    if keep[x] == 0.0 and (ev_bolus[e] > 0.0 or rate[x] > 0.0):
-                        keep[x] = 1.0  # a dose brings an extinct population back
+                    if keep[x] == 0.0 and (ev_bolus[e] > 0.0 or ev_rate[e] > 0.0):
+                        # a dose (a bolus or an infusion's start, not its end) brings an
+                        # extinct population back
+                        keep[x] = 1.0
                         ext_time[q, ev_state[e]] = np.nan
                     ie[b] += 1
                 while ir[b] < n_rec and t_record[ir[b]] <= t[b]:

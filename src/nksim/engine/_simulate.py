@@ -230,11 +230,11 @@ def integrate(
             raise UserError("dose records cannot be combined with a model's own events yet "
                             "(write the doses as events of the model)", field="doses")
         sel = np.flatnonzero(~bad_input)
-        by_patient, stats[sel] = integrate_with_events(
+        ext_time[:] = np.nan
+        by_patient, ext_time[sel], stats[sel] = integrate_with_events(
             model, run_model, fns, times, params[sel], y0_run[sel], float(t_start), options,
             threshold, nonneg, atol)
         out[:, sel] = by_patient.transpose(2, 0, 1)
-        ext_time[:] = np.nan
         todo = todo[:0]
 
     with _progress(todo.size, options.progress) as bar:

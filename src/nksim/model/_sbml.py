@@ -6,7 +6,9 @@ units (SBML unit definitions built from the pint units) and their source as note
 Optionally, dose records become SBML events (boluses add to the species, infusions
 switch a rate parameter on and off; every change due at one time is one event) and
 extinction thresholds become events that set the population to zero, matching what the
-nksim engine does.
+nksim engine does, with one exception: a population that goes extinct while an infusion
+into it is running is held at zero by the engine until the next dose (the rest of the
+infusion is lost), while in the exported model the infusion refills it.
 """
 
 from __future__ import annotations
