@@ -50,6 +50,9 @@ def test_nonmem_round_trip():
 # ---------------------------------------------------------------- amounts with units
 @pytest.mark.parametrize("column, value, field", [
     ("EVID", 4, "doses_file.EVID"),     # reset and dose
+    ("EVID", 3, "doses_file.EVID"),     # reset (dropped silently before)
+    ("DUR", -1.0, "doses_file.DUR"),
+    ("DUR", 2.0, "doses_file.DUR"),     # with RATE in the same row (set below)
     ("RATE", -1.0, "doses_file.RATE"),  # rate set by the model
     ("RATE", -2.0, "doses_file.RATE"),  # duration set by the model
     ("SS", 1, "doses_file.SS"),         # steady state
@@ -60,9 +63,19 @@ def test_nonmem_records_nksim_cannot_honour_are_refused(column, value, field):
     table = pd.DataFrame({"ID": [1], "TIME": [0.0], "EVID": [1], "CMT": ["M"], "AMT": [5.0],
                           "RATE": [0.0], "II": [0.0], "ADDL": [0], "SS": [0]})
     table[column] = value
+    if column == "DUR" and value > 0:
+        table["RATE"] = 1.0
     with pytest.raises(UserError) as err:
         from_nonmem(table)
     assert err.value.field == field
+
+
+def test_nonmem_duration_column_and_observation_rows():
+    """DUR (nlmixr2, mrgsolve) gives the infusion's duration (it was read as a bolus);
+    without EVID a row with no amount is an observation, not a zero dose."""
+    table = pd.DataFrame({"ID": [1, 1, 1], "TIME": [0.0, 1.0, 2.0], "CMT": ["M"] * 3,
+                          "AMT": [100.0, float("nan"), 0.0], "DUR": [2.0, 0.0, 0.0]})
+    assert from_nonmem(table) == {1: [Dose("M", 100.0, 0.0, duration=2.0)]}
 
 
 def test_nonmem_empty_cells_of_repeats_are_zero():

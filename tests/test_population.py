@@ -62,3 +62,33 @@ def test_parameters_file_keeps_patient_ids_as_written(tmp_path, column, ids):
     _, read = read_parameters_file(MODEL, f)
     assert list(read) == ids
     assert all(type(x) is type(ids[0]) or isinstance(x, np.integer) for x in read)
+
+
+def test_random_streams_keyed_by_the_same_patient_are_all_different():
+    """Two features drawing from one stream of one patient give correlated numbers (the
+    first eta was the apheresis wait's normal when both used stream 201)."""
+    from nksim.disease import _flares, _lymphoma_setting, _pancreatic_setting
+    from nksim.population import _covariates, _variability
+    from nksim.therapy import _antibodies, _manufacturing, _nk_products
+    from nksim.trials import _comparisons, _n_of_1, _statistics, _trial
+
+    streams = {
+        **{f"covariate {k}": v for k, v in _covariates.STREAMS.items()},
+        "eta": _variability.STREAM_ETA, "theta": _variability.STREAM_THETA,
+        **{f"manufacturing {k}": v for k, v in _manufacturing.STREAMS.items()},
+        "trial parameters": _trial.STREAM_PARAMETERS,
+        "trial endpoints": _trial.STREAM_ENDPOINTS,
+        "allocation": _trial.STREAM_ALLOCATION, "comparisons": _comparisons._STREAM,
+        "bootstrap": _statistics.BOOTSTRAP_STREAM, "n-of-1": _n_of_1.STREAM_N_OF_1,
+        "fcgr3a": _antibodies.FCGR3A_STREAM, "expansion": _nk_products.EXPANSION_STREAM,
+        "flares": _flares.STREAM_FLARE_TRIGGERS,
+        "lymphoma cohort": _lymphoma_setting._STREAM_COHORT,
+        "lymphoma response": _lymphoma_setting._STREAM_RESPONSE,
+        "pancreatic cohort": _pancreatic_setting._STREAM_COHORT,
+        "pancreatic response": _pancreatic_setting._STREAM_RESPONSE,
+        "pancreatic dose": _pancreatic_setting._STREAM_DOSE,
+    }
+    by_number: dict[int, list[str]] = {}
+    for name, number in streams.items():
+        by_number.setdefault(number, []).append(name)
+    assert {n: names for n, names in by_number.items() if len(names) > 1} == {}

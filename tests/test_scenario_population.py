@@ -160,3 +160,47 @@ def test_covariate_fields_are_checked(change, expected):
     with pytest.raises(UserError) as info:
         validate(Scenario, tomllib.loads(BASE.replace(*change)))
     assert str(info.value).startswith(expected)
+
+
+def test_a_patients_random_draws_follow_its_id_not_its_row_in_a_file(tmp_path):
+    """Patient 7's parameters are the same whether the covariates file holds patients 0-9
+    or only 5-9 (they followed the row: 7 drew patient 2's numbers in the second file,
+    and two files of one study gave different patients identical random effects); and a
+    parameters file's patients get the covariates drawn for their ids."""
+    table = sample_covariates(10, seed=1)
+    table.to_csv(tmp_path / "all.csv", index=False)
+    table.iloc[5:].to_csv(tmp_path / "half.csv", index=False)
+    plans = {}
+    for name in ("all", "half"):
+        plans[name] = plan(BASE.replace("size = 5\n", "lognormal_sigma = 0.2\n").replace(
+            "[population.covariates]\nage_years = [20, 60]\n",
+            f'covariates_file = "{name}.csv"\n'), tmp_path)
+    full, half = plans["all"], plans["half"]
+    assert list(half.patient_ids) == [5, 6, 7, 8, 9]
+    np.testing.assert_array_equal(half.parameters, full.parameters[5:])
+    # text ids: keyed by the id, so the same patient draws the same in any file
+    for name, rows in (("a", [0, 1, 2]), ("b", [2, 1])):
+        t = table.iloc[rows].assign(patient=[f"p{i}" for i in rows])
+        t.to_csv(tmp_path / f"{name}.csv", index=False)
+    a, b = (plan(BASE.replace("size = 5\n", "lognormal_sigma = 0.2\n").replace(
+        "[population.covariates]\nage_years = [20, 60]\n", f'covariates_file = "{n}.csv"\n'),
+        tmp_path) for n in ("a", "b"))
+    np.testing.assert_array_equal(b.parameters[0], a.parameters[2])  # patient p2
+    # a parameters file with [population.covariates]: covariates drawn by the file's ids
+    (tmp_path / "par.csv").write_text("patient,a\n7,1e-5\n3,1e-5\n")
+    both = plan(BASE.replace("size = 5\n", 'parameters_file = "par.csv"\n'), tmp_path)
+    drawn = sample_covariates(10, 4, CovariateSpec(age_years=(20, 60)))
+    np.testing.assert_array_equal(both.covariates["weight_kg"],
+                                  drawn["weight_kg"].to_numpy()[[7, 3]])
+
+
+def test_an_age_distribution_reaching_outside_0_to_130_years_is_refused():
+    """A normal age (mean 8, sd 6) drew ages down to -8.8 years, silently given a 2-year
+    old's weight; the list form and covariate files were already held to 0-130."""
+    text = BASE.replace("size = 5", "size = 300").replace(
+        "age_years = [20, 60]", "age_years = { normal = { mean = 8, sd = 6 } }")
+    with pytest.raises(UserError, match=r"population.covariates.age_years: the distribution "
+                                        r"gives ages outside 0-130 years"):
+        plan(text)
+    bounded = plan(text.replace("sd = 6 }", "sd = 6, low = 0, high = 18 }"))
+    assert bounded.covariates["age_years"].between(0, 18).all()

@@ -311,13 +311,15 @@ def to_nonmem(doses_by_patient: Sequence[Sequence[Dose]]) -> pd.DataFrame:
 
 
 def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
-    """Read dose records (``EVID`` 1 rows, or all rows without ``EVID``) from a NONMEM-style table.
+    """Read dose records (``EVID`` 1 rows; without ``EVID``, the rows with ``AMT`` > 0, the
+    others being observations) from a NONMEM-style table.
 
-    ``CMT`` is a state name; ``RATE`` > 0 gives an infusion of duration ``AMT/RATE``;
-    ``II`` and ``ADDL`` give repeats (an empty cell is 0). Returns ``{ID: [Dose, ...]}``.
-    What nksim does not model is refused by name rather than misread: ``EVID`` 4 (reset
-    and dose), ``RATE`` -1 or -2 (rate or duration set by the model) and steady-state
-    doses (``SS`` other than 0).
+    ``CMT`` is a state name; ``RATE`` > 0 gives an infusion of duration ``AMT/RATE``, or
+    ``DUR`` > 0 (nlmixr2, mrgsolve) one of that duration; ``II`` and ``ADDL`` give repeats
+    (an empty cell is 0). Returns ``{ID: [Dose, ...]}``. What nksim does not model is
+    refused by name rather than misread: ``EVID`` 3 (reset) and 4 (reset and dose),
+    ``RATE`` -1 or -2 (rate or duration set by the model), a row with both ``RATE`` and
+    ``DUR`` and steady-state doses (``SS`` other than 0).
     """
     import pandas as pd
 
@@ -326,20 +328,29 @@ def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
         raise UserError(f"missing columns {sorted(missing)}", field="doses_file")
     if "EVID" in table.columns:
         evid = pd.to_numeric(table["EVID"], errors="coerce")
-        if (evid == 4).any():
-            raise UserError("EVID 4 (reset and dose) is not supported", field="doses_file.EVID")
+        for code, what in ((3, "reset"), (4, "reset and dose")):
+            if (evid == code).any():
+                raise UserError(f"EVID {code} ({what}) is not supported",
+                                field="doses_file.EVID")
         table = table[evid == 1]
+    else:  # NONMEM: a row without an amount is an observation
+        table = table[pd.to_numeric(table["AMT"], errors="coerce").fillna(0.0) > 0]
     numbers = {name: pd.to_numeric(table[name], errors="coerce").fillna(0.0).to_numpy()
-               for name in ("RATE", "ADDL", "II", "SS") if name in table.columns}
+               for name in ("RATE", "DUR", "ADDL", "II", "SS") if name in table.columns}
     if "SS" in numbers and (numbers["SS"] != 0).any():
         raise UserError("steady-state doses (SS other than 0) are not supported",
                         field="doses_file.SS")
     if "RATE" in numbers and (numbers["RATE"] < 0).any():
         raise UserError("RATE -1 or -2 (rate or duration set by the model) is not supported; "
                         "give the rate", field="doses_file.RATE")
+    if "DUR" in numbers and ((numbers["DUR"] < 0).any() or (
+            "RATE" in numbers and ((numbers["DUR"] > 0) & (numbers["RATE"] > 0)).any())):
+        raise UserError("must be >= 0 and not given with a RATE in the same row",
+                        field="doses_file.DUR")
     out: dict[int, list[Dose]] = {}
     for k, row in enumerate(table.itertuples(index=False)):
         rate = float(numbers["RATE"][k]) if "RATE" in numbers else 0.0
+        dur = float(numbers["DUR"][k]) if "DUR" in numbers else 0.0
         addl = numbers["ADDL"][k] if "ADDL" in numbers else 0.0
         if not float(addl).is_integer():
             raise UserError(f"must be a whole number (got {addl})", field="doses_file.ADDL")
@@ -352,7 +363,7 @@ def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
                 time=float(row.TIME),
                 every=ii if addl > 0 else None,
                 count=addl + 1,
-                duration=float(row.AMT) / rate if rate > 0 else 0.0,
+                duration=float(row.AMT) / rate if rate > 0 else dur,
             )
         )
     return out

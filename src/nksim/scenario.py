@@ -196,7 +196,8 @@ def _population(model: Model, pop: PopulationSection | None, base_dir: str | Pat
         if covariates is not None:  # both from files: each patient gets its own row
             covariates = _same_patients(covariates, ids)
     else:
-        parameters = lognormal_parameters(model, size, pop.seed, pop.lognormal_sigma or 0.0)
+        parameters = lognormal_parameters(model, size, pop.seed, pop.lognormal_sigma or 0.0,
+                                          ids=ids)
     if covariates is None and pop is not None and pop.covariates is not None:
         spec = pop.covariates.model_dump(exclude_none=True, exclude={"extra"})
         if "age_years" in spec:
@@ -206,7 +207,9 @@ def _population(model: Model, pop: PopulationSection | None, base_dir: str | Pat
         extra = {name: (dict(d["categorical"]) if set(d) == {"categorical"}
                         else distribution(d, field=f"population.covariates.extra.{name}"))
                  for name, d in pop.covariates.extra.items()}
-        covariates = sample_covariates(size, pop.seed, CovariateSpec(**spec, extra=extra))
+        with fields_of({"age_years": "population.covariates.age_years"}):
+            covariates = sample_covariates(size, pop.seed, CovariateSpec(**spec, extra=extra),
+                                           ids=ids)
     if pop is not None and pop.covariate_effects:
         parameters = _covariate_effects(model, parameters, covariates, pop)
     if covariates is not None and ids is not None:

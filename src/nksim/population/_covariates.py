@@ -256,8 +256,10 @@ def extra_stream(name: str) -> int:
 
 
 def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *,
-                      start: int = 0) -> pd.DataFrame:
-    """Covariates of patients ``start .. start+size-1`` (columns :data:`COVARIATE_COLUMNS`).
+                      start: int = 0, ids: np.ndarray | None = None) -> pd.DataFrame:
+    """Covariates of patients ``start .. start+size-1`` (columns :data:`COVARIATE_COLUMNS`),
+    or of the patients ``ids`` (their random streams keyed by
+    :func:`nksim.population._sampling.stream_keys`).
 
     Patient ``i`` depends only on ``seed``, ``i`` and ``spec``:
     ``sample_covariates(5, s, start=10)`` equals rows 10-14 of ``sample_covariates(15, s)``.
@@ -268,7 +270,14 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
     spec = CovariateSpec() if spec is None else spec
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
         raise UserError(f"must be an integer >= 0 (got {size!r})", field="size")
-    ids = np.arange(start, start + size, dtype=np.int64)
+    if ids is not None:
+        from nksim.population._sampling import stream_keys
+
+        if len(ids) != size:
+            raise ValueError("ids must hold one id per patient")
+        patient_ids, ids = np.asarray(ids), stream_keys(ids)
+    else:
+        ids = patient_ids = np.arange(start, start + size, dtype=np.int64)
 
     u = _uniforms(seed, ids, STREAMS["age"])
     if isinstance(spec.age_years, tuple | list):
@@ -276,6 +285,11 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
         age = np.clip(lo + u * (hi - lo), lo, np.nextafter(hi, -np.inf))
     else:
         age = np.asarray(spec.age_years.ppf(u), dtype=float)
+        outside = age[~((age >= 0) & (age <= 130))]
+        if outside.size:
+            raise UserError(f"the distribution gives ages outside 0-130 years (e.g. "
+                            f"{outside[0]:.3g}); bound it, e.g. {{ normal = {{ mean = 8, sd = 6, "
+                            "low = 0, high = 18 } }", field="age_years")
     sex = np.where(_uniforms(seed, ids, STREAMS["sex"]) < spec.female_fraction, "F", "M")
 
     z_w = _normals(seed, ids, STREAMS["weight"])
@@ -295,7 +309,7 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
         height[adult] = (getattr(spec, f"adult_height_mean_cm_{sfx}")
                          + spec.adult_height_sd_cm * z_h[adult])
     frame = pd.DataFrame({
-        "patient": ids, "age_years": age, "sex": sex.astype(object),
+        "patient": patient_ids, "age_years": age, "sex": sex.astype(object),
         "weight_kg": weight, "height_cm": height,
         "bsa_m2": body_surface_area(weight, height, spec.bsa_formula),
     })

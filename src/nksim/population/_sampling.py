@@ -109,11 +109,27 @@ def _pcg64_states(seed: int, stream: int, indices: np.ndarray) -> list[tuple[int
     return out
 
 
+def stream_keys(ids: np.ndarray) -> np.ndarray:
+    """The random-stream key of each patient id: a whole number >= 0 is its own key (as
+    in generated populations and trials), any other id (text, a negative number) the first
+    63 bits of the SHA-256 of its text, so that a patient's draws follow its id, not its
+    row in a file."""
+    import hashlib
+
+    ids = np.asarray(ids)
+    if ids.dtype.kind in "iu" and (ids.size == 0 or ids.min() >= 0):
+        return ids.astype(np.int64)
+    return np.array([int(v) if isinstance(v, int | np.integer) and v >= 0 else
+                     int.from_bytes(hashlib.sha256(str(v).encode()).digest()[:8], "big") >> 1
+                     for v in ids.tolist()], dtype=np.int64)
+
+
 def lognormal_parameters(
     model: Model,
     size: int,
     seed: int,
     sigma: float | Mapping[str, float],
+    ids: np.ndarray | None = None,
 ) -> np.ndarray:
     """Parameters (size x n_parameters) log-normal around the model's values.
 
@@ -121,7 +137,8 @@ def lognormal_parameters(
     number for every parameter (``{"all": 0.2}`` in scenario files) or per parameter.
     One normal draw is made per parameter in declaration order whatever ``sigma``
     says, so giving one parameter variability does not change the others' draws.
-    Values outside a parameter's bounds are clipped to them.
+    Values outside a parameter's bounds are clipped to them. Patient ``i`` draws from its
+    own stream, keyed by ``ids[i]`` (:func:`stream_keys`; default ``0 .. size-1``).
     """
     if size < 1:
         raise UserError(f"must be >= 1, got {size}", field="size")
@@ -129,7 +146,8 @@ def lognormal_parameters(
     typical = model.parameter_vector()
     lo = np.array([p.bounds[0] for p in model.parameters])
     hi = np.array([p.bounds[1] for p in model.parameters])
-    z = patient_normals(seed, np.arange(size), 0, typical.size)
+    keys = np.arange(size) if ids is None else stream_keys(ids)
+    z = patient_normals(seed, keys, 0, typical.size)
     return np.clip(typical * np.exp(sig * z), lo, hi)
 
 

@@ -37,8 +37,11 @@ from nksim.population._sampling import patient_rng
 if TYPE_CHECKING:  # pandas is imported where a table is read or built (start-up time)
     import pandas as pd
 
-STREAM_ETA = 201
-STREAM_THETA = 301
+#: Random streams of the individual (eta) and parameter-uncertainty (theta) draws; they
+#: must differ from every other stream keyed by the same patient (tests/test_population.py;
+#: they were 201 and 301, the numbers of manufacturing's apheresis wait and the bootstrap).
+STREAM_ETA = 6201
+STREAM_THETA = 6301
 
 #: What :func:`omega_matrix` accepts (a string: pandas is not imported to define it).
 OmegaLike = "Mapping[str, float] | pd.DataFrame | tuple[Sequence[str], Sequence[Sequence[float]]]"

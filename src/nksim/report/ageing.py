@@ -456,8 +456,9 @@ def uncertain_values(scenario: AgeingScenario) -> list[dict[str, Any]]:
                 spec.name)
         if spec.heterogeneity_cv > 0:
             add(("cv", spec.heterogeneity_cv), lambda arms, cv=spec.heterogeneity_cv: _row(
-                "between-individual variation", "coefficient of variation of η, β, κ, ε "
-                "and Xc", cv, "–", "set by the scenario", "scenario",
+                "between-individual variation", "SD of the normal multiplier 1 + cv·z of η, "
+                "β, κ, ε and Xc, floored at 0.05 (as SRtools): their coefficient of variation "
+                "for cv up to about 0.3", cv, "–", "set by the scenario", "scenario",
                 f"arms: {', '.join(arms)}"), spec.name)
         for j, sen in enumerate(spec.senolysis):
             cal = sen.calibrated_to
