@@ -258,3 +258,12 @@ def test_a_shared_base_run_is_made_once_per_command(monkeypatch):
     assert len(calls) == 1
     checks.run_checks(names, use_cache=False)
     assert len(calls) == 2
+
+
+def test_a_cached_check_is_reused_only_by_the_code_that_computed_it(monkeypatch):
+    """The key held the version number, which does not change between commits: a result
+    computed by older code was shown as today's."""
+    monkeypatch.setattr(ac, "_source_digest", lambda: "code A")
+    a = ac._cache_key("patrol")
+    monkeypatch.setattr(ac, "_source_digest", lambda: "code B")
+    assert ac._cache_key("patrol") != a

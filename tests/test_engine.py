@@ -7,6 +7,7 @@ Radau at tight tolerance on an independent NumPy right-hand side.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -196,6 +197,34 @@ def test_a_model_with_its_own_events_reports_its_extinction_time():
     res = simulate(model, np.linspace(0, 10, 11), options=TIGHT)
     expected = 2 + math.log(1e6 * math.exp(-1.0)) / 2
     assert res.patients["extinction_time_x"].iloc[0] == pytest.approx(expected, rel=1e-7)
+
+
+def test_dose_events_a_few_ulps_apart_are_one_time_not_a_failure():
+    """An infusion from 0.1 for 0.2 days ends at 0.30000000000000004: a bolus at 0.3 asked
+    for a step below the solver's smallest and failed the patient. Nearly equal times are
+    one time; the result equals the bolus given exactly at the infusion's end."""
+    two = toy("two", [State("a", "mg", "depot", 0.0), State("c", "mg", "central", 0.0)],
+              [("ka", 1.3, "1/day"), ("ke", 0.4, "1/day")], {"a": "-ka*a", "c": "ka*a - ke*c"})
+    t = np.linspace(0, 2, 5)
+    near = simulate(two, t, doses=[Dose("a", 1.0, 0.1, duration=0.2), Dose("c", 1.0, 0.3)],
+                    options=TIGHT)
+    exact = simulate(two, t, doses=[Dose("a", 1.0, 0.1, duration=0.2),
+                                    Dose("c", 1.0, 0.1 + 0.2)], options=TIGHT)
+    assert near.patients["status"].iloc[0] == "ok"
+    np.testing.assert_allclose(near.dataset["c"].values, exact.dataset["c"].values, rtol=1e-9)
+    twice = simulate(two, t, doses=[Dose("c", 1.0, 1.0), Dose("c", 1.0, 1.0 + 2.3e-16)],
+                     options=TIGHT)
+    assert twice.patients["status"].iloc[0] == "ok"
+    assert twice.dataset["c"].values[0, 2] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("x0, words", [(-5.0, "x must be >= 0 (got -5"),
+                                        (0.5, "below its extinction threshold 1")])
+def test_initial_values_a_state_cannot_take_are_refused_by_name(x0, words):
+    """A negative cell count failed later as 'step size fell below ...'; a start below the
+    extinction threshold was never counted extinct (extinction is crossing it)."""
+    with pytest.raises(UserError, match=r"initial: .*" + re.escape(words)):
+        simulate(DECAY, np.linspace(0, 1, 3), initial=np.array([[1e6], [x0]]))
 
 
 def test_cell_counts_never_negative_under_fast_decay():

@@ -226,7 +226,13 @@ def _with_constraint(m):
                  '</p></message>', True)
 
 
+def _with_boolean_rate(m):
+    """`false` in a kinetic law (Test Suite 01288): it crashed the code generation."""
+    m.getReaction("r").getKineticLaw().setMath(_math("k*X*false"))
+
+
 @pytest.mark.parametrize("change, message", [
+    (_with_boolean_rate, "kinetic law of r: the truth value false where a number is needed"),
     (_with_algebraic, "algebraic rules cannot be solved for k in closed form"),
     (_with_delay, "delay() is not supported"),
     (_with_constraint, "constraints are not supported (constraint 'enough': X > 100, "

@@ -10,6 +10,7 @@ the evidence layer, like the command line: nothing imports it but ``cli_article`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -93,10 +94,23 @@ def _cache_dir() -> Path:
     return cache_dir() / "article"
 
 
+@functools.cache
+def _source_digest() -> str:
+    """SHA-256 of nksim's own code and bundled data: a cached result is reused only by the
+    code that computed it (the version number does not change between commits)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".toml", ".json", ".csv", ".jsonl", ".gz"):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _cache_key(name: str) -> str:
     from importlib.metadata import version
 
-    parts = [name, version("nksim"), _CHECKS_VERSION]
+    parts = [name, version("nksim"), _CHECKS_VERSION, _source_digest()]
     for scenario in _SCENARIOS.get(name, ()):
         parts.append(_scenario_text(scenario))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

@@ -282,7 +282,23 @@ def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
     if not rows:
         return DoseEvents(np.zeros(0), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     t, s, b, r = zip(*rows, strict=True)
-    return DoseEvents(np.array(t), np.array(s, np.int64), np.array(b), np.array(r))
+    return DoseEvents(_same_times(np.array(t)), np.array(s, np.int64), np.array(b),
+                      np.array(r))
+
+
+#: Event times closer than this (relative to max(1, |t|)) are one time: an infusion from
+#: 0.1 for 0.2 days ends at 0.30000000000000004, and a step to a bolus at 0.3 would be
+#: below the solver's smallest step.
+SAME_TIME = 1e-12
+
+
+def _same_times(times: np.ndarray) -> np.ndarray:
+    """Sorted event times with each run of nearly equal times set to its first."""
+    out = times.copy()
+    for i in range(1, out.size):
+        if out[i] - out[i - 1] <= SAME_TIME * max(1.0, abs(out[i - 1])):
+            out[i] = out[i - 1]
+    return out
 
 
 NONMEM_COLUMNS = ("ID", "TIME", "EVID", "CMT", "AMT", "RATE", "II", "ADDL")

@@ -116,6 +116,7 @@ class _Patient:
             if len(due) > 1:
                 prios = [self.scalar(self.events[q[2]].priority, values)
                          if self.events[q[2]].priority else -math.inf for q in due]
+                # equal priorities: the first triggered goes first (SBML: in random order)
                 pick = due[int(np.argmax(prios))]
             self.pending.remove(pick)
             ev = self.events[pick[2]]
@@ -147,7 +148,7 @@ class _Patient:
         self.pending: list = []
         t_end = float(times[-1])
         y = self.at_event_time(t, y)
-        while k < times.size and times[k] <= t:
+        while k < times.size and times[k] <= t and not self.failed:
             rec[k] = y
             k += 1
         while t < t_end and not self.failed:
@@ -192,10 +193,10 @@ class _Patient:
                 k += 1
             t, y = t_new, y_new
             y = self.at_event_time(t, y)
-            while k < times.size and times[k] <= t:
+            while k < times.size and times[k] <= t and not self.failed:
                 rec[k] = y
                 k += 1
-        if not self.failed:
+        if not self.failed or self.failed in MESSAGES:  # failed at an event: at its time
             self.t_reached = t
         return rec
 

@@ -182,6 +182,7 @@ def integrate(
     options = options or SolverOptions()
     times = np.asarray(times, dtype=float)
     params, y0 = _population_arrays(model, parameters, initial)
+    _check_initial(model, y0)
     n_pat = params.shape[0]
     _check_times(times, t_start)
     if covariates is not None:
@@ -253,6 +254,26 @@ def integrate(
         parameters=params, initial=y0, covariates=covariates,
         compile_time=fns.seconds + _rodas5p.take_load_seconds(),
     )
+
+
+def _check_initial(model: Model, y0: np.ndarray) -> None:
+    """Initial values the model's states cannot take are refused by name (NaN is a failed
+    patient): a negative one of a non-negative state, and one between 0 and a state's
+    extinction threshold (the population would never be counted extinct: extinction is
+    the crossing of the threshold)."""
+    for i, state in enumerate(model.states):
+        col = y0[:, i]
+        bad = np.flatnonzero(col < 0) if state.nonnegative else np.zeros(0, int)
+        if bad.size:
+            raise UserError(f"{state.name} must be >= 0 (got {shown(col[bad[0]])} for "
+                            f"patient {bad[0]})", field="initial")
+        thr = state.extinction or 0.0
+        bad = np.flatnonzero((col > 0) & (col < thr))
+        if bad.size:
+            raise UserError(f"{state.name} = {shown(col[bad[0]])} {state.unit} (patient "
+                            f"{bad[0]}) is below its extinction threshold {thr:g} {state.unit}: "
+                            "start at 0 (absent) or at the threshold or above",
+                            field="initial")
 
 
 def _population_arrays(model: Model, parameters, initial) -> tuple[np.ndarray, np.ndarray]:

@@ -194,6 +194,28 @@ def _errors(doc: libsbml.SBMLDocument) -> list[str]:
     ]
 
 
+
+_LOGICAL = {libsbml.AST_LOGICAL_AND, libsbml.AST_LOGICAL_OR, libsbml.AST_LOGICAL_XOR,
+            libsbml.AST_LOGICAL_NOT, libsbml.AST_LOGICAL_IMPLIES}
+
+
+def _truth_values_in_place(a: libsbml.ASTNode, where: str, truth: bool) -> None:
+    """Refuse ``true`` or ``false`` where a number is meant (SBML's "booleans used as
+    numbers", Test Suite cases 01288-01291: they crashed the code generation). ``truth``:
+    whether ``a`` stands where a truth value is meant."""
+    t = a.getType()
+    if t in (libsbml.AST_CONSTANT_TRUE, libsbml.AST_CONSTANT_FALSE) and not truth:
+        _fail(f"{where}: the truth value {libsbml.formulaToL3String(a)} where a number is "
+              "needed (booleans used as numbers are not supported)")
+    if t == libsbml.AST_FUNCTION:  # a user function's arguments: any kind
+        return
+    for i in range(a.getNumChildren()):
+        if t == libsbml.AST_FUNCTION_PIECEWISE:  # (value, condition) pairs, then otherwise
+            inner = i % 2 == 1 or truth
+        else:
+            inner = t in _LOGICAL
+        _truth_values_in_place(a.getChild(i), where, inner)
+
 class _Importer:
     def __init__(self, doc: libsbml.SBMLDocument, label: str, name: str | None) -> None:
         self.label = label
@@ -289,6 +311,7 @@ class _Importer:
             _fail(f"{where} has no maths")
         if isinstance(ast, SolvedRule):
             return ast.render(self.symbols)
+        _truth_values_in_place(ast, where, truth=where.endswith(": trigger"))
         return self._m(ast, where, local or {})
 
     def _m(self, a, where: str, local: dict) -> str:  # noqa: C901 - one case per node type
