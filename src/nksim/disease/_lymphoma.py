@@ -67,6 +67,11 @@ GROWTH_RATE = 0.007
 #: Kill rate of CD19 CAR-NK cells in lymphoma (targets per CAR-NK cell per day; shared
 #: product default 1, range 0.3-3), calibrated to Marin 2024's ORR (docs/calibration.md).
 CAR_NK_KILL = 2.0
+#: Net growth of CD19 CAR-NK cells during an in-vivo expansion event in lymphoma (1/day;
+#: shared product default 0.5, range 0.2-1.0), calibrated to Marin 2024's day-30 response
+#: (docs/calibration.md): at 0.5 expanders reached 500 cells/uL only on day ~20, so
+#: responses came after the day-30 assessment.
+CAR_NK_REXP = 1.0
 #: Host-ADCC kill rate of lymphoma cells relative to normal B cells (assumption).
 LYMPHOMA_ADCC_SENSITIVITY = 0.1
 
@@ -206,8 +211,8 @@ def lymphoma_model(products: Sequence[ProductSpec] = (), name: str = "lymphoma")
                     "Three antigen clones (CD19/CD20), host NK ADCC with FCGR3A genotype, "
                     "rituximab PK (Rozman 2017), lymphodepletion, infused NK products.",
                     comps)
-    calibrated = {f"{s.prefix}_kill": CAR_NK_KILL for s in products
-                  if s.product.kind == "car_nk"}
+    calibrated = {f"{s.prefix}_{name}": value for s in products if s.product.kind == "car_nk"
+                  for name, value in (("kill", CAR_NK_KILL), ("rexp", CAR_NK_REXP))}
     return model.with_values(calibrated) if calibrated else model
 
 
