@@ -104,3 +104,23 @@ def test_an_arm_without_a_product_gets_its_bendamustine(tmp_path: Path):
     doses = get_setting("lymphoma").doses(control, patient, [], scenario)
     ld = sorted((d.time, d.amount) for d in doses if d.state == "LD")
     assert ld == [(-5.0, 1.0), (-4.0, 1.0)]  # 90 mg/m2 = one LD unit per day
+
+
+def test_cd19_car_nk_responds_by_day_30_as_marin_2024_reported():
+    """Marin 2024's 48.6 % (18/37) is the response at day 30: the bundled arm at 1e6/kg
+    must respond at the first assessment (day 28) at a rate inside its exact 95 % interval
+    (0.32-0.66), not only later (0.27 before the expansion rate was re-fitted)."""
+    from scipy.stats import binomtest
+
+    from nksim.config import TrialScenario
+    from nksim.scenario import read_toml, validate
+    from nksim.trials import run_trial
+
+    raw = read_toml(SCENARIOS / "lymphoma_cd19_carnk.toml")
+    raw["trial"].update(patients_per_arm=74, follow_up_days=182)
+    raw["cohort"]["n_candidates"] = 3 * 74
+    raw["arms"] = [a for a in raw["arms"] if a["name"] == "cd19_carnk"]
+    result = run_trial(validate(TrialScenario, raw), progress=False)
+    day28 = result.arms[0].patients["responder_first_visit"]
+    marin = binomtest(18, 37).proportion_ci()
+    assert marin.low <= day28.mean() <= marin.high
