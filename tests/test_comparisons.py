@@ -284,3 +284,40 @@ def test_undefined_resamples_count_against_both_limits():
                                               rng=np.random.default_rng(0), n_resamples=400)
     assert low == -math.inf and high == math.inf
     assert "undefined, counted as unbounded on both sides" in note
+
+
+def test_hazard_ratios_carry_the_log_rank_p_that_power_counts():
+    """A time-to-event comparison had no test (p null) while `nksim power` counted log-rank
+    rejections: the hazard ratio's p is lifelines' log-rank p (unpaired) or the log-rank
+    stratified by patient (paired)."""
+    import types
+
+    import pandas as pd
+    from lifelines.statistics import logrank_test
+
+    from nksim.trials._comparisons import compare_arms, stratified_log_rank
+    from nksim.trials._setting import Endpoint
+
+    rng = np.random.default_rng(5)
+    ta, tb = rng.exponential(100, 30), rng.exponential(200, 30)
+
+    def arm(name, t):
+        return types.SimpleNamespace(name=name, simulation=object(), patients=pd.DataFrame(
+            {"candidate": range(30), "status": "ok",
+             "pfs": np.where(t <= 365, t, np.nan)}))
+
+    e = Endpoint("pfs_median", "pfs", "time_to_event")
+    ea, eb = ta <= 365, tb <= 365
+    da, db = np.minimum(ta, 365), np.minimum(tb, 365)
+    for paired in (False, True):
+        hr = next(c for c in compare_arms([arm("a", ta), arm("b", tb)], [e], paired=paired,
+                                          follow_up=365, seed=1)
+                  if c["measure"] == "hazard_ratio")
+        if paired:
+            expected = stratified_log_rank(np.r_[da, db], np.r_[ea, eb],
+                                           np.r_[np.ones(30), np.zeros(30)],
+                                           np.r_[np.arange(30), np.arange(30)])[1]
+        else:
+            expected = logrank_test(da, db, event_observed_A=ea, event_observed_B=eb).p_value
+        assert hr["p_value"] == pytest.approx(expected, rel=1e-12) and "log-rank p" in \
+            hr["method"]

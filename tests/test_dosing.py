@@ -78,6 +78,24 @@ def test_nonmem_duration_column_and_observation_rows():
     assert from_nonmem(table) == {1: [Dose("M", 100.0, 0.0, duration=2.0)]}
 
 
+def test_nonmem_bad_cells_are_refused_not_taken_for_observations():
+    """Without EVID only an empty or zero amount is an observation: -5 and text amounts are
+    errors, as is text where a number is meant (a DUR of '1 h' was read as 0, a bolus)."""
+    base = {"ID": [1], "TIME": [0.0], "CMT": ["M"]}
+    with pytest.raises(UserError):
+        from_nonmem(pd.DataFrame({**base, "AMT": [-5.0]}))
+    with pytest.raises(UserError, match="must be a number"):
+        from_nonmem(pd.DataFrame({**base, "AMT": [5.0], "DUR": ["1 h"]}))
+
+
+def test_an_infusion_shorter_than_the_time_resolution_is_a_bolus():
+    """Its start and end would be one time and cancel: the dose was lost, status ok."""
+    from nksim.dosing import to_events
+
+    ev = to_events([Dose("M", 1.0, 1000.0, duration=1e-9)], ["M"])
+    assert list(ev.bolus) == [1.0] and list(ev.rate) == [0.0]
+
+
 def test_nonmem_empty_cells_of_repeats_are_zero():
     table = pd.DataFrame({"ID": [1], "TIME": [2.0], "CMT": ["M"], "AMT": [5.0],
                           "II": [float("nan")], "ADDL": [float("nan")]})

@@ -417,11 +417,12 @@ def test_a_failed_simulation_is_not_taken_for_the_end_of_a_profile():
         estimated_ids = ["a", "b"]
         lower, upper = np.array([-5.0, -5.0]), np.array([5.0, 5.0])
         scale, estimated = np.array([0, 0]), np.array([True, True])
+        limit = 1.2
 
         def objective(self, x, options=None):
             x = np.atleast_2d(x)
             nll = 0.5 * (x ** 2).sum(axis=1)
-            return np.where(x[:, 0] > 1.2, np.nan, nll), x.copy(), None
+            return np.where(x[:, 0] > self.limit, np.nan, nll), x.copy(), None
 
     problem = Quadratic()
     fit = profiles(problem, multistart(problem, starts=4, seed=0), steps=40)
@@ -429,3 +430,9 @@ def test_a_failed_simulation_is_not_taken_for_the_end_of_a_profile():
     assert a["lower"] == pytest.approx(-np.sqrt(stats.chi2.ppf(0.95, 1)), abs=1e-3)
     assert not a["lower_open"] and a["upper_open"] and 0.9 <= a["upper"] <= 1.2
     assert "failed beyond" in a["note"] and fit.intervals.loc["b", "note"] == ""
+    # a failure after the crossing leaves a closed end and no note
+    Quadratic.limit = 2.1
+    fit = profiles(problem, multistart(problem, starts=4, seed=0), steps=40)
+    a = fit.intervals.loc["a"]
+    assert not a["upper_open"] and a["upper"] == pytest.approx(1.96, abs=1e-2)
+    assert a["note"] == ""

@@ -88,6 +88,9 @@ def test_random_streams_keyed_by_the_same_patient_are_all_different():
         "pancreatic response": _pancreatic_setting._STREAM_RESPONSE,
         "pancreatic dose": _pancreatic_setting._STREAM_DOSE,
     }
+    streams["flares before day 0"] = _flares.STREAM_FLARE_TRIGGERS_BEFORE
+    assert max(streams.values()) < _covariates.extra_stream("")  # extras' streams above all
+    assert min(_covariates.extra_stream(n) for n in ("a", "pzce", "ecog")) >= 10_000_000
     by_number: dict[int, list[str]] = {}
     for name, number in streams.items():
         by_number.setdefault(number, []).append(name)

@@ -624,3 +624,13 @@ def test_infinite_and_nan_constants():
     m.getReaction("r").getKineticLaw().setMath(_math("k*X*R"))
     with pytest.raises(UserError, match="parameter R: its value is nan"):
         from_sbml(_text(doc), name="sbml_t_nonfinite2")
+
+
+def test_a_trigger_comparing_truth_values_is_read():
+    """eq(time > 1, true) is valid SBML (truth values compared); the check for truth
+    values used as numbers must not refuse it. X' = -k X, k set to 0 at t = 1."""
+    doc, m = _decay_model()
+    _event(m, "stop", "eq(time > 1, true)", {"k": "0"})
+    model = from_sbml(_text(doc), name="sbml_t_eq_truth")
+    x = simulate(model, np.array([0.0, 2.0]), options=TIGHT).dataset["X"].values[0]
+    assert x[1] == pytest.approx(math.exp(-1.0), rel=1e-7)

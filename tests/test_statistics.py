@@ -275,9 +275,12 @@ def test_km_median_interval_is_where_scipys_band_contains_one_half():
 def test_km_median_limits_are_not_reached_where_the_curve_falls_to_zero():
     """R's survfit leaves the log-log band undefined at S = 0; a band set to 0 there made
     the last event look like a reached limit (n = 1: median 30, interval 30 to 30)."""
-    assert km_median([30.0], [True]).to_dict()["ci_high"] is None
+    one = km_median([30.0], [True])
+    assert one.to_dict()["ci_high"] is None and "not estimable (the curve falls to 0)" in one.note
     est = km_median([1.0, 2.0, 3.0], [True, True, True])
     assert (est.value, est.ci_low) == (2.0, 1.0) and math.isnan(est.ci_high)
+    # censored before the curve reaches 0: the limit lies beyond follow-up
+    assert km_median([1.0, 2.0, 3.0, 9.0], [1, 1, 0, 0]).note == "upper limit not reached"
 
 
 def test_km_median_not_reached():

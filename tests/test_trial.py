@@ -190,3 +190,37 @@ def test_every_endpoint_carries_its_n(result):
     for arm in result.arms:
         for name, ep in arm.summary["endpoints"].items():
             assert isinstance(ep["n"], int), name
+
+
+def test_a_lymphodepletion_only_control_arm_gets_its_lymphodepletion():
+    """An arm without a product whose [arms.lymphodepletion] table is written gets it (it
+    was dropped silently); the default Flu/Cy still comes only before a cell product."""
+    from types import SimpleNamespace
+
+    from nksim.config._trial import ArmSection
+    from nksim.trials._trial import _treatment
+
+    row = SimpleNamespace(infused=False, weight_kg=70.0, age_years=40.0)
+    written = ArmSection.model_validate({"name": "ld_only", "product": "none",
+                                         "lymphodepletion": {"first_day": -5, "days": 3}})
+    days = sorted({d.time for d in _treatment(written, None, row) if d.state == "LD"})
+    assert days == [-5.0, -4.0, -3.0]
+    default = ArmSection.model_validate({"name": "control", "product": "none"})
+    assert default.given_lymphodepletion is None and _treatment(default, None, row) == []
+
+
+def test_follow_up_limits_are_the_lupus_settings_own():
+    """A 56-day tumour trial was refused by a lupus rule in the generic schema ('>= 182
+    day'); the lupus setting keeps it for its 6-month endpoints."""
+    from nksim.config import TrialScenario
+    from nksim.scenario import read_toml, validate
+
+    scenarios = Path(__file__).resolve().parents[1] / "src" / "nksim" / "data" / "scenarios"
+    lymphoma = read_toml(scenarios / "lymphoma_cd19_carnk.toml")
+    lymphoma["trial"].update(follow_up_days=56, run_in_days=6)
+    assert validate(TrialScenario, lymphoma).trial.follow_up_days == 56
+    lupus = read_toml(scenarios / "sle_pediatric_cart_vs_carnk.toml")
+    lupus["trial"]["follow_up_days"] = 90
+    with pytest.raises(UserError, match=r"trial.follow_up_days: must be >= 182 day in the "
+                                        r"sle setting"):
+        validate(TrialScenario, lupus)

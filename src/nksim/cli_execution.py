@@ -89,14 +89,16 @@ def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress:
         click.echo(f"{out_dir} is already complete ({outcome.n_patients} simulated "
                    "patient(s)); nothing to resume")
         return
-    main = next((e.name for e in result.endpoints() if e.kind == "binary"
-                 and e.name != "crs_any_rate"), "doris_remission_6m_rate")
+    # the setting's first binary endpoint (DORIS at 6 months in lupus), and CRS if it has it
+    shown_endpoints = [name for name in (
+        next((e.name for e in result.endpoints()
+              if e.kind == "binary" and e.name != "crs_any_rate"), None), "crs_any_rate")
+        if name in {e.name for e in result.endpoints()}]
     for arm in result.arms:
         ep = arm.summary["endpoints"]
-        # the setting's first binary endpoint (DORIS at 6 months in lupus), and CRS
-        first, crs = ep.get(main, {}), ep.get("crs_any_rate", {})
-        click.echo(f"{arm.name:10s} n={arm.summary['n']:3d}  {main} "
-                   f"{first.get('k')}/{first.get('n')}  CRS any {crs.get('k')}/{crs.get('n')}")
+        counts = "  ".join(f"{name} {ep[name].get('k')}/{ep[name].get('n')}"
+                           for name in shown_endpoints if name in ep)
+        click.echo(f"{arm.name:10s} n={arm.summary['n']:3d}  {counts}".rstrip())
     for note in result.notes:
         click.echo(f"note: {note}")
     resumed = _resumed(outcome, "; ")

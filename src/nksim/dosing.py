@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nksim.errors import UnitError, UserError
+from nksim.errors import UnitError, UserError, shown
 from nksim.units import parse_unit, registry
 
 if TYPE_CHECKING:  # imported where used: a plain-number dose needs neither
@@ -273,7 +273,9 @@ def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
             )
         s = index[dose.state]
         for t in dose.times():
-            if dose.duration > 0:
+            # an infusion shorter than the events' time resolution is a bolus (its start
+            # and end would be merged into one time and cancel)
+            if dose.duration > SAME_TIME * max(1.0, abs(float(t))):
                 rows.append((float(t), s, 0.0, dose.rate))
                 rows.append((float(t + dose.duration), s, 0.0, -dose.rate))
             else:
@@ -349,10 +351,20 @@ def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
                 raise UserError(f"EVID {code} ({what}) is not supported",
                                 field="doses_file.EVID")
         table = table[evid == 1]
-    else:  # NONMEM: a row without an amount is an observation
-        table = table[pd.to_numeric(table["AMT"], errors="coerce").fillna(0.0) > 0]
-    numbers = {name: pd.to_numeric(table[name], errors="coerce").fillna(0.0).to_numpy()
-               for name in ("RATE", "DUR", "ADDL", "II", "SS") if name in table.columns}
+    else:  # NONMEM: a row with an empty or zero amount is an observation
+        amount = pd.to_numeric(table["AMT"], errors="coerce")
+        empty = table["AMT"].isna() | table["AMT"].astype(str).str.strip().eq("")
+        table = table[~(empty | amount.eq(0))]
+    numbers = {}
+    for name in ("RATE", "DUR", "ADDL", "II", "SS"):
+        if name in table.columns:
+            raw = table[name]
+            values = pd.to_numeric(raw, errors="coerce")
+            text = raw.notna() & values.isna() & ~raw.astype(str).str.strip().eq("")
+            if text.any():
+                raise UserError(f"must be a number (got {shown(raw[text].iloc[0])})",
+                                field=f"doses_file.{name}")
+            numbers[name] = values.fillna(0.0).to_numpy()
     if "SS" in numbers and (numbers["SS"] != 0).any():
         raise UserError("steady-state doses (SS other than 0) are not supported",
                         field="doses_file.SS")

@@ -270,10 +270,11 @@ def profiles(problem, result: FitResult, *, level: float = 0.95, steps: int = 30
             failed = np.flatnonzero(~(nll < FAILED))  # a failed simulation is no crossing
             if failed.size:
                 v, nll = v[:failed[0]], nll[:failed[0]]
-                notes.append(f"the simulation failed beyond {v[-1]:.6g} before the {side} "
-                             "end was reached: open there")
             f = 2 * (nll - f0)
             cross = np.flatnonzero(f > q)
+            if failed.size and not cross.size:
+                notes.append(f"the simulation failed beyond {v[-1]:.6g} before the {side} "
+                             "end was reached: open there")
             if cross.size:
                 k = cross[0]
                 v0, v1 = v[k - 1], v[k]

@@ -228,8 +228,10 @@ class TrialSection(Section):
     setting: str = "sle"  # disease setting (nksim.trials.get_setting)
     seed: Seed = 0
     patients_per_arm: PatientCount = 20
-    follow_up_days: quantity_in("day", ge=182, le=MAX_DAYS) = 365.0
-    run_in_days: quantity_in("day", ge=7, le=MAX_DAYS) = 60.0
+    # a setting may ask for more (DiseaseSetting.min_follow_up_days, min_run_in_days: the
+    # lupus setting 182 and 7 days)
+    follow_up_days: quantity_in("day", ge=1, le=MAX_DAYS) = 365.0
+    run_in_days: quantity_in("day", ge=0, le=MAX_DAYS) = 60.0
     batch_size: PatientCount | None = None
     rtol: Annotated[float, Field(ge=1e-13, lt=1)] = 1e-6
     atol: Annotated[float, Field(gt=0)] = 1e-6
@@ -365,6 +367,17 @@ class ArmSection(Section):
             raise ValueError("'interval_days' is needed when infusions > 1")
         return self
 
+    @property
+    def given_lymphodepletion(self) -> LymphodepletionSection | None:
+        """The lymphodepletion this arm's patients get: the default Flu/Cy precedes a cell
+        product; an arm without a product gets one only where its table is written (a
+        lymphodepletion-only control)."""
+        if not self.lymphodepletion:
+            return None
+        if self.product == "none" and "lymphodepletion" not in self.model_fields_set:
+            return None
+        return self.lymphodepletion
+
 
 class TrialScenario(Section):
     """A whole trial scenario file."""
@@ -394,17 +407,26 @@ class TrialScenario(Section):
         if self.trial.design == "single_arm" and len(self.arms) != 1:
             raise UserError(f"a single_arm trial has exactly one [[arms]] entry "
                             f"(got {len(self.arms)})", field="trial.design")
+        from nksim.trials import get_setting
+
+        setting = get_setting(self.trial.setting)  # the name is known (TrialSection)
         follow_up, run_in = self.trial.follow_up_days, self.trial.run_in_days
+        for name, value, least in (("follow_up_days", follow_up, setting.min_follow_up_days),
+                                   ("run_in_days", run_in, setting.min_run_in_days)):
+            if value < least:
+                raise UserError(f"must be >= {least:g} day in the {setting.name} setting "
+                                f"(got {value:g})", field=f"trial.{name}")
         for i, arm in enumerate(self.arms):
             where = f"arms[{i}]"
             last = (arm.infusions - 1) * (arm.interval_days or 0.0)
             if arm.product != "none" and last > follow_up:
                 raise UserError(f"the last infusion (day {last:g}) is after the end of "
                                 f"follow-up (day {follow_up:g})", field=f"{where}.infusions")
-            ld = arm.lymphodepletion
-            if ld and arm.product != "none":
+            ld = arm.given_lymphodepletion
+            if ld:
                 if ld.first_day < -run_in:
-                    raise UserError(f"must not be before the run-in starts (day {-run_in:g}) "
+                    raise UserError(f"must not be before the run-in starts (day "
+                                    f"{0.0 - run_in:g}) "
                                     f"(got {ld.first_day:g})",
                                     field=f"{where}.lymphodepletion.first_day")
                 if ld.first_day + ld.days - 1 > follow_up:
@@ -420,7 +442,5 @@ class TrialScenario(Section):
                 ManufacturingSpec.from_dict(arm.manufacturing, product=arm.product,
                                             field=f"{where}.manufacturing")
                 CostSpec.from_dict(arm.cost, product=arm.product, field=f"{where}.cost")
-        from nksim.trials import get_setting
-
-        get_setting(self.trial.setting).check(self)  # the name is known (TrialSection)
+        setting.check(self)
         return self

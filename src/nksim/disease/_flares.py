@@ -32,8 +32,10 @@ FLARE_TRIGGER_RATE = 4.0
 #: Mean trigger size, FLT units (= clinical SLEDAI points before masking and immune-complex
 #: gating; ASSUMPTION calibrated to CORTICOLUP; range 0.5-3).
 FLARE_TRIGGER_MEAN = 2.0
-#: Random stream of :func:`nksim.population.patient_rng` used for the triggers.
+#: Random streams of :func:`nksim.population.patient_rng` used for the triggers from day 0
+#: on and before day 0.
 STREAM_FLARE_TRIGGERS = 9101
+STREAM_FLARE_TRIGGERS_BEFORE = 9102
 FLARE_SOURCES = (FLARE_TRIGGERS, CORTICOLUP)
 
 #: CORTICOLUP, 52 weeks: (flares, patients) stopping and continuing 5 mg/day prednisone.
@@ -47,16 +49,29 @@ def flare_trigger_doses(seed: int, patient: int, start_day: float, end_day: floa
                         state: str = "FLT") -> list[Dose]:
     """One patient's flare triggers in ``[start_day, end_day)``: boluses into ``state``.
 
-    Drawn from the patient's own stream (``patient_rng(seed, patient, STREAM_FLARE_TRIGGERS)``),
-    so adding patients or arms never changes another patient's triggers.
+    A Poisson process walked out from day 0 by exponential gaps, forwards and backwards on
+    two of the patient's own streams (``patient_rng(seed, patient, STREAM_FLARE_TRIGGERS)``
+    and ``..._BEFORE``), each gap drawn with its trigger's size: adding patients or arms
+    never changes another patient's triggers, and a longer follow-up or run-in only adds
+    triggers (the count drawn for the whole window, spread uniformly, moved every trigger
+    when the window changed).
     """
     if not (rate_per_year >= 0 and mean_size >= 0 and end_day >= start_day):
         raise ValueError("rate_per_year and mean_size must be >= 0 and end_day >= start_day")
-    rng = patient_rng(seed, patient, STREAM_FLARE_TRIGGERS)
-    n = rng.poisson(rate_per_year * (end_day - start_day) / 365.25)
-    days = np.sort(rng.uniform(start_day, end_day, n))
-    sizes = rng.exponential(mean_size, n) if mean_size > 0 else np.zeros(n)
-    return [Dose(state, float(s), float(d)) for d, s in zip(days, sizes, strict=True) if s > 0]
+    out: list[Dose] = []
+    if rate_per_year == 0:
+        return out
+    mean_gap = 365.25 / rate_per_year
+    for stream, direction in ((STREAM_FLARE_TRIGGERS_BEFORE, -1.0), (STREAM_FLARE_TRIGGERS, 1.0)):
+        rng = patient_rng(seed, patient, stream)
+        day = 0.0
+        while start_day <= day < end_day or (direction > 0 and day < start_day) or (
+                direction < 0 and day >= end_day):
+            gap, size = rng.exponential(mean_gap), rng.exponential(mean_size)
+            day += direction * gap
+            if start_day <= day < end_day and size > 0:
+                out.append(Dose(state, float(size), float(day)))
+    return sorted(out, key=lambda d: d.time)
 
 
 def exact_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:

@@ -118,6 +118,10 @@ class SleSetting(DiseaseSetting):
     )
     cost_per_response = ("cost_per_remission", "doris_6m")
     tables = {"cohort": SleCohortSpec, "eligibility": SleEligibility}
+    # the 6-month endpoints need six months; prednisone has a run-in on standard of care
+    min_follow_up_days = 182.0
+    min_run_in_days = 7.0
+
     report_panels = (
         Panel("B", "CD19+ B cells", "cells/µL", _state("B"),
               detection_limit=CELL_DETECTION_LIMIT),

@@ -212,9 +212,12 @@ def _truth_values_in_place(a: libsbml.ASTNode, where: str, truth: bool) -> None:
     for i in range(a.getNumChildren()):
         if t == libsbml.AST_FUNCTION_PIECEWISE:  # (value, condition) pairs, then otherwise
             inner = i % 2 == 1 or truth
+        elif t in (libsbml.AST_RELATIONAL_EQ, libsbml.AST_RELATIONAL_NEQ):
+            inner = True  # eq(time > 1, true) compares truth values: allowed
         else:
             inner = t in _LOGICAL
         _truth_values_in_place(a.getChild(i), where, inner)
+
 
 class _Importer:
     def __init__(self, doc: libsbml.SBMLDocument, label: str, name: str | None) -> None:

@@ -54,7 +54,7 @@ COVARIATE_SOURCES = (CDC2000_WEIGHT, CDC2000_STATURE, LMS_METHOD, WEIGHT_HEIGHT_
                      NHANES_ADULTS, ADULT_SPREAD, BSA_MOSTELLER, BSA_DUBOIS)
 
 #: Random stream of each covariate (``patient_rng(seed, patient, stream)``); extra
-#: covariates get ``1000 + crc32(name) % 10**6``.
+#: covariates get ``10**7 + crc32(name) % (4 * 10**9)``.
 STREAMS: dict[str, int] = {"age": 101, "sex": 102, "weight": 103, "height": 108}
 
 #: Standard covariate columns and their units.
@@ -252,7 +252,8 @@ def _normals(seed: int, ids: np.ndarray, stream: int) -> np.ndarray:
 
 def extra_stream(name: str) -> int:
     """The random stream of an extra covariate (stable across machines and runs)."""
-    return 1000 + zlib.crc32(name.encode()) % 1_000_000
+    # above every fixed stream number, below 2^32 (the fast path of the draws)
+    return 10_000_000 + zlib.crc32(name.encode()) % 4_000_000_000
 
 
 def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *,
@@ -284,12 +285,12 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
         lo, hi = (float(x) for x in spec.age_years)
         age = np.clip(lo + u * (hi - lo), lo, np.nextafter(hi, -np.inf))
     else:
-        age = np.asarray(spec.age_years.ppf(u), dtype=float)
-        outside = age[~((age >= 0) & (age <= 130))]
-        if outside.size:
-            raise UserError(f"the distribution gives ages outside 0-130 years (e.g. "
-                            f"{outside[0]:.3g}); bound it, e.g. {{ normal = {{ mean = 8, sd = 6, "
+        low, high = (float(x) for x in spec.age_years.ppf([0.0, 1.0]))  # its support
+        if not (low >= 0 and high <= 130):
+            raise UserError(f"the distribution reaches ages outside 0-130 years ({low:.3g} to "
+                            f"{high:.3g}); bound it, e.g. {{ normal = {{ mean = 8, sd = 6, "
                             "low = 0, high = 18 } }", field="age_years")
+        age = np.asarray(spec.age_years.ppf(u), dtype=float)
     sex = np.where(_uniforms(seed, ids, STREAMS["sex"]) < spec.female_fraction, "F", "M")
 
     z_w = _normals(seed, ids, STREAMS["weight"])

@@ -34,7 +34,7 @@ def infusion_days(spec) -> list[float]:
 
 
 def lymphodepletion_days(spec) -> list[float]:
-    ld = getattr(spec, "lymphodepletion", None)
+    ld = getattr(spec, "given_lymphodepletion", None)
     if not ld:
         return []
     return [float(ld.first_day) + k for k in range(int(ld.days))]
@@ -235,7 +235,7 @@ def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
     """The regimen of ``arm`` (an ArmResult) in words, for the report's design section."""
     spec = arm.spec
     product = getattr(spec, "product", "none")
-    ld = getattr(spec, "lymphodepletion", None)
+    ld = getattr(spec, "given_lymphodepletion", None)
     ld_days = lymphodepletion_days(spec)
     inf = infusion_days(spec)
     prescribed, absolute = _dose_words(spec, arm.patients)
@@ -246,7 +246,7 @@ def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
     else:
         infusions = (f"{len(inf)} infusions {fmt_number(spec.interval_days)} days apart "
                      f"(days {_days(inf)})")
-    if ld and product != "none":
+    if ld:
         n = len(ld_days)
         flu = _per_day(ld.fludarabine_mg_m2, n)
         cy = _per_day(ld.cyclophosphamide_mg_m2, n)
@@ -284,7 +284,7 @@ def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
 def arm_events(index: int, arm) -> TimeEvents:
     """The arm's infusions and lymphodepletion for the time axis."""
     spec = arm.spec
-    ld_days = lymphodepletion_days(spec) if getattr(spec, "product", "none") != "none" else []
+    ld_days = lymphodepletion_days(spec)
     return TimeEvents(arm=arm.name, colour=arm_colour(index),
                       infusions=tuple(infusion_days(spec)),
                       lymphodepletion=(ld_days[0], ld_days[-1] + 1.0) if ld_days else None)

@@ -232,8 +232,11 @@ def endpoint_cell(key: str, endpoint: dict[str, Any], kind: str | None = None
     if lo is None and hi is None:
         ci = note or "–"
     else:
-        ci = (f"{fmt(lo) if lo is not None else 'not reached'} to "
-              f"{fmt(hi) if hi is not None else 'not reached'}")
+        def missing(side):
+            return "not estimable" if f"{side} limit not estimable" in (note or "") \
+                else "not reached"
+        ci = (f"{fmt(lo) if lo is not None else missing('lower')} to "
+              f"{fmt(hi) if hi is not None else missing('upper')}")
     return {"estimate": est, "ci": ci, "n": n if n is not None else "–"}
 
 

@@ -183,12 +183,27 @@ def cox_hazard_ratio(durations: np.ndarray, events: np.ndarray, group: np.ndarra
     return math.exp(coef), math.exp(coef - z * se), math.exp(coef + z * se), ""
 
 
+def _log_rank_p(ta, ea, tb, eb, strata=None) -> float | None:
+    """Two-sided log-rank p of arm a against arm b (stratified by ``strata`` if given),
+    as ``nksim power`` tests them; None where no event makes it informative."""
+    if strata is not None:
+        p = stratified_log_rank(np.r_[ta, tb], np.r_[ea, eb],
+                                np.r_[np.ones(ta.size), np.zeros(tb.size)], strata)[1]
+    else:
+        from lifelines.statistics import logrank_test
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = float(logrank_test(ta, tb, event_observed_A=ea, event_observed_B=eb).p_value)
+    return p if math.isfinite(p) else None
+
+
 def stratified_log_rank(durations: np.ndarray, events: np.ndarray, group: np.ndarray,
                         strata: np.ndarray) -> tuple[float, float]:
     """Log-rank test of ``group == 1`` versus ``group == 0`` stratified by ``strata`` (the
-    score test of the Cox model stratified by them): ``(chi-square statistic, two-sided
-    p)``, NaN where no stratum is informative. Unlike the Wald test it stays defined when
-    every pair favours one arm."""
+    score test of the Cox model stratified by them where no event times tie):
+    ``(chi-square statistic, two-sided p)``, NaN where no stratum is informative. Unlike the
+    Wald test it stays defined when every pair favours one arm."""
     d, e = np.asarray(durations, float), np.asarray(events, bool)
     g, strata = np.asarray(group, int) == 1, np.asarray(strata)
     observed_minus_expected = variance = 0.0
@@ -404,13 +419,16 @@ def _compare(e: Endpoint, a: str, b: str, pa: pd.DataFrame, pb: pd.DataFrame, pa
             np.r_[np.ones(na, int), np.zeros(nb, int)], strata, confidence)
         method = "Cox proportional hazards (lifelines, Efron ties"
         method += "; stratified by patient)" if paired else ")"
+        method += "; log-rank p" + (" stratified by patient" if paired else "")
+        p_value = _log_rank_p(ta, ea, tb, eb, strata) if na and nb else None
         d, lo, hi, dnote = bootstrap_difference(
             (ta, ea), (tb, eb), _km_median_or_inf, rng=rng, paired=paired,
             confidence=confidence, infinite="median not reached")
         vnote = _value_note(d, _km_median_or_inf(ta, ea), _km_median_or_inf(tb, eb),
                             "median not reached") if na and nb else ""
         return [
-            _item(e.name, a, b, "hazard_ratio", hr, hlo, hhi, method, na, nb, note=note),
+            _item(e.name, a, b, "hazard_ratio", hr, hlo, hhi, method, na, nb, p_value,
+                  note=note),
             _item(e.name, a, b, "median_difference", d, lo, hi,
                   "difference of Kaplan-Meier medians; percentile bootstrap over "
                   + ("pairs" if paired else "patients"), na, nb, note=_join(vnote, dnote)),

@@ -229,8 +229,8 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
     Two or more arms (the first two compared), as the trial's own comparisons test them:
     binary -> Fisher exact, or in a paired design the exact McNemar test on the patients
     analysed in both arms; time to event -> log-rank, or in a paired design the log-rank
-    test stratified by patient (the score test of the stratified Cox model, defined also
-    when every pair favours one arm; estimate: the Cox hazard ratio). A binary outcome
+    test stratified by patient (defined also when every pair favours one arm; estimate:
+    the Cox hazard ratio). A binary outcome
     that could not be assessed (NaN) is left out, as in the arm summaries. One arm: binary
     -> exact one-sided binomial test against ``p0``.
     """

@@ -161,6 +161,10 @@ class DiseaseSetting(ABC):
     #: any computation (errors name the field); a table not declared is passed through and
     #: is the setting's to check.
     tables: ClassVar[Mapping[str, type]] = {}
+    #: the least ``[trial] follow_up_days`` and ``run_in_days`` the setting's endpoints and
+    #: regimens need (days)
+    min_follow_up_days: ClassVar[float] = 1.0
+    min_run_in_days: ClassVar[float] = 0.0
 
     def check(self, scenario: TrialScenario) -> None:
         """Checks across tables (e.g. an arm's regimen against its product), called by the

@@ -381,10 +381,13 @@ def km_median(durations: Sequence[float] | np.ndarray,
     notes = []
     if math.isnan(value):
         notes.append("median not reached")
-    if math.isnan(high):
-        notes.append("upper limit not reached")
-    if math.isnan(low):
-        notes.append("lower limit not reached")
+    # where the curve falls to 0 the band is undefined: a limit not found before is then
+    # not estimable from these patients, rather than beyond follow-up
+    undefined = bool(s.size) and s[-1] == 0.0
+    for name, limit in (("upper", high), ("lower", low)):
+        if math.isnan(limit):
+            notes.append(f"{name} limit not estimable (the curve falls to 0)" if undefined
+                         else f"{name} limit not reached")
     return Estimate(value, low, high, n, method, confidence, k=events, note="; ".join(notes))
 
 

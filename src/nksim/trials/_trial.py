@@ -392,7 +392,11 @@ def _allocate(eligible: pd.DataFrame, scenario: TrialScenario):
     out = {}
     for n, g in groups.items():
         group = eligible.loc[g].reset_index(drop=True)
-        group.attrs = {key: value[g] for key, value in eligible.attrs.items()}
+        # per-candidate arrays in attrs follow their rows; anything else (a formula's
+        # name from sample_covariates) is kept as it is
+        group.attrs = {key: value[g] if isinstance(value, np.ndarray)
+                       and len(value) == len(eligible) else value
+                       for key, value in eligible.attrs.items()}
         out[n] = group
     return out, notes
 
@@ -493,14 +497,18 @@ def _product(arm: ArmSection, where: str) -> CellProduct | None:
 
 
 def _treatment(arm: ArmSection, product: CellProduct | None, row) -> list[Dose]:
-    """Lymphodepletion and product infusions of an infused patient (day 0 = first one)."""
-    if not bool(row.infused) or product is None:
-        return []
+    """Lymphodepletion and product infusions of an infused patient (day 0 = first one). An
+    arm without a product gets lymphodepletion only where its ``[arms.lymphodepletion]``
+    table is written (a lymphodepletion-only control; the default Flu/Cy precedes cells)."""
+    if product is not None and not bool(row.infused):
+        return []  # the product could not be made: neither lymphodepletion nor cells
     doses: list[Dose] = []
-    ld = arm.lymphodepletion
+    ld = arm.given_lymphodepletion
     if ld:
         doses += lymphodepletion_doses(ld.first_day, ld.days, ld.fludarabine_mg_m2,
                                        ld.cyclophosphamide_mg_m2)
+    if product is None:
+        return doses
     return doses + product.doses_for(float(row.weight_kg), 0.0, age_years=float(row.age_years))
 
 
