@@ -407,3 +407,64 @@ def test_time_to_event_in_months_is_censored_at_the_follow_up_in_months():
     assert ep.censoring_time(730.0) == pytest.approx(730.0 / 30.4375)
     patients = pd.DataFrame({"status": ["ok"] * 3, "os_months": [25.0, 10.0, np.nan]})
     assert summarise_endpoint(ep, patients, 730.0)["k"] == 1  # 25 months: after follow-up
+
+
+def test_an_endpoint_reading_a_column_the_setting_never_returns_is_named():
+    """A setting author's typo gave a pandas KeyError traceback after the whole run."""
+    class Typo(TumourSetting):
+        name = "tumour_typo_test"
+        endpoints = (Endpoint("resp_rate", "resp_28", "binary", (), "typo"),)
+
+    register_setting(Typo)
+    with pytest.raises(UserError, match=r"endpoint 'resp_rate' reads the column 'resp_28', "
+                                        r"which the setting's patient_endpoints did not"):
+        run_trial(tumour_scenario(setting="tumour_typo_test", patients_per_arm=2))
+
+
+def test_a_covariate_frame_with_a_formula_in_its_attrs_is_allocated():
+    """sample_covariates puts the BSA formula's name in attrs: allocation indexed it as if
+    it were per-row data (a TypeError) and endpoint slices cut the string."""
+    from nksim.trials._trial import rows_of_attrs
+
+    frame = pd.DataFrame({"x": [1, 2, 3]})
+    frame.attrs = {"bsa_formula": "mosteller", "parameters": np.arange(6.0).reshape(3, 2)}
+    got = rows_of_attrs(frame, [2, 0])
+    assert got["bsa_formula"] == "mosteller"
+    np.testing.assert_array_equal(got["parameters"], [[4.0, 5.0], [0.0, 1.0]])
+    assert rows_of_attrs(frame, slice(1, 2))["bsa_formula"] == "mosteller"
+
+
+def test_a_setting_of_ones_own_runs_from_the_command_line(tmp_path):
+    """`[trial] setting_file` imports the user's setting (docs/trials.md's example) before
+    the scenario is read: the CLI knew only the bundled settings."""
+    from click.testing import CliRunner
+
+    from nksim.cli import cli
+
+    (tmp_path / "tumour_setting.py").write_text(doc_blocks()[0])
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(textwrap.dedent('''
+        [trial]
+        name = "CAR-NK against a logistic tumour"
+        setting = "tumour"
+        setting_file = "tumour_setting.py"
+        design = "paired"
+        patients_per_arm = 3
+        follow_up_days = 60
+        run_in_days = 7
+        [[arms]]
+        name = "car_nk"
+        product = "car_nk"
+        dose_per_kg = "1e8 cell/kg"
+        [[arms]]
+        name = "none"
+        product = "none"
+        '''))
+    res = CliRunner().invoke(cli, ["trial", str(scenario), "--out", str(tmp_path / "o"),
+                                   "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "shrinkage_28d_rate" in res.output and (tmp_path / "o" / "report.html").exists()
+    (tmp_path / "tumour_setting.py").write_text("import numpy\n\nraise RuntimeError('oops')\n")
+    res = CliRunner().invoke(cli, ["trial", str(scenario), "--out", str(tmp_path / "p")])
+    assert res.exit_code == 2
+    assert "trial.setting_file: tumour_setting.py, line 3: RuntimeError: oops" in res.stderr

@@ -345,10 +345,16 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None, chunk_size: 
     from nksim._io import check_output_dir
     from nksim.cli_execution import run_trial_scenario
     from nksim.config import TrialScenario, read_toml, validate
+    from nksim.scenario import load_setting_file
 
     check_output_dir(out_dir, inputs=(scenario_file,))
     raw = read_toml(scenario_file)
+    load_setting_file(raw, scenario_file)
     scenario = validate(TrialScenario, raw)
+    if scenario.trial.setting_file and (scheduler or (scenario.execution and
+                                                      scenario.execution.scheduler)):
+        raise UserError("a setting from a file runs on this machine only: run it without "
+                        "a Dask scheduler", field="trial.setting_file")
     run_trial_scenario(scenario, raw, out_dir, progress=progress, chunk_size=chunk_size,
                        scheduler=scheduler, resume=resume)
 

@@ -48,12 +48,14 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
     from nksim._io import atomic_output_dir, check_output_dir
     from nksim.config import TrialScenario, read_toml, validate
     from nksim.config._types import MAX_SEED
+    from nksim.scenario import load_setting_file
     from nksim.trials._power import power_by_simulation
 
     ns = _sizes(sizes)
     if out_dir is not None:
         check_output_dir(out_dir, inputs=(scenario_file,))
     raw = read_toml(scenario_file)
+    load_setting_file(raw, scenario_file)
     scenario = validate(TrialScenario, raw)  # bad input fails here, before any run
     from nksim.trials._setting import get_setting
     from nksim.trials._trial import _endpoints
@@ -159,11 +161,13 @@ def n_of_1(scenario_file: Path, arm: str | None, patient: int, replicates: int,
     chance (measurement error, stochastic events)."""
     from nksim._io import atomic_output_dir, check_output_dir
     from nksim.config import TrialScenario, read_toml, validate
+    from nksim.scenario import load_setting_file
     from nksim.trials._n_of_1 import n_of_1_figure, run_n_of_1
 
     if out_dir:
         check_output_dir(out_dir, inputs=(scenario_file,))
     raw = read_toml(scenario_file)
+    load_setting_file(raw, scenario_file)
     scenario = validate(TrialScenario, raw)
     res = run_n_of_1(scenario, arm=arm, patient=patient, replicates=replicates,
                      inactive=inactive)

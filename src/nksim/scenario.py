@@ -65,6 +65,38 @@ def load_scenario(path: str | Path) -> Scenario:
     return validate(Scenario, read_toml(path))
 
 
+def load_setting_file(raw: dict, scenario_file: str | Path) -> None:
+    """Import the scenario's ``[trial] setting_file`` (a Python file next to the scenario
+    that calls :func:`nksim.trials.register_setting`), so that its setting is known when
+    the scenario is validated. It runs the user's own code, on this machine only."""
+    import importlib.util
+    import sys
+
+    trial = raw.get("trial") if isinstance(raw, dict) else None
+    name = trial.get("setting_file") if isinstance(trial, dict) else None
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.endswith(".py"):
+        raise UserError(f"must be the name of a .py file (got {name!r})",
+                        field="trial.setting_file")
+    path = resolve_scenario_path(name, Path(scenario_file).parent, "trial.setting_file")
+    if not path.is_file():
+        raise UserError(f"no such file {path}", field="trial.setting_file")
+    module_name = f"nksim_user_setting_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's own code: one line naming the file and the error
+        del sys.modules[module_name]
+        line = next((f.lineno for f in reversed(__import__("traceback").extract_tb(
+            exc.__traceback__)) if f.filename == str(path)), None)
+        where = f"{path.name}, line {line}" if line else path.name
+        raise UserError(f"{where}: {type(exc).__name__}: {exc}",
+                        field="trial.setting_file") from None
+
+
 def resolve_scenario_path(name: str, base_dir: str | Path, field: str) -> Path:
     """A path given in a scenario, relative to the scenario's folder and inside it.
 

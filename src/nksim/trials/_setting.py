@@ -266,5 +266,6 @@ def get_setting(name: str) -> DiseaseSetting:
         close = difflib.get_close_matches(name, setting_names(), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UserError(f"unknown disease setting: {hint}(known: {', '.join(setting_names())}; "
-                        f"got {name!r})", field="trial.setting")
+                        f"got {name!r}; a setting of your own: [trial] setting_file = "
+                        "'FILE.py', docs/trials.md)", field="trial.setting")
     return _REGISTRY[name]

@@ -237,11 +237,18 @@ class TrialPlan:
         arm gives the same rows as the whole arm at once."""
         trial = self.scenario.trial
         patients = arm.patients.iloc[lo:hi].reset_index(drop=True)
-        patients.attrs = {key: value[lo:hi] for key, value in arm.patients.attrs.items()}
+        patients.attrs = rows_of_attrs(arm.patients, slice(lo, hi))
         rngs = [patient_rng(trial.seed, int(c), STREAM_ENDPOINTS)
                 for c in patients["candidate"]]
-        return self.setting.patient_endpoints(dataset, arm.doses[lo:hi], patients, rngs,
-                                              self.scenario).reset_index(drop=True)
+        out = self.setting.patient_endpoints(dataset, arm.doses[lo:hi], patients, rngs,
+                                             self.scenario).reset_index(drop=True)
+        missing = [e for e in self.setting.endpoints if e.column not in out]
+        if missing:  # a setting's author's mistake, named before anything is summarised
+            raise UserError(f"endpoint {missing[0].name!r} reads the column "
+                            f"{missing[0].column!r}, which the setting's patient_endpoints "
+                            f"did not return (it returned: {', '.join(map(str, out.columns))})",
+                            field=f"setting {self.setting.name}")
+        return out
 
     def arm_result(self, arm: ArmPlan, simulation, endpoints: pd.DataFrame | None,
                    status: np.ndarray | None) -> ArmResult:
@@ -392,13 +399,17 @@ def _allocate(eligible: pd.DataFrame, scenario: TrialScenario):
     out = {}
     for n, g in groups.items():
         group = eligible.loc[g].reset_index(drop=True)
-        # per-candidate arrays in attrs follow their rows; anything else (a formula's
-        # name from sample_covariates) is kept as it is
-        group.attrs = {key: value[g] if isinstance(value, np.ndarray)
-                       and len(value) == len(eligible) else value
-                       for key, value in eligible.attrs.items()}
+        group.attrs = rows_of_attrs(eligible, g)
         out[n] = group
     return out, notes
+
+
+def rows_of_attrs(frame: pd.DataFrame, rows) -> dict:
+    """``frame.attrs`` for the rows ``rows`` of ``frame``: per-row arrays (the baseline's
+    parameters and initial states) follow their rows; anything else (a formula's name
+    from :func:`nksim.population.sample_covariates`) is kept as it is."""
+    return {key: value[rows] if isinstance(value, np.ndarray) and len(value) == len(frame)
+            else value for key, value in frame.attrs.items()}
 
 
 def _prepare_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
