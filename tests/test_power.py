@@ -170,6 +170,8 @@ def test_cli_power_runs_and_writes(tmp_path):
     # the endpoint tested is named when --endpoint is not given, and the JSON is strict
     assert doc["endpoint"] == "orr_rate" and "endpoint: orr_rate (the setting's first" \
         in res.output
+    assert doc["test"] == "Fisher's exact test" and "test: Fisher's exact test, two-sided " \
+        "alpha 0.05" in res.output
     json.loads((out / "power.json").read_text(), parse_constant=lambda c: 1 / 0)
     assert "Research use only" in res.output
 

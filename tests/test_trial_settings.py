@@ -468,3 +468,26 @@ def test_a_setting_of_ones_own_runs_from_the_command_line(tmp_path):
     res = CliRunner().invoke(cli, ["trial", str(scenario), "--out", str(tmp_path / "p")])
     assert res.exit_code == 2
     assert "trial.setting_file: tumour_setting.py, line 3: RuntimeError: oops" in res.stderr
+
+
+def test_a_model_without_the_products_state_is_named_with_the_fix():
+    """A model of one's own (e.g. from SBML) without the CAR-NK component failed inside the
+    engine as 'doses: unknown state ...', naming neither the arm nor the cure."""
+    from nksim.model import compose
+
+    bare = compose("tumour_only", "tumour only", "test", [DOC["tumour"]])
+
+    class Bare(TumourSetting):
+        name = "tumour_bare_test"
+
+        def model(self, scenario):
+            return bare
+
+        def baseline(self, model, patients, parameters, scenario):
+            initial = np.tile(model.initial_vector(), (len(patients), 1))
+            return Baseline(patients, parameters, initial)
+
+    register_setting(Bare)
+    with pytest.raises(UserError, match=r"arms\[0\]: a dose goes into the state '\w+', which "
+                                        r"the setting's model 'tumour_only' does not have"):
+        run_trial(tumour_scenario(setting="tumour_bare_test", patients_per_arm=2))

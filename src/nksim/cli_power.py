@@ -60,7 +60,8 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
     from nksim.trials._setting import get_setting
     from nksim.trials._trial import _endpoints
 
-    known = [e.name for e in _endpoints(get_setting(scenario.trial.setting))]
+    kinds = {e.name: e.kind for e in _endpoints(get_setting(scenario.trial.setting))}
+    known = list(kinds)
     named = endpoint is not None
     endpoint = endpoint if named else known[0]  # the setting's first: the primary
     if named:
@@ -68,6 +69,7 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
                             f"{endpoint!r})", field="endpoint")
     names = [a.name for a in scenario.arms]
+    test = _test_name(kinds[endpoint], len(names), scenario.trial.design == "paired")
     if p0 is not None and len(names) > 1:
         raise UserError(f"is only used with one arm (a single-arm test against p0); this "
                         f"scenario has {len(names)} arms, whose first two are compared",
@@ -85,8 +87,9 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
         raw, ns, run=lambda r: run_trial(validate(TrialScenario, r), progress=False),
         replicates=replicates, seed=first, endpoint=endpoint, alpha=alpha, p0=p0)
     compared = names[:2]
-    click.echo(f"endpoint: {endpoint}" + ("" if named else
-                                          " (the setting's first; --endpoint names another)"))
+    primary = "" if named else " (the setting's first; --endpoint names another)"
+    sides = "two-sided" if len(names) > 1 else "one-sided"
+    click.echo(f"endpoint: {endpoint}{primary}; test: {test}, {sides} alpha {alpha:g}")
     if len(names) > 1:
         rest = f" (the first two of {len(names)} arms)" if len(names) > 2 else ""
         click.echo(f"arms compared: {' vs '.join(compared)}{rest}")
@@ -97,7 +100,8 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
         click.echo(f"{p.n:>6d} {p.power:>6.2f}  {p.ci_low:.2f}-{p.ci_high:.2f}   "
                    f"{p.rejections:>3d}/{p.replicates:<3d}      {est}")
     if out_dir:
-        doc = {"scenario": str(scenario_file), "endpoint": endpoint, "alpha": alpha,
+        doc = {"scenario": str(scenario_file), "endpoint": endpoint, "test": test,
+               "alpha": alpha,
                "arms_compared": compared, "p0": p0, "first_seed": first,
                "research_use_only": RESEARCH_USE,
                "points": [p.__dict__ for p in points]}
@@ -108,6 +112,17 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
             _power_figure(points, staging / "power.png")
         click.echo(f"wrote {out_dir}/power.json and power.png")
     click.echo(RESEARCH_USE)
+
+
+def _test_name(kind: str, arms: int, paired: bool) -> str:
+    """The test whose rejections the power counts (nksim.trials._power.replicate_p_value)."""
+    if kind == "binary":
+        if arms == 1:
+            return "exact one-sided binomial test against --p0"
+        return "exact McNemar test" if paired else "Fisher's exact test"
+    if kind == "time_to_event" and arms > 1:
+        return "log-rank test stratified by patient" if paired else "log-rank test"
+    return "none (power needs a binary or a two-arm time-to-event endpoint)"
 
 
 def _power_figure(points, path: Path) -> None:

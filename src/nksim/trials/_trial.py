@@ -441,6 +441,14 @@ def _prepare_arm(i: int, arm: ArmSection, patients: pd.DataFrame, model: Model,
     product = _product(arm, where)
     doses = _arm_doses(setting, arm, patients.itertuples(index=False), product, scenario,
                        where)
+    known = set(model.state_names)
+    missing = next((d.state for ds in doses for d in ds if d.state not in known), None)
+    if missing is not None:  # e.g. a model of one's own (or from SBML) without the product
+        raise UserError(f"a dose goes into the state {missing!r}, which the setting's model "
+                        f"{model.name!r} does not have (states: {', '.join(model.state_names)});"
+                        " compose the model with the component that declares it, e.g. "
+                        "nksim.therapy.car_nk_component or lymphodepletion_component",
+                        field=where)
     return ArmPlan(i, arm, patients, params, initial, doses)
 
 
