@@ -224,3 +224,30 @@ def test_follow_up_limits_are_the_lupus_settings_own():
     with pytest.raises(UserError, match=r"trial.follow_up_days: must be >= 182 day in the "
                                         r"sle setting"):
         validate(TrialScenario, lupus)
+
+
+def test_a_control_arm_follows_a_steroid_plan_only_where_one_is_written():
+    """A lymphodepletion-only lupus control that stops steroids kept prednisone on (its
+    written plan was dropped), so a product that kills nothing differed from it."""
+    from types import SimpleNamespace
+
+    from nksim.config import TrialScenario
+    from nksim.scenario import read_toml, validate
+    from nksim.trials import get_setting
+
+    raw = read_toml(Path(__file__).resolve().parents[1] / "scenarios"
+                    / "sle_pediatric_cart_vs_carnk.toml")
+    control = {"name": "ld_only", "product": "none", "steroids": {"after": "stop"},
+               "lymphodepletion": {"first_day": -5, "days": 3}}
+    raw["arms"] = [raw["arms"][0], control, {"name": "soc", "product": "none"}]
+    scenario = validate(TrialScenario, raw)
+    row = SimpleNamespace(infused=False, weight_kg=30.0, age_years=12.0, candidate=1,
+                          background_prednisone_mg_day=10.0)
+    setting = get_setting("sle")
+
+    def prednisone_end(arm):
+        gc = [d for d in setting.doses(arm, row, [], scenario) if d.state == "GC"]
+        return max(d.time + d.duration for d in gc)
+
+    assert prednisone_end(scenario.arms[1]) == -5.0  # stopped with Flu/Cy
+    assert prednisone_end(scenario.arms[2]) == scenario.trial.follow_up_days  # unchanged

@@ -372,6 +372,13 @@ class ArmSection(Section):
         return self
 
     @property
+    def given_steroid_plan(self) -> bool:
+        """Whether the arm's ``[arms.steroids]`` plan applies: with a product always, in an
+        arm without a product only where the table is written (otherwise the standard of
+        care continues)."""
+        return self.product != "none" or "steroids" in self.model_fields_set
+
+    @property
     def given_lymphodepletion(self) -> LymphodepletionSection | None:
         """The lymphodepletion this arm's patients get: the default Flu/Cy precedes a cell
         product; an arm without a product gets one only where its table is written (a

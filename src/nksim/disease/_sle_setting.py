@@ -184,8 +184,11 @@ class SleSetting(DiseaseSetting):
         run_in = scenario.trial.run_in_days
         follow_up = scenario.trial.follow_up_days
         infused = bool(patient.infused)
-        ld = arm.lymphodepletion if (infused and arm.lymphodepletion) else None
-        if not infused or s.after == "continue":
+        # a patient whose product failed stays on the standard of care; an arm without a
+        # product follows a plan only where one is written (ArmSection.given_steroid_plan)
+        treated = arm.given_steroid_plan and (infused or arm.product == "none")
+        ld = arm.given_lymphodepletion if treated else None
+        if not treated or s.after == "continue":
             change = follow_up  # not treated: stays on the standard of care
         elif s.after == "stop":
             change = ld.first_day if ld else 0.0  # all immunosuppression stops with Flu/Cy
@@ -196,7 +199,7 @@ class SleSetting(DiseaseSetting):
         if background > 0:
             doses.append(Dose(GC_STATE, background * (change + run_in), -run_in,
                               duration=change + run_in))
-        if infused and s.after == "keep_then_taper":
+        if treated and s.after == "keep_then_taper":
             doses += steroid_taper(0.0, s.maintenance_mg_per_kg_per_day,
                                    float(patient.weight_kg), s.taper_weeks,
                                    hold_weeks=s.hold_weeks,

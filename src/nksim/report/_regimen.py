@@ -80,7 +80,7 @@ def _steroid_words(spec, scenario, ld_days: list[float]) -> str:
         return "no steroid plan given"
     cap = getattr(soc, "max_prednisone_mg_per_day", None)
     capped = f" (at most {fmt_number(cap)} mg/day)" if cap is not None else ""
-    if s.after == "continue" or getattr(spec, "product", "none") == "none":
+    if s.after == "continue" or not getattr(spec, "given_steroid_plan", False):
         return ("standard-of-care prednisone continued unchanged"
                 + (f": {fmt_number(soc.prednisone_mg_per_kg_per_day)} mg/kg/day{capped}"
                    if soc is not None else ""))
