@@ -392,6 +392,13 @@ def test_cli_trial_progress_and_comparisons_in_summary(tmp_path, monkeypatch):
         c["value"] is None or math.isfinite(c["value"]) for c in summary["comparisons"])
     for arm in summary["arms"].values():
         assert all("n" in ep for ep in arm["endpoints"].values())
+    # what each number is, for a setting of one's own too
+    defs = summary["endpoints"]
+    assert defs["progression_day_median"] == {
+        "label": "tumour doubled from day 0, median day", "kind": "time_to_event",
+        "column": "progression_day", "unit": "day"}
+    assert defs["shrinkage_28d_rate"]["unit"] == "proportion"
+    assert set(defs) >= set(next(iter(summary["arms"].values()))["endpoints"])
 
 
 def test_time_to_event_in_months_is_censored_at_the_follow_up_in_months():

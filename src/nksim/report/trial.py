@@ -112,10 +112,30 @@ def trial_summary(result, scenario_raw: dict[str, Any] | None = None) -> dict[st
         "comparisons": comparisons,
         "comparisons_note": multiplicity_note(applicable),
         "notes": result.notes,
+        "endpoints": endpoint_definitions(result),
         "definitions": "docs/trials.md (endpoints), docs/trials-statistics.md (intervals)",
         "versions": versions(),
         "scenario": scenario_raw,
     }
+
+
+_TIME_UNITS = {1.0: "day", 7.0: "week", 30.4375: "month", 365.25: "year"}
+
+
+def endpoint_definitions(result) -> dict[str, dict[str, str]]:
+    """Each endpoint's label, kind, patients analysed and, for times to event, the unit of
+    its value (summary.json: a reader needs no code to know what a number is)."""
+    out = {}
+    for e in result.endpoints():
+        d = {"label": e.label or e.name, "kind": e.kind, "column": e.column}
+        if e.among:
+            d["among"] = ", ".join(e.among)
+        if e.kind == "time_to_event":
+            d["unit"] = _TIME_UNITS.get(e.days_per_unit, f"{e.days_per_unit:g} days")
+        elif e.kind == "binary":
+            d["unit"] = "proportion"
+        out[e.name] = d
+    return out
 
 
 def arm_series(result, panels: tuple[Panel, ...] | None = None
