@@ -251,3 +251,20 @@ def test_a_control_arm_follows_a_steroid_plan_only_where_one_is_written():
 
     assert prednisone_end(scenario.arms[1]) == -5.0  # stopped with Flu/Cy
     assert prednisone_end(scenario.arms[2]) == scenario.trial.follow_up_days  # unchanged
+
+
+def test_steroid_tables_are_refused_where_the_setting_gives_no_steroids():
+    """[standard_of_care] and [arms.steroids] were accepted and ignored outside lupus."""
+    from nksim.config import TrialScenario
+    from nksim.scenario import read_toml, validate
+
+    scenarios = Path(__file__).resolve().parents[1] / "src" / "nksim" / "data" / "scenarios"
+    raw = read_toml(scenarios / "lymphoma_cd19_carnk.toml")
+    raw["arms"][0]["steroids"] = {"after": "keep_then_taper"}
+    with pytest.raises(UserError, match=r"arms\[0\].steroids: the lymphoma setting gives no "
+                                        r"glucocorticoids"):
+        validate(TrialScenario, raw)
+    del raw["arms"][0]["steroids"]
+    raw["standard_of_care"] = {"prednisone_mg_per_kg_per_day": 1.0}
+    with pytest.raises(UserError, match=r"^standard_of_care: the lymphoma setting"):
+        validate(TrialScenario, raw)

@@ -427,6 +427,13 @@ class TrialScenario(Section):
             if value < least:
                 raise UserError(f"must be >= {least:g} day in the {setting.name} setting "
                                 f"(got {value:g})", field=f"trial.{name}")
+        if not setting.uses_steroids:  # a table that would do nothing is refused
+            written = ["standard_of_care"] if "standard_of_care" in self.model_fields_set \
+                else [f"arms[{i}].steroids" for i, a in enumerate(self.arms)
+                      if "steroids" in a.model_fields_set]
+            if written:
+                raise UserError(f"the {setting.name} setting gives no glucocorticoids, so "
+                                "this table would do nothing; remove it", field=written[0])
         for i, arm in enumerate(self.arms):
             where = f"arms[{i}]"
             last = (arm.infusions - 1) * (arm.interval_days or 0.0)

@@ -121,6 +121,7 @@ class SleSetting(DiseaseSetting):
     # the 6-month endpoints need six months; prednisone has a run-in on standard of care
     min_follow_up_days = 182.0
     min_run_in_days = 7.0
+    uses_steroids = True
 
     report_panels = (
         Panel("B", "CD19+ B cells", "cells/µL", _state("B"),

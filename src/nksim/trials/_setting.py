@@ -165,6 +165,9 @@ class DiseaseSetting(ABC):
     #: regimens need (days)
     min_follow_up_days: ClassVar[float] = 1.0
     min_run_in_days: ClassVar[float] = 0.0
+    #: whether the setting gives glucocorticoids (``[standard_of_care]``, ``[arms.steroids]``);
+    #: where it does not, those tables are refused rather than ignored
+    uses_steroids: ClassVar[bool] = False
 
     def check(self, scenario: TrialScenario) -> None:
         """Checks across tables (e.g. an arm's regimen against its product), called by the
