@@ -271,6 +271,8 @@ def test_every_figure_has_a_legend_naming_every_arm_in_its_fixed_colour(result):
     assert len(figures) == len(panels_for(result)) >= 6
     for _, _, fig in figures:
         assert len(fig.axes) == 2  # the first 30 days and the whole follow-up
+        # the whole follow-up, even where late values are below detection and not drawn
+        assert fig.axes[1].get_xlim()[1] == result.scenario.trial.follow_up_days
         legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
         assert len(legends) == 1
         texts = [t.get_text() for t in legends[0].get_texts()]

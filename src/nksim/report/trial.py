@@ -207,7 +207,8 @@ def trial_figures(result, panels: tuple[Panel, ...] | None = None) -> list[tuple
                 value, words = lines[panel.key]
                 ax.axhline(value, color="#7b3294", lw=1.0, ls="-.", label=words)
         early.set_xlim(x_from, EARLY_DAYS)
-        whole.set_xlim(left=x_from)
+        # the whole follow-up, also where nothing is drawn late (below detection)
+        whole.set_xlim(x_from, result.scenario.trial.follow_up_days)
         early.set_title(f"first {EARLY_DAYS:g} days", fontsize=10)
         whole.set_title("whole follow-up", fontsize=10)
         early.set_ylabel(panel.unit)

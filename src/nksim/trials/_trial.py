@@ -346,8 +346,9 @@ def _bar(enabled: bool | None, total: int):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="patient", delay=PROGRESS_DELAY_S, file=sys.stderr,
-                dynamic_ncols=True, desc="trial")
+    # each candidate's baseline, then each allocated patient's simulation, counted together
+    return tqdm(total=total, unit="step", delay=PROGRESS_DELAY_S, file=sys.stderr,
+                dynamic_ncols=True, desc="trial (baselines, then patients)")
 
 
 def _baseline(setting: DiseaseSetting, model: Model, eligible: pd.DataFrame,
