@@ -84,16 +84,25 @@ def test_nonmem_bad_cells_are_refused_not_taken_for_observations():
     base = {"ID": [1], "TIME": [0.0], "CMT": ["M"]}
     with pytest.raises(UserError):
         from_nonmem(pd.DataFrame({**base, "AMT": [-5.0]}))
-    with pytest.raises(UserError, match="must be a number"):
-        from_nonmem(pd.DataFrame({**base, "AMT": [5.0], "DUR": ["1 h"]}))
+    for column, value in (("AMT", "abc"), ("AMT", "5 mg"), ("DUR", "1 h")):
+        table = pd.DataFrame({**base, "AMT": [5.0], "DUR": [0.0]}).astype(object)
+        table[column] = value
+        with pytest.raises(UserError) as err:
+            from_nonmem(table)
+        assert err.value.field == f"doses_file.{column}" and "must be a number" in str(err.value)
+    # NONMEM's "." is a missing value: an observation row
+    dotted = pd.DataFrame({"ID": [1, 1], "TIME": [0.0, 1.0], "CMT": ["M", "M"],
+                           "AMT": ["5", "."]})
+    assert from_nonmem(dotted) == {1: [Dose("M", 5.0, 0.0)]}
 
 
 def test_an_infusion_shorter_than_the_time_resolution_is_a_bolus():
     """Its start and end would be one time and cancel: the dose was lost, status ok."""
     from nksim.dosing import to_events
 
-    ev = to_events([Dose("M", 1.0, 1000.0, duration=1e-9)], ["M"])
-    assert list(ev.bolus) == [1.0] and list(ev.rate) == [0.0]
+    for duration in (1e-9, 1.000001e-9):  # the rounded end decides, not the duration
+        ev = to_events([Dose("M", 1.0, 1000.0, duration=duration)], ["M"])
+        assert list(ev.bolus) == [1.0] and list(ev.rate) == [0.0]
 
 
 def test_nonmem_empty_cells_of_repeats_are_zero():

@@ -168,7 +168,7 @@ def test_cli_power_runs_and_writes(tmp_path):
     assert doc["arms_compared"] == ["nk_gs", "gs_alone"]  # names the arms compared
     assert "arms compared: nk_gs vs gs_alone" in res.output
     # the endpoint tested is named when --endpoint is not given, and the JSON is strict
-    assert doc["endpoint"] == "orr_rate" and "endpoint: orr_rate (the setting's first" \
+    assert doc["endpoint"] == "orr_rate" and "endpoint: orr_rate (the setting's primary" \
         in res.output
     assert doc["test"] == "Fisher's exact test" and "test: Fisher's exact test, two-sided " \
         "alpha 0.05" in res.output

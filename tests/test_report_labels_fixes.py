@@ -36,7 +36,7 @@ def test_hncd16_product_is_named_by_what_it_is_not_as_a_car():
         product = r[arm]["product"]
         assert "CAR-NK" not in product and "CD19" not in product, product
         assert "hnCD16" in product and "no CAR" in product and "allogeneic" in product
-    assert r["rituximab"]["product"] == "no cell product (standard of care)"
+    assert r["rituximab"]["product"] == "no cell product"
 
 
 def test_lymphoma_settings_in_words_with_units():

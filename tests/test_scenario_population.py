@@ -205,3 +205,7 @@ def test_an_age_distribution_reaching_outside_0_to_130_years_is_refused():
         plan(text)
     bounded = plan(text.replace("sd = 6 }", "sd = 6, low = 0, high = 18 }"))
     assert bounded.covariates["age_years"].between(0, 18).all()
+    # a log-normal age can be bounded too
+    lognormal = plan(BASE.replace("age_years = [20, 60]", "age_years = { lognormal = { "
+                                  "median = 40, sigma = 0.3, low = 18, high = 90 } }"))
+    assert lognormal.covariates["age_years"].between(18, 90).all()

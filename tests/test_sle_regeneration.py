@@ -121,6 +121,9 @@ def test_a_longer_window_only_adds_flare_triggers():
         short = flare_trigger_doses(3, patient, -60.0, 366.0)
         longer = flare_trigger_doses(3, patient, -120.0, 731.0)
         assert short == [d for d in longer if -60.0 <= d.time < 366.0]
+    for bad in ({"rate_per_year": float("inf")}, {"end_day": float("inf")}):
+        with pytest.raises(ValueError):  # never returned
+            flare_trigger_doses(0, 0, **{"start_day": 0.0, "end_day": 365.0, **bad})
     before = [len(flare_trigger_doses(2, i, -365.25, 0.0)) for i in range(400)]
     after = [len(flare_trigger_doses(2, i, 0.0, 365.25)) for i in range(400)]
     for counts in (before, after):

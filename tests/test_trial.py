@@ -268,3 +268,17 @@ def test_steroid_tables_are_refused_where_the_setting_gives_no_steroids():
     raw["standard_of_care"] = {"prednisone_mg_per_kg_per_day": 1.0}
     with pytest.raises(UserError, match=r"^standard_of_care: the lymphoma setting"):
         validate(TrialScenario, raw)
+
+
+def test_a_cancer_trial_needs_follow_up_to_its_first_assessment():
+    """With follow-up before the first response assessment every patient read as 'not
+    evaluable', counted as no response (ORR 0/3 instead of a refusal)."""
+    from nksim.config import TrialScenario
+    from nksim.scenario import read_toml, validate
+
+    scenarios = Path(__file__).resolve().parents[1] / "src" / "nksim" / "data" / "scenarios"
+    for name, first in (("lymphoma_cd19_carnk.toml", 28), ("pancreatic_nk_gs.toml", 56)):
+        raw = read_toml(scenarios / name)
+        raw["trial"]["follow_up_days"] = 14
+        with pytest.raises(UserError, match=rf"trial.follow_up_days: must be >= {first} day"):
+            validate(TrialScenario, raw)

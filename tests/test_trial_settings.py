@@ -424,7 +424,8 @@ def test_an_endpoint_reading_a_column_the_setting_never_returns_is_named():
 
     register_setting(Typo)
     with pytest.raises(UserError, match=r"endpoint 'resp_rate' reads the column 'resp_28', "
-                                        r"which the setting's patient_endpoints did not"):
+                                        r"which neither the setting's patient_endpoints "
+                                        r"nor its patient table has"):
         run_trial(tumour_scenario(setting="tumour_typo_test", patients_per_arm=2))
 
 
@@ -442,19 +443,24 @@ def test_a_covariate_frame_with_a_formula_in_its_attrs_is_allocated():
 
 
 def test_a_setting_of_ones_own_runs_from_the_command_line(tmp_path):
-    """`[trial] setting_file` imports the user's setting (docs/trials.md's example) before
-    the scenario is read: the CLI knew only the bundled settings."""
+    """--setting-file imports the user's setting (docs/trials.md's example, with a helper
+    module beside it) before the scenario is read: the CLI knew only the bundled settings.
+    Errors in the file, an exit included, are one line; the file is an input that --out
+    must not hold."""
     from click.testing import CliRunner
 
     from nksim.cli import cli
 
-    (tmp_path / "tumour_setting.py").write_text(doc_blocks()[0])
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "helper.py").write_text("NAME = 'tumour'\n")
+    (code / "tumour_setting.py").write_text("import helper  # a module beside it\n"
+                                            + doc_blocks()[0])
     scenario = tmp_path / "s.toml"
     scenario.write_text(textwrap.dedent('''
         [trial]
         name = "CAR-NK against a logistic tumour"
         setting = "tumour"
-        setting_file = "tumour_setting.py"
         design = "paired"
         patients_per_arm = 3
         follow_up_days = 60
@@ -467,14 +473,27 @@ def test_a_setting_of_ones_own_runs_from_the_command_line(tmp_path):
         name = "none"
         product = "none"
         '''))
-    res = CliRunner().invoke(cli, ["trial", str(scenario), "--out", str(tmp_path / "o"),
-                                   "--no-progress"])
+
+    def run(*args):
+        return CliRunner().invoke(cli, ["trial", str(scenario), *args])
+
+    res = run("--out", str(tmp_path / "o"), "--no-progress",
+              "--setting-file", str(code / "tumour_setting.py"))
     assert res.exit_code == 0, res.output
     assert "shrinkage_28d_rate" in res.output and (tmp_path / "o" / "report.html").exists()
-    (tmp_path / "tumour_setting.py").write_text("import numpy\n\nraise RuntimeError('oops')\n")
-    res = CliRunner().invoke(cli, ["trial", str(scenario), "--out", str(tmp_path / "p")])
-    assert res.exit_code == 2
-    assert "trial.setting_file: tumour_setting.py, line 3: RuntimeError: oops" in res.stderr
+    bad = code / "bad.py"
+    for text, words in (("import numpy\n\nraise RuntimeError('oops')\n",
+                         "bad.py, line 3: RuntimeError: oops"),
+                        ("import sys\nsys.exit(0)\n", "bad.py, line 2: SystemExit: 0")):
+        bad.write_text(text)
+        res = run("--out", str(tmp_path / "p"), "--setting-file", str(bad))
+        assert res.exit_code == 2 and f"--setting-file: {words}" in res.stderr, res.stderr
+    # a setting file inside the output folder (one nksim wrote before) is not deleted
+    inside = tmp_path / "o" / "tumour_setting.py"
+    inside.write_text((code / "tumour_setting.py").read_text())
+    (tmp_path / "o" / "helper.py").write_text("NAME = 'tumour'\n")
+    res = run("--out", str(tmp_path / "o"), "--setting-file", str(inside))
+    assert res.exit_code == 2 and inside.exists(), res.output
 
 
 def test_a_model_without_the_products_state_is_named_with_the_fix():
@@ -498,3 +517,22 @@ def test_a_model_without_the_products_state_is_named_with_the_fix():
     with pytest.raises(UserError, match=r"arms\[0\]: a dose goes into the state '\w+', which "
                                         r"the setting's model 'tumour_only' does not have"):
         run_trial(tumour_scenario(setting="tumour_bare_test", patients_per_arm=2))
+
+
+def test_an_endpoint_may_read_a_column_of_the_patient_table():
+    """A covariate made in candidates() is a valid endpoint column (the new missing-column
+    check first looked only at what patient_endpoints returned)."""
+    class Heavy(TumourSetting):
+        name = "tumour_heavy_test"
+        endpoints = (*TumourSetting.endpoints,
+                     Endpoint("heavy_rate", "heavy", "binary", (), "weight above 75 kg"))
+
+        def candidates(self, scenario):
+            frame = super().candidates(scenario)
+            return frame.assign(heavy=frame["weight_kg"] > 75)
+
+    register_setting(Heavy)
+    result = run_trial(tumour_scenario(setting="tumour_heavy_test", patients_per_arm=3))
+    for arm in result.arms:
+        est = arm.summary["endpoints"]["heavy_rate"]
+        assert est["k"] == int(arm.patients["heavy"].sum()) and est["n"] == 3

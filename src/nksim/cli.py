@@ -338,8 +338,11 @@ def demo(out_dir: str) -> None:
               "else this machine). Results are identical.")
 @click.option("--resume", is_flag=True, help="Continue a killed run into the same --out "
               "from the chunks it had written.")
+@click.option("--setting-file", type=click.Path(path_type=Path), default=None,
+              help="A Python file that registers a disease setting of your own "
+              "(docs/trials.md); its code runs on this machine.")
 def trial(scenario_file: Path, out_dir: str, progress: bool | None, chunk_size: int | None,
-          scheduler: str | None, resume: bool) -> None:
+          scheduler: str | None, resume: bool, setting_file: Path | None) -> None:
     """Run a virtual trial; write summary.json, report.html, screening_log.csv,
     patients.csv and timecourse.parquet/."""
     from nksim._io import check_output_dir
@@ -347,14 +350,16 @@ def trial(scenario_file: Path, out_dir: str, progress: bool | None, chunk_size: 
     from nksim.config import TrialScenario, read_toml, validate
     from nksim.scenario import load_setting_file
 
-    check_output_dir(out_dir, inputs=(scenario_file,))
+    inputs = (scenario_file,) if setting_file is None else (scenario_file, setting_file)
+    check_output_dir(out_dir, inputs=inputs)
     raw = read_toml(scenario_file)
-    load_setting_file(raw, scenario_file)
+    if setting_file is not None:
+        load_setting_file(setting_file)
     scenario = validate(TrialScenario, raw)
-    if scenario.trial.setting_file and (scheduler or (scenario.execution and
-                                                      scenario.execution.scheduler)):
+    if setting_file is not None and (scheduler or (scenario.execution and
+                                                   scenario.execution.scheduler)):
         raise UserError("a setting from a file runs on this machine only: run it without "
-                        "a Dask scheduler", field="trial.setting_file")
+                        "a Dask scheduler", field="--setting-file")
     run_trial_scenario(scenario, raw, out_dir, progress=progress, chunk_size=chunk_size,
                        scheduler=scheduler, resume=resume)
 

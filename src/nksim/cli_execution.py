@@ -89,11 +89,12 @@ def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress:
         click.echo(f"{out_dir} is already complete ({outcome.n_patients} simulated "
                    "patient(s)); nothing to resume")
         return
-    # the setting's first binary endpoint (DORIS at 6 months in lupus), and CRS if it has it
-    shown_endpoints = [name for name in (
-        next((e.name for e in result.endpoints()
-              if e.kind == "binary" and e.name != "crs_any_rate"), None), "crs_any_rate")
-        if name in {e.name for e in result.endpoints()}]
+    # the setting's primary endpoint (DORIS at 6 months in lupus), and CRS if it has it
+    from nksim.trials import get_setting
+
+    setting = result.setting or get_setting(result.scenario.trial.setting)
+    shown_endpoints = [name for name in dict.fromkeys((setting.primary(), "crs_any_rate"))
+                       if name in {e.name for e in result.endpoints()}]
     for arm in result.arms:
         ep = arm.summary["endpoints"]
         counts = "  ".join(f"{name} {ep[name].get('k')}/{ep[name].get('n')}"

@@ -34,15 +34,19 @@ def _sizes(text: str) -> list[int]:
               help="Virtual trials per sample size (few: the power's CI says how few).")
 @click.option("--seed", type=int, default=None, help="First trial seed (default: the "
               "scenario's); replicate i uses seed + i.")
-@click.option("--endpoint", default=None, help="Primary endpoint (default: the setting's "
-              "first).")
+@click.option("--endpoint", default=None, help="Endpoint tested (default: the setting's "
+              "primary).")
 @click.option("--alpha", default=0.05, show_default=True, type=float,
-              help="Two-sided level (Fisher exact or log-rank; one-sided binomial vs --p0 "
-              "for a single arm).")
+              help="Two-sided level (Fisher exact, exact McNemar when paired, log-rank, "
+              "stratified log-rank when paired; one-sided binomial vs --p0 for a single arm).")
 @click.option("--p0", default=None, type=float, help="Null response rate (single arm).")
 @click.option("--out", "out_dir", default=None, help="Folder for power.json and power.png.")
+@click.option("--setting-file", type=click.Path(path_type=Path), default=None,
+              help="A Python file that registers a disease setting of your own "
+              "(docs/trials.md); its code runs on this machine.")
 def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
-          endpoint: str | None, alpha: float, p0: float | None, out_dir: str | None) -> None:
+          endpoint: str | None, alpha: float, p0: float | None, out_dir: str | None,
+          setting_file: Path | None) -> None:
     """Power of a trial scenario's primary endpoint at several sample sizes, by repeated
     virtual trials (seeded), with exact binomial 95 % CIs."""
     from nksim._io import atomic_output_dir, check_output_dir
@@ -53,17 +57,19 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
 
     ns = _sizes(sizes)
     if out_dir is not None:
-        check_output_dir(out_dir, inputs=(scenario_file,))
+        check_output_dir(out_dir, inputs=(scenario_file, *filter(None, [setting_file])))
     raw = read_toml(scenario_file)
-    load_setting_file(raw, scenario_file)
+    if setting_file is not None:
+        load_setting_file(setting_file)
     scenario = validate(TrialScenario, raw)  # bad input fails here, before any run
     from nksim.trials._setting import get_setting
     from nksim.trials._trial import _endpoints
 
-    kinds = {e.name: e.kind for e in _endpoints(get_setting(scenario.trial.setting))}
+    setting = get_setting(scenario.trial.setting)
+    kinds = {e.name: e.kind for e in _endpoints(setting)}
     known = list(kinds)
     named = endpoint is not None
-    endpoint = endpoint if named else known[0]  # the setting's first: the primary
+    endpoint = endpoint if named else setting.primary()
     if named:
         if endpoint not in known:
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
@@ -87,7 +93,7 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
         raw, ns, run=lambda r: run_trial(validate(TrialScenario, r), progress=False),
         replicates=replicates, seed=first, endpoint=endpoint, alpha=alpha, p0=p0)
     compared = names[:2]
-    primary = "" if named else " (the setting's first; --endpoint names another)"
+    primary = "" if named else " (the setting's primary; --endpoint names another)"
     sides = "two-sided" if len(names) > 1 else "one-sided"
     click.echo(f"endpoint: {endpoint}{primary}; test: {test}, {sides} alpha {alpha:g}")
     if len(names) > 1:
@@ -170,8 +176,11 @@ def simon(p0: float, p1: float, alpha: float, beta: float) -> None:
               "nothing) and the tumour stable: every 'response' is then noise.")
 @click.option("--out", "out_dir", default=None, help="Folder for n_of_1.json and "
               "n_of_1.png.")
+@click.option("--setting-file", type=click.Path(path_type=Path), default=None,
+              help="A Python file that registers a disease setting of your own "
+              "(docs/trials.md); its code runs on this machine.")
 def n_of_1(scenario_file: Path, arm: str | None, patient: int, replicates: int,
-           inactive: bool, out_dir: str | None) -> None:
+           inactive: bool, out_dir: str | None, setting_file: Path | None) -> None:
     """One virtual patient, the same treatment, many replicates: how much of one course is
     chance (measurement error, stochastic events)."""
     from nksim._io import atomic_output_dir, check_output_dir
@@ -180,9 +189,10 @@ def n_of_1(scenario_file: Path, arm: str | None, patient: int, replicates: int,
     from nksim.trials._n_of_1 import n_of_1_figure, run_n_of_1
 
     if out_dir:
-        check_output_dir(out_dir, inputs=(scenario_file,))
+        check_output_dir(out_dir, inputs=(scenario_file, *filter(None, [setting_file])))
     raw = read_toml(scenario_file)
-    load_setting_file(raw, scenario_file)
+    if setting_file is not None:
+        load_setting_file(setting_file)
     scenario = validate(TrialScenario, raw)
     res = run_n_of_1(scenario, arm=arm, patient=patient, replicates=replicates,
                      inactive=inactive)

@@ -275,7 +275,7 @@ def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
         for t in dose.times():
             # an infusion shorter than the events' time resolution is a bolus (its start
             # and end would be merged into one time and cancel)
-            if dose.duration > SAME_TIME * max(1.0, abs(float(t))):
+            if float(t + dose.duration) - float(t) > SAME_TIME * max(1.0, abs(float(t))):
                 rows.append((float(t), s, 0.0, dose.rate))
                 rows.append((float(t + dose.duration), s, 0.0, -dose.rate))
             else:
@@ -306,6 +306,21 @@ def _same_times(times: np.ndarray) -> np.ndarray:
 NONMEM_COLUMNS = ("ID", "TIME", "EVID", "CMT", "AMT", "RATE", "II", "ADDL")
 
 
+def _numbers(column: pd.Series, name: str) -> pd.Series:
+    """A NONMEM column as numbers: empty cells and NONMEM's "." are missing (NaN); any other
+    text is refused by name."""
+    import pandas as pd
+
+    text = column.astype(str).str.strip()
+    empty = column.isna() | text.isin(["", "."])
+    values = pd.to_numeric(column.where(~empty), errors="coerce")
+    bad = ~empty & values.isna()
+    if bad.any():
+        raise UserError(f"must be a number (got {shown(column[bad].iloc[0])})",
+                        field=f"doses_file.{name}")
+    return values
+
+
 def to_nonmem(doses_by_patient: Sequence[Sequence[Dose]]) -> pd.DataFrame:
     """Dose records as a NONMEM-style table (one row per record, ``CMT`` = state name)."""
     rows = []
@@ -329,8 +344,8 @@ def to_nonmem(doses_by_patient: Sequence[Sequence[Dose]]) -> pd.DataFrame:
 
 
 def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
-    """Read dose records (``EVID`` 1 rows; without ``EVID``, the rows with ``AMT`` > 0, the
-    others being observations) from a NONMEM-style table.
+    """Read dose records (``EVID`` 1 rows; without ``EVID``, the rows whose ``AMT`` is not
+    empty, ``.`` or 0, the others being observations) from a NONMEM-style table.
 
     ``CMT`` is a state name; ``RATE`` > 0 gives an infusion of duration ``AMT/RATE``, or
     ``DUR`` > 0 (nlmixr2, mrgsolve) one of that duration; ``II`` and ``ADDL`` give repeats
@@ -351,20 +366,13 @@ def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
                 raise UserError(f"EVID {code} ({what}) is not supported",
                                 field="doses_file.EVID")
         table = table[evid == 1]
-    else:  # NONMEM: a row with an empty or zero amount is an observation
-        amount = pd.to_numeric(table["AMT"], errors="coerce")
-        empty = table["AMT"].isna() | table["AMT"].astype(str).str.strip().eq("")
-        table = table[~(empty | amount.eq(0))]
-    numbers = {}
-    for name in ("RATE", "DUR", "ADDL", "II", "SS"):
-        if name in table.columns:
-            raw = table[name]
-            values = pd.to_numeric(raw, errors="coerce")
-            text = raw.notna() & values.isna() & ~raw.astype(str).str.strip().eq("")
-            if text.any():
-                raise UserError(f"must be a number (got {shown(raw[text].iloc[0])})",
-                                field=f"doses_file.{name}")
-            numbers[name] = values.fillna(0.0).to_numpy()
+    amount = _numbers(table["AMT"], "AMT")
+    if "EVID" not in table.columns:  # NONMEM: an empty ("." or blank) or zero amount is
+        table = table[amount.notna() & amount.ne(0)]  # an observation
+        amount = amount[table.index]
+    table = table.assign(AMT=amount)
+    numbers = {name: _numbers(table[name], name).fillna(0.0).to_numpy()
+               for name in ("RATE", "DUR", "ADDL", "II", "SS") if name in table.columns}
     if "SS" in numbers and (numbers["SS"] != 0).any():
         raise UserError("steady-state doses (SS other than 0) are not supported",
                         field="doses_file.SS")

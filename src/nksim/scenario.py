@@ -65,36 +65,41 @@ def load_scenario(path: str | Path) -> Scenario:
     return validate(Scenario, read_toml(path))
 
 
-def load_setting_file(raw: dict, scenario_file: str | Path) -> None:
-    """Import the scenario's ``[trial] setting_file`` (a Python file next to the scenario
-    that calls :func:`nksim.trials.register_setting`), so that its setting is known when
-    the scenario is validated. It runs the user's own code, on this machine only."""
+def load_setting_file(path: str | Path) -> Path:
+    """Import a Python file that registers a disease setting of the user's own
+    (:func:`nksim.trials.register_setting`), given on the command line
+    (``--setting-file``): it runs that code, on this machine. Modules beside it can be
+    imported by it. Any error in it (an exit too) is one line naming the file and line."""
+    import hashlib
     import importlib.util
     import sys
+    import traceback
 
-    trial = raw.get("trial") if isinstance(raw, dict) else None
-    name = trial.get("setting_file") if isinstance(trial, dict) else None
-    if name is None:
-        return
-    if not isinstance(name, str) or not name.endswith(".py"):
-        raise UserError(f"must be the name of a .py file (got {name!r})",
-                        field="trial.setting_file")
-    path = resolve_scenario_path(name, Path(scenario_file).parent, "trial.setting_file")
-    if not path.is_file():
-        raise UserError(f"no such file {path}", field="trial.setting_file")
-    module_name = f"nksim_user_setting_{path.stem}"
+    path = Path(path)
+    if path.suffix != ".py" or not path.is_file():
+        raise UserError(f"must be an existing .py file (got {str(path)!r})",
+                        field="--setting-file")
+    path = path.resolve()
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    module_name = f"nksim_user_setting_{path.stem}_{digest}"  # two folders' setting.py differ
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # the user's own code: one line naming the file and the error
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the user's own code (an exit too): one line
         del sys.modules[module_name]
-        line = next((f.lineno for f in reversed(__import__("traceback").extract_tb(
-            exc.__traceback__)) if f.filename == str(path)), None)
+        line = next((f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__))
+                     if f.filename == str(path)), None)
         where = f"{path.name}, line {line}" if line else path.name
         raise UserError(f"{where}: {type(exc).__name__}: {exc}",
-                        field="trial.setting_file") from None
+                        field="--setting-file") from None
+    finally:
+        sys.path.remove(str(path.parent))
+    return path
 
 
 def resolve_scenario_path(name: str, base_dir: str | Path, field: str) -> Path:

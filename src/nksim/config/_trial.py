@@ -226,8 +226,6 @@ class TrialSection(Section):
     # randomised: parallel arms (permuted blocks); paired: every patient receives every arm
     design: Literal["randomised", "single_arm", "paired"] = "randomised"
     setting: str = "sle"  # disease setting (nksim.trials.get_setting)
-    # a Python file (next to the scenario) that registers a setting of the user's own
-    setting_file: str | None = None
     seed: Seed = 0
     patients_per_arm: PatientCount = 20
     # a setting may ask for more (DiseaseSetting.min_follow_up_days, min_run_in_days: the
@@ -252,7 +250,7 @@ class TrialSection(Section):
                 hint = f"; did you mean {close[0]!r}?" if close else \
                     f" (known: {', '.join(known)})"
                 if field == "setting":
-                    hint += "; a setting of your own: [trial] setting_file = 'FILE.py'"
+                    hint += "; a setting of your own: --setting-file FILE.py"
                 raise UserError(f"unknown {field}{hint} (got {value!r})",
                                 field=f"trial.{field}")
         return self

@@ -56,8 +56,10 @@ def flare_trigger_doses(seed: int, patient: int, start_day: float, end_day: floa
     triggers (the count drawn for the whole window, spread uniformly, moved every trigger
     when the window changed).
     """
-    if not (rate_per_year >= 0 and mean_size >= 0 and end_day >= start_day):
-        raise ValueError("rate_per_year and mean_size must be >= 0 and end_day >= start_day")
+    if not (rate_per_year >= 0 and mean_size >= 0 and end_day >= start_day) or not all(
+            np.isfinite([rate_per_year, mean_size, start_day, end_day])):
+        raise ValueError("rate_per_year and mean_size must be finite and >= 0, the days "
+                         "finite and end_day >= start_day")
     out: list[Dose] = []
     if rate_per_year == 0:
         return out

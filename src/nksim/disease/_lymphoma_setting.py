@@ -154,7 +154,7 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
                                 field=f"{where}.{name}")
             if min(days) < -scenario.trial.run_in_days:
                 raise UserError(f"must not be before the run-in starts (day "
-                                f"{-scenario.trial.run_in_days:g}) (got {min(days):g})",
+                                f"{0.0 - scenario.trial.run_in_days:g}) (got {min(days):g})",
                                 field=f"{where}.{name}")
             if max(days) > scenario.trial.follow_up_days:
                 raise UserError(f"must not be after the end of follow-up (day "
@@ -238,6 +238,7 @@ class LymphomaSetting(DiseaseSetting):
     """Relapsed/refractory B-cell lymphoma after anti-CD20 failure (``docs/cancer.md``)."""
 
     name = "lymphoma"
+    min_follow_up_days = VISITS[0]  # the first response assessment (best response, day 28)
     tables = {"cohort": CohortTable, "eligibility": EligibilityTable, "regimen": RegimenTable}
 
     def check(self, scenario) -> None:

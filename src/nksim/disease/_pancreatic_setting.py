@@ -136,7 +136,7 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
             raise UserError("the pancreatic setting models NK products: use product = "
                             "'car_nk' with regimen.nk_source (got 'car_t')",
                             field=f"arms[{i}].product")
-        if arm.lymphodepletion:
+        if arm.given_lymphodepletion:
             raise UserError("Tan 2025 gave NK cells without lymphodepletion; set "
                             "lymphodepletion = false (got a lymphodepletion table)",
                             field=f"arms[{i}].lymphodepletion")
@@ -147,7 +147,7 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
                             field=f"arms[{i}].regimen.nk_first_day")
         if arm.product != "none" and reg.nk_first_day < -scenario.trial.run_in_days:
             raise UserError(f"must not be before the run-in starts (day "
-                            f"{-scenario.trial.run_in_days:g}) (got {reg.nk_first_day:g})",
+                            f"{0.0 - scenario.trial.run_in_days:g}) (got {reg.nk_first_day:g})",
                             field=f"arms[{i}].regimen.nk_first_day")
         levels, weights = reg.nk_dose_levels, reg.nk_dose_weights
         if weights is not None and (levels is None or len(weights) != len(levels)):
@@ -216,6 +216,7 @@ class PancreaticSetting(DiseaseSetting):
     """First-line advanced pancreatic cancer, NK + gemcitabine/S-1 (``docs/cancer.md``)."""
 
     name = "pancreatic"
+    min_follow_up_days = VISIT_INTERVAL_DAYS  # the first RECIST assessment
     tables = {"cohort": CohortTable, "eligibility": EligibilityTable, "regimen": RegimenTable}
 
     def check(self, scenario) -> None:

@@ -122,6 +122,7 @@ class SleSetting(DiseaseSetting):
     min_follow_up_days = 182.0
     min_run_in_days = 7.0
     uses_steroids = True
+    primary_endpoint = "doris_remission_6m_rate"  # the safety endpoints come first
 
     report_panels = (
         Panel("B", "CD19+ B cells", "cells/µL", _state("B"),

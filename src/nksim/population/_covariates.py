@@ -97,7 +97,8 @@ def distribution(spec: Mapping[str, Any], *, field: str = "population.covariates
     """A covariate distribution from a scenario table.
 
     ``{"normal": {"mean": m, "sd": s, "low": a, "high": b}}`` (bounds optional: truncated),
-    ``{"lognormal": {"median": m, "sigma": s}}``, ``{"uniform": {"low": a, "high": b}}`` or
+    ``{"lognormal": {"median": m, "sigma": s, "low": a, "high": b}}`` (bounds optional),
+    ``{"uniform": {"low": a, "high": b}}`` or
     ``{"categorical": {"A": 0.3, "B": 0.7}}``.
     """
     if not isinstance(spec, Mapping) or len(spec) != 1:
@@ -116,8 +117,8 @@ def distribution(spec: Mapping[str, Any], *, field: str = "population.covariates
             raise UserError(f"{kind}.{name}: must be > 0 (got {value!r})", field=field)
         return float(value)
 
-    known = {"normal": {"mean", "sd", "low", "high"}, "lognormal": {"median", "sigma"},
-             "uniform": {"low", "high"}}
+    known = {"normal": {"mean", "sd", "low", "high"},
+             "lognormal": {"median", "sigma", "low", "high"}, "uniform": {"low", "high"}}
     if kind in known and set(args) - known[kind]:
         raise UserError(f"{kind}: unknown setting(s) {sorted(set(args) - known[kind])} "
                         f"(known: {sorted(known[kind])})", field=field)
@@ -131,7 +132,15 @@ def distribution(spec: Mapping[str, Any], *, field: str = "population.covariates
             raise UserError(f"normal: low must be < high (got {low:g}, {high:g})", field=field)
         return stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
     if kind == "lognormal":
-        return stats.lognorm(s=num("sigma", positive=True), scale=num("median", positive=True))
+        dist = stats.lognorm(s=num("sigma", positive=True), scale=num("median", positive=True))
+        if "low" not in args and "high" not in args:
+            return dist
+        low = num("low") if "low" in args else 0.0
+        high = num("high") if "high" in args else math.inf
+        if not 0 <= low < high:
+            raise UserError(f"lognormal: need 0 <= low < high (got {low:g}, {high:g})",
+                            field=field)
+        return _Truncated(dist, low, high)
     if kind == "uniform":
         low, high = num("low"), num("high")
         if not low < high:
@@ -144,6 +153,18 @@ def distribution(spec: Mapping[str, Any], *, field: str = "population.covariates
 
 
 _KINDS = ("normal", "lognormal", "uniform", "categorical")
+
+
+class _Truncated:
+    """A scipy distribution restricted to ``[low, high]`` (inverse-CDF sampling: ``ppf``)."""
+
+    def __init__(self, dist, low: float, high: float) -> None:
+        self.dist, self.low, self.high = dist, low, high
+        self._a, self._b = float(dist.cdf(low)), float(dist.cdf(high))
+
+    def ppf(self, u):
+        x = self.dist.ppf(self._a + np.asarray(u, float) * (self._b - self._a))
+        return np.clip(x, self.low, self.high)
 
 
 def _is_table(spec: object) -> bool:
@@ -285,11 +306,12 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
         lo, hi = (float(x) for x in spec.age_years)
         age = np.clip(lo + u * (hi - lo), lo, np.nextafter(hi, -np.inf))
     else:
-        low, high = (float(x) for x in spec.age_years.ppf([0.0, 1.0]))  # its support
+        # its range, up to one individual in 10^9 (so the answer does not depend on n)
+        low, high = (float(x) for x in spec.age_years.ppf([1e-9, 1.0 - 1e-9]))
         if not (low >= 0 and high <= 130):
             raise UserError(f"the distribution reaches ages outside 0-130 years ({low:.3g} to "
-                            f"{high:.3g}); bound it, e.g. {{ normal = {{ mean = 8, sd = 6, "
-                            "low = 0, high = 18 } }", field="age_years")
+                            f"{high:.3g}); bound it with low and high, e.g. {{ normal = "
+                            "{ mean = 8, sd = 6, low = 0, high = 18 } }", field="age_years")
         age = np.asarray(spec.age_years.ppf(u), dtype=float)
     sex = np.where(_uniforms(seed, ids, STREAMS["sex"]) < spec.female_fraction, "F", "M")
 

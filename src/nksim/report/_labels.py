@@ -90,7 +90,7 @@ PERCENT_MEASURES = ("risk_difference", "paired_risk_difference")
 PRODUCTS = {
     "car_t": "CAR-T cells",
     "car_nk": "cell product (CAR-NK or other NK cells, as the setting defines)",
-    "none": "no cell product (standard of care)",
+    "none": "no cell product",  # its lymphodepletion and steroids are their own rows
 }
 
 #: What a product of each catalogue kind (``nksim.therapy._nk_products.KINDS``) is, for a

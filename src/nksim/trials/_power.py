@@ -292,6 +292,12 @@ def _design(result) -> str:
     return getattr(trial, "design", "parallel")
 
 
+def _primary(result) -> str:
+    """The primary endpoint of a result's setting (a stand-in result: its first endpoint)."""
+    setting = getattr(result, "setting", None)
+    return setting.primary() if setting is not None else _endpoint_list(result)[0].name
+
+
 def _endpoint_list(result) -> tuple:
     eps = result.endpoints
     return tuple(eps() if callable(eps) else eps)
@@ -344,7 +350,7 @@ def power_by_simulation(raw: dict, ns: Sequence[int], *, run: Callable[[dict], o
                     f"at {n} patients per arm a virtual trial enrolled only {enrolled} in an "
                     "arm (not enough eligible candidates): set [cohort] n_candidates higher",
                     field="cohort.n_candidates")
-            name = endpoint or _endpoint_list(result)[0].name
+            name = endpoint or _primary(result)
             p, a, b = replicate_p_value(result, name, p0)
             hits += int(p < alpha)
             ea.append(a)

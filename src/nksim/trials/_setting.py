@@ -168,6 +168,13 @@ class DiseaseSetting(ABC):
     #: whether the setting gives glucocorticoids (``[standard_of_care]``, ``[arms.steroids]``);
     #: where it does not, those tables are refused rather than ignored
     uses_steroids: ClassVar[bool] = False
+    #: the primary endpoint (``nksim power``'s default, first in the console summary);
+    #: default: the first of :attr:`endpoints`
+    primary_endpoint: ClassVar[str | None] = None
+
+    def primary(self) -> str:
+        """The name of the primary endpoint."""
+        return self.primary_endpoint or self.endpoints[0].name
 
     def check(self, scenario: TrialScenario) -> None:
         """Checks across tables (e.g. an arm's regimen against its product), called by the
@@ -269,6 +276,6 @@ def get_setting(name: str) -> DiseaseSetting:
         close = difflib.get_close_matches(name, setting_names(), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UserError(f"unknown disease setting: {hint}(known: {', '.join(setting_names())}; "
-                        f"got {name!r}; a setting of your own: [trial] setting_file = "
-                        "'FILE.py', docs/trials.md)", field="trial.setting")
+                        f"got {name!r}; a setting of your own: --setting-file FILE.py, "
+                        "docs/trials.md)", field="trial.setting")
     return _REGISTRY[name]

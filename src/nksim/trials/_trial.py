@@ -242,11 +242,13 @@ class TrialPlan:
                 for c in patients["candidate"]]
         out = self.setting.patient_endpoints(dataset, arm.doses[lo:hi], patients, rngs,
                                              self.scenario).reset_index(drop=True)
-        missing = [e for e in self.setting.endpoints if e.column not in out]
+        missing = [e for e in self.setting.endpoints
+                   if e.column not in out and e.column not in patients]
         if missing:  # a setting's author's mistake, named before anything is summarised
             raise UserError(f"endpoint {missing[0].name!r} reads the column "
-                            f"{missing[0].column!r}, which the setting's patient_endpoints "
-                            f"did not return (it returned: {', '.join(map(str, out.columns))})",
+                            f"{missing[0].column!r}, which neither the setting's "
+                            "patient_endpoints nor its patient table has (patient_endpoints "
+                            f"returned: {', '.join(map(str, out.columns))})",
                             field=f"setting {self.setting.name}")
         return out
 
