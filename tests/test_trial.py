@@ -282,3 +282,11 @@ def test_a_cancer_trial_needs_follow_up_to_its_first_assessment():
         raw["trial"]["follow_up_days"] = 14
         with pytest.raises(UserError, match=rf"trial.follow_up_days: must be >= {first} day"):
             validate(TrialScenario, raw)
+
+
+def test_nothing_is_recorded_after_the_end_of_follow_up():
+    from nksim.trials._trial import _output_times
+
+    times = _output_times(7.0, 20.0)
+    assert times.max() == 20.0 and times.min() == -7.0
+    assert _output_times(60.0, 365.0).max() == 365.0

@@ -535,11 +535,13 @@ def _treatment(arm: ArmSection, product: CellProduct | None, row) -> list[Dose]:
 
 
 def _output_times(run_in: float, follow_up: float) -> np.ndarray:
-    """Sparse during the run-in, every 6 hours for 30 days (cytokines), then daily."""
-    return np.unique(np.concatenate([
+    """Sparse during the run-in, every 6 hours for 30 days (cytokines), then daily; none
+    after the end of follow-up (a follow-up shorter than 30 days recorded to day 29.75)."""
+    times = np.unique(np.concatenate([
         np.arange(-run_in, 0.0, 5.0), np.arange(0.0, 30.0, 0.25),
         np.arange(30.0, math.floor(follow_up) + 1.0), [follow_up],
     ]))
+    return times[times <= follow_up]
 
 
 def _simulate_in_batches(model, times, params, initial, doses, patients, scenario,
