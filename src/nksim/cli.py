@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from nksim.cli_execution import setting_file_option
 from nksim.errors import STOPPED_EXIT, UserError, cannot_write
 
 USER_ERROR_EXIT = 2
@@ -338,30 +339,16 @@ def demo(out_dir: str) -> None:
               "else this machine). Results are identical.")
 @click.option("--resume", is_flag=True, help="Continue a killed run into the same --out "
               "from the chunks it had written.")
-@click.option("--setting-file", type=click.Path(path_type=Path), default=None,
-              help="A Python file that registers a disease setting of your own "
-              "(docs/trials.md); its code runs on this machine.")
+@setting_file_option
 def trial(scenario_file: Path, out_dir: str, progress: bool | None, chunk_size: int | None,
           scheduler: str | None, resume: bool, setting_file: Path | None) -> None:
     """Run a virtual trial; write summary.json, report.html, screening_log.csv,
     patients.csv and timecourse.parquet/."""
-    from nksim._io import check_output_dir
-    from nksim.cli_execution import run_trial_scenario
-    from nksim.config import TrialScenario, read_toml, validate
-    from nksim.scenario import load_setting_file
+    from nksim.cli_execution import read_trial_scenario, run_trial_scenario
 
-    inputs = (scenario_file,) if setting_file is None else (scenario_file, setting_file)
-    check_output_dir(out_dir, inputs=inputs)
-    raw = read_toml(scenario_file)
-    if setting_file is not None:
-        load_setting_file(setting_file)
-    scenario = validate(TrialScenario, raw)
-    if setting_file is not None and (scheduler or (scenario.execution and
-                                                   scenario.execution.scheduler)):
-        raise UserError("a setting from a file runs on this machine only: run it without "
-                        "a Dask scheduler", field="--setting-file")
+    raw, scenario = read_trial_scenario(scenario_file, setting_file, out_dir)
     run_trial_scenario(scenario, raw, out_dir, progress=progress, chunk_size=chunk_size,
-                       scheduler=scheduler, resume=resume)
+                       scheduler=scheduler, resume=resume, own_setting=setting_file is not None)
 
 
 @cli.command("export-sbml")

@@ -338,7 +338,7 @@ def check_claim(
     for f in result.flags:
         sev = severity_label(f.severity, result.language)
         span = f"：“{f.span}”" if zh and f.span else (f": \u201c{f.span}\u201d" if f.span else "")
-        click.echo(f"  [{sev}] {f.title}{span}{f.matches(result.language)}")
+        click.echo(f"  [{sev}] {f.title}{span}{f.count_suffix(result.language)}")
         if f.detail:
             click.echo(f"      {f.detail}")
         click.echo(("      依据：" if zh else "      source: ") + f.source)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
 
-from nksim.errors import STOPPED_EXIT, cannot_write
+from nksim.errors import STOPPED_EXIT, UserError, cannot_write
 
 
 def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
@@ -63,11 +64,37 @@ def run_simulation_plan(plan, raw: dict[str, Any], out_dir: str, *, fmt: str,
                "Research use only: not medical advice.")
 
 
+def setting_file_option(command):
+    """The ``--setting-file`` option of the commands that run trial scenarios."""
+    return click.option(
+        "--setting-file", type=click.Path(path_type=Path), default=None,
+        help="A Python file that registers a disease setting of your own "
+        "(docs/trials.md); its code runs on this machine.")(command)
+
+
+def read_trial_scenario(scenario_file: Path, setting_file: Path | None,
+                        out_dir: str | None):
+    """``(raw, scenario)``: the output folder checked (the scenario and the setting file
+    are inputs it must not hold), the user's setting imported, the scenario validated."""
+    from nksim._io import check_output_dir
+    from nksim.config import TrialScenario, read_toml, validate
+    from nksim.scenario import load_setting_file
+
+    if out_dir is not None:
+        check_output_dir(out_dir, inputs=(scenario_file, *filter(None, [setting_file])))
+    raw = read_toml(scenario_file)
+    if setting_file is not None:
+        load_setting_file(setting_file)
+    return raw, validate(TrialScenario, raw)
+
+
 def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress: bool | None,
-                       chunk_size: int | None, scheduler: str | None, resume: bool) -> None:
+                       chunk_size: int | None, scheduler: str | None, resume: bool,
+                       own_setting: bool = False) -> None:
     """Run a validated trial scenario in chunks into ``out_dir`` and print one line per
     arm. Command-line options win over ``[execution]``; the chunk size falls back to
-    ``[trial] batch_size``."""
+    ``[trial] batch_size``. ``own_setting``: the setting came from ``--setting-file``
+    (this machine only: no Dask scheduler)."""
     from nksim.config import fields_of
     from nksim.report.trial import run_trial_to_folder
 
@@ -75,6 +102,9 @@ def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress:
     field = "--scheduler"
     if scheduler is None and execution is not None and execution.scheduler is not None:
         scheduler, field = execution.scheduler, "execution.scheduler"
+    if own_setting and scheduler is not None:
+        raise UserError("a setting from a file runs on this machine only: run it without "
+                        "a Dask scheduler", field="--setting-file")
     if chunk_size is None and execution is not None:
         chunk_size = execution.chunk_size
     if chunk_size is None and not resume:

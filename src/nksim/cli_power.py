@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from nksim.cli_execution import setting_file_option
 from nksim.errors import UserError
 
 RESEARCH_USE = "Research use only: virtual patients, not medical advice."
@@ -41,27 +42,20 @@ def _sizes(text: str) -> list[int]:
               "stratified log-rank when paired; one-sided binomial vs --p0 for a single arm).")
 @click.option("--p0", default=None, type=float, help="Null response rate (single arm).")
 @click.option("--out", "out_dir", default=None, help="Folder for power.json and power.png.")
-@click.option("--setting-file", type=click.Path(path_type=Path), default=None,
-              help="A Python file that registers a disease setting of your own "
-              "(docs/trials.md); its code runs on this machine.")
+@setting_file_option
 def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
           endpoint: str | None, alpha: float, p0: float | None, out_dir: str | None,
           setting_file: Path | None) -> None:
     """Power of a trial scenario's primary endpoint at several sample sizes, by repeated
     virtual trials (seeded), with exact binomial 95 % CIs."""
-    from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.config import TrialScenario, read_toml, validate
+    from nksim._io import atomic_output_dir
+    from nksim.cli_execution import read_trial_scenario
+    from nksim.config import TrialScenario, validate
     from nksim.config._types import MAX_SEED
-    from nksim.scenario import load_setting_file
-    from nksim.trials._power import power_by_simulation
+    from nksim.trials._power import power_by_simulation, power_test
 
     ns = _sizes(sizes)
-    if out_dir is not None:
-        check_output_dir(out_dir, inputs=(scenario_file, *filter(None, [setting_file])))
-    raw = read_toml(scenario_file)
-    if setting_file is not None:
-        load_setting_file(setting_file)
-    scenario = validate(TrialScenario, raw)  # bad input fails here, before any run
+    raw, scenario = read_trial_scenario(scenario_file, setting_file, out_dir)
     from nksim.trials._setting import get_setting
     from nksim.trials._trial import _endpoints
 
@@ -75,7 +69,7 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
             raise UserError(f"unknown endpoint (known: {', '.join(known)}; got "
                             f"{endpoint!r})", field="endpoint")
     names = [a.name for a in scenario.arms]
-    test = _test_name(kinds[endpoint], len(names), scenario.trial.design == "paired")
+    test = power_test(kinds[endpoint], len(names), scenario.trial.design == "paired")
     if p0 is not None and len(names) > 1:
         raise UserError(f"is only used with one arm (a single-arm test against p0); this "
                         f"scenario has {len(names)} arms, whose first two are compared",
@@ -118,17 +112,6 @@ def power(scenario_file: Path, sizes: str, replicates: int, seed: int | None,
             _power_figure(points, staging / "power.png")
         click.echo(f"wrote {out_dir}/power.json and power.png")
     click.echo(RESEARCH_USE)
-
-
-def _test_name(kind: str, arms: int, paired: bool) -> str:
-    """The test whose rejections the power counts (nksim.trials._power.replicate_p_value)."""
-    if kind == "binary":
-        if arms == 1:
-            return "exact one-sided binomial test against --p0"
-        return "exact McNemar test" if paired else "Fisher's exact test"
-    if kind == "time_to_event" and arms > 1:
-        return "log-rank test stratified by patient" if paired else "log-rank test"
-    return "none (power needs a binary or a two-arm time-to-event endpoint)"
 
 
 def _power_figure(points, path: Path) -> None:
@@ -176,24 +159,16 @@ def simon(p0: float, p1: float, alpha: float, beta: float) -> None:
               "nothing) and the tumour stable: every 'response' is then noise.")
 @click.option("--out", "out_dir", default=None, help="Folder for n_of_1.json and "
               "n_of_1.png.")
-@click.option("--setting-file", type=click.Path(path_type=Path), default=None,
-              help="A Python file that registers a disease setting of your own "
-              "(docs/trials.md); its code runs on this machine.")
+@setting_file_option
 def n_of_1(scenario_file: Path, arm: str | None, patient: int, replicates: int,
            inactive: bool, out_dir: str | None, setting_file: Path | None) -> None:
     """One virtual patient, the same treatment, many replicates: how much of one course is
     chance (measurement error, stochastic events)."""
-    from nksim._io import atomic_output_dir, check_output_dir
-    from nksim.config import TrialScenario, read_toml, validate
-    from nksim.scenario import load_setting_file
+    from nksim._io import atomic_output_dir
+    from nksim.cli_execution import read_trial_scenario
     from nksim.trials._n_of_1 import n_of_1_figure, run_n_of_1
 
-    if out_dir:
-        check_output_dir(out_dir, inputs=(scenario_file, *filter(None, [setting_file])))
-    raw = read_toml(scenario_file)
-    if setting_file is not None:
-        load_setting_file(setting_file)
-    scenario = validate(TrialScenario, raw)
+    raw, scenario = read_trial_scenario(scenario_file, setting_file, out_dir or None)
     res = run_n_of_1(scenario, arm=arm, patient=patient, replicates=replicates,
                      inactive=inactive)
     for line in res.lines():

@@ -257,6 +257,26 @@ class DoseEvents:
     rate: np.ndarray
 
 
+#: Event times closer than this (relative to max(1, |t|)) are one time: an infusion from
+#: 0.1 for 0.2 days ends at 0.30000000000000004, and a step to a bolus at 0.3 would be
+#: below the solver's smallest step.
+SAME_TIME = 1e-12
+
+
+def _one_time(earlier: float, later: float) -> bool:
+    """Whether two event times are one time (:data:`SAME_TIME`)."""
+    return later - earlier <= SAME_TIME * max(1.0, abs(earlier))
+
+
+def _same_times(times: np.ndarray) -> np.ndarray:
+    """Sorted event times with each run of nearly equal times set to its first."""
+    out = times.copy()
+    for i in range(1, out.size):
+        if _one_time(out[i - 1], out[i]):
+            out[i] = out[i - 1]
+    return out
+
+
 def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
     """Expand dose records into sorted events for the solver."""
     index = {name: i for i, name in enumerate(state_names)}
@@ -275,7 +295,7 @@ def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
         for t in dose.times():
             # an infusion shorter than the events' time resolution is a bolus (its start
             # and end would be merged into one time and cancel)
-            if float(t + dose.duration) - float(t) > SAME_TIME * max(1.0, abs(float(t))):
+            if not _one_time(float(t), float(t + dose.duration)):
                 rows.append((float(t), s, 0.0, dose.rate))
                 rows.append((float(t + dose.duration), s, 0.0, -dose.rate))
             else:
@@ -286,21 +306,6 @@ def to_events(doses: Iterable[Dose], state_names: Sequence[str]) -> DoseEvents:
     t, s, b, r = zip(*rows, strict=True)
     return DoseEvents(_same_times(np.array(t)), np.array(s, np.int64), np.array(b),
                       np.array(r))
-
-
-#: Event times closer than this (relative to max(1, |t|)) are one time: an infusion from
-#: 0.1 for 0.2 days ends at 0.30000000000000004, and a step to a bolus at 0.3 would be
-#: below the solver's smallest step.
-SAME_TIME = 1e-12
-
-
-def _same_times(times: np.ndarray) -> np.ndarray:
-    """Sorted event times with each run of nearly equal times set to its first."""
-    out = times.copy()
-    for i in range(1, out.size):
-        if out[i] - out[i - 1] <= SAME_TIME * max(1.0, abs(out[i - 1])):
-            out[i] = out[i - 1]
-    return out
 
 
 NONMEM_COLUMNS = ("ID", "TIME", "EVID", "CMT", "AMT", "RATE", "II", "ADDL")
@@ -354,13 +359,12 @@ def from_nonmem(table: pd.DataFrame) -> dict[int, list[Dose]]:
     ``RATE`` -1 or -2 (rate or duration set by the model), a row with both ``RATE`` and
     ``DUR`` and steady-state doses (``SS`` other than 0).
     """
-    import pandas as pd
 
     missing = {"ID", "TIME", "CMT", "AMT"} - set(table.columns)
     if missing:
         raise UserError(f"missing columns {sorted(missing)}", field="doses_file")
     if "EVID" in table.columns:
-        evid = pd.to_numeric(table["EVID"], errors="coerce")
+        evid = _numbers(table["EVID"], "EVID")
         for code, what in ((3, "reset"), (4, "reset and dose")):
             if (evid == code).any():
                 raise UserError(f"EVID {code} ({what}) is not supported",

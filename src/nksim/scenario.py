@@ -65,7 +65,7 @@ def load_scenario(path: str | Path) -> Scenario:
     return validate(Scenario, read_toml(path))
 
 
-def load_setting_file(path: str | Path) -> Path:
+def load_setting_file(path: str | Path) -> None:
     """Import a Python file that registers a disease setting of the user's own
     (:func:`nksim.trials.register_setting`), given on the command line
     (``--setting-file``): it runs that code, on this machine. Modules beside it can be
@@ -99,7 +99,6 @@ def load_setting_file(path: str | Path) -> Path:
                         field="--setting-file") from None
     finally:
         sys.path.remove(str(path.parent))
-    return path
 
 
 def resolve_scenario_path(name: str, base_dir: str | Path, field: str) -> Path:

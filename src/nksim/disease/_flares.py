@@ -67,8 +67,7 @@ def flare_trigger_doses(seed: int, patient: int, start_day: float, end_day: floa
     for stream, direction in ((STREAM_FLARE_TRIGGERS_BEFORE, -1.0), (STREAM_FLARE_TRIGGERS, 1.0)):
         rng = patient_rng(seed, patient, stream)
         day = 0.0
-        while start_day <= day < end_day or (direction > 0 and day < start_day) or (
-                direction < 0 and day >= end_day):
+        while day < end_day if direction > 0 else day >= start_day:
             gap, size = rng.exponential(mean_gap), rng.exponential(mean_size)
             day += direction * gap
             if start_day <= day < end_day and size > 0:

@@ -226,7 +226,7 @@ PUBLISHED = (
     {"arm": "cd19_carnk", "endpoint": "orr_rate", "value": 0.486,
      "label": "Marin 2024: 48.6 % at days 30 and 100 [V-src, calibration target]"},
     {"arm": "cd19_carnk", "endpoint": "orr_day28_rate", "value": 0.486,
-     "label": "Marin 2024: day-30 ORR 48.6 % [V-src, check: not fitted]"},
+     "label": "Marin 2024: day-30 ORR 48.6 % [V-src, calibration target]"},
     {"arm": "cd19_carnk", "endpoint": "cr_rate", "value": 7 / 11,
      "label": "Liu 2020: 7/11 CR [V-src]"},
 )

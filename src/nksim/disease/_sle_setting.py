@@ -119,7 +119,7 @@ class SleSetting(DiseaseSetting):
     cost_per_response = ("cost_per_remission", "doris_6m")
     tables = {"cohort": SleCohortSpec, "eligibility": SleEligibility}
     # the 6-month endpoints need six months; prednisone has a run-in on standard of care
-    min_follow_up_days = 182.0
+    min_follow_up_days = MONTH_6
     min_run_in_days = 7.0
     uses_steroids = True
     primary_endpoint = "doris_remission_6m_rate"  # the safety endpoints come first

@@ -196,7 +196,7 @@ class _Patient:
             while k < times.size and times[k] <= t and not self.failed:
                 rec[k] = y
                 k += 1
-        if not self.failed or self.failed in MESSAGES:  # failed at an event: at its time
+        if not self.failed or self.failed == EVENT_LOOP:  # failed at an event: at its time
             self.t_reached = t
         return rec
 

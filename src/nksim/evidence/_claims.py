@@ -213,7 +213,7 @@ class Flag:
     count: int = 1
     count_is_minimum: bool = False
 
-    def matches(self, lang: str) -> str:
+    def count_suffix(self, lang: str) -> str:
         """How many matches the quoted span stands for, to follow the quote ('' for one)."""
         if self.count == 1:
             return ""
@@ -1258,7 +1258,7 @@ def _explain(verdict: str, flags: list[Flag], lang: str, subject: str = "generic
         )
         items = []
         for f in first.values():
-            quote = f"：“{f.span}”{f.matches('zh')}" if f.span else ""
+            quote = f"：“{f.span}”{f.count_suffix('zh')}" if f.span else ""
             items.append(f"- {f.title}{quote}。{f.reason}")
         return "\n".join([head, *items, _ADVICE["zh"][subject] + _TRIAL_ZH])
     if verdict == "no_red_flags":
@@ -1276,6 +1276,6 @@ def _explain(verdict: str, flags: list[Flag], lang: str, subject: str = "generic
     )
     items = []
     for f in first.values():
-        quote = f": \u201c{f.span}\u201d{f.matches('en')}" if f.span else ""
+        quote = f": \u201c{f.span}\u201d{f.count_suffix('en')}" if f.span else ""
         items.append(f"- {f.title}{quote}. {f.reason}")
     return "\n".join([head, *items, _ADVICE["en"][subject] + _TRIAL_EN])

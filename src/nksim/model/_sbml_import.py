@@ -199,7 +199,7 @@ _LOGICAL = {libsbml.AST_LOGICAL_AND, libsbml.AST_LOGICAL_OR, libsbml.AST_LOGICAL
             libsbml.AST_LOGICAL_NOT, libsbml.AST_LOGICAL_IMPLIES}
 
 
-def _truth_values_in_place(a: libsbml.ASTNode, where: str, truth: bool) -> None:
+def _refuse_truth_values_as_numbers(a: libsbml.ASTNode, where: str, truth: bool) -> None:
     """Refuse ``true`` or ``false`` where a number is meant (SBML's "booleans used as
     numbers", Test Suite cases 01288-01291: they crashed the code generation). ``truth``:
     whether ``a`` stands where a truth value is meant."""
@@ -216,7 +216,7 @@ def _truth_values_in_place(a: libsbml.ASTNode, where: str, truth: bool) -> None:
             inner = True  # eq(time > 1, true) compares truth values: allowed
         else:
             inner = t in _LOGICAL
-        _truth_values_in_place(a.getChild(i), where, inner)
+        _refuse_truth_values_as_numbers(a.getChild(i), where, inner)
 
 
 class _Importer:
@@ -309,12 +309,15 @@ class _Importer:
         return "*".join(parts) or "dimensionless"
 
     # ------------------------------------------------------------ maths
-    def math(self, ast: libsbml.ASTNode | None, where: str, local: dict | None = None) -> str:
+    def math(self, ast: libsbml.ASTNode | None, where: str, local: dict | None = None, *,
+             truth: bool = False) -> str:
+        """The maths of ``ast`` as nksim text; ``truth``: a truth value is meant (a
+        trigger), else a number."""
         if ast is None:
             _fail(f"{where} has no maths")
         if isinstance(ast, SolvedRule):
             return ast.render(self.symbols)
-        _truth_values_in_place(ast, where, truth=where.endswith(": trigger"))
+        _refuse_truth_values_as_numbers(ast, where, truth=truth)
         return self._m(ast, where, local or {})
 
     def _m(self, a, where: str, local: dict) -> str:  # noqa: C901 - one case per node type
@@ -865,7 +868,7 @@ class _Importer:
             prio = ev.getPriority().getMath() if ev.isSetPriority() else None
             out.append(Event(
                 id=self.nk(eid) if ev.getId() else eid,
-                trigger=self.math(trig.getMath(), f"{where}: trigger"),
+                trigger=self.math(trig.getMath(), f"{where}: trigger", truth=True),
                 assignments=assignments,
                 delay=None if delay is None else self.math(delay, f"{where}: delay"),
                 priority=None if prio is None else self.math(prio, f"{where}: priority"),

@@ -297,11 +297,11 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
 
         if len(ids) != size:
             raise ValueError("ids must hold one id per patient")
-        patient_ids, ids = np.asarray(ids), stream_keys(ids)
+        patient_ids, keys = np.asarray(ids), stream_keys(ids)
     else:
-        ids = patient_ids = np.arange(start, start + size, dtype=np.int64)
+        keys = patient_ids = np.arange(start, start + size, dtype=np.int64)
 
-    u = _uniforms(seed, ids, STREAMS["age"])
+    u = _uniforms(seed, keys, STREAMS["age"])
     if isinstance(spec.age_years, tuple | list):
         lo, hi = (float(x) for x in spec.age_years)
         age = np.clip(lo + u * (hi - lo), lo, np.nextafter(hi, -np.inf))
@@ -313,11 +313,11 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
                             f"{high:.3g}); bound it with low and high, e.g. {{ normal = "
                             "{ mean = 8, sd = 6, low = 0, high = 18 } }", field="age_years")
         age = np.asarray(spec.age_years.ppf(u), dtype=float)
-    sex = np.where(_uniforms(seed, ids, STREAMS["sex"]) < spec.female_fraction, "F", "M")
+    sex = np.where(_uniforms(seed, keys, STREAMS["sex"]) < spec.female_fraction, "F", "M")
 
-    z_w = _normals(seed, ids, STREAMS["weight"])
+    z_w = _normals(seed, keys, STREAMS["weight"])
     rho = spec.weight_height_correlation
-    z_h = rho * z_w + math.sqrt(max(0.0, 1.0 - rho * rho)) * _normals(seed, ids, STREAMS["height"])
+    z_h = rho * z_w + math.sqrt(max(0.0, 1.0 - rho * rho)) * _normals(seed, keys, STREAMS["height"])
     weight, height = np.empty(size), np.empty(size)
     for s in ("F", "M"):
         child = (sex == s) & (age < 20.0)
@@ -337,7 +337,7 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
         "bsa_m2": body_surface_area(weight, height, spec.bsa_formula),
     })
     for name, dist in spec.extra.items():
-        u = _uniforms(seed, ids, extra_stream(name))
+        u = _uniforms(seed, keys, extra_stream(name))
         if isinstance(dist, Mapping):
             values = list(dist)
             edges = np.cumsum([float(dist[v]) for v in values])

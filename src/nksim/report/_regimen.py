@@ -276,7 +276,7 @@ def arm_regimen(index: int, arm, scenario) -> dict[str, Any]:
         "dose_range": absolute if product != "none" else "–",
         "infusions": infusions,
         "lymphodepletion": lymph,
-        "steroids": _steroid_words(spec, scenario, ld_days if lymph != "none" else []),
+        "steroids": _steroid_words(spec, scenario, ld_days),
         "n": len(arm.patients),
     }
 

@@ -183,9 +183,10 @@ def cox_hazard_ratio(durations: np.ndarray, events: np.ndarray, group: np.ndarra
     return math.exp(coef), math.exp(coef - z * se), math.exp(coef + z * se), ""
 
 
-def _log_rank_p(ta, ea, tb, eb, strata=None) -> float | None:
-    """Two-sided log-rank p of arm a against arm b (stratified by ``strata`` if given),
-    as ``nksim power`` tests them; None where no event makes it informative."""
+def log_rank_p(ta, ea, tb, eb, strata=None) -> float | None:
+    """Two-sided log-rank p of arm a against arm b (``ta``/``tb`` durations, ``ea``/``eb``
+    event flags; stratified by ``strata`` if given): the p of the trial's hazard-ratio
+    comparison and of ``nksim power``; None where no event makes it informative."""
     if strata is not None:
         p = stratified_log_rank(np.r_[ta, tb], np.r_[ea, eb],
                                 np.r_[np.ones(ta.size), np.zeros(tb.size)], strata)[1]
@@ -420,7 +421,7 @@ def _compare(e: Endpoint, a: str, b: str, pa: pd.DataFrame, pb: pd.DataFrame, pa
         method = "Cox proportional hazards (lifelines, Efron ties"
         method += "; stratified by patient)" if paired else ")"
         method += "; log-rank p" + (" stratified by patient" if paired else "")
-        p_value = _log_rank_p(ta, ea, tb, eb, strata) if na and nb else None
+        p_value = log_rank_p(ta, ea, tb, eb, strata) if na and nb else None
         d, lo, hi, dnote = bootstrap_difference(
             (ta, ea), (tb, eb), _km_median_or_inf, rng=rng, paired=paired,
             confidence=confidence, infinite="median not reached")

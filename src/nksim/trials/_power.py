@@ -223,6 +223,18 @@ class PowerPoint:
     mean_estimate_b: float
 
 
+def power_test(kind: str, arms: int, paired: bool) -> str:
+    """The name of the test :func:`replicate_p_value` applies (checked before any run)."""
+    if kind == "binary":
+        if arms == 1:
+            return "exact one-sided binomial test against --p0"
+        return "exact McNemar test" if paired else "Fisher's exact test"
+    if kind == "time_to_event" and arms > 1:
+        return "log-rank test stratified by patient" if paired else "log-rank test"
+    raise UserError(f"power needs a binary endpoint, or a time-to-event endpoint with two "
+                    f"arms (got {kind!r} with {arms} arm(s))", field="endpoint")
+
+
 def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, float, float]:
     """``(p value, estimate arm 1, estimate arm 2)`` of one virtual trial's primary test.
 
@@ -236,10 +248,10 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
     """
     from nksim.trials._comparisons import (
         cox_hazard_ratio,
+        log_rank_p,
         paired_difference,
         paired_table,
         same_patients,
-        stratified_log_rank,
     )
     from nksim.trials._statistics import fisher_exact_test
     from nksim.trials._survival import event_times
@@ -278,10 +290,10 @@ def replicate_p_value(result, endpoint: str, p0: float | None) -> tuple[float, f
             lr = log_rank(da, ea, db, eb)
             return lr.p_value, lr.hazard_ratio, math.nan
         strata = np.concatenate([frames[0]["candidate"], frames[1]["candidate"]])
-        group = np.r_[np.ones(da.size), np.zeros(db.size)]
-        hr = cox_hazard_ratio(np.r_[da, db], np.r_[ea, eb], group, strata)[0]
-        return stratified_log_rank(np.r_[da, db], np.r_[ea, eb], group, strata)[1], hr, \
-            math.nan
+        hr = cox_hazard_ratio(np.r_[da, db], np.r_[ea, eb],
+                              np.r_[np.ones(da.size), np.zeros(db.size)], strata)[0]
+        p = log_rank_p(da, ea, db, eb, strata)
+        return (math.nan if p is None else p), hr, math.nan
     raise UserError(f"power needs a binary endpoint, or a time-to-event endpoint with two "
                     f"arms (got {ep.kind!r} with {len(arms)} arm(s))", field="endpoint")
 

@@ -519,9 +519,10 @@ def _product(arm: ArmSection, where: str) -> CellProduct | None:
 
 
 def _treatment(arm: ArmSection, product: CellProduct | None, row) -> list[Dose]:
-    """Lymphodepletion and product infusions of an infused patient (day 0 = first one). An
-    arm without a product gets lymphodepletion only where its ``[arms.lymphodepletion]``
-    table is written (a lymphodepletion-only control; the default Flu/Cy precedes cells)."""
+    """A patient's lymphodepletion and product infusions (day 0 = first infusion): none for
+    a patient whose product could not be made; in an arm without a product, its
+    lymphodepletion where its ``[arms.lymphodepletion]`` table is written (a
+    lymphodepletion-only control; the default Flu/Cy precedes cells)."""
     if product is not None and not bool(row.infused):
         return []  # the product could not be made: neither lymphodepletion nor cells
     doses: list[Dose] = []
