@@ -137,3 +137,19 @@ def test_an_unbounded_cost_limit_reads_unbounded_not_a_dash():
     summary = {"arms": {"car_t": {"endpoints": {"cost_per_remission": est}}}}
     (row,) = report.endpoint_rows(result, summary, {})
     assert row["cells"]["car_t"]["ci"].endswith(" to unbounded")
+
+
+def test_a_missing_limit_reads_as_its_note_says():
+    """One wording for endpoints and comparisons: 'unbounded' and 'not estimable' where
+    summary.json's note says so, else the caller's word ('not reached' for medians)."""
+    from nksim.report._tables import interval_text
+
+    def f(x):
+        return f"{x:g}"
+
+    assert interval_text(1.0, None, "upper limit unbounded (resamples ...)", f) == \
+        "1 to unbounded"
+    assert interval_text(None, 3.0, "lower limit not estimable (the curve falls to 0)", f,
+                         missing="not reached") == "not estimable to 3"
+    assert interval_text(1.0, None, "", f, missing="not reached") == "1 to not reached"
+    assert interval_text(1.0, None, None, f) == "1 to –"

@@ -120,11 +120,7 @@ def run_trial_scenario(scenario, raw: dict[str, Any], out_dir: str, *, progress:
                    "patient(s)); nothing to resume")
         return
     # the setting's primary endpoint (DORIS at 6 months in lupus), and CRS if it has it
-    from nksim.trials import get_setting
-
-    setting = result.setting or get_setting(result.scenario.trial.setting)
-    shown_endpoints = [name for name in dict.fromkeys((setting.primary(), "crs_any_rate"))
-                       if name in {e.name for e in result.endpoints()}]
+    shown_endpoints = list(dict.fromkeys((result.primary_endpoint(), "crs_any_rate")))
     for arm in result.arms:
         ep = arm.summary["endpoints"]
         counts = "  ".join(f"{name} {ep[name].get('k')}/{ep[name].get('n')}"

@@ -417,6 +417,7 @@ class TrialScenario(Section):
             raise UserError(f"a single_arm trial has exactly one [[arms]] entry "
                             f"(got {len(self.arms)})", field="trial.design")
         from nksim.trials import get_setting
+        from nksim.trials._setting import check_not_before_run_in
 
         setting = get_setting(self.trial.setting)  # the name is known (TrialSection)
         follow_up, run_in = self.trial.follow_up_days, self.trial.run_in_days
@@ -440,11 +441,8 @@ class TrialScenario(Section):
                                 f"follow-up (day {follow_up:g})", field=f"{where}.infusions")
             ld = arm.given_lymphodepletion
             if ld:
-                if ld.first_day < -run_in:
-                    raise UserError(f"must not be before the run-in starts (day "
-                                    f"{0.0 - run_in:g}) "
-                                    f"(got {ld.first_day:g})",
-                                    field=f"{where}.lymphodepletion.first_day")
+                check_not_before_run_in(ld.first_day, run_in,
+                                        f"{where}.lymphodepletion.first_day")
                 if ld.first_day + ld.days - 1 > follow_up:
                     raise UserError(f"the last lymphodepletion day ({ld.first_day + ld.days - 1:g})"
                                     f" is after the end of follow-up (day {follow_up:g})",

@@ -53,7 +53,14 @@ from nksim.therapy._nk_products import (
 )
 from nksim.therapy._toxicity import threshold_factors
 from nksim.trials._eligibility import Criterion
-from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, register_setting
+from nksim.trials._setting import (
+    Baseline,
+    DiseaseSetting,
+    Endpoint,
+    Panel,
+    check_not_before_run_in,
+    register_setting,
+)
 
 DAYS_PER_MONTH = 30.4375
 #: Response assessments (days after the first infusion; assumption: every 4 weeks to
@@ -152,10 +159,7 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
             if not days or any(not math.isfinite(d) or abs(d) > 3650 for d in days):
                 raise UserError(f"give 1 or more finite days within 10 years (got {days})",
                                 field=f"{where}.{name}")
-            if min(days) < -scenario.trial.run_in_days:
-                raise UserError(f"must not be before the run-in starts (day "
-                                f"{0.0 - scenario.trial.run_in_days:g}) (got {min(days):g})",
-                                field=f"{where}.{name}")
+            check_not_before_run_in(min(days), scenario.trial.run_in_days, f"{where}.{name}")
             if max(days) > scenario.trial.follow_up_days:
                 raise UserError(f"must not be after the end of follow-up (day "
                                 f"{scenario.trial.follow_up_days:g}) (got {max(days):g})",

@@ -57,7 +57,14 @@ from nksim.therapy._chemotherapy import (
 from nksim.therapy._nk_products import NK_FRACTION_IN_BLOOD, NKProduct, allogeneic_nk
 from nksim.therapy._toxicity import threshold_factors
 from nksim.trials._eligibility import Criterion
-from nksim.trials._setting import Baseline, DiseaseSetting, Endpoint, Panel, register_setting
+from nksim.trials._setting import (
+    Baseline,
+    DiseaseSetting,
+    Endpoint,
+    Panel,
+    check_not_before_run_in,
+    register_setting,
+)
 
 DAYS_PER_MONTH = 30.4375
 BLOOD_ML_PER_KG = 70.0
@@ -145,10 +152,9 @@ def _tables(scenario) -> tuple[CohortTable, EligibilityTable, list[RegimenTable]
             raise UserError(f"the last NK infusion (day {last:g}) is after the end of "
                             f"follow-up (day {scenario.trial.follow_up_days:g})",
                             field=f"arms[{i}].regimen.nk_first_day")
-        if arm.product != "none" and reg.nk_first_day < -scenario.trial.run_in_days:
-            raise UserError(f"must not be before the run-in starts (day "
-                            f"{0.0 - scenario.trial.run_in_days:g}) (got {reg.nk_first_day:g})",
-                            field=f"arms[{i}].regimen.nk_first_day")
+        if arm.product != "none":
+            check_not_before_run_in(reg.nk_first_day, scenario.trial.run_in_days,
+                                    f"arms[{i}].regimen.nk_first_day")
         levels, weights = reg.nk_dose_levels, reg.nk_dose_weights
         if weights is not None and (levels is None or len(weights) != len(levels)):
             raise UserError(f"give one weight per dose level ({len(levels or [])} levels; "

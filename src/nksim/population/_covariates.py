@@ -295,8 +295,9 @@ def sample_covariates(size: int, seed: int, spec: CovariateSpec | None = None, *
     if ids is not None:
         from nksim.population._sampling import stream_keys
 
-        if len(ids) != size:
-            raise ValueError("ids must hold one id per patient")
+        if len(ids) != size or start != 0:
+            raise ValueError("ids must hold one id per patient, and start is not given with "
+                             "them")
         patient_ids, keys = np.asarray(ids), stream_keys(ids)
     else:
         keys = patient_ids = np.arange(start, start + size, dtype=np.int64)

@@ -232,11 +232,7 @@ def endpoint_cell(key: str, endpoint: dict[str, Any], kind: str | None = None
     if lo is None and hi is None:
         ci = note or "–"
     else:
-        def missing(side):
-            return "not estimable" if f"{side} limit not estimable" in (note or "") \
-                else "not reached"
-        ci = (f"{fmt(lo) if lo is not None else missing('lower')} to "
-              f"{fmt(hi) if hi is not None else missing('upper')}")
+        ci = interval_text(lo, hi, note, fmt, missing="not reached")
     return {"estimate": est, "ci": ci, "n": n if n is not None else "–"}
 
 
@@ -266,13 +262,15 @@ def multiplicity_note(comparisons: list[dict[str, Any]] | None) -> str:
 
 
 def interval_text(low: float | None, high: float | None, note: str | None,
-                  fmt: Callable[[float], str]) -> str:
-    """"LOW to HIGH"; a missing limit reads "unbounded" where ``note`` says "lower (upper)
-    limit unbounded" (summary.json's convention), else "–"."""
+                  fmt: Callable[[float], str], missing: str = "–") -> str:
+    """"LOW to HIGH"; a missing limit reads as ``note`` says of it (summary.json's
+    convention: "lower (upper) limit unbounded" or "... not estimable"), else ``missing``."""
     def limit(x, side):
         if x is not None:
             return fmt(x)
-        return "unbounded" if f"{side} limit unbounded" in (note or "") else "–"
+        said = next((w for w in ("unbounded", "not estimable")
+                     if f"{side} limit {w}" in (note or "")), None)
+        return said or missing
     return f"{limit(low, 'lower')} to {limit(high, 'upper')}"
 
 

@@ -305,9 +305,10 @@ def _design(result) -> str:
 
 
 def _primary(result) -> str:
-    """The primary endpoint of a result's setting (a stand-in result: its first endpoint)."""
-    setting = getattr(result, "setting", None)
-    return setting.primary() if setting is not None else _endpoint_list(result)[0].name
+    """The primary endpoint of a trial result (of a stand-in result: its first endpoint)."""
+    if hasattr(result, "primary_endpoint"):
+        return result.primary_endpoint()
+    return _endpoint_list(result)[0].name
 
 
 def _endpoint_list(result) -> tuple:

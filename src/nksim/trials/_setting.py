@@ -235,6 +235,15 @@ class DiseaseSetting(ABC):
 _REGISTRY: dict[str, DiseaseSetting] = {}
 
 
+def check_not_before_run_in(day: float, run_in_days: float, field: str) -> None:
+    """Refuse a treatment day before the run-in starts (day ``-run_in_days``), the first
+    day simulated; one line naming ``field``."""
+    if day < -run_in_days:
+        start = 0.0 - run_in_days  # not "-0" for no run-in
+        raise UserError(f"must not be before the run-in starts (day {start:g}) (got {day:g})",
+                        field=field)
+
+
 def register_setting(setting: DiseaseSetting | type[DiseaseSetting]) -> DiseaseSetting:
     """Make ``setting`` available as ``[trial] setting = setting.name``; returns it.
 

@@ -117,10 +117,17 @@ class TrialResult:
         """``{ARM: {"n": ..., "endpoints": {NAME: {"value", "ci_low", "n", ...}}}}``."""
         return {arm.name: arm.summary for arm in self.arms}
 
+    def disease_setting(self) -> DiseaseSetting:
+        """The trial's disease setting (the one it ran with, else the registered one)."""
+        return self.setting or get_setting(self.scenario.trial.setting)
+
     def endpoints(self) -> tuple[Endpoint, ...]:
         """Every endpoint of the arms' summaries, with its declaration (kind, label)."""
-        setting = self.setting or get_setting(self.scenario.trial.setting)
-        return _endpoints(setting)
+        return _endpoints(self.disease_setting())
+
+    def primary_endpoint(self) -> str:
+        """The name of the setting's primary endpoint."""
+        return self.disease_setting().primary()
 
 
 def _endpoints(setting: DiseaseSetting) -> tuple[Endpoint, ...]:
